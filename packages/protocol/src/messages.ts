@@ -1,0 +1,91 @@
+import type { Decision, MpaStatus, ParamValue } from './mpa.js';
+import type { Pictogram } from './pictogram.js';
+
+/** How far a signed time may be from the verifier's clock, either way. */
+export const SIGNATURE_FRESHNESS_MS = 120_000;
+
+export function isFresh(issuedAtMs: unknown, nowMs: number): issuedAtMs is number {
+  return (
+    typeof issuedAtMs === 'number' && Number.isSafeInteger(issuedAtMs) && Math.abs(nowMs - issuedAtMs) <= SIGNATURE_FRESHNESS_MS
+  );
+}
+
+/** Signed by a device under DomainTag.pairing to complete a pairing. */
+export interface PairingProof {
+  purpose: 'pairing';
+  server_id: string;
+  code: string;
+  device_public_key: string;
+  fingerprint: string;
+  name: string;
+  issued_at: number;
+}
+
+/** Signed by a device under DomainTag.deviceSession to answer the server's WebSocket challenge. */
+export interface DeviceSessionProof {
+  purpose: 'device-session';
+  server_id: string;
+  fingerprint: string;
+  nonce: string;
+  issued_at: number;
+}
+
+/** Signed by a device under DomainTag.mpaDecision: one approver's answer to one request. */
+export interface DecisionPayload {
+  purpose: 'mpa-decision';
+  server_id: string;
+  request_id: string;
+  fingerprint: string;
+  decision: Decision;
+  action_digest: string;
+  issued_at: number;
+}
+
+/** What a device is shown about one request: everything on the approval screen. */
+export interface DeviceRequestView {
+  tenant_id: string;
+  org_name: string;
+  request_id: string;
+  status: MpaStatus;
+  action: { type: string; description: string; params: Record<string, ParamValue> };
+  action_digest: string;
+  groups_required: number;
+  groups_total: number;
+  groups_satisfied_count: number;
+  /** The group this device approves for. */
+  group_name: string;
+  /** This device's own recorded decision, if any. */
+  my_decision: Decision | null;
+  expires_at: string;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/** Messages the server sends on the device WebSocket; each is wrapped in a SignedServerMessage. */
+export type ServerMessage =
+  | { purpose: 'server-message'; type: 'challenge'; server_id: string; nonce: string; issued_at: number }
+  | { purpose: 'server-message'; type: 'ready'; server_id: string; fingerprint: string; issued_at: number }
+  | { purpose: 'server-message'; type: 'sync'; server_id: string; fingerprint: string; requests: DeviceRequestView[]; issued_at: number }
+  | { purpose: 'server-message'; type: 'request'; server_id: string; fingerprint: string; request: DeviceRequestView; issued_at: number }
+  | { purpose: 'server-message'; type: 'error'; server_id: string; code: string; message: string; issued_at: number };
+
+export interface SignedServerMessage {
+  payload: ServerMessage;
+  signature: string;
+}
+
+/** Device to server on the WebSocket: the answer to the challenge. */
+export interface DeviceAuthMessage {
+  type: 'auth';
+  payload: DeviceSessionProof;
+  device_public_key: string;
+  signature: string;
+}
+
+export interface ServerInfo {
+  server_id: string;
+  server_public_key: string;
+  pictogram: Pictogram;
+  org_name: string;
+  version: string;
+}

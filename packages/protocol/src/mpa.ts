@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import { canonicalize } from './jcs.js';
+import { decodePublicKey, fingerprintOf, isFingerprint, KeyFormatError } from './keys.js';
+
+export const MPA_LIMITS = {
+  maxGroups: 20,
+  maxApproversPerGroup: 50,
+  maxGroupNameLength: 100,
+  maxActionBytes: 8192,
+  maxActionTypeLength: 100,
+  maxActionDescriptionLength: 1000,
+  minExpiresInSeconds: 60,
+  maxExpiresInSeconds: 900,
+  defaultExpiresInSeconds: 300,
+} as const;
+
+export type ParamValue = string | number | boolean;
+
+export interface Approver {
+  fingerprint: string;
+  device_public_key: string;
+}
+
+export interface ApprovalGroup {
+  name: string;
+  approvers: Approver[];
+}
+
+export interface MpaAction {
+  type: string;
+  description: string;
+  params?: Record<string, ParamValue>;
+}
+
+export interface MpaRequestInput {
+  required: number;
+  groups: ApprovalGroup[];
+  action: MpaAction;
+  expires_in_seconds?: number;
+}
+
+/** The input with defaults applied: what the server stores and the policy it enforces. */
+export interface MpaPolicy {
+  required: number;
+  groups: ApprovalGroup[];
+  action: Required<MpaAction>;
+  expires_in_seconds: number;
+}
+
+export type MpaStatus = 'pending' | 'approved' | 'rejected' | 'timeout' | 'cancelled';
+export const TERMINAL_STATUSES: readonly MpaStatus[] = ['approved', 'rejected', 'timeout', 'cancelled'];
+export type Decision = 'approve' | 'deny';
+
+export class MpaValidationError extends Error {
+  override name = 'MpaValidationError';
+  readonly code = 'invalid_request';
+}
+
+const REQUEST_FIELDS = new Set(['required', 'groups', 'action', 'expires_in_seconds']);
+const GROUP_FIELDS = new Set(['name', 'approvers']);
+const APPROVER_FIELDS = new Set(['fingerprint', 'device_public_key']);
+const ACTION_FIELDS = new Set(['type', 'description', 'params']);
+
+function fail(message: string): never {
+  throw new MpaValidationError(message);
+}
+function invalid(detail: string): never {
+  fail(`Invalid MPA request: ${detail}`);
+}
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function rejectUnknown(obj: Record<string, unknown>, allowed: Set<string>, where: string): void {
+  for (const key of Object.keys(obj)) if (!allowed.has(key)) invalid(`unknown field ${where}${key}`);
+}
+function checkText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || value.trim() === '') invalid(`${field} is required`);
+  if (!value.isWellFormed()) invalid(`${field} is not valid Unicode`);
+  if (value.length > max) invalid(`${field} must be at most ${max} characters`);
+  return value;
+}
+
+/**
+ * Validates an MPA request body exactly as the server does, with the same messages,
+ * and returns the policy with defaults applied. Device pairing is checked by the server only.
+ */
+export function validateMpaRequest(body: unknown): MpaPolicy {
+  if (!isPlainObject(body)) invalid('body must be a JSON object');
+  rejectUnknown(body, REQUEST_FIELDS, '');
+
+  const { required, groups, action } = body;
+  const expires = body.expires_in_seconds ?? MPA_LIMITS.defaultExpiresInSeconds;
+  if (typeof required !== 'number' || !Number.isInteger(required) || required < 1) {
+    invalid('required must be an integer of at least 1');
+  }
+  if (!Array.isArray(groups) || groups.length === 0) invalid('groups must be a non-empty array');
+  if (groups.length > MPA_LIMITS.maxGroups) invalid(`at most ${MPA_LIMITS.maxGroups} groups are allowed`);
+  if (required > groups.length) invalid('required cannot exceed number of groups');
+  if (
+    typeof expires !== 'number' ||
+    !Number.isInteger(expires) ||
+    expires < MPA_LIMITS.minExpiresInSeconds ||
+    expires > MPA_LIMITS.maxExpiresInSeconds
+  ) {
+    fail('Invalid expires_in_seconds: must be between 60 and 900');
+  }
+
+  const names = new Set<string>();
+  const devices = new Map<string, string>();
+  const policyGroups: ApprovalGroup[] = groups.map((group, gi) => {
+    if (!isPlainObject(group)) invalid(`groups[${gi}] must be an object`);
+    rejectUnknown(group, GROUP_FIELDS, `groups[${gi}].`);
+    const name = checkText(group.name, `groups[${gi}].name`, MPA_LIMITS.maxGroupNameLength);
+    if (names.has(name)) invalid(`duplicate group name "${name}"`);
+    names.add(name);
+    const approvers = group.approvers;
+    if (!Array.isArray(approvers) || approvers.length === 0) invalid(`group "${name}" has no approvers`);
+    if (approvers.length > MPA_LIMITS.maxApproversPerGroup) {
+      invalid(`group "${name}" has more than ${MPA_LIMITS.maxApproversPerGroup} approvers`);
+    }
+    return {
+      name,
+      approvers: approvers.map((approver, ai): Approver => {
+        if (!isPlainObject(approver)) invalid(`groups[${gi}].approvers[${ai}] must be an object`);
+        rejectUnknown(approver, APPROVER_FIELDS, `groups[${gi}].approvers[${ai}].`);
+        const { fingerprint, device_public_key } = approver;
+        if (!isFingerprint(fingerprint)) {
+          invalid(`groups[${gi}].approvers[${ai}].fingerprint must be 64 lower-case hex characters`);
+        }
+        if (typeof device_public_key !== 'string') {
+          invalid(`groups[${gi}].approvers[${ai}].device_public_key is required`);
+        }
+        try {
+          decodePublicKey(device_public_key);
+        } catch (err) {
+          if (err instanceof KeyFormatError) invalid(`groups[${gi}].approvers[${ai}].${err.message}`);
+          throw err;
+        }
+        if (fingerprintOf(device_public_key) !== fingerprint) {
+          invalid(`fingerprint ${fingerprint} does not match its device_public_key`);
+        }
+        const seenIn = devices.get(fingerprint);
+        if (seenIn !== undefined) {
+          invalid(
+            seenIn === name
+              ? `device ${fingerprint} appears twice in group "${name}"`
+              : `device ${fingerprint} appears in more than one group ("${seenIn}" and "${name}")`,
+          );
+        }
+        devices.set(fingerprint, name);
+        return { fingerprint, device_public_key };
+      }),
+    };
+  });
+
+  return { required, groups: policyGroups, action: validateAction(action), expires_in_seconds: expires };
+}
+
+function validateAction(action: unknown): Required<MpaAction> {
+  if (!isPlainObject(action)) invalid('action is required');
+  rejectUnknown(action, ACTION_FIELDS, 'action.');
+  const type = checkText(action.type, 'action.type', MPA_LIMITS.maxActionTypeLength);
+  const description = checkText(action.description, 'action.description', MPA_LIMITS.maxActionDescriptionLength);
+  const params = action.params ?? {};
+  if (!isPlainObject(params)) invalid('action.params must be an object');
+  for (const [key, value] of Object.entries(params)) {
+    if (!key.isWellFormed()) invalid('action.params keys must be valid Unicode');
+    const ok =
+      typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+    if (!ok) invalid(`action.params.${key} must be a string, number or boolean`);
+    if (typeof value === 'string' && !value.isWellFormed()) invalid(`action.params.${key} is not valid Unicode`);
+  }
+  const normalized = { type, description, params: params as Record<string, ParamValue> };
+  if (Buffer.byteLength(canonicalize(normalized)) > MPA_LIMITS.maxActionBytes) {
+    invalid(`action must be at most ${MPA_LIMITS.maxActionBytes} bytes as JSON`);
+  }
+  return normalized;
+}
+
+/** Lower-case hex SHA-256 of the canonical action: what an approver's signature commits to. */
+export function actionDigest(action: Required<MpaAction>): string {
+  return createHash('sha256').update(canonicalize(action), 'utf8').digest('hex');
+}

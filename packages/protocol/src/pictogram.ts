@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+
+/** 64 emoji that are easy to tell apart and to say aloud; index = 6 bits. Never reorder. */
+export const PICTOGRAM_EMOJI: ReadonlyArray<readonly [string, string]> = [
+  ['🐶', 'dog'], ['🐱', 'cat'], ['🦁', 'lion'], ['🐴', 'horse'], ['🦄', 'unicorn'], ['🐷', 'pig'], ['🐘', 'elephant'], ['🐰', 'rabbit'],
+  ['🐼', 'panda'], ['🐓', 'rooster'], ['🐧', 'penguin'], ['🐢', 'turtle'], ['🐟', 'fish'], ['🐙', 'octopus'], ['🦋', 'butterfly'], ['🌷', 'tulip'],
+  ['🌳', 'tree'], ['🌵', 'cactus'], ['🍄', 'mushroom'], ['🌏', 'globe'], ['🌙', 'moon'], ['☁️', 'cloud'], ['🔥', 'fire'], ['🍌', 'banana'],
+  ['🍎', 'apple'], ['🍓', 'strawberry'], ['🌽', 'corn'], ['🍕', 'pizza'], ['🎂', 'cake'], ['❤️', 'heart'], ['😀', 'smiley'], ['🤖', 'robot'],
+  ['🎩', 'hat'], ['👓', 'glasses'], ['🔧', 'wrench'], ['🎅', 'santa'], ['👍', 'thumbs up'], ['☂️', 'umbrella'], ['⌛', 'hourglass'], ['⏰', 'clock'],
+  ['🎁', 'gift'], ['💡', 'light bulb'], ['📕', 'book'], ['✏️', 'pencil'], ['📎', 'paperclip'], ['✂️', 'scissors'], ['🔒', 'lock'], ['🔑', 'key'],
+  ['🔨', 'hammer'], ['☎️', 'telephone'], ['🏁', 'flag'], ['🚂', 'train'], ['🚲', 'bicycle'], ['✈️', 'aeroplane'], ['🚀', 'rocket'], ['🏆', 'trophy'],
+  ['⚽', 'ball'], ['🎸', 'guitar'], ['🎺', 'trumpet'], ['🔔', 'bell'], ['⚓', 'anchor'], ['🎧', 'headphones'], ['📁', 'folder'], ['📌', 'pin'],
+];
+
+export interface Pictogram {
+  emoji: string[];
+  names: string[];
+  /** e.g. "🐶 🔑 🚀 🌵 🎸" */
+  text: string;
+}
+
+/** Five emoji from the first 30 bits of SHA-256("sigil-pictogram" || server_id). */
+export function pictogramFor(serverId: string): Pictogram {
+  const digest = createHash('sha256').update('sigil-pictogram\0').update(serverId, 'utf8').digest();
+  const bits = digest.readUInt32BE(0);
+  const indexes = [0, 1, 2, 3, 4].map((i) => (bits >>> (26 - 6 * i)) & 0x3f);
+  const picked = indexes.map((i) => PICTOGRAM_EMOJI[i]!);
+  return { emoji: picked.map(([e]) => e), names: picked.map(([, n]) => n), text: picked.map(([e]) => e).join(' ') };
+}

@@ -1,0 +1,86 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
+import { deviceRoutes } from './devices/routes.js';
+import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gateway.js';
+import { requireApiKey } from './http/auth.js';
+import { formatValidationErrors, installErrorHandling } from './http/errors.js';
+import type { ServerIdentity } from './identity/server-identity.js';
+import type { Metrics } from './metrics.js';
+import { mpaRoutes } from './mpa/routes.js';
+import { pairingRoutes } from './pairing/routes.js';
+import type { Database } from './storage/database.js';
+import { systemRoutes } from './system-routes.js';
+import { VERSION } from './version.js';
+
+export interface AppContext {
+  db: Database;
+  identity: ServerIdentity;
+  metrics: Metrics;
+  clock: () => number;
+  requireApiKey: (request: FastifyRequest) => Promise<void>;
+}
+
+export interface AppOptions {
+  db: Database;
+  identity: ServerIdentity;
+  metrics: Metrics;
+  clock?: () => number;
+  logger?: boolean | { level: string };
+  https?: { cert: Buffer; key: Buffer } | null;
+}
+
+/** Secrets that must never reach a log line. */
+const REDACT = ['req.headers.authorization', 'req.headers.cookie'];
+
+export async function buildApp(options: AppOptions): Promise<{ app: FastifyInstance; gateway: DeviceGateway }> {
+  const ctx: AppContext = {
+    db: options.db,
+    identity: options.identity,
+    metrics: options.metrics,
+    clock: options.clock ?? Date.now,
+    requireApiKey: requireApiKey(options.db),
+  };
+  const app = Fastify({
+    logger: options.logger === false ? false : { level: 'info', redact: REDACT, ...(typeof options.logger === 'object' ? options.logger : {}) },
+    ...(options.https ? { https: options.https } : {}),
+    bodyLimit: 16 * 1024,
+    trustProxy: process.env.SIGIL_TRUST_PROXY === 'true',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    schemaErrorFormatter: formatValidationErrors,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  installErrorHandling(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Sigil API', version: VERSION, description: 'Multi-party approval: M of N groups must approve.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'sgk_live_... or sgk_test_...' } } },
+    },
+  });
+  await app.register(rateLimit, { global: false });
+  await app.register(websocket, { options: { maxPayload: DEVICE_MESSAGE_MAX_BYTES } });
+
+  const gateway = new DeviceGateway({
+    db: ctx.db,
+    identity: ctx.identity,
+    clock: ctx.clock,
+    onConnectionCountChange: (n) => ctx.metrics.connectedDevices.set(n),
+  });
+  await app.register(async (scoped) => {
+    systemRoutes(scoped, ctx);
+    pairingRoutes(scoped, ctx);
+    deviceRoutes(scoped, ctx);
+    mpaRoutes(scoped, ctx);
+    await gateway.start(scoped);
+  });
+  return { app, gateway };
+}

@@ -1,0 +1,28 @@
+import type { Queryable } from '../storage/database.js';
+
+export type AuditEventType =
+  | 'mpa.created'
+  | 'mpa.decision'
+  | 'mpa.completed'
+  | 'mpa.cancelled'
+  | 'pairing.created'
+  | 'device.paired'
+  | 'device.revoked'
+  | 'apikey.created'
+  | 'apikey.revoked';
+
+/** Appends one entry to the tenant's append-only audit log, inside the caller's transaction. */
+export async function appendAudit(
+  tx: Queryable,
+  tenantId: string,
+  type: AuditEventType,
+  data: Record<string, unknown>,
+  requestId: string | null = null,
+): Promise<void> {
+  await tx.query('INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ($1, $2, $3, $4)', [
+    tenantId,
+    type,
+    requestId,
+    JSON.stringify(data),
+  ]);
+}

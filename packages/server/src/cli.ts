@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS, parsePort } from './config.js';
+import { startServer } from './server.js';
+import { openStorage } from './storage/open.js';
+import { createApiKey, listApiKeys, revokeApiKey } from './tenants/api-keys.js';
+import { createTenant, defaultTenant, getTenant } from './tenants/tenants.js';
+import { VERSION } from './version.js';
+
+const program = new Command('sigil').description('Sigil multi-party approval server').version(VERSION);
+
+const port = (v: string) => {
+  try {
+    return parsePort(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+const dataDirOption = () => new Option('--data-dir <dir>', 'embedded store directory (ignored when DATABASE_URL is set)').default(DEFAULTS.dataDir);
+
+program
+  .command('serve')
+  .description('run the HTTP service')
+  .option('--host <host>', 'address to listen on', DEFAULTS.host)
+  .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('SIGIL_PORT').default(DEFAULTS.port).argParser(port))
+  .addOption(dataDirOption())
+  .option('--tls-cert <file>', 'PEM certificate chain; serve HTTPS')
+  .option('--tls-key <file>', 'PEM private key for --tls-cert')
+  .addOption(new Option('--log-level <level>', 'pino log level').env('SIGIL_LOG_LEVEL').default('info'))
+  .action(async (opts: { host: string; port: number; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string }) => {
+    if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+    const server = await startServer({
+      ...opts,
+      databaseUrl: process.env.DATABASE_URL,
+      dbPoolSize: process.env.SIGIL_DB_POOL_SIZE ? Number(process.env.SIGIL_DB_POOL_SIZE) : 10,
+      orgName: process.env.SIGIL_ORG_NAME,
+    });
+    const lines = [
+      `Sigil ${VERSION} is running at ${server.url}`,
+      `Storage: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${opts.dataDir}`}`,
+      `Server ID: ${server.identity.serverId}`,
+      `Server pictogram: ${server.identity.pictogram.text}  (${server.identity.pictogram.names.join(', ')})`,
+    ];
+    if (server.firstApiKey) lines.push('First API key (shown once; keep it secret):', `  ${server.firstApiKey}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      server.app.log.info({ signal }, 'shutting down');
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+async function withStore<T>(dataDir: string, fn: (db: Awaited<ReturnType<typeof openStorage>>) => Promise<T>): Promise<T> {
+  const db = await openStorage({ databaseUrl: process.env.DATABASE_URL, dataDir, poolSize: 2 });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+const apikey = program.command('apikey').description('manage API keys');
+apikey
+  .command('create')
+  .description('create an API key; the key is printed once, alone on the last line')
+  .requiredOption('--name <name>', 'what the key is for')
+  .option('--test', 'make an sgk_test_ key instead of sgk_live_')
+  .option('--tenant <id>', 'organisation the key belongs to (default: the first one)')
+  .option('--new-org <name>', 'create a new organisation for this key')
+  .addOption(dataDirOption())
+  .action(async (opts: { name: string; test?: boolean; tenant?: string; newOrg?: string; dataDir: string }) => {
+    await withStore(opts.dataDir, async (db) => {
+      const tenant = opts.newOrg
+        ? await createTenant(db, opts.newOrg)
+        : opts.tenant
+          ? await getTenant(db, opts.tenant)
+          : ((await defaultTenant(db)) ?? (await createTenant(db, process.env.SIGIL_ORG_NAME ?? 'Sigil')));
+      if (!tenant) throw new InvalidArgumentError(`no organisation ${opts.tenant}`);
+      const { key, record } = await createApiKey(db, tenant.id, opts.name, opts.test ? 'test' : 'live');
+      process.stdout.write(`Created API key ${record.id} "${record.name}" for ${tenant.name} (${tenant.id})\n${key}\n`);
+    });
+  });
+apikey
+  .command('list')
+  .description('list API keys (never the keys themselves)')
+  .addOption(dataDirOption())
+  .action(async (opts: { dataDir: string }) => {
+    await withStore(opts.dataDir, async (db) => {
+      for (const k of await listApiKeys(db)) {
+        const state = k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active';
+        process.stdout.write(`${k.id}  ${k.prefix}…  ${k.mode}  ${state}  tenant=${k.tenant_id}  ${k.name}\n`);
+      }
+    });
+  });
+apikey
+  .command('revoke <id>')
+  .description('revoke an API key at once')
+  .addOption(dataDirOption())
+  .action(async (id: string, opts: { dataDir: string }) => {
+    await withStore(opts.dataDir, async (db) => {
+      if (!/^[0-9a-f-]{36}$/.test(id) || !(await revokeApiKey(db, id))) throw new InvalidArgumentError(`no API key ${id}`);
+      process.stdout.write(`Revoked API key ${id}\n`);
+    });
+  });
+
+program.parseAsync().catch((err: Error) => {
+  process.stderr.write(`sigil: ${err.message}\n`);
+  process.exit(1);
+});

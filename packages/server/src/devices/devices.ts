@@ -1,0 +1,53 @@
+import { appendAudit } from '../audit/log.js';
+import { announceRequestChanged } from '../events/bus.js';
+import { recordEvent } from '../events/outbox.js';
+import { notFound } from '../http/errors.js';
+import type { Database, Queryable } from '../storage/database.js';
+
+interface DeviceRow {
+  fingerprint: string;
+  public_key: string;
+  name: string;
+  paired_at: Date;
+  revoked_at: Date | null;
+}
+
+const toView = (d: DeviceRow) => ({
+  fingerprint: d.fingerprint,
+  device_public_key: d.public_key,
+  name: d.name,
+  paired_at: d.paired_at.toISOString(),
+  status: d.revoked_at ? ('revoked' as const) : ('active' as const),
+  ...(d.revoked_at ? { revoked_at: d.revoked_at.toISOString() } : {}),
+});
+
+export async function listDevices(db: Queryable, tenantId: string) {
+  const rows = await db.query<DeviceRow>(
+    'SELECT fingerprint, public_key, name, paired_at, revoked_at FROM devices WHERE tenant_id = $1 ORDER BY paired_at, fingerprint',
+    [tenantId],
+  );
+  return rows.map(toView);
+}
+
+/** Revokes a device; it can no longer decide anything, including requests already open. */
+export async function revokeDevice(db: Database, tenantId: string, fingerprint: string, now: number) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<DeviceRow & { was_revoked: boolean }>(
+      `UPDATE devices SET revoked_at = coalesce(revoked_at, $3) WHERE tenant_id = $1 AND fingerprint = $2
+       RETURNING fingerprint, public_key, name, paired_at, revoked_at, revoked_at <> $3 AS was_revoked`,
+      [tenantId, fingerprint, new Date(now)],
+    );
+    if (!row) throw notFound('device');
+    if (!row.was_revoked) {
+      await appendAudit(tx, tenantId, 'device.revoked', { fingerprint, name: row.name });
+      await recordEvent(tx, tenantId, 'device.revoked', { fingerprint, name: row.name, timestamp: new Date(now).toISOString() });
+      const open = await tx.query<{ request_id: string }>(
+        `SELECT a.request_id FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
+          WHERE a.fingerprint = $1 AND r.tenant_id = $2 AND r.status = 'pending'`,
+        [fingerprint, tenantId],
+      );
+      for (const { request_id } of open) await announceRequestChanged(tx, { tenantId, requestId: request_id });
+    }
+    return toView(row);
+  });
+}

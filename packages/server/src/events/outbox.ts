@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import type { Queryable } from '../storage/database.js';
+
+export type EventType =
+  | 'mpa.created'
+  | 'mpa.approved'
+  | 'mpa.rejected'
+  | 'mpa.timeout'
+  | 'mpa.cancelled'
+  | 'device.paired'
+  | 'device.revoked';
+
+/**
+ * Records an integrator-facing event in the same transaction as the change that caused it,
+ * so an event exists if and only if the change committed.
+ */
+export async function recordEvent(
+  tx: Queryable,
+  tenantId: string,
+  type: EventType,
+  payload: Record<string, unknown>,
+  requestId: string | null = null,
+): Promise<string> {
+  const id = `evt_${randomUUID().replaceAll('-', '')}`;
+  await tx.query('INSERT INTO events (id, tenant_id, type, request_id, payload) VALUES ($1, $2, $3, $4, $5)', [
+    id,
+    tenantId,
+    type,
+    requestId,
+    JSON.stringify({ type, ...payload }),
+  ]);
+  return id;
+}

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import {
+  DomainTag,
+  fingerprintOf,
+  isFresh,
+  verifyPayload,
+  type DeviceAuthMessage,
+  type ServerMessage,
+} from '@sigilauth/protocol';
+import { onRequestChanged } from '../events/bus.js';
+import type { ServerIdentity } from '../identity/server-identity.js';
+import { deviceViews } from '../mpa/requests.js';
+import type { Database } from '../storage/database.js';
+import { RECONNECTED_CHANNEL } from '../storage/postgres.js';
+
+const AUTH_TIMEOUT_MS = 10_000;
+const HEARTBEAT_MS = 30_000;
+export const DEVICE_MESSAGE_MAX_BYTES = 16 * 1024;
+
+export interface GatewayDeps {
+  db: Database;
+  identity: ServerIdentity;
+  clock: () => number;
+  onConnectionCountChange?: (count: number) => void;
+}
+
+/**
+ * Devices hold one WebSocket each. The server proves itself by signing every message; the
+ * device proves possession of its key by signing the server's fresh nonce. After that the
+ * device receives every pending request that names it, and every change to one.
+ */
+export class DeviceGateway {
+  private readonly sockets = new Map<string, Set<WebSocket>>();
+  private count = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private unsubscribe: Array<() => Promise<void>> = [];
+
+  constructor(private readonly deps: GatewayDeps) {}
+
+  async start(app: FastifyInstance): Promise<void> {
+    this.unsubscribe.push(await onRequestChanged(this.deps.db, ({ requestId }) => void this.pushRequest(requestId)));
+    if (this.deps.db.kind === 'postgres') {
+      this.unsubscribe.push(await this.deps.db.listen(RECONNECTED_CHANNEL, () => void this.resyncAll()));
+    }
+    this.heartbeat = setInterval(() => this.checkAlive(app), HEARTBEAT_MS);
+    this.heartbeat.unref();
+    app.get('/v1/device/ws', { websocket: true, schema: { hide: true } }, (socket) => this.accept(socket));
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await Promise.all(this.unsubscribe.map((u) => u()));
+    for (const set of this.sockets.values()) for (const socket of set) socket.close(1001, 'server shutting down');
+  }
+
+  get connectedDevices(): number {
+    return this.count;
+  }
+
+  private send(socket: WebSocket, message: ServerMessage): void {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(this.deps.identity.signMessage(message)));
+  }
+
+  private accept(socket: WebSocket): void {
+    const { identity, clock } = this.deps;
+    const nonce = randomBytes(32).toString('base64');
+    let fingerprint: string | null = null;
+    const alive = socket as WebSocket & { sigilAlive?: boolean };
+    alive.sigilAlive = true;
+    socket.on('pong', () => (alive.sigilAlive = true));
+    const authTimer = setTimeout(() => socket.close(4001, 'authentication timed out'), AUTH_TIMEOUT_MS);
+    this.send(socket, { purpose: 'server-message', type: 'challenge', server_id: identity.serverId, nonce, issued_at: clock() });
+
+    socket.on('message', (data, isBinary) => {
+      if (fingerprint !== null) return; // after authentication, devices only listen
+      clearTimeout(authTimer);
+      void this.authenticate(isBinary ? '' : data.toString(), nonce).then(
+        (fp) => {
+          fingerprint = fp;
+          this.register(fp, socket);
+          this.send(socket, { purpose: 'server-message', type: 'ready', server_id: identity.serverId, fingerprint: fp, issued_at: clock() });
+          return this.sync(fp, socket);
+        },
+        (err: Error) => {
+          this.send(socket, { purpose: 'server-message', type: 'error', server_id: identity.serverId, code: 'unauthorized', message: err.message, issued_at: clock() });
+          socket.close(4003, 'unauthorized');
+        },
+      );
+    });
+    socket.on('close', () => {
+      clearTimeout(authTimer);
+      if (fingerprint !== null) this.unregister(fingerprint, socket);
+    });
+    socket.on('error', () => socket.terminate());
+  }
+
+  private async authenticate(raw: string, nonce: string): Promise<string> {
+    let message: DeviceAuthMessage;
+    try {
+      message = JSON.parse(raw) as DeviceAuthMessage;
+    } catch {
+      throw new Error('expected an auth message');
+    }
+    const p = message?.payload;
+    if (message?.type !== 'auth' || typeof p !== 'object' || p === null) throw new Error('expected an auth message');
+    if (p.purpose !== 'device-session' || p.server_id !== this.deps.identity.serverId || p.nonce !== nonce) {
+      throw new Error('the proof is not for this session');
+    }
+    if (!isFresh(p.issued_at, this.deps.clock())) throw new Error('the proof is not fresh');
+    let fingerprint: string;
+    try {
+      fingerprint = fingerprintOf(message.device_public_key);
+    } catch {
+      throw new Error('device_public_key is not a compressed P-256 key');
+    }
+    if (fingerprint !== p.fingerprint) throw new Error('fingerprint does not match device_public_key');
+    if (typeof message.signature !== 'string' || !verifyPayload(DomainTag.deviceSession, p, message.signature, message.device_public_key)) {
+      throw new Error('the proof signature does not verify');
+    }
+    const paired = await this.deps.db.query('SELECT 1 FROM devices WHERE fingerprint = $1 AND public_key = $2 AND revoked_at IS NULL LIMIT 1', [
+      fingerprint,
+      message.device_public_key,
+    ]);
+    if (paired.length === 0) throw new Error('this device is not paired, or has been revoked');
+    return fingerprint;
+  }
+
+  private register(fingerprint: string, socket: WebSocket): void {
+    let set = this.sockets.get(fingerprint);
+    if (!set) this.sockets.set(fingerprint, (set = new Set()));
+    set.add(socket);
+    this.deps.onConnectionCountChange?.(++this.count);
+  }
+
+  private unregister(fingerprint: string, socket: WebSocket): void {
+    const set = this.sockets.get(fingerprint);
+    if (!set?.delete(socket)) return;
+    if (set.size === 0) this.sockets.delete(fingerprint);
+    this.deps.onConnectionCountChange?.(--this.count);
+  }
+
+  private async sync(fingerprint: string, socket: WebSocket): Promise<void> {
+    const requests = await deviceViews(this.deps.db, fingerprint, 'pending', this.deps.clock());
+    this.send(socket, { purpose: 'server-message', type: 'sync', server_id: this.deps.identity.serverId, fingerprint, requests, issued_at: this.deps.clock() });
+  }
+
+  private async resyncAll(): Promise<void> {
+    for (const [fingerprint, set] of this.sockets) for (const socket of set) await this.sync(fingerprint, socket).catch(() => {});
+  }
+
+  private async pushRequest(requestId: string): Promise<void> {
+    if (this.sockets.size === 0) return;
+    try {
+      const approvers = await this.deps.db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1', [requestId]);
+      for (const { fingerprint } of approvers) {
+        const set = this.sockets.get(fingerprint);
+        if (!set) continue;
+        const [view] = await deviceViews(this.deps.db, fingerprint, [requestId], this.deps.clock());
+        if (!view) continue;
+        for (const socket of set) {
+          this.send(socket, { purpose: 'server-message', type: 'request', server_id: this.deps.identity.serverId, fingerprint, request: view, issued_at: this.deps.clock() });
+        }
+      }
+    } catch {
+      // The device catches up from storage on its next sync; a lost push costs latency only.
+    }
+  }
+
+  private checkAlive(app: FastifyInstance): void {
+    for (const socket of app.websocketServer.clients) {
+      const s = socket as WebSocket & { sigilAlive?: boolean };
+      if (s.sigilAlive === false) {
+        socket.terminate();
+        continue;
+      }
+      s.sigilAlive = false;
+      socket.ping();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import {
+  DomainTag,
+  encodePublicKey,
+  fingerprintOf,
+  generateP256KeyPair,
+  pictogramFor,
+  signPayload,
+  type Pictogram,
+  type ServerMessage,
+  type SignedServerMessage,
+} from '@sigilauth/protocol';
+import type { Database } from '../storage/database.js';
+
+export interface ServerIdentity {
+  serverId: string;
+  publicKey: string;
+  pictogram: Pictogram;
+  signMessage(message: ServerMessage): SignedServerMessage;
+}
+
+/** Loads the server's P-256 identity, creating it on first start; racing instances agree on one. */
+export async function loadServerIdentity(db: Database): Promise<ServerIdentity> {
+  const { privateKey, publicKey } = generateP256KeyPair();
+  const encoded = encodePublicKey(publicKey);
+  await db.query(
+    `INSERT INTO server_identity (private_key_pem, public_key, server_id) VALUES ($1, $2, $3) ON CONFLICT (singleton) DO NOTHING`,
+    [privateKey.export({ format: 'pem', type: 'pkcs8' }), encoded, fingerprintOf(encoded)],
+  );
+  const [row] = await db.query<{ private_key_pem: string; public_key: string; server_id: string }>(
+    'SELECT private_key_pem, public_key, server_id FROM server_identity',
+  );
+  if (!row) throw new Error('server identity missing after insert');
+  const key: KeyObject = createPrivateKey(row.private_key_pem);
+  if (encodePublicKey(createPublicKey(key)) !== row.public_key) throw new Error('server identity key does not match its public key');
+  return {
+    serverId: row.server_id,
+    publicKey: row.public_key,
+    pictogram: pictogramFor(row.server_id),
+    signMessage: (message) => ({ payload: message, signature: signPayload(DomainTag.serverMessage, message, key) }),
+  };
+}

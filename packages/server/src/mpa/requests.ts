@@ -1,0 +1,359 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  actionDigest,
+  canonicalize,
+  type ApprovalGroup,
+  type Decision,
+  type DeviceRequestView,
+  type MpaPolicy,
+  type MpaStatus,
+  type ParamValue,
+} from '@sigilauth/protocol';
+import { appendAudit } from '../audit/log.js';
+import { announceRequestChanged } from '../events/bus.js';
+import { recordEvent, type EventType } from '../events/outbox.js';
+import { ApiError, notFound } from '../http/errors.js';
+import type { Database, Queryable } from '../storage/database.js';
+import { evaluate, type EngineEvent, type EngineState } from './engine.js';
+
+export interface RequestRow {
+  id: string;
+  tenant_id: string;
+  required: number;
+  groups: ApprovalGroup[];
+  action: { type: string; description: string; params: Record<string, ParamValue> };
+  action_digest: string;
+  status: MpaStatus;
+  groups_satisfied: string[];
+  expires_at: Date;
+  created_at: Date;
+  completed_at: Date | null;
+  body_hash: string | null;
+}
+
+/** What the integrator sees: group-level results only, never which device decided. */
+export interface RequestView {
+  request_id: string;
+  status: MpaStatus;
+  groups_required: number;
+  groups_total: number;
+  groups_satisfied: string[];
+  expires_at: string;
+  created_at: string;
+  completed_at?: string;
+  action: RequestRow['action'];
+}
+
+const COLUMNS = 'id, tenant_id, required, groups, action, action_digest, status, groups_satisfied, expires_at, created_at, completed_at, body_hash';
+
+/** The status as of now: a pending request past its expiry is a timeout even before the sweeper records it. */
+function currentState(row: RequestRow, now: number): Pick<EngineState, 'status' | 'completedAt'> {
+  if (row.status === 'pending' && now >= row.expires_at.getTime()) return { status: 'timeout', completedAt: row.expires_at.getTime() };
+  return { status: row.status, completedAt: row.completed_at?.getTime() ?? null };
+}
+
+export function toView(row: RequestRow, now: number): RequestView {
+  const { status, completedAt } = currentState(row, now);
+  return {
+    request_id: row.id,
+    status,
+    groups_required: row.required,
+    groups_total: row.groups.length,
+    groups_satisfied: row.groups_satisfied,
+    expires_at: row.expires_at.toISOString(),
+    created_at: row.created_at.toISOString(),
+    ...(completedAt !== null ? { completed_at: new Date(completedAt).toISOString() } : {}),
+    action: row.action,
+  };
+}
+
+export function eventPayload(row: RequestRow, state: EngineState): Record<string, unknown> {
+  return {
+    request_id: row.id,
+    status: state.status,
+    groups_satisfied: state.groupsSatisfied,
+    groups_required: row.required,
+    groups_total: row.groups.length,
+    action: row.action,
+    timestamp: new Date(state.completedAt ?? row.created_at.getTime()).toISOString(),
+  };
+}
+
+export function hashBody(body: unknown): string {
+  return createHash('sha256').update(canonicalize(body)).digest('hex');
+}
+
+export interface CreateOptions {
+  idempotencyKey?: string | undefined;
+  /** Hash of the body as sent, so a retried idempotent call can be told from a different one. */
+  bodyHash: string;
+  now: number;
+}
+
+export async function createRequest(
+  db: Database,
+  tenantId: string,
+  policy: MpaPolicy,
+  { idempotencyKey, bodyHash, now }: CreateOptions,
+): Promise<{ view: RequestView; replayed: boolean }> {
+  return db.transaction(async (tx) => {
+    await checkApproversPaired(tx, tenantId, policy.groups);
+    const id = randomUUID();
+    const createdAt = new Date(now);
+    const expiresAt = new Date(now + policy.expires_in_seconds * 1000);
+    const [inserted] = await tx.query<RequestRow>(
+      `INSERT INTO mpa_requests (id, tenant_id, required, groups, action, action_digest, expires_at, created_at, idempotency_key, body_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+      [id, tenantId, policy.required, JSON.stringify(policy.groups), JSON.stringify(policy.action), actionDigest(policy.action), expiresAt, createdAt, idempotencyKey ?? null, bodyHash],
+    );
+    if (!inserted) {
+      const [existing] = await tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE tenant_id = $1 AND idempotency_key = $2`, [tenantId, idempotencyKey]);
+      if (!existing) throw new Error('idempotent request vanished');
+      if (existing.body_hash !== bodyHash) {
+        throw new ApiError(409, 'idempotency_conflict', 'Idempotency-Key was already used with a different request body');
+      }
+      return { view: toView(existing, now), replayed: true };
+    }
+    const fingerprints: string[] = [];
+    const groupIndexes: number[] = [];
+    policy.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
+    await tx.query(
+      'INSERT INTO mpa_approvers (request_id, fingerprint, group_index) SELECT $1, f, g FROM unnest($2::text[], $3::int[]) AS t(f, g)',
+      [id, fingerprints, groupIndexes],
+    );
+    const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
+    await recordEvent(tx, tenantId, 'mpa.created', { ...eventPayload(inserted, state), expires_at: expiresAt.toISOString() }, id);
+    await appendAudit(tx, tenantId, 'mpa.created', auditRequestFields(inserted), id);
+    await announceRequestChanged(tx, { tenantId, requestId: id });
+    return { view: toView(inserted, now), replayed: false };
+  });
+}
+
+function auditRequestFields(row: RequestRow): Record<string, unknown> {
+  return {
+    request_id: row.id,
+    required: row.required,
+    groups: row.groups.map((g) => ({ name: g.name, approvers: g.approvers.map((a) => a.fingerprint) })),
+    action: row.action,
+    action_digest: row.action_digest,
+    requested_by: row.action.params.requested_by ?? null,
+    expires_at: row.expires_at.toISOString(),
+  };
+}
+
+async function checkApproversPaired(tx: Queryable, tenantId: string, groups: ApprovalGroup[]): Promise<void> {
+  const approvers = groups.flatMap((g) => g.approvers);
+  const rows = await tx.query<{ fingerprint: string; public_key: string; revoked_at: Date | null }>(
+    'SELECT fingerprint, public_key, revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = ANY($2::text[])',
+    [tenantId, approvers.map((a) => a.fingerprint)],
+  );
+  const devices = new Map(rows.map((r) => [r.fingerprint, r]));
+  for (const { fingerprint, device_public_key } of approvers) {
+    const device = devices.get(fingerprint);
+    if (!device || device.public_key !== device_public_key) {
+      throw new ApiError(400, 'invalid_request', `Invalid MPA request: device ${fingerprint} is not paired with this organisation`);
+    }
+    if (device.revoked_at) throw new ApiError(400, 'invalid_request', `Invalid MPA request: device ${fingerprint} has been revoked`);
+  }
+}
+
+export async function getRequest(db: Queryable, tenantId: string, id: string, now: number): Promise<RequestView> {
+  const [row] = await db.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
+  if (!row) throw notFound('MPA request');
+  return toView(row, now);
+}
+
+export interface ListOptions {
+  status?: MpaStatus | undefined;
+  limit: number;
+  cursor?: string | undefined;
+  now: number;
+}
+
+/** Newest first, keyset-paginated by (created_at, id). */
+export async function listRequests(db: Queryable, tenantId: string, { status, limit, cursor, now }: ListOptions) {
+  let after: [string, string] | null = null;
+  if (cursor) {
+    try {
+      after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+      if (!Array.isArray(after) || after.length !== 2 || Number.isNaN(Date.parse(after[0]))) throw new Error();
+    } catch {
+      throw new ApiError(400, 'invalid_request', 'cursor is not valid');
+    }
+  }
+  const rows = await db.query<RequestRow>(
+    `SELECT ${COLUMNS} FROM mpa_requests
+     WHERE tenant_id = $1
+       AND ($2::text IS NULL OR (CASE WHEN status = 'pending' AND expires_at <= $3 THEN 'timeout' ELSE status END) = $2)
+       AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+     ORDER BY created_at DESC, id DESC LIMIT $6`,
+    [tenantId, status ?? null, new Date(now), after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+  );
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const next = rows.length > limit && last ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url') : null;
+  return { data: page.map((r) => toView(r, now)), next_cursor: next };
+}
+
+/** Locks the request row and brings a pending request that is past its expiry to timeout. */
+async function lockForTransition(tx: Queryable, id: string, now: number, tenantId?: string): Promise<{ row: RequestRow; events: EngineEvent[] }> {
+  const [row] = await tx.query<RequestRow>(
+    `SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`,
+    [id, tenantId ?? null],
+  );
+  if (!row) throw notFound('MPA request');
+  const decisions = await tx.query<{ group_index: number; decision: Decision; decided_at: Date }>(
+    'SELECT group_index, decision, decided_at FROM mpa_decisions WHERE request_id = $1 ORDER BY seq',
+    [id],
+  );
+  const events: EngineEvent[] = decisions.map((d) => ({
+    kind: d.decision === 'approve' ? 'approve' : 'deny',
+    groupIndex: d.group_index,
+    at: d.decided_at.getTime(),
+  }));
+  if (row.status === 'pending') {
+    const state = evaluate(policyOf(row), events, now);
+    if (state.status === 'timeout') await applyTransition(tx, row, state);
+  }
+  return { row, events };
+}
+
+function policyOf(row: RequestRow) {
+  return { required: row.required, groupNames: row.groups.map((g) => g.name), expiresAt: row.expires_at.getTime() };
+}
+
+/** Persists a new engine state with its outbox event, audit entry and announcement. */
+async function applyTransition(tx: Queryable, row: RequestRow, state: EngineState): Promise<void> {
+  await tx.query('UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4 WHERE id = $1', [
+    row.id,
+    state.status,
+    JSON.stringify(state.groupsSatisfied),
+    state.completedAt === null ? null : new Date(state.completedAt),
+  ]);
+  const changedStatus = state.status !== row.status;
+  row.status = state.status;
+  row.groups_satisfied = state.groupsSatisfied;
+  row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
+  if (changedStatus && state.status !== 'pending') {
+    await recordEvent(tx, row.tenant_id, `mpa.${state.status}` as EventType, eventPayload(row, state), row.id);
+    await appendAudit(
+      tx,
+      row.tenant_id,
+      state.status === 'cancelled' ? 'mpa.cancelled' : 'mpa.completed',
+      { request_id: row.id, status: state.status, groups_satisfied: state.groupsSatisfied },
+      row.id,
+    );
+  }
+  await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
+}
+
+function completedError(row: RequestRow): ApiError {
+  return new ApiError(409, 'request_completed', `MPA request is already ${row.status}`, { status: row.status });
+}
+
+export async function cancelRequest(db: Database, tenantId: string, id: string, now: number): Promise<RequestView> {
+  return db.transaction(async (tx) => {
+    const { row, events } = await lockForTransition(tx, id, now, tenantId);
+    if (row.status !== 'pending') throw completedError(row);
+    await applyTransition(tx, row, evaluate(policyOf(row), [...events, { kind: 'cancel', at: now }], now));
+    return toView(row, now);
+  });
+}
+
+export interface VerifiedDecision {
+  requestId: string;
+  fingerprint: string;
+  decision: Decision;
+  payload: unknown;
+  signature: string;
+}
+
+/** Records a decision whose signature the caller has verified, and applies the quorum rules. */
+export async function recordDecision(db: Database, d: VerifiedDecision, now: number): Promise<RequestRow> {
+  return db.transaction(async (tx) => {
+    const { row, events } = await lockForTransition(tx, d.requestId, now);
+    if (row.status !== 'pending') throw completedError(row);
+    const [device] = await tx.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [
+      row.tenant_id,
+      d.fingerprint,
+    ]);
+    if (!device || device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and can no longer decide');
+    const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
+    const [inserted] = await tx.query<{ decided_at: Date }>(
+      `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
+      [row.id, d.fingerprint, groupIndex, d.decision, JSON.stringify(d.payload), d.signature, new Date(now)],
+    );
+    if (!inserted) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+    const group = row.groups[groupIndex]!.name;
+    await appendAudit(
+      tx,
+      row.tenant_id,
+      'mpa.decision',
+      { request_id: row.id, fingerprint: d.fingerprint, group, decision: d.decision, payload: d.payload, signature: d.signature },
+      row.id,
+    );
+    const state = evaluate(policyOf(row), [...events, { kind: d.decision, groupIndex, at: now }], now);
+    if (state.status !== row.status || state.groupsSatisfied.length !== row.groups_satisfied.length) {
+      await applyTransition(tx, row, state);
+    } else {
+      await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
+    }
+    return row;
+  });
+}
+
+/** Loads a request for decision checks, without a lock: policy, keys and digest never change. */
+export async function findRequest(db: Queryable, id: string): Promise<RequestRow | null> {
+  const [row] = await db.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1`, [id]);
+  return row ?? null;
+}
+
+/** Moves pending requests past their expiry to timeout; safe to run on every instance at once. */
+export async function expireDueRequests(db: Database, now: number, batch = 100): Promise<number> {
+  return db.transaction(async (tx) => {
+    const due = await tx.query<{ id: string }>(
+      `SELECT id FROM mpa_requests WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [new Date(now), batch],
+    );
+    for (const { id } of due) await lockForTransition(tx, id, now);
+    return due.length;
+  });
+}
+
+/** Every approver's-eye view: one request as the given device should see it. */
+export async function deviceViews(db: Queryable, fingerprint: string, requestIds: string[] | 'pending', now: number): Promise<DeviceRequestView[]> {
+  const rows = await db.query<RequestRow & { group_index: number; org_name: string; my_decision: Decision | null }>(
+    `SELECT r.id, r.tenant_id, r.required, r.groups, r.action, r.action_digest, r.status, r.groups_satisfied, r.expires_at,
+            r.created_at, r.completed_at, a.group_index, t.name AS org_name, d.decision AS my_decision
+       FROM mpa_approvers a
+       JOIN mpa_requests r ON r.id = a.request_id
+       JOIN tenants t ON t.id = r.tenant_id
+       JOIN devices dev ON dev.tenant_id = r.tenant_id AND dev.fingerprint = a.fingerprint AND dev.revoked_at IS NULL
+       LEFT JOIN mpa_decisions d ON d.request_id = r.id AND d.fingerprint = a.fingerprint
+      WHERE a.fingerprint = $1
+        AND (CASE WHEN $2::uuid[] IS NULL THEN r.status = 'pending' AND r.expires_at > $3 ELSE r.id = ANY($2::uuid[]) END)
+      ORDER BY r.created_at`,
+    [fingerprint, requestIds === 'pending' ? null : requestIds, new Date(now)],
+  );
+  return rows.map((row) => {
+    const { status, completedAt } = currentState(row, now);
+    return {
+      tenant_id: row.tenant_id,
+      org_name: row.org_name,
+      request_id: row.id,
+      status,
+      action: row.action,
+      action_digest: row.action_digest,
+      groups_required: row.required,
+      groups_total: row.groups.length,
+      groups_satisfied_count: row.groups_satisfied.length,
+      group_name: row.groups[row.group_index]!.name,
+      my_decision: row.my_decision,
+      expires_at: row.expires_at.toISOString(),
+      created_at: row.created_at.toISOString(),
+      completed_at: completedAt === null ? null : new Date(completedAt).toISOString(),
+    };
+  });
+}

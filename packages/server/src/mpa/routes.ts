@@ -1,0 +1,138 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { MPA_LIMITS, MpaValidationError, validateMpaRequest, type DecisionPayload, type MpaPolicy } from '@sigilauth/protocol';
+import type { AppContext } from '../app.js';
+import { tenantOf } from '../http/auth.js';
+import { ApiError } from '../http/errors.js';
+import { Fingerprint, IdParams, PublicKey, Signature, Uuid } from '../http/schemas.js';
+import { submitDecision } from './decisions.js';
+import { cancelRequest, createRequest, deviceViews, getRequest, hashBody, listRequests } from './requests.js';
+
+/** Documents the body; validation is validateMpaRequest, shared with the SDKs so messages match. */
+const MpaRequestBody = Type.Object(
+  {
+    required: Type.Integer({ minimum: 1 }),
+    groups: Type.Array(
+      Type.Object({
+        name: Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxGroupNameLength }),
+        approvers: Type.Array(Type.Object({ fingerprint: Fingerprint, device_public_key: PublicKey }), {
+          minItems: 1,
+          maxItems: MPA_LIMITS.maxApproversPerGroup,
+        }),
+      }),
+      { minItems: 1, maxItems: MPA_LIMITS.maxGroups },
+    ),
+    action: Type.Object({
+      type: Type.String(),
+      description: Type.String(),
+      params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+    }),
+    expires_in_seconds: Type.Optional(
+      Type.Integer({ minimum: MPA_LIMITS.minExpiresInSeconds, maximum: MPA_LIMITS.maxExpiresInSeconds, default: MPA_LIMITS.defaultExpiresInSeconds }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const DecisionBody = Type.Object(
+  {
+    payload: Type.Object(
+      {
+        purpose: Type.Literal('mpa-decision'),
+        server_id: Fingerprint,
+        request_id: Uuid,
+        fingerprint: Fingerprint,
+        decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
+        action_digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+        issued_at: Type.Integer(),
+      },
+      { additionalProperties: false },
+    ),
+    signature: Signature,
+  },
+  { additionalProperties: false },
+);
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const STATUSES = ['pending', 'approved', 'rejected', 'timeout', 'cancelled'] as const;
+
+export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.post(
+    '/v1/mpa/requests',
+    {
+      preHandler: ctx.requireApiKey,
+      bodyLimit: 512 * 1024,
+      schema: { summary: 'Create an MPA request', body: MpaRequestBody },
+      validatorCompiler: () => (body: unknown) => {
+        try {
+          return { value: { raw: body, policy: validateMpaRequest(body) } };
+        } catch (err) {
+          if (err instanceof MpaValidationError) return { error: err };
+          throw err;
+        }
+      },
+    },
+    async (request, reply) => {
+      const { raw, policy } = request.body as unknown as { raw: unknown; policy: MpaPolicy };
+      const key = request.headers['idempotency-key'];
+      if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
+        throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
+      }
+      const { view, replayed } = await createRequest(ctx.db, tenantOf(request), policy, {
+        idempotencyKey: key,
+        bodyHash: hashBody(raw),
+        now: ctx.clock(),
+      });
+      if (replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send(view);
+    },
+  );
+
+  r.get(
+    '/v1/mpa/requests',
+    {
+      preHandler: ctx.requireApiKey,
+      schema: {
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
+            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$', description: '1-100, default 50' })),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) =>
+      listRequests(ctx.db, tenantOf(request), {
+        status: request.query.status,
+        limit: Number(request.query.limit ?? 50),
+        cursor: request.query.cursor,
+        now: ctx.clock(),
+      }),
+  );
+
+  r.get('/v1/mpa/requests/:id', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
+    getRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  );
+
+  r.post('/v1/mpa/requests/:id/cancel', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
+    cancelRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  );
+
+  r.post(
+    '/v1/mpa/requests/:id/decisions',
+    { schema: { summary: 'Called by a device: a signed approve or deny', params: IdParams, body: DecisionBody } },
+    async (request) => {
+      const payload = request.body.payload as DecisionPayload;
+      const started = performance.now();
+      await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, request.body.signature, ctx.clock());
+      ctx.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
+      const [view] = await deviceViews(ctx.db, payload.fingerprint, [request.params.id], ctx.clock());
+      return view;
+    },
+  );
+}

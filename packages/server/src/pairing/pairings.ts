@@ -1,0 +1,137 @@
+import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { DomainTag, fingerprintOf, isFresh, verifyPayload, type PairingProof } from '@sigilauth/protocol';
+import { appendAudit } from '../audit/log.js';
+import { recordEvent } from '../events/outbox.js';
+import { ApiError, notFound } from '../http/errors.js';
+import type { Database, Queryable } from '../storage/database.js';
+
+export const PAIRING_TTL_MS = 5 * 60_000;
+export const PAIRING_MAX_FAILURES = 5;
+const LOCATOR_SPACE = 1000;
+
+/**
+ * An 8-digit code is a 3-digit locator naming one open pairing and a 5-digit secret; like a
+ * magic-wormhole code, a guess can only ever be tried against one pairing, which burns after
+ * PAIRING_MAX_FAILURES wrong secrets.
+ */
+function splitCode(code: string): { locator: number; secret: string } | null {
+  const digits = code.replace(/[\s-]/g, '');
+  if (!/^\d{8}$/.test(digits)) return null;
+  return { locator: Number(digits.slice(0, 3)), secret: digits };
+}
+
+const hashCode = (code: string) => createHash('sha256').update(`sigil-pairing-code\0${code}`).digest();
+
+export interface PairingRow {
+  id: string;
+  tenant_id: string;
+  name_hint: string | null;
+  status: 'pending' | 'completed' | 'expired';
+  expires_at: Date;
+  created_at: Date;
+  completed_at: Date | null;
+  fingerprint: string | null;
+  failed_attempts: number;
+}
+
+export async function createPairing(db: Database, tenantId: string, nameHint: string | null, now: number): Promise<{ pairing: PairingRow; code: string }> {
+  await db.query(`UPDATE pairings SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1`, [new Date(now)]);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const locator = randomInt(LOCATOR_SPACE);
+    const code = `${String(locator).padStart(3, '0')}${String(randomInt(100_000)).padStart(5, '0')}`;
+    try {
+      const pairing = await db.transaction(async (tx) => {
+        const [row] = await tx.query<PairingRow>(
+          `INSERT INTO pairings (id, tenant_id, name_hint, locator, code_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           RETURNING id, tenant_id, name_hint, status, expires_at, created_at, completed_at, fingerprint, failed_attempts`,
+          [randomUUID(), tenantId, nameHint, locator, hashCode(code), new Date(now + PAIRING_TTL_MS), new Date(now)],
+        );
+        await appendAudit(tx, tenantId, 'pairing.created', { pairing_id: row!.id, name_hint: nameHint });
+        return row!;
+      });
+      return { pairing, code };
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+    }
+  }
+  throw new ApiError(503, 'pairing_capacity', 'too many pairings are open; try again shortly');
+}
+
+export async function getPairing(db: Queryable, tenantId: string, id: string, now: number) {
+  const [row] = await db.query<PairingRow & { device_name: string | null; public_key: string | null }>(
+    `SELECT p.id, p.tenant_id, p.name_hint, p.status, p.expires_at, p.created_at, p.completed_at, p.fingerprint, p.failed_attempts,
+            d.name AS device_name, d.public_key
+       FROM pairings p LEFT JOIN devices d ON d.tenant_id = p.tenant_id AND d.fingerprint = p.fingerprint
+      WHERE p.id = $1 AND p.tenant_id = $2`,
+    [id, tenantId],
+  );
+  if (!row) throw notFound('pairing');
+  const status = row.status === 'pending' && row.expires_at.getTime() <= now ? 'expired' : row.status;
+  return {
+    pairing_id: row.id,
+    status,
+    name: row.device_name ?? row.name_hint,
+    expires_at: row.expires_at.toISOString(),
+    created_at: row.created_at.toISOString(),
+    ...(status === 'completed'
+      ? { completed_at: row.completed_at?.toISOString(), fingerprint: row.fingerprint, device_public_key: row.public_key }
+      : {}),
+  };
+}
+
+const WRONG_CODE = () => new ApiError(400, 'invalid_code', 'the pairing code is wrong, expired or already used');
+
+/** Completes a pairing for a device that proved possession of its key over the code. */
+export async function completePairing(db: Database, serverId: string, proof: PairingProof, signature: string, now: number) {
+  if (proof.purpose !== 'pairing') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "pairing"');
+  if (proof.server_id !== serverId) throw new ApiError(400, 'wrong_server', 'the pairing proof was signed for another server');
+  if (!isFresh(proof.issued_at, now)) throw new ApiError(400, 'stale_signature', 'payload.issued_at is too far from the server clock');
+  let fingerprint: string;
+  try {
+    fingerprint = fingerprintOf(proof.device_public_key);
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'device_public_key must be a 33-byte compressed P-256 point in standard base64');
+  }
+  if (fingerprint !== proof.fingerprint) throw new ApiError(400, 'fingerprint_mismatch', 'fingerprint does not match device_public_key');
+  if (!verifyPayload(DomainTag.pairing, proof, signature, proof.device_public_key)) {
+    throw new ApiError(401, 'invalid_signature', 'the pairing proof signature does not verify');
+  }
+  const parsed = splitCode(proof.code);
+  if (!parsed) throw WRONG_CODE();
+
+  // A wrong guess must be counted even though the request fails, so the outcome is decided
+  // inside the transaction and the error thrown only after it commits.
+  const outcome = await db.transaction(async (tx) => {
+    const [pairing] = await tx.query<PairingRow & { code_hash: Buffer }>(
+      `SELECT id, tenant_id, expires_at, code_hash, failed_attempts FROM pairings WHERE locator = $1 AND status = 'pending' FOR UPDATE`,
+      [parsed.locator],
+    );
+    if (!pairing) return null;
+    if (pairing.expires_at.getTime() <= now) {
+      await tx.query(`UPDATE pairings SET status = 'expired' WHERE id = $1`, [pairing.id]);
+      return null;
+    }
+    if (!timingSafeEqual(Buffer.from(pairing.code_hash), hashCode(parsed.secret))) {
+      const burned = pairing.failed_attempts + 1 >= PAIRING_MAX_FAILURES;
+      await tx.query(`UPDATE pairings SET failed_attempts = failed_attempts + 1, status = CASE WHEN $2 THEN 'expired' ELSE status END WHERE id = $1`, [
+        pairing.id,
+        burned,
+      ]);
+      return null;
+    }
+    const name = proof.name.trim() || 'Unnamed device';
+    await tx.query(
+      `INSERT INTO devices (tenant_id, fingerprint, public_key, name, paired_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET name = EXCLUDED.name, paired_at = EXCLUDED.paired_at, revoked_at = NULL`,
+      [pairing.tenant_id, fingerprint, proof.device_public_key, name, new Date(now)],
+    );
+    await tx.query(`UPDATE pairings SET status = 'completed', completed_at = $2, fingerprint = $3 WHERE id = $1`, [pairing.id, new Date(now), fingerprint]);
+    const device = { fingerprint, device_public_key: proof.device_public_key, name };
+    await appendAudit(tx, pairing.tenant_id, 'device.paired', { pairing_id: pairing.id, ...device });
+    await recordEvent(tx, pairing.tenant_id, 'device.paired', { ...device, pairing_id: pairing.id, timestamp: new Date(now).toISOString() });
+    const [tenant] = await tx.query<{ name: string }>('SELECT name FROM tenants WHERE id = $1', [pairing.tenant_id]);
+    return { pairing_id: pairing.id, tenant_id: pairing.tenant_id, org_name: tenant!.name, ...device };
+  });
+  if (!outcome) throw WRONG_CODE();
+  return outcome;
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { PairingProof } from '@sigilauth/protocol';
+import type { AppContext } from '../app.js';
+import { tenantOf } from '../http/auth.js';
+import { Fingerprint, IdParams, PublicKey, Signature } from '../http/schemas.js';
+import { completePairing, createPairing, getPairing } from './pairings.js';
+
+const PairingProofSchema = Type.Object(
+  {
+    purpose: Type.Literal('pairing'),
+    server_id: Fingerprint,
+    code: Type.String({ maxLength: 16 }),
+    device_public_key: PublicKey,
+    fingerprint: Fingerprint,
+    name: Type.String({ maxLength: 100 }),
+    issued_at: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+
+export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.post(
+    '/v1/pairings',
+    {
+      preHandler: ctx.requireApiKey,
+      schema: {
+        summary: 'Open a pairing: a single-use 8-digit code valid for 5 minutes',
+        body: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false })),
+      },
+    },
+    async (request, reply) => {
+      const { pairing, code } = await createPairing(ctx.db, tenantOf(request), request.body?.name ?? null, ctx.clock());
+      return reply.code(201).send({
+        pairing_id: pairing.id,
+        code,
+        status: pairing.status,
+        name: pairing.name_hint,
+        expires_at: pairing.expires_at.toISOString(),
+        server_id: ctx.identity.serverId,
+        server_public_key: ctx.identity.publicKey,
+        pictogram: ctx.identity.pictogram,
+      });
+    },
+  );
+  r.get('/v1/pairings/:id', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
+    getPairing(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  );
+  r.post(
+    '/v1/pairings/complete',
+    {
+      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+      schema: {
+        summary: 'Called by a device: complete a pairing with its code and a proof of key possession',
+        body: Type.Object({ payload: PairingProofSchema, signature: Signature }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      const device = await completePairing(ctx.db, ctx.identity.serverId, request.body.payload as PairingProof, request.body.signature, ctx.clock());
+      return { status: 'completed', server_id: ctx.identity.serverId, ...device, paired_at: new Date(ctx.clock()).toISOString() };
+    },
+  );
+}

@@ -1,0 +1,22 @@
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T extends object = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export type NotificationHandler = (payload: string) => void;
+
+/** The one data-access seam: PostgreSQL semantics whether embedded (PGlite) or a server (pg). */
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to NOTIFY on a channel; the returned function unsubscribes. */
+  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** Thrown when the store cannot be reached; the HTTP layer answers 503. */
+export class StorageUnavailableError extends Error {
+  override name = 'StorageUnavailableError';
+}

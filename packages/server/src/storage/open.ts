@@ -1,0 +1,25 @@
+import type { Database } from './database.js';
+import { migrate } from './migrate.js';
+import { openPglite } from './pglite.js';
+import { openPostgres } from './postgres.js';
+
+export interface StorageOptions {
+  /** A PostgreSQL connection string; when absent, the embedded store in dataDir is used. */
+  databaseUrl?: string | undefined;
+  dataDir?: string | undefined;
+  poolSize?: number;
+}
+
+/** Opens the configured store and brings its schema up to date. */
+export async function openStorage(options: StorageOptions): Promise<Database> {
+  const db = options.databaseUrl
+    ? await openPostgres({ connectionString: options.databaseUrl, poolSize: options.poolSize ?? 10 })
+    : await openPglite(options.dataDir);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  return db;
+}

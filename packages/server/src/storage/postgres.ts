@@ -1,0 +1,145 @@
+import pg from 'pg';
+import type { Database, NotificationHandler, Queryable, Row } from './database.js';
+import { StorageUnavailableError } from './database.js';
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    (e.code !== undefined && CONNECTION_ERROR_CODES.has(e.code)) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e.message ?? '')
+  );
+}
+
+function translate(err: unknown): unknown {
+  return isConnectionError(err) ? new StorageUnavailableError(`storage unavailable: ${(err as Error).message}`) : err;
+}
+
+export interface PostgresOptions {
+  connectionString: string;
+  poolSize: number;
+}
+
+/** A PostgreSQL server through a pg pool, plus one dedicated connection for LISTEN. */
+export async function openPostgres({ connectionString, poolSize }: PostgresOptions): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+  pool.on('error', () => {}); // idle clients that lose their connection are replaced by the pool
+  const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<T extends object>(sql: string, params?: unknown[]) {
+      try {
+        return (await q.query<T>(sql, params)).rows;
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  });
+  const listener = new ChannelListener(connectionString);
+
+  return {
+    kind: 'postgres',
+    ...wrap(pool),
+    async transaction(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw translate(err);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        broken = isConnectionError(err) || err instanceof StorageUnavailableError;
+        if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+        throw translate(err);
+      } finally {
+        client.release(broken);
+      }
+    },
+    listen: (channel, handler) => listener.subscribe(channel, handler),
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
+
+/** Keeps one LISTEN connection alive, reconnecting with backoff and re-subscribing. */
+class ChannelListener {
+  private client: pg.Client | null = null;
+  private connecting: Promise<void> | null = null;
+  private readonly handlers = new Map<string, Set<NotificationHandler>>();
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly connectionString: string) {}
+
+  async subscribe(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.ensureConnected();
+      await this.client?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => this.scheduleReconnect());
+    }
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+    };
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.client || this.closed) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 5000 });
+    client.on('notification', (msg) => {
+      for (const handler of this.handlers.get(msg.channel) ?? []) handler(msg.payload ?? '');
+    });
+    client.on('error', () => this.drop(client));
+    client.on('end', () => this.drop(client));
+    try {
+      await client.connect();
+      for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      this.client = client;
+      // A notification sent while disconnected is lost; listeners resynchronise from storage.
+      for (const handler of this.handlers.get(RECONNECTED_CHANNEL) ?? []) handler('');
+    } catch {
+      client.end().catch(() => {});
+      this.scheduleReconnect();
+    }
+  }
+
+  private drop(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.end().catch(() => {});
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.ensureConnected();
+    }, 1000);
+    this.retryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.client?.end().catch(() => {});
+    this.client = null;
+  }
+}
+
+/** Pseudo-channel: handlers here run after the LISTEN connection is re-established. */
+export const RECONNECTED_CHANNEL = '__sigil_listener_reconnected';

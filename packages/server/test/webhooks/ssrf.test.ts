@@ -1,0 +1,230 @@
+// Only the pure functions are exercised here: no test sends traffic anywhere, and every
+// hostname is resolved by an injected lookup (never DNS).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  WebhookTargetError,
+  isForbiddenAddress,
+  resolveWebhookTarget,
+  type ResolvedAddress,
+  type WebhookTargetErrorCode,
+} from '../../src/webhooks/ssrf.js';
+
+function fakeLookup(table: Record<string, ResolvedAddress[]>) {
+  const calls: string[] = [];
+  const lookup = async (hostname: string): Promise<ResolvedAddress[]> => {
+    calls.push(hostname);
+    const answer = table[hostname];
+    if (answer === undefined) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    return answer;
+  };
+  return { lookup, calls };
+}
+
+const noDns = async (hostname: string): Promise<ResolvedAddress[]> => {
+  throw new Error(`unexpected lookup of ${hostname}`);
+};
+
+async function rejectsWith(
+  code: WebhookTargetErrorCode,
+  promise: Promise<unknown>,
+  messageIncludes?: string,
+): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof WebhookTargetError, `expected WebhookTargetError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    if (messageIncludes !== undefined) assert.ok(error.message.includes(messageIncludes), error.message);
+    return true;
+  });
+}
+
+test('the listed private and reserved literals are forbidden', () => {
+  for (const ip of [
+    '10.0.0.1',
+    '127.0.0.1',
+    '169.254.169.254',
+    '[::1]',
+    '::1',
+    '::ffff:127.0.0.1',
+    'fd00:ec2::254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '224.0.0.1',
+  ]) {
+    assert.equal(isForbiddenAddress(ip), true, ip);
+  }
+});
+
+test('every special-purpose IPv4 range is forbidden, edges included', () => {
+  for (const ip of [
+    '0.255.255.255',
+    '10.255.255.255',
+    '100.64.0.0',
+    '100.127.255.255',
+    '100.100.100.200',
+    '127.255.255.254',
+    '169.254.0.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.0.0.8',
+    '192.0.0.192',
+    '192.0.2.1',
+    '192.88.99.1',
+    '192.168.1.1',
+    '198.18.0.1',
+    '198.19.255.255',
+    '198.51.100.7',
+    '203.0.113.9',
+    '239.255.255.250',
+    '240.0.0.1',
+    '255.255.255.255',
+  ]) {
+    assert.equal(isForbiddenAddress(ip), true, ip);
+  }
+  // Just outside those ranges.
+  for (const ip of ['100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '198.17.255.255', '198.20.0.0', '11.0.0.1', '223.255.255.255']) {
+    assert.equal(isForbiddenAddress(ip), false, ip);
+  }
+});
+
+test('every special-purpose IPv6 range is forbidden', () => {
+  for (const ip of [
+    '::',
+    '::1',
+    '[::]',
+    '::7f00:1', // deprecated IPv4-compatible
+    '100::1',
+    '2001::1', // Teredo, inside 2001::/23
+    '2001:1ff::1',
+    '2001:db8::1',
+    'fc00::1',
+    'fd12:3456::1',
+    'fe80::1',
+    'fe80::1%eth0',
+    'febf::1',
+    'ff02::1',
+    'ff0e::1',
+  ]) {
+    assert.equal(isForbiddenAddress(ip), true, ip);
+  }
+});
+
+test('IPv4-mapped and NAT64 addresses are judged by the IPv4 address inside', () => {
+  for (const ip of ['::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.1.2.3', '[::ffff:169.254.169.254]', '64:ff9b::a9fe:a9fe', '64:ff9b::192.168.0.1', '2002:7f00:1::1']) {
+    assert.equal(isForbiddenAddress(ip), true, ip);
+  }
+  for (const ip of ['::ffff:8.8.8.8', '::FFFF:0808:0808', '64:ff9b::1.1.1.1', '2002:808:808::1']) {
+    assert.equal(isForbiddenAddress(ip), false, ip);
+  }
+});
+
+test('public addresses are allowed', () => {
+  for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '[2606:4700:4700::1111]', '2001:4860:4860::8888']) {
+    assert.equal(isForbiddenAddress(ip), false, ip);
+  }
+});
+
+test('anything that is not an IP literal is forbidden', () => {
+  for (const value of ['', 'localhost', 'example.com', '127.1', '0x7f000001', '1.2.3.4.5', '::g']) {
+    assert.equal(isForbiddenAddress(value), true, value);
+  }
+});
+
+test('IP-literal URLs are checked without DNS', async () => {
+  for (const url of [
+    'http://127.0.0.1/hook',
+    'http://10.0.0.1:8080/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[::1]:3000/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://[fd00:ec2::254]/',
+    'https://100.64.0.1/',
+    'http://0.0.0.0/',
+    'http://224.0.0.1/',
+    'http://0x7f.1/', // the URL parser normalises this to 127.0.0.1
+    'http://2130706433/',
+  ]) {
+    await rejectsWith('forbidden_address', resolveWebhookTarget(url, { allowPrivate: false, lookup: noDns }));
+  }
+  const target = await resolveWebhookTarget('https://[2606:4700:4700::1111]:8443/x', { allowPrivate: false, lookup: noDns });
+  assert.equal(target.address, '2606:4700:4700::1111');
+  assert.equal(target.family, 6);
+  assert.equal(target.url.port, '8443');
+});
+
+test('a hostname resolving to a public address is accepted, resolved once', async () => {
+  const { lookup, calls } = fakeLookup({ 'hooks.example.com': [{ address: '93.184.215.14', family: 4 }] });
+  const target = await resolveWebhookTarget('https://hooks.example.com/sigil?x=1', { allowPrivate: false, lookup });
+  assert.deepEqual(calls, ['hooks.example.com']);
+  assert.equal(target.address, '93.184.215.14');
+  assert.equal(target.family, 4);
+  assert.equal(target.url.href, 'https://hooks.example.com/sigil?x=1');
+});
+
+test('a hostname resolving to a private address is refused, naming the address', async () => {
+  const { lookup } = fakeLookup({ 'internal.example.com': [{ address: '10.1.2.3', family: 4 }] });
+  await rejectsWith(
+    'forbidden_address',
+    resolveWebhookTarget('https://internal.example.com/', { allowPrivate: false, lookup }),
+    '10.1.2.3',
+  );
+});
+
+test('a hostname resolving to both public and private addresses is refused', async () => {
+  const { lookup } = fakeLookup({
+    'mixed.example.com': [
+      { address: '93.184.215.14', family: 4 },
+      { address: '2606:4700:4700::1111', family: 6 },
+      { address: '::1', family: 6 },
+    ],
+  });
+  await rejectsWith(
+    'forbidden_address',
+    resolveWebhookTarget('https://mixed.example.com/', { allowPrivate: false, lookup }),
+    '::1',
+  );
+});
+
+test('allowPrivate lets private addresses through', async () => {
+  const { lookup } = fakeLookup({ 'lan.example': [{ address: '192.168.1.20', family: 4 }] });
+  const target = await resolveWebhookTarget('http://lan.example:8080/hook', { allowPrivate: true, lookup });
+  assert.equal(target.address, '192.168.1.20');
+  const loopback = await resolveWebhookTarget('http://127.0.0.1:9000/', { allowPrivate: true, lookup: noDns });
+  assert.equal(loopback.address, '127.0.0.1');
+  assert.equal(loopback.family, 4);
+});
+
+test('cloud metadata endpoints stay refused even with allowPrivate', async () => {
+  const { lookup } = fakeLookup({ 'sneaky.example': [{ address: '169.254.169.254', family: 4 }] });
+  await rejectsWith('forbidden_address', resolveWebhookTarget('http://sneaky.example/', { allowPrivate: true, lookup }), '169.254.169.254');
+  await rejectsWith('forbidden_address', resolveWebhookTarget('http://[fd00:ec2::254]/', { allowPrivate: true, lookup: noDns }));
+  await rejectsWith('forbidden_address', resolveWebhookTarget('http://[::ffff:169.254.169.254]/', { allowPrivate: true, lookup: noDns }));
+  for (const name of ['metadata.google.internal', 'METADATA.google.internal.', 'metadata', 'instance-data.ec2.internal']) {
+    await rejectsWith('forbidden_address', resolveWebhookTarget(`http://${name}/`, { allowPrivate: true, lookup: noDns }), 'metadata');
+  }
+});
+
+test('only http: and https: URLs without credentials are accepted', async () => {
+  const options = { allowPrivate: false, lookup: noDns };
+  for (const url of [
+    'ftp://example.com/hook',
+    'file:///etc/passwd',
+    'gopher://example.com/',
+    'javascript:alert(1)',
+    'ws://example.com/',
+    'https://user:pass@example.com/hook',
+    'https://user@example.com/hook',
+    'https://:secret@example.com/hook',
+    'not a url',
+    '/relative/path',
+  ]) {
+    await rejectsWith('invalid_url', resolveWebhookTarget(url, options));
+  }
+});
+
+test('lookup failures and empty answers are unresolvable', async () => {
+  const { lookup } = fakeLookup({ 'empty.example': [], 'garbage.example': [{ address: 'not-an-ip', family: 4 }] });
+  await rejectsWith('unresolvable', resolveWebhookTarget('https://nowhere.example/', { allowPrivate: false, lookup }), 'nowhere.example');
+  await rejectsWith('unresolvable', resolveWebhookTarget('https://empty.example/', { allowPrivate: false, lookup }));
+  await rejectsWith('unresolvable', resolveWebhookTarget('https://garbage.example/', { allowPrivate: true, lookup }));
+});
