@@ -89,7 +89,7 @@ export function validateMpaRequest(body: unknown): MpaPolicy {
   rejectUnknown(body, REQUEST_FIELDS, '');
 
   const { required, groups, action } = body;
-  const expires = body.expires_in_seconds ?? MPA_LIMITS.defaultExpiresInSeconds;
+  const expires = body.expires_in_seconds === undefined ? MPA_LIMITS.defaultExpiresInSeconds : body.expires_in_seconds;
   if (typeof required !== 'number' || !Number.isInteger(required) || required < 1) {
     invalid('required must be an integer of at least 1');
   }
@@ -161,7 +161,7 @@ function validateAction(action: unknown): Required<MpaAction> {
   rejectUnknown(action, ACTION_FIELDS, 'action.');
   const type = checkText(action.type, 'action.type', MPA_LIMITS.maxActionTypeLength);
   const description = checkText(action.description, 'action.description', MPA_LIMITS.maxActionDescriptionLength);
-  const params = action.params ?? {};
+  const params = action.params === undefined ? {} : action.params;
   if (!isPlainObject(params)) invalid('action.params must be an object');
   for (const [key, value] of Object.entries(params)) {
     if (!key.isWellFormed()) invalid('action.params keys must be valid Unicode');

@@ -19,7 +19,7 @@ export interface Pictogram {
   text: string;
 }
 
-/** Five emoji from the first 30 bits of SHA-256("sigil-pictogram" || server_id). */
+/** Five emoji from the first 30 bits of SHA-256("sigil-pictogram\0" || server_id). */
 export function pictogramFor(serverId: string): Pictogram {
   const digest = createHash('sha256').update('sigil-pictogram\0').update(serverId, 'utf8').digest();
   const bits = digest.readUInt32BE(0);

@@ -20,6 +20,7 @@ export interface AppContext {
   metrics: Metrics;
   clock: () => number;
   requireApiKey: (request: FastifyRequest) => Promise<void>;
+  pairingRateLimit: number;
 }
 
 export interface AppOptions {
@@ -28,6 +29,8 @@ export interface AppOptions {
   metrics: Metrics;
   clock?: () => number;
   logger?: boolean | { level: string };
+  /** Pairing completions allowed per client address per minute. */
+  pairingRateLimit?: number;
   https?: { cert: Buffer; key: Buffer } | null;
 }
 
@@ -41,6 +44,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     metrics: options.metrics,
     clock: options.clock ?? Date.now,
     requireApiKey: requireApiKey(options.db),
+    pairingRateLimit: options.pairingRateLimit ?? 10,
   };
   const app = Fastify({
     logger: options.logger === false ? false : { level: 'info', redact: REDACT, ...(typeof options.logger === 'object' ? options.logger : {}) },
@@ -53,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     forceCloseConnections: true,
   });
   installErrorHandling(app);
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

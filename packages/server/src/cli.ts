@@ -34,6 +34,7 @@ program
       databaseUrl: process.env.DATABASE_URL,
       dbPoolSize: process.env.SIGIL_DB_POOL_SIZE ? Number(process.env.SIGIL_DB_POOL_SIZE) : 10,
       orgName: process.env.SIGIL_ORG_NAME,
+      ...(process.env.SIGIL_PAIRING_RATE_LIMIT ? { pairingRateLimit: Number(process.env.SIGIL_PAIRING_RATE_LIMIT) } : {}),
     });
     const lines = [
       `Sigil ${VERSION} is running at ${server.url}`,

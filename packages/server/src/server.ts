@@ -19,6 +19,7 @@ export interface ServerConfig {
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   logLevel?: string;
+  pairingRateLimit?: number;
   clock?: () => number;
 }
 
@@ -57,6 +58,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       clock,
       logger: { level: config.logLevel ?? 'info' },
       https,
+      ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);
     await app.listen({ host: config.host, port: config.port });

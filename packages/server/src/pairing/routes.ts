@@ -51,7 +51,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/v1/pairings/complete',
     {
-      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+      config: { rateLimit: { max: ctx.pairingRateLimit, timeWindow: '1 minute' } },
       schema: {
         summary: 'Called by a device: complete a pairing with its code and a proof of key possession',
         body: Type.Object({ payload: PairingProofSchema, signature: Signature }, { additionalProperties: false }),

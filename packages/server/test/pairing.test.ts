@@ -1,0 +1,97 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DomainTag, signPayload } from '@sigilauth/protocol';
+import { startTestServer, type TestServer } from '../../../test/support/api.js';
+import { TestDevice } from '../../../test/support/device-keys.js';
+import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
+
+describeEachStore('device pairing', (kind) => {
+  let store: TestStore;
+  let t: TestServer;
+  let now = Date.now();
+  const complete = (body: unknown) => t.api.withKey(null).post('/v1/pairings/complete', body);
+
+  before(async () => {
+    store = await createStore(kind);
+    t = await startTestServer(store, { clock: () => now });
+  });
+  after(async () => {
+    await t?.close();
+    await store?.dispose();
+  });
+
+  test('a code pairs a device once; the integrator sees the result', async () => {
+    const opened = await t.api.post('/v1/pairings', { name: "Alice's laptop" });
+    assert.equal(opened.status, 201);
+    assert.match(opened.body.code, /^\d{8}$/);
+    assert.equal(opened.body.server_id, t.serverId);
+    assert.equal(opened.body.pictogram.emoji.length, 5);
+    assert.equal(Date.parse(opened.body.expires_at) - now, 5 * 60_000);
+    assert.equal((await t.api.get(`/v1/pairings/${opened.body.pairing_id}`)).body.status, 'pending');
+
+    const alice = new TestDevice("Alice's laptop");
+    const done = await complete(alice.pairingBody(t.serverId, opened.body.code, now));
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.fingerprint, alice.fingerprint);
+    assert.equal(done.body.org_name, 'Acme Corp');
+    const result = await t.api.get(`/v1/pairings/${opened.body.pairing_id}`);
+    assert.equal(result.body.status, 'completed');
+    assert.equal(result.body.fingerprint, alice.fingerprint);
+    assert.equal(result.body.device_public_key, alice.publicKey);
+    assert.equal(result.body.name, "Alice's laptop");
+    const devices = (await t.api.get('/v1/devices')).body.data;
+    assert.deepEqual(devices.map((d: { fingerprint: string }) => d.fingerprint), [alice.fingerprint]);
+
+    const reuse = await complete(new TestDevice('Mallory').pairingBody(t.serverId, opened.body.code, now));
+    assert.equal(reuse.status, 400);
+    assert.equal(reuse.body.error.code, 'invalid_code');
+  });
+
+  test('codes expire after five minutes', async () => {
+    const opened = await t.api.post('/v1/pairings', {});
+    now += 5 * 60_000 + 1;
+    const late = await complete(new TestDevice('Late').pairingBody(t.serverId, opened.body.code, now));
+    assert.equal(late.status, 400);
+    assert.equal(late.body.error.code, 'invalid_code');
+    assert.equal((await t.api.get(`/v1/pairings/${opened.body.pairing_id}`)).body.status, 'expired');
+  });
+
+  test('five wrong codes burn the pairing, and the right code no longer works', async () => {
+    const opened = await t.api.post('/v1/pairings', {});
+    const code: string = opened.body.code;
+    const attacker = new TestDevice('Mallory');
+    for (let i = 0; i < 5; i++) {
+      const guess = code.slice(0, 3) + String((Number(code.slice(3)) + 1 + i) % 100_000).padStart(5, '0');
+      assert.equal((await complete(attacker.pairingBody(t.serverId, guess, now))).status, 400);
+    }
+    assert.equal((await t.api.get(`/v1/pairings/${opened.body.pairing_id}`)).body.status, 'expired');
+    const honest = await complete(new TestDevice('Honest').pairingBody(t.serverId, code, now));
+    assert.equal(honest.status, 400);
+    assert.equal((await t.api.get('/v1/devices')).body.data.some((d: { name: string }) => d.name === 'Mallory' || d.name === 'Honest'), false);
+  });
+
+  test('the proof must be signed by the key it names, for this server, now', async () => {
+    const opened = await t.api.post('/v1/pairings', {});
+    const device = new TestDevice('Dev');
+    const forged = device.pairingBody(t.serverId, opened.body.code, now);
+    forged.signature = signPayload(DomainTag.pairing, forged.payload, new TestDevice('x').privateKey);
+    assert.equal((await complete(forged)).body.error.code, 'invalid_signature');
+    const mismatch = device.pairingBody(t.serverId, opened.body.code, now);
+    mismatch.payload.fingerprint = new TestDevice('y').fingerprint;
+    mismatch.signature = signPayload(DomainTag.pairing, mismatch.payload, device.privateKey);
+    assert.equal((await complete(mismatch)).body.error.code, 'fingerprint_mismatch');
+    assert.equal((await complete(device.pairingBody('f'.repeat(64), opened.body.code, now))).body.error.code, 'wrong_server');
+    assert.equal((await complete(device.pairingBody(t.serverId, opened.body.code, now - 10 * 60_000))).body.error.code, 'stale_signature');
+    const ok = await complete(device.pairingBody(t.serverId, opened.body.code, now));
+    assert.equal(ok.status, 200, 'failed proofs did not burn the code');
+  });
+
+  test('pairing completion is rate limited per client (25 a minute in tests)', async () => {
+    const device = new TestDevice('Spam');
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      statuses.push((await t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, '99999999', now))).status);
+    }
+    assert.ok(statuses.includes(429), `statuses: ${statuses.join(',')}`);
+  });
+});

@@ -1,0 +1,95 @@
+import { startServer, type RunningServer } from '../../packages/server/src/server.js';
+import type { TestDevice } from './device-keys.js';
+import type { TestStore } from './stores.js';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A tiny JSON client for tests: never throws on HTTP errors, returns status and parsed body. */
+export class Api {
+  constructor(
+    readonly baseUrl: string,
+    readonly apiKey: string | null,
+  ) {}
+
+  withKey(apiKey: string | null): Api {
+    return new Api(this.baseUrl, apiKey);
+  }
+
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: leave as text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  get = <T = any>(path: string) => this.request<T>('GET', path);
+  post = <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => this.request<T>('POST', path, body ?? {}, headers);
+  delete = <T = any>(path: string) => this.request<T>('DELETE', path);
+}
+
+export interface TestServer {
+  server: RunningServer;
+  api: Api;
+  serverId: string;
+  close(): Promise<void>;
+}
+
+/** Runs the server in this process on an ephemeral port, with an optional controllable clock. */
+export async function startTestServer(store: TestStore, options: { clock?: () => number; orgName?: string } = {}): Promise<TestServer> {
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: store.dataDir,
+    databaseUrl: store.databaseUrl,
+    dbPoolSize: 10,
+    orgName: options.orgName ?? 'Acme Corp',
+    logLevel: 'silent',
+    pairingRateLimit: 25,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  if (!server.firstApiKey) throw new Error('expected a fresh store');
+  return { server, api: new Api(server.url, server.firstApiKey), serverId: server.identity.serverId, close: () => server.close() };
+}
+
+/** Pairs a test device with the API key's organisation through the public API. */
+export async function pairDevice(api: Api, serverId: string, device: TestDevice): Promise<void> {
+  const opened = await api.post('/v1/pairings', { name: device.name });
+  if (opened.status !== 201) throw new Error(`pairing failed: ${JSON.stringify(opened.body)}`);
+  const done = await api.withKey(null).post('/v1/pairings/complete', device.pairingBody(serverId, opened.body.code));
+  if (done.status !== 200) throw new Error(`pairing completion failed: ${JSON.stringify(done.body)}`);
+}
+
+/** The guide's cold-boot request for the given Engineering, Security and Operations approvers. */
+export function coldBootRequest(groups: { engineering: TestDevice[]; security: TestDevice[]; operations: TestDevice[] }, expires = 600) {
+  return {
+    required: 2,
+    groups: [
+      { name: 'Engineering Leads', approvers: groups.engineering.map((d) => d.approver) },
+      { name: 'Security Team', approvers: groups.security.map((d) => d.approver) },
+      { name: 'Operations', approvers: groups.operations.map((d) => d.approver) },
+    ],
+    action: {
+      type: 'cold_boot',
+      description: 'Cold boot engine ENG-001',
+      params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' },
+    },
+    expires_in_seconds: expires,
+  };
+}

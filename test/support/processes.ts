@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TestStore } from './stores.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SIGIL_CLI = `${ROOT}packages/server/dist/cli.js`;
+export const DEVICE_CLI = `${ROOT}packages/device/dist/cli.js`;
+
+export interface SigilProcess {
+  url: string;
+  /** The first API key, when this process initialised the store. */
+  apiKey: string | null;
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait for exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+  /** SIGKILL: a crash, with no chance to clean up. */
+  kill(): Promise<void>;
+}
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts a real `sigil serve` on an ephemeral loopback port and waits for its banner. */
+export async function startSigil(store: TestStore, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<SigilProcess> {
+  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', '0', '--data-dir', store.dataDir, '--log-level', 'warn'], {
+    env: { ...process.env, ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sigil serve did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const check = () => {
+      const match = out.match(/is running at (\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sigil serve exited with ${code}:\n${out}`));
+    });
+  });
+  const stop = async (signal: NodeJS.Signals) => {
+    const exited = waitForExit(child);
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    url,
+    apiKey: out.match(/^\s+(sgk_live_[0-9a-f]{64})$/m)?.[1] ?? null,
+    child,
+    output: () => out,
+    stop: () => stop('SIGTERM'),
+    kill: () => stop('SIGKILL'),
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a CLI to completion (killed after timeoutMs). */
+export function runCli(cli: string, args: string[], options: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}

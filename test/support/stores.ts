@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe } from 'node:test';
+import { createTestDatabase, postgresAvailable } from './postgres.js';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+/** Where one test's server keeps its data: a fresh temporary directory or a fresh PostgreSQL database. */
+export interface TestStore {
+  kind: StoreKind;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dispose(): Promise<void>;
+}
+
+export async function createStore(kind: StoreKind): Promise<TestStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sigil-test-'));
+  const database = kind === 'postgres' ? await createTestDatabase() : null;
+  return {
+    kind,
+    dataDir,
+    databaseUrl: database?.url,
+    async dispose() {
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs a suite once per store: embedded PGlite, then PostgreSQL. Without a reachable PostgreSQL
+ * the second run is skipped with a reason (and is an error when SIGIL_TEST_REQUIRE_POSTGRES=1).
+ */
+const postgresReachable = await postgresAvailable();
+
+export function describeEachStore(name: string, fn: (kind: StoreKind) => void): void {
+  describe(`${name} [pglite]`, () => fn('pglite'));
+  if (postgresReachable) describe(`${name} [postgres]`, () => fn('postgres'));
+  else describe(`${name} [postgres]`, { skip: 'PostgreSQL unreachable at 127.0.0.1:5432' }, () => {});
+}
