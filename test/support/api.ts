@@ -52,7 +52,10 @@ export interface TestServer {
 }
 
 /** Runs the server in this process on an ephemeral port, with an optional controllable clock. */
-export async function startTestServer(store: TestStore, options: { clock?: () => number; orgName?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  store: TestStore,
+  options: { clock?: () => number; orgName?: string; /** for a restart: the key the first start printed */ apiKey?: string | null } = {},
+): Promise<TestServer> {
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
@@ -64,8 +67,9 @@ export async function startTestServer(store: TestStore, options: { clock?: () =>
     pairingRateLimit: 25,
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  if (!server.firstApiKey) throw new Error('expected a fresh store');
-  return { server, api: new Api(server.url, server.firstApiKey), serverId: server.identity.serverId, close: () => server.close() };
+  const apiKey = server.firstApiKey ?? options.apiKey;
+  if (!apiKey) throw new Error('expected a fresh store, or the apiKey of an earlier start');
+  return { server, api: new Api(server.url, apiKey), serverId: server.identity.serverId, close: () => server.close() };
 }
 
 /** Pairs a test device with the API key's organisation through the public API. */

@@ -1,14 +1,37 @@
+import fs from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { Database, NotificationHandler, Queryable, Row } from './database.js';
+import { NodeFS } from '@electric-sql/pglite/nodefs';
+import type { Database, NotificationHandler, Queryable } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
+
+/**
+ * PGlite runs with fsync off, and Emscripten's file system turns fdatasync into a no-op, so a
+ * commit would reach the OS but not the disk. Sigil turns fsync on, makes the WAL use fsync(),
+ * and routes that call to the real file: a commit is on disk before it is acknowledged.
+ */
+class DurableNodeFS extends NodeFS {
+  override async init(pg: PGlite, opts: Parameters<NodeFS['init']>[1]) {
+    const result = await super.init(pg, opts);
+    const preRun = result.emscriptenOpts.preRun ?? [];
+    preRun.push((module: { NODEFS: { stream_ops: { fsync?: (stream: { nfd: number }) => number } } }) => {
+      module.NODEFS.stream_ops.fsync = (stream) => {
+        fs.fsyncSync(stream.nfd);
+        return 0;
+      };
+    });
+    return { ...result, emscriptenOpts: { ...result.emscriptenOpts, preRun } };
+  }
+}
+
+const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync'];
 
 /** Embedded PostgreSQL in a data directory (or in memory when dataDir is undefined). */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   let pg: PGlite;
   try {
-    pg = await PGlite.create(dataDir ? { dataDir: join(dataDir, 'pgdata') } : {});
+    pg = await PGlite.create(dataDir ? { fs: new DurableNodeFS(join(dataDir, 'pgdata')), startParams: DURABLE_START_PARAMS } : {});
   } catch (err) {
     unlock();
     throw err;
