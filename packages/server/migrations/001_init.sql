@@ -55,7 +55,7 @@ CREATE TABLE mpa_requests (
   tenant_id uuid NOT NULL REFERENCES tenants (id),
   required integer NOT NULL,
   groups jsonb NOT NULL,
-  action jsonb NOT NULL,
+  action json NOT NULL,
   action_digest text NOT NULL,
   status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'timeout', 'cancelled')),
   groups_satisfied jsonb NOT NULL DEFAULT '[]',

@@ -106,6 +106,13 @@ describeEachStore('MPA requests over HTTP', (kind) => {
     assert.equal((await t.api.get('/v1/mpa/requests?cursor=nonsense')).status, 400);
   });
 
+  test('action params keep the order the integrator sent', async () => {
+    const params = { zone: 'eu-1', amount: 10, approved: true, ticket: 'T-1' };
+    const created = await t.api.post('/v1/mpa/requests', { ...body(), action: { type: 'x', description: 'y', params } });
+    const fetched = await t.api.get(`/v1/mpa/requests/${created.body.request_id}`);
+    assert.deepEqual(Object.keys(fetched.body.action.params), Object.keys(params));
+  });
+
   test('unknown request ids are 404 with a JSON error', async () => {
     const res = await t.api.get('/v1/mpa/requests/7c3e5f9a-2b4d-4a1e-8f6c-9d2a1b3c4e5f');
     assert.equal(res.status, 404);

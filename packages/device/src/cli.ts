@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline/promises';
+import { Command, Option } from 'commander';
+import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
+import {
+  ConnectionError,
+  DecisionError,
+  fetchPendingRequests,
+  fetchServerInfo,
+  pairDevice,
+  SessionRejectedError,
+  SigilApiError,
+  ServerMessageError,
+  submitDecision,
+} from './client.js';
+import { KeystoreError, loadOrCreateDeviceKey, loadServers, resolveHome, selectServer } from './keystore.js';
+import { announcement, Listener, type DecideMode } from './listen.js';
+import { outcomeLine, renderScreen, sanitizeText, summaryLine } from './screen.js';
+import { VERSION } from './version.js';
+
+const out = (text: string) => void process.stdout.write(text);
+const err = (text: string) => void process.stderr.write(text);
+
+/** An error whose message is meant for the person at the terminal, as is. */
+class CliError extends Error {}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+const program = new Command('sigil-device')
+  .description('Sigil approver device: pair with a Sigil server and approve or deny multi-party approval requests')
+  .version(VERSION)
+  .showHelpAfterError();
+
+const homeOption = () => new Option('--home <dir>', 'device home holding the key and pairings (env SIGIL_DEVICE_HOME, default ~/.sigil-device)');
+const serverOption = () => new Option('--server <url>', 'paired server to use (default: the only paired server)');
+
+program
+  .command('pair')
+  .description('pair this device with a Sigil server using the 8-digit code from the server')
+  .requiredOption('--server <url>', 'server URL, e.g. https://sigil.example.com')
+  .requiredOption('--code <code>', '8-digit pairing code (spaces and dashes are ignored)')
+  .option('--name <name>', 'name for this device, shown to the organisation')
+  .option('--yes', 'do not ask to confirm the server pictogram on a terminal')
+  .addOption(homeOption())
+  .action(async (opts: { server: string; code: string; name?: string; yes?: boolean; home?: string }) => {
+    const home = resolveHome(opts.home);
+    const key = loadOrCreateDeviceKey(home);
+    const info = await fetchServerInfo(opts.server);
+    out(
+      [
+        `Server: ${sanitizeText(info.org_name)} at ${info.url} (Sigil ${sanitizeText(info.version)})`,
+        `Server ID: ${info.server_id}`,
+        `Server pictogram: ${info.pictogram.text}  (${info.pictogram.names.join(', ')})`,
+        'Check that this is the pictogram the server shows. If it is not, someone is impersonating the server: do not use this pairing.',
+        '',
+      ].join('\n'),
+    );
+    if (info.pictogramMismatch) err('Warning: the server reported a different pictogram than its server ID gives; the one above is derived from the ID.\n');
+    if (new URL(info.url).protocol === 'http:' && !isLoopback(info.url)) {
+      err('Warning: this server is reached over plain HTTP; anyone on the network can read and change the traffic. Use https:// outside local testing.\n');
+    }
+    if (process.stdin.isTTY && !opts.yes && !(await confirm('Does the pictogram match? [y/N] '))) {
+      throw new CliError('pairing cancelled: the pictogram was not confirmed');
+    }
+    let result;
+    try {
+      result = await pairDevice({ code: opts.code, key, info, home, ...(opts.name !== undefined ? { name: opts.name } : {}) });
+    } catch (e) {
+      if (e instanceof SigilApiError) throw new CliError(`pairing failed: ${e.message}${e.status > 0 ? ` (${e.code})` : ''}`);
+      throw e;
+    }
+    out(
+      [
+        `Paired with ${sanitizeText(result.server.org_name)} as "${sanitizeText(result.server.device_name)}".`,
+        `fingerprint: ${key.fingerprint}`,
+        `public_key: ${key.publicKey}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+program
+  .command('whoami')
+  .description("print this device's fingerprint and public key (creating the key if needed) and the servers it is paired with")
+  .addOption(homeOption())
+  .action((opts: { home?: string }) => {
+    const home = resolveHome(opts.home);
+    const key = loadOrCreateDeviceKey(home);
+    const servers = loadServers(home);
+    const lines = [`fingerprint: ${key.fingerprint}`, `public_key: ${key.publicKey}`, `home: ${home}`];
+    if (key.created) lines.push('(a new device key was created)');
+    if (servers.length === 0) {
+      lines.push('paired with: no servers');
+    } else {
+      lines.push('paired with:');
+      for (const s of servers) {
+        lines.push(
+          `  ${sanitizeText(s.org_name)}  ${s.url}  (server ${s.server_id.slice(0, 16)}…, device "${sanitizeText(s.device_name)}", paired ${s.paired_at})`,
+        );
+      }
+    }
+    out(`${lines.join('\n')}\n`);
+  });
+
+program
+  .command('listen')
+  .description('stay connected, show each approval request as it arrives and decide on it')
+  .addOption(serverOption())
+  .addOption(new Option('--auto <decision>', 'decide every request at once, without asking (for tests and demos)').choices(['approve', 'deny']))
+  .addOption(homeOption())
+  .action(async (opts: { server?: string; auto?: Decision; home?: string }) => {
+    const home = resolveHome(opts.home);
+    const key = loadOrCreateDeviceKey(home);
+    const server = selectServer(loadServers(home), opts.server);
+
+    let rl: ReturnType<typeof createInterface> | null = null;
+    let mode: DecideMode;
+    if (opts.auto) {
+      mode = { kind: 'auto', decision: opts.auto };
+    } else if (process.stdin.isTTY) {
+      const readline = createInterface({ input: process.stdin, output: process.stdout });
+      rl = readline;
+      mode = {
+        kind: 'ask',
+        ask: async (_view: DeviceRequestView, signal: AbortSignal) => {
+          for (;;) {
+            const answer = (await readline.question('[d] Deny  [a] Approve > ', { signal })).trim().toLowerCase();
+            if (answer === 'a' || answer === 'approve') return 'approve';
+            if (answer === 'd' || answer === 'deny') return 'deny';
+          }
+        },
+      };
+    } else {
+      mode = { kind: 'none' };
+    }
+
+    const listener = new Listener({ server, key, mode, write: out, warn: err });
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      rl?.close();
+      void listener.stop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    rl?.on('SIGINT', stop);
+    rl?.on('close', stop);
+    listener.start();
+    try {
+      await listener.done;
+    } finally {
+      rl?.close();
+    }
+    out('Stopped listening.\n');
+  });
+
+program
+  .command('inbox')
+  .description('print the requests waiting for this device and exit')
+  .addOption(serverOption())
+  .option('--json', 'print the requests as JSON')
+  .addOption(homeOption())
+  .action(async (opts: { server?: string; json?: boolean; home?: string }) => {
+    const home = resolveHome(opts.home);
+    const key = loadOrCreateDeviceKey(home);
+    const server = selectServer(loadServers(home), opts.server);
+    const views = await fetchPendingRequests(server, key);
+    if (opts.json) {
+      // JSON.stringify leaves DEL, C1 controls and bidi overrides raw: escape them too.
+      const json = JSON.stringify(views, null, 2).replace(
+        /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
+      out(`${json}\n`);
+      return;
+    }
+    if (views.length === 0) {
+      out(`No pending requests on ${sanitizeText(server.org_name)} (${server.url}).\n`);
+      return;
+    }
+    const now = Date.now();
+    out(
+      `${views.length} pending request${views.length === 1 ? '' : 's'} on ${sanitizeText(server.org_name)} (${server.url}):\n${views
+        .map((v) => summaryLine(v, now))
+        .join('\n')}\n`,
+    );
+  });
+
+program
+  .command('respond')
+  .description('approve or deny one request')
+  .argument('<request-id>', 'the request to decide')
+  .option('--approve', 'approve the request')
+  .option('--deny', 'deny the request')
+  .addOption(serverOption())
+  .addOption(homeOption())
+  .action(async (requestId: string, opts: { approve?: boolean; deny?: boolean; server?: string; home?: string }) => {
+    if (Boolean(opts.approve) === Boolean(opts.deny)) throw new CliError('choose exactly one of --approve and --deny');
+    const decision: Decision = opts.approve ? 'approve' : 'deny';
+    const id = requestId.trim().toLowerCase();
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new CliError(`not a request ID: ${sanitizeText(requestId)}`);
+    const home = resolveHome(opts.home);
+    const key = loadOrCreateDeviceKey(home);
+    const server = selectServer(loadServers(home), opts.server);
+    const view = (await fetchPendingRequests(server, key)).find((v) => v.request_id === id);
+    if (!view) {
+      throw new CliError(`Request ${id} is not pending for this device: it has finished, expired, or does not name this device`);
+    }
+    out(`${renderScreen(view, { prompt: [`Sending: ${decision === 'approve' ? 'Approve' : 'Deny'}`] }).join('\n')}\n\n`);
+    let result: DeviceRequestView;
+    try {
+      result = await submitDecision(server, key, view, decision);
+    } catch (e) {
+      if (e instanceof DecisionError) throw new CliError(e.message);
+      throw e;
+    }
+    if (result.status === 'pending') {
+      out(decision === 'approve' ? 'Approved. Waiting for other approvers.\nYou\'ll be notified when the action completes or times out.\n' : 'Denied.\n');
+    } else {
+      out(`${outcomeLine(result.status) === null ? '' : announcement(result)}\n`);
+    }
+  });
+
+program.parseAsync().then(
+  () => {
+    // Let stdout drain, then leave even if a keep-alive socket lingers.
+    process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+  },
+  (e: unknown) => {
+    const known =
+      e instanceof CliError ||
+      e instanceof KeystoreError ||
+      e instanceof SigilApiError ||
+      e instanceof ServerMessageError ||
+      e instanceof DecisionError ||
+      e instanceof ConnectionError ||
+      e instanceof SessionRejectedError;
+    const message =
+      e instanceof SessionRejectedError
+        ? `the server refused this device: ${e.message} (${e.code})`
+        : known
+          ? (e as Error).message
+          : `unexpected error: ${(e as Error)?.stack ?? String(e)}`;
+    process.stderr.write(`sigil-device: ${message}\n`, () => process.exit(1));
+  },
+);

@@ -1,0 +1,274 @@
+import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
+import {
+  DecisionError,
+  DeviceSession,
+  mergeViews,
+  submitDecision,
+  type SessionOptions,
+} from './client.js';
+import type { DeviceKey, PairedServer } from './keystore.js';
+import { outcomeLine, renderScreen } from './screen.js';
+
+/** How the listener answers requests that are waiting for this device. */
+export type DecideMode =
+  | { kind: 'auto'; decision: Decision }
+  /** Ask a person; resolve null to leave the request undecided. The signal aborts when the request changes. */
+  | { kind: 'ask'; ask: (view: DeviceRequestView, signal: AbortSignal) => Promise<Decision | null> }
+  /** Only display. */
+  | { kind: 'none' };
+
+export interface ListenerOptions {
+  server: PairedServer;
+  key: DeviceKey;
+  mode: DecideMode;
+  /** Writes one block of text to the user (stdout); always ends with a newline. */
+  write: (text: string) => void;
+  /** Writes a diagnostic (stderr); always ends with a newline. */
+  warn: (text: string) => void;
+  now?: () => number;
+  /** How long after its expiry a request still shown as pending is announced as timed out locally. */
+  expiryGraceMs?: number;
+  /** Overrides for the WebSocket session (backoff, timeouts). */
+  session?: Pick<SessionOptions, 'minBackoffMs' | 'maxBackoffMs' | 'handshakeTimeoutMs' | 'livenessTimeoutMs'>;
+  /** Sends a decision; defaults to submitDecision (tests may wrap it). */
+  decide?: typeof submitDecision;
+}
+
+interface Tracked {
+  view: DeviceRequestView;
+  /** Announced an outcome (final unless it was only inferred locally). */
+  finished: boolean;
+  inferredTimeout: boolean;
+  deciding: boolean;
+  /** Its screen has been printed at least once. */
+  shown: boolean;
+  expiryTimer: NodeJS.Timeout | null;
+}
+
+export const requestHeader = (id: string, updated = false) => `--- Request ${id}${updated ? ' (updated)' : ''} ---`;
+export const announcement = (view: Pick<DeviceRequestView, 'status' | 'request_id'>) => `${outcomeLine(view.status) ?? 'MPA request pending'} (request ${view.request_id})`;
+
+/**
+ * Stays connected to one server, shows each request naming this device on the approval screen,
+ * keeps it up to date, decides according to the mode, and announces every outcome.
+ */
+export class Listener {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly session: DeviceSession;
+  private readonly now: () => number;
+  private readonly decide: typeof submitDecision;
+  private askQueue: string[] = [];
+  private asking: { id: string; controller: AbortController } | null = null;
+  private stopped = false;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: Error) => void;
+  /** Settles when the listener stops: resolves after stop(), rejects if the server refuses this device. */
+  readonly done: Promise<void>;
+
+  constructor(private readonly options: ListenerOptions) {
+    this.now = options.now ?? Date.now;
+    this.decide = options.decide ?? submitDecision;
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.session = new DeviceSession({
+      ...options.session,
+      server: options.server,
+      key: options.key,
+      now: this.now,
+      onReady: ({ reconnected }) =>
+        this.options.write(
+          reconnected
+            ? `Reconnected to ${options.server.url}.\n`
+            : `Connected to ${options.server.url} as ${options.key.fingerprint}. Waiting for approval requests.\n`,
+        ),
+      onSync: (views) => this.onSync(views),
+      onRequest: (view) => this.onView(view),
+      onDisconnect: ({ reason, retryInMs }) =>
+        this.options.warn(`Disconnected: ${reason}.${retryInMs === null ? '' : ` Reconnecting in ${(retryInMs / 1000).toFixed(1)} s.`}\n`),
+      onInvalidMessage: (err) => this.options.warn(`Rejected a server message: ${err.message}; disconnecting.\n`),
+      onFatal: (err) => {
+        this.shutdown();
+        this.rejectDone(err);
+      },
+    });
+  }
+
+  start(): this {
+    this.session.start();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.shutdown();
+    await this.session.close();
+    this.resolveDone();
+  }
+
+  /** The latest view of every request seen, for callers that want to inspect state. */
+  views(): DeviceRequestView[] {
+    return [...this.tracked.values()].map((t) => t.view);
+  }
+
+  private shutdown(): void {
+    this.stopped = true;
+    for (const t of this.tracked.values()) if (t.expiryTimer) clearTimeout(t.expiryTimer);
+    this.asking?.controller.abort();
+    this.asking = null;
+    this.askQueue = [];
+  }
+
+  private onSync(views: DeviceRequestView[]): void {
+    const present = new Set(views.map((v) => v.request_id));
+    for (const [id, t] of this.tracked) {
+      if (!t.finished && !present.has(id)) {
+        // It finished while we were away (or expired): the server only syncs pending requests.
+        this.finish(t, null);
+        this.options.write(`Request ${id} is no longer pending.\n`);
+      }
+    }
+    this.options.write(`${views.length} pending request${views.length === 1 ? '' : 's'}.\n`);
+    for (const view of views) this.onView(view);
+  }
+
+  private onView(incoming: DeviceRequestView): void {
+    if (this.stopped) return;
+    const id = incoming.request_id;
+    const existing = this.tracked.get(id);
+    if (!existing) {
+      const t: Tracked = { view: incoming, finished: false, inferredTimeout: false, deciding: false, shown: false, expiryTimer: null };
+      this.tracked.set(id, t);
+      if (incoming.status !== 'pending') {
+        this.finish(t, incoming);
+        return;
+      }
+      this.armExpiry(t);
+      this.show(t);
+      this.maybeDecide(t);
+      return;
+    }
+    if (existing.finished) {
+      // A locally inferred timeout gives way to what the server says actually happened.
+      if (existing.inferredTimeout && incoming.status !== 'pending' && incoming.status !== 'timeout') {
+        existing.inferredTimeout = false;
+        existing.view = incoming;
+        this.options.write(`${announcement(incoming)}\n`);
+      }
+      return;
+    }
+    const before = existing.view;
+    existing.view = mergeViews(before, incoming);
+    const after = existing.view;
+    if (after.status !== 'pending') {
+      this.finish(existing, after);
+      return;
+    }
+    if (after.groups_satisfied_count !== before.groups_satisfied_count || after.my_decision !== before.my_decision) {
+      this.show(existing);
+      if (this.asking?.id === id) this.asking.controller.abort(); // re-ask under the new screen
+    }
+    this.maybeDecide(existing);
+  }
+
+  private needsDecision(t: Tracked): boolean {
+    return !t.finished && t.view.status === 'pending' && t.view.my_decision === null;
+  }
+
+  /**
+   * Prints the request's screen. When a person is asked, a screen that still needs an answer is
+   * printed only right above its own question (see pumpQuestions), so the question on the
+   * terminal always belongs to the screen just above it.
+   */
+  private show(t: Tracked, force = false): void {
+    const { mode } = this.options;
+    if (mode.kind === 'ask' && this.needsDecision(t) && !force) return;
+    let prompt: string[] | undefined;
+    if (mode.kind === 'none') prompt = [`To decide, run: sigil-device respond ${t.view.request_id} --approve (or --deny)`];
+    if (mode.kind === 'auto') prompt = [`Auto-${mode.decision === 'approve' ? 'approving' : 'denying'}...`];
+    if (mode.kind === 'ask' && this.askQueue.length > 0) {
+      prompt = ['[Deny] [Approve]', `(${this.askQueue.length} more request${this.askQueue.length === 1 ? '' : 's'} waiting)`];
+    }
+    const lines = renderScreen(t.view, { now: this.now(), ...(prompt ? { prompt } : {}) });
+    this.options.write(`${requestHeader(t.view.request_id, t.shown)}\n${lines.join('\n')}\n\n`);
+    t.shown = true;
+  }
+
+  /** Marks a request finished and announces its outcome (view null: outcome unknown). */
+  private finish(t: Tracked, view: DeviceRequestView | null): void {
+    t.finished = true;
+    if (t.expiryTimer) clearTimeout(t.expiryTimer);
+    t.expiryTimer = null;
+    this.askQueue = this.askQueue.filter((id) => id !== t.view.request_id);
+    if (this.asking?.id === t.view.request_id) this.asking.controller.abort();
+    if (view) {
+      t.view = view;
+      this.options.write(`${announcement(view)}\n`);
+    }
+  }
+
+  private armExpiry(t: Tracked): void {
+    const due = Date.parse(t.view.expires_at) + (this.options.expiryGraceMs ?? 5000) - this.now();
+    if (!Number.isFinite(due)) return;
+    t.expiryTimer = setTimeout(() => {
+      t.expiryTimer = null;
+      if (t.finished || this.stopped) return;
+      this.finish(t, { ...t.view, status: 'timeout' });
+      t.inferredTimeout = true;
+    }, Math.max(0, Math.min(due, 2 ** 31 - 1)));
+    t.expiryTimer.unref();
+  }
+
+  private maybeDecide(t: Tracked): void {
+    const { mode } = this.options;
+    if (t.finished || t.deciding || t.view.status !== 'pending' || t.view.my_decision !== null) return;
+    if (mode.kind === 'auto') {
+      void this.send(t, mode.decision);
+    } else if (mode.kind === 'ask') {
+      if (!this.askQueue.includes(t.view.request_id) && this.asking?.id !== t.view.request_id) this.askQueue.push(t.view.request_id);
+      // Next turn: a sync queues all its requests first, so the screen can say how many wait.
+      setImmediate(() => this.pumpQuestions());
+    }
+  }
+
+  private pumpQuestions(): void {
+    const { mode } = this.options;
+    if (mode.kind !== 'ask' || this.asking || this.stopped) return;
+    const id = this.askQueue.shift();
+    if (id === undefined) return;
+    const t = this.tracked.get(id);
+    if (!t || !this.needsDecision(t)) return this.pumpQuestions();
+    const controller = new AbortController();
+    this.asking = { id, controller };
+    this.show(t, true);
+    mode.ask(t.view, controller.signal).then(
+      async (decision) => {
+        if (this.asking?.controller === controller) this.asking = null;
+        if (decision !== null && !controller.signal.aborted) await this.send(t, decision);
+        this.pumpQuestions();
+      },
+      () => {
+        // aborted (the request changed or finished): ask again if it still needs an answer
+        if (this.asking?.controller === controller) this.asking = null;
+        if (this.needsDecision(t) && !this.askQueue.includes(id)) this.askQueue.unshift(id);
+        this.pumpQuestions();
+      },
+    );
+  }
+
+  private async send(t: Tracked, decision: Decision): Promise<void> {
+    if (t.deciding || t.finished) return;
+    t.deciding = true;
+    const verb = decision === 'approve' ? 'approve' : 'deny';
+    try {
+      const result = await this.decide(this.options.server, this.options.key, t.view, decision);
+      // The updated screen shows "Approved. Waiting for other approvers." (or the outcome).
+      this.onView(result);
+    } catch (err) {
+      const message = err instanceof DecisionError ? err.message : `could not reach the server: ${(err as Error).message}`;
+      this.options.warn(`Could not ${verb} request ${t.view.request_id}: ${message}\n`);
+    } finally {
+      t.deciding = false;
+    }
+  }
+}

@@ -1,0 +1,479 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  actionDigest,
+  DomainTag,
+  encodePublicKey,
+  generateP256KeyPair,
+  signPayload,
+  verifyPayload,
+  type DeviceRequestView,
+} from '@sigilauth/protocol';
+import {
+  backoffDelay,
+  ConnectionError,
+  DecisionError,
+  DeviceSession,
+  fetchPendingRequests,
+  mergeViews,
+  normalizePairingCode,
+  ServerMessageError,
+  SessionRejectedError,
+  signDecision,
+  submitDecision,
+  verifyServerMessage,
+  webSocketUrl,
+} from '../src/client.js';
+import { loadOrCreateDeviceKey, type DeviceKey } from '../src/keystore.js';
+import { Listener } from '../src/listen.js';
+import { FakeSigil, makeView } from './fake-server.js';
+import { withTimeout } from './helpers.js';
+
+const roots: string[] = [];
+function newKey(): DeviceKey {
+  const root = mkdtempSync(join(tmpdir(), 'sigil-device-client-'));
+  roots.push(root);
+  return loadOrCreateDeviceKey(join(root, 'home'));
+}
+after(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** Resolves when `predicate` holds, polling; rejects after timeoutMs. */
+async function eventually(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('verifyServerMessage (tampered or foreign server messages are rejected)', () => {
+  const key = newKey();
+  const { privateKey, publicKey } = generateP256KeyPair();
+  const server = { server_public_key: encodePublicKey(publicKey), server_id: 'f'.repeat(64) };
+  const payload = () => ({
+    purpose: 'server-message',
+    type: 'sync',
+    server_id: server.server_id,
+    fingerprint: key.fingerprint,
+    requests: [makeView()],
+    issued_at: Date.now(),
+  });
+  const signed = (p: Record<string, unknown>, tag: DomainTag = DomainTag.serverMessage, k = privateKey) => ({ payload: p, signature: signPayload(tag, p, k) });
+  const opts = () => ({ fingerprint: key.fingerprint, now: Date.now() });
+
+  test('a genuine message verifies (as a string, a Buffer or an object)', () => {
+    const message = signed(payload());
+    assert.equal(verifyServerMessage(JSON.stringify(message), server, opts()).type, 'sync');
+    assert.equal(verifyServerMessage(Buffer.from(JSON.stringify(message)), server, opts()).type, 'sync');
+    const result = verifyServerMessage(message, server, opts());
+    assert.ok(result.type === 'sync' && result.requests[0]?.action.description === 'Cold boot engine ENG-001');
+  });
+
+  test('a modified payload is rejected', () => {
+    const message = signed(payload());
+    const tampered = structuredClone(message);
+    (tampered.payload.requests as DeviceRequestView[])[0]!.action.description = 'Delete the production database';
+    assert.throws(() => verifyServerMessage(JSON.stringify(tampered), server, opts()), (e: Error) => e instanceof ServerMessageError && /signature/.test(e.message));
+    const tampered2 = structuredClone(message);
+    (tampered2.payload.requests as DeviceRequestView[])[0]!.groups_satisfied_count = 1;
+    assert.throws(() => verifyServerMessage(tampered2, server, opts()), ServerMessageError);
+  });
+
+  test('a modified signature is rejected', () => {
+    const message = signed(payload());
+    const sig = Buffer.from(message.signature, 'base64');
+    sig[10]! ^= 0x01;
+    assert.throws(() => verifyServerMessage({ ...message, signature: sig.toString('base64') }, server, opts()), ServerMessageError);
+    assert.throws(() => verifyServerMessage({ payload: message.payload }, server, opts()), ServerMessageError);
+  });
+
+  test('a message signed by another key is rejected', () => {
+    const other = generateP256KeyPair().privateKey;
+    assert.throws(() => verifyServerMessage(signed(payload(), DomainTag.serverMessage, other), server, opts()), ServerMessageError);
+  });
+
+  test('a signature made for another purpose is rejected', () => {
+    assert.throws(() => verifyServerMessage(signed(payload(), DomainTag.pairing), server, opts()), ServerMessageError);
+    assert.throws(() => verifyServerMessage(signed({ ...payload(), purpose: 'pairing' }), server, opts()), /wrong purpose/);
+  });
+
+  test('a genuine message for another server or another device is rejected', () => {
+    assert.throws(() => verifyServerMessage(signed({ ...payload(), server_id: 'e'.repeat(64) }), server, opts()), /another server/);
+    assert.throws(() => verifyServerMessage(signed({ ...payload(), fingerprint: 'd'.repeat(64) }), server, opts()), /another device/);
+  });
+
+  test('a stale message is rejected (replay)', () => {
+    const old = signed({ ...payload(), issued_at: Date.now() - 10 * 60_000 });
+    assert.throws(() => verifyServerMessage(old, server, opts()), /not fresh/);
+    assert.equal(verifyServerMessage(old, server, { ...opts(), checkFreshness: false }).type, 'sync');
+  });
+
+  test('signed but malformed messages are rejected', () => {
+    const badView = { ...makeView(), action: { type: 't', description: 'd', params: { nested: { a: 1 } } } };
+    assert.throws(() => verifyServerMessage(signed({ ...payload(), requests: [badView] }), server, opts()), /malformed/);
+    assert.throws(() => verifyServerMessage(signed({ ...payload(), type: 'surprise' }), server, opts()), /unknown server message type/);
+    assert.throws(() => verifyServerMessage('not json', server, opts()), /not JSON/);
+  });
+});
+
+describe('decisions', () => {
+  const key = newKey();
+  const server = { url: 'http://127.0.0.1:9', server_id: 'a'.repeat(64), server_public_key: '', org_name: 'Acme Corp', tenant_id: 't', device_name: 'd', pairing_id: 'p', paired_at: '' };
+
+  test('a decision is signed over the action digest of the displayed action', () => {
+    const view = makeView();
+    const { payload, signature } = signDecision(server, key, view, 'approve', 1234);
+    assert.deepEqual(payload, {
+      purpose: 'mpa-decision',
+      server_id: server.server_id,
+      request_id: view.request_id,
+      fingerprint: key.fingerprint,
+      decision: 'approve',
+      action_digest: actionDigest(view.action),
+      issued_at: 1234,
+    });
+    assert.equal(verifyPayload(DomainTag.mpaDecision, payload, signature, key.publicKey), true);
+    assert.equal(verifyPayload(DomainTag.mpaDecision, { ...payload, decision: 'deny' }, signature, key.publicKey), false);
+  });
+
+  test('refuses to sign when the shown action does not match the digest', () => {
+    const view = makeView();
+    const shown = { ...view, action: { ...view.action, description: 'Something else entirely' } };
+    assert.throws(() => signDecision(server, key, shown, 'approve'), (e: Error) => e instanceof DecisionError && e.code === 'action_mismatch');
+    const changedParam = { ...view, action: { ...view.action, params: { ...view.action.params, engine_id: 'ENG-999' } } };
+    assert.throws(() => signDecision(server, key, changedParam, 'approve'), DecisionError);
+  });
+
+  test('refuses when the digest covers something that is not shown', () => {
+    const hidden = { type: 'cold_boot', description: 'Cold boot', params: {}, hidden_extra: 'wipe disks' };
+    const view = makeView({ action: hidden as DeviceRequestView['action'], action_digest: actionDigest(hidden as never) });
+    assert.throws(() => signDecision(server, key, view, 'approve'), DecisionError);
+  });
+
+  test('nothing is sent when the digest does not match', async () => {
+    const fake = await new FakeSigil().start();
+    try {
+      const view = makeView();
+      fake.views = [view];
+      const paired = { ...fake.paired() };
+      const shown = { ...view, action: { ...view.action, description: 'Other' } };
+      await assert.rejects(submitDecision(paired, key, shown, 'approve'), (e: Error) => e instanceof DecisionError && e.code === 'action_mismatch');
+      assert.equal(fake.httpRequests, 0);
+      // The genuine view goes through.
+      const result = await submitDecision(paired, key, view, 'approve');
+      assert.equal(result.my_decision, 'approve');
+      assert.equal(fake.httpRequests, 1);
+      assert.equal(fake.decisions[0]?.fingerprint, key.fingerprint);
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('server refusals become readable errors', async () => {
+    const fake = await new FakeSigil().start();
+    try {
+      const view = makeView();
+      fake.views = [view];
+      const cases: Array<[number, unknown, RegExp]> = [
+        [409, { error: { code: 'request_completed', message: 'MPA request is already rejected', details: { status: 'rejected' } } }, /^Request already rejected$/],
+        [409, { error: { code: 'request_completed', message: 'MPA request is already timeout', details: { status: 'timeout' } } }, /^Request already timed out$/],
+        [409, { error: { code: 'already_decided', message: 'x' } }, /already decided/],
+        [403, { error: { code: 'not_an_approver', message: 'x' } }, /not an approver/],
+        [401, { error: { code: 'invalid_signature', message: 'the decision signature does not verify\x1b[2J' } }, /^The server refused the decision: the decision signature does not verify \(invalid_signature\)$/],
+      ];
+      for (const [status, body, pattern] of cases) {
+        fake.decisionReply = { status, body };
+        await assert.rejects(submitDecision(fake.paired(), key, view, 'approve'), (e: Error) => e instanceof DecisionError && pattern.test(e.message));
+      }
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test('no decision on a finished or already decided request', async () => {
+    await assert.rejects(submitDecision(server, key, makeView({ status: 'rejected' }), 'approve'), /Request already rejected/);
+    await assert.rejects(submitDecision(server, key, makeView({ my_decision: 'approve' }), 'deny'), /already approved/);
+  });
+});
+
+describe('helpers', () => {
+  test('backoff doubles from 0.5 s to 30 s with jitter', () => {
+    assert.equal(backoffDelay(0, 500, 30_000, () => 0), 250);
+    assert.equal(backoffDelay(0, 500, 30_000, () => 1), 500);
+    assert.equal(backoffDelay(1, 500, 30_000, () => 1), 1000);
+    assert.equal(backoffDelay(3, 500, 30_000, () => 1), 4000);
+    assert.equal(backoffDelay(20, 500, 30_000, () => 1), 30_000);
+    assert.equal(backoffDelay(1000, 500, 30_000, () => 0), 15_000);
+    for (let i = 0; i < 100; i++) {
+      const d = backoffDelay(2);
+      assert.ok(d >= 1000 && d <= 2000, String(d));
+    }
+  });
+
+  test('pairing codes as typed', () => {
+    assert.equal(normalizePairingCode('12345678'), '12345678');
+    assert.equal(normalizePairingCode('123 45-678'), '12345678');
+    assert.equal(normalizePairingCode(' 1234-5678 '), '12345678');
+    assert.equal(normalizePairingCode('1234567'), null);
+    assert.equal(normalizePairingCode('1234567a'), null);
+  });
+
+  test('WebSocket URL follows the server URL', () => {
+    assert.equal(webSocketUrl('http://127.0.0.1:8080'), 'ws://127.0.0.1:8080/v1/device/ws');
+    assert.equal(webSocketUrl('https://sigil.example.com/base/'), 'wss://sigil.example.com/base/v1/device/ws');
+  });
+
+  test('views merge monotonically', () => {
+    const pending = makeView({ groups_satisfied_count: 1, my_decision: 'approve' });
+    assert.equal(mergeViews(pending, makeView({ groups_satisfied_count: 0, my_decision: null })).groups_satisfied_count, 1);
+    assert.equal(mergeViews(pending, makeView({ my_decision: null })).my_decision, 'approve');
+    const done = makeView({ status: 'approved' });
+    assert.equal(mergeViews(done, makeView()).status, 'approved');
+    assert.equal(mergeViews(pending, makeView({ status: 'rejected' })).status, 'rejected');
+  });
+});
+
+describe('device session against a fake server', () => {
+  let fake: FakeSigil;
+  const key = newKey();
+  const sessions: DeviceSession[] = [];
+  before(async () => {
+    fake = await new FakeSigil().start();
+  });
+  after(async () => {
+    await Promise.all(sessions.map((s) => s.close()));
+    await fake.stop();
+  });
+  const open = (handlers: Partial<ConstructorParameters<typeof DeviceSession>[0]> = {}, server = fake.paired()) => {
+    const session = new DeviceSession({ server, key, minBackoffMs: 20, maxBackoffMs: 100, ...handlers }).start();
+    sessions.push(session);
+    return session;
+  };
+
+  test('authenticates with the device key, then receives the sync and pushed changes', async () => {
+    fake.views = [makeView()];
+    const synced: DeviceRequestView[][] = [];
+    const pushed: DeviceRequestView[] = [];
+    const session = open({ onSync: (v) => synced.push(v), onRequest: (v) => pushed.push(v) });
+    await eventually(() => synced.length === 1, 'sync');
+    assert.equal(fake.authedFingerprints.at(-1), key.fingerprint);
+    assert.equal(synced[0]![0]!.request_id, fake.views[0]!.request_id);
+    fake.push(makeView({ groups_satisfied_count: 1 }));
+    await eventually(() => pushed.length === 1, 'push');
+    assert.equal(pushed[0]!.groups_satisfied_count, 1);
+    await session.close();
+    await eventually(() => fake.openSockets === 0, 'server sees the close');
+  });
+
+  test('reconnects after a drop, re-authenticates and syncs again', async () => {
+    const auths = fake.authCount;
+    let syncs = 0;
+    const ready: boolean[] = [];
+    const disconnects: Array<number | null> = [];
+    const session = open({ onSync: () => syncs++, onReady: (r) => ready.push(r.reconnected), onDisconnect: (d) => disconnects.push(d.retryInMs) });
+    await eventually(() => syncs === 1, 'first sync');
+    fake.dropAll();
+    await eventually(() => syncs === 2, 'sync after reconnecting');
+    assert.equal(fake.authCount, auths + 2);
+    assert.deepEqual(ready, [false, true]);
+    assert.equal(disconnects.length, 1);
+    assert.ok(disconnects[0]! >= 10 && disconnects[0]! <= 20, String(disconnects[0]));
+    await session.close();
+  });
+
+  test('a tampered message is dropped, the connection aborted, and never delivered', async () => {
+    fake.views = [makeView()];
+    fake.transform = (m) => {
+      if (m.payload.type !== 'sync') return m;
+      const copy = structuredClone(m);
+      (copy.payload.requests as DeviceRequestView[])[0]!.action.description = 'Wire $1M to the attacker';
+      return copy;
+    };
+    const synced: DeviceRequestView[][] = [];
+    const invalid: string[] = [];
+    const disconnects: string[] = [];
+    const session = open({ onSync: (v) => synced.push(v), onInvalidMessage: (e) => invalid.push(e.message), onDisconnect: (d) => disconnects.push(d.reason) });
+    try {
+      await eventually(() => invalid.length >= 1 && disconnects.length >= 1, 'rejection');
+      assert.equal(synced.length, 0);
+      assert.match(invalid[0]!, /signature does not verify/);
+      // Once the server behaves again, the session recovers by itself.
+      fake.transform = null;
+      await eventually(() => synced.length === 1, 'sync after recovery');
+      assert.equal(synced[0]![0]!.action.description, 'Cold boot engine ENG-001');
+    } finally {
+      fake.transform = null;
+      await session.close();
+    }
+  });
+
+  test('an impostor server never gets the challenge signed', async () => {
+    const impostor = await new FakeSigil().start();
+    impostor.serverId = fake.serverId;
+    try {
+      const invalid: string[] = [];
+      // Paired with `fake`, but the network leads to `impostor`, which claims fake's server ID.
+      const server = { ...fake.paired(), url: impostor.url };
+      const session = open({ onInvalidMessage: (e) => invalid.push(e.message) }, server);
+      await eventually(() => invalid.length >= 2, 'rejections');
+      assert.equal(impostor.authCount, 0);
+      assert.ok(impostor.challengesSent >= 2, 'the device kept retrying with backoff');
+      await session.close();
+    } finally {
+      await impostor.stop();
+    }
+  });
+
+  test('a device the server refuses stops for good', async () => {
+    fake.refuseDevices = true;
+    try {
+      const fatal: Error[] = [];
+      const before = fake.challengesSent;
+      open({ onFatal: (e) => fatal.push(e) });
+      await eventually(() => fatal.length === 1, 'fatal');
+      assert.ok(fatal[0] instanceof SessionRejectedError);
+      assert.match(fatal[0].message, /not paired, or has been revoked/);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(fake.challengesSent, before + 1, 'no reconnection');
+    } finally {
+      fake.refuseDevices = false;
+    }
+  });
+
+  test('fetchPendingRequests returns the sync, and fails cleanly when the server is down', async () => {
+    fake.views = [makeView(), makeView({ request_id: '1b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d02' })];
+    const views = await withTimeout(fetchPendingRequests(fake.paired(), key), 5000, 'inbox');
+    assert.deepEqual(
+      views.map((v) => v.request_id),
+      fake.views.map((v) => v.request_id),
+    );
+    const down = { ...fake.paired(), url: 'http://127.0.0.1:9' };
+    await assert.rejects(withTimeout(fetchPendingRequests(down, key), 5000, 'inbox'), (e: Error) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message));
+  });
+});
+
+describe('listener against a fake server', () => {
+  let fake: FakeSigil;
+  const key = newKey();
+  before(async () => {
+    fake = await new FakeSigil().start();
+  });
+  after(async () => fake.stop());
+
+  function listen(mode: ConstructorParameters<typeof Listener>[0]['mode'], extra: Partial<ConstructorParameters<typeof Listener>[0]> = {}) {
+    let out = '';
+    let err = '';
+    const listener = new Listener({
+      server: fake.paired(),
+      key,
+      mode,
+      write: (t) => (out += t),
+      warn: (t) => (err += t),
+      session: { minBackoffMs: 20, maxBackoffMs: 100 },
+      ...extra,
+    }).start();
+    return { listener, out: () => out, err: () => err };
+  }
+
+  test('--auto approve: approves, shows progress, announces the outcome once', async () => {
+    const view = makeView();
+    fake.views = [view];
+    fake.decisions.length = 0;
+    const l = listen({ kind: 'auto', decision: 'approve' });
+    try {
+      await eventually(() => l.out().includes('Approved. Waiting for other approvers.'), 'approval');
+      assert.equal(fake.decisions.length, 1);
+      assert.equal(fake.decisions[0]!.decision, 'approve');
+      assert.equal(fake.decisions[0]!.action_digest, view.action_digest);
+      assert.match(l.out(), /--- Request 0b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d01 ---\nAcme Corp is requesting approval\n\nCold boot engine ENG-001\n/);
+      assert.match(l.out(), /1 of 2 approvals received\. Waiting for one more\./);
+      assert.match(l.out(), /You'll be notified when the action completes or times out\./);
+      fake.push({ ...view, my_decision: 'approve', groups_satisfied_count: 2, status: 'approved' });
+      fake.push({ ...view, my_decision: 'approve', groups_satisfied_count: 2, status: 'approved' });
+      await eventually(() => l.out().includes(`MPA request approved (request ${view.request_id})`), 'announcement');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(l.out().split('MPA request approved').length - 1, 1, 'announced once');
+    } finally {
+      await l.listener.stop();
+    }
+  });
+
+  test('display only: shows how to respond, and announces denial and cancellation', async () => {
+    const a = makeView();
+    const b = makeView({ request_id: '2b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d03' });
+    fake.views = [a, b];
+    fake.decisions.length = 0;
+    const l = listen({ kind: 'none' });
+    try {
+      await eventually(() => l.out().includes('2 pending requests.'), 'sync');
+      assert.match(l.out(), new RegExp(`To decide, run: sigil-device respond ${a.request_id} --approve \\(or --deny\\)`));
+      fake.push({ ...a, groups_satisfied_count: 1 });
+      await eventually(() => l.out().includes(`--- Request ${a.request_id} (updated) ---`), 'live update');
+      fake.push({ ...a, status: 'rejected' });
+      fake.push({ ...b, status: 'cancelled' });
+      await eventually(() => l.out().includes(`MPA request denied (request ${a.request_id})`), 'denied');
+      await eventually(() => l.out().includes(`MPA request cancelled (request ${b.request_id})`), 'cancelled');
+      assert.equal(fake.decisions.length, 0, 'display-only mode never decides');
+    } finally {
+      await l.listener.stop();
+    }
+  });
+
+  test('a request that runs out of time is announced even without a server update', async () => {
+    const view = makeView({ expires_at: new Date(Date.now() + 150).toISOString() });
+    fake.views = [view];
+    const l = listen({ kind: 'none' }, { expiryGraceMs: 50 });
+    try {
+      await eventually(() => l.out().includes(`MPA request timed out (request ${view.request_id})`), 'timeout');
+      fake.push({ ...view, status: 'timeout' });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(l.out().split('MPA request timed out').length - 1, 1);
+    } finally {
+      await l.listener.stop();
+    }
+  });
+
+  test('interactive mode asks, and re-asks when the request changes', async () => {
+    const view = makeView();
+    fake.views = [view];
+    fake.decisions.length = 0;
+    const asked: number[] = [];
+    let release: ((d: 'deny') => void) | null = null;
+    const l = listen({
+      kind: 'ask',
+      ask: (v, signal) =>
+        new Promise((resolve, reject) => {
+          asked.push(v.groups_satisfied_count);
+          release = resolve;
+          signal.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+    });
+    try {
+      await eventually(() => asked.length === 1, 'first question');
+      fake.push({ ...view, groups_satisfied_count: 1 });
+      await eventually(() => asked.length === 2, 'question again after the update');
+      assert.deepEqual(asked, [0, 1]);
+      release!('deny');
+      await eventually(() => fake.decisions.length === 1, 'decision');
+      assert.equal(fake.decisions[0]!.decision, 'deny');
+      await eventually(() => l.out().includes(`MPA request denied (request ${view.request_id})`), 'outcome');
+    } finally {
+      await l.listener.stop();
+    }
+  });
+
+  test('done rejects when the server refuses the device', async () => {
+    fake.refuseDevices = true;
+    try {
+      const l = listen({ kind: 'none' });
+      await assert.rejects(withTimeout(l.listener.done, 5000, 'listener'), SessionRejectedError);
+    } finally {
+      fake.refuseDevices = false;
+    }
+  });
+});

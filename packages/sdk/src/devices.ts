@@ -1,0 +1,33 @@
+import { SigilValidationError } from './errors.js';
+import type { HttpClient } from './http.js';
+import type { CallOptions, Device } from './types.js';
+
+export class DevicesApi {
+  readonly #http: HttpClient;
+
+  constructor(http: HttpClient) {
+    this.#http = http;
+  }
+
+  /** Every device paired with this organisation, revoked ones included, oldest first. */
+  async list(options: CallOptions = {}): Promise<Device[]> {
+    const page = await this.#http.request<{ data: Device[] }>({
+      method: 'GET',
+      path: '/v1/devices',
+      idempotent: true,
+      signal: options.signal,
+    });
+    return page.data;
+  }
+
+  /** Revokes a device: it can no longer decide anything, open requests included. Idempotent. */
+  async revoke(fingerprint: string, options: CallOptions = {}): Promise<Device> {
+    if (typeof fingerprint !== 'string' || fingerprint === '') throw new SigilValidationError('fingerprint is required');
+    return this.#http.request<Device>({
+      method: 'DELETE',
+      path: `/v1/devices/${encodeURIComponent(fingerprint)}`,
+      idempotent: true,
+      signal: options.signal,
+    });
+  }
+}

@@ -1,0 +1,32 @@
+export { SigilAuth, type SigilAuthOptions } from './client.js';
+export { MpaApi } from './mpa.js';
+export { PairingsApi } from './pairings.js';
+export { DevicesApi } from './devices.js';
+export {
+  WebhooksApi,
+  type WebhookEvent,
+  type WebhookEventType,
+  type MpaWebhookEvent,
+  type MpaCreatedEvent,
+  type MpaApprovedEvent,
+  type MpaRejectedEvent,
+  type MpaTimeoutEvent,
+  type MpaCancelledEvent,
+  type DeviceWebhookEvent,
+  type DevicePairedEvent,
+  type DeviceRevokedEvent,
+  type WebhookHeadersInput,
+  type WebhookVerifyOptions,
+} from './webhooks.js';
+export {
+  SigilError,
+  SigilApiError,
+  SigilNetworkError,
+  SigilValidationError,
+  SigilConfigError,
+  AwaitTimeoutError,
+  type SigilErrorOptions,
+} from './errors.js';
+export { WebhookVerificationError, type WebhookVerificationErrorCode } from '@sigilauth/protocol';
+export type { FetchLike } from './http.js';
+export type * from './types.js';

@@ -1,0 +1,70 @@
+import { verifyWebhook, WebhookVerificationError } from '@sigilauth/protocol';
+import type { MpaStatus, ParamValue } from './types.js';
+
+interface MpaEventFields {
+  request_id: string;
+  groups_satisfied: string[];
+  groups_required: number;
+  groups_total: number;
+  action: { type: string; description: string; params: Record<string, ParamValue> };
+  /** When the request was created (mpa.created) or finished (the others). */
+  timestamp: string;
+}
+
+type MpaEventOf<S extends MpaStatus, T extends string> = MpaEventFields & { type: T; status: S };
+
+export type MpaCreatedEvent = MpaEventOf<'pending', 'mpa.created'> & { expires_at: string };
+export type MpaApprovedEvent = MpaEventOf<'approved', 'mpa.approved'>;
+export type MpaRejectedEvent = MpaEventOf<'rejected', 'mpa.rejected'>;
+export type MpaTimeoutEvent = MpaEventOf<'timeout', 'mpa.timeout'>;
+export type MpaCancelledEvent = MpaEventOf<'cancelled', 'mpa.cancelled'>;
+export type MpaWebhookEvent = MpaCreatedEvent | MpaApprovedEvent | MpaRejectedEvent | MpaTimeoutEvent | MpaCancelledEvent;
+
+export interface DevicePairedEvent {
+  type: 'device.paired';
+  fingerprint: string;
+  device_public_key: string;
+  name: string;
+  pairing_id: string;
+  timestamp: string;
+}
+
+export interface DeviceRevokedEvent {
+  type: 'device.revoked';
+  fingerprint: string;
+  name: string;
+  timestamp: string;
+}
+
+export type DeviceWebhookEvent = DevicePairedEvent | DeviceRevokedEvent;
+/** A webhook body; narrow on `type`. */
+export type WebhookEvent = MpaWebhookEvent | DeviceWebhookEvent;
+export type WebhookEventType = WebhookEvent['type'];
+
+/** Node's IncomingHttpHeaders, any plain record, or a fetch Headers object. */
+export type WebhookHeadersInput = Record<string, string | string[] | undefined> | Headers;
+
+export interface WebhookVerifyOptions {
+  /** Largest accepted distance between webhook-timestamp and now, in seconds; default 300. */
+  toleranceSeconds?: number;
+}
+
+export class WebhooksApi {
+  /**
+   * Checks a delivery's Standard Webhooks signature and timestamp against your endpoint's secret
+   * (`whsec_...`) and returns the parsed event. Pass the body exactly as received (string or
+   * bytes), before any JSON parsing. Throws a WebhookVerificationError whose `code` says why.
+   */
+  verify(rawBody: string | Uint8Array, headers: WebhookHeadersInput, secret: string, options: WebhookVerifyOptions = {}): WebhookEvent {
+    let body: string;
+    if (typeof rawBody === 'string') body = rawBody;
+    else if (rawBody instanceof Uint8Array) body = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength).toString('utf8');
+    else throw new TypeError('webhooks.verify: pass the raw request body (a string or Buffer), not parsed JSON');
+    const record = headers instanceof Headers ? Object.fromEntries(headers.entries()) : headers;
+    const event = verifyWebhook(body, record, secret, options.toleranceSeconds === undefined ? {} : { toleranceSeconds: options.toleranceSeconds });
+    if (typeof event !== 'object' || event === null || Array.isArray(event) || typeof (event as { type?: unknown }).type !== 'string') {
+      throw new WebhookVerificationError('invalid_body', 'the webhook body is not an event object with a type');
+    }
+    return event as WebhookEvent;
+  }
+}
