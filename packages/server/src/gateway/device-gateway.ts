@@ -7,6 +7,7 @@ import {
   isFresh,
   verifyPayload,
   type DeviceAuthMessage,
+  type DeviceRequestView,
   type ServerMessage,
 } from '@sigilauth/protocol';
 import { onRequestChanged } from '../events/bus.js';
@@ -33,6 +34,8 @@ export interface GatewayDeps {
  */
 export class DeviceGateway {
   private readonly sockets = new Map<string, Set<WebSocket>>();
+  /** Requests that changed while a socket's sync was in flight; re-read and sent after the sync. */
+  private readonly changedDuringSync = new WeakMap<WebSocket, Set<string>>();
   private count = 0;
   private heartbeat: NodeJS.Timeout | null = null;
   private unsubscribe: Array<() => Promise<void>> = [];
@@ -142,8 +145,23 @@ export class DeviceGateway {
   }
 
   private async sync(fingerprint: string, socket: WebSocket): Promise<void> {
-    const requests = await deviceViews(this.deps.db, fingerprint, 'pending', this.deps.clock());
-    this.send(socket, { purpose: 'server-message', type: 'sync', server_id: this.deps.identity.serverId, fingerprint, requests, issued_at: this.deps.clock() });
+    const changed = this.changedDuringSync.get(socket) ?? new Set<string>();
+    this.changedDuringSync.set(socket, changed);
+    try {
+      const requests = await deviceViews(this.deps.db, fingerprint, 'pending', this.deps.clock());
+      this.send(socket, { purpose: 'server-message', type: 'sync', server_id: this.deps.identity.serverId, fingerprint, requests, issued_at: this.deps.clock() });
+    } finally {
+      this.changedDuringSync.delete(socket);
+    }
+    if (changed.size > 0) {
+      for (const request of await deviceViews(this.deps.db, fingerprint, [...changed], this.deps.clock())) this.sendRequest(socket, fingerprint, request);
+    }
+  }
+
+  private sendRequest(socket: WebSocket, fingerprint: string, request: DeviceRequestView): void {
+    const changed = this.changedDuringSync.get(socket);
+    if (changed) changed.add(request.request_id);
+    else this.send(socket, { purpose: 'server-message', type: 'request', server_id: this.deps.identity.serverId, fingerprint, request, issued_at: this.deps.clock() });
   }
 
   private async resyncAll(): Promise<void> {
@@ -159,9 +177,7 @@ export class DeviceGateway {
         if (!set) continue;
         const [view] = await deviceViews(this.deps.db, fingerprint, [requestId], this.deps.clock());
         if (!view) continue;
-        for (const socket of set) {
-          this.send(socket, { purpose: 'server-message', type: 'request', server_id: this.deps.identity.serverId, fingerprint, request: view, issued_at: this.deps.clock() });
-        }
+        for (const socket of set) this.sendRequest(socket, fingerprint, view);
       }
     } catch {
       // The device catches up from storage on its next sync; a lost push costs latency only.
