@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
