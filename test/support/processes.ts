@@ -25,8 +25,8 @@ function waitForExit(child: ChildProcess): Promise<void> {
 
 /** Starts a real `sigil serve` on an ephemeral loopback port and waits for its banner. */
 export async function startSigil(store: TestStore, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<SigilProcess> {
-  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', '0', '--data-dir', store.dataDir, '--log-level', 'warn'], {
-    env: { ...process.env, ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
+  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', '0', '--data-dir', store.dataDir], {
+    env: { ...process.env, SIGIL_LOG_LEVEL: 'warn', ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
