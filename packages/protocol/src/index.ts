@@ -5,3 +5,4 @@ export * from './pictogram.js';
 export * from './mpa.js';
 export * from './messages.js';
 export * from './webhooks.js';
+export * from './audit.js';

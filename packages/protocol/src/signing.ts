@@ -8,6 +8,7 @@ export const DomainTag = {
   deviceSession: 'SIGIL-DEVICE-SESSION-V1',
   mpaDecision: 'SIGIL-MPA-DECISION-V1',
   serverMessage: 'SIGIL-SERVER-MESSAGE-V1',
+  treeHead: 'SIGIL-TREE-HEAD-V1',
 } as const;
 export type DomainTag = (typeof DomainTag)[keyof typeof DomainTag];
 

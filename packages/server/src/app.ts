@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
+import { auditRoutes } from './audit/routes.js';
 import { deviceRoutes } from './devices/routes.js';
 import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gateway.js';
 import { requireApiKey } from './http/auth.js';
@@ -13,6 +14,10 @@ import { pairingRoutes } from './pairing/routes.js';
 import type { Database } from './storage/database.js';
 import { systemRoutes } from './system-routes.js';
 import { VERSION } from './version.js';
+import { webRoutes } from './web/routes.js';
+import { WebAuthnSettings } from './webauthn/settings.js';
+import { webhookRoutes } from './webhooks/routes.js';
+import type { UrlPolicy } from './webhooks/endpoints.js';
 
 export interface AppContext {
   db: Database;
@@ -21,6 +26,10 @@ export interface AppContext {
   clock: () => number;
   requireApiKey: (request: FastifyRequest) => Promise<void>;
   pairingRateLimit: number;
+  /** Which webhook URLs may be registered (SSRF policy). */
+  webhooks: UrlPolicy;
+  /** Passkeys: relying party, attestation policy. */
+  webAuthn: WebAuthnSettings;
 }
 
 export interface AppOptions {
@@ -32,6 +41,8 @@ export interface AppOptions {
   /** Pairing completions allowed per client address per minute. */
   pairingRateLimit?: number;
   https?: { cert: Buffer; key: Buffer } | null;
+  webhooks?: UrlPolicy;
+  webAuthn?: WebAuthnSettings;
 }
 
 /** Secrets that must never reach a log line. */
@@ -45,6 +56,8 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     clock: options.clock ?? Date.now,
     requireApiKey: requireApiKey(options.db),
     pairingRateLimit: options.pairingRateLimit ?? 10,
+    webhooks: options.webhooks ?? { allowPrivate: false },
+    webAuthn: options.webAuthn ?? new WebAuthnSettings({ attestationRequired: false }),
   };
   const app = Fastify({
     logger: options.logger === false ? false : { level: 'info', redact: REDACT, ...(typeof options.logger === 'object' ? options.logger : {}) },
@@ -85,6 +98,9 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     pairingRoutes(scoped, ctx);
     deviceRoutes(scoped, ctx);
     mpaRoutes(scoped, ctx);
+    webhookRoutes(scoped, ctx);
+    auditRoutes(scoped, ctx);
+    await webRoutes(scoped, ctx);
     await gateway.start(scoped);
   });
   return { app, gateway };

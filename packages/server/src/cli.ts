@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerAuditCommands } from './audit/cli.js';
 import { DEFAULTS, parsePort } from './config.js';
 import { startServer } from './server.js';
 import { openStorage } from './storage/open.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tenants/api-keys.js';
 import { createTenant, defaultTenant, getTenant } from './tenants/tenants.js';
 import { VERSION } from './version.js';
+import { registerWebhookCommands } from './webhooks/cli.js';
 
 const program = new Command('sigil').description('Sigil multi-party approval server').version(VERSION);
 
@@ -110,6 +112,9 @@ apikey
       process.stdout.write(`Revoked API key ${id}\n`);
     });
   });
+
+registerWebhookCommands(program, withStore, dataDirOption);
+registerAuditCommands(program, withStore, dataDirOption);
 
 program.parseAsync().catch((err: Error) => {
   process.stderr.write(`sigil: ${err.message}\n`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { startAuditIntegrator } from './audit/integrator.js';
 import { loadServerIdentity, type ServerIdentity } from './identity/server-identity.js';
 import { createMetrics } from './metrics.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
@@ -8,6 +9,10 @@ import type { Database } from './storage/database.js';
 import { openStorage } from './storage/open.js';
 import { createApiKey } from './tenants/api-keys.js';
 import { createTenant, defaultTenant, renameTenant } from './tenants/tenants.js';
+import { DEFAULT_WEBHOOK_CONFIG, webhookConfigFromEnv, type WebhookConfig } from './webhooks/config.js';
+import { startWebhookWorker } from './webhooks/worker.js';
+import { loadAttestationMetadata } from './webauthn/attestation.js';
+import { WebAuthnSettings, webAuthnConfigFromEnv, type WebAuthnConfig } from './webauthn/settings.js';
 
 export interface ServerConfig {
   host: string;
@@ -21,6 +26,12 @@ export interface ServerConfig {
   logLevel?: string;
   pairingRateLimit?: number;
   clock?: () => number;
+  /** Webhook delivery settings; unset fields come from the environment (SIGIL_WEBHOOK_*), then the defaults. */
+  webhooks?: Partial<WebhookConfig>;
+  /** Audit integrator intervals (tests shorten them). */
+  audit?: { intervalMs?: number; signIntervalMs?: number };
+  /** Passkeys and attestation; unset fields come from the environment (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*). */
+  webAuthn?: Partial<WebAuthnConfig>;
 }
 
 export interface RunningServer {
@@ -33,15 +44,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Any constant: instances starting together on an empty store agree on one first organisation. */
+const INITIALISE_LOCK = 7_135_522;
+
 /** Makes sure an empty store has an organisation and one API key; returns the key if it made one. */
 async function initialise(db: Database, orgName: string | undefined): Promise<string | null> {
-  const existing = await defaultTenant(db);
-  if (existing) {
-    if (orgName && orgName !== existing.name) await renameTenant(db, existing.id, orgName);
-    return null;
-  }
-  const tenant = await createTenant(db, orgName ?? 'Sigil');
-  return (await createApiKey(db, tenant.id, 'default', 'live')).key;
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [INITIALISE_LOCK]);
+    const existing = await defaultTenant(tx);
+    if (existing) {
+      if (orgName && orgName !== existing.name) await renameTenant(tx, existing.id, orgName);
+      return null;
+    }
+    const tenant = await createTenant(tx, orgName ?? 'Sigil');
+    return (await createApiKey(tx, tenant.id, 'default', 'live')).key;
+  });
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
@@ -50,6 +67,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   try {
     const identity = await loadServerIdentity(db);
     const firstApiKey = await initialise(db, config.orgName);
+    const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...webhookConfigFromEnv(process.env), ...config.webhooks };
+    const webAuthn = new WebAuthnSettings({ ...webAuthnConfigFromEnv(process.env), ...config.webAuthn });
+    if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
     const { app, gateway } = await buildApp({
       db,
@@ -58,13 +78,25 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       clock,
       logger: { level: config.logLevel ?? 'info' },
       https,
+      webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
+      webAuthn,
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);
     await app.listen({ host: config.host, port: config.port });
+    const webhookWorker = await startWebhookWorker({ db, log: app.log, config: webhookConfig });
+    const stopIntegrator = startAuditIntegrator({
+      db,
+      sign: identity.signTreeHead,
+      serverId: identity.serverId,
+      clock,
+      log: app.log,
+      ...config.audit,
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    webAuthn.listening(https ? 'https' : 'http', config.host, port);
     let closing: Promise<void> | null = null;
     return {
       url: `${https ? 'https' : 'http'}://${host}:${port}`,
@@ -75,6 +107,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       close: () =>
         (closing ??= (async () => {
           await stopSweeper();
+          await webhookWorker.stop();
+          await stopIntegrator();
           await gateway.stop();
           await app.close();
           await db.close();

@@ -9,9 +9,19 @@ export type AuditEventType =
   | 'device.paired'
   | 'device.revoked'
   | 'apikey.created'
-  | 'apikey.revoked';
+  | 'apikey.revoked'
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.secret_rotated'
+  | 'webhook.deleted'
+  | 'webhook.disabled'
+  | 'webhook.delivery_failed'
+  | 'webhook.delivery_retried';
 
-/** Appends one entry to the tenant's append-only audit log, inside the caller's transaction. */
+/**
+ * Appends one entry to the tenant's append-only audit log, inside the caller's transaction.
+ * The audit integrator later gives it its place (leaf index) in the tenant's Merkle tree.
+ */
 export async function appendAudit(
   tx: Queryable,
   tenantId: string,

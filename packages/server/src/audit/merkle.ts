@@ -1,31 +1,32 @@
 /**
  * RFC 6962 (Certificate Transparency) Merkle tree hashing, inclusion proofs and
- * consistency proofs, with the verifiers of RFC 9162 §2.1.3.2 and §2.1.4.2.
- * Pure: no I/O, SHA-256 from node:crypto only. Tree sizes and indices are
- * non-negative safe integers; every hash is 32 bytes.
+ * consistency proofs. The hash primitives and the verifiers (RFC 9162 §2.1.3.2 and
+ * §2.1.4.2) live in @sigilauth/protocol, so that the server and every SDK share one
+ * implementation; they are re-exported here under their historical names.
+ * Pure: no I/O. Tree sizes and indices are non-negative safe integers; every hash is 32 bytes.
  */
-import { createHash } from 'node:crypto';
+import {
+  MERKLE_HASH_SIZE,
+  merkleEmptyRoot,
+  merkleLeafHash,
+  merkleNodeHash,
+  verifyConsistency,
+  verifyInclusion,
+} from '@sigilauth/protocol';
+
+export { verifyConsistency, verifyInclusion };
 
 /** Byte length of every hash in the tree (SHA-256). */
-export const HASH_SIZE = 32;
-
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+export const HASH_SIZE = MERKLE_HASH_SIZE;
 
 /** Leaf hash: SHA-256(0x00 || data). */
-export function leafHash(data: Buffer): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
-}
+export const leafHash: (data: Buffer) => Buffer = merkleLeafHash;
 
 /** Interior node hash: SHA-256(0x01 || left || right). */
-export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
-}
+export const nodeHash: (left: Buffer, right: Buffer) => Buffer = merkleNodeHash;
 
 /** Root of the empty tree: SHA-256(""). */
-export function emptyRoot(): Buffer {
-  return createHash('sha256').digest();
-}
+export const emptyRoot: () => Buffer = merkleEmptyRoot;
 
 /** Merkle Tree Hash (RFC 6962 §2.1) of the given leaf hashes. */
 export function rootHash(leafHashes: readonly Buffer[]): Buffer {
@@ -89,81 +90,6 @@ export function consistencyProof(leafHashes: readonly Buffer[], from: number, to
   return proof.reverse();
 }
 
-/** Checks an audit path with the algorithm of RFC 9162 §2.1.3.2. Never throws. */
-export function verifyInclusion(
-  leaf: Buffer,
-  index: number,
-  size: number,
-  proof: readonly Buffer[],
-  root: Buffer,
-): boolean {
-  if (!isIndex(index) || !isIndex(size) || index >= size) return false;
-  if (!isHash(leaf) || !isHash(root) || !proof.every(isHash)) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (isOdd(fn) || fn === sn) {
-      r = nodeHash(p, r);
-      while (!isOdd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && r.equals(root);
-}
-
-/**
- * Checks a consistency proof with the algorithm of RFC 9162 §2.1.4.2.
- * from == to needs an empty proof and equal roots; from == 0 (no proof exists
- * for the empty tree) and from > to return false. Never throws.
- */
-export function verifyConsistency(
-  from: number,
-  to: number,
-  fromRoot: Buffer,
-  toRoot: Buffer,
-  proof: readonly Buffer[],
-): boolean {
-  if (!isIndex(from) || !isIndex(to) || from === 0 || from > to) return false;
-  if (!isHash(fromRoot) || !isHash(toRoot) || !proof.every(isHash)) return false;
-  if (from === to) return proof.length === 0 && fromRoot.equals(toRoot);
-  if (proof.length === 0) return false;
-
-  const path = isPowerOfTwo(from) ? [fromRoot, ...proof] : [...proof];
-  let fn = from - 1;
-  let sn = to - 1;
-  while (isOdd(fn)) {
-    fn = half(fn);
-    sn = half(sn);
-  }
-  let fr = path[0] as Buffer;
-  let sr = fr;
-  for (let i = 1; i < path.length; i++) {
-    const c = path[i] as Buffer;
-    if (sn === 0) return false;
-    if (isOdd(fn) || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      while (!isOdd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && fr.equals(fromRoot) && sr.equals(toRoot);
-}
-
 /**
  * MTH(D[start:end]) without recursion or copying: a stack of perfect-subtree
  * hashes (at most ~log2 n deep) is merged as leaves arrive, then folded right to left.
@@ -203,23 +129,4 @@ function checkSize(size: number, available: number): void {
 
 function isIndex(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
-}
-
-function isHash(b: Buffer): boolean {
-  return Buffer.isBuffer(b) && b.length === HASH_SIZE;
-}
-
-function isPowerOfTwo(n: number): boolean {
-  let k = 1;
-  while (k < n) k *= 2;
-  return k === n;
-}
-
-// Arithmetic rather than bitwise shifts, so sizes above 2^32 stay correct.
-function isOdd(n: number): boolean {
-  return n % 2 === 1;
-}
-
-function half(n: number): number {
-  return Math.floor(n / 2);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../storage/database.js';
+import { enqueueDeliveries } from '../webhooks/deliveries.js';
 
 export type EventType =
   | 'mpa.created'
@@ -12,7 +13,8 @@ export type EventType =
 
 /**
  * Records an integrator-facing event in the same transaction as the change that caused it,
- * so an event exists if and only if the change committed.
+ * so an event exists if and only if the change committed; with it, one webhook delivery per
+ * subscribed endpoint, which the delivery worker picks up once the transaction commits.
  */
 export async function recordEvent(
   tx: Queryable,
@@ -29,5 +31,6 @@ export async function recordEvent(
     requestId,
     JSON.stringify({ type, ...payload }),
   ]);
+  await enqueueDeliveries(tx, { id, tenantId, type, requestId });
   return id;
 }

@@ -9,6 +9,8 @@ import {
   type Pictogram,
   type ServerMessage,
   type SignedServerMessage,
+  type SignedTreeHead,
+  type TreeHead,
 } from '@sigilauth/protocol';
 import type { Database } from '../storage/database.js';
 
@@ -17,6 +19,8 @@ export interface ServerIdentity {
   publicKey: string;
   pictogram: Pictogram;
   signMessage(message: ServerMessage): SignedServerMessage;
+  /** Signs an audit log tree head under DomainTag.treeHead. */
+  signTreeHead(head: TreeHead): SignedTreeHead;
 }
 
 /** Loads the server's P-256 identity, creating it on first start; racing instances agree on one. */
@@ -38,5 +42,6 @@ export async function loadServerIdentity(db: Database): Promise<ServerIdentity> 
     publicKey: row.public_key,
     pictogram: pictogramFor(row.server_id),
     signMessage: (message) => ({ payload: message, signature: signPayload(DomainTag.serverMessage, message, key) }),
+    signTreeHead: (head) => ({ payload: head, signature: signPayload(DomainTag.treeHead, head, key) }),
   };
 }

@@ -33,9 +33,16 @@ export async function createApiKey(
   mode: ApiKeyMode,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   const key = `sgk_${mode}_${randomBytes(32).toString('hex')}`;
+  // One statement, so the key and its audit entry are committed together.
   const [record] = await db.query<ApiKeyRecord>(
-    `INSERT INTO api_keys (id, tenant_id, name, mode, key_hash, prefix) VALUES ($1, $2, $3, $4, $5, $6)
-     RETURNING id, tenant_id, name, mode, prefix, created_at, revoked_at`,
+    `WITH k AS (
+       INSERT INTO api_keys (id, tenant_id, name, mode, key_hash, prefix) VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING id, tenant_id, name, mode, prefix, created_at, revoked_at
+     ), a AS (
+       INSERT INTO audit_entries (tenant_id, type, data)
+       SELECT tenant_id, 'apikey.created', jsonb_build_object('api_key_id', id, 'name', name, 'mode', mode, 'prefix', prefix) FROM k
+     )
+     SELECT * FROM k`,
     [randomUUID(), tenantId, name, mode, hashKey(key), key.slice(0, 17)],
   );
   return { key, record: record! };
@@ -51,8 +58,16 @@ export async function listApiKeys(db: Queryable, tenantId?: string): Promise<Api
 
 export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKeyRecord | null> {
   const [row] = await db.query<ApiKeyRecord>(
-    `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
-     RETURNING id, tenant_id, name, mode, prefix, created_at, revoked_at`,
+    `WITH before AS (SELECT id, revoked_at FROM api_keys WHERE id = $1 FOR UPDATE),
+     k AS (
+       UPDATE api_keys SET revoked_at = coalesce(api_keys.revoked_at, now()) FROM before WHERE api_keys.id = before.id
+       RETURNING api_keys.id, api_keys.tenant_id, api_keys.name, api_keys.mode, api_keys.prefix, api_keys.created_at, api_keys.revoked_at,
+                 before.revoked_at IS NULL AS newly_revoked
+     ), a AS (
+       INSERT INTO audit_entries (tenant_id, type, data)
+       SELECT tenant_id, 'apikey.revoked', jsonb_build_object('api_key_id', id, 'name', name, 'prefix', prefix) FROM k WHERE newly_revoked
+     )
+     SELECT id, tenant_id, name, mode, prefix, created_at, revoked_at FROM k`,
     [id],
   );
   return row ?? null;

@@ -1,0 +1,178 @@
+/** Webhook deliveries: one row per (event, endpoint), created with the event, and their attempts. */
+import { appendAudit } from '../audit/log.js';
+import { ApiError, notFound } from '../http/errors.js';
+import type { Database, Queryable } from '../storage/database.js';
+import type { Actor } from './endpoints.js';
+
+/** NOTIFY channel: a delivery became due; every instance's worker wakes up. */
+export const DELIVERY_CHANNEL = 'sigil_webhook_deliveries';
+
+/**
+ * Inside the transaction that records an event: one pending delivery per enabled endpoint of the
+ * tenant that subscribes to the event's type, and a wake-up for the workers (sent on commit).
+ */
+export async function enqueueDeliveries(
+  tx: Queryable,
+  event: { id: string; tenantId: string; type: string; requestId: string | null },
+): Promise<void> {
+  await tx.query(
+    `WITH inserted AS (
+       INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, request_id, next_attempt_at, created_at)
+       SELECT gen_random_uuid(), e.id, e.tenant_id, $2, $3, $4, now(), now()
+         FROM webhook_endpoints e
+        WHERE e.tenant_id = $1 AND e.enabled AND (e.events IS NULL OR $3 = ANY (e.events))
+        ORDER BY e.id
+       RETURNING 1
+     )
+     SELECT pg_notify($5, '') FROM (SELECT count(*) AS n FROM inserted) c WHERE c.n > 0`,
+    [event.tenantId, event.id, event.type, event.requestId, DELIVERY_CHANNEL],
+  );
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+interface DeliveryRow {
+  id: string;
+  seq: number | string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  request_id: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date;
+  locked_until: Date | null;
+  last_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+interface AttemptRow {
+  delivery_id: string;
+  attempt: number;
+  started_at: Date;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
+export interface AttemptView {
+  attempt: number;
+  started_at: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
+export interface DeliveryView {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  request_id: string | null;
+  status: DeliveryStatus;
+  in_flight: boolean;
+  attempt_count: number;
+  next_attempt_at: string | null;
+  created_at: string;
+  completed_at: string | null;
+  attempts: AttemptView[];
+}
+
+const COLUMNS = `d.id, d.seq, d.endpoint_id, d.event_id, d.event_type, d.request_id, d.status, d.attempts, d.next_attempt_at, d.locked_until,
+  d.last_attempt_at, d.last_status_code, d.last_error, d.created_at, d.completed_at`;
+
+function toView(row: DeliveryRow, attempts: AttemptRow[], now: number): DeliveryView {
+  return {
+    id: row.id,
+    endpoint_id: row.endpoint_id,
+    event_id: row.event_id,
+    event_type: row.event_type,
+    request_id: row.request_id,
+    status: row.status,
+    in_flight: row.status === 'pending' && row.locked_until !== null && row.locked_until.getTime() > now,
+    attempt_count: row.attempts,
+    next_attempt_at: row.status === 'pending' ? row.next_attempt_at.toISOString() : null,
+    created_at: row.created_at.toISOString(),
+    completed_at: row.completed_at ? row.completed_at.toISOString() : null,
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      started_at: a.started_at.toISOString(),
+      status_code: a.status_code,
+      latency_ms: a.latency_ms,
+      error: a.error,
+    })),
+  };
+}
+
+export interface ListDeliveriesOptions {
+  status?: DeliveryStatus | undefined;
+  eventId?: string | undefined;
+  limit: number;
+  /** Keyset cursor: the seq of the last delivery of the previous page. */
+  before?: number | undefined;
+  now: number;
+}
+
+/** An endpoint's deliveries, newest first, each with all its attempts. */
+export async function listDeliveries(db: Queryable, tenantId: string, endpointId: string, o: ListDeliveriesOptions) {
+  const [endpoint] = await db.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2', [endpointId, tenantId]);
+  if (!endpoint) throw notFound('webhook endpoint');
+  const rows = await db.query<DeliveryRow>(
+    `SELECT ${COLUMNS} FROM webhook_deliveries d
+      WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2) AND ($3::text IS NULL OR d.event_id = $3) AND ($4::bigint IS NULL OR d.seq < $4)
+      ORDER BY d.seq DESC LIMIT $5`,
+    [endpointId, o.status ?? null, o.eventId ?? null, o.before ?? null, o.limit + 1],
+  );
+  const page = rows.slice(0, o.limit);
+  const attempts = page.length
+    ? await db.query<AttemptRow>(
+        'SELECT delivery_id, attempt, started_at, status_code, latency_ms, error FROM webhook_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY attempt',
+        [page.map((r) => r.id)],
+      )
+    : [];
+  const last = page[page.length - 1];
+  return {
+    data: page.map((r) => toView(r, attempts.filter((a) => a.delivery_id === r.id), o.now)),
+    next_cursor: rows.length > o.limit && last ? String(last.seq) : null,
+  };
+}
+
+export async function getDelivery(db: Queryable, tenantId: string, id: string, now: number): Promise<DeliveryView> {
+  const [row] = await db.query<DeliveryRow>(`SELECT ${COLUMNS} FROM webhook_deliveries d WHERE d.id = $1 AND d.tenant_id = $2`, [id, tenantId]);
+  if (!row) throw notFound('webhook delivery');
+  const attempts = await db.query<AttemptRow>(
+    'SELECT delivery_id, attempt, started_at, status_code, latency_ms, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt',
+    [id],
+  );
+  return toView(row, attempts, now);
+}
+
+/**
+ * Redelivers now: a failed or succeeded delivery gets one more attempt (a manual retry), a pending
+ * one is brought forward. A delivery in flight, or of a disabled endpoint, is refused.
+ */
+export async function retryDelivery(db: Database, tenantId: string, id: string, actor: Actor, now: number): Promise<DeliveryView> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx.query<DeliveryRow & { enabled: boolean }>(
+      `SELECT ${COLUMNS}, e.enabled FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.id = $1 AND d.tenant_id = $2 FOR UPDATE OF d`,
+      [id, tenantId],
+    );
+    if (!row) throw notFound('webhook delivery');
+    if (!row.enabled) throw new ApiError(409, 'webhook_disabled', 'the endpoint is disabled; enable it first (PATCH enabled: true)');
+    if (row.status === 'pending' && row.locked_until && row.locked_until.getTime() > now) {
+      throw new ApiError(409, 'delivery_in_progress', 'an attempt of this delivery is in progress');
+    }
+    await tx.query(
+      `UPDATE webhook_deliveries SET status = 'pending', manual = (status <> 'pending'), next_attempt_at = $2, locked_until = NULL, completed_at = NULL
+        WHERE id = $1`,
+      [id, new Date(now)],
+    );
+    await appendAudit(tx, tenantId, 'webhook.delivery_retried', { webhook_id: row.endpoint_id, delivery_id: id, event_id: row.event_id, ...actor }, row.request_id);
+    await tx.query('SELECT pg_notify($1, $2)', [DELIVERY_CHANNEL, '']);
+  });
+  return getDelivery(db, tenantId, id, now);
+}

@@ -1,0 +1,225 @@
+/**
+ * The delivery worker. Every instance runs one; each due delivery is claimed by exactly one of
+ * them (FOR UPDATE SKIP LOCKED) with a lease, sent outside any transaction, and its result
+ * recorded under the lease's fencing token (the attempt number). A worker that dies mid-attempt
+ * leaves a lease that expires, and the delivery is attempted again: at least once, never lost.
+ */
+import { canonicalize, webhookHeaders } from '@sigilauth/protocol';
+import type { FastifyBaseLogger } from 'fastify';
+import { appendAudit } from '../audit/log.js';
+import type { Database } from '../storage/database.js';
+import { RECONNECTED_CHANNEL } from '../storage/postgres.js';
+import type { WebhookConfig } from './config.js';
+import { DELIVERY_CHANNEL } from './deliveries.js';
+import { signingSecrets } from './endpoints.js';
+import { postWebhook, type PostWebhookResult } from './http-client.js';
+import { resolveWebhookTarget, WebhookTargetError } from './ssrf.js';
+
+export interface WebhookWorkerOptions {
+  db: Database;
+  log: FastifyBaseLogger;
+  config: WebhookConfig;
+  /** Called after each attempt (for metrics and tests). */
+  onAttempt?: (result: AttemptOutcome) => void;
+}
+
+export interface AttemptOutcome {
+  deliveryId: string;
+  eventId: string;
+  attempt: number;
+  status: number;
+  ok: boolean;
+  final: boolean;
+  latencyMs: number;
+}
+
+interface Claimed {
+  id: string;
+  endpoint_id: string;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  request_id: string | null;
+  attempts: number;
+  manual: boolean;
+  payload: Record<string, unknown>;
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+}
+
+/** How long a claimed attempt is leased: long enough for the attempt and recording its result. */
+export function leaseMs(config: Pick<WebhookConfig, 'timeoutMs'>): number {
+  return 2 * config.timeoutMs + 5_000;
+}
+
+/** Delay before the next attempt after `failedAttempts` failures, or null when there is none left. */
+export function retryDelayMs(config: WebhookConfig, failedAttempts: number, retryAfterSeconds: number | null, random = Math.random): number | null {
+  const base = config.retryScheduleMs[failedAttempts - 1];
+  if (base === undefined) return null;
+  let delay = Math.round(base * (1 + 0.2 * random()));
+  if (retryAfterSeconds !== null) delay = Math.max(delay, Math.min(retryAfterSeconds * 1000, config.maxRetryAfterMs));
+  return delay;
+}
+
+const CLAIM_SQL = `
+WITH due AS (
+  SELECT d.id FROM webhook_deliveries d
+    JOIN webhook_endpoints e ON e.id = d.endpoint_id
+   WHERE d.status = 'pending'
+     AND d.next_attempt_at <= now()
+     AND (d.locked_until IS NULL OR d.locked_until <= now())
+     AND e.enabled
+     AND NOT EXISTS (
+       SELECT 1 FROM webhook_deliveries p
+        WHERE p.endpoint_id = d.endpoint_id AND p.request_id = d.request_id AND p.status = 'pending' AND p.seq < d.seq)
+   ORDER BY d.next_attempt_at, d.seq
+   LIMIT $1
+   FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE webhook_deliveries w
+   SET attempts = w.attempts + 1, locked_until = now() + make_interval(secs => $2::float8 / 1000), last_attempt_at = now()
+  FROM due, events ev, webhook_endpoints e
+ WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id
+RETURNING w.id, w.endpoint_id, w.tenant_id, w.event_id, w.event_type, w.request_id, w.attempts, w.manual, ev.payload,
+          e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`;
+
+export interface WebhookWorker {
+  /** Look for due deliveries now. */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<WebhookWorker> {
+  const { db, log, config } = o;
+  const lease = leaseMs(config);
+  let stopped = false;
+  let scanning: Promise<void> | null = null;
+  let again = false;
+  const inflight = new Set<Promise<void>>();
+
+  const scan = async () => {
+    do {
+      again = false;
+      while (!stopped && inflight.size < config.concurrency) {
+        const want = config.concurrency - inflight.size;
+        const claimed = await db.query<Claimed>(CLAIM_SQL, [want, lease]);
+        for (const delivery of claimed) {
+          const p: Promise<void> = deliver(delivery)
+            .catch((err: Error) => log.warn({ err: err.message, delivery: delivery.id }, 'webhook delivery bookkeeping failed; the lease will expire and it is retried'))
+            .finally(() => {
+              inflight.delete(p);
+              wake();
+            });
+          inflight.add(p);
+        }
+        if (claimed.length < want) break;
+      }
+    } while (again && !stopped);
+  };
+
+  const wake = () => {
+    if (stopped) return;
+    if (scanning) {
+      again = true;
+      return;
+    }
+    scanning = scan()
+      .catch((err: Error) => log.warn({ err: err.message }, 'webhook claim failed; retrying'))
+      .finally(() => (scanning = null));
+  };
+
+  const deliver = async (d: Claimed) => {
+    const started = new Date();
+    const now = started.getTime();
+    const body = canonicalize(d.payload);
+    const headers = webhookHeaders(signingSecrets(d, now), d.event_id, Math.floor(now / 1000), body);
+    let result: PostWebhookResult;
+    try {
+      const target = await resolveWebhookTarget(d.url, { allowPrivate: config.allowPrivate, ...(config.lookup ? { lookup: config.lookup } : {}) });
+      result = await postWebhook(target, body, headers, { timeoutMs: config.timeoutMs });
+    } catch (err) {
+      if (!(err instanceof WebhookTargetError)) throw err;
+      result = { status: 0, retryAfterSeconds: null, latencyMs: 0, error: `refused by the SSRF guard: ${err.message}` };
+    }
+    const ok = result.status >= 200 && result.status < 300;
+    const error = ok ? null : (result.error ?? `HTTP ${result.status}`);
+    const delay = ok || d.manual ? null : retryDelayMs(config, d.attempts, result.retryAfterSeconds);
+    const final = !ok && delay === null;
+    await db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT DO NOTHING`,
+        [d.id, d.attempts, started, result.status === 0 ? null : result.status, result.latencyMs, error],
+      );
+      const [updated] = await tx.query<{ id: string }>(
+        `UPDATE webhook_deliveries SET
+           status = CASE WHEN $3 THEN 'succeeded' WHEN $4 THEN 'failed' ELSE 'pending' END,
+           locked_until = NULL, manual = false,
+           next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $5::float8 / 1000) END,
+           completed_at = CASE WHEN $3 OR $4 THEN now() ELSE NULL END,
+           last_status_code = $6, last_error = $7
+         WHERE id = $1 AND attempts = $2 AND status = 'pending' RETURNING id`,
+        [d.id, d.attempts, ok, final, delay, result.status === 0 ? null : result.status, error],
+      );
+      if (!updated) return; // the lease expired and another worker took the delivery over
+      if (ok) {
+        await tx.query(
+          `UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL
+            WHERE id = $1 AND (consecutive_failures <> 0 OR failing_since IS NOT NULL)`,
+          [d.endpoint_id],
+        );
+        return;
+      }
+      const [endpoint] = await tx.query<{ enabled: boolean; consecutive_failures: number; failing_for_ms: number }>(
+        `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()), consecutive_failures = consecutive_failures + $2
+          WHERE id = $1
+          RETURNING enabled, consecutive_failures, (extract(epoch FROM now() - failing_since) * 1000)::float8 AS failing_for_ms`,
+        [d.endpoint_id, final ? 1 : 0],
+      );
+      if (final) {
+        await appendAudit(
+          tx,
+          d.tenant_id,
+          'webhook.delivery_failed',
+          { webhook_id: d.endpoint_id, delivery_id: d.id, event_id: d.event_id, event_type: d.event_type, attempts: d.attempts, last_status_code: result.status || null, last_error: error },
+          d.request_id,
+        );
+      }
+      if (!endpoint?.enabled) return;
+      const byTime = endpoint.failing_for_ms >= config.disableAfterMs;
+      const byCount = config.disableAfterFailedDeliveries > 0 && endpoint.consecutive_failures >= config.disableAfterFailedDeliveries;
+      if (!byTime && !byCount) return;
+      const reason = byTime
+        ? `every attempt failed for ${Math.round(endpoint.failing_for_ms / 3_600_000)} h`
+        : `${endpoint.consecutive_failures} deliveries in a row failed`;
+      await tx.query(`UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1`, [
+        d.endpoint_id,
+        reason,
+      ]);
+      await appendAudit(tx, d.tenant_id, 'webhook.disabled', { webhook_id: d.endpoint_id, reason, url: d.url });
+      log.warn({ webhook: d.endpoint_id, reason }, 'webhook endpoint disabled');
+    });
+    o.onAttempt?.({ deliveryId: d.id, eventId: d.event_id, attempt: d.attempts, status: result.status, ok, final, latencyMs: result.latencyMs });
+  };
+
+  const unlisten = await db.listen(DELIVERY_CHANNEL, wake);
+  const unlistenReconnect = await db.listen(RECONNECTED_CHANNEL, wake);
+  const timer = setInterval(wake, config.pollIntervalMs);
+  timer.unref();
+  wake();
+
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await unlisten().catch(() => {});
+      await unlistenReconnect().catch(() => {});
+      await scanning;
+      // Let attempts in flight record their result for a while; past that their leases expire and they are retried.
+      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    },
+  };
+}
