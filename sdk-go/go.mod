@@ -1,0 +1,3 @@
+module github.com/sigilauth/sigil/sdk-go
+
+go 1.19
