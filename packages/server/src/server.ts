@@ -11,8 +11,6 @@ import { createApiKey } from './tenants/api-keys.js';
 import { createTenant, defaultTenant, renameTenant } from './tenants/tenants.js';
 import { DEFAULT_WEBHOOK_CONFIG, webhookConfigFromEnv, type WebhookConfig } from './webhooks/config.js';
 import { startWebhookWorker } from './webhooks/worker.js';
-import { loadAttestationMetadata } from './webauthn/attestation.js';
-import { WebAuthnSettings, webAuthnConfigFromEnv, type WebAuthnConfig } from './webauthn/settings.js';
 
 export interface ServerConfig {
   host: string;
@@ -30,8 +28,6 @@ export interface ServerConfig {
   webhooks?: Partial<WebhookConfig>;
   /** Audit integrator intervals (tests shorten them). */
   audit?: { intervalMs?: number; signIntervalMs?: number };
-  /** Passkeys and attestation; unset fields come from the environment (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*). */
-  webAuthn?: Partial<WebAuthnConfig>;
 }
 
 export interface RunningServer {
@@ -68,8 +64,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const identity = await loadServerIdentity(db);
     const firstApiKey = await initialise(db, config.orgName);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...webhookConfigFromEnv(process.env), ...config.webhooks };
-    const webAuthn = new WebAuthnSettings({ ...webAuthnConfigFromEnv(process.env), ...config.webAuthn });
-    if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
     const { app, gateway } = await buildApp({
       db,
@@ -79,7 +73,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       logger: { level: config.logLevel ?? 'info' },
       https,
       webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
-      webAuthn,
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);
@@ -96,7 +89,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    webAuthn.listening(https ? 'https' : 'http', config.host, port);
     let closing: Promise<void> | null = null;
     return {
       url: `${https ? 'https' : 'http'}://${host}:${port}`,
