@@ -13,7 +13,7 @@ function findTests(dir) {
 }
 
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : findTests('packages').concat(findTests('examples')).sort();
+const files = only.length > 0 ? only : ['packages', 'examples', 'test'].flatMap(findTests).sort();
 const node = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestStore } from './stores.js';
 
@@ -23,9 +24,19 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts a real `sigil serve` on an ephemeral loopback port and waits for its banner. */
-export async function startSigil(store: TestStore, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<SigilProcess> {
-  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', '0', '--data-dir', store.dataDir], {
+/** A loopback port that was free a moment ago, for a server that must come back on the same address. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts a real `sigil serve` on loopback (an ephemeral port unless one is given) and waits for its banner. */
+export async function startSigil(store: TestStore, env: Record<string, string> = {}, options: { port?: number; timeoutMs?: number } = {}): Promise<SigilProcess> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', String(options.port ?? 0), '--data-dir', store.dataDir], {
     env: { ...process.env, SIGIL_LOG_LEVEL: 'warn', ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -39,3 +39,9 @@ export function describeEachStore(name: string, fn: (kind: StoreKind) => void): 
   if (postgresReachable) describe(`${name} [postgres]`, () => fn('postgres'));
   else describe(`${name} [postgres]`, { skip: 'PostgreSQL unreachable at 127.0.0.1:5432' }, () => {});
 }
+
+/** A suite that needs PostgreSQL itself (several instances on one database, restarting the server). */
+export function describePostgres(name: string, fn: () => void): void {
+  if (postgresReachable) describe(name, fn);
+  else describe(name, { skip: 'PostgreSQL unreachable at 127.0.0.1:5432' }, () => {});
+}

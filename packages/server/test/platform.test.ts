@@ -99,6 +99,8 @@ describeEachStore('API keys, tenants and HTTP hygiene', (kind) => {
     const metrics = await anon.get('/metrics');
     assert.match(metrics.body, /sigil_http_requests_total/);
     assert.match(metrics.body, /sigil_mpa_requests\{status="pending"\}/);
+    assert.match(metrics.body, /^sigil_webhook_lag_seconds \d/m);
+    assert.match(metrics.body, /^sigil_db_pool_connections\{state="total"\} [1-9]/m);
     const info = await anon.get('/v1/info');
     assert.equal(info.body.server_id, t.serverId);
     assert.equal(info.body.pictogram.emoji.length, 5);

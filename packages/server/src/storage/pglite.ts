@@ -45,6 +45,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     kind: 'pglite',
     ...wrap(pg),
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
     async listen(channel: string, handler: NotificationHandler) {
       const unsubscribe = await pg.listen(channel, handler);
       return () => unsubscribe();

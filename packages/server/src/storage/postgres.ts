@@ -61,6 +61,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
       }
     },
     listen: (channel, handler) => listener.subscribe(channel, handler),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await listener.close();
       await pool.end();

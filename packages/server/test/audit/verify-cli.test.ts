@@ -41,7 +41,7 @@ describeEachStore('sigil audit verify', (kind) => {
     }
     return results;
   };
-  const env = () => (store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {});
+  const env = (): Record<string, string> => (store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {});
   const verify = (): Promise<RunResult> => runCli(SIGIL_CLI, ['audit', 'verify', '--data-dir', store.dataDir], { env: env() });
   const restore = () => sql(['DELETE FROM audit_entries', 'INSERT INTO audit_entries SELECT * FROM audit_backup', 'DELETE FROM audit_tree_heads', 'INSERT INTO audit_tree_heads SELECT * FROM heads_backup']);
   const tampered = async (statements: string[], expect: RegExp[], params: unknown[][] = []) => {
@@ -99,7 +99,7 @@ describeEachStore('sigil audit verify', (kind) => {
 
   test('a change that also rewrites the stored leaf hash is caught by the signed tree heads', async () => {
     const victim = rows[2]!;
-    const [[entry]] = (await sql([
+    const [[entry] = []] = (await sql([
       `SELECT leaf_index::int AS leaf_index, tenant_id, type, request_id, data, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
          FROM audit_entries WHERE id = ${victim.id}`,
     ])) as any[][];

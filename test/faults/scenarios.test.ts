@@ -1,0 +1,110 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { createStore, describePostgres, type TestStore } from '../support/stores.js';
+import { Cluster, pairApprovers, playRound, Receiver, startListener, summary, tallyEvents, waitUntil, type Approvers, type Listener, type StoredDecisions } from './harness.js';
+
+const ENV = { SIGIL_PAIRING_RATE_LIMIT: '1000', SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true', SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1000,1000,1000,1000,1000' };
+
+async function query<T>(store: TestStore, sql: string, params: unknown[]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: store.databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+describePostgres('fault scenarios on PostgreSQL with three instances', () => {
+  let store: TestStore;
+  let cluster: Cluster;
+  let receiver: Receiver;
+  let approvers: Approvers;
+  let serverId: string;
+  let live: boolean[];
+  const apis = () => cluster.ports.map((_, i) => cluster.api(i)).filter((_, i) => live[i]);
+  const stored: StoredDecisions = async (id) =>
+    new Map((await query<{ fingerprint: string; decision: string }>(store, 'SELECT fingerprint, decision FROM mpa_decisions WHERE request_id = $1', [id])).map((r) => [r.fingerprint, r.decision]));
+  const auditedDecisions = async (id: string) =>
+    (await query<{ n: string }>(store, `SELECT count(*) AS n FROM audit_entries WHERE request_id = $1 AND type = 'mpa.decision'`, [id]))[0]!.n;
+
+  before(async () => {
+    store = await createStore('postgres');
+    cluster = await Cluster.start(store, 3, ENV);
+    live = [true, true, true];
+    receiver = await Receiver.start();
+    const created = await cluster.api(0).post('/v1/webhooks', { url: receiver.url });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    serverId = (await cluster.api(0).get('/v1/info')).body.server_id;
+    approvers = await pairApprovers(cluster.api(1), 4, 3);
+  });
+  const listeners: Listener[] = [];
+  after(async () => {
+    for (const l of listeners) l.stop();
+    await cluster?.stop();
+    await receiver?.close();
+    await store?.dispose();
+  });
+
+  const assertDelivered = async (name: string, expected: Array<{ requestId: string; type: string }>) => {
+    await waitUntil(`${name}: every webhook event`, () => tallyEvents(receiver, expected).lost === 0, 30_000).catch(() => {});
+    const tally = tallyEvents(receiver, expected);
+    console.log(summary(name, tally));
+    assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 }, summary(name, tally));
+  };
+
+  test('scenario 1: three instances, approvals racing denials through random instances', async () => {
+    const round = await playRound(apis, serverId, approvers, stored, 24, { denyEvery: 3, label: 'race' });
+    await assertDelivered('scenario 1', round.expectedEvents);
+    for (const id of round.requestIds) assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
+  });
+
+  test('scenario 2: kill -9 an instance under load and bring it back', async () => {
+    const listener = await startListener(cluster, 1);
+    listeners.push(listener);
+    const openBefore = await cluster.api(0).post('/v1/mpa/requests', {
+      required: 4,
+      groups: approvers.groups,
+      action: { type: 'fault_test', description: 'left open to expire' },
+      expires_in_seconds: 60,
+    });
+    assert.equal(openBefore.status, 201);
+    let killed = false;
+    const round = await playRound(apis, serverId, approvers, stored, 24, {
+      denyEvery: 4,
+      label: 'kill',
+      during: async (i) => {
+        if (i === 8 && !killed) {
+          killed = true;
+          await cluster.kill(1);
+          live[1] = false;
+        }
+      },
+    });
+    const missed = await cluster.api(0).post('/v1/mpa/requests', {
+      required: 1,
+      groups: [{ name: 'Listener', approvers: [listener.approver] }],
+      action: { type: 'fault_test', description: 'created while the device was cut off' },
+    });
+    assert.equal(missed.status, 201);
+    await cluster.restart(1);
+    live[1] = true;
+    await waitUntil('the device to reconnect and receive what it missed', () => listener.output().includes(missed.body.request_id), 45_000);
+    await assertDelivered('scenario 2', round.expectedEvents);
+    for (const id of round.requestIds) assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
+    const expiresAt = Date.parse(openBefore.body.expires_at);
+    await waitUntil('the open request to time out', async () => (await cluster.api(1).get(`/v1/mpa/requests/${openBefore.body.request_id}`)).body.status === 'timeout', expiresAt - Date.now() + 5000);
+    await waitUntil('its timeout webhook', () => tallyEvents(receiver, [{ requestId: openBefore.body.request_id, type: 'mpa.timeout' }]).lost === 0, 10_000);
+    const timedOut = await query(store, `SELECT 1 FROM mpa_requests WHERE id = $1 AND status = 'timeout' AND completed_at = expires_at`, [openBefore.body.request_id]);
+    assert.equal(timedOut.length, 1, 'timed out at expires_at');
+  });
+
+  test('scenario 4: the webhook receiver is down for a while, then everything arrives in order', async () => {
+    receiver.respond = () => ({ status: 503 });
+    const round = await playRound(apis, serverId, approvers, stored, 10, { denyEvery: 2, label: 'receiver-down' });
+    await new Promise((r) => setTimeout(r, 2000));
+    receiver.respond = () => ({ status: 204 });
+    await assertDelivered('scenario 4', round.expectedEvents);
+  });
+});
