@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStore, type TestStore } from '../support/stores.js';
-import { Cluster, pairApprovers, playRound, Receiver, summary, tallyEvents, waitUntil, type Approvers } from './harness.js';
+import { Cluster, pairApprovers, playRound, Receiver, summary, tallyEvents, waitFor, type Approvers } from './harness.js';
 
 test('fault scenario 5: the embedded store survives kill -9 under load', async (t) => {
   const store: TestStore = await createStore('pglite');
@@ -33,7 +33,7 @@ test('fault scenario 5: the embedded store survives kill -9 under load', async (
       }
     },
   });
-  await waitUntil('every webhook event', () => tallyEvents(receiver, round.expectedEvents).lost === 0, 30_000).catch(() => {});
+  await waitFor(() => tallyEvents(receiver, round.expectedEvents).lost === 0, 'every webhook event', 30_000).catch(() => {});
   const tally = tallyEvents(receiver, round.expectedEvents);
   console.log(summary('scenario 5', tally));
   assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });

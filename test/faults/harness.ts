@@ -2,15 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { actionDigest } from '@sigilauth/protocol';
 import { Api, pairDevice } from '../support/api.js';
 import { TestDevice } from '../support/device-keys.js';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEVICE_CLI, freePort, runCli, startSigil, type SigilProcess } from '../support/processes.js';
+import { DEVICE_CLI, freePort, runCli, spawnCli, startSigil, type SigilProcess } from '../support/processes.js';
 import type { TestStore } from '../support/stores.js';
-import { Receiver } from '../../packages/server/test/webhooks/harness.js';
+import { waitFor } from '../support/wait.js';
+import { Receiver } from '../support/webhook-receiver.js';
 
-export { Receiver };
+export { Receiver, waitFor };
 
 /** N real `sigil serve` processes on one store, each on a fixed loopback port so it can come back there. */
 export class Cluster {
@@ -180,14 +180,6 @@ export function summary(name: string, t: EventTally): string {
   return `${name}: events expected ${t.expected}, seen ${t.seen}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}`;
 }
 
-export async function waitUntil(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 export interface RoundResult {
   requestIds: string[];
@@ -245,7 +237,7 @@ export async function playRound(
 export interface Listener {
   approver: { fingerprint: string; device_public_key: string };
   output(): string;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /** A real `sigil-device listen` process, paired through the cluster and connected to instance i. */
@@ -256,16 +248,13 @@ export async function startListener(cluster: Cluster, i: number): Promise<Listen
   const paired = await runCli(DEVICE_CLI, ['pair', '--server', cluster.url(i), '--code', pairing.code, '--name', 'listener', '--home', home]);
   if (paired.code !== 0) throw new Error(`pairing the listener failed: ${paired.stderr}`);
   const { body: done } = await api.get(`/v1/pairings/${pairing.pairing_id}`);
-  const child = spawn(process.execPath, [DEVICE_CLI, 'listen', '--server', cluster.url(i), '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  await waitUntil('the listener to connect', () => out.includes('Connected'), 15_000);
+  const child = spawnCli(DEVICE_CLI, ['listen', '--server', cluster.url(i), '--home', home]);
+  await child.waitFor('Connected');
   return {
     approver: { fingerprint: done.fingerprint, device_public_key: done.device_public_key },
-    output: () => out,
-    stop: () => {
-      child.kill('SIGTERM');
+    output: () => child.stdout(),
+    stop: async () => {
+      await child.stop();
       rmSync(home, { recursive: true, force: true });
     },
   };

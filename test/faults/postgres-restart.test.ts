@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { SigilAuth } from '@sigilauth/sdk';
 import { freePort } from '../support/processes.js';
 import { describePostgres, type TestStore } from '../support/stores.js';
-import { Cluster, pairApprovers, playRound, Receiver, summary, tallyEvents, waitUntil, type Approvers } from './harness.js';
+import { Cluster, pairApprovers, playRound, Receiver, summary, tallyEvents, waitFor, type Approvers } from './harness.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -105,14 +105,14 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
     const created = await duringOutage;
     assert.equal(created.status, 'pending', 'the SDK retried the creation through the outage');
 
-    await waitUntil('both instances ready again', async () => {
+    await waitFor(async () => {
       const states = await Promise.all([0, 1].map((i) => fetch(`${cluster.url(i)}/readyz`).then((r) => r.status)));
       return states.every((s) => s === 200);
-    }, 30_000);
+    }, 'both instances ready again', 30_000);
     const after = await playRound(apis, serverId, approvers, stored, 6, { denyEvery: 3, label: 'after' });
 
     const expected = [...before.expectedEvents, ...after.expectedEvents, { requestId: created.request_id, type: 'mpa.created' }];
-    await waitUntil('every webhook event', () => tallyEvents(receiver, expected).lost === 0, 30_000).catch(() => {});
+    await waitFor(() => tallyEvents(receiver, expected).lost === 0, 'every webhook event', 30_000).catch(() => {});
     const tally = tallyEvents(receiver, expected);
     console.log(summary('scenario 3', tally));
     assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createStore, describePostgres, type TestStore } from '../support/stores.js';
-import { Cluster, pairApprovers, playRound, Receiver, startListener, summary, tallyEvents, waitUntil, type Approvers, type Listener, type StoredDecisions } from './harness.js';
+import { Cluster, pairApprovers, playRound, Receiver, startListener, summary, tallyEvents, waitFor, type Approvers, type Listener, type StoredDecisions } from './harness.js';
 
 const ENV = { SIGIL_PAIRING_RATE_LIMIT: '1000', SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true', SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1000,1000,1000,1000,1000' };
 
@@ -41,14 +41,14 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
   });
   const listeners: Listener[] = [];
   after(async () => {
-    for (const l of listeners) l.stop();
+    for (const l of listeners) await l.stop();
     await cluster?.stop();
     await receiver?.close();
     await store?.dispose();
   });
 
   const assertDelivered = async (name: string, expected: Array<{ requestId: string; type: string }>) => {
-    await waitUntil(`${name}: every webhook event`, () => tallyEvents(receiver, expected).lost === 0, 30_000).catch(() => {});
+    await waitFor(() => tallyEvents(receiver, expected).lost === 0, `${name}: every webhook event`, 30_000).catch(() => {});
     const tally = tallyEvents(receiver, expected);
     console.log(summary(name, tally));
     assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 }, summary(name, tally));
@@ -90,12 +90,12 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
     assert.equal(missed.status, 201);
     await cluster.restart(1);
     live[1] = true;
-    await waitUntil('the device to reconnect and receive what it missed', () => listener.output().includes(missed.body.request_id), 45_000);
+    await waitFor(() => listener.output().includes(missed.body.request_id), 'the device to reconnect and receive what it missed', 45_000);
     await assertDelivered('scenario 2', round.expectedEvents);
     for (const id of round.requestIds) assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
     const expiresAt = Date.parse(openBefore.body.expires_at);
-    await waitUntil('the open request to time out', async () => (await cluster.api(1).get(`/v1/mpa/requests/${openBefore.body.request_id}`)).body.status === 'timeout', expiresAt - Date.now() + 5000);
-    await waitUntil('its timeout webhook', () => tallyEvents(receiver, [{ requestId: openBefore.body.request_id, type: 'mpa.timeout' }]).lost === 0, 10_000);
+    await waitFor(async () => (await cluster.api(1).get(`/v1/mpa/requests/${openBefore.body.request_id}`)).body.status === 'timeout', 'the open request to time out', expiresAt - Date.now() + 5000);
+    await waitFor(() => tallyEvents(receiver, [{ requestId: openBefore.body.request_id, type: 'mpa.timeout' }]).lost === 0, 'its timeout webhook', 10_000);
     const timedOut = await query(store, `SELECT 1 FROM mpa_requests WHERE id = $1 AND status = 'timeout' AND completed_at = expires_at`, [openBefore.body.request_id]);
     assert.equal(timedOut.length, 1, 'timed out at expires_at');
   });

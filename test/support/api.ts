@@ -1,4 +1,4 @@
-import { startServer, type RunningServer } from '../../packages/server/src/server.js';
+import { startServer, type RunningServer, type ServerConfig } from '../../packages/server/src/server.js';
 import type { TestDevice } from './device-keys.js';
 import type { TestStore } from './stores.js';
 
@@ -54,7 +54,13 @@ export interface TestServer {
 /** Runs the server in this process on an ephemeral port, with an optional controllable clock. */
 export async function startTestServer(
   store: TestStore,
-  options: { clock?: () => number; orgName?: string; /** for a restart: the key the first start printed */ apiKey?: string | null } = {},
+  options: {
+    clock?: () => number;
+    orgName?: string;
+    /** for a restart: the key the first start printed */
+    apiKey?: string | null;
+    config?: Partial<ServerConfig>;
+  } = {},
 ): Promise<TestServer> {
   const server = await startServer({
     host: '127.0.0.1',
@@ -66,6 +72,7 @@ export async function startTestServer(
     logLevel: 'silent',
     pairingRateLimit: 25,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...options.config,
   });
   const apiKey = server.firstApiKey ?? options.apiKey;
   if (!apiKey) throw new Error('expected a fresh store, or the apiKey of an earlier start');

@@ -99,3 +99,65 @@ export function runCli(cli: string, args: string[], options: { env?: Record<stri
     child.stdin.end(options.input ?? '');
   });
 }
+
+export interface Spawned {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with stdout once it contains `pattern` after `from` (a previous length); rejects on timeout or exit. */
+  waitFor(pattern: string | RegExp, options?: { timeoutMs?: number; from?: number }): Promise<string>;
+  /** SIGTERM (SIGKILL after 5 s); resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const matches = (text: string, pattern: string | RegExp) => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text));
+
+/** Starts a long-running CLI (e.g. `sigil-device listen`) and collects its output. */
+export function spawnCli(cli: string, args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor(pattern, { timeoutMs = 15_000, from = 0 } = {}) {
+      return new Promise((resolve, reject) => {
+        const done = (fn: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          fn();
+        };
+        const check = () => {
+          if (matches(out.slice(from), pattern)) done(() => resolve(out));
+        };
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(pattern)}\nstdout:\n${out}\nstderr:\n${err}`))),
+          timeoutMs,
+        );
+        listeners.add(check);
+        void exited.then((code) => {
+          if (listeners.has(check)) done(() => reject(new Error(`exited (${code}) while waiting for ${String(pattern)}\nstdout:\n${out}\nstderr:\n${err}`)));
+        });
+        check();
+      });
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const code = await exited;
+        clearTimeout(timer);
+        return code;
+      }
+      return exited;
+    },
+  };
+}

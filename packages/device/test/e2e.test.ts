@@ -4,11 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
-import { DEVICE_CLI, runCli, startSigil, type RunResult, type SigilProcess } from '../../../test/support/processes.js';
+import { Api } from '../../../test/support/api.js';
+import { DEVICE_CLI, freePort, runCli, spawnCli, startSigil, type RunResult, type SigilProcess, type Spawned } from '../../../test/support/processes.js';
 import { createStore, describeEachStore, type StoreKind, type TestStore } from '../../../test/support/stores.js';
 import { DecisionError, fetchPendingRequests, submitDecision } from '../src/client.js';
 import { loadOrCreateDeviceKey, loadServers, selectServer } from '../src/keystore.js';
-import { api, freePort, spawnCli, startSigilOnPort, withTimeout, type Spawned } from './helpers.js';
+import { withTimeout } from './helpers.js';
 
 const GUIDE_ACTION = {
   type: 'cold_boot',
@@ -49,7 +50,7 @@ function suite(kind: StoreKind) {
       return child;
     },
     api<T = any>(method: string, path: string, body?: unknown) {
-      return api<T>(sigil!.url, apiKey, method, path, body);
+      return new Api(sigil!.url, apiKey).request<T>(method, path, body);
     },
     async newPairing(name?: string): Promise<{ pairing_id: string; code: string; pictogram: { text: string; names: string[] } }> {
       const res = await ctx.api('POST', '/v1/pairings', name ? { name } : {});
@@ -292,7 +293,7 @@ describeEachStore('sigil-device end to end', (kind) => {
 
 describe('sigil-device listen survives a server restart [pglite]', () => {
   let store: TestStore | undefined;
-  let server: Awaited<ReturnType<typeof startSigilOnPort>> | undefined;
+  let server: SigilProcess | undefined;
   let listener: Spawned | undefined;
   let root = '';
   before(async () => {
@@ -308,11 +309,11 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
 
   test('reconnects with backoff, re-authenticates and picks up new requests', async () => {
     const port = await freePort();
-    server = await startSigilOnPort(store!, port, { SIGIL_ORG_NAME: 'Acme Corp' });
+    server = await startSigil(store!, { SIGIL_ORG_NAME: 'Acme Corp' }, { port });
     const apiKey = server.apiKey!;
     const url = server.url;
     const home = join(root, 'carol');
-    const pairing = await api(url, apiKey, 'POST', '/v1/pairings', {});
+    const pairing = await new Api(url, apiKey).request('POST', '/v1/pairings', {});
     const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--home', home], { timeoutMs: 20_000 });
     assert.equal(paired.code, 0, paired.stderr);
     const carol = identityFrom(paired.stdout);
@@ -325,9 +326,9 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     while (!/Disconnected: /.test(listener.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.match(listener.stderr(), /Disconnected: .*Reconnecting in \d+\.\d s\./);
 
-    server = await startSigilOnPort(store!, port, { SIGIL_ORG_NAME: 'Acme Corp' });
+    server = await startSigil(store!, { SIGIL_ORG_NAME: 'Acme Corp' }, { port });
     await listener.waitFor('Reconnected to', { timeoutMs: 40_000 });
-    const created = await api(url, apiKey, 'POST', '/v1/mpa/requests', {
+    const created = await new Api(url, apiKey).request('POST', '/v1/mpa/requests', {
       required: 1,
       groups: [{ name: 'On-Call Rotation', approvers: [carol] }],
       action: { type: 'pause', description: 'Emergency pause', params: { dry_run: false } },
@@ -336,7 +337,7 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await listener.waitFor(`MPA request approved (request ${created.body.request_id})`);
     assert.match(listener.stdout(), /Dry run: no/);
-    const result = await api(url, apiKey, 'GET', `/v1/mpa/requests/${created.body.request_id}`);
+    const result = await new Api(url, apiKey).request('GET', `/v1/mpa/requests/${created.body.request_id}`);
     assert.equal(result.body.status, 'approved');
     assert.deepEqual(result.body.groups_satisfied, ['On-Call Rotation']);
   });

@@ -17,25 +17,31 @@ export const MPA_LIMITS = {
 export type ParamValue = string | number | boolean;
 
 export interface Approver {
+  /** Lower-case hex SHA-256 of the device's compressed public key. */
   fingerprint: string;
+  /** 33-byte compressed P-256 public key, standard base64. */
   device_public_key: string;
 }
 
 export interface ApprovalGroup {
   name: string;
-  approvers: Approver[];
+  approvers: readonly Approver[];
 }
 
 export interface MpaAction {
   type: string;
   description: string;
+  /** Shown to approvers; values must be strings, numbers or booleans. */
   params?: Record<string, ParamValue>;
 }
 
+/** Body of POST /v1/mpa/requests. */
 export interface MpaRequestInput {
+  /** How many groups must approve (M of N); 1 to groups.length. */
   required: number;
-  groups: ApprovalGroup[];
+  groups: readonly ApprovalGroup[];
   action: MpaAction;
+  /** 60 to 900; default 300. */
   expires_in_seconds?: number;
 }
 
@@ -48,6 +54,21 @@ export interface MpaPolicy {
 }
 
 export type MpaStatus = 'pending' | 'approved' | 'rejected' | 'timeout' | 'cancelled';
+
+/** The integrator's view of an MPA request: group-level results only, never which device decided. */
+export interface MpaRequestView {
+  request_id: string;
+  status: MpaStatus;
+  groups_required: number;
+  groups_total: number;
+  /** Names of the groups that have approved, in the order they were satisfied. */
+  groups_satisfied: string[];
+  expires_at: string;
+  created_at: string;
+  /** Present once the request has finished. */
+  completed_at?: string;
+  action: Required<MpaAction>;
+}
 export const TERMINAL_STATUSES: readonly MpaStatus[] = ['approved', 'rejected', 'timeout', 'cancelled'];
 export type Decision = 'approve' | 'deny';
 

@@ -2,56 +2,15 @@
  * The wire types of Sigil's integrator API, as the server sends and accepts them.
  * Request bodies accept readonly arrays so callers can pass frozen or `as const` data.
  */
-import type { MpaStatus, ParamValue, Pictogram } from '@sigilauth/protocol';
+import type { Approver, ApprovalGroup, MpaAction, MpaRequestInput, MpaRequestView, MpaStatus, ParamValue, Pictogram } from '@sigilauth/protocol';
 
-export type { MpaStatus, ParamValue, Pictogram };
+export type { Approver, ApprovalGroup, MpaAction, MpaRequestInput, MpaStatus, ParamValue, Pictogram };
 
 /** A request that has finished: every status but 'pending'. */
 export type MpaTerminalStatus = Exclude<MpaStatus, 'pending'>;
 
-export interface Approver {
-  /** Lower-case hex SHA-256 of the device's compressed public key. */
-  fingerprint: string;
-  /** 33-byte compressed P-256 public key, standard base64. */
-  device_public_key: string;
-}
-
-export interface ApprovalGroup {
-  name: string;
-  approvers: readonly Approver[];
-}
-
-export interface MpaAction {
-  type: string;
-  description: string;
-  /** Shown to approvers; values must be strings, numbers or booleans. */
-  params?: Record<string, ParamValue>;
-}
-
-/** Body of POST /v1/mpa/requests. */
-export interface MpaRequestInput {
-  /** How many groups must approve (M of N); 1 to groups.length. */
-  required: number;
-  groups: readonly ApprovalGroup[];
-  action: MpaAction;
-  /** 60 to 900; default 300. */
-  expires_in_seconds?: number;
-}
-
 /** The integrator's view of an MPA request: group-level results only, never which device decided. */
-export interface MpaRequest {
-  request_id: string;
-  status: MpaStatus;
-  groups_required: number;
-  groups_total: number;
-  /** Names of the groups that have approved so far. */
-  groups_satisfied: string[];
-  expires_at: string;
-  created_at: string;
-  /** Present once the request has finished. */
-  completed_at?: string;
-  action: { type: string; description: string; params: Record<string, ParamValue> };
-}
+export type MpaRequest = MpaRequestView;
 
 /** An MPA request that has finished: what awaitResult resolves with. */
 export interface MpaResult extends MpaRequest {

@@ -1,20 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../../test/support/wait.js';
 import { actionDigest } from '@sigilauth/protocol';
 import { pairDevice, startTestServer, type TestServer } from '../../../test/support/api.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describeEachStore('expiry', (kind) => {
   let store: TestStore;
@@ -44,10 +36,10 @@ describeEachStore('expiry', (kind) => {
     await sleep(600);
     assert.equal((await storedStatus(created.request_id)).status, 'pending');
     now += 1;
-    const row = await waitFor('timeout', async () => {
+    const row = await waitFor(async () => {
       const r = await storedStatus(created.request_id);
       return r.status === 'timeout' ? r : undefined;
-    });
+    }, 'timeout');
     assert.deepEqual(row.groups_satisfied, ['A']);
     assert.equal(row.completed_at?.toISOString(), created.expires_at);
     const events = await t.server.db.query<{ type: string; payload: { groups_satisfied: string[] } }>('SELECT type, payload FROM events WHERE request_id = $1 ORDER BY created_at', [created.request_id]);
@@ -66,7 +58,7 @@ describeEachStore('expiry', (kind) => {
     const view = await t.api.get(`/v1/mpa/requests/${created.request_id}`);
     assert.equal(view.status, 200);
     assert.equal(view.body.status, 'timeout');
-    await waitFor('timeout recorded after restart', async () => ((await storedStatus(created.request_id)).status === 'timeout' ? true : undefined));
+    await waitFor(async () => (await storedStatus(created.request_id)).status === 'timeout', 'timeout recorded after restart');
   });
 
 });

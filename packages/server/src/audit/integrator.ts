@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { startPeriodic } from '../background/periodic.js';
 import type { Database } from '../storage/database.js';
 import { integrateTenant, signTreeHeadIfGrown, tenantsNeedingTreeHead, tenantsWithPendingEntries, type TreeHeadSigner } from './store.js';
 
@@ -23,32 +24,14 @@ export const AUDIT_SIGN_INTERVAL_MS = 5000;
  */
 export function startAuditIntegrator(o: AuditIntegratorOptions): () => Promise<void> {
   const signInterval = o.signIntervalMs ?? AUDIT_SIGN_INTERVAL_MS;
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const tick = () => {
-    if (running || stopped) return;
-    running = (async () => {
-      try {
-        for (const tenantId of await tenantsWithPendingEntries(o.db)) {
-          if (stopped) return;
-          await integrateTenant(o.db, tenantId);
-        }
-        for (const tenantId of await tenantsNeedingTreeHead(o.db)) {
-          if (stopped) return;
-          await signTreeHeadIfGrown(o.db, o.sign, o.serverId, tenantId, o.clock(), signInterval);
-        }
-      } catch (err) {
-        o.log.warn({ err: (err as Error).message }, 'audit integration failed; retrying');
-      } finally {
-        running = null;
-      }
-    })();
-  };
-  const timer = setInterval(tick, o.intervalMs ?? AUDIT_INTEGRATE_INTERVAL_MS);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-  };
+  return startPeriodic('audit integration', o.intervalMs ?? AUDIT_INTEGRATE_INTERVAL_MS, o.log, async (isStopped) => {
+    for (const tenantId of await tenantsWithPendingEntries(o.db)) {
+      if (isStopped()) return;
+      await integrateTenant(o.db, tenantId);
+    }
+    for (const tenantId of await tenantsNeedingTreeHead(o.db)) {
+      if (isStopped()) return;
+      await signTreeHeadIfGrown(o.db, o.sign, o.serverId, tenantId, o.clock(), signInterval);
+    }
+  });
 }

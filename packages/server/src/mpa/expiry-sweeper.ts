@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { startPeriodic } from '../background/periodic.js';
 import type { Database } from '../storage/database.js';
 import { expireDueRequests } from './requests.js';
 
@@ -9,25 +10,7 @@ export const SWEEP_INTERVAL_MS = 250;
  * nobody polls. Every instance runs one; SKIP LOCKED gives each due request to exactly one.
  */
 export function startExpirySweeper(db: Database, clock: () => number, log: FastifyBaseLogger): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const tick = () => {
-    if (running || stopped) return;
-    running = (async () => {
-      try {
-        while (!stopped && (await expireDueRequests(db, clock())) > 0);
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'expiry sweep failed; retrying');
-      } finally {
-        running = null;
-      }
-    })();
-  };
-  const timer = setInterval(tick, SWEEP_INTERVAL_MS);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-  };
+  return startPeriodic('expiry sweep', SWEEP_INTERVAL_MS, log, async (isStopped) => {
+    while (!isStopped() && (await expireDueRequests(db, clock())) > 0);
+  });
 }

@@ -6,6 +6,7 @@ import {
   type Decision,
   type DeviceRequestView,
   type MpaPolicy,
+  type MpaRequestView,
   type MpaStatus,
   type ParamValue,
 } from '@sigilauth/protocol';
@@ -31,19 +32,6 @@ export interface RequestRow {
   body_hash: string | null;
 }
 
-/** What the integrator sees: group-level results only, never which device decided. */
-export interface RequestView {
-  request_id: string;
-  status: MpaStatus;
-  groups_required: number;
-  groups_total: number;
-  groups_satisfied: string[];
-  expires_at: string;
-  created_at: string;
-  completed_at?: string;
-  action: RequestRow['action'];
-}
-
 const COLUMNS = 'id, tenant_id, required, groups, action, action_digest, status, groups_satisfied, expires_at, created_at, completed_at, body_hash';
 
 /** The status as of now: a pending request past its expiry is a timeout even before the sweeper records it. */
@@ -52,7 +40,7 @@ function currentState(row: RequestRow, now: number): Pick<EngineState, 'status' 
   return { status: row.status, completedAt: row.completed_at?.getTime() ?? null };
 }
 
-export function toView(row: RequestRow, now: number): RequestView {
+export function toView(row: RequestRow, now: number): MpaRequestView {
   const { status, completedAt } = currentState(row, now);
   return {
     request_id: row.id,
@@ -95,7 +83,7 @@ export async function createRequest(
   tenantId: string,
   policy: MpaPolicy,
   { idempotencyKey, bodyHash, now }: CreateOptions,
-): Promise<{ view: RequestView; replayed: boolean }> {
+): Promise<{ view: MpaRequestView; replayed: boolean }> {
   return db.transaction(async (tx) => {
     await checkApproversPaired(tx, tenantId, policy.groups);
     const id = randomUUID();
@@ -158,7 +146,7 @@ async function checkApproversPaired(tx: Queryable, tenantId: string, groups: App
   }
 }
 
-export async function getRequest(db: Queryable, tenantId: string, id: string, now: number): Promise<RequestView> {
+export async function getRequest(db: Queryable, tenantId: string, id: string, now: number): Promise<MpaRequestView> {
   const [row] = await db.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
   if (!row) throw notFound('MPA request');
   return toView(row, now);
@@ -252,7 +240,7 @@ function completedError(row: RequestRow): ApiError {
   return new ApiError(409, 'request_completed', `MPA request is already ${row.status}`, { status: row.status });
 }
 
-export async function cancelRequest(db: Database, tenantId: string, id: string, now: number): Promise<RequestView> {
+export async function cancelRequest(db: Database, tenantId: string, id: string, now: number): Promise<MpaRequestView> {
   return db.transaction(async (tx) => {
     const { row, events } = await lockForTransition(tx, id, now, tenantId);
     if (row.status !== 'pending') throw completedError(row);

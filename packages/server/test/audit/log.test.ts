@@ -17,13 +17,13 @@ import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { Api, createAndApprove, oneGroupRequest, pairDevice, startWebhookServer, type WebhookTestServer } from '../webhooks/harness.js';
+import { Api, createAndApprove, oneGroupRequest, pairDevice, startWebhookServer, type TestServer } from '../webhooks/harness.js';
 
 const flipHex = (h: string) => (h[0] === '0' ? '1' : '0') + h.slice(1);
 
 describeEachStore('audit log', (kind) => {
   let store: TestStore;
-  let t: WebhookTestServer;
+  let t: TestServer;
   let serverKey: string;
   const device = new TestDevice('Frank');
   let approvedId: string;

@@ -5,11 +5,11 @@ import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '@sigilauth/protocol';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { createAndApprove, pairDevice, Receiver, startWebhookServer, waitFor, type WebhookTestServer } from './harness.js';
+import { createAndApprove, pairDevice, Receiver, startWebhookServer, waitFor, type TestServer } from './harness.js';
 
 describeEachStore('webhook delivery', (kind) => {
   let store: TestStore;
-  let t: WebhookTestServer;
+  let t: TestServer;
   const device = new TestDevice('Alice phone');
   const receivers: Receiver[] = [];
   const receiver = async (...args: Parameters<typeof Receiver.start>) => {

@@ -9,7 +9,7 @@ import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { Api, oneGroupRequest, pairDevice, Receiver, startWebhookServer, waitFor, type WebhookTestServer } from './harness.js';
+import { Api, oneGroupRequest, pairDevice, Receiver, startWebhookServer, waitFor, type TestServer } from './harness.js';
 
 /** Names resolve only through this table, never through DNS. */
 const FAKE_DNS: Record<string, ResolvedAddress[]> = {
@@ -29,7 +29,7 @@ const lookup = async (hostname: string): Promise<ResolvedAddress[]> => {
 
 describeEachStore('webhook endpoints API', (kind) => {
   let store: TestStore;
-  let t: WebhookTestServer;
+  let t: TestServer;
 
   before(async () => {
     store = await createStore(kind);

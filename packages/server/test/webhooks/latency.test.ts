@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { oneGroupRequest, pairDevice, Receiver, startWebhookServer, waitFor, type WebhookTestServer } from './harness.js';
+import { oneGroupRequest, pairDevice, Receiver, startWebhookServer, waitFor, type TestServer } from './harness.js';
 
 const SAMPLES = 40;
 const WARMUP = 5;
 
 describeEachStore('decision-to-webhook latency', (kind) => {
   let store: TestStore;
-  let t: WebhookTestServer;
+  let t: TestServer;
   let rx: Receiver;
   const device = new TestDevice('Heidi');
 
