@@ -33,7 +33,9 @@ describeEachStore('API keys, tenants and HTTP hygiene', (kind) => {
   });
 
   test('missing, malformed, unknown and revoked keys are 401', async () => {
-    for (const key of [null, 'nope', `sgk_live_${'0'.repeat(64)}`, `${t.api.apiKey!.slice(0, -1)}0`]) {
+    const real = t.api.apiKey!;
+    const oneDigitOff = `${real.slice(0, -1)}${real.endsWith('0') ? '1' : '0'}`;
+    for (const key of [null, 'nope', `sgk_live_${'0'.repeat(64)}`, oneDigitOff]) {
       const res = await t.api.withKey(key).get('/v1/devices');
       assert.equal(res.status, 401, String(key));
       assert.equal(res.body.error.code, 'unauthorized');
