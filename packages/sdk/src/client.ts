@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { AuditApi } from './audit.js';
 import { SigilConfigError } from './errors.js';
 import { DevicesApi } from './devices.js';
 import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, HttpClient, type FetchLike } from './http.js';
@@ -28,6 +29,8 @@ export class SigilAuth {
   readonly devices: DevicesApi;
   /** Verification of webhook deliveries (no API call). */
   readonly webhooks: WebhooksApi;
+  /** The tamper-evident audit log, and offline verification of its proofs. */
+  readonly audit: AuditApi;
   /** The normalised service URL, without a trailing slash. */
   readonly serviceUrl: string;
 
@@ -53,6 +56,7 @@ export class SigilAuth {
     this.pairings = new PairingsApi(http);
     this.devices = new DevicesApi(http);
     this.webhooks = new WebhooksApi();
+    this.audit = new AuditApi(http);
   }
 }
 

@@ -3,6 +3,16 @@ export { MpaApi } from './mpa.js';
 export { PairingsApi } from './pairings.js';
 export { DevicesApi } from './devices.js';
 export {
+  AuditApi,
+  type AuditEntry,
+  type AuditListOptions,
+  type AuditLeafEntry,
+  type ConsistencyProofBody,
+  type InclusionProofBody,
+  type SignedTreeHead,
+  type TreeHead,
+} from './audit.js';
+export {
   WebhooksApi,
   type WebhookEvent,
   type WebhookEventType,
