@@ -6,3 +6,5 @@ export * from './mpa.js';
 export * from './messages.js';
 export * from './webhooks.js';
 export * from './audit.js';
+export * from './approval-screen.js';
+export * from './webauthn.js';

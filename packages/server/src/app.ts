@@ -14,6 +14,8 @@ import { pairingRoutes } from './pairing/routes.js';
 import type { Database } from './storage/database.js';
 import { systemRoutes } from './system-routes.js';
 import { VERSION } from './version.js';
+import { webRoutes } from './web/routes.js';
+import { WebAuthnSettings } from './webauthn/settings.js';
 import { webhookRoutes } from './webhooks/routes.js';
 import type { UrlPolicy } from './webhooks/endpoints.js';
 
@@ -26,6 +28,8 @@ export interface AppContext {
   pairingRateLimit: number;
   /** Which webhook URLs may be registered (SSRF policy). */
   webhooks: UrlPolicy;
+  /** Passkeys: relying party, attestation policy. */
+  webAuthn: WebAuthnSettings;
 }
 
 export interface AppOptions {
@@ -38,6 +42,7 @@ export interface AppOptions {
   pairingRateLimit?: number;
   https?: { cert: Buffer; key: Buffer } | null;
   webhooks?: UrlPolicy;
+  webAuthn?: WebAuthnSettings;
 }
 
 /** Secrets that must never reach a log line. */
@@ -52,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     requireApiKey: requireApiKey(options.db),
     pairingRateLimit: options.pairingRateLimit ?? 10,
     webhooks: options.webhooks ?? { allowPrivate: false },
+    webAuthn: options.webAuthn ?? new WebAuthnSettings({ attestationRequired: false }),
   };
   const app = Fastify({
     logger: options.logger === false ? false : { level: 'info', redact: REDACT, ...(typeof options.logger === 'object' ? options.logger : {}) },
@@ -94,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     mpaRoutes(scoped, ctx);
     webhookRoutes(scoped, ctx);
     auditRoutes(scoped, ctx);
+    await webRoutes(scoped, ctx);
     await gateway.start(scoped);
   });
   return { app, gateway };

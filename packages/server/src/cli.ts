@@ -44,6 +44,11 @@ program
       `Server ID: ${server.identity.serverId}`,
       `Server pictogram: ${server.identity.pictogram.text}  (${server.identity.pictogram.names.join(', ')})`,
     ];
+    lines.push(
+      server.publicOrigin
+        ? `Web approver: ${server.publicOrigin}/approve   Console: ${server.publicOrigin}/console`
+        : 'Web approver and console: off (set SIGIL_PUBLIC_URL to the https:// URL browsers use)',
+    );
     if (server.firstApiKey) lines.push('First API key (shown once; keep it secret):', `  ${server.firstApiKey}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     let stopping = false;

@@ -11,6 +11,8 @@ import { createApiKey } from './tenants/api-keys.js';
 import { createTenant, defaultTenant, renameTenant } from './tenants/tenants.js';
 import { DEFAULT_WEBHOOK_CONFIG, webhookConfigFromEnv, type WebhookConfig } from './webhooks/config.js';
 import { startWebhookWorker } from './webhooks/worker.js';
+import { loadAttestationMetadata } from './webauthn/attestation.js';
+import { WebAuthnSettings, webAuthnConfigFromEnv, type WebAuthnConfig } from './webauthn/settings.js';
 
 export interface ServerConfig {
   host: string;
@@ -28,6 +30,8 @@ export interface ServerConfig {
   webhooks?: Partial<WebhookConfig>;
   /** Audit integrator intervals (tests shorten them). */
   audit?: { intervalMs?: number; signIntervalMs?: number };
+  /** Passkeys and attestation; unset fields come from the environment (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*). */
+  webAuthn?: Partial<WebAuthnConfig>;
 }
 
 export interface RunningServer {
@@ -37,6 +41,8 @@ export interface RunningServer {
   identity: ServerIdentity;
   /** Set only when this start created the store's first organisation. */
   firstApiKey: string | null;
+  /** Where browsers reach the web approver and console; null without SIGIL_PUBLIC_URL on a non-loopback address. */
+  publicOrigin: string | null;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const identity = await loadServerIdentity(db);
     const firstApiKey = await initialise(db, config.orgName);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...webhookConfigFromEnv(process.env), ...config.webhooks };
+    const webAuthn = new WebAuthnSettings({ ...webAuthnConfigFromEnv(process.env), ...config.webAuthn });
+    if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
     const { app, gateway } = await buildApp({
       db,
@@ -73,6 +81,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       logger: { level: config.logLevel ?? 'info' },
       https,
       webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
+      webAuthn,
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);
@@ -89,6 +98,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    webAuthn.listening(https ? 'https' : 'http', config.host, port);
     let closing: Promise<void> | null = null;
     return {
       url: `${https ? 'https' : 'http'}://${host}:${port}`,
@@ -96,6 +106,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       db,
       identity,
       firstApiKey,
+      publicOrigin: webAuthn.relyingParty()?.origin ?? null,
       close: () =>
         (closing ??= (async () => {
           await stopSweeper();

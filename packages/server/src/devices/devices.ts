@@ -1,8 +1,10 @@
+import type { DeviceAttestation } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent } from '../events/outbox.js';
 import { notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
+import { SOFTWARE_ATTESTATION } from '../webauthn/attestation.js';
 
 interface DeviceRow {
   fingerprint: string;
@@ -10,6 +12,7 @@ interface DeviceRow {
   name: string;
   paired_at: Date;
   revoked_at: Date | null;
+  attestation: DeviceAttestation | null;
 }
 
 const toView = (d: DeviceRow) => ({
@@ -19,11 +22,13 @@ const toView = (d: DeviceRow) => ({
   paired_at: d.paired_at.toISOString(),
   status: d.revoked_at ? ('revoked' as const) : ('active' as const),
   ...(d.revoked_at ? { revoked_at: d.revoked_at.toISOString() } : {}),
+  /** How the key is held: `software` (sigil-device) or a passkey's attestation. */
+  attestation: d.attestation ?? SOFTWARE_ATTESTATION,
 });
 
 export async function listDevices(db: Queryable, tenantId: string) {
   const rows = await db.query<DeviceRow>(
-    'SELECT fingerprint, public_key, name, paired_at, revoked_at FROM devices WHERE tenant_id = $1 ORDER BY paired_at, fingerprint',
+    'SELECT fingerprint, public_key, name, paired_at, revoked_at, attestation FROM devices WHERE tenant_id = $1 ORDER BY paired_at, fingerprint',
     [tenantId],
   );
   return rows.map(toView);
@@ -34,7 +39,7 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
   return db.transaction(async (tx) => {
     const [row] = await tx.query<DeviceRow & { was_revoked: boolean }>(
       `UPDATE devices SET revoked_at = coalesce(revoked_at, $3) WHERE tenant_id = $1 AND fingerprint = $2
-       RETURNING fingerprint, public_key, name, paired_at, revoked_at, revoked_at <> $3 AS was_revoked`,
+       RETURNING fingerprint, public_key, name, paired_at, revoked_at, attestation, revoked_at <> $3 AS was_revoked`,
       [tenantId, fingerprint, new Date(now)],
     );
     if (!row) throw notFound('device');

@@ -1,20 +1,25 @@
-import { DomainTag, isFresh, verifyPayload, type DecisionPayload } from '@sigilauth/protocol';
+import { DomainTag, decisionChallenge, isFresh, verifyPayload, type Approver, type DecisionPayload, type WebAuthnAssertion } from '@sigilauth/protocol';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database } from '../storage/database.js';
+import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
+import { advanceSignCount, findCredentialByFingerprint } from '../webauthn/credentials.js';
+import type { RelyingParty } from '../webauthn/settings.js';
 import { findRequest, recordDecision, type RequestRow } from './requests.js';
 
 /**
- * Checks a device's signed decision against the request it names, then records it.
- * Everything that can be checked without the row lock (signature, membership, digest,
- * freshness) is checked first, so the locked section stays short.
+ * The checks every decision goes through, however it is signed: the payload is for this request,
+ * server and moment; the device is an approver (`verify` then checks the proof against the key
+ * named for it in the request); the action digest matches; the request has not expired.
+ * Everything that can be checked without the row lock is checked here, so the locked section
+ * (recordDecision) stays short.
  */
-export async function submitDecision(
+async function checkDecision(
   db: Database,
   serverId: string,
   requestId: string,
   payload: DecisionPayload,
-  signature: string,
   now: number,
+  verify: (approver: Approver) => Promise<void>,
 ): Promise<RequestRow> {
   if (payload.purpose !== 'mpa-decision') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "mpa-decision"');
   if (payload.request_id !== requestId) throw new ApiError(400, 'invalid_request', 'payload.request_id does not match the request in the URL');
@@ -25,14 +30,63 @@ export async function submitDecision(
   if (!request) throw notFound('MPA request');
   const approver = request.groups.flatMap((g) => g.approvers).find((a) => a.fingerprint === payload.fingerprint);
   if (!approver) throw new ApiError(403, 'not_an_approver', 'this device is not an approver of this request');
-  if (!verifyPayload(DomainTag.mpaDecision, payload, signature, approver.device_public_key)) {
-    throw new ApiError(401, 'invalid_signature', 'the decision signature does not verify against the approver key');
-  }
+  await verify(approver);
   if (payload.action_digest !== request.action_digest) {
     throw new ApiError(400, 'action_mismatch', 'the decision was signed for a different action');
   }
   if (payload.issued_at >= request.expires_at.getTime()) {
     throw new ApiError(409, 'request_completed', 'MPA request is already timeout', { status: 'timeout' });
   }
+  return request;
+}
+
+/** Checks a device's signed decision against the request it names, then records it. */
+export async function submitDecision(
+  db: Database,
+  serverId: string,
+  requestId: string,
+  payload: DecisionPayload,
+  signature: string,
+  now: number,
+): Promise<RequestRow> {
+  await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
+    if (!verifyPayload(DomainTag.mpaDecision, payload, signature, approver.device_public_key)) {
+      throw new ApiError(401, 'invalid_signature', 'the decision signature does not verify against the approver key');
+    }
+  });
+  return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature }, now);
+}
+
+/**
+ * A decision made with a passkey: a WebAuthn assertion whose challenge is the SHA-256 of the same
+ * signing input a device signs (decisionChallenge). Verified against the passkey whose key is
+ * the one named in the request, then recorded exactly as a signed decision.
+ */
+export async function submitWebAuthnDecision(
+  db: Database,
+  serverId: string,
+  relyingParty: RelyingParty | null,
+  requestId: string,
+  payload: DecisionPayload,
+  assertion: WebAuthnAssertion,
+  now: number,
+): Promise<RequestRow> {
+  let counter = 0;
+  await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
+    const credential = await findCredentialByFingerprint(db, approver.fingerprint);
+    if (!credential || credential.public_key !== approver.device_public_key) {
+      throw new ApiError(401, 'invalid_signature', 'this approver has no passkey: it decides with a signature from its device key');
+    }
+    if (!relyingParty) throw new ApiError(503, 'webauthn_unavailable', 'passkeys are not configured on this server (set SIGIL_PUBLIC_URL)');
+    ({ counter } = await verifyPasskeyAssertion(relyingParty, credential, decisionChallenge(payload).toString('base64url'), assertion));
+  });
+  // A replay of an accepted decision is answered like any second decision; the counter check
+  // then refuses other re-used assertions (and cloned authenticators) before anything is recorded.
+  const [decided] = await db.query('SELECT 1 FROM mpa_decisions WHERE request_id = $1 AND fingerprint = $2', [requestId, payload.fingerprint]);
+  if (decided) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+  if (!(await advanceSignCount(db, payload.fingerprint, counter, now))) {
+    throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
+  }
+  const signature = encodeAssertionRecord(assertion);
   return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature }, now);
 }

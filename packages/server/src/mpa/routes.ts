@@ -6,7 +6,7 @@ import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { Fingerprint, IdParams, PublicKey, Signature, Uuid } from '../http/schemas.js';
-import { submitDecision } from './decisions.js';
+import { submitDecision, submitWebAuthnDecision } from './decisions.js';
 import { cancelRequest, createRequest, deviceViews, getRequest, hashBody, listRequests } from './requests.js';
 
 /** Documents the body; validation is validateMpaRequest, shared with the SDKs so messages match. */
@@ -35,24 +35,40 @@ const MpaRequestBody = Type.Object(
   { additionalProperties: false },
 );
 
-const DecisionBody = Type.Object(
+const DecisionPayloadSchema = Type.Object(
   {
-    payload: Type.Object(
-      {
-        purpose: Type.Literal('mpa-decision'),
-        server_id: Fingerprint,
-        request_id: Uuid,
-        fingerprint: Fingerprint,
-        decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
-        action_digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-        issued_at: Type.Integer(),
-      },
-      { additionalProperties: false },
-    ),
-    signature: Signature,
+    purpose: Type.Literal('mpa-decision'),
+    server_id: Fingerprint,
+    request_id: Uuid,
+    fingerprint: Fingerprint,
+    decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
+    action_digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    issued_at: Type.Integer(),
   },
   { additionalProperties: false },
 );
+
+const Base64Url = (maxLength: number, description: string) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength, description });
+
+/** A device's raw signature, or a passkey's WebAuthn assertion over the same payload (docs/protocol.md). */
+const DecisionBody = Type.Union([
+  Type.Object({ payload: DecisionPayloadSchema, signature: Signature }, { additionalProperties: false }),
+  Type.Object(
+    {
+      payload: DecisionPayloadSchema,
+      webauthn: Type.Object(
+        {
+          credential_id: Base64Url(1400, 'the passkey credential id (rawId), base64url'),
+          authenticator_data: Base64Url(4096, 'authenticatorData, base64url'),
+          client_data_json: Base64Url(4096, 'clientDataJSON, base64url'),
+          signature: Base64Url(200, 'DER ECDSA P-256 signature over authenticatorData || SHA-256(clientDataJSON), base64url'),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const STATUSES = ['pending', 'approved', 'rejected', 'timeout', 'cancelled'] as const;
@@ -125,11 +141,16 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.post(
     '/v1/mpa/requests/:id/decisions',
-    { schema: { summary: 'Called by a device: a signed approve or deny', params: IdParams, body: DecisionBody } },
+    { schema: { summary: 'Called by a device: a signed approve or deny (a device signature, or a passkey assertion)', params: IdParams, body: DecisionBody } },
     async (request) => {
-      const payload = request.body.payload as DecisionPayload;
+      const body = request.body;
+      const payload = body.payload as DecisionPayload;
       const started = performance.now();
-      await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, request.body.signature, ctx.clock());
+      if ('webauthn' in body) {
+        await submitWebAuthnDecision(ctx.db, ctx.identity.serverId, ctx.webAuthn.relyingParty(), request.params.id, payload, body.webauthn, ctx.clock());
+      } else {
+        await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, body.signature, ctx.clock());
+      }
       ctx.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
       const [view] = await deviceViews(ctx.db, payload.fingerprint, [request.params.id], ctx.clock());
       return view;

@@ -1,5 +1,5 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { DomainTag, fingerprintOf, isFresh, verifyPayload, type PairingProof } from '@sigilauth/protocol';
+import { DomainTag, fingerprintOf, isFresh, verifyPayload, type DeviceAttestation, type PairingProof } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -81,6 +81,97 @@ export async function getPairing(db: Queryable, tenantId: string, id: string, no
 
 const WRONG_CODE = () => new ApiError(400, 'invalid_code', 'the pairing code is wrong, expired or already used');
 
+interface OpenPairing {
+  id: string;
+  tenant_id: string;
+  expires_at: Date;
+}
+
+/**
+ * Finds the open pairing a code names, inside the caller's transaction and with its row locked.
+ * A wrong secret is counted against that pairing (burning it after PAIRING_MAX_FAILURES), so the
+ * caller must commit even when this returns null, and throw WRONG_CODE only after the commit.
+ */
+async function lockPairingByCode(tx: Queryable, code: string, now: number): Promise<OpenPairing | null> {
+  const parsed = splitCode(code);
+  if (!parsed) return null;
+  const [pairing] = await tx.query<PairingRow & { code_hash: Buffer }>(
+    `SELECT id, tenant_id, expires_at, code_hash, failed_attempts FROM pairings WHERE locator = $1 AND status = 'pending' FOR UPDATE`,
+    [parsed.locator],
+  );
+  if (!pairing) return null;
+  if (pairing.expires_at.getTime() <= now) {
+    await tx.query(`UPDATE pairings SET status = 'expired' WHERE id = $1`, [pairing.id]);
+    return null;
+  }
+  if (!timingSafeEqual(Buffer.from(pairing.code_hash), hashCode(parsed.secret))) {
+    const burned = pairing.failed_attempts + 1 >= PAIRING_MAX_FAILURES;
+    await tx.query(`UPDATE pairings SET failed_attempts = failed_attempts + 1, status = CASE WHEN $2 THEN 'expired' ELSE status END WHERE id = $1`, [
+      pairing.id,
+      burned,
+    ]);
+    return null;
+  }
+  return { id: pairing.id, tenant_id: pairing.tenant_id, expires_at: pairing.expires_at };
+}
+
+/**
+ * Checks a code without using it (a wrong guess still counts): the web approver asks before it
+ * has the person create a passkey, then completes with completePairingForKey.
+ */
+export async function checkPairingCode(db: Database, code: string, now: number) {
+  const outcome = await db.transaction(async (tx) => {
+    const pairing = await lockPairingByCode(tx, code, now);
+    if (!pairing) return null;
+    const [row] = await tx.query<{ name_hint: string | null; org_name: string }>(
+      'SELECT p.name_hint, t.name AS org_name FROM pairings p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = $1',
+      [pairing.id],
+    );
+    return { pairing_id: pairing.id, tenant_id: pairing.tenant_id, expires_at: pairing.expires_at, name_hint: row!.name_hint, org_name: row!.org_name };
+  });
+  if (!outcome) throw WRONG_CODE();
+  return outcome;
+}
+
+export interface PairingKey {
+  publicKey: string;
+  fingerprint: string;
+  name: string;
+  /** Null for a software key; what a passkey's attestation proved otherwise. */
+  attestation: DeviceAttestation | null;
+  /** Runs inside the completing transaction, after the code matched (e.g. stores the passkey). */
+  onPaired?: (tx: Queryable, pairing: { id: string; tenant_id: string }) => Promise<void>;
+}
+
+/** Uses a pairing code for a key whose possession the caller has verified, and pairs the device. */
+export async function completePairingForKey(db: Database, code: string, key: PairingKey, now: number) {
+  // A wrong guess must be counted even though the request fails, so the outcome is decided
+  // inside the transaction and the error thrown only after it commits.
+  const outcome = await db.transaction(async (tx) => {
+    const pairing = await lockPairingByCode(tx, code, now);
+    if (!pairing) return null;
+    const name = key.name.trim() || 'Unnamed device';
+    await tx.query(
+      `INSERT INTO devices (tenant_id, fingerprint, public_key, name, paired_at, attestation) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET name = EXCLUDED.name, paired_at = EXCLUDED.paired_at, revoked_at = NULL, attestation = EXCLUDED.attestation`,
+      [pairing.tenant_id, key.fingerprint, key.publicKey, name, new Date(now), key.attestation === null ? null : JSON.stringify(key.attestation)],
+    );
+    await tx.query(`UPDATE pairings SET status = 'completed', completed_at = $2, fingerprint = $3 WHERE id = $1`, [pairing.id, new Date(now), key.fingerprint]);
+    await key.onPaired?.(tx, pairing);
+    const device = { fingerprint: key.fingerprint, device_public_key: key.publicKey, name };
+    await appendAudit(tx, pairing.tenant_id, 'device.paired', {
+      pairing_id: pairing.id,
+      ...device,
+      ...(key.attestation ? { attestation: key.attestation } : {}),
+    });
+    await recordEvent(tx, pairing.tenant_id, 'device.paired', { ...device, pairing_id: pairing.id, timestamp: new Date(now).toISOString() });
+    const [tenant] = await tx.query<{ name: string }>('SELECT name FROM tenants WHERE id = $1', [pairing.tenant_id]);
+    return { pairing_id: pairing.id, tenant_id: pairing.tenant_id, org_name: tenant!.name, ...device };
+  });
+  if (!outcome) throw WRONG_CODE();
+  return outcome;
+}
+
 /** Completes a pairing for a device that proved possession of its key over the code. */
 export async function completePairing(db: Database, serverId: string, proof: PairingProof, signature: string, now: number) {
   if (proof.purpose !== 'pairing') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "pairing"');
@@ -96,42 +187,6 @@ export async function completePairing(db: Database, serverId: string, proof: Pai
   if (!verifyPayload(DomainTag.pairing, proof, signature, proof.device_public_key)) {
     throw new ApiError(401, 'invalid_signature', 'the pairing proof signature does not verify');
   }
-  const parsed = splitCode(proof.code);
-  if (!parsed) throw WRONG_CODE();
-
-  // A wrong guess must be counted even though the request fails, so the outcome is decided
-  // inside the transaction and the error thrown only after it commits.
-  const outcome = await db.transaction(async (tx) => {
-    const [pairing] = await tx.query<PairingRow & { code_hash: Buffer }>(
-      `SELECT id, tenant_id, expires_at, code_hash, failed_attempts FROM pairings WHERE locator = $1 AND status = 'pending' FOR UPDATE`,
-      [parsed.locator],
-    );
-    if (!pairing) return null;
-    if (pairing.expires_at.getTime() <= now) {
-      await tx.query(`UPDATE pairings SET status = 'expired' WHERE id = $1`, [pairing.id]);
-      return null;
-    }
-    if (!timingSafeEqual(Buffer.from(pairing.code_hash), hashCode(parsed.secret))) {
-      const burned = pairing.failed_attempts + 1 >= PAIRING_MAX_FAILURES;
-      await tx.query(`UPDATE pairings SET failed_attempts = failed_attempts + 1, status = CASE WHEN $2 THEN 'expired' ELSE status END WHERE id = $1`, [
-        pairing.id,
-        burned,
-      ]);
-      return null;
-    }
-    const name = proof.name.trim() || 'Unnamed device';
-    await tx.query(
-      `INSERT INTO devices (tenant_id, fingerprint, public_key, name, paired_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET name = EXCLUDED.name, paired_at = EXCLUDED.paired_at, revoked_at = NULL`,
-      [pairing.tenant_id, fingerprint, proof.device_public_key, name, new Date(now)],
-    );
-    await tx.query(`UPDATE pairings SET status = 'completed', completed_at = $2, fingerprint = $3 WHERE id = $1`, [pairing.id, new Date(now), fingerprint]);
-    const device = { fingerprint, device_public_key: proof.device_public_key, name };
-    await appendAudit(tx, pairing.tenant_id, 'device.paired', { pairing_id: pairing.id, ...device });
-    await recordEvent(tx, pairing.tenant_id, 'device.paired', { ...device, pairing_id: pairing.id, timestamp: new Date(now).toISOString() });
-    const [tenant] = await tx.query<{ name: string }>('SELECT name FROM tenants WHERE id = $1', [pairing.tenant_id]);
-    return { pairing_id: pairing.id, tenant_id: pairing.tenant_id, org_name: tenant!.name, ...device };
-  });
-  if (!outcome) throw WRONG_CODE();
-  return outcome;
+  if (!splitCode(proof.code)) throw WRONG_CODE();
+  return completePairingForKey(db, proof.code, { publicKey: proof.device_public_key, fingerprint, name: proof.name, attestation: null }, now);
 }

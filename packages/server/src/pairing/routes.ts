@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { PairingProof } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
+import { ApiError } from '../http/errors.js';
 import { Fingerprint, IdParams, PublicKey, Signature } from '../http/schemas.js';
 import { completePairing, createPairing, getPairing } from './pairings.js';
 
@@ -58,6 +59,13 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
+      if (ctx.webAuthn.attestationRequired) {
+        throw new ApiError(
+          403,
+          'attestation_required',
+          'this server accepts only devices with verified hardware attestation (SIGIL_ATTESTATION_REQUIRED=true); a software key such as sigil-device cannot pair: use a passkey at /approve',
+        );
+      }
       const device = await completePairing(ctx.db, ctx.identity.serverId, request.body.payload as PairingProof, request.body.signature, ctx.clock());
       return { status: 'completed', server_id: ctx.identity.serverId, ...device, paired_at: new Date(ctx.clock()).toISOString() };
     },

@@ -1,0 +1,132 @@
+import type { FastifyReply } from 'fastify';
+import type { DeviceRequestView } from '@sigilauth/protocol';
+import { onRequestChanged } from '../events/bus.js';
+import { deviceViews } from '../mpa/requests.js';
+import type { Database } from '../storage/database.js';
+import { RECONNECTED_CHANNEL } from '../storage/postgres.js';
+
+const HEARTBEAT_MS = 25_000;
+/** Streams end after this; the browser's EventSource reconnects, which re-checks the session. */
+const MAX_STREAM_MS = 15 * 60_000;
+
+interface Stream {
+  fingerprint: string;
+  reply: FastifyReply;
+  /** Requests that changed while the first sync was being read; sent after it. */
+  pendingDuringSync: Set<string> | null;
+  timers: NodeJS.Timeout[];
+}
+
+/**
+ * Server-sent events for web approvers (`GET /approve/events`): the browser's counterpart of the
+ * device WebSocket. On connect a `sync` event lists every pending request naming the session's
+ * device; then a `request` event carries the RequestView each time one of them changes.
+ */
+export class ApproverEvents {
+  private readonly streams = new Map<string, Set<Stream>>();
+  private unsubscribe: Array<() => Promise<void>> = [];
+
+  constructor(private readonly deps: { db: Database; clock: () => number }) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe.push(await onRequestChanged(this.deps.db, ({ requestId }) => void this.push(requestId)));
+    if (this.deps.db.kind === 'postgres') {
+      this.unsubscribe.push(await this.deps.db.listen(RECONNECTED_CHANNEL, () => void this.resyncAll()));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.unsubscribe.map((u) => u()));
+    this.unsubscribe = [];
+    for (const set of this.streams.values()) for (const stream of set) this.end(stream);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.streams.values()) n += set.size;
+    return n;
+  }
+
+  /** Takes over the reply and streams this device's requests until the browser goes away. */
+  async open(fingerprint: string, reply: FastifyReply, headers: Record<string, string>): Promise<void> {
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    raw.write('retry: 2000\n\n');
+    const stream: Stream = { fingerprint, reply, pendingDuringSync: new Set(), timers: [] };
+    let set = this.streams.get(fingerprint);
+    if (!set) this.streams.set(fingerprint, (set = new Set()));
+    set.add(stream);
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const lifetime = setTimeout(() => this.end(stream), MAX_STREAM_MS);
+    heartbeat.unref();
+    lifetime.unref();
+    stream.timers.push(heartbeat, lifetime);
+    raw.on('close', () => this.remove(stream));
+    await this.sync(stream);
+  }
+
+  private async sync(stream: Stream): Promise<void> {
+    stream.pendingDuringSync ??= new Set();
+    try {
+      const requests = await deviceViews(this.deps.db, stream.fingerprint, 'pending', this.deps.clock());
+      this.write(stream, 'sync', { requests, server_time: this.deps.clock() });
+    } catch {
+      this.end(stream);
+      return;
+    }
+    const changed = stream.pendingDuringSync;
+    stream.pendingDuringSync = null;
+    if (changed.size > 0) {
+      for (const view of await deviceViews(this.deps.db, stream.fingerprint, [...changed], this.deps.clock()).catch(() => [])) {
+        this.write(stream, 'request', view);
+      }
+    }
+  }
+
+  private write(stream: Stream, event: string, data: unknown): void {
+    const raw = stream.reply.raw;
+    if (raw.writableEnded || raw.destroyed) return;
+    raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  private end(stream: Stream): void {
+    this.remove(stream);
+    if (!stream.reply.raw.writableEnded) stream.reply.raw.end();
+  }
+
+  private remove(stream: Stream): void {
+    for (const t of stream.timers) clearTimeout(t);
+    const set = this.streams.get(stream.fingerprint);
+    if (!set?.delete(stream)) return;
+    if (set.size === 0) this.streams.delete(stream.fingerprint);
+  }
+
+  private async resyncAll(): Promise<void> {
+    for (const set of this.streams.values()) for (const stream of set) await this.sync(stream);
+  }
+
+  private async push(requestId: string): Promise<void> {
+    if (this.streams.size === 0) return;
+    try {
+      const approvers = await this.deps.db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1', [requestId]);
+      for (const { fingerprint } of approvers) {
+        const set = this.streams.get(fingerprint);
+        if (!set) continue;
+        const [view] = await deviceViews(this.deps.db, fingerprint, [requestId], this.deps.clock());
+        for (const stream of set) {
+          if (stream.pendingDuringSync) stream.pendingDuringSync.add(requestId);
+          else if (view) this.write(stream, 'request', view satisfies DeviceRequestView);
+        }
+      }
+    } catch {
+      // The page catches up from the next sync (EventSource reconnects); a lost push costs latency only.
+    }
+  }
+}

@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../app.js';
+import { ApiError, notFound } from '../http/errors.js';
+import { IdParams } from '../http/schemas.js';
+import { deviceViews } from '../mpa/requests.js';
+import { defaultTenant } from '../tenants/tenants.js';
+import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
+import { advanceSignCount, consumeChallenge, findCredentialByFingerprint, findCredentialById, issueChallenge } from '../webauthn/credentials.js';
+import { completePasskeyPairing, passkeyRegistrationOptions, requireRelyingParty } from '../webauthn/registration.js';
+import { ApproverEvents } from './events.js';
+import { approvePage, ASSETS, consolePage, CONTENT_SECURITY_POLICY, readAsset } from './pages.js';
+import { clearSessionCookie, closeSession, openSession, readCookie, requireSession, SESSION_COOKIE, setSessionCookie } from './sessions.js';
+
+const SESSION_CHALLENGE_TTL_MS = 2 * 60_000;
+
+const B64U = (maxLength: number) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength });
+const Assertion = Type.Object(
+  { credential_id: B64U(1400), authenticator_data: B64U(4096), client_data_json: B64U(4096), signature: B64U(200) },
+  { additionalProperties: false },
+);
+const Code = Type.String({ minLength: 1, maxLength: 16 });
+const DeviceName = Type.String({ maxLength: 100 });
+
+/** Headers on every page, asset and approver API answer. */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'permissions-policy': 'publickey-credentials-create=(self), publickey-credentials-get=(self), camera=(), microphone=(), geolocation=()',
+};
+
+/**
+ * The web approver (`/approve`: pair a passkey, see requests live, decide with the passkey) and
+ * the operator console (`/console`: a light client of the JSON API, signed in with an API key).
+ */
+export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const events = new ApproverEvents({ db: ctx.db, clock: ctx.clock });
+  await events.start();
+  app.addHook('onClose', async () => events.stop());
+
+  const assets = new Map<string, Buffer>();
+  for (const name of Object.keys(ASSETS)) {
+    const body = readAsset(name);
+    if (body) assets.set(name, body);
+    else app.log.warn({ asset: name }, 'web front end not built (npm run build); /approve and /console will not work');
+  }
+  const buildId = createHash('sha256')
+    .update(Buffer.concat([...assets.values()]))
+    .digest('hex')
+    .slice(0, 12);
+  const pages = { approve: approvePage(buildId), console: consolePage(buildId) };
+
+  await app.register(async (web) => {
+    web.addHook('onSend', async (_request, reply, payload) => {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) void reply.header(name, value);
+      return payload;
+    });
+    const r = web.withTypeProvider<TypeBoxTypeProvider>();
+    const hidden = { schema: { hide: true } };
+    const secure = (request: FastifyRequest) => request.protocol === 'https' || ctx.webAuthn.relyingParty()?.origin.startsWith('https:') === true;
+    const html = (reply: FastifyReply, body: string) => reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+
+    for (const path of ['/approve', '/approve/', '/approve/pair', '/approve/requests/:id']) {
+      r.get(path, hidden, async (_request, reply) => html(reply, pages.approve));
+    }
+    for (const path of ['/console', '/console/']) r.get(path, hidden, async (_request, reply) => html(reply, pages.console));
+
+    r.get('/web/:file', { schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 40 }) }) } }, async (request, reply) => {
+      const body = assets.get(request.params.file);
+      if (!body) throw notFound('asset');
+      return reply
+        .header('content-type', ASSETS[request.params.file]!)
+        .header('cache-control', 'public, max-age=3600')
+        .send(body);
+    });
+
+    // ---- approver API: everything the page needs before and after pairing ----
+
+    r.get('/approve/api/config', hidden, async () => {
+      const tenant = await defaultTenant(ctx.db);
+      const rp = ctx.webAuthn.relyingParty();
+      return {
+        server_id: ctx.identity.serverId,
+        pictogram: ctx.identity.pictogram,
+        org_name: tenant?.name ?? null,
+        rp_id: rp?.rpId ?? null,
+        origin: rp?.origin ?? null,
+        attestation_required: ctx.webAuthn.attestationRequired,
+        server_time: ctx.clock(),
+      };
+    });
+
+    const pairingLimit = { rateLimit: { max: ctx.pairingRateLimit, timeWindow: '1 minute' } };
+    r.post(
+      '/approve/api/pair/options',
+      {
+        config: pairingLimit,
+        schema: { hide: true, body: Type.Object({ code: Code, name: Type.Optional(DeviceName) }, { additionalProperties: false }) },
+      },
+      async (request) => passkeyRegistrationOptions(ctx.db, ctx.webAuthn, request.body.code, request.body.name, ctx.clock()),
+    );
+
+    r.post(
+      '/approve/api/pair/complete',
+      {
+        config: pairingLimit,
+        bodyLimit: 64 * 1024,
+        schema: {
+          hide: true,
+          body: Type.Object(
+            {
+              challenge_id: Type.String({ format: 'uuid' }),
+              code: Code,
+              name: DeviceName,
+              credential: Type.Object(
+                {
+                  id: B64U(1400),
+                  rawId: B64U(1400),
+                  type: Type.Literal('public-key'),
+                  authenticatorAttachment: Type.Optional(Type.String({ maxLength: 40 })),
+                  response: Type.Object(
+                    {
+                      clientDataJSON: B64U(4096),
+                      attestationObject: B64U(48 * 1024),
+                      transports: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 10 })),
+                    },
+                    { additionalProperties: false },
+                  ),
+                  clientExtensionResults: Type.Object({}, { additionalProperties: true }),
+                },
+                { additionalProperties: false },
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request, reply) => {
+        const { challenge_id, code, name, credential } = request.body;
+        const now = ctx.clock();
+        const device = await completePasskeyPairing(
+          ctx.db,
+          ctx.webAuthn,
+          { challengeId: challenge_id, code, name, credential: credential as Parameters<typeof completePasskeyPairing>[2]['credential'] },
+          now,
+        );
+        setSessionCookie(reply, await openSession(ctx.db, device.tenant_id, device.fingerprint, now), secure(request));
+        return { status: 'completed', server_id: ctx.identity.serverId, ...device, paired_at: new Date(now).toISOString() };
+      },
+    );
+
+    r.post('/approve/api/session/options', { config: pairingLimit, schema: { hide: true } }, async () => {
+      const rp = requireRelyingParty(ctx.webAuthn);
+      const challenge = await issueChallenge(ctx.db, 'session', null, SESSION_CHALLENGE_TTL_MS, ctx.clock());
+      return {
+        challenge_id: challenge.id,
+        options: { challenge: challenge.challenge, rpId: rp.rpId, userVerification: 'required', timeout: 120_000 },
+      };
+    });
+
+    r.post(
+      '/approve/api/session',
+      {
+        config: pairingLimit,
+        schema: { hide: true, body: Type.Object({ challenge_id: Type.String({ format: 'uuid' }), webauthn: Assertion }, { additionalProperties: false }) },
+      },
+      async (request, reply) => {
+        const rp = requireRelyingParty(ctx.webAuthn);
+        const now = ctx.clock();
+        const challenge = await consumeChallenge(ctx.db, request.body.challenge_id, 'session', now);
+        if (!challenge) throw new ApiError(400, 'challenge_expired', 'this sign-in expired or was already used: try again');
+        const credential = await findCredentialById(ctx.db, request.body.webauthn.credential_id);
+        if (!credential) throw new ApiError(401, 'unknown_passkey', 'this passkey is not paired with this server');
+        const { counter } = await verifyPasskeyAssertion(rp, credential, challenge.challenge, request.body.webauthn);
+        if (!(await advanceSignCount(ctx.db, credential.fingerprint, counter, now))) {
+          throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
+        }
+        const [device] = await ctx.db.query<{ tenant_id: string }>(
+          'SELECT tenant_id FROM devices WHERE fingerprint = $1 AND revoked_at IS NULL ORDER BY paired_at DESC LIMIT 1',
+          [credential.fingerprint],
+        );
+        if (!device) throw new ApiError(403, 'device_revoked', 'this passkey has been revoked by the organisation');
+        setSessionCookie(reply, await openSession(ctx.db, device.tenant_id, credential.fingerprint, now), secure(request));
+        return me(device.tenant_id, credential.fingerprint);
+      },
+    );
+
+    r.post('/approve/api/logout', hidden, async (request, reply) => {
+      const token = readCookie(request, SESSION_COOKIE);
+      if (token) await closeSession(ctx.db, token);
+      clearSessionCookie(reply, secure(request));
+      return { status: 'signed_out' };
+    });
+
+    const me = async (tenantId: string, fingerprint: string) => {
+      const [device] = await ctx.db.query<{ name: string; public_key: string; org_name: string }>(
+        'SELECT d.name, d.public_key, t.name AS org_name FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.tenant_id = $1 AND d.fingerprint = $2',
+        [tenantId, fingerprint],
+      );
+      const credential = await findCredentialByFingerprint(ctx.db, fingerprint);
+      if (!device || !credential) throw new ApiError(401, 'unauthorized', 'sign in with your passkey');
+      return {
+        tenant_id: tenantId,
+        org_name: device.org_name,
+        fingerprint,
+        device_public_key: device.public_key,
+        name: device.name,
+        credential_id: credential.credential_id,
+        rp_id: credential.rp_id,
+        server_id: ctx.identity.serverId,
+        server_time: ctx.clock(),
+      };
+    };
+
+    r.get('/approve/api/me', hidden, async (request) => {
+      const session = await requireSession(ctx.db, request, ctx.clock());
+      return me(session.tenantId, session.fingerprint);
+    });
+
+    r.get('/approve/api/requests', hidden, async (request) => {
+      const session = await requireSession(ctx.db, request, ctx.clock());
+      return { requests: await deviceViews(ctx.db, session.fingerprint, 'pending', ctx.clock()), server_time: ctx.clock() };
+    });
+
+    r.get('/approve/api/requests/:id', { schema: { hide: true, params: IdParams } }, async (request) => {
+      const session = await requireSession(ctx.db, request, ctx.clock());
+      const [view] = await deviceViews(ctx.db, session.fingerprint, [request.params.id], ctx.clock());
+      if (!view) throw notFound('MPA request');
+      return view;
+    });
+
+    r.get('/approve/events', hidden, async (request, reply) => {
+      const session = await requireSession(ctx.db, request, ctx.clock());
+      await events.open(session.fingerprint, reply, SECURITY_HEADERS);
+    });
+  });
+}

@@ -1,0 +1,126 @@
+import type { RegistrationResponseJSON, VerifiedRegistrationResponse } from '@simplewebauthn/server';
+import { fingerprintOf, type DeviceAttestation } from '@sigilauth/protocol';
+import { ApiError } from '../http/errors.js';
+import { checkPairingCode, completePairingForKey } from '../pairing/pairings.js';
+import type { Database } from '../storage/database.js';
+import { attestationRefusal, describeAttestation } from './attestation.js';
+import { COSE_ALG_ES256, deviceKeyFromCose } from './assertion.js';
+import { consumeChallenge, insertCredential, issueChallenge } from './credentials.js';
+import { simpleWebAuthn } from './library.js';
+import type { RelyingParty, WebAuthnSettings } from './settings.js';
+
+/** How long the person has to create the passkey once the code is accepted. */
+const REGISTRATION_TTL_MS = 5 * 60_000;
+const CEREMONY_TIMEOUT_MS = 120_000;
+
+export function requireRelyingParty(settings: WebAuthnSettings): RelyingParty {
+  const rp = settings.relyingParty();
+  if (!rp) throw new ApiError(503, 'webauthn_unavailable', 'passkeys are not configured on this server (set SIGIL_PUBLIC_URL)');
+  return rp;
+}
+
+/**
+ * Step 1 of pairing a passkey: checks the code (a wrong one counts against the pairing exactly as
+ * for a device) and returns the WebAuthn creation options with a single-use challenge bound to
+ * that pairing.
+ */
+export async function passkeyRegistrationOptions(db: Database, settings: WebAuthnSettings, code: string, name: string | undefined, now: number) {
+  const rp = requireRelyingParty(settings);
+  const pairing = await checkPairingCode(db, code, now);
+  const ttl = Math.max(1000, Math.min(REGISTRATION_TTL_MS, pairing.expires_at.getTime() - now));
+  const challenge = await issueChallenge(db, 'registration', pairing.pairing_id, ttl, now);
+  const deviceName = name?.trim() || pairing.name_hint || 'Web approver';
+  const { generateRegistrationOptions } = await simpleWebAuthn();
+  const options = await generateRegistrationOptions({
+    rpName: `${pairing.org_name} (Sigil)`,
+    rpID: rp.rpId,
+    userName: `${deviceName} · ${pairing.org_name}`,
+    userDisplayName: `${deviceName} · ${pairing.org_name} approver`,
+    challenge: Buffer.from(challenge.challenge, 'base64url'),
+    timeout: CEREMONY_TIMEOUT_MS,
+    attestationType: settings.attestationRequired ? 'direct' : 'none',
+    authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
+    supportedAlgorithmIDs: [COSE_ALG_ES256],
+  });
+  return {
+    challenge_id: challenge.id,
+    org_name: pairing.org_name,
+    name: deviceName,
+    expires_at: challenge.expiresAt.toISOString(),
+    attestation_required: settings.attestationRequired,
+    options,
+  };
+}
+
+export interface PasskeyPairing {
+  challengeId: string;
+  code: string;
+  name: string;
+  credential: RegistrationResponseJSON;
+}
+
+/**
+ * Step 2: verifies the new passkey (origin, RP ID, challenge, user presence and verification,
+ * ES256, the attestation statement), applies the attestation policy, then uses the pairing code
+ * through the same path as a device pairing, with the passkey's P-256 key as the device key.
+ */
+export async function completePasskeyPairing(db: Database, settings: WebAuthnSettings, input: PasskeyPairing, now: number) {
+  const rp = requireRelyingParty(settings);
+  const challenge = await consumeChallenge(db, input.challengeId, 'registration', now);
+  if (!challenge || !challenge.pairing_id) {
+    throw new ApiError(400, 'challenge_expired', 'this passkey request expired or was already used: enter the code again');
+  }
+  const { verifyRegistrationResponse } = await simpleWebAuthn();
+  let verification: VerifiedRegistrationResponse;
+  try {
+    verification = await verifyRegistrationResponse({
+      response: input.credential,
+      expectedChallenge: challenge.challenge,
+      expectedOrigin: rp.origin,
+      expectedRPID: rp.rpId,
+      expectedType: 'webauthn.create',
+      requireUserPresence: true,
+      requireUserVerification: true,
+      supportedAlgorithmIDs: [COSE_ALG_ES256],
+    });
+  } catch (err) {
+    throw new ApiError(400, 'invalid_registration', `the passkey registration does not verify: ${(err as Error).message}`);
+  }
+  const info = verification.registrationInfo;
+  if (!verification.verified || !info) throw new ApiError(400, 'invalid_registration', 'the passkey attestation statement does not verify');
+  const publicKey = await deviceKeyFromCose(info.credential.publicKey);
+  const fingerprint = fingerprintOf(publicKey);
+  const attestation: DeviceAttestation = await describeAttestation(info.fmt, info.aaguid, info.attestationObject);
+  if (settings.attestationRequired && !attestation.verified) throw new ApiError(403, 'attestation_required', attestationRefusal(attestation));
+
+  const device = await completePairingForKey(
+    db,
+    input.code,
+    {
+      publicKey,
+      fingerprint,
+      name: input.name,
+      attestation,
+      onPaired: async (tx, pairing) => {
+        if (pairing.id !== challenge.pairing_id) {
+          throw new ApiError(400, 'invalid_code', 'the pairing code is not the one this passkey request was made for');
+        }
+        await insertCredential(
+          tx,
+          {
+            fingerprint,
+            credential_id: info.credential.id,
+            public_key: publicKey,
+            cose_public_key: info.credential.publicKey,
+            rp_id: info.rpID ?? rp.rpId,
+            sign_count: info.credential.counter,
+            transports: info.credential.transports,
+          },
+          now,
+        );
+      },
+    },
+    now,
+  );
+  return { ...device, credential_id: info.credential.id, attestation };
+}

@@ -1,0 +1,146 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { actionDigest } from '@sigilauth/protocol';
+import { Api, coldBootRequest } from '../../../../test/support/api.js';
+import { TestDevice } from '../../../../test/support/device-keys.js';
+import { freePort, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
+import { createStore, type TestStore } from '../../../../test/support/stores.js';
+import { browserUnavailable, launchChromium, screenshotPath } from './helpers.js';
+
+const skip = browserUnavailable();
+
+describe('operator console (real sigil serve, headless Chromium)', { skip: skip ?? false }, () => {
+  let store: TestStore;
+  let sigil: SigilProcess;
+  let origin: string;
+  let api: Api;
+  let serverId: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const alice = new TestDevice('Alice');
+  const bob = new TestDevice('Bob');
+  const carol = new TestDevice('Carol');
+
+  const pair = async (device: TestDevice) => {
+    const code = (await api.post('/v1/pairings', { name: device.name })).body.code;
+    assert.equal((await api.withKey(null).post('/v1/pairings/complete', device.pairingBody(serverId, code))).status, 200);
+  };
+
+  before(async () => {
+    store = await createStore('pglite');
+    const port = await freePort();
+    origin = `http://localhost:${port}`;
+    sigil = await startSigil(store, { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin }, { port });
+    api = new Api(origin, sigil.apiKey);
+    serverId = (await api.get('/v1/info')).body.server_id;
+    for (const d of [alice, bob, carol]) await pair(d);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(15_000);
+    page = await context.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+  });
+
+  after(async () => {
+    await browser?.close();
+    await sigil?.stop();
+    await store?.dispose();
+  });
+
+  test('signs in with an API key kept in sessionStorage; a wrong key is refused', async () => {
+    await page.goto(`${origin}/console`);
+    await page.getByLabel('API key').fill('sgk_live_' + '0'.repeat(64));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That API key is not valid.').waitFor();
+    await page.getByLabel('API key').fill(sigil.apiKey!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Requests' }).waitFor();
+    assert.equal(await page.evaluate('sessionStorage.getItem("sigil.console.apiKey")'), sigil.apiKey);
+    assert.equal(await page.evaluate('localStorage.length'), 0);
+  });
+
+  test('requests appear live, filter by status, and one request shows its timeline', async () => {
+    const created = (await api.post('/v1/mpa/requests', coldBootRequest({ engineering: [alice], security: [bob], operations: [carol] }))).body;
+    await page.getByRole('link', { name: 'Cold boot engine ENG-001' }).waitFor();
+    await page.getByLabel('Status').selectOption('approved');
+    await page.waitForURL(/#\/requests\?status=approved$/);
+    await page.getByText('Nothing yet.').waitFor();
+    await page.getByLabel('Status').selectOption('pending');
+    await page.getByRole('link', { name: 'Cold boot engine ENG-001' }).click();
+    await page.getByRole('heading', { name: 'Cold boot engine ENG-001' }).waitFor();
+    await page.getByText('Engine ID').waitFor();
+    const timeline = page.locator('ol.timeline');
+    await timeline.getByText('Created').waitFor();
+
+    const digest = actionDigest(created.action);
+    for (const device of [alice, bob]) {
+      const res = await api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, device.decisionBody(serverId, created.request_id, digest, 'approve'));
+      assert.equal(res.status, 200);
+    }
+    // The page refreshes itself while the request is pending, then shows the outcome.
+    await timeline.getByText('Decision:').waitFor();
+    await timeline.getByText('approved', { exact: true }).first().waitFor();
+    const features = { audit: (await api.get('/v1/audit?limit=1')).status === 200 };
+    if (features.audit) {
+      await timeline.getByText('Engineering Leads').first().waitFor();
+      await timeline.getByText('Group satisfied: Security Team').waitFor();
+      // Group-level only: the console never names the devices that decided.
+      assert.doesNotMatch((await timeline.textContent()) ?? '', new RegExp(`${alice.fingerprint}|Alice`));
+    } else {
+      await timeline.getByText('Group satisfied: Security Team').waitFor();
+    }
+    await page.screenshot({ path: screenshotPath('console-request-timeline'), fullPage: true });
+  });
+
+  test('devices: pair with a code, see attestation, revoke', async () => {
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
+    const rows = page.locator('tbody tr');
+    await rows.filter({ hasText: 'Alice' }).getByText('software key').waitFor();
+    await page.getByLabel('Device name (optional)').fill('Dave');
+    await page.getByRole('button', { name: 'Create pairing code' }).click();
+    const code = (await page.locator('#pairing-code').textContent())!.trim();
+    assert.match(code, /^\d{8}$/);
+    await page.getByRole('link', { name: `${origin}/approve/pair?code=${code}` }).waitFor();
+    const dave = new TestDevice('Dave');
+    assert.equal((await api.withKey(null).post('/v1/pairings/complete', dave.pairingBody(serverId, code))).status, 200);
+    await page.getByText('Paired: Dave.').waitFor();
+    await rows.filter({ hasText: 'Dave' }).waitFor();
+    await page.screenshot({ path: screenshotPath('console-devices'), fullPage: true });
+    await page.getByRole('button', { name: 'Revoke Dave' }).click();
+    await rows.filter({ hasText: 'Dave' }).getByText(/^revoked/).waitFor();
+    const listed = (await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Dave');
+    assert.equal(listed.status, 'revoked');
+  });
+
+  test('webhooks and the audit log, with its verification, when the server has them', async () => {
+    const hasAudit = (await api.get('/v1/audit?limit=1')).status === 200;
+    const hasWebhooks = (await api.get('/v1/webhooks')).status === 200;
+    await page.reload();
+    await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert.equal(await nav.getByRole('link', { name: 'Audit log' }).count(), hasAudit ? 1 : 0);
+    assert.equal(await nav.getByRole('link', { name: 'Webhooks' }).count(), hasWebhooks ? 1 : 0);
+    if (hasWebhooks) {
+      await nav.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+      await page.getByRole('table').waitFor();
+    }
+    if (hasAudit) {
+      await nav.getByRole('link', { name: 'Audit log' }).click();
+      const verification = page.locator('#audit-verification');
+      await verification.getByText('valid: signed by this server').waitFor();
+      await verification.getByText('recomputed from the entries: matches').waitFor();
+      await page.getByRole('cell', { name: 'mpa.decision' }).first().waitFor();
+      await page.screenshot({ path: screenshotPath('console-audit'), fullPage: true });
+    }
+  });
+
+  test('signing out forgets the key', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    assert.equal(await page.evaluate('sessionStorage.length'), 0);
+  });
+});
