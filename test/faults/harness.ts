@@ -25,8 +25,14 @@ export class Cluster {
   static async start(store: TestStore, size: number, env: Record<string, string> = {}): Promise<Cluster> {
     const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
     const first = await startSigil(store, env, { port: ports[0]! });
-    const rest = await Promise.all(ports.slice(1).map((port) => startSigil(store, env, { port })));
-    return new Cluster(store, env, ports, [first, ...rest], first.apiKey!);
+    const rest = await Promise.allSettled(ports.slice(1).map((port) => startSigil(store, env, { port })));
+    const started = rest.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all([first, ...started].map((p) => p.stop()));
+      throw failed.reason;
+    }
+    return new Cluster(store, env, ports, [first, ...started], first.apiKey!);
   }
 
   url(i: number): string {
