@@ -2,9 +2,9 @@
  * The wire types of Sigil's integrator API, as the server sends and accepts them.
  * Request bodies accept readonly arrays so callers can pass frozen or `as const` data.
  */
-import type { Approver, ApprovalGroup, MpaAction, MpaRequestInput, MpaRequestView, MpaStatus, ParamValue, Pictogram } from '@sigilauth/protocol';
+import type { Approver, ApprovalGroup, DeviceAttestation, MpaAction, MpaRequestInput, MpaRequestView, MpaStatus, ParamValue, Pictogram } from '@sigilauth/protocol';
 
-export type { Approver, ApprovalGroup, MpaAction, MpaRequestInput, MpaStatus, ParamValue, Pictogram };
+export type { Approver, ApprovalGroup, DeviceAttestation, MpaAction, MpaRequestInput, MpaStatus, ParamValue, Pictogram };
 
 /** A request that has finished: every status but 'pending'. */
 export type MpaTerminalStatus = Exclude<MpaStatus, 'pending'>;
@@ -74,6 +74,8 @@ export interface Device {
   paired_at: string;
   status: DeviceStatus;
   revoked_at?: string;
+  /** How the key is held: `software` (sigil-device) or a passkey's attestation. */
+  attestation: DeviceAttestation;
 }
 
 /** Options every API call accepts. */
