@@ -402,6 +402,9 @@ func TestIntegrationWithTheRealServer(t *testing.T) {
 		if d.Status != DeviceActive || d.Approver() != everyone[i].approver() || d.Name != everyone[i].name() {
 			t.Fatalf("device %d: %+v", i, d)
 		}
+		if d.Attestation.Format != "software" || d.Attestation.Verified {
+			t.Fatalf("device %d attestation: %+v", i, d.Attestation)
+		}
 	}
 
 	coldBoot := MPARequest{

@@ -227,9 +227,24 @@ type Device struct {
 	Status DeviceStatus `json:"status"`
 	// RevokedAt is when the device was revoked; nil while active.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Attestation tells how the device's key is held.
+	Attestation DeviceAttestation `json:"attestation"`
 }
 
 // Approver returns the device as an approver for an [ApprovalGroup].
 func (d *Device) Approver() Approver {
 	return Approver{Fingerprint: d.Fingerprint, DevicePublicKey: d.DevicePublicKey}
+}
+
+// DeviceAttestation tells how a device's key is held: Format "software" for a sigil-device key
+// file, otherwise the WebAuthn attestation format of a passkey ("packed", "apple", "none", ...).
+type DeviceAttestation struct {
+	// Format is "software" or the passkey's attestation format.
+	Format string `json:"format"`
+	// AAGUID identifies the authenticator model of a passkey; empty for software keys.
+	AAGUID string `json:"aaguid,omitempty"`
+	// Model is the authenticator's name, where the server's metadata knows it.
+	Model string `json:"model,omitempty"`
+	// Verified is true when the attestation chains to a trusted root.
+	Verified bool `json:"verified"`
 }
