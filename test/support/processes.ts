@@ -34,9 +34,13 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a real `sigil serve` on loopback (an ephemeral port unless one is given) and waits for its banner. */
-export async function startSigil(store: TestStore, env: Record<string, string> = {}, options: { port?: number; timeoutMs?: number } = {}): Promise<SigilProcess> {
+export async function startSigil(
+  store: TestStore,
+  env: Record<string, string> = {},
+  options: { port?: number; timeoutMs?: number; /** more `sigil serve` flags */ args?: string[] } = {},
+): Promise<SigilProcess> {
   const timeoutMs = options.timeoutMs ?? 90_000;
-  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', String(options.port ?? 0), '--data-dir', store.dataDir], {
+  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', String(options.port ?? 0), '--data-dir', store.dataDir, ...(options.args ?? [])], {
     env: { ...process.env, SIGIL_LOG_LEVEL: 'warn', ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

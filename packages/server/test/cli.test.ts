@@ -1,5 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Api } from '../../../test/support/api.js';
 import { runCli, SIGIL_CLI, startSigil } from '../../../test/support/processes.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
@@ -50,6 +55,26 @@ describeEachStore('the sigil command', (kind) => {
     } finally {
       await server2.stop();
     }
+  });
+
+  test('serve --tls-cert/--tls-key serves HTTPS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigil-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const server = await startSigil(store, {}, { args: ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')] });
+    try {
+      assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const status = await new Promise<number>((resolve, reject) => {
+        https.get(`${server.url}/healthz`, { ca: readFileSync(join(dir, 'cert.pem')) }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+      });
+      assert.equal(status, 200);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const half = await runCli(SIGIL_CLI, ['serve', '--tls-cert', 'x.pem', '--data-dir', store.dataDir]);
+    assert.notEqual(half.code, 0);
+    assert.match(half.stderr, /--tls-cert and --tls-key go together/);
   });
 
   test('bad arguments fail with a message, not a stack trace', async () => {
