@@ -104,11 +104,13 @@ describeEachStore('sigil audit verify', (kind) => {
          FROM audit_entries WHERE id = ${victim.id}`,
     ])) as any[][];
     const forged = { ...entry, data: { ...entry.data, name: 'Mallory' } };
-    await tampered(
+    const res = await tampered(
       [`UPDATE audit_entries SET data = $1, leaf_hash = decode($2, 'hex') WHERE id = ${victim.id}`],
-      [/does not match the tree head of size \d+ signed at .*: an entry at leaf index 0\.\.\d+ was changed, removed or reordered/],
+      [/does not match the tree head of size \d+ signed at .*: an entry at leaf index \d+\.\.\d+ was changed, removed or reordered/],
       [[JSON.stringify(forged.data), auditLeafHash(forged)]],
     );
+    const ranges = [...res.stdout.matchAll(/leaf index (\d+)\.\.(\d+) was changed/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.ok(ranges.some(([lo, hi]) => lo! <= victim.leaf_index && victim.leaf_index <= hi!), `no reported range covers leaf ${victim.leaf_index}`);
   });
 
   test('a removed entry is named by its leaf index', async () => {
