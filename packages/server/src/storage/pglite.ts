@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
 import type { Database, NotificationHandler, Queryable } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { loadTemplate } from './pglite-template.js';
 
 /**
  * PGlite runs with fsync off, and Emscripten's file system turns fdatasync into a no-op, so a
@@ -24,14 +25,39 @@ class DurableNodeFS extends NodeFS {
   }
 }
 
-const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync'];
+/**
+ * PostgreSQL zeroes its shared buffers at every start, and in WebAssembly that first pass runs
+ * in the baseline compiler's code: the default 128 MB cost about 1 s of each start. The embedded
+ * store is one process with one connection and reads through the OS page cache, so 16 MB of
+ * shared buffers is plenty (and the process is 112 MB smaller).
+ */
+const SHARED_BUFFERS = ['-c', 'shared_buffers=16MB'];
+const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync', ...SHARED_BUFFERS];
+const MEMORY_START_PARAMS = [...PGlite.defaultStartParams, ...SHARED_BUFFERS];
+
+async function createDurable(dataDir: string): Promise<PGlite> {
+  const pgdata = join(dataDir, 'pgdata');
+  // A new store (no pgdata yet, or an empty one): unpack the build-time template instead of
+  // running initdb, when there is one for this PGlite build (see pglite-template.ts).
+  const fresh = !fs.existsSync(pgdata) || fs.readdirSync(pgdata).length === 0;
+  const template = fresh ? loadTemplate() : null;
+  if (template) {
+    try {
+      return await PGlite.create({ fs: new DurableNodeFS(pgdata), startParams: DURABLE_START_PARAMS, loadDataDir: template });
+    } catch {
+      // An unusable template: forget what it unpacked and make the cluster with initdb after all.
+      fs.rmSync(pgdata, { recursive: true, force: true });
+    }
+  }
+  return PGlite.create({ fs: new DurableNodeFS(pgdata), startParams: DURABLE_START_PARAMS });
+}
 
 /** Embedded PostgreSQL in a data directory (or in memory when dataDir is undefined). */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   let pg: PGlite;
   try {
-    pg = await PGlite.create(dataDir ? { fs: new DurableNodeFS(join(dataDir, 'pgdata')), startParams: DURABLE_START_PARAMS } : {});
+    pg = dataDir ? await createDurable(dataDir) : await PGlite.create({ startParams: MEMORY_START_PARAMS });
   } catch (err) {
     unlock();
     throw err;

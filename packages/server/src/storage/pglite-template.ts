@@ -1,0 +1,55 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+
+/**
+ * A new embedded store needs a PostgreSQL cluster, and initdb inside WebAssembly takes several
+ * seconds (the post-bootstrap SQL scripts run in the interpreter-grade first tier of the WASM
+ * compiler). Its output does not depend on the installation, so it can be made once, at build
+ * time, by this module (`node dist/storage/pglite-template.js`), and unpacked into each new data
+ * directory instead (PGlite's loadDataDir). Without a template, or with one made by another PGlite
+ * build, a new store runs initdb as before.
+ */
+export const TEMPLATE_FILE = fileURLToPath(new URL('../pgdata-template.tar.gz', import.meta.url));
+const STAMP_FILE = fileURLToPath(new URL('../pgdata-template.json', import.meta.url));
+
+/** What identifies the PGlite build a template was made with: the sizes of its WASM and data files. */
+function pgliteBuildStamp(): string {
+  const sizes = ['pglite.wasm', 'initdb.wasm', 'pglite.data'].map((f) => statSync(fileURLToPath(import.meta.resolve(`@electric-sql/pglite/${f}`))).size);
+  return `pglite-files:${sizes.join(',')}`;
+}
+
+/** The template for this PGlite build, or null when there is none (or it was made by another build). */
+export function loadTemplate(): Blob | null {
+  try {
+    if (!existsSync(TEMPLATE_FILE) || !existsSync(STAMP_FILE)) return null;
+    const stamp = JSON.parse(readFileSync(STAMP_FILE, 'utf8')) as { build?: string };
+    if (stamp.build !== pgliteBuildStamp()) return null;
+    return new Blob([readFileSync(TEMPLATE_FILE)]);
+  } catch {
+    return null;
+  }
+}
+
+/** Runs initdb in memory with PGlite's defaults (as a new data directory would get) and writes the template. */
+export async function writeTemplate(): Promise<{ file: string; bytes: number }> {
+  const pg = await PGlite.create();
+  try {
+    const tarball = await pg.dumpDataDir('gzip');
+    const bytes = Buffer.from(await tarball.arrayBuffer());
+    writeFileSync(TEMPLATE_FILE, bytes);
+    writeFileSync(STAMP_FILE, `${JSON.stringify({ build: pgliteBuildStamp(), created_at: new Date().toISOString() })}\n`);
+    return { file: TEMPLATE_FILE, bytes: bytes.length };
+  } finally {
+    await pg.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (loadTemplate()) {
+    process.stdout.write(`${TEMPLATE_FILE} is up to date\n`);
+  } else {
+    const { file, bytes } = await writeTemplate();
+    process.stdout.write(`wrote ${file} (${(bytes / 1048576).toFixed(1)} MiB)\n`);
+  }
+}
