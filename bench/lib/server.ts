@@ -1,0 +1,162 @@
+/** Starts real `sigil serve` processes and reads their CPU time and memory from /proc. */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { epochNow, sleep } from './stats.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The server under test; SIGIL_BENCH_CLI points at another build (e.g. a copy of the code before a change, for A/B runs). */
+export const SIGIL_CLI = process.env.SIGIL_BENCH_CLI ?? `${ROOT}packages/server/dist/cli.js`;
+
+let clockTicks: number | null = null;
+function ticksPerSecond(): number {
+  if (clockTicks === null) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** user+system CPU time of a process (and its reaped children), in ms, from /proc/PID/stat. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime 15
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1000) / ticksPerSecond();
+}
+
+/** Resident set size in KiB, from /proc/PID/status. */
+export function processRssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+/** Waits until the RSS of a process stops moving (V8 idle GC has run), up to maxMs; returns the last value. */
+export async function settledRssKiB(pid: number, { quietMs = 1500, maxMs = 15_000, tolerance = 0.005 } = {}): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let last = processRssKiB(pid);
+  let stableSince = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(250);
+    const now = processRssKiB(pid);
+    if (Math.abs(now - last) / last > tolerance) stableSince = Date.now();
+    last = now;
+    if (Date.now() - stableSince >= quietMs) break;
+  }
+  return last;
+}
+
+export interface ServerOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  env?: Record<string, string>;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}
+
+export interface ServerHandle {
+  url: string;
+  pid: number;
+  /** The first API key, when this start initialised the store. */
+  apiKey: string | null;
+  /** spawn → the "is running at" banner. */
+  startupMs: number;
+  child: ChildProcess;
+  output(): string;
+  cpuMs(): number;
+  rssKiB(): number;
+  /** SIGTERM and wait (a --cpu-prof profile is written on this exit). */
+  stop(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<ServerHandle> {
+  const timeoutMs = options.timeoutMs ?? 180_000;
+  const started = epochNow();
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SIGIL_CLI, 'serve', '--port', '0', '--data-dir', options.dataDir], {
+    env: {
+      ...process.env,
+      SIGIL_LOG_LEVEL: 'warn',
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { DATABASE_URL: '' }),
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const { url, at } = await new Promise<{ url: string; at: number }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sigil serve did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const check = () => {
+      const match = out.match(/is running at (\S+)/);
+      if (match) {
+        const at = epochNow();
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        child.off('exit', onExit);
+        resolve({ url: match[1]!, at });
+      }
+    };
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`sigil serve exited with ${code}:\n${out}`));
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', onExit);
+  });
+  // the key line follows the banner in the same write, but allow for a split chunk
+  await sleep(20);
+  const pid = child.pid!;
+  let stopped: Promise<void> | null = null;
+  return {
+    url,
+    pid,
+    apiKey: out.match(/^\s+(sgk_live_[0-9a-f]{64})$/m)?.[1] ?? null,
+    startupMs: at - started,
+    child,
+    output: () => out,
+    cpuMs: () => processCpuMs(pid),
+    rssKiB: () => processRssKiB(pid),
+    stop: () =>
+      (stopped ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(timer);
+      })()),
+  };
+}
+
+/** Fetch JSON with a timeout; never throws on HTTP errors. */
+export async function http<T = any>(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed as T };
+}

@@ -1,0 +1,110 @@
+/**
+ * Where the SQL time of a decision goes: runs the server's own decision path in this process
+ * (submitDecision, then deviceViews for the response, as the route does) against a fresh store
+ * and prints the time per statement, fsync excluded and shown apart.
+ *
+ *   node --import tsx bench/sql-profile.ts [pglite|postgres] [decisions] [SERVER_DIR]
+ *
+ * SERVER_DIR (default: this checkout's packages/server/src) may point at another build's
+ * packages/server directory's dist, for a before/after comparison of the same statements.
+ */
+import fs from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { actionDigest, validateMpaRequest } from '@sigilauth/protocol';
+import type { Database, Queryable } from '../packages/server/src/storage/database.js';
+import { decisionBody, generateDevices, requestBody } from './lib/devices.js';
+import { seeded, shuffle } from './lib/stats.js';
+import { createStore, insertDevices } from './lib/store.js';
+
+const kind = (process.argv[2] ?? 'pglite') as 'pglite' | 'postgres';
+const count = Number(process.argv[3] ?? 300);
+const serverDir = process.argv[4] ? resolve(process.argv[4]) : resolve('packages/server/src');
+const mod = async (path: string) => import(pathToFileURL(join(serverDir, path)).href);
+const { openStorage } = await mod(`storage/open.js`);
+const { createRequest, deviceViews, hashBody } = await mod(`mpa/requests.js`);
+const { submitDecision } = await mod(`mpa/decisions.js`);
+const { createTenant } = await mod(`tenants/tenants.js`);
+
+const store = await createStore(kind);
+const raw: Database = await openStorage({ dataDir: store.dataDir, databaseUrl: store.databaseUrl, poolSize: 4 });
+const stats = new Map<string, { n: number; ms: number }>();
+let fsyncMs = 0;
+let fsyncs = 0;
+const realFsync = fs.fsyncSync;
+fs.fsyncSync = (fd: number) => {
+  const t = performance.now();
+  realFsync(fd);
+  fsyncMs += performance.now() - t;
+  fsyncs++;
+};
+const timed = (q: Queryable): Queryable => ({
+  async query<T extends object>(sql: string, params?: unknown[]) {
+    const t = performance.now();
+    const f0 = fsyncMs;
+    try {
+      return await q.query<T>(sql, params);
+    } finally {
+      const key = sql.replace(/\s+/g, ' ').trim().slice(0, 80);
+      const s = stats.get(key) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += performance.now() - t - (fsyncMs - f0);
+      stats.set(key, s);
+    }
+  },
+});
+let txMs = 0;
+const db = {
+  ...raw,
+  ...timed(raw),
+  kind: raw.kind,
+  transaction: async <T>(fn: (tx: Queryable) => Promise<T>) => {
+    const t = performance.now();
+    try {
+      return await raw.transaction((tx) => fn(timed(tx)));
+    } finally {
+      txMs += performance.now() - t;
+    }
+  },
+} as Database;
+
+const tenant = await createTenant(db, 'Profile Corp');
+const pool = generateDevices(60, 'p');
+await insertDevices(db, tenant.id, pool);
+const random = seeded(1);
+const tasks: Array<{ id: string; digest: string; fp: string }> = [];
+for (let i = 0; i < count / 3; i++) {
+  const body = requestBody(pool, { groups: 5, perGroup: 3, required: 3, random, label: `X${i}` });
+  const { view } = await createRequest(db, tenant.id, validateMpaRequest(body), { bodyHash: hashBody(body), now: Date.now() });
+  for (const g of shuffle([0, 1, 2, 3, 4], random).slice(0, 3)) {
+    tasks.push({ id: view.request_id, digest: actionDigest(view.action), fp: body.groups[g]!.approvers[0]!.fingerprint });
+  }
+}
+stats.clear();
+fsyncMs = 0;
+fsyncs = 0;
+txMs = 0;
+const byFp = new Map(pool.map((d) => [d.fingerprint, d]));
+const serverId = 'f'.repeat(64);
+const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+for (const t of shuffle(tasks, random)) {
+  const b = decisionBody(byFp.get(t.fp)!, serverId, t.id, t.digest);
+  await submitDecision(db, serverId, t.id, b.payload, b.signature, Date.now());
+  await deviceViews(db, t.fp, [t.id], Date.now());
+}
+const total = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const n = tasks.length;
+console.log(`${kind}, ${serverDir}`);
+console.log(
+  `${n} decisions, one at a time: ${(total / n).toFixed(2)} ms each (${((n * 1000) / total).toFixed(0)}/s), CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms each (this process${kind === 'pglite' ? ', the database included' : ''}); ${[...stats.values()].reduce((a, s) => a + s.n, 0) / n} statements each; transaction ${(txMs / n).toFixed(2)} ms incl. fsync ${(fsyncMs / n).toFixed(2)} ms (${(fsyncs / n).toFixed(1)} per decision)`,
+);
+let sum = 0;
+for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) {
+  sum += s.ms;
+  console.log(`${(s.ms / n).toFixed(3).padStart(7)} ms/decision  ${String(s.n).padStart(5)}×  ${(s.ms / s.n).toFixed(3)} ms  ${k}`);
+}
+console.log(`${(sum / n).toFixed(3).padStart(7)} ms/decision in statements; the rest (${((total - sum - fsyncMs) / n).toFixed(3)} ms) is BEGIN/COMMIT, signature checks and JS`);
+await raw.close();
+await store.dispose();
