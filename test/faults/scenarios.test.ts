@@ -4,7 +4,13 @@ import pg from 'pg';
 import { createStore, describePostgres, type TestStore } from '../support/stores.js';
 import { Cluster, pairApprovers, playRound, Receiver, startListener, summary, tallyEvents, waitFor, type Approvers, type Listener, type StoredDecisions } from './harness.js';
 
-const ENV = { SIGIL_PAIRING_RATE_LIMIT: '1000', SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true', SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1000,1000,1000,1000,1000' };
+// A short attempt timeout keeps the lease (2 × timeout + 5 s) of an attempt cut off by kill -9 well inside the wait below.
+const ENV = {
+  SIGIL_PAIRING_RATE_LIMIT: '1000',
+  SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
+  SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1000,1000,1000,1000,1000',
+  SIGIL_WEBHOOK_TIMEOUT_MS: '2000',
+};
 
 async function query<T>(store: TestStore, sql: string, params: unknown[]): Promise<T[]> {
   const client = new pg.Client({ connectionString: store.databaseUrl });
