@@ -1,7 +1,8 @@
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
-/** DER prefix of a SubjectPublicKeyInfo holding a compressed P-256 point. */
+/** DER prefixes of a SubjectPublicKeyInfo holding a P-256 point, compressed and uncompressed. */
 const SPKI_P256_COMPRESSED_PREFIX = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
+const SPKI_P256_UNCOMPRESSED_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export const FINGERPRINT_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -13,13 +14,22 @@ export function generateP256KeyPair(): { privateKey: KeyObject; publicKey: KeyOb
   return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 }
 
-/** 33-byte compressed SEC1 encoding of a P-256 public key, standard base64. */
+/**
+ * 33-byte compressed SEC1 encoding of a P-256 public key, standard base64. Read from the SPKI DER
+ * export, not JWK: on Node 20, a garbage collection during the JWK export of a key made by
+ * generateKeyPairSync can deadlock the process on the key's mutex.
+ */
 export function encodePublicKey(key: KeyObject): string {
-  const jwk = key.export({ format: 'jwk' });
-  if (jwk.crv !== 'P-256' || !jwk.x || !jwk.y) throw new KeyFormatError('not a P-256 key');
-  const y = Buffer.from(jwk.y, 'base64url');
-  const prefix = (y[y.length - 1]! & 1) === 1 ? 0x03 : 0x02;
-  return Buffer.concat([Buffer.from([prefix]), Buffer.from(jwk.x, 'base64url')]).toString('base64');
+  if (key.type === 'secret') throw new KeyFormatError('not a P-256 key');
+  // a key keeps the point form it was imported in
+  const spki = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'der', type: 'spki' });
+  if (spki.length === 59 && spki.subarray(0, 26).equals(SPKI_P256_COMPRESSED_PREFIX)) return spki.subarray(26).toString('base64');
+  if (spki.length !== 91 || !spki.subarray(0, 26).equals(SPKI_P256_UNCOMPRESSED_PREFIX) || spki[26] !== 0x04) {
+    throw new KeyFormatError('not a P-256 key');
+  }
+  const x = spki.subarray(27, 59);
+  const y = spki.subarray(59, 91);
+  return Buffer.concat([Buffer.from([(y[31]! & 1) === 1 ? 0x03 : 0x02]), x]).toString('base64');
 }
 
 /** Parses a compressed P-256 public key; throws KeyFormatError unless it is a valid point. */

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createECDH, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import {
   decodeBase64,
@@ -142,6 +142,19 @@ describe('encode/decode properties', () => {
       }),
       { numRuns: 50 },
     );
+  });
+
+  test('a private key encodes as its public key; keys that are not P-256 are refused', () => {
+    const { privateKey, publicKey } = generateP256KeyPair();
+    assert.equal(encodePublicKey(privateKey), encodePublicKey(publicKey));
+    for (const other of [
+      generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey,
+      generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey,
+      generateKeyPairSync('ed25519').publicKey,
+      createSecretKey(Buffer.alloc(32)),
+    ]) {
+      assert.throws(() => encodePublicKey(other), KeyFormatError);
+    }
   });
 
   test('flipping the prefix gives the negated point: other key, other fingerprint', () => {
