@@ -13,8 +13,7 @@ import {
 import { onRequestChanged } from '../events/bus.js';
 import type { ServerIdentity } from '../identity/server-identity.js';
 import { deviceViews } from '../mpa/requests.js';
-import type { Database } from '../storage/database.js';
-import { RECONNECTED_CHANNEL } from '../storage/postgres.js';
+import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
 const HEARTBEAT_MS = 30_000;

@@ -6,6 +6,12 @@ export interface Queryable {
 
 export type NotificationHandler = (payload: string) => void;
 
+/**
+ * Pseudo-channel: handlers here run after a lost LISTEN connection is re-established (PostgreSQL
+ * only). A notification sent while disconnected is lost; listeners resynchronise from storage.
+ */
+export const RECONNECTED_CHANNEL = '__sigil_listener_reconnected';
+
 /** The one data-access seam: PostgreSQL semantics whether embedded (PGlite) or a server (pg). */
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';

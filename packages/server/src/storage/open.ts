@@ -1,7 +1,5 @@
 import type { Database } from './database.js';
 import { migrate } from './migrate.js';
-import { openPglite } from './pglite.js';
-import { openPostgres } from './postgres.js';
 
 export interface StorageOptions {
   /** A PostgreSQL connection string; when absent, the embedded store in dataDir is used. */
@@ -10,11 +8,11 @@ export interface StorageOptions {
   poolSize?: number;
 }
 
-/** Opens the configured store and brings its schema up to date. */
+/** Opens the configured store and brings its schema up to date. Only the driver in use is loaded. */
 export async function openStorage(options: StorageOptions): Promise<Database> {
   const db = options.databaseUrl
-    ? await openPostgres({ connectionString: options.databaseUrl, poolSize: options.poolSize ?? 10 })
-    : await openPglite(options.dataDir);
+    ? await (await import('./postgres.js')).openPostgres({ connectionString: options.databaseUrl, poolSize: options.poolSize ?? 10 })
+    : await (await import('./pglite.js')).openPglite(options.dataDir);
   try {
     await migrate(db);
   } catch (err) {

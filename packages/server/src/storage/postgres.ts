@@ -1,6 +1,5 @@
 import pg from 'pg';
-import type { Database, NotificationHandler, Queryable, Row } from './database.js';
-import { StorageUnavailableError } from './database.js';
+import { RECONNECTED_CHANNEL, StorageUnavailableError, type Database, type NotificationHandler, type Queryable, type Row } from './database.js';
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 
@@ -141,6 +140,3 @@ class ChannelListener {
     this.client = null;
   }
 }
-
-/** Pseudo-channel: handlers here run after the LISTEN connection is re-established. */
-export const RECONNECTED_CHANNEL = '__sigil_listener_reconnected';

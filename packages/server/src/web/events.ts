@@ -2,8 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { DeviceRequestView } from '@sigilauth/protocol';
 import { onRequestChanged } from '../events/bus.js';
 import { deviceViews } from '../mpa/requests.js';
-import type { Database } from '../storage/database.js';
-import { RECONNECTED_CHANNEL } from '../storage/postgres.js';
+import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 const HEARTBEAT_MS = 25_000;
 /** Streams end after this; the browser's EventSource reconnects, which re-checks the session. */

@@ -7,8 +7,7 @@
 import { canonicalize, webhookHeaders } from '@sigilauth/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { appendAudit } from '../audit/log.js';
-import type { Database } from '../storage/database.js';
-import { RECONNECTED_CHANNEL } from '../storage/postgres.js';
+import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 import type { WebhookConfig } from './config.js';
 import { DELIVERY_CHANNEL } from './deliveries.js';
 import { signingSecrets } from './endpoints.js';
