@@ -32,8 +32,21 @@ export function encodePublicKey(key: KeyObject): string {
   return Buffer.concat([Buffer.from([(y[31]! & 1) === 1 ? 0x03 : 0x02]), x]).toString('base64');
 }
 
+/**
+ * Recently decoded keys. Decompressing a point costs a modular square root (about 0.25 ms), and
+ * the same approvers' keys come back request after request; KeyObjects are immutable.
+ */
+const decoded = new Map<string, KeyObject>();
+const DECODED_MAX = 4096;
+
 /** Parses a compressed P-256 public key; throws KeyFormatError unless it is a valid point. */
 export function decodePublicKey(encoded: string): KeyObject {
+  const cached = decoded.get(encoded);
+  if (cached) {
+    decoded.delete(encoded);
+    decoded.set(encoded, cached);
+    return cached;
+  }
   let bytes: Buffer | undefined;
   try {
     bytes = decodeBase64(encoded);
@@ -43,11 +56,15 @@ export function decodePublicKey(encoded: string): KeyObject {
   if (bytes === undefined || bytes.length !== 33 || (bytes[0] !== 0x02 && bytes[0] !== 0x03)) {
     throw new KeyFormatError('device_public_key must be a 33-byte compressed P-256 point in standard base64');
   }
+  let key: KeyObject;
   try {
-    return createPublicKey({ key: Buffer.concat([SPKI_P256_COMPRESSED_PREFIX, bytes]), format: 'der', type: 'spki' });
+    key = createPublicKey({ key: Buffer.concat([SPKI_P256_COMPRESSED_PREFIX, bytes]), format: 'der', type: 'spki' });
   } catch {
     throw new KeyFormatError('device_public_key is not a point on P-256');
   }
+  if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value!);
+  decoded.set(encoded, key);
+  return key;
 }
 
 /** Lower-case hex SHA-256 of the 33 compressed key bytes. */

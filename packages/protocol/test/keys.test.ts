@@ -144,6 +144,14 @@ describe('encode/decode properties', () => {
     );
   });
 
+  test('a key decoded again comes from the cache; an invalid one is refused every time', () => {
+    const encoded = encodePublicKey(generateP256KeyPair().publicKey);
+    assert.equal(decodePublicKey(encoded), decodePublicKey(encoded));
+    const offCurve = keyVectors.invalid.find((c) => c.error.includes('not a point'));
+    assert.ok(offCurve, 'an off-curve vector');
+    for (let i = 0; i < 2; i++) assert.throws(() => decodePublicKey(offCurve.public_key), KeyFormatError);
+  });
+
   test('a private key encodes as its public key; keys that are not P-256 are refused', () => {
     const { privateKey, publicKey } = generateP256KeyPair();
     assert.equal(encodePublicKey(privateKey), encodePublicKey(publicKey));
