@@ -35,7 +35,7 @@ interface HttpRequestSpec {
   headers?: Record<string, string>;
 }
 
-interface HttpResult {
+export interface HttpResult {
   latenciesMs: number[];
   /** completions per 250 ms of wall clock (epoch bucket → [count, slowest latency]) */
   timeline: Record<string, [number, number]>;

@@ -1,10 +1,33 @@
-/** Forks load-driver processes (bench/driver.ts) and talks to them over IPC. */
+/**
+ * Forks load-driver processes (bench/driver.ts) and talks to them over IPC. The driver is
+ * transpiled once to plain JavaScript (TypeScript's transpileModule: it has no relative imports)
+ * and run without a loader, so a driver is a bare Node process: no tsx loader thread or esbuild
+ * service per driver.
+ */
 import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { epochNow } from './stats.js';
 import { processCpuMs } from './server.js';
 
-const DRIVER = fileURLToPath(new URL('../driver.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('../driver.ts', import.meta.url));
+const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/sigil-bench/', import.meta.url));
+const debug = process.env.SIGIL_BENCH_DEBUG ? (line: string) => process.stderr.write(`[bench] ${line}\n`) : () => {};
+
+let compiled: string | null = null;
+function driverScript(): string {
+  if (compiled) return compiled;
+  const out = ts.transpileModule(readFileSync(SOURCE, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+    fileName: SOURCE,
+  });
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const staging = `${CACHE_DIR}driver-${process.pid}.mjs`;
+  writeFileSync(staging, out.outputText);
+  renameSync(staging, (compiled = `${CACHE_DIR}driver.mjs`)); // atomic: a concurrent run may be forking it
+  return compiled;
+}
 
 export class Driver {
   private nextId = 1;
@@ -25,19 +48,28 @@ export class Driver {
   }
 
   static async start(): Promise<Driver> {
-    const child = fork(DRIVER, [], {
-      execArgv: ['--import', 'tsx', '--max-old-space-size=2048'],
+    const child = fork(driverScript(), [], {
+      execArgv: ['--max-old-space-size=2048'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`driver ${child.pid} did not start in 60 s`));
+      }, 60_000);
       const onMessage = (m: { ready?: boolean }) => {
         if (m.ready) {
+          clearTimeout(timer);
           child.off('message', onMessage);
+          debug(`driver ${child.pid} ready`);
           resolve();
         }
       };
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`driver exited with ${code} before it was ready`)));
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`driver exited with ${code} before it was ready`));
+      });
     });
     return new Driver(child);
   }
@@ -51,10 +83,26 @@ export class Driver {
     return processCpuMs(this.pid);
   }
 
-  call<T = any>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+  /** Runs a command in the driver; fails (instead of hanging) after timeoutMs. */
+  call<T = any>(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 15 * 60_000): Promise<T> {
     const id = this.nextId++;
+    debug(`→ ${this.pid} ${cmd} #${id}`);
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`driver ${this.pid}: no answer to ${cmd} in ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          debug(`← ${this.pid} ${cmd} #${id}`);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.child.send({ id, cmd, ...args });
     });
   }

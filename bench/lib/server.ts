@@ -1,7 +1,9 @@
 /** Starts real `sigil serve` processes and reads their CPU time and memory from /proc. */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
 import { fileURLToPath } from 'node:url';
+import { launchSigil } from '../../test/support/processes.js';
 import { epochNow, sleep } from './stats.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +61,8 @@ export interface ServerOptions {
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
   timeoutMs?: number;
+  /** Open the inspector on a free loopback port, so the bench can force a GC before reading memory. */
+  inspect?: boolean;
 }
 
 export interface ServerHandle {
@@ -74,58 +78,36 @@ export interface ServerHandle {
   rssKiB(): number;
   /** SIGTERM and wait (a --cpu-prof profile is written on this exit). */
   stop(): Promise<void>;
+  /** With `inspect`: a full GC in the server through the inspector, then its V8 heap usage (bytes). */
+  collectGarbage(): Promise<{ usedHeapBytes: number }>;
 }
 
 export async function startServer(options: ServerOptions): Promise<ServerHandle> {
   const timeoutMs = options.timeoutMs ?? 180_000;
   const started = epochNow();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SIGIL_CLI, 'serve', '--port', '0', '--data-dir', options.dataDir], {
-    env: {
-      ...process.env,
-      SIGIL_LOG_LEVEL: 'warn',
-      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : { DATABASE_URL: '' }),
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, url, apiKey, output, readyAt } = await launchSigil({
+    cli: SIGIL_CLI,
+    nodeArgs: [...(options.inspect ? ['--inspect=127.0.0.1:0'] : []), ...(options.nodeArgs ?? [])],
+    args: ['--port', '0', '--data-dir', options.dataDir],
+    env: { SIGIL_LOG_LEVEL: 'warn', DATABASE_URL: options.databaseUrl ?? '', ...options.env },
+    timeoutMs,
   });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const { url, at } = await new Promise<{ url: string; at: number }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sigil serve did not start in ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    const check = () => {
-      const match = out.match(/is running at (\S+)/);
-      if (match) {
-        const at = epochNow();
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        child.off('exit', onExit);
-        resolve({ url: match[1]!, at });
-      }
-    };
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`sigil serve exited with ${code}:\n${out}`));
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', onExit);
-  });
-  // the key line follows the banner in the same write, but allow for a split chunk
-  await sleep(20);
   const pid = child.pid!;
   let stopped: Promise<void> | null = null;
   return {
     url,
     pid,
-    apiKey: out.match(/^\s+(sgk_live_[0-9a-f]{64})$/m)?.[1] ?? null,
-    startupMs: at - started,
+    apiKey,
+    startupMs: readyAt - started,
     child,
-    output: () => out,
+    output,
     cpuMs: () => processCpuMs(pid),
     rssKiB: () => processRssKiB(pid),
+    collectGarbage: async () => {
+      const ws = output().match(/Debugger listening on (ws:\/\/\S+)/)?.[1];
+      if (!ws) throw new Error('the server was not started with inspect');
+      return inspectorGc(ws);
+    },
     stop: () =>
       (stopped ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
@@ -136,6 +118,37 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
         clearTimeout(timer);
       })()),
   };
+}
+
+/** Runs HeapProfiler.collectGarbage (twice: weak callbacks) and returns Runtime.getHeapUsage. */
+async function inspectorGc(url: string): Promise<{ usedHeapBytes: number }> {
+  const socket = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  let id = 0;
+  const call = (method: string) =>
+    new Promise<any>((resolve, reject) => {
+      const my = ++id;
+      const onMessage = (data: Buffer) => {
+        const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+        if (msg.id !== my) return;
+        socket.off('message', onMessage);
+        if (msg.error) reject(new Error(msg.error.message));
+        else resolve(msg.result);
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id: my, method }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    await call('HeapProfiler.collectGarbage');
+    const usage = (await call('Runtime.getHeapUsage')) as { usedSize: number };
+    return { usedHeapBytes: usage.usedSize };
+  } finally {
+    socket.close();
+  }
 }
 
 /** Fetch JSON with a timeout; never throws on HTTP errors. */

@@ -1,14 +1,14 @@
 /**
  * Stores for benchmark servers: a fresh PGlite data directory, or a fresh PostgreSQL database
- * (created per run and dropped after, like test/support/postgres.ts). Setup that would take
+ * (created per run and dropped after, by test/support/postgres.ts). Setup that would take
  * minutes through the public API (pairing thousands of devices) is done with direct SQL through
  * the server's own storage layer, before the server starts (PGlite allows one process at a time).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createTestDatabase } from '../../test/support/postgres.js';
 import type { Database } from '../../packages/server/src/storage/database.js';
 import { openStorage } from '../../packages/server/src/storage/open.js';
 import { createApiKey } from '../../packages/server/src/tenants/api-keys.js';
@@ -43,26 +43,9 @@ export async function createStore(kind: StoreKind): Promise<BenchStore> {
   let databaseUrl: string | undefined;
   let drop = async () => {};
   if (kind === 'postgres') {
-    const name = `sigil_bench_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const url = new URL(POSTGRES_ADMIN_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    drop = async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    };
+    const database = await createTestDatabase('sigil_bench', POSTGRES_ADMIN_URL);
+    databaseUrl = database.url;
+    drop = database.drop;
   }
   return {
     kind,

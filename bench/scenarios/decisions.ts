@@ -10,6 +10,7 @@ import { requestBody } from '../lib/devices.js';
 import { split, type Driver } from '../lib/drivers.js';
 import { figure, seeded, shuffle, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
 import type { ServerHandle } from '../lib/server.js';
+import type { HttpResult } from '../driver.js';
 
 export interface PhaseRun {
   ok: number;
@@ -47,17 +48,6 @@ export function phaseResult(runs: PhaseRun[]): PhaseResult {
     clientCpuPct: figure(runs.map((r) => r.clientCpuPct), '%'),
     runs,
   };
-}
-
-interface HttpResult {
-  latenciesMs: number[];
-  timeline: Record<string, [number, number]>;
-  statuses: Record<string, number>;
-  bodies?: string[];
-  startedAt: number;
-  endedAt: number;
-  cpuMs: number;
-  errors: string[];
 }
 
 const hrUs = () => Number(process.hrtime.bigint() / 1000n);

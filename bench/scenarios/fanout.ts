@@ -71,17 +71,6 @@ function softFdLimit(): number {
   }
 }
 
-async function heapUsedBytes(url: string): Promise<number | null> {
-  try {
-    const res = await fetch(`${url}/metrics`);
-    const text = await res.text();
-    const m = text.match(/^sigil_nodejs_heap_size_used_bytes (\S+)$/m);
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
 export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: string) => void): Promise<FanoutResult> {
   const limit = softFdLimit();
   const perDriver = Math.ceil(o.devices / o.drivers);
@@ -102,11 +91,17 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
     const t1 = performance.now();
     const prepared = await prepareStore(store, all);
     log(`    ${all.length} devices rows inserted (direct SQL) in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-    server = await startServer({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
+    server = await startServer({ dataDir: store.dataDir, databaseUrl: store.databaseUrl, inspect: true });
     const info = await http<{ server_id: string; server_public_key: string }>('GET', `${server.url}/v1/info`);
     const offsets = await Promise.all(drivers.map((d) => d.clockOffset()));
-    const baseline = await settledRssKiB(server.pid);
-    const heap0 = await heapUsedBytes(server.url);
+    // memory is read after a full GC in the server (through its inspector) and once RSS stops moving
+    const settle = async () => {
+      const { usedHeapBytes } = await server!.collectGarbage();
+      return { rss: await settledRssKiB(server!.pid), heap: usedHeapBytes };
+    };
+    const before = await settle();
+    const baseline = before.rss;
+    const heap0: number | null = before.heap;
     const wsUrl = `${server.url.replace(/^http/, 'ws')}/v1/device/ws`;
 
     // connect in two halves, to separate the marginal cost of a connection from one-off warm-up
@@ -117,7 +112,7 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
       ),
     );
     const halfServerCpu = server.cpuMs() - serverCpu0;
-    const rssHalf = await settledRssKiB(server.pid);
+    const rssHalf = (await settle()).rss;
     const serverCpu1 = server.cpuMs();
     const rest = await Promise.all(
       drivers.map((d, i) =>
@@ -131,8 +126,9 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
     const connectFailures = [...half, ...rest].flatMap((r) => r.failures as string[]).slice(0, 5);
     const handshake = summarise([...half, ...rest].flatMap((r) => r.handshakeMs as number[]));
     const connectedHalf = half.reduce((a, r) => a + (r.connected as number), 0);
-    const rssFull = await settledRssKiB(server.pid);
-    const heap1 = await heapUsedBytes(server.url);
+    const after = await settle();
+    const rssFull = after.rss;
+    const heap1: number | null = after.heap;
     const memSamples = [(rssFull - baseline) / connected];
     const marginal = (rssFull - rssHalf) / Math.max(1, connected - connectedHalf);
     log(
@@ -234,7 +230,7 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
       log(
         `    run ${r + 1}: ${run.requests} requests at ${run.achievedRate.toFixed(1)}/s to ${o.perRequest} devices each: all-devices p50 ${run.allDevices.p50.toFixed(1)} ms, p99 ${run.allDevices.p99.toFixed(1)} ms (max ${run.allDevices.max.toFixed(1)}), lost ${lost}; POST p50 ${run.postLatency.p50.toFixed(1)} ms; server CPU ${run.serverCpuPct.toFixed(0)}%`,
       );
-      memSamples.push(((await settledRssKiB(server.pid, { quietMs: 1000, maxMs: 5000 })) - baseline) / connected);
+      memSamples.push(((await settle()).rss - baseline) / connected);
     }
     await Promise.all(drivers.map((d) => d.call('close')));
     return {

@@ -33,38 +33,61 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface LaunchedSigil {
+  child: ChildProcess;
+  url: string;
+  /** The first API key, when this process initialised the store. */
+  apiKey: string | null;
+  output(): string;
+  /** performance.timeOrigin + performance.now() when the banner arrived. */
+  readyAt: number;
+}
+
+/**
+ * Spawns `node [nodeArgs] cli serve [args]` with the environment plus `env`, and waits for its
+ * banner (written in one piece); kills it and rejects if it exits or does not start in time.
+ */
+export async function launchSigil(o: { cli?: string; nodeArgs?: string[]; args: string[]; env: Record<string, string>; timeoutMs: number }): Promise<LaunchedSigil> {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.cli ?? SIGIL_CLI, 'serve', ...o.args], {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const { url, readyAt } = await new Promise<{ url: string; readyAt: number }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sigil serve did not start in ${o.timeoutMs} ms:\n${out}`));
+    }, o.timeoutMs);
+    const check = () => {
+      const match = out.match(/is running at (\S+)/);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      child.off('exit', onExit);
+      resolve({ url: match[1]!, readyAt: performance.timeOrigin + performance.now() });
+    };
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`sigil serve exited with ${code}:\n${out}`));
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', onExit);
+  });
+  return { child, url, apiKey: out.match(/^\s+(sgk_live_[0-9a-f]{64})$/m)?.[1] ?? null, output: () => out, readyAt };
+}
+
 /** Starts a real `sigil serve` on loopback (an ephemeral port unless one is given) and waits for its banner. */
 export async function startSigil(
   store: TestStore,
   env: Record<string, string> = {},
   options: { port?: number; timeoutMs?: number; /** more `sigil serve` flags */ args?: string[] } = {},
 ): Promise<SigilProcess> {
-  const timeoutMs = options.timeoutMs ?? 90_000;
-  const child = spawn(process.execPath, [SIGIL_CLI, 'serve', '--port', String(options.port ?? 0), '--data-dir', store.dataDir, ...(options.args ?? [])], {
-    env: { ...process.env, SIGIL_LOG_LEVEL: 'warn', ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sigil serve did not start in ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    const check = () => {
-      const match = out.match(/is running at (\S+)/);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sigil serve exited with ${code}:\n${out}`));
-    });
+  const { child, url, apiKey, output } = await launchSigil({
+    args: ['--port', String(options.port ?? 0), '--data-dir', store.dataDir, ...(options.args ?? [])],
+    env: { SIGIL_LOG_LEVEL: 'warn', ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
+    timeoutMs: options.timeoutMs ?? 90_000,
   });
   const stop = async (signal: NodeJS.Signals) => {
     const exited = waitForExit(child);
@@ -75,9 +98,9 @@ export async function startSigil(
   };
   return {
     url,
-    apiKey: out.match(/^\s+(sgk_live_[0-9a-f]{64})$/m)?.[1] ?? null,
+    apiKey,
     child,
-    output: () => out,
+    output,
     stop: () => stop('SIGTERM'),
     kill: () => stop('SIGKILL'),
   };
