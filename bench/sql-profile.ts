@@ -1,6 +1,6 @@
 /**
  * Where the SQL time of a decision goes: runs the server's own decision path in this process
- * (submitDecision, then deviceViews for the response, as the route does) against a fresh store
+ * (submitDecision, which returns the device view the route answers with) against a fresh store
  * and prints the time per statement, fsync excluded and shown apart.
  *
  *   node --import tsx bench/sql-profile.ts [pglite|postgres] [decisions] [SERVER_DIR]
@@ -22,7 +22,7 @@ const count = Number(process.argv[3] ?? 300);
 const serverDir = process.argv[4] ? resolve(process.argv[4]) : resolve('packages/server/src');
 const mod = async (path: string) => import(pathToFileURL(join(serverDir, path)).href);
 const { openStorage } = await mod(`storage/open.js`);
-const { createRequest, deviceViews, hashBody } = await mod(`mpa/requests.js`);
+const { createRequest, hashBody } = await mod(`mpa/requests.js`);
 const { submitDecision } = await mod(`mpa/decisions.js`);
 const { createTenant } = await mod(`tenants/tenants.js`);
 
@@ -91,7 +91,6 @@ const cpu0 = process.cpuUsage();
 for (const t of shuffle(tasks, random)) {
   const b = decisionBody(byFp.get(t.fp)!, serverId, t.id, t.digest);
   await submitDecision(db, serverId, t.id, b.payload, b.signature, Date.now());
-  await deviceViews(db, t.fp, [t.id], Date.now());
 }
 const total = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
+import { deviceViews } from '../src/mpa/requests.js';
 import { coldBootRequest, pairDevice, startTestServer, type TestServer } from '../../../test/support/api.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
@@ -52,6 +53,24 @@ describeEachStore('MPA requests over HTTP', (kind) => {
     assert.equal(late.status, 409);
     assert.equal(late.body.error.code, 'request_completed');
     assert.equal(late.body.error.details.status, 'approved');
+  });
+
+  test('a decision is answered with the request as the deciding device now sees it', async () => {
+    const { body: created } = await t.api.post('/v1/mpa/requests', body());
+    const id = created.request_id;
+    for (const [device, decision, status, satisfied] of [
+      [alice, 'approve', 'pending', 1],
+      [carol, 'approve', 'approved', 2],
+    ] as const) {
+      const answer = await decide(device, id, decision, digestOf(created));
+      assert.equal(answer.status, 200);
+      const [view] = await deviceViews(t.server.db, device.fingerprint, [id], Date.now());
+      assert.deepEqual(answer.body, JSON.parse(JSON.stringify(view)), 'the same view a device gets when it syncs');
+      assert.equal(answer.body.status, status);
+      assert.equal(answer.body.my_decision, decision);
+      assert.equal(answer.body.groups_satisfied_count, satisfied);
+      assert.equal(answer.body.org_name, 'Acme Corp');
+    }
   });
 
   test('any denial rejects at once and hides who denied', async () => {

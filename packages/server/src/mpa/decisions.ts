@@ -1,4 +1,4 @@
-import { DomainTag, decisionChallenge, isFresh, verifyPayload, type Approver, type DecisionPayload, type WebAuthnAssertion } from '@sigilauth/protocol';
+import { DomainTag, decisionChallenge, isFresh, verifyPayload, type Approver, type DecisionPayload, type DeviceRequestView, type WebAuthnAssertion } from '@sigilauth/protocol';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database } from '../storage/database.js';
 import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
@@ -40,7 +40,7 @@ async function checkDecision(
   return request;
 }
 
-/** Checks a device's signed decision against the request it names, then records it. */
+/** Checks a device's signed decision against the request it names, records it, and returns the device's view. */
 export async function submitDecision(
   db: Database,
   serverId: string,
@@ -48,7 +48,7 @@ export async function submitDecision(
   payload: DecisionPayload,
   signature: string,
   now: number,
-): Promise<RequestRow> {
+): Promise<DeviceRequestView> {
   await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
     if (!verifyPayload(DomainTag.mpaDecision, payload, signature, approver.device_public_key)) {
       throw new ApiError(401, 'invalid_signature', 'the decision signature does not verify against the approver key');
@@ -70,7 +70,7 @@ export async function submitWebAuthnDecision(
   payload: DecisionPayload,
   assertion: WebAuthnAssertion,
   now: number,
-): Promise<RequestRow> {
+): Promise<DeviceRequestView> {
   let counter = 0;
   await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
     const credential = await findCredentialByFingerprint(db, approver.fingerprint);

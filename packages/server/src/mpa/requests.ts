@@ -187,7 +187,8 @@ export async function listRequests(db: Queryable, tenantId: string, { status, li
 /**
  * Locks the request row and brings a pending request that is past its expiry to timeout.
  * After the lock, one statement reads the recorded decisions (in the order the store serialised
- * them) and, for a decision, the deciding device's pairing: one round trip instead of two.
+ * them) and, for a decision, the deciding device's pairing and organisation name: one round trip
+ * instead of two.
  */
 async function lockForTransition(
   tx: Queryable,
@@ -195,23 +196,24 @@ async function lockForTransition(
   now: number,
   tenantId?: string,
   deviceFingerprint?: string,
-): Promise<{ row: RequestRow; events: EngineEvent[]; device: { revoked_at: Date | null } | null }> {
+): Promise<{ row: RequestRow; events: EngineEvent[]; device: { revoked_at: Date | null; org_name: string } | null }> {
   const [row] = await tx.query<RequestRow>(
     `SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`,
     [id, tenantId ?? null],
   );
   if (!row) throw notFound('MPA request');
-  const rows = await tx.query<{ source: 'decision' | 'device'; group_index: number; decision: Decision; decided_at: Date; revoked_at: Date | null }>(
-    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, NULL::timestamptz AS revoked_at FROM mpa_decisions WHERE request_id = $1)
+  const rows = await tx.query<{ source: 'decision' | 'device'; group_index: number; decision: Decision; decided_at: Date; revoked_at: Date | null; org_name: string }>(
+    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, NULL::timestamptz AS revoked_at, NULL AS org_name FROM mpa_decisions WHERE request_id = $1)
      UNION ALL
-     (SELECT 'device', NULL, NULL, NULL, NULL, revoked_at FROM devices WHERE tenant_id = $2 AND fingerprint = $3)
+     (SELECT 'device', NULL, NULL, NULL, NULL, dev.revoked_at, t.name FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
+       WHERE dev.tenant_id = $2 AND dev.fingerprint = $3)
      ORDER BY source DESC, seq`,
     [id, row.tenant_id, deviceFingerprint ?? null],
   );
   const events: EngineEvent[] = [];
-  let device: { revoked_at: Date | null } | null = null;
+  let device: { revoked_at: Date | null; org_name: string } | null = null;
   for (const r of rows) {
-    if (r.source === 'device') device = { revoked_at: r.revoked_at };
+    if (r.source === 'device') device = { revoked_at: r.revoked_at, org_name: r.org_name };
     else events.push({ kind: r.decision === 'approve' ? 'approve' : 'deny', groupIndex: r.group_index, at: r.decided_at.getTime() });
   }
   if (row.status === 'pending') {
@@ -271,8 +273,11 @@ export interface VerifiedDecision {
   signature: string;
 }
 
-/** Records a decision whose signature the caller has verified, and applies the quorum rules. */
-export async function recordDecision(db: Database, d: VerifiedDecision, now: number): Promise<RequestRow> {
+/**
+ * Records a decision whose signature the caller has verified, applies the quorum rules, and
+ * returns the request as the deciding device now sees it.
+ */
+export async function recordDecision(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
   return db.transaction(async (tx) => {
     const { row, events, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
     if (row.status !== 'pending') throw completedError(row);
@@ -298,7 +303,7 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
     } else {
       await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
     }
-    return row;
+    return deviceView(row, { groupIndex, orgName: device.org_name, myDecision: d.decision }, now);
   });
 }
 
@@ -352,23 +357,26 @@ export async function deviceViews(db: Queryable, fingerprint: string, requestIds
             ORDER BY r.created_at`,
           [fingerprint, requestIds],
         );
-  return rows.map((row) => {
-    const { status, completedAt } = currentState(row, now);
-    return {
-      tenant_id: row.tenant_id,
-      org_name: row.org_name,
-      request_id: row.id,
-      status,
-      action: row.action,
-      action_digest: row.action_digest,
-      groups_required: row.required,
-      groups_total: row.groups.length,
-      groups_satisfied_count: row.groups_satisfied.length,
-      group_name: row.groups[row.group_index]!.name,
-      my_decision: row.my_decision,
-      expires_at: row.expires_at.toISOString(),
-      created_at: row.created_at.toISOString(),
-      completed_at: completedAt === null ? null : new Date(completedAt).toISOString(),
-    };
-  });
+  return rows.map((row) => deviceView(row, { groupIndex: row.group_index, orgName: row.org_name, myDecision: row.my_decision }, now));
+}
+
+/** A request as one of its approvers' devices sees it. */
+function deviceView(row: RequestRow, seat: { groupIndex: number; orgName: string; myDecision: Decision | null }, now: number): DeviceRequestView {
+  const { status, completedAt } = currentState(row, now);
+  return {
+    tenant_id: row.tenant_id,
+    org_name: seat.orgName,
+    request_id: row.id,
+    status,
+    action: row.action,
+    action_digest: row.action_digest,
+    groups_required: row.required,
+    groups_total: row.groups.length,
+    groups_satisfied_count: row.groups_satisfied.length,
+    group_name: row.groups[seat.groupIndex]!.name,
+    my_decision: seat.myDecision,
+    expires_at: row.expires_at.toISOString(),
+    created_at: row.created_at.toISOString(),
+    completed_at: completedAt === null ? null : new Date(completedAt).toISOString(),
+  };
 }

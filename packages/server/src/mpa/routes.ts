@@ -7,7 +7,7 @@ import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { Fingerprint, IdParams, PublicKey, Signature, Uuid } from '../http/schemas.js';
 import { submitDecision, submitWebAuthnDecision } from './decisions.js';
-import { cancelRequest, createRequest, deviceViews, getRequest, hashBody, listRequests } from './requests.js';
+import { cancelRequest, createRequest, getRequest, hashBody, listRequests } from './requests.js';
 
 /** Documents the body; validation is validateMpaRequest, shared with the SDKs so messages match. */
 const MpaRequestBody = Type.Object(
@@ -146,13 +146,11 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       const body = request.body;
       const payload = body.payload as DecisionPayload;
       const started = performance.now();
-      if ('webauthn' in body) {
-        await submitWebAuthnDecision(ctx.db, ctx.identity.serverId, ctx.webAuthn.relyingParty(), request.params.id, payload, body.webauthn, ctx.clock());
-      } else {
-        await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, body.signature, ctx.clock());
-      }
+      const view =
+        'webauthn' in body
+          ? await submitWebAuthnDecision(ctx.db, ctx.identity.serverId, ctx.webAuthn.relyingParty(), request.params.id, payload, body.webauthn, ctx.clock())
+          : await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, body.signature, ctx.clock());
       ctx.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-      const [view] = await deviceViews(ctx.db, payload.fingerprint, [request.params.id], ctx.clock());
       return view;
     },
   );
