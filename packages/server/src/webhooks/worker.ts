@@ -3,6 +3,7 @@
  * them (FOR UPDATE SKIP LOCKED) with a lease, sent outside any transaction, and its result
  * recorded under the lease's fencing token (the attempt number). A worker that dies mid-attempt
  * leaves a lease that expires, and the delivery is attempted again: at least once, never lost.
+ * On the embedded store such a lease is released when the server starts again.
  */
 import { canonicalize, webhookHeaders } from '@sigilauth/protocol';
 import type { FastifyBaseLogger } from 'fastify';
@@ -203,6 +204,11 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     o.onAttempt?.({ deliveryId: d.id, eventId: d.event_id, attempt: d.attempts, status: result.status, ok, final, latencyMs: result.latencyMs });
   };
 
+  if (db.kind === 'pglite') {
+    // The embedded store is opened by one process at a time (the data-directory lock), so a lease
+    // found now was left by a process that died mid-attempt: retry at once, not when it runs out.
+    await db.query(`UPDATE webhook_deliveries SET locked_until = NULL WHERE status = 'pending' AND locked_until IS NOT NULL`);
+  }
   const unlisten = await db.listen(DELIVERY_CHANNEL, wake);
   const unlistenReconnect = await db.listen(RECONNECTED_CHANNEL, wake);
   const timer = setInterval(wake, config.pollIntervalMs);

@@ -97,6 +97,27 @@ describeEachStore('webhooks survive a crash', (kind) => {
     await second.p.stop();
   });
 
+  if (kind === 'pglite') {
+    test('embedded store: a lease left by a killed server is released when it starts again', { timeout: 90_000 }, async () => {
+      // A 60 s attempt timeout leases each attempt for 125 s: far longer than this test waits.
+      const env = { ...ENV, SIGIL_WEBHOOK_TIMEOUT_MS: '60000' };
+      let hang = true;
+      const rx = await Receiver.start(() => (hang ? 'hang' : { status: 200 }));
+      receivers.push(rx);
+      const first = await start(env);
+      const ep = (await first.api.post('/v1/webhooks', { url: rx.url, events: ['mpa.created'] })).body;
+      const created = await first.api.post('/v1/mpa/requests', oneGroupRequest(device));
+      await waitFor(() => rx.received.length === 1, 'the attempt in flight');
+      await first.p.kill();
+      hang = false;
+      const second = await start(env);
+      const accepted = await waitFor(() => rx.accepted().get(rx.received[0]!.id), 'the redelivery right after the restart', 15_000);
+      assert.equal(JSON.parse(accepted.body).request_id, created.body.request_id);
+      await second.api.request('PATCH', `/v1/webhooks/${ep.id}`, { enabled: false });
+      await second.p.stop();
+    });
+  }
+
   test('without SIGIL_WEBHOOK_ALLOW_PRIVATE, loopback and a name resolving to it are refused', { timeout: 60_000 }, async () => {
     const { p, api } = await start({});
     for (const url of ['http://127.0.0.1:9/hook', 'http://localhost:9/hook', 'http://[::1]:9/hook', 'http://10.0.0.1/hook', 'http://169.254.169.254/']) {
