@@ -12,6 +12,19 @@ import { Receiver } from '../support/webhook-receiver.js';
 
 export { Receiver, waitFor };
 
+/** What every fault scenario's servers run with: fast webhook retries, a loopback receiver, unthrottled pairing. */
+export const FAULT_ENV = {
+  SIGIL_PAIRING_RATE_LIMIT: '1000',
+  SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
+  SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1000,1000,1000,1000,1000',
+};
+
+/**
+ * On PostgreSQL an attempt cut off by a crash or an outage stays leased until its lease runs out
+ * (2 × attempt timeout + 5 s): a short attempt timeout keeps that inside the scenarios' waits.
+ */
+export const POSTGRES_FAULT_ENV = { ...FAULT_ENV, SIGIL_WEBHOOK_TIMEOUT_MS: '2000' };
+
 /** N real `sigil serve` processes on one store, each on a fixed loopback port so it can come back there. */
 export class Cluster {
   private constructor(

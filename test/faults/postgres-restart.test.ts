@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { SigilAuth } from '@sigilauth/sdk';
 import { freePort } from '../support/processes.js';
 import { describePostgres, type TestStore } from '../support/stores.js';
-import { Cluster, pairApprovers, playRound, Receiver, summary, tallyEvents, waitFor, type Approvers } from './harness.js';
+import { Cluster, pairApprovers, playRound, POSTGRES_FAULT_ENV, Receiver, summary, tallyEvents, waitFor, type Approvers } from './harness.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -67,7 +67,7 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
   before(async () => {
     postgres = await PrivatePostgres.start();
     const store: TestStore = { kind: 'postgres', dataDir, databaseUrl: postgres.url, dispose: async () => {} };
-    cluster = await Cluster.start(store, 2, { SIGIL_PAIRING_RATE_LIMIT: '1000', SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true', SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1000,1000,1000,1000,1000' });
+    cluster = await Cluster.start(store, 2, POSTGRES_FAULT_ENV);
     receiver = await Receiver.start();
     assert.equal((await cluster.api(0).post('/v1/webhooks', { url: receiver.url })).status, 201);
     serverId = (await cluster.api(0).get('/v1/info')).body.server_id;

@@ -2,15 +2,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createStore, describePostgres, type TestStore } from '../support/stores.js';
-import { Cluster, pairApprovers, playRound, Receiver, startListener, summary, tallyEvents, waitFor, type Approvers, type Listener, type StoredDecisions } from './harness.js';
-
-// A short attempt timeout keeps the lease (2 × timeout + 5 s) of an attempt cut off by kill -9 well inside the wait below.
-const ENV = {
-  SIGIL_PAIRING_RATE_LIMIT: '1000',
-  SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
-  SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '200,400,800,1000,1000,1000,1000,1000',
-  SIGIL_WEBHOOK_TIMEOUT_MS: '2000',
-};
+import {
+  Cluster,
+  pairApprovers,
+  playRound,
+  POSTGRES_FAULT_ENV,
+  Receiver,
+  startListener,
+  summary,
+  tallyEvents,
+  waitFor,
+  type Approvers,
+  type Listener,
+  type StoredDecisions,
+} from './harness.js';
 
 async function query<T>(store: TestStore, sql: string, params: unknown[]): Promise<T[]> {
   const client = new pg.Client({ connectionString: store.databaseUrl });
@@ -37,7 +42,7 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
 
   before(async () => {
     store = await createStore('postgres');
-    cluster = await Cluster.start(store, 3, ENV);
+    cluster = await Cluster.start(store, 3, POSTGRES_FAULT_ENV);
     live = [true, true, true];
     receiver = await Receiver.start();
     const created = await cluster.api(0).post('/v1/webhooks', { url: receiver.url });
