@@ -297,7 +297,7 @@ function table(): string {
   row('POST → all 5 devices have it, p99 (ms)', per((k) => fmt(ok(results.stores[k]?.fanout)?.p99Ms, 1)), '< 50 ms');
   row('server memory per idle device (KiB)', per((k) => fmt(ok(results.stores[k]?.fanout)?.kibPerDevice, 1)), '< 20 KiB');
   row('  marginal, second half of the devices (KiB)', per((k) => ok(results.stores[k]?.fanout)?.kibPerDeviceMarginal.toFixed(1) ?? 'n/a'));
-  row('  of which V8 heap (KiB)', per((k) => ok(results.stores[k]?.fanout)?.heapUsedPerDeviceKiB?.toFixed(1) ?? 'n/a'));
+  row('  of which V8 heap (KiB)', per((k) => ok(results.stores[k]?.fanout)?.heapUsedPerDeviceKiB.toFixed(1) ?? 'n/a'));
   row('server RSS idle → all connected (MiB)', per((k) => {
     const f = ok(results.stores[k]?.fanout);
     return f ? `${f.serverRssBaselineMiB.toFixed(0)} → ${f.serverRssConnectedMiB.toFixed(0)}` : 'n/a';

@@ -2,13 +2,11 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { fileURLToPath } from 'node:url';
-import { launchSigil } from '../../test/support/processes.js';
+import { launchSigil, SIGIL_CLI as BUILT_SIGIL_CLI } from '../../test/support/processes.js';
 import { epochNow, sleep } from './stats.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The server under test; SIGIL_BENCH_CLI points at another build (e.g. a copy of the code before a change, for A/B runs). */
-export const SIGIL_CLI = process.env.SIGIL_BENCH_CLI ?? `${ROOT}packages/server/dist/cli.js`;
+export const SIGIL_CLI = process.env.SIGIL_BENCH_CLI ?? BUILT_SIGIL_CLI;
 
 let clockTicks: number | null = null;
 function ticksPerSecond(): number {

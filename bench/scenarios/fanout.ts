@@ -51,7 +51,7 @@ export interface FanoutResult {
   kibPerDevice: Figure;
   /** RSS growth over the second half of the connections / that half: excludes one-off warm-up */
   kibPerDeviceMarginal: number;
-  heapUsedPerDeviceKiB: number | null;
+  heapUsedPerDeviceKiB: number;
   clockOffsetsMs: number[];
   rate: number;
   seconds: number;
@@ -101,7 +101,6 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
     };
     const before = await settle();
     const baseline = before.rss;
-    const heap0: number | null = before.heap;
     const wsUrl = `${server.url.replace(/^http/, 'ws')}/v1/device/ws`;
 
     // connect in two halves, to separate the marginal cost of a connection from one-off warm-up
@@ -128,7 +127,6 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
     const connectedHalf = half.reduce((a, r) => a + (r.connected as number), 0);
     const after = await settle();
     const rssFull = after.rss;
-    const heap1: number | null = after.heap;
     const memSamples = [(rssFull - baseline) / connected];
     const marginal = (rssFull - rssHalf) / Math.max(1, connected - connectedHalf);
     log(
@@ -246,7 +244,7 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
       serverRssConnectedMiB: rssFull / 1024,
       kibPerDevice: figure(memSamples, 'KiB'),
       kibPerDeviceMarginal: marginal,
-      heapUsedPerDeviceKiB: heap0 !== null && heap1 !== null ? (heap1 - heap0) / 1024 / connected : null,
+      heapUsedPerDeviceKiB: (after.heap - before.heap) / 1024 / connected,
       clockOffsetsMs: offsets.map((x) => x.offsetMs),
       rate: o.rate,
       seconds: o.seconds,
