@@ -82,8 +82,12 @@ describeEachStore('webhook delivery', (kind) => {
     assert.equal(approvedEvent.action.params.requested_by, 'alice@example.com');
     assert.match(approvedEvent.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-    // The deliveries API shows each attempt: time, status code, latency, error.
-    const deliveries = await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`);
+    // The deliveries API shows each attempt: time, status code, latency, error. A worker records
+    // an attempt after the receiver has answered, so wait for the last one to be written.
+    const deliveries = await waitFor(async () => {
+      const res = await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`);
+      return res.body.data.every((d: { status: string }) => d.status !== 'pending') && res;
+    }, 'every delivery to be recorded');
     assert.equal(deliveries.status, 200);
     assert.equal(deliveries.body.data.length, 4);
     for (const d of deliveries.body.data) {
@@ -205,8 +209,11 @@ describeEachStore('webhook delivery', (kind) => {
       return !res.body.enabled && res.body;
     }, 'the endpoint to be disabled');
     assert.match(disabled.disabled_reason, /2 deliveries in a row failed/);
-    const audit = await waitFor(async () => (await t.api.get('/v1/audit?type=webhook.disabled')).body.data[0], 'the audit entry');
-    assert.equal(audit.data.webhook_id, endpoint.id);
+    const audit = await waitFor(
+      async () => (await t.api.get('/v1/audit?type=webhook.disabled')).body.data.find((e: { data: { webhook_id: string } }) => e.data.webhook_id === endpoint.id),
+      'the audit entry',
+    );
+    assert.match(audit.data.reason, /2 deliveries in a row failed/);
     // A disabled endpoint gets no new deliveries; re-enabling clears its failure record.
     const before = rx.received.length;
     await t.api.post('/v1/mpa/requests', oneGroupRequest(device));
