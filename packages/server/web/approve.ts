@@ -364,13 +364,13 @@ function connectEvents(): void {
   events = source;
   source.addEventListener('open', () => setConnection('live'));
   source.addEventListener('sync', (event) => {
-    const data = JSON.parse((event as MessageEvent<string>).data) as { requests: DeviceRequestView[]; server_time: number };
+    const data = JSON.parse((event as MessageEvent<string>).data) as RequestPage & { server_time: number };
     clockOffset = data.server_time - Date.now();
-    const listed = new Set(data.requests.map((r) => r.request_id));
-    for (const view of data.requests) upsert(view);
-    // Pending requests missing from the sync finished while we were away: fetch their outcome.
-    for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void refresh(id);
     setConnection('live');
+    void readPages(data).then((listed) => {
+      // Pending requests missing from the sync finished while we were away: fetch their outcome.
+      for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void refresh(id);
+    });
   });
   source.addEventListener('request', (event) => upsert(JSON.parse((event as MessageEvent<string>).data) as DeviceRequestView));
   source.addEventListener('error', () => {
@@ -398,6 +398,28 @@ function setConnection(state: typeof connection): void {
 
 const connectionText = () =>
   connection === 'live' ? 'Live: new requests appear here as they arrive.' : connection === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+
+/** One page of the pending requests naming this device, newest first (docs/protocol.md). */
+interface RequestPage {
+  requests: DeviceRequestView[];
+  next_cursor: string | null;
+}
+
+/** Shows a page of pending requests and reads the ones after it; resolves to the IDs of all it read. */
+async function readPages(first: RequestPage, show: (view: DeviceRequestView) => void = upsert): Promise<Set<string>> {
+  const listed = new Set<string>();
+  let page: RequestPage | null = first;
+  while (page) {
+    for (const view of page.requests) {
+      listed.add(view.request_id);
+      show(view);
+    }
+    if (page.next_cursor === null) break;
+    const next: Awaited<ReturnType<typeof request<RequestPage>>> = await request<RequestPage>('GET', `/approve/api/requests?cursor=${encodeURIComponent(page.next_cursor)}`);
+    page = next.status === 200 ? next.body : null;
+  }
+  return listed;
+}
 
 async function refresh(id: string): Promise<void> {
   const res = await request<DeviceRequestView>('GET', `/approve/api/requests/${id}`);
@@ -628,8 +650,8 @@ async function loadMe(): Promise<void> {
   me = res.status === 200 ? res.body : null;
   if (!me) return;
   clockOffset = me.server_time - Date.now();
-  const pending = await request<{ requests: DeviceRequestView[] }>('GET', '/approve/api/requests');
-  if (pending.status === 200) for (const view of pending.body.requests) requests.set(view.request_id, view);
+  const pending = await request<RequestPage>('GET', '/approve/api/requests');
+  if (pending.status === 200) await readPages(pending.body, (view) => void requests.set(view.request_id, view));
   updateTitle();
   connectEvents();
 }
