@@ -348,6 +348,34 @@ describe('device session against a fake server', () => {
     }
   });
 
+  test('reads a sync page by page, and counts a request pushed meanwhile as pending', async () => {
+    const id = (i: number) => `${String(i).padStart(8, '0')}-3d0e-4a55-8f0a-6b1f6e2c9d01`;
+    fake.views = Array.from({ length: 45 }, (_, i) => makeView({ request_id: id(i) }));
+    fake.syncPageSize = 20;
+    fake.pageRequests.length = 0;
+    const pushedDuringSync = makeView({ request_id: id(99) });
+    const synced: DeviceRequestView[][] = [];
+    let pushedOnce = false;
+    open({
+      onRequest: () => {},
+      onSync: (v) => synced.push(v),
+      onReady: () => {
+        if (pushedOnce) return;
+        pushedOnce = true;
+        // pushed before the first page: not in any page, still pending
+        setImmediate(() => fake.push(pushedDuringSync));
+      },
+    });
+    try {
+      await eventually(() => synced.length === 1, 'the whole sync');
+      assert.deepEqual(fake.pageRequests, [id(19), id(39)]);
+      assert.equal(synced[0]!.length, 46);
+      assert.deepEqual(new Set(synced[0]!.map((v) => v.request_id)), new Set([...fake.views.map((v) => v.request_id), id(99)]));
+    } finally {
+      fake.syncPageSize = 20;
+    }
+  });
+
   test('fetchPendingRequests returns the sync, and fails cleanly when the server is down', async () => {
     fake.views = [makeView(), makeView({ request_id: '1b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d02' })];
     const views = await withTimeout(fetchPendingRequests(fake.paired(), key), 5000, 'inbox');
