@@ -98,7 +98,3 @@ export function displayText(value: string): string {
   return out;
 }
 
-/** Whether any character of the text would be collapsed, or shown as its code point. */
-export function isDisplayedAsIs(value: string): boolean {
-  return displayText(value) === value;
-}
