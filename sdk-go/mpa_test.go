@@ -82,11 +82,31 @@ func validationCases(t *testing.T) []validationCase {
 			r.Action.Params = map[string]any{"b": nil, "a": []int{}, "01": nil}
 		}, "Invalid MPA request: action.params.01 must be a string, number or boolean"},
 		{"action too large", func(r *MPARequest) {
-			r.Action.Params = map[string]any{"p": strings.Repeat("x", MaxActionBytes)}
+			r.Action.Params = spreadParams(strings.Repeat("x", MaxActionBytes))
 		}, "Invalid MPA request: action must be at most 8192 bytes as JSON"},
 		{"action too large once escaped", func(r *MPARequest) {
-			r.Action.Params = map[string]any{"p": strings.Repeat("\x01", MaxActionBytes/6)}
+			r.Action.Params = spreadParams(strings.Repeat(`"`, MaxActionBytes/2))
 		}, "Invalid MPA request: action must be at most 8192 bytes as JSON"},
+		{"NEL is a control character", func(r *MPARequest) { r.Groups[0].Name = "\u0085" }, "Invalid MPA request: groups[0].name contains an invisible or formatting character (U+0085)"},
+		{"zero-width space in the description", func(r *MPARequest) { r.Action.Description = "Cold boot\u200b engine" }, "Invalid MPA request: action.description contains an invisible or formatting character (U+200B)"},
+		{"soft hyphen in the type", func(r *MPARequest) { r.Action.Type = "cold\u00adboot" }, "Invalid MPA request: action.type contains an invisible or formatting character (U+00AD)"},
+		{"tag character in a param", func(r *MPARequest) { r.Action.Params["reason"] = "ok\U000E0041" }, "Invalid MPA request: action.params.reason contains an invisible or formatting character (U+E0041)"},
+		{"Hangul filler in a param key", func(r *MPARequest) { r.Action.Params["note\u3164"] = "x" }, "Invalid MPA request: action.params key \"note\u3164\" contains an invisible or formatting character (U+3164)"},
+		{"presentation selector after a space", func(r *MPARequest) { r.Action.Description = "a \ufe0f" }, "Invalid MPA request: action.description contains a presentation selector (U+FE0F) that follows no visible character"},
+		{"too many combining marks", func(r *MPARequest) { r.Action.Description = "e" + strings.Repeat("\u0301", 5) }, "Invalid MPA request: action.description has more than 4 combining marks on one character"},
+		{"more than 50 params", func(r *MPARequest) {
+			r.Action.Params = map[string]any{}
+			for i := 0; i < 51; i++ {
+				r.Action.Params["k"+string(rune('a'+i%26))+string(rune('a'+i/26))] = i
+			}
+		}, "Invalid MPA request: action.params may have at most 50 entries"},
+		{"param key too long", func(r *MPARequest) { r.Action.Params[strings.Repeat("k", 101)] = 1 }, "Invalid MPA request: action.params keys must be at most 100 characters"},
+		{"param value too long", func(r *MPARequest) { r.Action.Params["reason"] = strings.Repeat("r", 1001) }, "Invalid MPA request: action.params.reason must be at most 1000 characters"},
+		{"labels equal but for case", func(r *MPARequest) { r.Action.Params = map[string]any{"amount": 1, "Amount": 2} }, "Invalid MPA request: action.params keys \"Amount\" and \"amount\" would look alike on the approval screen"},
+		{"labels equal but for separators", func(r *MPARequest) { r.Action.Params = map[string]any{"engine_id": 1, "Engine ID": 2} }, "Invalid MPA request: action.params keys \"Engine ID\" and \"engine_id\" would look alike on the approval screen"},
+		{"labels equal but for a Cyrillic letter", func(r *MPARequest) { r.Action.Params = map[string]any{"amount": 1, "\u0430mount": 2} }, "Invalid MPA request: action.params keys \"amount\" and \"\u0430mount\" would look alike on the approval screen"},
+		{"a param passing for the group line", func(r *MPARequest) { r.Action.Params["your_group"] = "Security" }, "Invalid MPA request: action.params key \"your_group\" would look like the approval screen's own \"Your group\" line"},
+		{"a param key with no letter", func(r *MPARequest) { r.Action.Params["--"] = "x" }, "Invalid MPA request: action.params key \"--\" has no letter or digit to label it with"},
 	}
 }
 
@@ -156,7 +176,9 @@ func TestBoundaryValuesAreAccepted(t *testing.T) {
 		"expires default":            func(r *MPARequest) { r.ExpiresInSeconds = 0 },
 		"name of 100 emoji units":    func(r *MPARequest) { r.Groups[0].Name = emoji },
 		"name of 100 characters":     func(r *MPARequest) { r.Groups[0].Name = strings.Repeat("n", 100) },
-		"NEL is not JS whitespace":   func(r *MPARequest) { r.Groups[0].Name = "\u0085" },
+		"whitespace padding":         func(r *MPARequest) { r.Action.Description = "Harmless" + strings.Repeat("\u00a0 ", 400) + "real" },
+		"emoji with a selector":      func(r *MPARequest) { r.Action.Params["mood"] = "\u2764\ufe0f" },
+		"1000-character param":       func(r *MPARequest) { r.Action.Params["reason"] = strings.Repeat("r", 1000) },
 		"type of 100":                func(r *MPARequest) { r.Action.Type = strings.Repeat("t", 100) },
 		"description of 1000":        func(r *MPARequest) { r.Action.Description = strings.Repeat("d", 1000) },
 		"no params":                  func(r *MPARequest) { r.Action.Params = nil },
@@ -186,15 +208,35 @@ func TestBoundaryValuesAreAccepted(t *testing.T) {
 	}
 }
 
+// spreadKeys name the params spreadParams fills; their labels look nothing alike.
+var spreadKeys = []string{"a", "b", "c", "d", "e", "f", "g", "h", "j"}
+
+// spreadParams spreads text over params of at most MaxParamValueLength characters each.
+func spreadParams(text string) map[string]any {
+	params := map[string]any{}
+	runes := []rune(text)
+	for _, k := range spreadKeys {
+		n := len(runes)
+		if n > MaxParamValueLength {
+			n = MaxParamValueLength
+		}
+		params[k] = string(runes[:n])
+		runes = runes[n:]
+	}
+	return params
+}
+
 func TestTheActionSizeLimitIsExactlyMaxActionBytes(t *testing.T) {
 	req := guideRequest(t)
-	req.Action = MPAAction{Type: "t", Description: "d", Params: map[string]any{"p": ""}}
-	overhead := len(`{"description":"d","params":{"p":""},"type":"t"}`)
-	req.Action.Params["p"] = strings.Repeat("é", (MaxActionBytes-overhead)/2) // 2 bytes each
+	empty := spreadParams("")
+	overhead, _ := canonicalJSON(map[string]any{"type": "t", "description": "d", "params": empty})
+	room := MaxActionBytes - len(overhead)
+	text := strings.Repeat("é", room/2) + strings.Repeat("x", room%2) // é is 2 bytes
+	req.Action = MPAAction{Type: "t", Description: "d", Params: spreadParams(text)}
 	if err := ValidateMPARequest(req); err != nil {
 		t.Fatalf("exactly %d bytes: %v", MaxActionBytes, err)
 	}
-	req.Action.Params["p"] = req.Action.Params["p"].(string) + "x"
+	req.Action.Params["j"] = req.Action.Params["j"].(string) + "x"
 	if err := ValidateMPARequest(req); err == nil || err.Error() != "Invalid MPA request: action must be at most 8192 bytes as JSON" {
 		t.Fatalf("one byte more: %v", err)
 	}

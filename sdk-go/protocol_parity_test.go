@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -138,8 +139,11 @@ func randomRequests(t *testing.T, n int, seed int64) []MPARequest {
 	names := []string{"Engineering Leads", "Security Team", "Operations", "", "  ", "\u3000", "\ufeff", "\u0085", "\u200b", "Zoë’s team 📱",
 		strings.Repeat("n", 100), strings.Repeat("n", 101), strings.Repeat("😀", 50), strings.Repeat("😀", 50) + "n", strings.Repeat("é", 100), "<b>&amp;</b>", "line\nbreak", "quote\"s"}
 	texts := []string{"cold_boot", "", " ", "\t\n", strings.Repeat("t", 100), strings.Repeat("t", 101), strings.Repeat("😀", 50), strings.Repeat("😀", 51), "\u2028", "x\u2029", strings.Repeat("d", 1000), strings.Repeat("d", 1001)}
-	paramKeys := []string{"engine_id", "0", "1", "01", "10", "4294967294", "4294967295", "-1", "a", "B", "é", "😀", "", " ", "__proto__x", "ticket"}
-	paramValues := []any{"ENG-001", "", "\u0001\u001f\"\\/", "\u2028\u2029", "<script>&", 0, -0.5, 1e21, 1e-7, 123456789012345678, json.Number("1e400"), json.Number("2.50"), true, false, nil,
+	texts = append(texts, hostileTexts...)
+	names = append(names, hostileTexts...)
+	paramKeys := []string{"engine_id", "0", "1", "01", "10", "4294967294", "4294967295", "-1", "a", "B", "é", "😀", "", " ", "__proto__x", "ticket",
+		"Engine ID", "engine-id", "ENGINE_ID", "engine_1d", "\u0435ngine_id", "ｅｎｇｉｎｅ_ｉｄ", "action_type", "Your group", "your-group", "__", "-\ufe0f", "a\u200bb", "x\u00ad", strings.Repeat("k", 100), strings.Repeat("k", 101), "amount", "Amount", "\u0430mount", "l", "I", "i"}
+	paramValues := []any{"ENG-001", "Harmless" + strings.Repeat("\u00a0 ", 300) + "real", "❤\ufe0f", " \ufe0f", "e\u0301\u0301\u0301\u0301\u0301", "ok\U000E0041", "\u3164", strings.Repeat("v", 1000), strings.Repeat("v", 1001), "", "\u0001\u001f\"\\/", "\u2028\u2029", "<script>&", 0, -0.5, 1e21, 1e-7, 123456789012345678, json.Number("1e400"), json.Number("2.50"), true, false, nil,
 		[]int{1}, map[string]any{}, strings.Repeat("x", 4000), strings.Repeat("é", 2000), strings.Repeat("\u0001", 700)}
 	badKey := func(a *Approver) {
 		switch rng.Intn(4) {
@@ -222,8 +226,32 @@ func randomRequests(t *testing.T, n int, seed int64) []MPARequest {
 	return out
 }
 
+// hostileTexts are strings a requester could use to pad, hide or disguise what approvers see.
+var hostileTexts = []string{
+	"Harmless" + strings.Repeat(" ", 200) + "real", "a\u00a0\u00a0b", "\u3000x", "ENG\u200b-001", "soft\u00adhyphen", "mongolian\u180evs", "\u3164", "\u115f\u1160",
+	"half\uffa0width", "anchor\ufff9x\ufffb", "tag\U000E0041\U000E007F", "\U000E0001", "var\ufe00", "❤\ufe0f", "\ufe0f", "rtl\u202eexe", "\u2066iso\u2069", "\ufeffbom",
+	"\x1b[2J", "\x7f", "\u0085", "\u2800", "e\u0301\u0301\u0301\u0301", "e\u0301\u0301\u0301\u0301\u0301", "\U000F0000", "\ue000", "\u0378", "\U0001D41A\U0001D41B",
+}
+
 // messageShape blanks out the fingerprints, numbers and names that vary between messages.
 var messageShape = regexp.MustCompile(`[0-9a-f]{64}|[0-9]+|"[^"]*"|action\.params\.\S+`)
+
+func TestUnicodeTablesAreTheProtocolPackages(t *testing.T) {
+	node := nodeBinary(t)
+	dist := repoFile(t, "packages/protocol/dist/unicode-tables.js")
+	script := `const t = await import(process.argv[1]); process.stdout.write(JSON.stringify([t.UNICODE_TABLES_VERSION, t.CLASS_RUNS, t.LOWER_RUNS, t.FOLD_RUNS, t.LOOKALIKE_PAIRS]));`
+	out, err := exec.Command(node, "--input-type=module", "-e", script, "file://"+filepath.ToSlash(dist)).Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	var tables []string
+	if err := json.Unmarshal(out, &tables); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{unicodeTablesVersion, classRuns, lowerRuns, foldRuns, lookalikePairs}; !reflect.DeepEqual(tables, want) {
+		t.Fatal("sdk-go/unicode_tables.go differs from packages/protocol/src/unicode-tables.ts: run node scripts/generate-unicode-tables.mjs")
+	}
+}
 
 func TestValidationMatchesTheProtocolPackage(t *testing.T) {
 	base := guideRequest(t)

@@ -25,6 +25,12 @@ const (
 	MaxActionTypeLength = 100
 	// MaxActionDescriptionLength is the longest action description, in UTF-16 code units.
 	MaxActionDescriptionLength = 1000
+	// MaxParams is the most params an action may have.
+	MaxParams = 50
+	// MaxParamKeyLength is the longest param key, in UTF-16 code units.
+	MaxParamKeyLength = 100
+	// MaxParamValueLength is the longest string param value, in UTF-16 code units.
+	MaxParamValueLength = 1000
 	// MinExpiresInSeconds is the shortest expiry.
 	MinExpiresInSeconds = 60
 	// MaxExpiresInSeconds is the longest expiry (15 minutes).
@@ -121,20 +127,51 @@ func validateAction(action MPAAction) error {
 	if err != nil {
 		return err
 	}
+	if len(action.Params) > MaxParams {
+		return invalidMPA(fmt.Sprintf("action.params may have at most %d entries", MaxParams))
+	}
 	// The server sees the params as JSON: check each value as it will be encoded, in the
 	// order the server's JSON.parse enumerates the keys.
 	params := make(map[string]any, len(action.Params))
+	labels := make(map[string]string, len(action.Params))
 	for _, key := range jsKeyOrder(action.Params) {
 		if !utf8.ValidString(key) {
 			return invalidMPA("action.params keys must be valid Unicode")
+		}
+		if utf16Len(key) > MaxParamKeyLength {
+			return invalidMPA(fmt.Sprintf("action.params keys must be at most %d characters", MaxParamKeyLength))
+		}
+		if problem := textProblem(key); problem != "" {
+			return invalidMPA(`action.params key "` + key + `" ` + problem)
 		}
 		value, ok := paramAsJSON(action.Params[key])
 		if !ok {
 			return invalidMPA("action.params." + key + " must be a string, number or boolean")
 		}
-		if s, isString := value.(string); isString && !utf8.ValidString(s) {
-			return invalidMPA("action.params." + key + " is not valid Unicode")
+		if s, isString := value.(string); isString {
+			if !utf8.ValidString(s) {
+				return invalidMPA("action.params." + key + " is not valid Unicode")
+			}
+			if utf16Len(s) > MaxParamValueLength {
+				return invalidMPA(fmt.Sprintf("action.params.%s must be at most %d characters", key, MaxParamValueLength))
+			}
+			if problem := textProblem(s); problem != "" {
+				return invalidMPA("action.params." + key + " " + problem)
+			}
 		}
+		// Two params an approver cannot tell apart, or one that passes for a line of the
+		// screen itself, are refused.
+		if labelSkeleton(key) == "" {
+			return invalidMPA(`action.params key "` + key + `" has no letter or digit to label it with`)
+		}
+		skeleton := labelSkeleton(paramLabel(key))
+		if reserved, ok := reservedLabel(skeleton); ok {
+			return invalidMPA(`action.params key "` + key + `" would look like the approval screen's own "` + reserved + `" line`)
+		}
+		if twin, ok := labels[skeleton]; ok {
+			return invalidMPA(`action.params keys "` + twin + `" and "` + key + `" would look alike on the approval screen`)
+		}
+		labels[skeleton] = key
 		params[key] = value
 	}
 	canonical, err := canonicalJSON(map[string]any{"type": typ, "description": description, "params": params})
@@ -145,7 +182,8 @@ func validateAction(action MPAAction) error {
 }
 
 // checkText applies the server's rules for names, types and descriptions: present and not
-// only whitespace (as JavaScript's trim sees it), valid Unicode, at most max UTF-16 code units.
+// only whitespace (as JavaScript's trim sees it), valid Unicode, at most max UTF-16 code units,
+// and nothing an approver could not see (textProblem).
 func checkText(value, field string, max int) (string, error) {
 	if strings.TrimFunc(value, isJSWhitespace) == "" {
 		return "", invalidMPA(field + " is required")
@@ -155,6 +193,9 @@ func checkText(value, field string, max int) (string, error) {
 	}
 	if utf16Len(value) > max {
 		return "", invalidMPA(fmt.Sprintf("%s must be at most %d characters", field, max))
+	}
+	if problem := textProblem(value); problem != "" {
+		return "", invalidMPA(field + " " + problem)
 	}
 	return value, nil
 }

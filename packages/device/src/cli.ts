@@ -14,7 +14,7 @@ import {
 } from './client.js';
 import { KeystoreError, loadOrCreateDeviceKey, loadServers, resolveHome, selectServer } from './keystore.js';
 import { announcement, Listener, type DecideMode } from './listen.js';
-import { outcomeLine, renderScreen, sanitizeText, summaryLine } from './screen.js';
+import { layoutScreen, outcomeLine, sanitizeText, summaryLine, terminalSize } from './screen.js';
 import { VERSION } from './version.js';
 
 const out = (text: string) => void process.stdout.write(text);
@@ -141,12 +141,14 @@ program
             if (answer === 'd' || answer === 'deny') return 'deny';
           }
         },
+        // Whatever is typed here only turns the page: nothing is decided before the last page.
+        more: async (signal: AbortSignal) => void (await readline.question('-- more (press Enter) --', { signal })),
       };
     } else {
       mode = { kind: 'none' };
     }
 
-    const listener = new Listener({ server, key, mode, write: out, warn: err });
+    const listener = new Listener({ server, key, mode, write: out, warn: err, terminal: () => terminalSize() });
     let stopping = false;
     const stop = () => {
       if (stopping) return;
@@ -219,7 +221,8 @@ program
     if (!view) {
       throw new CliError(`Request ${id} is not pending for this device: it has finished, expired, or does not name this device`);
     }
-    out(`${renderScreen(view, { prompt: [`Sending: ${decision === 'approve' ? 'Approve' : 'Deny'}`] }).join('\n')}\n\n`);
+    const pages = layoutScreen(view, { size: terminalSize(), prompt: [`Sending: ${decision === 'approve' ? 'Approve' : 'Deny'}`] });
+    out(`${pages.map((page) => page.join('\n')).join('\n')}\n\n`);
     let result: DeviceRequestView;
     try {
       result = await submitDecision(server, key, view, decision);

@@ -14,6 +14,7 @@ import {
   type DecisionPayload,
   type DeviceAuthMessage,
   type DeviceRequestView,
+  type DeviceSyncRequest,
   type DeviceSessionProof,
   type MpaStatus,
   type PairingProof,
@@ -213,6 +214,7 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 const isParamValue = (v: unknown): v is ParamValue =>
   typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCursor = (v: unknown): v is string | null => v === null || (typeof v === 'string' && v.length > 0 && v.length <= 200);
 
 /** Whether a value has the shape of a DeviceRequestView (so rendering and signing cannot trip over it). */
 export function isDeviceRequestView(value: unknown): value is DeviceRequestView {
@@ -294,6 +296,7 @@ export function verifyServerMessage(
       if (!Array.isArray(payload.requests) || !payload.requests.every(isDeviceRequestView)) {
         throw new ServerMessageError('a sync message holds a malformed request');
       }
+      if (!isCursor(payload.cursor) || !isCursor(payload.next_cursor)) throw new ServerMessageError('a sync message has a malformed cursor');
       break;
     case 'request':
       if (!fingerprintOk) throw new ServerMessageError('a server message is addressed to another device');
@@ -345,7 +348,11 @@ export class ConnectionError extends Error {
 export interface SessionHandlers {
   /** Authenticated; `reconnected` is true after the first time. */
   onReady?(info: { reconnected: boolean }): void;
-  /** Every pending request naming this device, after each (re)connection. */
+  /**
+   * Every pending request naming this device, newest first, after each (re)connection: the
+   * session reads the server's sync page by page and calls this once it has them all (with any
+   * request pushed meanwhile that is still pending).
+   */
   onSync?(views: DeviceRequestView[]): void;
   /** One request changed. */
   onRequest?(view: DeviceRequestView): void;
@@ -372,6 +379,15 @@ export interface SessionOptions extends SessionHandlers {
 }
 
 type Phase = 'challenge' | 'ready' | 'sync' | 'live';
+
+/** A sync being read page by page. */
+interface SyncInProgress {
+  /** The cursor of the page asked for; null for the first page. */
+  expecting: string | null;
+  views: Map<string, DeviceRequestView>;
+  /** Requests pushed while the pages were read: newer than the pages, or not in them at all. */
+  pushed: Map<string, DeviceRequestView>;
+}
 
 /**
  * One device's WebSocket session with a server: authenticates with the device key, verifies
@@ -430,6 +446,7 @@ export class DeviceSession {
     const { server, key } = this.options;
     let phase: Phase = 'challenge';
     let failure: string | null = null;
+    let sync: SyncInProgress | null = null;
     const ws = new WebSocket(webSocketUrl(server.url), {
       handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
       maxPayload: MAX_SERVER_MESSAGE_BYTES,
@@ -481,6 +498,7 @@ export class DeviceSession {
       } else if (phase === 'ready') {
         if (message.type !== 'ready') return abort(`expected ready, got ${message.type}`);
         phase = 'sync';
+        sync = { expecting: null, views: new Map(), pushed: new Map() };
         this.options.onReady?.({ reconnected: this.everReady });
         this.everReady = true;
       } else if (message.type === 'sync') {
@@ -489,9 +507,22 @@ export class DeviceSession {
           if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
           this.attempt = 0;
         }
-        this.options.onSync?.(message.requests);
+        // A first page starts a sync over (the server re-syncs after its storage reconnects);
+        // a page for a cursor not asked for is stale.
+        if (message.cursor === null) sync = { expecting: null, views: new Map(), pushed: sync?.pushed ?? new Map() };
+        else if (sync === null || message.cursor !== sync.expecting) return;
+        for (const view of message.requests) sync.views.set(view.request_id, view);
+        if (message.next_cursor !== null) {
+          sync.expecting = message.next_cursor;
+          ws.send(JSON.stringify({ type: 'sync', cursor: message.next_cursor } satisfies DeviceSyncRequest));
+          return;
+        }
+        const views = syncResult(sync);
+        sync = null;
+        this.options.onSync?.(views);
       } else if (message.type === 'request') {
-        // A change can be pushed between ready and the sync; the sync then repeats it.
+        // A change pushed while the sync is read may be newer than its page, or not in any page.
+        if (sync) sync.pushed.set(message.request.request_id, message.request);
         this.options.onRequest?.(message.request);
       } else {
         abort(`unexpected ${message.type} message`);
@@ -522,28 +553,30 @@ export class DeviceSession {
   }
 }
 
-/** Connects once, authenticates, and returns the server's sync: every pending request naming this device. */
+/** The pages of a sync with what was pushed meanwhile: every request still pending, newest first. */
+function syncResult(sync: SyncInProgress): DeviceRequestView[] {
+  const merged = new Map<string, DeviceRequestView>();
+  for (const [id, view] of sync.pushed) if (!sync.views.has(id)) merged.set(id, view);
+  for (const [id, view] of sync.views) {
+    const pushed = sync.pushed.get(id);
+    merged.set(id, pushed ? mergeViews(view, pushed) : view);
+  }
+  return [...merged.values()].filter((v) => v.status === 'pending');
+}
+
+/** Connects once, authenticates, and returns the server's sync: every pending request naming this device, newest first. */
 export function fetchPendingRequests(server: PairedServer, key: DeviceKey, options: { timeoutMs?: number } = {}): Promise<DeviceRequestView[]> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    // A change pushed between ready and the sync may be newer than the sync: keep it.
-    const early = new Map<string, DeviceRequestView>();
     const session = new DeviceSession({
       server,
       key,
       reconnect: false,
       handshakeTimeoutMs: options.timeoutMs ?? 10_000,
-      onRequest: (view) => void early.set(view.request_id, view),
       onSync: (views) => {
         if (settled) return;
         settled = true;
-        const merged = new Map(views.map((v) => [v.request_id, v]));
-        for (const [id, view] of early) {
-          const synced = merged.get(id);
-          merged.set(id, synced ? mergeViews(synced, view) : view);
-        }
-        const pending = [...merged.values()].filter((v) => v.status === 'pending');
-        void session.close().then(() => resolve(pending));
+        void session.close().then(() => resolve(views));
       },
       onFatal: (err) => {
         if (settled) return;

@@ -7,13 +7,21 @@ import {
   type SessionOptions,
 } from './client.js';
 import type { DeviceKey, PairedServer } from './keystore.js';
-import { outcomeLine, renderScreen } from './screen.js';
+import { BUTTONS, layoutScreen, outcomeLine, type TerminalSize } from './screen.js';
 
 /** How the listener answers requests that are waiting for this device. */
 export type DecideMode =
   | { kind: 'auto'; decision: Decision }
-  /** Ask a person; resolve null to leave the request undecided. The signal aborts when the request changes. */
-  | { kind: 'ask'; ask: (view: DeviceRequestView, signal: AbortSignal) => Promise<Decision | null> }
+  /**
+   * Ask a person; resolve null to leave the request undecided. The signal aborts when the request
+   * changes. `more` waits until the person has read a page of a screen taller than the terminal;
+   * the question is asked only after the last page, which ends with the buttons.
+   */
+  | {
+      kind: 'ask';
+      ask: (view: DeviceRequestView, signal: AbortSignal) => Promise<Decision | null>;
+      more?: (signal: AbortSignal) => Promise<void>;
+    }
   /** Only display. */
   | { kind: 'none' };
 
@@ -32,6 +40,8 @@ export interface ListenerOptions {
   session?: Pick<SessionOptions, 'minBackoffMs' | 'maxBackoffMs' | 'handshakeTimeoutMs' | 'livenessTimeoutMs'>;
   /** Sends a decision; defaults to submitDecision (tests may wrap it). */
   decide?: typeof submitDecision;
+  /** The terminal's size, read each time a screen is shown; null (default) for output that is not a terminal. */
+  terminal?: () => TerminalSize | null;
 }
 
 interface Tracked {
@@ -183,15 +193,37 @@ export class Listener {
   private show(t: Tracked, force = false): void {
     const { mode } = this.options;
     if (mode.kind === 'ask' && this.needsDecision(t) && !force) return;
+    const pages = this.pages(t);
+    this.options.write(`${pages.map((page) => page.join('\n')).join('\n')}\n\n`);
+    t.shown = true;
+  }
+
+  /** The request's screen laid out for the terminal, its header first and its prompt last. */
+  private pages(t: Tracked): string[][] {
+    const { mode } = this.options;
     let prompt: string[] | undefined;
     if (mode.kind === 'none') prompt = [`To decide, run: sigil-device respond ${t.view.request_id} --approve (or --deny)`];
     if (mode.kind === 'auto') prompt = [`Auto-${mode.decision === 'approve' ? 'approving' : 'denying'}...`];
     if (mode.kind === 'ask' && this.askQueue.length > 0) {
-      prompt = ['[Deny] [Approve]', `(${this.askQueue.length} more request${this.askQueue.length === 1 ? '' : 's'} waiting)`];
+      prompt = [BUTTONS, `(${this.askQueue.length} more request${this.askQueue.length === 1 ? '' : 's'} waiting)`];
     }
-    const lines = renderScreen(t.view, { now: this.now(), ...(prompt ? { prompt } : {}) });
-    this.options.write(`${requestHeader(t.view.request_id, t.shown)}\n${lines.join('\n')}\n\n`);
+    return layoutScreen(t.view, {
+      now: this.now(),
+      size: this.options.terminal?.() ?? null,
+      header: [requestHeader(t.view.request_id, t.shown)],
+      ...(prompt ? { prompt } : {}),
+    });
+  }
+
+  /** Prints a screen that needs an answer page by page, waiting for the person after each page but the last. */
+  private async showForQuestion(t: Tracked, more: ((signal: AbortSignal) => Promise<void>) | undefined, signal: AbortSignal): Promise<void> {
+    const pages = this.pages(t);
     t.shown = true;
+    for (const [i, page] of pages.entries()) {
+      signal.throwIfAborted();
+      this.options.write(`${page.join('\n')}\n`);
+      if (i < pages.length - 1 && more) await more(signal);
+    }
   }
 
   /** Marks a request finished and announces its outcome (view null: outcome unknown). */
@@ -240,8 +272,9 @@ export class Listener {
     if (!t || !this.needsDecision(t)) return this.pumpQuestions();
     const controller = new AbortController();
     this.asking = { id, controller };
-    this.show(t, true);
-    mode.ask(t.view, controller.signal).then(
+    this.showForQuestion(t, mode.more, controller.signal)
+      .then(() => mode.ask(t.view, controller.signal))
+      .then(
       async (decision) => {
         if (this.asking?.controller === controller) this.asking = null;
         if (decision !== null && !controller.signal.aborted) await this.send(t, decision);

@@ -61,6 +61,8 @@ describe('verifyServerMessage (tampered or foreign server messages are rejected)
     server_id: server.server_id,
     fingerprint: key.fingerprint,
     requests: [makeView()],
+    cursor: null,
+    next_cursor: null,
     issued_at: Date.now(),
   });
   const signed = (p: Record<string, unknown>, tag: DomainTag = DomainTag.serverMessage, k = privateKey) => ({ payload: p, signature: signPayload(tag, p, k) });
@@ -118,6 +120,7 @@ describe('verifyServerMessage (tampered or foreign server messages are rejected)
     assert.throws(() => verifyServerMessage(signed({ ...payload(), requests: [badView] }), server, opts()), /malformed/);
     assert.throws(() => verifyServerMessage(signed({ ...payload(), type: 'surprise' }), server, opts()), /unknown server message type/);
     assert.throws(() => verifyServerMessage('not json', server, opts()), /not JSON/);
+    assert.throws(() => verifyServerMessage(signed({ ...payload(), next_cursor: 5 }), server, opts()), /malformed cursor/);
   });
 });
 
@@ -184,7 +187,7 @@ describe('decisions', () => {
         [409, { error: { code: 'request_completed', message: 'MPA request is already timeout', details: { status: 'timeout' } } }, /^Request already timed out$/],
         [409, { error: { code: 'already_decided', message: 'x' } }, /already decided/],
         [403, { error: { code: 'not_an_approver', message: 'x' } }, /not an approver/],
-        [401, { error: { code: 'invalid_signature', message: 'the decision signature does not verify\x1b[2J' } }, /^The server refused the decision: the decision signature does not verify \(invalid_signature\)$/],
+        [401, { error: { code: 'invalid_signature', message: 'the decision signature does not verify\x1b[2J' } }, /^The server refused the decision: the decision signature does not verify<U\+001B>\[2J \(invalid_signature\)$/],
       ];
       for (const [status, body, pattern] of cases) {
         fake.decisionReply = { status, body };
@@ -342,6 +345,34 @@ describe('device session against a fake server', () => {
       assert.equal(fake.challengesSent, before + 1, 'no reconnection');
     } finally {
       fake.refuseDevices = false;
+    }
+  });
+
+  test('reads a sync page by page, and counts a request pushed meanwhile as pending', async () => {
+    const id = (i: number) => `${String(i).padStart(8, '0')}-3d0e-4a55-8f0a-6b1f6e2c9d01`;
+    fake.views = Array.from({ length: 45 }, (_, i) => makeView({ request_id: id(i) }));
+    fake.syncPageSize = 20;
+    fake.pageRequests.length = 0;
+    const pushedDuringSync = makeView({ request_id: id(99) });
+    const synced: DeviceRequestView[][] = [];
+    let pushedOnce = false;
+    open({
+      onRequest: () => {},
+      onSync: (v) => synced.push(v),
+      onReady: () => {
+        if (pushedOnce) return;
+        pushedOnce = true;
+        // pushed before the first page: not in any page, still pending
+        setImmediate(() => fake.push(pushedDuringSync));
+      },
+    });
+    try {
+      await eventually(() => synced.length === 1, 'the whole sync');
+      assert.deepEqual(fake.pageRequests, [id(19), id(39)]);
+      assert.equal(synced[0]!.length, 46);
+      assert.deepEqual(new Set(synced[0]!.map((v) => v.request_id)), new Set([...fake.views.map((v) => v.request_id), id(99)]));
+    } finally {
+      fake.syncPageSize = 20;
     }
   });
 

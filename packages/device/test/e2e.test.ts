@@ -182,7 +182,7 @@ describeEachStore('sigil-device end to end', (kind) => {
     const id = await s.createRequest(1, [sec()]);
     const r = await s.device(s.home('bob'), 'respond', id, '--deny');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Acme Corp is requesting approval\n\nCold boot engine ENG-001\n\nEngine ID: ENG-001\nReason: Scheduled maintenance\nRequested by: alice@example.com\nTicket: MAINT-1234\n/);
+    assert.match(r.stdout, /Acme Corp is requesting approval\n\nCold boot engine ENG-001\n\nAction type: cold_boot\nEngine ID: ENG-001\nReason: Scheduled maintenance\nRequested by: alice@example.com\nTicket: MAINT-1234\n/);
     assert.match(r.stdout, new RegExp(`MPA request denied \\(request ${id}\\)`));
     const after = await s.getRequest(id);
     assert.equal(after.status, 'rejected');
@@ -239,7 +239,7 @@ describeEachStore('sigil-device end to end', (kind) => {
     assert.match(
       shown,
       new RegExp(
-        `--- Request ${id} ---\\nAcme Corp is requesting approval\\n\\nCold boot engine ENG-001\\n\\nEngine ID: ENG-001\\nReason: Scheduled maintenance\\n` +
+        `--- Request ${id} ---\\nAcme Corp is requesting approval\\n\\nCold boot engine ENG-001\\n\\nAction type: cold_boot\\nEngine ID: ENG-001\\nReason: Scheduled maintenance\\n` +
           `Requested by: alice@example.com\\nTicket: MAINT-1234\\n\\n0 of 2 approvals received\\. Waiting for 2 more\\.\\nExpires in \\d+m \\d+s\\nYour group: Engineering Leads\\n`,
       ),
     );

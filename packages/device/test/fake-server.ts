@@ -32,8 +32,11 @@ export class FakeSigil {
   readonly authedFingerprints: string[] = [];
   readonly decisions: DecisionPayload[] = [];
   httpRequests = 0;
-  /** Views sent in each sync. */
+  /** Views sent in each sync, in pages of syncPageSize. */
   views: DeviceRequestView[] = [];
+  syncPageSize = 20;
+  /** The cursors devices asked for pages with. */
+  readonly pageRequests: string[] = [];
   /** Rewrites each outgoing signed message (after signing): tampering. */
   transform: ((message: { payload: Payload; signature: string }) => unknown) | null = null;
   /** Answer auth with a signed error. */
@@ -115,7 +118,15 @@ export class FakeSigil {
     this.challengesSent++;
     this.send(ws, { type: 'challenge', nonce });
     ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { type: string; payload: Record<string, unknown>; device_public_key: string; signature: string };
+      const msg = JSON.parse(data.toString()) as { type: string; payload: Record<string, unknown>; device_public_key: string; signature: string; cursor?: string };
+      const authed = (ws as WebSocket & { fingerprint?: string }).fingerprint;
+      if (authed !== undefined) {
+        if (msg.type === 'sync' && typeof msg.cursor === 'string') {
+          this.pageRequests.push(msg.cursor);
+          this.sendPage(ws, authed, msg.cursor);
+        }
+        return;
+      }
       const p = msg.payload;
       const ok =
         msg.type === 'auth' &&
@@ -134,8 +145,16 @@ export class FakeSigil {
       this.authedFingerprints.push(fingerprint);
       (ws as WebSocket & { fingerprint?: string }).fingerprint = fingerprint;
       this.send(ws, { type: 'ready', fingerprint });
-      this.send(ws, { type: 'sync', fingerprint, requests: this.views });
+      this.sendPage(ws, fingerprint, null);
     });
+  }
+
+  /** A page of the sync: the views after the one named by the cursor (the cursor is a request ID). */
+  private sendPage(ws: WebSocket, fingerprint: string, cursor: string | null): void {
+    const from = cursor === null ? 0 : this.views.findIndex((v) => v.request_id === cursor) + 1;
+    const requests = from === 0 && cursor !== null ? [] : this.views.slice(from, from + this.syncPageSize);
+    const next = from + this.syncPageSize < this.views.length && requests.length > 0 ? requests[requests.length - 1]!.request_id : null;
+    this.send(ws, { type: 'sync', fingerprint, requests, cursor, next_cursor: next });
   }
 
   private async onHttp(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {

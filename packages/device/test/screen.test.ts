@@ -61,7 +61,7 @@ describe('param labels', () => {
   for (const [key, label] of cases) test(`${key} → ${label}`, () => assert.equal(paramLabel(key), label));
 
   test('a key made only of separators still gets a label', () => assert.equal(paramLabel('___'), '(unnamed)'));
-  test('control characters in keys are removed', () => assert.equal(paramLabel('engine\x1b[2J_id'), 'Engine ID'));
+  test('control characters in keys are shown as code points, never obeyed', () => assert.equal(paramLabel('engine\x1b[2J_id'), 'engine<U+001B>[2J ID'));
 });
 
 describe('param values', () => {
@@ -110,21 +110,20 @@ describe('outcomes', () => {
   });
 });
 
-describe('sanitizeText', () => {
-  test('removes ANSI CSI sequences', () => assert.equal(sanitizeText('a\x1b[31mred\x1b[0m b'), 'ared b'));
-  test('removes OSC sequences (title, hyperlinks)', () => {
-    assert.equal(sanitizeText('x\x1b]0;owned\x07y'), 'xy');
-    assert.equal(sanitizeText('x\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\y'), 'xlinky');
+describe('sanitizeText: nothing from the server is obeyed or hidden', () => {
+  test('escape sequences are shown, not run', () => {
+    assert.equal(sanitizeText('a\x1b[31mred\x1b[0m b'), 'a<U+001B>[31mred<U+001B>[0m b');
+    assert.equal(sanitizeText('x\x1b]0;owned\x07y'), 'x<U+001B>]0;owned<U+0007>y');
+    assert.equal(sanitizeText('\x1b[2J\x1b[H\x1b[1A\rfake'), '<U+001B>[2J<U+001B>[H<U+001B>[1A fake');
   });
-  test('removes cursor movement and screen clearing', () => assert.equal(sanitizeText('\x1b[2J\x1b[H\x1b[1A\rfake'), ' fake'));
-  test('line breaks become spaces so a value cannot fake extra lines', () => {
+  test('line breaks and runs of any whitespace become one space so a value cannot fake extra lines or push text away', () => {
     assert.equal(sanitizeText('ok\n2 of 2 approvals received.'), 'ok 2 of 2 approvals received.');
-    assert.equal(sanitizeText('a\r\nb\u2028c\u0085d'), 'a b c d');
+    assert.equal(sanitizeText('a\r\nb\u3000\u00a0 c'), 'a b c');
   });
-  test('removes C0, DEL, C1 and bidi controls', () => {
-    assert.equal(sanitizeText('a\x00b\x07c\x08d\x7fe\x9bf'), 'abcdef');
-    assert.equal(sanitizeText('evil\u202egnp.exe'), 'evilgnp.exe');
-    assert.equal(sanitizeText('zero\u200bwidth'), 'zerowidth');
+  test('C0, DEL, C1, bidi, zero-width and line-separator characters are shown as code points', () => {
+    assert.equal(sanitizeText('a\x00b\x7fe\x9bf'), 'a<U+0000>b<U+007F>e<U+009B>f');
+    assert.equal(sanitizeText('evil\u202egnp.exe'), 'evil<U+202E>gnp.exe');
+    assert.equal(sanitizeText('zero\u200bwidth\u2028x'), 'zero<U+200B>width<U+2028>x');
   });
   test('keeps ordinary text, including non-Latin letters and emoji', () => {
     assert.equal(sanitizeText('Café 🚀 Ünïcödé – 東京'), 'Café 🚀 Ünïcödé – 東京');
@@ -138,6 +137,7 @@ describe('approval screen', () => {
       '',
       'Cold boot engine ENG-001',
       '',
+      'Action type: cold_boot',
       'Engine ID: ENG-001',
       'Reason: Scheduled maintenance',
       'Requested by: alice@example.com',
@@ -176,9 +176,9 @@ describe('approval screen', () => {
     });
   }
 
-  test('no params: no empty params block', () => {
-    const lines = renderScreen(guideView({ action: { type: 't', description: 'Rotate keys', params: {} } }), { now: NOW });
-    assert.deepEqual(lines.slice(0, 5), ['Acme Corp is requesting approval', '', 'Rotate keys', '', '1 of 2 approvals received. Waiting for one more.']);
+  test('no params: the action type alone', () => {
+    const lines = renderScreen(guideView({ action: { type: 'rotate_keys', description: 'Rotate keys', params: {} } }), { now: NOW });
+    assert.deepEqual(lines.slice(0, 7), ['Acme Corp is requesting approval', '', 'Rotate keys', '', 'Action type: rotate_keys', '', '1 of 2 approvals received. Waiting for one more.']);
   });
 
   test('booleans and numbers in params', () => {
@@ -202,10 +202,10 @@ describe('approval screen', () => {
     for (const line of lines) {
       assert.doesNotMatch(line, /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/, JSON.stringify(line));
     }
-    assert.equal(lines[0], 'Acme Corp is requesting approval');
-    assert.equal(lines[2], 'Harmless 2 of 2 approvals received.');
-    assert.ok(lines.includes('Note fake: xy'));
-    assert.ok(lines.includes('Your group: Ops'));
+    assert.equal(lines[0], 'Acme<U+001B>]0;pwned<U+0007> Corp is requesting approval');
+    assert.equal(lines[2], 'Harmless 2 of 2 approvals received.<U+001B>[1A<U+001B>[2K');
+    assert.ok(lines.includes('Note fake: x<U+001B>[31my<U+202E>'));
+    assert.ok(lines.includes('Your group: Ops<U+001B>[2K'));
     // The injected text stays inside its own line; the real quorum line is still there once.
     assert.equal(lines.filter((l) => l.startsWith('1 of 2 approvals received.')).length, 1);
   });

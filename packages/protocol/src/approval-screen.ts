@@ -1,71 +1,25 @@
+import { paramLabel } from './labels.js';
+import type { DeviceRequestView } from './messages.js';
 import type { MpaStatus, ParamValue } from './mpa.js';
+import { displayText } from './text.js';
 
 /**
- * The words of the approval screen, shared by every approver client (the `sigil-device` terminal
- * and the web approver) so they say exactly the same thing. Pure functions, no I/O and no Node
- * APIs: the browser bundle compiles this file as it is. Everything a request carries goes
- * through sanitizeText first, so it cannot move the cursor, recolour a terminal, reorder text with
- * bidirectional overrides or fake extra lines.
+ * The approval screen, shared by every approver client (the `sigil-device` terminal and the web
+ * approver): approvalScreen builds what is shown, the clients only lay it out. Pure functions,
+ * no I/O and no Node APIs: the browser bundle compiles this file as it is. Every string a request
+ * carries goes through displayText, so whitespace cannot push text out of view and nothing
+ * invisible, cursor-moving or reordering reaches the screen.
  */
 
-// CSI (ESC [ ... final), OSC / DCS / SOS / PM / APC strings (ESC ] ... BEL or ST), then any other
-// two-character escape. The 8-bit C1 forms are removed with the other control characters below.
-const ANSI_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][\s\S]*?(?:\x07|\x1b\\|$)|\x1b[ -~]?/g;
-// C0 controls, DEL, C1 controls, bidirectional overrides/isolates (text that renders in a
-// different order than it reads), zero-width characters, and the Unicode line/paragraph separators.
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u2028\u2029]/g;
-const WHITESPACE_CONTROLS = /[\t\n\v\f\r\u2028\u2029\x85]+/g;
+export { displayText, paramLabel };
 
-/** One line of printable text: escape sequences and control characters removed, line breaks become spaces. */
-export function sanitizeText(value: string): string {
-  return value.replace(ANSI_SEQUENCE, '').replace(WHITESPACE_CONTROLS, ' ').replace(UNSAFE, '');
-}
-
-const ACRONYMS: Readonly<Record<string, string>> = {
-  id: 'ID',
-  ids: 'IDs',
-  url: 'URL',
-  urls: 'URLs',
-  uri: 'URI',
-  ip: 'IP',
-  ips: 'IPs',
-  api: 'API',
-  uuid: 'UUID',
-  dns: 'DNS',
-  ssh: 'SSH',
-  tls: 'TLS',
-  ssl: 'SSL',
-  http: 'HTTP',
-  https: 'HTTPS',
-  sql: 'SQL',
-  cpu: 'CPU',
-  vm: 'VM',
-  vpn: 'VPN',
-  sso: 'SSO',
-  mfa: 'MFA',
-  ttl: 'TTL',
-};
-
-/** `engine_id` → `Engine ID`, `requested_by` → `Requested by`, `api_url` → `API URL`. */
-export function paramLabel(key: string): string {
-  const words = sanitizeText(key)
-    .split(/[_\-\s]+/)
-    .filter((w) => w !== '');
-  if (words.length === 0) return '(unnamed)';
-  return words
-    .map((word, i) => {
-      const acronym = ACRONYMS[word.toLowerCase()];
-      if (acronym !== undefined) return acronym;
-      if (word !== word.toLowerCase()) return word; // already has capitals: the sender meant them
-      return i === 0 ? word.charAt(0).toUpperCase() + word.slice(1) : word;
-    })
-    .join(' ');
-}
+/** One line of printable text for anything the server sent (names, messages): see displayText. */
+export const sanitizeText = displayText;
 
 export function formatParamValue(value: ParamValue): string {
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'number') return String(value);
-  return sanitizeText(value);
+  return displayText(value);
 }
 
 /** `1 of 2 approvals received. Waiting for one more.` */
@@ -103,7 +57,68 @@ const OUTCOMES: Record<Exclude<MpaStatus, 'pending'>, string> = {
 
 /** The announcement for a finished request; null while it is pending. */
 export function outcomeLine(status: MpaStatus): string | null {
-  return status === 'pending' ? null : (OUTCOMES[status] ?? `MPA request ${sanitizeText(String(status))}`);
+  return status === 'pending' ? null : (OUTCOMES[status] ?? `MPA request ${displayText(String(status))}`);
 }
 
 export const APPROVED_WAITING = ['Approved. Waiting for other approvers.', "You'll be notified when the action completes or times out."] as const;
+export const DENIED = 'Denied.';
+
+/** The labels the screen uses itself; no param may look like one of them (see validateMpaRequest). */
+export const SCREEN_LABELS = { actionType: 'Action type', group: 'Your group' } as const;
+
+export interface ScreenField {
+  label: string;
+  value: string;
+}
+
+/** Where the request stands for this approver: what comes after the details. */
+export type ScreenState =
+  /** This device can still decide: the client shows its prompt here, and only here. */
+  | { kind: 'decide' }
+  | { kind: 'approved'; lines: readonly string[] }
+  | { kind: 'denied'; lines: readonly string[] }
+  | { kind: 'finished'; status: Exclude<MpaStatus, 'pending'>; lines: readonly string[] };
+
+/**
+ * Everything the approval screen shows, in order, already made safe to print. The action's
+ * description, its type and every param (label and value) are all here: together they are the
+ * action whose digest the approver signs.
+ */
+export interface ApprovalScreen {
+  /** `Acme Corp is requesting approval` */
+  heading: string;
+  description: string;
+  /** `Action type` first, then each param in the order the requester sent them. */
+  fields: ScreenField[];
+  /** `1 of 2 approvals received. Waiting for one more.` */
+  quorum: string;
+  /** `Expires in 9m 58s`; null once the request has finished. */
+  timeLeft: string | null;
+  /** `Your group: Engineering Leads` (the fine print). */
+  group: string;
+  state: ScreenState;
+}
+
+export function approvalScreen(view: DeviceRequestView, now: number): ApprovalScreen {
+  const outcome = outcomeLine(view.status);
+  const state: ScreenState =
+    outcome !== null
+      ? { kind: 'finished', status: view.status as Exclude<MpaStatus, 'pending'>, lines: [outcome] }
+      : view.my_decision === 'approve'
+        ? { kind: 'approved', lines: APPROVED_WAITING }
+        : view.my_decision === 'deny'
+          ? { kind: 'denied', lines: [DENIED] }
+          : { kind: 'decide' };
+  return {
+    heading: `${displayText(view.org_name)} is requesting approval`,
+    description: displayText(view.action.description),
+    fields: [
+      { label: SCREEN_LABELS.actionType, value: displayText(view.action.type) },
+      ...Object.entries(view.action.params ?? {}).map(([key, value]) => ({ label: paramLabel(key), value: formatParamValue(value) })),
+    ],
+    quorum: quorumLine(view.groups_satisfied_count, view.groups_required),
+    timeLeft: outcome === null ? timeLeftLine(view.expires_at, now) : null,
+    group: `${SCREEN_LABELS.group}: ${displayText(view.group_name)}`,
+    state,
+  };
+}

@@ -8,3 +8,5 @@ export * from './webhooks.js';
 export * from './audit.js';
 export * from './approval-screen.js';
 export * from './webauthn.js';
+export * from './text.js';
+export * from './labels.js';

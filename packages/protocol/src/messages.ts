@@ -65,7 +65,19 @@ export interface DeviceRequestView {
 export type ServerMessage =
   | { purpose: 'server-message'; type: 'challenge'; server_id: string; nonce: string; issued_at: number }
   | { purpose: 'server-message'; type: 'ready'; server_id: string; fingerprint: string; issued_at: number }
-  | { purpose: 'server-message'; type: 'sync'; server_id: string; fingerprint: string; requests: DeviceRequestView[]; issued_at: number }
+  | {
+      purpose: 'server-message';
+      type: 'sync';
+      server_id: string;
+      fingerprint: string;
+      /** One page of the pending requests naming the device, newest first. */
+      requests: DeviceRequestView[];
+      /** The cursor this page answers (null: the first page of a new sync). */
+      cursor: string | null;
+      /** Ask for the next page with this cursor (a DeviceSyncRequest); null on the last page. */
+      next_cursor: string | null;
+      issued_at: number;
+    }
   | { purpose: 'server-message'; type: 'request'; server_id: string; fingerprint: string; request: DeviceRequestView; issued_at: number }
   | { purpose: 'server-message'; type: 'error'; server_id: string; code: string; message: string; issued_at: number };
 
@@ -80,6 +92,12 @@ export interface DeviceAuthMessage {
   payload: DeviceSessionProof;
   device_public_key: string;
   signature: string;
+}
+
+/** Device to server on the WebSocket, after `ready`: the next page of the sync. */
+export interface DeviceSyncRequest {
+  type: 'sync';
+  cursor: string;
 }
 
 export interface ServerInfo {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { SCREEN_LABELS } from './approval-screen.js';
 import { canonicalize } from './jcs.js';
 import { decodePublicKey, fingerprintOf, isFingerprint, KeyFormatError } from './keys.js';
+import { labelSkeleton, paramSkeleton } from './labels.js';
+import { textProblem } from './text.js';
 
 export const MPA_LIMITS = {
   maxGroups: 20,
@@ -9,6 +12,9 @@ export const MPA_LIMITS = {
   maxActionBytes: 8192,
   maxActionTypeLength: 100,
   maxActionDescriptionLength: 1000,
+  maxParams: 50,
+  maxParamKeyLength: 100,
+  maxParamValueLength: 1000,
   minExpiresInSeconds: 60,
   maxExpiresInSeconds: 900,
   defaultExpiresInSeconds: 300,
@@ -98,8 +104,17 @@ function checkText(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string' || value.trim() === '') invalid(`${field} is required`);
   if (!value.isWellFormed()) invalid(`${field} is not valid Unicode`);
   if (value.length > max) invalid(`${field} must be at most ${max} characters`);
+  shownAsSent(value, field);
   return value;
 }
+/** Refuses text an approver could not see exactly as it is signed (see textProblem). */
+function shownAsSent(value: string, field: string): void {
+  const problem = textProblem(value);
+  if (problem !== null) invalid(`${field} ${problem}`);
+}
+
+/** Labels the approval screen shows itself, as skeletons: a param may not pass for one of them. */
+const RESERVED_LABELS = new Map(Object.values(SCREEN_LABELS).map((label) => [labelSkeleton(label), label]));
 
 /**
  * Validates an MPA request body exactly as the server does, with the same messages,
@@ -184,12 +199,32 @@ function validateAction(action: unknown): Required<MpaAction> {
   const description = checkText(action.description, 'action.description', MPA_LIMITS.maxActionDescriptionLength);
   const params = action.params === undefined ? {} : action.params;
   if (!isPlainObject(params)) invalid('action.params must be an object');
-  for (const [key, value] of Object.entries(params)) {
+  const entries = Object.entries(params);
+  if (entries.length > MPA_LIMITS.maxParams) invalid(`action.params may have at most ${MPA_LIMITS.maxParams} entries`);
+  const labels = new Map<string, string>();
+  for (const [key, value] of entries) {
     if (!key.isWellFormed()) invalid('action.params keys must be valid Unicode');
+    if (key.length > MPA_LIMITS.maxParamKeyLength) invalid(`action.params keys must be at most ${MPA_LIMITS.maxParamKeyLength} characters`);
+    shownAsSent(key, `action.params key "${key}"`);
     const ok =
       typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
     if (!ok) invalid(`action.params.${key} must be a string, number or boolean`);
-    if (typeof value === 'string' && !value.isWellFormed()) invalid(`action.params.${key} is not valid Unicode`);
+    if (typeof value === 'string') {
+      if (!value.isWellFormed()) invalid(`action.params.${key} is not valid Unicode`);
+      if (value.length > MPA_LIMITS.maxParamValueLength) {
+        invalid(`action.params.${key} must be at most ${MPA_LIMITS.maxParamValueLength} characters`);
+      }
+      shownAsSent(value, `action.params.${key}`);
+    }
+    // Two params an approver cannot tell apart (amount / Amount, engine_id / Engine ID, a Cyrillic
+    // а for a Latin a), or one that passes for a line of the screen itself, are refused.
+    if (labelSkeleton(key) === '') invalid(`action.params key "${key}" has no letter or digit to label it with`);
+    const skeleton = paramSkeleton(key);
+    const reserved = RESERVED_LABELS.get(skeleton);
+    if (reserved !== undefined) invalid(`action.params key "${key}" would look like the approval screen's own "${reserved}" line`);
+    const twin = labels.get(skeleton);
+    if (twin !== undefined) invalid(`action.params keys "${twin}" and "${key}" would look alike on the approval screen`);
+    labels.set(skeleton, key);
   }
   const normalized = { type, description, params: params as Record<string, ParamValue> };
   if (Buffer.byteLength(canonicalize(normalized)) > MPA_LIMITS.maxActionBytes) {

@@ -61,12 +61,23 @@ function rejects(body: unknown, message: string): void {
 const invalid = (detail: string) => `Invalid MPA request: ${detail}`;
 const EXPIRES = 'Invalid expires_in_seconds: must be between 60 and 900';
 
+/** An action of exactly totalBytes (counting each unit as its UTF-8 bytes), spread over params of at most 1000 characters. */
 function sizedAction(totalBytes: number, unit = 'x') {
-  const base = { description: 'd', params: { p: '' }, type: 't' };
-  const room = totalBytes - Buffer.byteLength(JSON.stringify(base));
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'j'];
+  const params: Record<string, string> = Object.fromEntries(keys.map((k) => [k, '']));
+  let room = totalBytes - Buffer.byteLength(JSON.stringify({ description: 'd', params, type: 't' }));
   const unitBytes = Buffer.byteLength(unit);
-  const value = unit.repeat(Math.floor(room / unitBytes)) + 'x'.repeat(room % unitBytes);
-  return { type: 't', description: 'd', params: { p: value } };
+  for (const k of keys) {
+    const n = Math.min(MPA_LIMITS.maxParamValueLength, Math.floor(room / unitBytes));
+    params[k] = unit.repeat(n);
+    room -= n * unitBytes;
+  }
+  for (const k of keys) {
+    const n = Math.min(room, MPA_LIMITS.maxParamValueLength - params[k]!.length);
+    params[k] += 'x'.repeat(n);
+    room -= n;
+  }
+  return { type: 't', description: 'd', params };
 }
 
 describe('validateMpaRequest: the product guide example', () => {
@@ -300,6 +311,59 @@ describe('validateMpaRequest: action', () => {
     const quotes = sizedAction(8193, '"');
     assert.ok(canonicalize(quotes).length > 8192);
     rejects(withChange((b) => (b.action = quotes)), message);
+  });
+});
+
+describe('validateMpaRequest: only what an approver can see is accepted', () => {
+  test('invisible and formatting characters are refused in every field shown, naming the character', () => {
+    const cases: Array<[(b: any, text: string) => void, string]> = [
+      [(b, t) => (b.action.description = `Cold boot${t} engine`), 'action.description'],
+      [(b, t) => (b.action.type = `cold${t}boot`), 'action.type'],
+      [(b, t) => (b.action.params.reason = `Scheduled${t}`), 'action.params.reason'],
+      [(b, t) => (b.action.params[`note${t}`] = 'x'), `action.params key "note\u200b"`],
+      [(b, t) => (b.groups[0].name = `Leads${t}`), 'groups[0].name'],
+    ];
+    for (const [change, field] of cases) {
+      rejects(withChange((b) => change(b, '\u200b')), invalid(`${field} contains an invisible or formatting character (U+200B)`));
+    }
+    for (const c of ['\u00ad', '\u180e', '\u3164', '\u115f', '\u1160', '\uffa0', '\ufff9', '\ufffb', '\u{e0041}', '\u202e', '\u2028', '\x1b', '\x00', '\ufe00']) {
+      const name = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+      rejects(withChange((b) => (b.action.description = `a${c}b`)), invalid(`action.description contains an invisible or formatting character (${name})`));
+    }
+  });
+
+  test('whitespace padding is accepted as sent (the screen collapses it)', () => {
+    const padded = 'Harmless' + '\u00a0 '.repeat(400) + 'real';
+    assert.equal(validateMpaRequest(withChange((b) => (b.action.description = padded))).action.description, padded);
+  });
+
+  test('params: at most 50, keys of at most 100 characters, values of at most 1000', () => {
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`, i]));
+    rejects(withChange((b) => (b.action.params = many)), invalid('action.params may have at most 50 entries'));
+    rejects(withChange((b) => (b.action.params['k'.repeat(101)] = 1)), invalid('action.params keys must be at most 100 characters'));
+    rejects(withChange((b) => (b.action.params.reason = 'r'.repeat(1001))), invalid('action.params.reason must be at most 1000 characters'));
+    assert.ok(validateMpaRequest(withChange((b) => ((b.action.params.reason = 'r'.repeat(1000)), (b.action.params['k'.repeat(100)] = 1)))));
+  });
+
+  test('two params that would look alike on the screen are refused', () => {
+    for (const [a, b2] of [
+      ['amount', 'Amount'],
+      ['engine_id', 'engine-id'],
+      ['engine_id', 'Engine ID'],
+      ['amount', 'аmount'],
+      ['ticket', 'ＴＩＣＫＥＴ'],
+    ]) {
+      rejects(
+        withChange((b) => (b.action.params = { [a!]: 1, [b2!]: 2 })),
+        invalid(`action.params keys "${a}" and "${b2}" would look alike on the approval screen`),
+      );
+    }
+  });
+
+  test("a param cannot pass for the screen's own lines, and needs a letter or digit", () => {
+    rejects(withChange((b) => (b.action.params.action_type = 'x')), invalid(`action.params key "action_type" would look like the approval screen's own "Action type" line`));
+    rejects(withChange((b) => (b.action.params['Your group'] = 'x')), invalid(`action.params key "Your group" would look like the approval screen's own "Your group" line`));
+    rejects(withChange((b) => (b.action.params['__'] = 'x')), invalid('action.params key "__" has no letter or digit to label it with'));
   });
 });
 

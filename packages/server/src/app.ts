@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { auditRoutes } from './audit/routes.js';
+import { DEFAULT_MAX_PENDING_PER_DEVICE } from './config.js';
 import { deviceRoutes } from './devices/routes.js';
 import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gateway.js';
 import { requireApiKey } from './http/auth.js';
@@ -30,6 +31,8 @@ export interface AppContext {
   webhooks: UrlPolicy;
   /** Passkeys: relying party, attestation policy. */
   webAuthn: WebAuthnSettings;
+  /** Requests of one organisation that may wait for one device at once. */
+  maxPendingPerDevice: number;
 }
 
 export interface AppOptions {
@@ -43,6 +46,7 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer } | null;
   webhooks?: UrlPolicy;
   webAuthn?: WebAuthnSettings;
+  maxPendingPerDevice?: number;
 }
 
 /** Secrets that must never reach a log line. */
@@ -58,6 +62,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     pairingRateLimit: options.pairingRateLimit ?? 10,
     webhooks: options.webhooks ?? { allowPrivate: false },
     webAuthn: options.webAuthn ?? new WebAuthnSettings({ attestationRequired: false }),
+    maxPendingPerDevice: options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE,
   };
   const app = Fastify({
     logger: options.logger === false ? false : { level: 'info', redact: REDACT, ...(typeof options.logger === 'object' ? options.logger : {}) },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { DEFAULT_MAX_PENDING_PER_DEVICE, maxPendingPerDeviceFromEnv } from './config.js';
 import { startAuditIntegrator } from './audit/integrator.js';
 import { loadServerIdentity, type ServerIdentity } from './identity/server-identity.js';
 import { createMetrics } from './metrics.js';
@@ -32,6 +33,8 @@ export interface ServerConfig {
   audit?: { intervalMs?: number; signIntervalMs?: number };
   /** Passkeys and attestation; unset fields come from the environment (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*). */
   webAuthn?: Partial<WebAuthnConfig>;
+  /** Requests of one organisation that may wait for one device at once; unset: SIGIL_MAX_PENDING_PER_DEVICE, then 100. */
+  maxPendingPerDevice?: number;
 }
 
 export interface RunningServer {
@@ -71,6 +74,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const firstApiKey = await initialise(db, config.orgName);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...webhookConfigFromEnv(process.env), ...config.webhooks };
     const webAuthn = new WebAuthnSettings({ ...webAuthnConfigFromEnv(process.env), ...config.webAuthn });
+    const maxPendingPerDevice = config.maxPendingPerDevice ?? maxPendingPerDeviceFromEnv(process.env) ?? DEFAULT_MAX_PENDING_PER_DEVICE;
     if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
     const { app, gateway } = await buildApp({
@@ -82,6 +86,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       https,
       webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
       webAuthn,
+      maxPendingPerDevice,
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);

@@ -63,7 +63,10 @@ describeEachStore('MPA request validation', (kind) => {
     await rejects({ ...v, action: { ...v.action, type: undefined } }, 'Invalid MPA request: action.type is required');
     await rejects({ ...v, action: { ...v.action, description: '' } }, 'Invalid MPA request: action.description is required');
     await rejects({ ...v, action: { ...v.action, params: { nested: { a: 1 } } } }, 'Invalid MPA request: action.params.nested must be a string, number or boolean');
-    await rejects({ ...v, action: { ...v.action, params: { big: 'x'.repeat(9000) } } }, 'Invalid MPA request: action must be at most 8192 bytes as JSON');
+    await rejects({ ...v, action: { ...v.action, params: { big: 'x'.repeat(1001) } } }, 'Invalid MPA request: action.params.big must be at most 1000 characters');
+    const nine = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'j'].map((k) => [k, 'x'.repeat(1000)]));
+    await rejects({ ...v, action: { ...v.action, params: nine } }, 'Invalid MPA request: action must be at most 8192 bytes as JSON');
+    await rejects({ ...v, action: { ...v.action, description: 'Cold boot\u200b' } }, 'Invalid MPA request: action.description contains an invisible or formatting character (U+200B)');
     await rejects({ ...v, colour: 'red' }, 'Invalid MPA request: unknown field colour');
     const many = Array.from({ length: 21 }, (_, i) => ({ name: `g${i}`, approvers: [a.approver] }));
     await rejects({ ...v, groups: many }, 'Invalid MPA request: at most 20 groups are allowed');

@@ -3,7 +3,7 @@
  * deny each with the passkey (the platform's own biometric or screen-lock prompt). The wording is
  * the approval screen's, shared with sigil-device through @sigilauth/protocol's approval-screen.
  */
-import { APPROVED_WAITING, formatParamValue, outcomeLine, paramLabel, quorumLine, sanitizeText, timeLeftLine } from '../../protocol/src/approval-screen.js';
+import { approvalScreen, outcomeLine, sanitizeText, timeLeftLine } from '../../protocol/src/approval-screen.js';
 import { canonicalize } from '../../protocol/src/jcs.js';
 import type { DecisionPayload, DeviceRequestView } from '../../protocol/src/messages.js';
 import type { Pictogram } from '../../protocol/src/pictogram.js';
@@ -364,13 +364,13 @@ function connectEvents(): void {
   events = source;
   source.addEventListener('open', () => setConnection('live'));
   source.addEventListener('sync', (event) => {
-    const data = JSON.parse((event as MessageEvent<string>).data) as { requests: DeviceRequestView[]; server_time: number };
+    const data = JSON.parse((event as MessageEvent<string>).data) as RequestPage & { server_time: number };
     clockOffset = data.server_time - Date.now();
-    const listed = new Set(data.requests.map((r) => r.request_id));
-    for (const view of data.requests) upsert(view);
-    // Pending requests missing from the sync finished while we were away: fetch their outcome.
-    for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void refresh(id);
     setConnection('live');
+    void readPages(data).then((listed) => {
+      // Pending requests missing from the sync finished while we were away: fetch their outcome.
+      for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void refresh(id);
+    });
   });
   source.addEventListener('request', (event) => upsert(JSON.parse((event as MessageEvent<string>).data) as DeviceRequestView));
   source.addEventListener('error', () => {
@@ -399,6 +399,28 @@ function setConnection(state: typeof connection): void {
 const connectionText = () =>
   connection === 'live' ? 'Live: new requests appear here as they arrive.' : connection === 'connecting' ? 'Connecting…' : 'Reconnecting…';
 
+/** One page of the pending requests naming this device, newest first (docs/protocol.md). */
+interface RequestPage {
+  requests: DeviceRequestView[];
+  next_cursor: string | null;
+}
+
+/** Shows a page of pending requests and reads the ones after it; resolves to the IDs of all it read. */
+async function readPages(first: RequestPage, show: (view: DeviceRequestView) => void = upsert): Promise<Set<string>> {
+  const listed = new Set<string>();
+  let page: RequestPage | null = first;
+  while (page) {
+    for (const view of page.requests) {
+      listed.add(view.request_id);
+      show(view);
+    }
+    if (page.next_cursor === null) break;
+    const next: Awaited<ReturnType<typeof request<RequestPage>>> = await request<RequestPage>('GET', `/approve/api/requests?cursor=${encodeURIComponent(page.next_cursor)}`);
+    page = next.status === 200 ? next.body : null;
+  }
+  return listed;
+}
+
 async function refresh(id: string): Promise<void> {
   const res = await request<DeviceRequestView>('GET', `/approve/api/requests/${id}`);
   if (res.status === 200) upsert(res.body);
@@ -408,7 +430,8 @@ function upsert(view: DeviceRequestView): void {
   const previous = requests.get(view.request_id);
   requests.set(view.request_id, view);
   if (!previous && view.status === 'pending' && view.my_decision === null) {
-    announce(`New request: ${sanitizeText(view.org_name)} is requesting approval. ${sanitizeText(view.action.description)}`);
+    const model = approvalScreen(view, now());
+    announce(`New request: ${model.heading}. ${model.description}`);
   } else if (previous?.status === 'pending' && view.status !== 'pending' && !(screen && screen.id === view.request_id)) {
     announce(`${outcomeLine(view.status)}: ${sanitizeText(view.action.description)}`);
   }
@@ -452,6 +475,7 @@ function renderInboxList(): void {
   preserveFocus(list, () => replace(
     list,
     views.map((view) => {
+      const model = approvalScreen(view, now());
       const outcome = outcomeLine(view.status);
       const state =
         outcome ?? (view.my_decision === 'approve' ? 'You approved' : view.my_decision === 'deny' ? 'You denied' : null);
@@ -461,14 +485,14 @@ function renderInboxList(): void {
         h(
           'a',
           { href: `/approve/requests/${view.request_id}`, 'data-nav': true, class: `inbox-item${view.status === 'pending' && !view.my_decision ? ' waiting' : ''}` },
-          h('span', { class: 'inbox-org' }, `${sanitizeText(view.org_name)} is requesting approval`),
-          h('span', { class: 'inbox-title' }, sanitizeText(view.action.description)),
+          h('span', { class: 'inbox-org' }, model.heading),
+          h('span', { class: 'inbox-title' }, model.description),
           h(
             'span',
             { class: 'inbox-meta' },
-            state ? h('span', { class: 'inbox-state' }, state) : h('span', { class: 'js-expires', 'data-expires': view.expires_at }, timeLeftLine(view.expires_at, now())),
+            state ? h('span', { class: 'inbox-state' }, state) : h('span', { class: 'js-expires', 'data-expires': view.expires_at }, model.timeLeft ?? ''),
             ' · ',
-            quorumLine(view.groups_satisfied_count, view.groups_required),
+            model.quorum,
           ),
         ),
       );
@@ -493,12 +517,14 @@ async function showRequest(id: string): Promise<void> {
 }
 
 /**
- * The approval screen, as the guide shows it: who is asking, what, every param as `Label: value`,
- * the quorum, the time left, the group in the fine print, then Deny / Approve with passkey.
+ * The approval screen, as the guide shows it: who is asking, what, the action type and every param
+ * as `Label: value`, the quorum, the time left, the group in the fine print, then Deny / Approve
+ * with passkey. What it says is @sigilauth/protocol's approvalScreen, the model the terminal
+ * device renders too; this only lays it out.
  */
 function renderScreen(initial: DeviceRequestView): void {
-  const title = h('h1', { id: 'screen-title', class: 'screen-org' }, `${sanitizeText(initial.org_name)} is requesting approval`);
-  const params = Object.entries(initial.action.params ?? {});
+  const model = approvalScreen(initial, now());
+  const title = h('h1', { id: 'screen-title', class: 'screen-org' }, model.heading);
   const quorum = h('p', { class: 'screen-quorum', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const expires = h('p', { class: 'screen-expires js-expires', 'data-expires': initial.expires_at });
   const outcome = h('div', { class: 'screen-outcome', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
@@ -509,23 +535,21 @@ function renderScreen(initial: DeviceRequestView): void {
   let busy = false;
 
   const update = (view: DeviceRequestView) => {
-    quorum.textContent = quorumLine(view.groups_satisfied_count, view.groups_required);
-    const final = outcomeLine(view.status);
-    expires.hidden = final !== null;
-    expires.textContent = timeLeftLine(view.expires_at, now());
-    if (final !== null) {
-      replace(outcome, h('p', { class: `outcome-final status-${view.status}` }, final));
-      actions.hidden = true;
-    } else if (view.my_decision === 'approve') {
-      replace(outcome, h('p', { class: 'outcome-approved' }, APPROVED_WAITING[0]), h('p', {}, APPROVED_WAITING[1]));
-      actions.hidden = true;
-    } else if (view.my_decision === 'deny') {
-      replace(outcome, h('p', { class: 'outcome-denied' }, 'Denied.'));
-      actions.hidden = true;
-    } else if (!busy) {
-      replace(outcome);
-      actions.hidden = false;
+    const current = approvalScreen(view, now());
+    quorum.textContent = current.quorum;
+    expires.hidden = current.timeLeft === null;
+    expires.textContent = current.timeLeft ?? '';
+    const { state } = current;
+    if (state.kind === 'decide') {
+      if (!busy) {
+        replace(outcome);
+        actions.hidden = false;
+      }
+      return;
     }
+    const cls = state.kind === 'finished' ? `outcome-final status-${state.status}` : state.kind === 'approved' ? 'outcome-approved' : 'outcome-denied';
+    replace(outcome, ...state.lines.map((line, i) => h('p', i === 0 ? { class: cls } : {}, line)));
+    actions.hidden = true;
   };
 
   const decide = async (decision: 'approve' | 'deny') => {
@@ -593,17 +617,15 @@ function renderScreen(initial: DeviceRequestView): void {
       'article',
       { class: 'screen', 'aria-labelledby': 'screen-title' },
       title,
-      h('h2', { class: 'screen-description' }, sanitizeText(initial.action.description)),
-      params.length > 0
-        ? h(
-            'dl',
-            { class: 'screen-params' },
-            params.map(([key, value]) => h('div', { class: 'param' }, h('dt', {}, `${paramLabel(key)}:`), ' ', h('dd', {}, formatParamValue(value)))),
-          )
-        : null,
+      h('h2', { class: 'screen-description' }, model.description),
+      h(
+        'dl',
+        { class: 'screen-params' },
+        model.fields.map((field) => h('div', { class: 'param' }, h('dt', {}, `${field.label}:`), ' ', h('dd', {}, field.value))),
+      ),
       quorum,
       expires,
-      h('p', { class: 'screen-fine' }, `Your group: ${sanitizeText(initial.group_name)}`),
+      h('p', { class: 'screen-fine' }, model.group),
       outcome,
       actions,
       error,
@@ -628,8 +650,8 @@ async function loadMe(): Promise<void> {
   me = res.status === 200 ? res.body : null;
   if (!me) return;
   clockOffset = me.server_time - Date.now();
-  const pending = await request<{ requests: DeviceRequestView[] }>('GET', '/approve/api/requests');
-  if (pending.status === 200) for (const view of pending.body.requests) requests.set(view.request_id, view);
+  const pending = await request<RequestPage>('GET', '/approve/api/requests');
+  if (pending.status === 200) await readPages(pending.body, (view) => void requests.set(view.request_id, view));
   updateTitle();
   connectEvents();
 }

@@ -12,7 +12,7 @@ import {
 } from '@sigilauth/protocol';
 import { onRequestChanged } from '../events/bus.js';
 import type { ServerIdentity } from '../identity/server-identity.js';
-import { deviceViews } from '../mpa/requests.js';
+import { deviceViews, isSyncCursor, pendingViewsPage } from '../mpa/requests.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
@@ -76,7 +76,7 @@ export class DeviceGateway {
     this.send(socket, { purpose: 'server-message', type: 'challenge', server_id: identity.serverId, nonce, issued_at: clock() });
 
     socket.on('message', (data, isBinary) => {
-      if (fingerprint !== null) return; // after authentication, devices only listen
+      if (fingerprint !== null) return this.onSyncRequest(fingerprint, socket, isBinary ? '' : data.toString());
       clearTimeout(authTimer);
       void this.authenticate(isBinary ? '' : data.toString(), nonce).then(
         (fp) => {
@@ -143,12 +143,28 @@ export class DeviceGateway {
     this.deps.onConnectionCountChange?.(--this.count);
   }
 
-  private async sync(fingerprint: string, socket: WebSocket): Promise<void> {
+  /**
+   * After authentication a device sends only `{ type: 'sync', cursor }`, for the next page of its
+   * sync; one page at a time per socket, anything else is ignored.
+   */
+  private onSyncRequest(fingerprint: string, socket: WebSocket, raw: string): void {
+    let message: { type?: unknown; cursor?: unknown };
+    try {
+      message = JSON.parse(raw) as typeof message;
+    } catch {
+      return;
+    }
+    if (message?.type !== 'sync' || !isSyncCursor(message.cursor) || this.changedDuringSync.has(socket)) return;
+    void this.sync(fingerprint, socket, message.cursor).catch(() => socket.close(1011, 'sync failed'));
+  }
+
+  /** Sends one page of the device's pending requests (the first when cursor is null). */
+  private async sync(fingerprint: string, socket: WebSocket, cursor: string | null = null): Promise<void> {
     const changed = this.changedDuringSync.get(socket) ?? new Set<string>();
     this.changedDuringSync.set(socket, changed);
     try {
-      const requests = await deviceViews(this.deps.db, fingerprint, 'pending', this.deps.clock());
-      this.send(socket, { purpose: 'server-message', type: 'sync', server_id: this.deps.identity.serverId, fingerprint, requests, issued_at: this.deps.clock() });
+      const page = await pendingViewsPage(this.deps.db, fingerprint, this.deps.clock(), cursor);
+      this.send(socket, { purpose: 'server-message', type: 'sync', server_id: this.deps.identity.serverId, fingerprint, ...page, cursor, issued_at: this.deps.clock() });
     } finally {
       this.changedDuringSync.delete(socket);
     }

@@ -11,6 +11,7 @@ import {
   type ParamValue,
 } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
+import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent, type EventType } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -76,16 +77,21 @@ export interface CreateOptions {
   /** Hash of the body as sent, so a retried idempotent call can be told from a different one. */
   bodyHash: string;
   now: number;
+  /** The most requests of one organisation that may wait for one device at once (default DEFAULT_MAX_PENDING_PER_DEVICE). */
+  maxPendingPerDevice?: number;
 }
 
 export async function createRequest(
   db: Database,
   tenantId: string,
   policy: MpaPolicy,
-  { idempotencyKey, bodyHash, now }: CreateOptions,
+  { idempotencyKey, bodyHash, now, maxPendingPerDevice }: CreateOptions,
 ): Promise<{ view: MpaRequestView; replayed: boolean }> {
   return db.transaction(async (tx) => {
     await checkApproversPaired(tx, tenantId, policy.groups);
+    if (idempotencyKey === undefined || !(await idempotencyKeyUsed(tx, tenantId, idempotencyKey))) {
+      await checkPendingQuota(tx, tenantId, policy.groups, maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE, now);
+    }
     const id = randomUUID();
     const createdAt = new Date(now);
     const expiresAt = new Date(now + policy.expires_in_seconds * 1000);
@@ -107,7 +113,7 @@ export async function createRequest(
     const groupIndexes: number[] = [];
     policy.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
     await tx.query(
-      'INSERT INTO mpa_approvers (request_id, fingerprint, group_index) SELECT $1, f, g FROM unnest($2::text[], $3::int[]) AS t(f, g)',
+      'INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending) SELECT $1, f, g, true FROM unnest($2::text[], $3::int[]) AS t(f, g)',
       [id, fingerprints, groupIndexes],
     );
     const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
@@ -132,8 +138,10 @@ function auditRequestFields(row: RequestRow): Record<string, unknown> {
 
 async function checkApproversPaired(tx: Queryable, tenantId: string, groups: ApprovalGroup[]): Promise<void> {
   const approvers = groups.flatMap((g) => g.approvers);
+  // The pairings stay locked until commit, so that requests created at once cannot together
+  // exceed a device's pending quota; in a fixed order, so that two creations cannot deadlock.
   const rows = await tx.query<{ fingerprint: string; public_key: string; revoked_at: Date | null }>(
-    'SELECT fingerprint, public_key, revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = ANY($2::text[])',
+    'SELECT fingerprint, public_key, revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = ANY($2::text[]) ORDER BY fingerprint FOR NO KEY UPDATE',
     [tenantId, approvers.map((a) => a.fingerprint)],
   );
   const devices = new Map(rows.map((r) => [r.fingerprint, r]));
@@ -144,6 +152,36 @@ async function checkApproversPaired(tx: Queryable, tenantId: string, groups: App
     }
     if (device.revoked_at) throw new ApiError(400, 'invalid_request', `Invalid MPA request: device ${fingerprint} has been revoked`);
   }
+}
+
+async function idempotencyKeyUsed(tx: Queryable, tenantId: string, key: string): Promise<boolean> {
+  const rows = await tx.query('SELECT 1 FROM mpa_requests WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, key]);
+  return rows.length > 0;
+}
+
+/**
+ * Refuses a request that would make more than `max` of this organisation's requests wait for one
+ * device: a flood of requests can neither bury a device's legitimate ones nor grow its sync
+ * without bound. `retry_after_seconds` says when the first of that device's pending requests expires.
+ */
+async function checkPendingQuota(tx: Queryable, tenantId: string, groups: ApprovalGroup[], max: number, now: number): Promise<void> {
+  const full = await tx.query<{ fingerprint: string; first_expiry: Date }>(
+    `SELECT a.fingerprint, min(r.expires_at) AS first_expiry
+       FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
+      WHERE a.pending AND a.fingerprint = ANY($2::text[]) AND r.tenant_id = $1 AND r.status = 'pending' AND r.expires_at > $3
+      GROUP BY a.fingerprint HAVING count(*) >= $4
+      ORDER BY a.fingerprint LIMIT 1`,
+    [tenantId, groups.flatMap((g) => g.approvers.map((a) => a.fingerprint)), new Date(now), max],
+  );
+  const [first] = full;
+  if (!first) return;
+  const retryAfter = Math.max(1, Math.ceil((first.first_expiry.getTime() - now) / 1000));
+  throw new ApiError(
+    429,
+    'too_many_pending_requests',
+    `Device ${first.fingerprint} already has ${max} pending requests from this organisation; wait until some are decided or expire`,
+    { fingerprint: first.fingerprint, limit: max, retry_after_seconds: retryAfter },
+  );
 }
 
 export async function getRequest(db: Queryable, tenantId: string, id: string, now: number): Promise<MpaRequestView> {
@@ -236,6 +274,7 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
     state.completedAt === null ? null : new Date(state.completedAt),
   ]);
   const changedStatus = state.status !== row.status;
+  if (changedStatus && state.status !== 'pending') await tx.query('UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending', [row.id]);
   row.status = state.status;
   row.groups_satisfied = state.groupsSatisfied;
   row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
@@ -336,28 +375,61 @@ const VIEW_COLUMNS = `r.id, r.tenant_id, r.required, r.groups, r.action, r.actio
             (SELECT d.decision FROM mpa_decisions d WHERE d.request_id = a.request_id AND d.fingerprint = a.fingerprint) AS my_decision`;
 const STILL_PAIRED = 'EXISTS (SELECT 1 FROM devices dev WHERE dev.tenant_id = r.tenant_id AND dev.fingerprint = a.fingerprint AND dev.revoked_at IS NULL)';
 
-/** Every approver's-eye view: one request as the given device should see it. */
-export async function deviceViews(db: Queryable, fingerprint: string, requestIds: string[] | 'pending', now: number): Promise<DeviceRequestView[]> {
-  type ViewRow = RequestRow & { group_index: number; org_name: string; my_decision: Decision | null };
-  // Two statements rather than one with a CASE, so that each is planned with its own index:
-  // named requests by the approvers' primary key, pending ones by the device's approver rows.
-  const rows =
-    requestIds === 'pending'
-      ? await db.query<ViewRow>(
-          `SELECT ${VIEW_COLUMNS}
-             FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-            WHERE a.fingerprint = $1 AND r.status = 'pending' AND r.expires_at > $2 AND ${STILL_PAIRED}
-            ORDER BY r.created_at`,
-          [fingerprint, new Date(now)],
-        )
-      : await db.query<ViewRow>(
-          `SELECT ${VIEW_COLUMNS}
-             FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-            WHERE a.request_id = ANY($2::uuid[]) AND a.fingerprint = $1 AND ${STILL_PAIRED}
-            ORDER BY r.created_at`,
-          [fingerprint, requestIds],
-        );
-  return rows.map((row) => deviceView(row, { groupIndex: row.group_index, orgName: row.org_name, myDecision: row.my_decision }, now));
+type ViewRow = RequestRow & { group_index: number; org_name: string; my_decision: Decision | null };
+const toDeviceView = (row: ViewRow, now: number) => deviceView(row, { groupIndex: row.group_index, orgName: row.org_name, myDecision: row.my_decision }, now);
+
+/** Named requests as the given device should see them (those that name it). */
+export async function deviceViews(db: Queryable, fingerprint: string, requestIds: string[], now: number): Promise<DeviceRequestView[]> {
+  const rows = await db.query<ViewRow>(
+    `SELECT ${VIEW_COLUMNS}
+       FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
+      WHERE a.request_id = ANY($2::uuid[]) AND a.fingerprint = $1 AND ${STILL_PAIRED}
+      ORDER BY r.created_at`,
+    [fingerprint, requestIds],
+  );
+  return rows.map((row) => toDeviceView(row, now));
+}
+
+/** Most requests in one page of a device's sync: far below any client's message limit (each view is at most about 10 KiB). */
+export const SYNC_PAGE_SIZE = 20;
+/** Most bytes of views in one page, whatever the views weigh. */
+export const SYNC_PAGE_MAX_BYTES = 256 * 1024;
+
+export interface ViewPage {
+  requests: DeviceRequestView[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+/** A cursor is the ID of the last request of the previous page. */
+export const isSyncCursor = (cursor: unknown): cursor is string =>
+  typeof cursor === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(cursor);
+
+/**
+ * One page of the pending requests naming a device, newest first, so that a device always
+ * reaches its newest requests first however many are waiting. A page holds at most
+ * SYNC_PAGE_SIZE requests and SYNC_PAGE_MAX_BYTES of JSON.
+ */
+export async function pendingViewsPage(db: Queryable, fingerprint: string, now: number, cursor: string | null = null): Promise<ViewPage> {
+  const rows = await db.query<ViewRow>(
+    `SELECT ${VIEW_COLUMNS}
+       FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
+      WHERE a.fingerprint = $1 AND a.pending AND r.status = 'pending' AND r.expires_at > $2 AND ${STILL_PAIRED}
+        AND ($3::uuid IS NULL OR (r.created_at, r.id) < (SELECT c.created_at, c.id FROM mpa_requests c WHERE c.id = $3::uuid))
+      ORDER BY r.created_at DESC, r.id DESC
+      LIMIT $4`,
+    [fingerprint, new Date(now), cursor, SYNC_PAGE_SIZE + 1],
+  );
+  const requests: DeviceRequestView[] = [];
+  let bytes = 0;
+  for (const row of rows.slice(0, SYNC_PAGE_SIZE)) {
+    const view = toDeviceView(row, now);
+    bytes += Buffer.byteLength(JSON.stringify(view));
+    if (requests.length > 0 && bytes > SYNC_PAGE_MAX_BYTES) break;
+    requests.push(view);
+  }
+  const more = requests.length < rows.length;
+  return { requests, next_cursor: more ? requests[requests.length - 1]!.request_id : null };
 }
 
 /** A request as one of its approvers' devices sees it. */

@@ -101,6 +101,10 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
         idempotencyKey: key,
         bodyHash: hashBody(raw),
         now: ctx.clock(),
+        maxPendingPerDevice: ctx.maxPendingPerDevice,
+      }).catch((err: unknown) => {
+        if (err instanceof ApiError && err.code === 'too_many_pending_requests') void reply.header('retry-after', String(err.details?.retry_after_seconds));
+        throw err;
       });
       if (replayed) void reply.header('idempotent-replayed', 'true');
       return reply.code(201).send(view);

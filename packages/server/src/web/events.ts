@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { DeviceRequestView } from '@sigilauth/protocol';
 import { onRequestChanged } from '../events/bus.js';
-import { deviceViews } from '../mpa/requests.js';
+import { deviceViews, pendingViewsPage } from '../mpa/requests.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 const HEARTBEAT_MS = 25_000;
@@ -18,8 +18,9 @@ interface Stream {
 
 /**
  * Server-sent events for web approvers (`GET /approve/events`): the browser's counterpart of the
- * device WebSocket. On connect a `sync` event lists every pending request naming the session's
- * device; then a `request` event carries the RequestView each time one of them changes.
+ * device WebSocket. On connect a `sync` event carries the first page of the pending requests
+ * naming the session's device (the rest are read from `/approve/api/requests?cursor=`); then a
+ * `request` event carries the RequestView each time one of them changes.
  */
 export class ApproverEvents {
   private readonly streams = new Map<string, Set<Stream>>();
@@ -74,8 +75,8 @@ export class ApproverEvents {
   private async sync(stream: Stream): Promise<void> {
     stream.pendingDuringSync ??= new Set();
     try {
-      const requests = await deviceViews(this.deps.db, stream.fingerprint, 'pending', this.deps.clock());
-      this.write(stream, 'sync', { requests, server_time: this.deps.clock() });
+      const page = await pendingViewsPage(this.deps.db, stream.fingerprint, this.deps.clock());
+      this.write(stream, 'sync', { ...page, server_time: this.deps.clock() });
     } catch {
       this.end(stream);
       return;

@@ -4,8 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { IdParams } from '../http/schemas.js';
-import { deviceViews } from '../mpa/requests.js';
+import { IdParams, Uuid } from '../http/schemas.js';
+import { deviceViews, pendingViewsPage } from '../mpa/requests.js';
 import { defaultTenant } from '../tenants/tenants.js';
 import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, consumeChallenge, findCredentialByFingerprint, findCredentialById, issueChallenge } from '../webauthn/credentials.js';
@@ -222,9 +222,12 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       return me(session.tenantId, session.fingerprint);
     });
 
-    r.get('/approve/api/requests', hidden, async (request) => {
+    // One page of the pending requests naming the device, newest first; `cursor` is the previous page's next_cursor.
+    const PageQuery = Type.Object({ cursor: Type.Optional(Uuid) }, { additionalProperties: false });
+    r.get('/approve/api/requests', { schema: { hide: true, querystring: PageQuery } }, async (request) => {
       const session = await requireSession(ctx.db, request, ctx.clock());
-      return { requests: await deviceViews(ctx.db, session.fingerprint, 'pending', ctx.clock()), server_time: ctx.clock() };
+      const page = await pendingViewsPage(ctx.db, session.fingerprint, ctx.clock(), request.query.cursor ?? null);
+      return { ...page, server_time: ctx.clock() };
     });
 
     r.get('/approve/api/requests/:id', { schema: { hide: true, params: IdParams } }, async (request) => {

@@ -180,6 +180,7 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     const screen = page.locator('article.screen');
     for (const line of [
       'Cold boot engine ENG-001',
+      'Action type: cold_boot',
       'Engine ID: ENG-001',
       'Reason: Scheduled maintenance',
       'Requested by: alice@example.com',
