@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
+import { queryStore } from '../support/sql.js';
 import { createStore, describePostgres, type TestStore } from '../support/stores.js';
 import {
   Cluster,
@@ -17,15 +17,7 @@ import {
   type StoredDecisions,
 } from './harness.js';
 
-async function query<T>(store: TestStore, sql: string, params: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: store.databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const query = queryStore;
 
 describePostgres('fault scenarios on PostgreSQL with three instances', () => {
   let store: TestStore;
