@@ -112,6 +112,11 @@ describeEachStore('who decided is never disclosed', (kind) => {
     const ids = new Set(requests.map((r) => r.request_id));
     const events = () => rx.received.map((r) => JSON.parse(r.body) as { type: string; request_id: string }).filter((e) => ids.has(e.request_id));
     await waitFor(() => new Set(events().map((e) => e.type)).size === MPA_EVENTS.length && events().length === 8, 'created and an outcome for each request');
+    // Each event type carries exactly the documented fields: nothing more to leak through.
+    const fields = ['action', 'groups_required', 'groups_satisfied', 'groups_total', 'request_id', 'status', 'timestamp', 'type'];
+    for (const e of events()) {
+      assert.deepEqual(Object.keys(e).sort(), e.type === 'mpa.created' ? [...fields, 'expires_at'].sort() : fields, e.type);
+    }
     // Every device (each is an approver of every request) saw every request end.
     for (const [device, views] of deviceSaw) {
       await waitFor(() => requests.every((r, i) => views.some((v) => v.request_id === r.request_id && v.status === outcomes[i])), `${device.name}'s device to see every outcome`);
