@@ -36,19 +36,19 @@ describe('retries', { timeout: 60_000 }, () => {
     assert.equal(server.requests.length, 3);
   });
 
+  // The SDK's own backoff before a first retry is at most 200 ms: a retry that comes a second or
+  // more later is the server's Retry-After being honoured (a lower bound, safe on a busy machine).
   test('Retry-After in seconds is honoured', async () => {
     const { server, sigil } = await setup((_req, res, i) =>
-      i === 0 ? sendError(res, 429, 'rate_limited', 'slow down', undefined, { 'retry-after': '1' }) : sendJson(res, 200, view()),
+      i === 0 ? sendError(res, 429, 'rate_limited', 'slow down', undefined, { 'retry-after': '2' }) : sendJson(res, 200, view()),
     );
-    const started = performance.now();
     await sigil.mpa.get(REQUEST_ID);
-    const elapsed = performance.now() - started;
     assert.equal(server.requests.length, 2);
-    assert.ok(elapsed >= 950, `waited ${elapsed} ms`);
-    assert.ok(elapsed < 3000, `waited ${elapsed} ms`);
+    const waited = server.requests[1]!.at - server.requests[0]!.at;
+    assert.ok(waited >= 1990, `retried ${waited} ms after a Retry-After of 2 s`);
   });
 
-  test('Retry-After: 0 retries at once; a Retry-After beyond 60 s is not waited for', async () => {
+  test('Retry-After: 0 retries at once; a Retry-After beyond 60 s is not waited for', async (t) => {
     const { server, sigil } = await setup((req, res) => {
       if (req.url.endsWith('/zero')) {
         const tries = server.requests.filter((r) => r.url === req.url).length;
@@ -56,9 +56,18 @@ describe('retries', { timeout: 60_000 }, () => {
       }
       sendError(res, 429, 'rate_limited', 'come back in an hour', undefined, { 'retry-after': '3600' });
     });
-    const started = performance.now();
-    await sigil.mpa.get('zero');
-    assert.ok(performance.now() - started < 500);
+    // On virtual timers no time passes unless the test lets it: the retry must need none at all
+    // (the SDK's own backoff would wait for a tick that never comes).
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const zero = sigil.mpa.get('zero');
+    const deadline = performance.now() + 15_000;
+    while (server.requests.length < 2 && performance.now() < deadline) {
+      t.mock.timers.tick(0);
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(server.requests.length, 2, 'retried without any time passing');
+    await zero;
+    t.mock.timers.reset();
     await assert.rejects(sigil.mpa.get('hour'), (err: unknown) => {
       assert.ok(err instanceof SigilApiError);
       assert.equal(err.status, 429);
@@ -81,13 +90,16 @@ describe('retries', { timeout: 60_000 }, () => {
   });
 
   test('an HTTP-date Retry-After is honoured', async () => {
-    const { server, sigil } = await setup((_req, res, i) =>
-      i === 0
-        ? sendError(res, 503, 'unavailable', 'x', undefined, { 'retry-after': new Date(Date.now() + 1000).toUTCString() })
-        : sendJson(res, 200, view()),
-    );
+    let retryAt = 0;
+    const { server, sigil } = await setup((_req, res, i) => {
+      if (i > 0) return sendJson(res, 200, view());
+      // Whole seconds: at least 2 s from now.
+      retryAt = (Math.floor(Date.now() / 1000) + 3) * 1000;
+      sendError(res, 503, 'unavailable', 'x', undefined, { 'retry-after': new Date(retryAt).toUTCString() });
+    });
     await sigil.mpa.get(REQUEST_ID);
     assert.equal(server.requests.length, 2);
+    assert.ok(server.requests[1]!.at >= retryAt - 10, `retried ${retryAt - server.requests[1]!.at} ms before the date it was given`);
   });
 
   test('backoff is full jitter under an exponential cap of 5 s', () => {
