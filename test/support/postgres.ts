@@ -8,7 +8,7 @@ export const POSTGRES_ADMIN_URL = process.env.SIGIL_TEST_POSTGRES_URL ?? 'postgr
 
 let available: Promise<boolean> | null = null;
 
-/** Whether the test PostgreSQL server answers; CI sets SIGIL_TEST_REQUIRE_POSTGRES=1 to make its absence fatal. */
+/** Whether the test PostgreSQL server answers; its absence is fatal with SIGIL_TEST_REQUIRE_POSTGRES=1 (CI sets it) or CI=true. */
 export function postgresAvailable(): Promise<boolean> {
   available ??= (async () => {
     const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 });
@@ -17,7 +17,7 @@ export function postgresAvailable(): Promise<boolean> {
       await client.query('SELECT 1');
       return true;
     } catch (err) {
-      if (process.env.SIGIL_TEST_REQUIRE_POSTGRES === '1') {
+      if (process.env.SIGIL_TEST_REQUIRE_POSTGRES === '1' || process.env.CI === 'true') {
         throw new Error(`PostgreSQL is required for this run but unreachable at ${POSTGRES_ADMIN_URL}: ${(err as Error).message}`);
       }
       return false;

@@ -5,11 +5,11 @@ import { chromium, type Browser, type BrowserContext, type CDPSession, type Page
 export const CHROMIUM_PATH = process.env.SIGIL_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../../test-results/screenshots/', import.meta.url));
 
-/** Why browser tests cannot run here, or null; CI (SIGIL_REQUIRE_INTEGRATION=1) fails instead of skipping. */
+/** Why browser tests cannot run here, or null; under CI (CI=true or SIGIL_REQUIRE_INTEGRATION=1) it fails instead. */
 export function browserUnavailable(): string | null {
   if (existsSync(CHROMIUM_PATH)) return null;
   const reason = `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set SIGIL_CHROMIUM)`;
-  if (process.env.SIGIL_REQUIRE_INTEGRATION === '1') throw new Error(`browser tests are required in this run: ${reason}`);
+  if (process.env.SIGIL_REQUIRE_INTEGRATION === '1' || process.env.CI === 'true') throw new Error(`browser tests are required in this run: ${reason}`);
   return reason;
 }
 
