@@ -29,6 +29,8 @@ const DISABLE_AFTER_MS = duration(documented(/has failed for (\d+ days)/));
 interface Delivery {
   id: string;
   status: string;
+  attempt_count: number;
+  in_flight: boolean;
   next_attempt_at: string | null;
   attempts: Array<{ started_at: string; status_code: number | null }>;
 }
@@ -75,11 +77,15 @@ describeEachStore('webhook delivery schedule (default settings, injected clock)'
     }, 'the delivery row');
     return listed.id;
   };
-  /** The delivery once its attempt number `n` is recorded (the attempt and its outcome commit together). */
+  /**
+   * The delivery once attempt `n` is recorded. The attempt and the delivery's new state commit
+   * together but are read one after the other: both must show it (claimed n times, no longer in
+   * flight, n attempts listed).
+   */
   const afterAttempt = (id: string, n: number): Promise<Delivery> =>
     waitFor(async () => {
-      const res = await t.api.get(`/v1/webhooks/deliveries/${id}`);
-      return res.body.attempts.length >= n ? (res.body as Delivery) : null;
+      const d: Delivery = (await t.api.get(`/v1/webhooks/deliveries/${id}`)).body;
+      return d.attempt_count >= n && !d.in_flight && d.attempts.length === d.attempt_count ? d : null;
     }, `attempt ${n} of ${id} to be recorded`);
   /** The delay the worker chose after attempt n: both times come from the injected clock. */
   const delayAfter = (d: Delivery, n: number) => Date.parse(d.next_attempt_at!) - Date.parse(d.attempts[n - 1]!.started_at);
