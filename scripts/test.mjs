@@ -1,7 +1,14 @@
-// Runs every *.test.ts under packages/ with Node's test runner, then the Go SDK's tests.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+// Runs every *.test.ts under packages/, examples/ and test/ with Node's test runner, then the Go
+// SDK's tests, and reports how many tests ran, passed, failed and were skipped. Under CI (CI=true
+// or SIGIL_REQUIRE_INTEGRATION=1) a skipped test fails the run: nothing may be left out there.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const strict = process.env.CI === 'true' || process.env.SIGIL_REQUIRE_INTEGRATION === '1';
 
 function findTests(dir) {
   if (!existsSync(dir)) return [];
@@ -12,20 +19,81 @@ function findTests(dir) {
   });
 }
 
+function run(command, args, options, onLine) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', onLine ? 'pipe' : 'inherit', 'inherit'] });
+    if (onLine) createInterface({ input: child.stdout }).on('line', onLine);
+    child.on('error', (err) => {
+      console.error(`${command} could not start: ${err.message}`);
+      resolve(1);
+    });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+/** Node's test runner: the spec reporter on the terminal, and the summary reporter into a file. */
+async function runNodeTests(files) {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-test-summary-'));
+  const summaryFile = join(dir, 'summary.json');
+  try {
+    const reporter = fileURLToPath(new URL('test-summary-reporter.mjs', import.meta.url));
+    const status = await run(process.execPath, [
+      '--import', 'tsx', '--test', '--test-concurrency=2',
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      `--test-reporter=${reporter}`, `--test-reporter-destination=${summaryFile}`,
+      ...files,
+    ], {});
+    const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : { totals: {}, skipped: [] };
+    return { status, ...summary };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The Go SDK's tests as JSON events: their output goes to the terminal, skips and results are counted. */
+async function runGoTests() {
+  const counts = { pass: 0, fail: 0, skip: 0 };
+  const skipped = [];
+  const status = await run(
+    'go',
+    ['test', '-count=1', '-json', './...'],
+    { cwd: 'sdk-go', env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' } },
+    (line) => {
+      let event;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        process.stdout.write(`${line}\n`); // build errors are plain text
+        return;
+      }
+      if (event.Output) process.stdout.write(event.Output);
+      if (!event.Test || !(event.Action in counts)) return;
+      counts[event.Action]++;
+      if (event.Action === 'skip') skipped.push({ name: event.Test, file: `sdk-go (${event.Package})` });
+    },
+  );
+  return { status, counts, skipped };
+}
+
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : ['packages', 'examples', 'test'].flatMap(findTests).sort();
-const node = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-});
-let status = node.status ?? 1;
+const node = await runNodeTests(files);
+const t = node.totals;
+let status = node.status;
+let skipped = node.skipped.map((s) => ({ ...s, file: s.file ? relative(process.cwd(), s.file) : '?' }));
+const lines = [`Node: ${t.tests ?? '?'} tests in ${t.suites ?? '?'} suites: ${t.pass ?? '?'} passed, ${t.fail ?? '?'} failed, ${t.cancelled ?? '?'} cancelled, ${skipped.length} skipped or todo`];
 
 if (only.length === 0 && existsSync('sdk-go/go.mod')) {
-  const go = spawnSync('go', ['test', '-count=1', './...'], {
-    cwd: 'sdk-go',
-    stdio: 'inherit',
-    env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' },
-  });
-  if (go.error) console.error(`go test could not start: ${go.error.message}`);
-  status = status || (go.status ?? 1);
+  const go = await runGoTests();
+  status = status || go.status;
+  skipped = [...skipped, ...go.skipped.map((s) => ({ ...s, kind: 'test', why: 'skip', reason: null }))];
+  lines.push(`Go: ${go.counts.pass + go.counts.fail + go.counts.skip} tests: ${go.counts.pass} passed, ${go.counts.fail} failed, ${go.counts.skip} skipped`);
+}
+
+console.log(`\n${lines.join('\n')}`);
+for (const s of skipped) console.log(`  ${s.why === 'todo' ? 'todo' : 'skipped'} ${s.kind} "${s.name}" (${s.file})${s.reason ? `: ${s.reason}` : ''}`);
+if (skipped.length > 0 && strict) {
+  console.error(`\n${skipped.length} skipped or todo under CI: every test must run here.`);
+  status = status || 1;
 }
 process.exit(status);

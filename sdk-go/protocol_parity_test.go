@@ -2,8 +2,8 @@ package sigil
 
 // Checks that ValidateMPARequest gives the same verdict and message as the protocol package's
 // validateMpaRequest (which the server uses) for the same JSON, by running the built
-// TypeScript with node. Skipped when node or the build is missing, unless
-// SIGIL_REQUIRE_INTEGRATION=1.
+// TypeScript with node. Skipped when node or the build is missing, unless required (see
+// integrationRequired).
 
 import (
 	"bytes"
@@ -20,11 +20,17 @@ import (
 	"time"
 )
 
-// skipOrFail skips the test, or fails it when SIGIL_REQUIRE_INTEGRATION=1.
+// integrationRequired is true under CI (CI=true or SIGIL_REQUIRE_INTEGRATION=1): every test must
+// run there, against the real components, with nothing skipped or stood in for.
+func integrationRequired() bool {
+	return os.Getenv("SIGIL_REQUIRE_INTEGRATION") == "1" || os.Getenv("CI") == "true"
+}
+
+// skipOrFail skips the test, or fails it when integration is required.
 func skipOrFail(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("SIGIL_REQUIRE_INTEGRATION") == "1" {
-		t.Fatalf("SIGIL_REQUIRE_INTEGRATION=1 but: "+format, args...)
+	if integrationRequired() {
+		t.Fatalf("required under CI (CI=true or SIGIL_REQUIRE_INTEGRATION=1) but: "+format, args...)
 	}
 	t.Skipf(format, args...)
 }

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
+import { queryStore } from '../support/sql.js';
+import type { Received } from '../support/webhook-receiver.js';
 import { createStore, describePostgres, type TestStore } from '../support/stores.js';
 import {
   Cluster,
@@ -17,15 +18,7 @@ import {
   type StoredDecisions,
 } from './harness.js';
 
-async function query<T>(store: TestStore, sql: string, params: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: store.databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const query = queryStore;
 
 describePostgres('fault scenarios on PostgreSQL with three instances', () => {
   let store: TestStore;
@@ -112,10 +105,34 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
   });
 
   test('scenario 4: the webhook receiver is down for a while, then everything arrives in order', async () => {
+    const from = receiver.received.length;
+    const event = (r: Received) => JSON.parse(r.body) as { type: string; request_id?: string };
     receiver.respond = () => ({ status: 503 });
     const round = await playRound(apis, serverId, approvers, stored, 10, { denyEvery: 2, label: 'receiver-down' });
-    await new Promise((r) => setTimeout(r, 2000));
+    // Down until every request's first event has been refused at least once.
+    await waitFor(() => {
+      const refused = new Set(receiver.received.slice(from).filter((r) => r.status === 503).map((r) => event(r).request_id));
+      return round.requestIds.every((id) => refused.has(id));
+    }, 'an attempt for every request to be refused while the receiver is down', 60_000);
     receiver.respond = () => ({ status: 204 });
     await assertDelivered('scenario 4', round.expectedEvents);
+
+    // In order: per request, nothing of its outcome was sent before mpa.created was accepted;
+    // per event, every attempt came before the one accepted (none after it).
+    const mineOnly = new Set(round.requestIds);
+    const attempts = receiver.received.slice(from).filter((r) => mineOnly.has(event(r).request_id ?? ''));
+    for (const id of round.requestIds) {
+      const mine = attempts.filter((r) => event(r).request_id === id);
+      const createdAccepted = mine.findIndex((r) => event(r).type === 'mpa.created' && r.status >= 200 && r.status < 300);
+      const firstOutcome = mine.findIndex((r) => event(r).type !== 'mpa.created');
+      assert.ok(createdAccepted >= 0 && firstOutcome > createdAccepted, `${id}: ${mine.map((r) => `${event(r).type} ${r.status}`).join(', ')}`);
+      assert.ok(mine.some((r) => event(r).type === 'mpa.created' && r.status === 503), `${id}: mpa.created was refused while the receiver was down`);
+    }
+    const ids = new Set(attempts.map((r) => r.id));
+    for (const webhookId of ids) {
+      const statuses = attempts.filter((r) => r.id === webhookId).map((r) => r.status);
+      const accepted = statuses.findIndex((s) => s >= 200 && s < 300);
+      assert.equal(accepted, statuses.length - 1, `${webhookId}: attempts ${statuses.join(', ')}`);
+    }
   });
 });

@@ -2,6 +2,8 @@ import { startServer, type RunningServer, type ServerConfig } from '../../packag
 import type { TestDevice } from './device-keys.js';
 import type { TestStore } from './stores.js';
 
+export { coldBootRequest } from './cold-boot.js';
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -85,22 +87,4 @@ export async function pairDevice(api: Api, serverId: string, device: TestDevice)
   if (opened.status !== 201) throw new Error(`pairing failed: ${JSON.stringify(opened.body)}`);
   const done = await api.withKey(null).post('/v1/pairings/complete', device.pairingBody(serverId, opened.body.code));
   if (done.status !== 200) throw new Error(`pairing completion failed: ${JSON.stringify(done.body)}`);
-}
-
-/** The guide's cold-boot request for the given Engineering, Security and Operations approvers. */
-export function coldBootRequest(groups: { engineering: TestDevice[]; security: TestDevice[]; operations: TestDevice[] }, expires = 600) {
-  return {
-    required: 2,
-    groups: [
-      { name: 'Engineering Leads', approvers: groups.engineering.map((d) => d.approver) },
-      { name: 'Security Team', approvers: groups.security.map((d) => d.approver) },
-      { name: 'Operations', approvers: groups.operations.map((d) => d.approver) },
-    ],
-    action: {
-      type: 'cold_boot',
-      description: 'Cold boot engine ENG-001',
-      params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' },
-    },
-    expires_in_seconds: expires,
-  };
 }

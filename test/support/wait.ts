@@ -1,4 +1,4 @@
-/** Polls until fn returns a truthy value, or fails after timeoutMs. */
+/** Polls until fn returns a truthy value (an exception counts as not yet), or fails after timeoutMs. */
 export async function waitFor<T>(fn: () => Promise<T> | T, message: string, timeoutMs = 15_000, intervalMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -12,4 +12,15 @@ export async function waitFor<T>(fn: () => Promise<T> | T, message: string, time
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Rejects when `promise` has not settled within ms (it keeps running). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    }),
+  ]);
 }

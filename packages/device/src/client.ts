@@ -411,6 +411,11 @@ export class DeviceSession {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** Stopped for good: closed, or refused by the server, with no connection left and no reconnection scheduled. */
+  get stopped(): boolean {
+    return this.closed && this.ws === null && this.retryTimer === null;
+  }
+
   start(): this {
     this.connect();
     return this;
@@ -421,6 +426,7 @@ export class DeviceSession {
     this.closed = true;
     this.clearTimers();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ import {
 import { loadOrCreateDeviceKey, type DeviceKey } from '../src/keystore.js';
 import { Listener } from '../src/listen.js';
 import { FakeSigil, makeView } from './fake-server.js';
-import { withTimeout } from './helpers.js';
+import { waitFor, withTimeout } from '../../../test/support/wait.js';
 
 const roots: string[] = [];
 function newKey(): DeviceKey {
@@ -41,15 +42,6 @@ function newKey(): DeviceKey {
 after(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
-
-/** Resolves when `predicate` holds, polling; rejects after timeoutMs. */
-async function eventually(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('verifyServerMessage (tampered or foreign server messages are rejected)', () => {
   const key = newKey();
@@ -263,14 +255,14 @@ describe('device session against a fake server', () => {
     const synced: DeviceRequestView[][] = [];
     const pushed: DeviceRequestView[] = [];
     const session = open({ onSync: (v) => synced.push(v), onRequest: (v) => pushed.push(v) });
-    await eventually(() => synced.length === 1, 'sync');
+    await waitFor(() => synced.length === 1, 'sync');
     assert.equal(fake.authedFingerprints.at(-1), key.fingerprint);
     assert.equal(synced[0]![0]!.request_id, fake.views[0]!.request_id);
     fake.push(makeView({ groups_satisfied_count: 1 }));
-    await eventually(() => pushed.length === 1, 'push');
+    await waitFor(() => pushed.length === 1, 'push');
     assert.equal(pushed[0]!.groups_satisfied_count, 1);
     await session.close();
-    await eventually(() => fake.openSockets === 0, 'server sees the close');
+    await waitFor(() => fake.openSockets === 0, 'server sees the close');
   });
 
   test('reconnects after a drop, re-authenticates and syncs again', async () => {
@@ -279,9 +271,9 @@ describe('device session against a fake server', () => {
     const ready: boolean[] = [];
     const disconnects: Array<number | null> = [];
     const session = open({ onSync: () => syncs++, onReady: (r) => ready.push(r.reconnected), onDisconnect: (d) => disconnects.push(d.retryInMs) });
-    await eventually(() => syncs === 1, 'first sync');
+    await waitFor(() => syncs === 1, 'first sync');
     fake.dropAll();
-    await eventually(() => syncs === 2, 'sync after reconnecting');
+    await waitFor(() => syncs === 2, 'sync after reconnecting');
     assert.equal(fake.authCount, auths + 2);
     assert.deepEqual(ready, [false, true]);
     assert.equal(disconnects.length, 1);
@@ -302,12 +294,12 @@ describe('device session against a fake server', () => {
     const disconnects: string[] = [];
     const session = open({ onSync: (v) => synced.push(v), onInvalidMessage: (e) => invalid.push(e.message), onDisconnect: (d) => disconnects.push(d.reason) });
     try {
-      await eventually(() => invalid.length >= 1 && disconnects.length >= 1, 'rejection');
+      await waitFor(() => invalid.length >= 1 && disconnects.length >= 1, 'rejection');
       assert.equal(synced.length, 0);
       assert.match(invalid[0]!, /signature does not verify/);
       // Once the server behaves again, the session recovers by itself.
       fake.transform = null;
-      await eventually(() => synced.length === 1, 'sync after recovery');
+      await waitFor(() => synced.length === 1, 'sync after recovery');
       assert.equal(synced[0]![0]!.action.description, 'Cold boot engine ENG-001');
     } finally {
       fake.transform = null;
@@ -323,7 +315,7 @@ describe('device session against a fake server', () => {
       // Paired with `fake`, but the network leads to `impostor`, which claims fake's server ID.
       const server = { ...fake.paired(), url: impostor.url };
       const session = open({ onInvalidMessage: (e) => invalid.push(e.message) }, server);
-      await eventually(() => invalid.length >= 2, 'rejections');
+      await waitFor(() => invalid.length >= 2, 'rejections');
       assert.equal(impostor.authCount, 0);
       assert.ok(impostor.challengesSent >= 2, 'the device kept retrying with backoff');
       await session.close();
@@ -337,11 +329,12 @@ describe('device session against a fake server', () => {
     try {
       const fatal: Error[] = [];
       const before = fake.challengesSent;
-      open({ onFatal: (e) => fatal.push(e) });
-      await eventually(() => fatal.length === 1, 'fatal');
+      const session = open({ onFatal: (e) => fatal.push(e) });
+      await waitFor(() => fatal.length === 1, 'fatal');
       assert.ok(fatal[0] instanceof SessionRejectedError);
       assert.match(fatal[0].message, /not paired, or has been revoked/);
-      await new Promise((r) => setTimeout(r, 300));
+      // Stopped: the connection is gone and no reconnection is scheduled, so none can follow.
+      await waitFor(() => session.stopped, 'the session to stop for good');
       assert.equal(fake.challengesSent, before + 1, 'no reconnection');
     } finally {
       fake.refuseDevices = false;
@@ -396,6 +389,16 @@ describe('listener against a fake server', () => {
   });
   after(async () => fake.stop());
 
+  /**
+   * Pushes a finished request the listener has not seen and waits for its announcement: messages
+   * are handled in order, so everything pushed before it has been handled too.
+   */
+  async function handledEverythingBefore(out: () => string, outcome: Pick<DeviceRequestView, 'status'>) {
+    const marker = makeView({ request_id: randomUUID(), ...outcome });
+    fake.push(marker);
+    await waitFor(() => out().includes(`(request ${marker.request_id})`), 'the listener to handle a later message');
+  }
+
   function listen(mode: ConstructorParameters<typeof Listener>[0]['mode'], extra: Partial<ConstructorParameters<typeof Listener>[0]> = {}) {
     let out = '';
     let err = '';
@@ -417,7 +420,7 @@ describe('listener against a fake server', () => {
     fake.decisions.length = 0;
     const l = listen({ kind: 'auto', decision: 'approve' });
     try {
-      await eventually(() => l.out().includes('Approved. Waiting for other approvers.'), 'approval');
+      await waitFor(() => l.out().includes('Approved. Waiting for other approvers.'), 'approval');
       assert.equal(fake.decisions.length, 1);
       assert.equal(fake.decisions[0]!.decision, 'approve');
       assert.equal(fake.decisions[0]!.action_digest, view.action_digest);
@@ -426,9 +429,9 @@ describe('listener against a fake server', () => {
       assert.match(l.out(), /You'll be notified when the action completes or times out\./);
       fake.push({ ...view, my_decision: 'approve', groups_satisfied_count: 2, status: 'approved' });
       fake.push({ ...view, my_decision: 'approve', groups_satisfied_count: 2, status: 'approved' });
-      await eventually(() => l.out().includes(`MPA request approved (request ${view.request_id})`), 'announcement');
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(l.out().split('MPA request approved').length - 1, 1, 'announced once');
+      await waitFor(() => l.out().includes(`MPA request approved (request ${view.request_id})`), 'announcement');
+      await handledEverythingBefore(l.out, { status: 'cancelled' });
+      assert.equal(l.out().split(`MPA request approved (request ${view.request_id})`).length - 1, 1, 'announced once');
     } finally {
       await l.listener.stop();
     }
@@ -441,14 +444,14 @@ describe('listener against a fake server', () => {
     fake.decisions.length = 0;
     const l = listen({ kind: 'none' });
     try {
-      await eventually(() => l.out().includes('2 pending requests.'), 'sync');
+      await waitFor(() => l.out().includes('2 pending requests.'), 'sync');
       assert.match(l.out(), new RegExp(`To decide, run: sigil-device respond ${a.request_id} --approve \\(or --deny\\)`));
       fake.push({ ...a, groups_satisfied_count: 1 });
-      await eventually(() => l.out().includes(`--- Request ${a.request_id} (updated) ---`), 'live update');
+      await waitFor(() => l.out().includes(`--- Request ${a.request_id} (updated) ---`), 'live update');
       fake.push({ ...a, status: 'rejected' });
       fake.push({ ...b, status: 'cancelled' });
-      await eventually(() => l.out().includes(`MPA request denied (request ${a.request_id})`), 'denied');
-      await eventually(() => l.out().includes(`MPA request cancelled (request ${b.request_id})`), 'cancelled');
+      await waitFor(() => l.out().includes(`MPA request denied (request ${a.request_id})`), 'denied');
+      await waitFor(() => l.out().includes(`MPA request cancelled (request ${b.request_id})`), 'cancelled');
       assert.equal(fake.decisions.length, 0, 'display-only mode never decides');
     } finally {
       await l.listener.stop();
@@ -460,10 +463,10 @@ describe('listener against a fake server', () => {
     fake.views = [view];
     const l = listen({ kind: 'none' }, { expiryGraceMs: 50 });
     try {
-      await eventually(() => l.out().includes(`MPA request timed out (request ${view.request_id})`), 'timeout');
+      await waitFor(() => l.out().includes(`MPA request timed out (request ${view.request_id})`), 'timeout');
       fake.push({ ...view, status: 'timeout' });
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(l.out().split('MPA request timed out').length - 1, 1);
+      await handledEverythingBefore(l.out, { status: 'cancelled' });
+      assert.equal(l.out().split(`MPA request timed out (request ${view.request_id})`).length - 1, 1);
     } finally {
       await l.listener.stop();
     }
@@ -485,14 +488,14 @@ describe('listener against a fake server', () => {
         }),
     });
     try {
-      await eventually(() => asked.length === 1, 'first question');
+      await waitFor(() => asked.length === 1, 'first question');
       fake.push({ ...view, groups_satisfied_count: 1 });
-      await eventually(() => asked.length === 2, 'question again after the update');
+      await waitFor(() => asked.length === 2, 'question again after the update');
       assert.deepEqual(asked, [0, 1]);
       release!('deny');
-      await eventually(() => fake.decisions.length === 1, 'decision');
+      await waitFor(() => fake.decisions.length === 1, 'decision');
       assert.equal(fake.decisions[0]!.decision, 'deny');
-      await eventually(() => l.out().includes(`MPA request denied (request ${view.request_id})`), 'outcome');
+      await waitFor(() => l.out().includes(`MPA request denied (request ${view.request_id})`), 'outcome');
     } finally {
       await l.listener.stop();
     }

@@ -9,13 +9,10 @@ import { DEVICE_CLI, freePort, runCli, spawnCli, startSigil, type RunResult, typ
 import { createStore, describeEachStore, type StoreKind, type TestStore } from '../../../test/support/stores.js';
 import { DecisionError, fetchPendingRequests, submitDecision } from '../src/client.js';
 import { loadOrCreateDeviceKey, loadServers, selectServer } from '../src/keystore.js';
-import { withTimeout } from './helpers.js';
+import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
+import { waitFor, withTimeout } from '../../../test/support/wait.js';
 
-const GUIDE_ACTION = {
-  type: 'cold_boot',
-  description: 'Cold boot engine ENG-001',
-  params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' },
-};
+const GUIDE_ACTION = COLD_BOOT_ACTION;
 
 interface Approver {
   fingerprint: string;
@@ -322,8 +319,7 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     await listener.waitFor('Waiting for approval requests.');
     await server.stop();
     server = undefined;
-    const deadline = Date.now() + 10_000;
-    while (!/Disconnected: /.test(listener.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => /Disconnected: /.test(listener!.stderr()), 'the listener to notice the server is gone');
     assert.match(listener.stderr(), /Disconnected: .*Reconnecting in \d+\.\d s\./);
 
     server = await startSigil(store!, { SIGIL_ORG_NAME: 'Acme Corp' }, { port });

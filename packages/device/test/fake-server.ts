@@ -14,6 +14,7 @@ import {
   type ServerMessage,
 } from '@sigilauth/protocol';
 import type { PairedServer } from '../src/keystore.js';
+import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
 
 type Payload = Record<string, unknown> & { type: ServerMessage['type'] };
 
@@ -184,11 +185,7 @@ export class FakeSigil {
 }
 
 export function makeView(overrides: Partial<DeviceRequestView> = {}): DeviceRequestView {
-  const action = overrides.action ?? {
-    type: 'cold_boot',
-    description: 'Cold boot engine ENG-001',
-    params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' },
-  };
+  const action = overrides.action ?? structuredClone(COLD_BOOT_ACTION);
   return {
     tenant_id: 'tenant-1',
     org_name: 'Acme Corp',

@@ -13,6 +13,7 @@ import {
   validateMpaRequest,
   type Approver,
 } from '../src/index.js';
+import { coldBootRequest } from '../../../test/support/cold-boot.js';
 import { keyVector, keyVectors } from './vectors.js';
 
 const [alice, bob, carol, dave, eve] = ['alice', 'bob', 'carol', 'dave', 'eve'].map((label) => {
@@ -26,20 +27,7 @@ const freshApprovers: Approver[] = Array.from({ length: 70 }, () => {
 });
 
 function guideRequest(): any {
-  return {
-    required: 2,
-    groups: [
-      { name: 'Engineering Leads', approvers: [{ ...alice }, { ...bob }] },
-      { name: 'Security Team', approvers: [{ ...carol }] },
-      { name: 'Operations', approvers: [{ ...dave }, { ...eve }] },
-    ],
-    action: {
-      type: 'cold_boot',
-      description: 'Cold boot engine ENG-001',
-      params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' },
-    },
-    expires_in_seconds: 600,
-  };
+  return coldBootRequest({ engineering: [alice, bob], security: [carol], operations: [dave, eve] });
 }
 
 function withChange(change: (body: any) => void): any {

@@ -1,58 +1,12 @@
 /** A scripted HTTP server on 127.0.0.1 for SDK tests: records every request it gets. */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { startHttpRecorder, type HttpRecorder, type RecordedRequest, type RecordingHandler } from '../../../test/support/http-recorder.js';
 
-export interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-  json: unknown;
-}
+export type { RecordedRequest };
+export type Handler = RecordingHandler;
+export type FakeServer = HttpRecorder;
 
-export type Handler = (req: RecordedRequest, res: ServerResponse, index: number) => void | Promise<void>;
-
-export interface FakeServer {
-  url: string;
-  port: number;
-  requests: RecordedRequest[];
-  close(): Promise<void>;
-}
-
-export async function startFakeServer(handler: Handler): Promise<FakeServer> {
-  const requests: RecordedRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      let json: unknown;
-      try {
-        json = body === '' ? undefined : JSON.parse(body);
-      } catch {
-        json = undefined;
-      }
-      const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json };
-      requests.push(recorded);
-      Promise.resolve(handler(recorded, res, requests.length - 1)).catch((err: unknown) => {
-        res.statusCode = 599;
-        res.end(String(err));
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
-}
+export const startFakeServer = (handler: Handler): Promise<FakeServer> => startHttpRecorder(handler);
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
 import { newApprover } from './keys.js';
 import { REQUEST_ID, sendJson, startFakeServer, view } from './fake-server.js';
 
@@ -71,11 +72,7 @@ describe('the product guide', { timeout: 60_000 }, () => {
     ]);
     const create = server.requests[0]!;
     assert.equal(create.headers.authorization, 'Bearer sgk_test_guide');
-    assert.deepEqual((create.json as { action: unknown }).action, {
-      type: 'cold_boot',
-      description: 'Cold boot engine ENG-001',
-      params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' },
-    });
+    assert.deepEqual((create.json as { action: unknown }).action, COLD_BOOT_ACTION);
     assert.deepEqual(polls, [`/v1/mpa/requests/${REQUEST_ID}`]);
   });
 });

@@ -4,6 +4,7 @@ import { MpaValidationError } from '@sigilauth/protocol';
 import { AwaitTimeoutError, SigilApiError, SigilAuth, SigilError, SigilValidationError, type MpaRequestInput } from '../src/index.js';
 import { guideRequest } from './keys.js';
 import { REQUEST_ID, sendError, sendJson, startFakeServer, view, type Handler } from './fake-server.js';
+import { virtualTime } from './virtual-time.js';
 
 async function setup(handler: Handler) {
   const server = await startFakeServer(handler);
@@ -160,56 +161,57 @@ describe('mpa.awaitResult', { timeout: 60_000 }, () => {
     assert.equal(result.status, 'approved');
   });
 
-  test('throws AwaitTimeoutError when its own timeout passes first', async () => {
-    const { server, sigil } = await setup((_req, res) => sendJson(res, 200, view()));
-    const started = performance.now();
-    await assert.rejects(sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 30, timeout: 200 }), (err: unknown) => {
-      assert.ok(err instanceof AwaitTimeoutError);
-      assert.ok(err instanceof SigilError);
-      assert.equal(err.code, 'await_timeout');
-      assert.equal(err.requestId, REQUEST_ID);
-      assert.equal(err.lastSeen?.status, 'pending');
-      return true;
-    });
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 190 && elapsed < 1500, `took ${elapsed} ms`);
-    assert.ok(server.requests.length >= 5 && server.requests.length <= 9, `${server.requests.length} polls`);
+  // The timing tests run on virtual time (virtual-time.ts): exact, and indifferent to load.
+  const onVirtualTime = async (answer: Parameters<typeof virtualTime>[0], call: (sigil: SigilAuth) => Promise<unknown>) => {
+    const vt = virtualTime(answer);
+    try {
+      const sigil = new SigilAuth({ serviceUrl: 'http://127.0.0.1:9', apiKey: 'sgk_test_key', fetch: vt.fetch });
+      return { ...(await vt.run(() => call(sigil))), polls: vt.requests.map((r) => r.at) };
+    } finally {
+      vt.dispose();
+    }
+  };
+  const pending = (overrides: Record<string, unknown> = {}) => ({ status: 200, body: view({ expires_at: '2026-04-24T11:00:00.000Z', ...overrides }) });
+
+  test('throws AwaitTimeoutError when its own timeout passes first: polls every interval, the last at the deadline', async () => {
+    const { error, elapsed, polls } = await onVirtualTime(() => pending(), (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 30, timeout: 200 }));
+    assert.ok(error instanceof AwaitTimeoutError);
+    assert.ok(error instanceof SigilError);
+    assert.equal(error.code, 'await_timeout');
+    assert.equal(error.requestId, REQUEST_ID);
+    assert.equal(error.lastSeen?.status, 'pending');
+    assert.equal(elapsed, 200);
+    assert.deepEqual(polls, [0, 30, 60, 90, 120, 150, 180, 200]);
   });
 
   test('never sleeps past its timeout', async () => {
-    const { server, sigil } = await setup((_req, res) => sendJson(res, 200, view()));
-    const started = performance.now();
-    await assert.rejects(sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 60_000, timeout: 150 }), AwaitTimeoutError);
-    assert.ok(performance.now() - started < 1500);
-    assert.equal(server.requests.length, 2, 'one poll at the start, one at the deadline');
+    const { error, elapsed, polls } = await onVirtualTime(() => pending(), (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 60_000, timeout: 150 }));
+    assert.ok(error instanceof AwaitTimeoutError);
+    assert.equal(elapsed, 150);
+    assert.deepEqual(polls, [0, 150], 'one poll at the start, one at the deadline');
   });
 
   test("polls just after the request's expires_at instead of waiting out the interval", async () => {
-    const expiresAt = Date.now() + 300;
-    const { server, sigil } = await setup((_req, res) =>
-      sendJson(res, 200, view({ expires_at: new Date(expiresAt).toISOString(), status: Date.now() >= expiresAt ? 'timeout' : 'pending' })),
+    // expires_at is 300 ms after the virtual clock starts.
+    const expiresAt = '2026-04-24T10:00:00.300Z';
+    const { value, polls } = await onVirtualTime(
+      ({ at }) => pending({ expires_at: expiresAt, status: at >= 300 ? 'timeout' : 'pending' }),
+      (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 60_000 }),
     );
-    const started = performance.now();
-    const result = await sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 60_000 });
-    assert.equal(result.status, 'timeout');
-    assert.ok(performance.now() - started < 2000);
-    assert.equal(server.requests.length, 2);
+    assert.equal((value as { status: string }).status, 'timeout');
+    assert.deepEqual(polls, [0, 400], 'the second poll 100 ms after expires_at');
   });
 
   test('a server that stays unavailable past the timeout gives AwaitTimeoutError, with the error as cause', async () => {
-    const { server, sigil } = await setup((_req, res, i) =>
-      i === 0 ? sendJson(res, 200, view()) : sendError(res, 503, 'unavailable', 'storage is unavailable', undefined, { 'retry-after': '1' }),
+    const { error, elapsed, polls } = await onVirtualTime(
+      (_req, i) => (i === 0 ? pending() : { status: 503, body: { error: { code: 'unavailable', message: 'storage is unavailable' } }, headers: { 'retry-after': '1' } }),
+      (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 50, timeout: 300 }),
     );
-    const started = performance.now();
-    await assert.rejects(sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 50, timeout: 300 }), (err: unknown) => {
-      assert.ok(err instanceof AwaitTimeoutError);
-      assert.ok(err.cause instanceof SigilApiError && err.cause.status === 503);
-      assert.equal(err.lastSeen?.status, 'pending');
-      return true;
-    });
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 290 && elapsed < 1000, `took ${elapsed} ms`);
-    assert.equal(server.requests.length, 2);
+    assert.ok(error instanceof AwaitTimeoutError);
+    assert.ok(error.cause instanceof SigilApiError && error.cause.status === 503);
+    assert.equal(error.lastSeen?.status, 'pending');
+    assert.equal(elapsed, 300, 'gave up at the deadline: the 1 s Retry-After would have passed it');
+    assert.deepEqual(polls, [0, 50]);
   });
 
   test('a persistent server error ends the wait with that error', async () => {

@@ -91,7 +91,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);
     await app.listen({ host: config.host, port: config.port });
-    const webhookWorker = await startWebhookWorker({ db, log: app.log, config: webhookConfig });
+    const webhookWorker = await startWebhookWorker({ db, log: app.log, config: webhookConfig, ...(config.clock ? { clock: config.clock } : {}) });
     const stopIntegrator = startAuditIntegrator({
       db,
       sign: identity.signTreeHead,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Api } from '../../../test/support/api.js';
 import { runCli, SIGIL_CLI, startSigil } from '../../../test/support/processes.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 describeEachStore('the sigil command', (kind) => {
   let store: TestStore;
@@ -39,7 +40,7 @@ describeEachStore('the sigil command', (kind) => {
       const api = new Api(server.url, key);
       assert.equal((await api.get('/v1/devices')).status, 200);
       assert.equal((await api.post('/v1/pairings', { name: 'x' })).status, 201);
-      for (let i = 0; i < 50 && !server.output().includes('"statusCode":201'); i++) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => server.output().includes('"statusCode":201'), 'the request to be logged');
       assert.match(server.output(), /"statusCode":201/, 'requests are logged');
       assert.ok(!server.output().includes(key.slice(9)), 'no API key in the logs');
     } finally {

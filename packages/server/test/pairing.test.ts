@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { DomainTag, signPayload } from '@sigilauth/protocol';
 import { startTestServer, type TestServer } from '../../../test/support/api.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
@@ -47,13 +48,24 @@ describeEachStore('device pairing', (kind) => {
     assert.equal(reuse.body.error.code, 'invalid_code');
   });
 
-  test('codes expire after five minutes', async () => {
-    const opened = await t.api.post('/v1/pairings', {});
-    now += 5 * 60_000 + 1;
-    const late = await complete(new TestDevice('Late').pairingBody(t.serverId, opened.body.code, now));
+  test('a code works until just before five minutes, and not at five minutes', async () => {
+    const opened = now;
+    const justInTime = await t.api.post('/v1/pairings', {});
+    const atFive = await t.api.post('/v1/pairings', {});
+    assert.equal(Date.parse(atFive.body.expires_at), opened + 5 * 60_000);
+
+    now = opened + 5 * 60_000 - 1;
+    assert.equal((await t.api.get(`/v1/pairings/${atFive.body.pairing_id}`)).body.status, 'pending');
+    const inTime = await complete(new TestDevice('In time').pairingBody(t.serverId, justInTime.body.code, now));
+    assert.equal(inTime.status, 200, JSON.stringify(inTime.body));
+
+    now = opened + 5 * 60_000;
+    assert.equal((await t.api.get(`/v1/pairings/${atFive.body.pairing_id}`)).body.status, 'expired');
+    const late = await complete(new TestDevice('Late').pairingBody(t.serverId, atFive.body.code, now));
     assert.equal(late.status, 400);
     assert.equal(late.body.error.code, 'invalid_code');
-    assert.equal((await t.api.get(`/v1/pairings/${opened.body.pairing_id}`)).body.status, 'expired');
+    assert.equal((await t.api.get(`/v1/pairings/${atFive.body.pairing_id}`)).body.status, 'expired');
+    assert.equal((await t.api.get('/v1/devices')).body.data.some((d: { name: string }) => d.name === 'Late'), false);
   });
 
   test('five wrong codes burn the pairing, and the right code no longer works', async () => {
@@ -85,13 +97,23 @@ describeEachStore('device pairing', (kind) => {
     const ok = await complete(device.pairingBody(t.serverId, opened.body.code, now));
     assert.equal(ok.status, 200, 'failed proofs did not burn the code');
   });
+});
 
-  test('pairing completion is rate limited per client (25 a minute in tests)', async () => {
+test('pairing completion: the documented number of attempts per client per minute, then 429', async () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const limit = Number(/^\| pairing completions per client per minute \| `SIGIL_PAIRING_RATE_LIMIT` \| `(\d+)` \|$/m.exec(readme)?.[1]);
+  assert.ok(Number.isSafeInteger(limit) && limit > 0, 'the README states the default limit');
+  // Its own server with the default limit, so no other test's attempts share the rate window.
+  const store = await createStore('pglite');
+  const t = await startTestServer(store, { config: { pairingRateLimit: undefined } });
+  try {
     const device = new TestDevice('Spam');
-    const statuses: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      statuses.push((await t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, '99999999', now))).status);
-    }
-    assert.ok(statuses.includes(429), `statuses: ${statuses.join(',')}`);
-  });
+    const answers = [];
+    for (let i = 0; i <= limit; i++) answers.push(await t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, '99999999')));
+    assert.deepEqual(answers.map((a) => a.status), [...Array(limit).fill(400), 429]);
+    assert.equal(answers[limit]!.body.error.code, 'rate_limited');
+  } finally {
+    await t.close();
+    await store.dispose();
+  }
 });

@@ -60,7 +60,9 @@ export async function loadAttestationMetadata(file: string): Promise<number> {
  * statement's signature and, where it had trust anchors (its bundled Apple and Google roots, or
  * a metadata statement's roots), the certificate path. `verified` is true only when such an
  * anchor existed: a self attestation, a `none` attestation, or a chain checked against nothing
- * proves nothing about where the key lives.
+ * proves nothing about where the key lives. With a metadata statement, SimpleWebAuthn checks
+ * packed, TPM and android-key chains against the statement's roots alone, and skips the check
+ * when it lists none.
  */
 export async function describeAttestation(fmt: string, aaguid: string, attestationObject: Uint8Array): Promise<DeviceAttestation> {
   const { MetadataService, SettingsService } = await simpleWebAuthn();
@@ -76,8 +78,8 @@ export async function describeAttestation(fmt: string, aaguid: string, attestati
   if (!HARDWARE_ATTESTATION_FORMATS.includes(fmt)) return { ...base, verified: false };
   const x5c = decodeAttestationObject(new Uint8Array(attestationObject)).get('attStmt').get('x5c');
   const hasChain = Array.isArray(x5c) && x5c.length > 0;
-  const anchored = statement !== undefined || SettingsService.getRootCertificates({ identifier: fmt as RootCertIdentifier }).length > 0;
-  return { ...base, verified: hasChain && anchored };
+  const anchors = statement && fmt !== 'apple' ? statement.attestationRootCertificates : SettingsService.getRootCertificates({ identifier: fmt as RootCertIdentifier });
+  return { ...base, verified: hasChain && anchors.length > 0 };
 }
 
 export function attestationRefusal(attestation: DeviceAttestation): string {

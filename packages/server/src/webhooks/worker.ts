@@ -21,6 +21,8 @@ export interface WebhookWorkerOptions {
   config: WebhookConfig;
   /** Called after each attempt (for metrics and tests). */
   onAttempt?: (result: AttemptOutcome) => void;
+  /** The clock deliveries are scheduled by; unset, the database's own (tests inject one). */
+  clock?: () => number;
 }
 
 export interface AttemptOutcome {
@@ -68,8 +70,8 @@ WITH due AS (
   SELECT d.id FROM webhook_deliveries d
     JOIN webhook_endpoints e ON e.id = d.endpoint_id
    WHERE d.status = 'pending'
-     AND d.next_attempt_at <= now()
-     AND (d.locked_until IS NULL OR d.locked_until <= now())
+     AND d.next_attempt_at <= coalesce($3::timestamptz, now())
+     AND (d.locked_until IS NULL OR d.locked_until <= coalesce($3::timestamptz, now()))
      AND e.enabled
      AND NOT EXISTS (
        SELECT 1 FROM webhook_deliveries p
@@ -79,7 +81,8 @@ WITH due AS (
    FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_deliveries w
-   SET attempts = w.attempts + 1, locked_until = now() + make_interval(secs => $2::float8 / 1000), last_attempt_at = now()
+   SET attempts = w.attempts + 1, locked_until = coalesce($3::timestamptz, now()) + make_interval(secs => $2::float8 / 1000),
+       last_attempt_at = coalesce($3::timestamptz, now())
   FROM due, events ev, webhook_endpoints e
  WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id
 RETURNING w.id, w.endpoint_id, w.tenant_id, w.event_id, w.event_type, w.request_id, w.attempts, w.manual, ev.payload,
@@ -94,6 +97,8 @@ export interface WebhookWorker {
 export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<WebhookWorker> {
   const { db, log, config } = o;
   const lease = leaseMs(config);
+  /** The injected clock's time for the SQL, or null: the database's now(). */
+  const clockTime = () => (o.clock ? new Date(o.clock()) : null);
   let stopped = false;
   let scanning: Promise<void> | null = null;
   let again = false;
@@ -104,7 +109,7 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
       again = false;
       while (!stopped && inflight.size < config.concurrency) {
         const want = config.concurrency - inflight.size;
-        const claimed = await db.query<Claimed>(CLAIM_SQL, [want, lease]);
+        const claimed = await db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]);
         for (const delivery of claimed) {
           const p: Promise<void> = deliver(delivery)
             .catch((err: Error) => log.warn({ err: err.message, delivery: delivery.id }, 'webhook delivery bookkeeping failed; the lease will expire and it is retried'))
@@ -131,7 +136,7 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
   };
 
   const deliver = async (d: Claimed) => {
-    const started = new Date();
+    const started = clockTime() ?? new Date();
     const now = started.getTime();
     const body = canonicalize(d.payload);
     const headers = webhookHeaders(signingSecrets(d, now), d.event_id, Math.floor(now / 1000), body);
@@ -147,6 +152,7 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     const error = ok ? null : (result.error ?? `HTTP ${result.status}`);
     const delay = ok || d.manual ? null : retryDelayMs(config, d.attempts, result.retryAfterSeconds);
     const final = !ok && delay === null;
+    const recordedAt = clockTime();
     await db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error) VALUES ($1, $2, $3, $4, $5, $6)
@@ -157,11 +163,11 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
         `UPDATE webhook_deliveries SET
            status = CASE WHEN $3 THEN 'succeeded' WHEN $4 THEN 'failed' ELSE 'pending' END,
            locked_until = NULL, manual = false,
-           next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at ELSE now() + make_interval(secs => $5::float8 / 1000) END,
-           completed_at = CASE WHEN $3 OR $4 THEN now() ELSE NULL END,
+           next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at ELSE coalesce($8::timestamptz, now()) + make_interval(secs => $5::float8 / 1000) END,
+           completed_at = CASE WHEN $3 OR $4 THEN coalesce($8::timestamptz, now()) ELSE NULL END,
            last_status_code = $6, last_error = $7
          WHERE id = $1 AND attempts = $2 AND status = 'pending' RETURNING id`,
-        [d.id, d.attempts, ok, final, delay, result.status === 0 ? null : result.status, error],
+        [d.id, d.attempts, ok, final, delay, result.status === 0 ? null : result.status, error, recordedAt],
       );
       if (!updated) return; // the lease expired and another worker took the delivery over
       if (ok) {
@@ -173,10 +179,10 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
         return;
       }
       const [endpoint] = await tx.query<{ enabled: boolean; consecutive_failures: number; failing_for_ms: number }>(
-        `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()), consecutive_failures = consecutive_failures + $2
+        `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3::timestamptz, now()), consecutive_failures = consecutive_failures + $2
           WHERE id = $1
-          RETURNING enabled, consecutive_failures, (extract(epoch FROM now() - failing_since) * 1000)::float8 AS failing_for_ms`,
-        [d.endpoint_id, final ? 1 : 0],
+          RETURNING enabled, consecutive_failures, (extract(epoch FROM coalesce($3::timestamptz, now()) - failing_since) * 1000)::float8 AS failing_for_ms`,
+        [d.endpoint_id, final ? 1 : 0, recordedAt],
       );
       if (final) {
         await appendAudit(
@@ -194,10 +200,11 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
       const reason = byTime
         ? `every attempt failed for ${Math.round(endpoint.failing_for_ms / 3_600_000)} h`
         : `${endpoint.consecutive_failures} deliveries in a row failed`;
-      await tx.query(`UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1`, [
-        d.endpoint_id,
-        reason,
-      ]);
+      await tx.query(
+        `UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, disabled_at = coalesce($3::timestamptz, now()), updated_at = coalesce($3::timestamptz, now())
+          WHERE id = $1`,
+        [d.endpoint_id, reason, recordedAt],
+      );
       await appendAudit(tx, d.tenant_id, 'webhook.disabled', { webhook_id: d.endpoint_id, reason, url: d.url });
       log.warn({ webhook: d.endpoint_id, reason }, 'webhook endpoint disabled');
     });

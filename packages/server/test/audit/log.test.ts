@@ -17,7 +17,7 @@ import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { Api, createAndApprove, oneGroupRequest, pairDevice, startWebhookServer, type TestServer } from '../webhooks/harness.js';
+import { Api, createAndApprove, oneGroupRequest, pairDevice, startWebhookServer, waitFor, type TestServer } from '../webhooks/harness.js';
 
 const flipHex = (h: string) => (h[0] === '0' ? '1' : '0') + h.slice(1);
 
@@ -186,14 +186,9 @@ describeEachStore('audit log', (kind) => {
       `/v1/mpa/requests/${created.body.request_id}/decisions`,
       device.decisionBody(t.serverId, created.body.request_id, actionDigest(created.body.action), 'deny'),
     );
-    const deadline = Date.now() + 10_000;
-    let latest = 0;
-    while (Date.now() < deadline) {
+    await waitFor(async () => {
       const rows = await t.server.db.query<{ n: number | string }>('SELECT max(tree_size) AS n FROM audit_tree_heads');
-      latest = Number(rows[0]?.n);
-      if (latest >= before + 3) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(latest >= before + 3, `a head of size ${latest} after ${before}`);
+      return Number(rows[0]?.n) >= before + 3;
+    }, `a signed head of at least ${before + 3} entries`);
   });
 });

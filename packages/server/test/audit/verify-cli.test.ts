@@ -3,10 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditLeafHash } from '@sigilauth/protocol';
-import pg from 'pg';
-import { openStorage } from '../../src/storage/open.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { runCli, SIGIL_CLI, startSigil, type RunResult } from '../../../../test/support/processes.js';
+import { sqlOnStore } from '../../../../test/support/sql.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { Api, createAndApprove, pairDevice } from '../webhooks/harness.js';
 
@@ -20,27 +19,7 @@ describeEachStore('sigil audit verify', (kind) => {
   let store: TestStore;
   let rows: Row[];
 
-  /** Runs SQL straight on the store (the server is stopped, so the embedded store can be opened). */
-  const sql = async (statements: string[], params: unknown[][] = []): Promise<unknown[][]> => {
-    const results: unknown[][] = [];
-    if (store.databaseUrl) {
-      const client = new pg.Client({ connectionString: store.databaseUrl });
-      await client.connect();
-      try {
-        for (const [i, s] of statements.entries()) results.push((await client.query(s, params[i])).rows);
-      } finally {
-        await client.end();
-      }
-    } else {
-      const db = await openStorage({ dataDir: store.dataDir });
-      try {
-        for (const [i, s] of statements.entries()) results.push(await db.query(s, params[i]));
-      } finally {
-        await db.close();
-      }
-    }
-    return results;
-  };
+  const sql = (statements: string[], params: unknown[][] = []) => sqlOnStore(store, statements, params);
   const env = (): Record<string, string> => (store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {});
   const verify = (): Promise<RunResult> => runCli(SIGIL_CLI, ['audit', 'verify', '--data-dir', store.dataDir], { env: env() });
   const restore = () => sql(['DELETE FROM audit_entries', 'INSERT INTO audit_entries SELECT * FROM audit_backup', 'DELETE FROM audit_tree_heads', 'INSERT INTO audit_tree_heads SELECT * FROM heads_backup']);

@@ -10,7 +10,7 @@ import { Api, coldBootRequest } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { DEVICE_CLI, freePort, runCli, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { browserUnavailable, eventually, launchChromium, newApprover, pairInBrowser, screenshotPath, type Approver } from './helpers.js';
+import { browserUnavailable, launchChromium, newApprover, pairInBrowser, screenshotPath, type Approver } from './helpers.js';
 
 const skip = browserUnavailable();
 

@@ -10,22 +10,34 @@ import { Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { DEVICE_CLI, freePort, runCli, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
+import { attestationCertificate, metadataStatement, testCa, type Certificate } from '../../../../test/support/webauthn.js';
 import { describeAttestation } from '../../src/webauthn/attestation.js';
 import { relyingPartyOf, WebAuthnSettings } from '../../src/webauthn/settings.js';
 import { browserUnavailable, launchChromium, newApprover, pairInBrowser, screenshotPath } from './helpers.js';
 
 const skip = browserUnavailable();
 const AAGUID = 'cb69481e-8ff7-4039-93ec-0a2729a154a8';
+const OTHER_AAGUID = 'cb69481e-8ff7-4039-93ec-0a2729a154a9';
 
 /** An attestation object with the given format and statement (only attStmt matters to describeAttestation). */
 function attestationObject(fmt: string, attStmt: Map<string, unknown>): Uint8Array {
   return isoCBOR.encode(new Map<string, unknown>([['fmt', fmt], ['attStmt', attStmt], ['authData', new Uint8Array(37)]]) as never);
 }
-const withChain = (alg = -7) => new Map<string, unknown>([['alg', alg], ['sig', new Uint8Array(70)], ['x5c', [new Uint8Array(300)]]]);
+let ca: Certificate;
+let leaf: Certificate;
+const withChain = (alg = -7) => new Map<string, unknown>([['alg', alg], ['sig', new Uint8Array(70)], ['x5c', [leaf.der]]]);
 const selfAttested = () => new Map<string, unknown>([['alg', -7], ['sig', new Uint8Array(70)]]);
 
+// describeAttestation runs after SimpleWebAuthn has verified the registration: it says whether
+// that verification checked the chain against a trust anchor. Acceptance and refusal of real
+// registrations are in attestation-chain.test.ts.
 describe('what an attestation proves', () => {
-  test('none, self attestation, unanchored chains and other formats are not verified; apple and android-key chains are', async () => {
+  before(async () => {
+    ca = await testCa();
+    leaf = await attestationCertificate(ca);
+  });
+
+  test('none, self attestation, chains checked against no anchor and other formats prove nothing; apple and android-key chains were checked against the bundled roots', async () => {
     assert.deepEqual(await describeAttestation('none', '00000000-0000-0000-0000-000000000000', attestationObject('none', new Map())), {
       format: 'none',
       aaguid: '00000000-0000-0000-0000-000000000000',
@@ -44,11 +56,14 @@ describe('what an attestation proves', () => {
     assert.deepEqual(icloud, { format: 'none', aaguid: 'fbfc3007-154e-4ecc-8c0b-6e020557d7bd', model: 'iCloud Keychain', verified: false });
   });
 
-  test("with a vendor's metadata statement, its packed chains are anchored and the model is named", async () => {
+  test("with a vendor's metadata statement, its packed chains are anchored by the statement's roots, and the model is named", async () => {
     await MetadataService.initialize({
       mdsServers: [],
       verificationMode: 'permissive',
-      statements: [{ aaguid: AAGUID, description: 'Security Key by Example', attestationTypes: ['basic_full'], attestationRootCertificates: [] } as never],
+      statements: [
+        metadataStatement(AAGUID, 'Security Key by Example', [ca]) as never,
+        metadataStatement(OTHER_AAGUID, 'Security Key Without Roots', []) as never,
+      ],
     });
     try {
       assert.deepEqual(await describeAttestation('packed', AAGUID, attestationObject('packed', withChain())), {
@@ -58,6 +73,13 @@ describe('what an attestation proves', () => {
         verified: true,
       });
       assert.equal((await describeAttestation('packed', AAGUID, attestationObject('packed', selfAttested()))).verified, false);
+      // A statement without root certificates: SimpleWebAuthn checked the chain against nothing.
+      assert.deepEqual(await describeAttestation('packed', OTHER_AAGUID, attestationObject('packed', withChain())), {
+        format: 'packed',
+        aaguid: OTHER_AAGUID,
+        model: 'Security Key Without Roots',
+        verified: false,
+      });
     } finally {
       await MetadataService.initialize({ mdsServers: [], statements: [], verificationMode: 'permissive' });
     }

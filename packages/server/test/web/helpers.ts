@@ -5,11 +5,11 @@ import { chromium, type Browser, type BrowserContext, type CDPSession, type Page
 export const CHROMIUM_PATH = process.env.SIGIL_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../../test-results/screenshots/', import.meta.url));
 
-/** Why browser tests cannot run here, or null; CI (SIGIL_REQUIRE_INTEGRATION=1) fails instead of skipping. */
+/** Why browser tests cannot run here, or null; under CI (CI=true or SIGIL_REQUIRE_INTEGRATION=1) it fails instead. */
 export function browserUnavailable(): string | null {
   if (existsSync(CHROMIUM_PATH)) return null;
   const reason = `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set SIGIL_CHROMIUM)`;
-  if (process.env.SIGIL_REQUIRE_INTEGRATION === '1') throw new Error(`browser tests are required in this run: ${reason}`);
+  if (process.env.SIGIL_REQUIRE_INTEGRATION === '1' || process.env.CI === 'true') throw new Error(`browser tests are required in this run: ${reason}`);
   return reason;
 }
 
@@ -65,20 +65,4 @@ export async function pairInBrowser(page: Page, origin: string, code: string, na
 export function screenshotPath(name: string): string {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   return `${SCREENSHOT_DIR}${name}.png`;
-}
-
-/** Polls until fn returns a truthy value; fails after timeoutMs. */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await fn();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

@@ -115,7 +115,10 @@ describeEachStore('webhook delivery', (kind) => {
     assert.deepEqual(endpoint.events, ['mpa.approved']);
     const id = await createAndApprove(t.api, t.serverId, device);
     await waitFor(() => rx.accepted().size === 1, 'one delivery');
-    await new Promise((r) => setTimeout(r, 300));
+    // A delivery is written in its event's transaction, and mpa.created committed first: had the
+    // filter let it through, its delivery would be listed, and sent before mpa.approved.
+    const deliveries = (await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data;
+    assert.deepEqual(deliveries.map((d: { event_type: string }) => d.event_type), ['mpa.approved']);
     assert.equal(rx.received.length, 1);
     const event = JSON.parse(rx.received[0]!.body);
     assert.equal(event.type, 'mpa.approved');
@@ -214,15 +217,37 @@ describeEachStore('webhook delivery', (kind) => {
       'the audit entry',
     );
     assert.match(audit.data.reason, /2 deliveries in a row failed/);
-    // A disabled endpoint gets no new deliveries; re-enabling clears its failure record.
-    const before = rx.received.length;
-    await t.api.post('/v1/mpa/requests', oneGroupRequest(device));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(rx.received.length, before);
+    // A disabled endpoint gets no new deliveries (none is even written), while an enabled one,
+    // the witness, gets the same event; re-enabling clears the failure record.
+    const before = { received: rx.received.length, deliveries: (await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.length };
+    const witness = await receiver();
+    await register(witness.url, { events: ['mpa.created'] });
+    const created = await t.api.post('/v1/mpa/requests', oneGroupRequest(device));
+    await waitFor(() => [...witness.accepted().values()].some((r) => JSON.parse(r.body).request_id === created.body.request_id), 'the witness to get the event');
+    assert.equal((await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.length, before.deliveries);
+    assert.equal(rx.received.length, before.received);
     const enabled = await t.api.request('PATCH', `/v1/webhooks/${endpoint.id}`, { enabled: true });
     assert.equal(enabled.body.enabled, true);
     assert.equal(enabled.body.consecutive_failures, 0);
     assert.equal(enabled.body.disabled_reason, null);
+    await disable(endpoint.id);
+  });
+
+  test('device.revoked: the documented event, signed, when a device is revoked', async () => {
+    const rx = await receiver();
+    const endpoint = await register(rx.url, { events: ['device.revoked'] });
+    const leaving = new TestDevice('Leaving laptop');
+    await pairDevice(t.api, t.serverId, leaving);
+    const revoked = await t.api.delete(`/v1/devices/${leaving.fingerprint}`);
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    const [delivery] = await waitFor(() => (rx.accepted().size === 1 ? [...rx.accepted().values()] : null), 'the device.revoked delivery');
+    const event = verifyWebhook(delivery!.body, delivery!.headers, endpoint.secret) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(event).sort(), ['fingerprint', 'name', 'timestamp', 'type']);
+    assert.equal(event.type, 'device.revoked');
+    assert.equal(event.fingerprint, leaving.fingerprint);
+    assert.equal(event.name, 'Leaving laptop');
+    assert.equal(event.timestamp, revoked.body.revoked_at);
+    assert.deepEqual((await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.map((d: { event_type: string }) => d.event_type), ['device.revoked'], 'the pairing before it was not sent');
     await disable(endpoint.id);
   });
 });

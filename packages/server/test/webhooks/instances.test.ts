@@ -1,20 +1,17 @@
 // Two `sigil serve` processes on one PostgreSQL database: every delivery attempt is made by
 // exactly one of them, and per request the events arrive in order.
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
-import pg from 'pg';
-import { postgresAvailable } from '../../../../test/support/postgres.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { startSigil, type SigilProcess } from '../../../../test/support/processes.js';
-import { createStore, type TestStore } from '../../../../test/support/stores.js';
+import { queryStore } from '../../../../test/support/sql.js';
+import { createStore, describePostgres, type TestStore } from '../../../../test/support/stores.js';
 import { Api, oneGroupRequest, pairDevice, Receiver, waitFor } from './harness.js';
 
 const REQUESTS = 30;
 
-const reachable = await postgresAvailable();
-
-describe('two instances on one PostgreSQL', { skip: reachable ? false : 'no PostgreSQL server at 127.0.0.1:5432' }, () => {
+describePostgres('two instances on one PostgreSQL', () => {
   let store: TestStore;
   const processes: SigilProcess[] = [];
   let rx: Receiver;
@@ -59,8 +56,16 @@ describe('two instances on one PostgreSQL', { skip: reachable ? false : 'no Post
       }),
     );
     const expected = 1 + 2 * REQUESTS; // device.paired, then created + outcome per request
-    await waitFor(() => rx.received.length >= expected, `${expected} deliveries`, 60_000);
-    await new Promise((r) => setTimeout(r, 1_500)); // any duplicate would show up now
+    // Wait until every delivery's result is recorded: none is pending, in flight or due again.
+    // A claim counts its attempt before sending, so one attempt each means none was sent twice.
+    const rows = await waitFor(async () => {
+      const all = await queryStore<{ status: string; attempts: number; recorded: number }>(
+        store,
+        'SELECT status, attempts, (SELECT count(*)::int FROM webhook_attempts a WHERE a.delivery_id = d.id) AS recorded FROM webhook_deliveries d',
+      );
+      return all.length === expected && all.every((row) => row.status !== 'pending') ? all : null;
+    }, `${expected} deliveries recorded`, 60_000);
+    for (const row of rows) assert.deepEqual(row, { status: 'succeeded', attempts: 1, recorded: 1 });
     const perId = new Map<string, number>();
     for (const r of rx.received) perId.set(r.id, (perId.get(r.id) ?? 0) + 1);
     assert.equal(perId.size, expected);
@@ -71,16 +76,6 @@ describe('two instances on one PostgreSQL', { skip: reachable ? false : 'no Post
       const types = rx.received.map((r) => JSON.parse(r.body)).filter((e) => e.request_id === id).map((e) => e.type);
       assert.equal(types.length, 2);
       assert.equal(types[0], 'mpa.created', `${id}: ${types.join(', ')}`);
-    }
-
-    const client = new pg.Client({ connectionString: store.databaseUrl });
-    await client.connect();
-    try {
-      const { rows } = await client.query(`SELECT status, attempts, (SELECT count(*)::int FROM webhook_attempts a WHERE a.delivery_id = d.id) AS recorded FROM webhook_deliveries d`);
-      assert.equal(rows.length, expected);
-      for (const row of rows) assert.deepEqual(row, { status: 'succeeded', attempts: 1, recorded: 1 });
-    } finally {
-      await client.end();
     }
   });
 });

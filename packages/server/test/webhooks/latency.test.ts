@@ -1,6 +1,7 @@
 // Decision-to-webhook latency: from sending a device's approval to the receiver getting
-// mpa.approved. Reported as a diagnostic; the bound asserted is loose so that a loaded CI
-// machine does not fail it (the target is p99 < 50 ms).
+// mpa.approved, reported as a diagnostic (performance targets are checked by `npm run bench`).
+// What is asserted is how a delivery starts: with the fallback poll an hour away, every webhook
+// that arrives was sent on the database notification of its event.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
@@ -19,8 +20,7 @@ describeEachStore('decision-to-webhook latency', (kind) => {
 
   before(async () => {
     store = await createStore(kind);
-    // The default 1 s poll: a fast delivery can only come from the notification.
-    t = await startWebhookServer(store, { webhooks: { pollIntervalMs: 1_000 } });
+    t = await startWebhookServer(store, { webhooks: { pollIntervalMs: 3_600_000 } });
     rx = await Receiver.start(() => ({ status: 204 }));
     await pairDevice(t.api, t.serverId, device);
     assert.equal((await t.api.post('/v1/webhooks', { url: rx.url, events: ['mpa.approved'] })).status, 201);
@@ -31,7 +31,7 @@ describeEachStore('decision-to-webhook latency', (kind) => {
     await store?.dispose();
   });
 
-  test(`p50 and p99 over ${SAMPLES} approvals`, { timeout: 120_000 }, async (ctx) => {
+  test(`each approval's webhook is sent on the notification, no poll; p50 and p99 over ${SAMPLES} reported`, { timeout: 120_000 }, async (ctx) => {
     const latencies: number[] = [];
     for (let i = -WARMUP; i < SAMPLES; i++) {
       const created = (await t.api.post('/v1/mpa/requests', oneGroupRequest(device, `Request ${i}`))).body;
@@ -47,6 +47,5 @@ describeEachStore('decision-to-webhook latency', (kind) => {
     const line = `${kind}: decision-to-webhook p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)} ms (${SAMPLES} samples)`;
     ctx.diagnostic(line);
     process.stderr.write(`${line}\n`);
-    assert.ok(pct(99) < 900, line);
   });
 });
