@@ -360,7 +360,7 @@ describe('device session against a fake server', () => {
       },
     });
     try {
-      await eventually(() => synced.length === 1, 'the whole sync');
+      await waitFor(() => synced.length === 1, 'the whole sync');
       assert.deepEqual(fake.pageRequests, [id(19), id(39)]);
       assert.equal(synced[0]!.length, 46);
       assert.deepEqual(new Set(synced[0]!.map((v) => v.request_id)), new Set([...fake.views.map((v) => v.request_id), id(99)]));
