@@ -7,6 +7,7 @@ import { createMetrics } from './metrics.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
 import type { Database } from './storage/database.js';
 import { openStorage } from './storage/open.js';
+import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { createApiKey } from './tenants/api-keys.js';
 import { createTenant, defaultTenant, renameTenant } from './tenants/tenants.js';
 import { DEFAULT_WEBHOOK_CONFIG, webhookConfigFromEnv, type WebhookConfig } from './webhooks/config.js';
@@ -25,6 +26,8 @@ export interface ServerConfig {
   tlsKey?: string | undefined;
   logLevel?: string;
   pairingRateLimit?: number;
+  /** Which proxies' X-Forwarded-For to believe; SIGIL_TRUST_PROXY when unset. */
+  trustProxy?: TrustProxy;
   clock?: () => number;
   /** Webhook delivery settings; unset fields come from the environment (SIGIL_WEBHOOK_*), then the defaults. */
   webhooks?: Partial<WebhookConfig>;
@@ -64,6 +67,7 @@ async function initialise(db: Database, orgName: string | undefined): Promise<st
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const trustProxy = config.trustProxy ?? parseTrustProxy(process.env.SIGIL_TRUST_PROXY);
   const db = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize ?? 10 });
   const clock = config.clock ?? Date.now;
   try {
@@ -82,6 +86,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       https,
       webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
       webAuthn,
+      trustProxy,
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);

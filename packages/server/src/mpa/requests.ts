@@ -336,8 +336,18 @@ const VIEW_COLUMNS = `r.id, r.tenant_id, r.required, r.groups, r.action, r.actio
             (SELECT d.decision FROM mpa_decisions d WHERE d.request_id = a.request_id AND d.fingerprint = a.fingerprint) AS my_decision`;
 const STILL_PAIRED = 'EXISTS (SELECT 1 FROM devices dev WHERE dev.tenant_id = r.tenant_id AND dev.fingerprint = a.fingerprint AND dev.revoked_at IS NULL)';
 
-/** Every approver's-eye view: one request as the given device should see it. */
-export async function deviceViews(db: Queryable, fingerprint: string, requestIds: string[] | 'pending', now: number): Promise<DeviceRequestView[]> {
+/** A paired device as its sessions see it: the one organisation its key belongs to, and the key. */
+export interface DeviceRef {
+  tenantId: string;
+  fingerprint: string;
+}
+
+/**
+ * Every approver's-eye view: the requests of the device's own organisation that name it (the
+ * tenant is matched as well as the fingerprint, so a session never reads another organisation's
+ * requests).
+ */
+export async function deviceViews(db: Queryable, device: DeviceRef, requestIds: string[] | 'pending', now: number): Promise<DeviceRequestView[]> {
   type ViewRow = RequestRow & { group_index: number; org_name: string; my_decision: Decision | null };
   // Two statements rather than one with a CASE, so that each is planned with its own index:
   // named requests by the approvers' primary key, pending ones by the device's approver rows.
@@ -346,16 +356,16 @@ export async function deviceViews(db: Queryable, fingerprint: string, requestIds
       ? await db.query<ViewRow>(
           `SELECT ${VIEW_COLUMNS}
              FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-            WHERE a.fingerprint = $1 AND r.status = 'pending' AND r.expires_at > $2 AND ${STILL_PAIRED}
+            WHERE a.fingerprint = $1 AND r.tenant_id = $3 AND r.status = 'pending' AND r.expires_at > $2 AND ${STILL_PAIRED}
             ORDER BY r.created_at`,
-          [fingerprint, new Date(now)],
+          [device.fingerprint, new Date(now), device.tenantId],
         )
       : await db.query<ViewRow>(
           `SELECT ${VIEW_COLUMNS}
              FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-            WHERE a.request_id = ANY($2::uuid[]) AND a.fingerprint = $1 AND ${STILL_PAIRED}
+            WHERE a.request_id = ANY($2::uuid[]) AND a.fingerprint = $1 AND r.tenant_id = $3 AND ${STILL_PAIRED}
             ORDER BY r.created_at`,
-          [fingerprint, requestIds],
+          [device.fingerprint, requestIds, device.tenantId],
         );
   return rows.map((row) => deviceView(row, { groupIndex: row.group_index, orgName: row.org_name, myDecision: row.my_decision }, now));
 }
