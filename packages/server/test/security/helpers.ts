@@ -69,49 +69,33 @@ export interface SignedFrame {
   signature: string;
 }
 
-/**
- * A device's WebSocket session (docs/protocol.md): answers the challenge with a signed auth
- * message and records every frame. `sign` may replace the device's signature (to send a bad one).
- */
-export class DeviceSocket {
-  readonly frames: SignedFrame[] = [];
+/** Messages as they arrive, and a way to wait (bounded) for one. */
+class Inbox<T> {
+  readonly items: T[] = [];
+  /** Why no more will come, once that is so. */
+  ended: string | null = null;
   private waiters: Array<() => void> = [];
-  closeCode: number | null = null;
 
-  private constructor(private readonly ws: WebSocket) {}
-
-  static open(baseUrl: string, serverId: string, device: TestDevice, sign?: (signature: string) => string): Promise<DeviceSocket> {
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/device/ws`);
-    const socket = new DeviceSocket(ws);
-    ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as SignedFrame;
-      socket.frames.push(frame);
-      if (frame.payload.type === 'challenge') {
-        const payload = { purpose: 'device-session', server_id: serverId, fingerprint: device.fingerprint, nonce: frame.payload.nonce, issued_at: Date.now() };
-        const signature = signPayload(DomainTag.deviceSession, payload, device.privateKey);
-        ws.send(JSON.stringify({ type: 'auth', payload, device_public_key: device.publicKey, signature: sign ? sign(signature) : signature }));
-      }
-      socket.notify();
-    });
-    ws.on('close', (code) => {
-      socket.closeCode = code;
-      socket.notify();
-    });
-    ws.on('error', () => socket.notify());
-    return socket.waitFor((f) => f.payload.type === 'ready' || f.payload.type === 'error', 'ready or error').then(() => socket);
+  add(item: T): void {
+    this.items.push(item);
+    this.wake();
   }
 
-  private notify(): void {
+  end(why: string): void {
+    this.ended ??= why;
+    this.wake();
+  }
+
+  private wake(): void {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** Waits (at most timeoutMs) for a frame matching `match`, and returns it. */
-  async waitFor(match: (frame: SignedFrame) => boolean, what: string, timeoutMs = 15_000): Promise<SignedFrame> {
+  async waitFor(match: (item: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.frames.find(match);
+      const found = this.items.find(match);
       if (found) return found;
-      if (this.closeCode !== null && !this.frames.some(match)) throw new Error(`socket closed (${this.closeCode}) before ${what}`);
+      if (this.ended !== null) throw new Error(`${this.ended} before ${what}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {
@@ -122,6 +106,42 @@ export class DeviceSocket {
         });
       });
     }
+  }
+}
+
+/**
+ * A device's WebSocket session (docs/protocol.md): answers the challenge with a signed auth
+ * message and records every frame. `sign` may replace the device's signature (to send a bad one).
+ */
+export class DeviceSocket {
+  private readonly inbox = new Inbox<SignedFrame>();
+
+  private constructor(private readonly ws: WebSocket) {}
+
+  get frames(): SignedFrame[] {
+    return this.inbox.items;
+  }
+
+  static open(baseUrl: string, serverId: string, device: TestDevice, sign?: (signature: string) => string): Promise<DeviceSocket> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/device/ws`);
+    const socket = new DeviceSocket(ws);
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as SignedFrame;
+      if (frame.payload.type === 'challenge') {
+        const payload = { purpose: 'device-session', server_id: serverId, fingerprint: device.fingerprint, nonce: frame.payload.nonce, issued_at: Date.now() };
+        const signature = signPayload(DomainTag.deviceSession, payload, device.privateKey);
+        ws.send(JSON.stringify({ type: 'auth', payload, device_public_key: device.publicKey, signature: sign ? sign(signature) : signature }));
+      }
+      socket.inbox.add(frame);
+    });
+    ws.on('close', (code) => socket.inbox.end(`the socket closed (${code})`));
+    ws.on('error', (err) => socket.inbox.end(`the socket failed (${err.message})`));
+    return socket.waitFor((f) => f.payload.type === 'ready' || f.payload.type === 'error', 'ready or error').then(() => socket);
+  }
+
+  /** Waits (at most timeoutMs) for a frame matching `match`, and returns it. */
+  waitFor(match: (frame: SignedFrame) => boolean, what: string, timeoutMs?: number): Promise<SignedFrame> {
+    return this.inbox.waitFor(match, what, timeoutMs);
   }
 
   /** Every frame verifies against the server key it claims to come from. */
@@ -138,23 +158,22 @@ export class DeviceSocket {
   }
 }
 
-/**
- * The events of `GET /approve/events` for a session cookie: the stream is read as it arrives
- * and parsed into `{ event, data }`; `close()` ends it.
- */
+/** The events of `GET /approve/events` for a session cookie, parsed into `{ event, data }` as they arrive. */
 export class EventStream {
-  readonly events: Array<{ event: string; data: any }> = [];
+  private readonly inbox = new Inbox<{ event: string; data: any }>();
   private readonly abort = new AbortController();
-  private waiters: Array<() => void> = [];
-  status = 0;
 
   private constructor() {}
+
+  get events(): Array<{ event: string; data: any }> {
+    return this.inbox.items;
+  }
 
   static async open(baseUrl: string, cookie: string): Promise<EventStream> {
     const stream = new EventStream();
     const res = await fetch(`${baseUrl}/approve/events`, { headers: { cookie }, signal: stream.abort.signal });
-    stream.status = res.status;
-    if (res.status === 200 && res.body) void stream.read(res.body);
+    if (res.status !== 200 || !res.body) throw new Error(`GET /approve/events answered ${res.status}`);
+    void stream.read(res.body);
     return stream;
   }
 
@@ -170,30 +189,17 @@ export class EventStream {
           buffer = buffer.slice(end + 2);
           const event = block.match(/^event: (.*)$/m)?.[1];
           const data = block.match(/^data: (.*)$/m)?.[1];
-          if (event && data) this.events.push({ event, data: JSON.parse(data) });
-          for (const w of this.waiters.splice(0)) w();
+          if (event && data) this.inbox.add({ event, data: JSON.parse(data) });
         }
       }
+      this.inbox.end('the stream ended');
     } catch {
-      // aborted
+      this.inbox.end('the stream was closed');
     }
   }
 
-  async waitFor(match: (e: { event: string; data: any }) => boolean, what: string, timeoutMs = 15_000): Promise<{ event: string; data: any }> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.find(match);
-      if (found) return found;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor(match: (e: { event: string; data: any }) => boolean, what: string, timeoutMs?: number): Promise<{ event: string; data: any }> {
+    return this.inbox.waitFor(match, what, timeoutMs);
   }
 
   close(): void {

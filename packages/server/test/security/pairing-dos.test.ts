@@ -25,6 +25,21 @@ async function orgApi(t: TestServer, name: string): Promise<Api> {
   return t.api.withKey((await createApiKey(t.server.db, tenant.id, name, 'live')).key);
 }
 
+/** A server to send wrong codes to from many loopback addresses; its per-process flood guard is set high so that the budgets under test answer. */
+async function guessingServer() {
+  const store = await createStore('pglite');
+  const t = await startTestServer(store, { config: { pairingRateLimit: 1000 } });
+  const guesser = new TestDevice('Guesser');
+  return {
+    t,
+    guess: (code: string, from: string) => postFrom(t.server.url, '/v1/pairings/complete', guesser.pairingBody(t.serverId, code), from),
+    close: async () => {
+      await t.close();
+      await store.dispose();
+    },
+  };
+}
+
 describe('one organisation cannot use up pairing for everyone (real server)', () => {
   let store: TestStore;
   let t: TestServer;
@@ -64,19 +79,15 @@ describe('one organisation cannot use up pairing for everyone (real server)', ()
 });
 
 describe('wrong codes from rotating addresses (real server, clients on many loopback addresses)', () => {
-  let store: TestStore;
+  let server: Awaited<ReturnType<typeof guessingServer>>;
   let t: TestServer;
-  const guesser = new TestDevice('Guesser');
-  const guess = (code: string, from: string) => postFrom(t.server.url, '/v1/pairings/complete', guesser.pairingBody(t.serverId, code), from);
+  const guess = (code: string, from: string) => server.guess(code, from);
 
   before(async () => {
-    store = await createStore('pglite');
-    t = await startTestServer(store, { config: { pairingRateLimit: 1000 } });
+    server = await guessingServer();
+    t = server.t;
   });
-  after(async () => {
-    await t?.close();
-    await store?.dispose();
-  });
+  after(() => server?.close());
 
   test("wrong codes sharing a code's first three digits, from rotating addresses, do not burn it", async () => {
     const opened = (await t.api.post('/v1/pairings', { name: 'Victim' })).body;
@@ -105,19 +116,15 @@ describe('wrong codes from rotating addresses (real server, clients on many loop
 });
 
 describe('a storm of wrong codes from many networks (real server, clients on many loopback addresses)', () => {
-  let store: TestStore;
+  let server: Awaited<ReturnType<typeof guessingServer>>;
   let t: TestServer;
-  const guesser = new TestDevice('Guesser');
-  const guess = (code: string, from: string) => postFrom(t.server.url, '/v1/pairings/complete', guesser.pairingBody(t.serverId, code), from);
+  const guess = (code: string, from: string) => server.guess(code, from);
 
   before(async () => {
-    store = await createStore('pglite');
-    t = await startTestServer(store, { config: { pairingRateLimit: 1000 } });
+    server = await guessingServer();
+    t = server.t;
   });
-  after(async () => {
-    await t?.close();
-    await store?.dispose();
-  });
+  after(() => server?.close());
 
   test('is contained by the server budget, and a person typing a right code is still heard', async () => {
     const opened = (await t.api.post('/v1/pairings', { name: 'Victim' })).body;

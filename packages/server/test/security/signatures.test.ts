@@ -90,7 +90,9 @@ describe('only low-S signatures (real server)', () => {
     const head: SignedTreeHead = (await t.api.get('/v1/audit/tree-head')).body;
     await t.server.db.query('UPDATE audit_tree_heads SET signature = $3 WHERE tenant_id = $1 AND tree_size = $2', [head.payload.tenant_id, head.payload.tree_size, highS(head.signature)]);
     const read: SignedTreeHead = (await t.api.get('/v1/audit/tree-head')).body;
-    assert.deepEqual(read, head);
+    assert.equal(low(read.signature), true);
+    assert.deepEqual(read, head, 'the signature as the server made it');
+    assert.equal(verifyTreeHead(read, serverKey), true);
     const report = await verifyAuditLog(t.server.db, head.payload.tenant_id, serverKey);
     assert.deepEqual(report.problems, []);
   });

@@ -125,14 +125,6 @@ export class SoftwareAuthenticator {
   }
 }
 
-/** The S of a DER signature, and whether it is in the upper half of the group order. */
-export function isHighS(derSignature: string): boolean {
-  const bytes = Buffer.from(derSignature, 'base64url');
-  const rLength = bytes[3]!;
-  const s = bytes.subarray(4 + rLength + 2);
-  return BigInt(`0x${s.toString('hex')}`) > P256_ORDER >> 1n;
-}
-
 /** The other-S twin of a DER assertion signature: (r, n - s). Both verify. */
 export function negateS(derSignature: string): string {
   const bytes = Buffer.from(derSignature, 'base64url');
