@@ -44,8 +44,9 @@ export interface PairingRow {
 export async function createPairing(db: Database, tenantId: string, nameHint: string | null, now: number): Promise<{ pairing: PairingRow; code: string }> {
   await db.query(`UPDATE pairings SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1`, [new Date(now)]);
   const created = await db.transaction(async (tx) => {
-    // The tenant row lock makes the count and the insert one step for every instance.
-    await tx.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+    // The tenant row lock makes the count and the insert one step for every instance; NO KEY
+    // UPDATE, so that it does not hold up the organisation's other writes (their foreign keys).
+    await tx.query('SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE', [tenantId]);
     const [open] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM pairings WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2`, [
       tenantId,
       new Date(now),
@@ -146,7 +147,8 @@ async function withCodeBudget<T>(db: Database, code: string, clientAddress: stri
   try {
     outcome = await judge();
   } catch (err) {
-    await attempt.settle();
+    // Not a wrong code (a key already paired, storage down…): give the reservation back if we can; it drains anyway.
+    await attempt.settle().catch(() => {});
     throw err;
   }
   if (outcome === null) {

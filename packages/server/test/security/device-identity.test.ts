@@ -1,8 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
+import { DEVICE_CLI, runCli } from '../../../../test/support/processes.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import type { Database } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
@@ -75,6 +78,23 @@ describeEachStore('one organisation per device key, and revocation is permanent'
       assert.equal(socket.frames.some((f) => f.payload.type === 'ready'), false);
     } finally {
       await socket.close();
+    }
+  });
+
+  test('sigil-device, asked to pair its key with a second organisation, says to pair a new key', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sigil-device-identity-'));
+    try {
+      const pair = async (api: Api) =>
+        runCli(DEVICE_CLI, ['pair', '--server', t.server.url, '--code', (await api.post('/v1/pairings', {})).body.code, '--yes', '--home', home], { timeoutMs: 20_000 });
+      const first = await pair(t.api);
+      assert.equal(first.code, 0, first.stderr);
+      const fingerprint = first.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1];
+      const second = await pair(other);
+      assert.notEqual(second.code, 0);
+      assert.match(second.stderr, /already paired.*\(device_already_paired\)\. This device's key is in .*; pair with a new one: --home NEW_DIR/s);
+      assert.equal((await other.get('/v1/devices')).body.data.some((d: { fingerprint: string }) => d.fingerprint === fingerprint), false);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 
