@@ -206,3 +206,17 @@ export class EventStream {
     this.abort.abort();
   }
 }
+
+/**
+ * Checks the answers to wrong codes sent one after another since `startedMs` against a budget of
+ * `capacity` refilled at `perHour`: all heard (400) until it is spent, refused (429) after.
+ * What refilled while the test ran (on a slow machine, a little) may let one or two more through.
+ */
+export function assertBudgetSpent(statuses: number[], budget: { capacity: number; perHour: number }, startedMs: number): void {
+  const heard = statuses.indexOf(429) < 0 ? statuses.length : statuses.indexOf(429);
+  const refilled = Math.ceil(((Date.now() - startedMs) / 3_600_000) * budget.perHour);
+  const answers = statuses.join(',');
+  if (heard < budget.capacity || heard > budget.capacity + refilled) throw new Error(`${heard} wrong codes heard, budget ${budget.capacity} (+${refilled} refilled): ${answers}`);
+  if (statuses.slice(0, heard).some((s) => s !== 400) || statuses.slice(heard).some((s) => s !== 429)) throw new Error(`heard, then refused: ${answers}`);
+  if (heard === statuses.length) throw new Error(`never refused: ${answers}`);
+}

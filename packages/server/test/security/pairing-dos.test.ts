@@ -7,7 +7,7 @@ import { PAIRING_FAILURE_BUDGETS } from '../../src/pairing/failure-budget.js';
 import { PAIRING_MAX_FAILURES, PAIRING_MAX_OPEN_PER_ORG } from '../../src/pairing/pairings.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
-import { postFrom } from './helpers.js';
+import { assertBudgetSpent, postFrom } from './helpers.js';
 
 /** A code that shares nothing with `code` but its first `keep` digits (the rest shifted by `n`). */
 function near(code: string, keep: number, n: number): string {
@@ -107,11 +107,10 @@ describe('wrong codes from rotating addresses (real server, clients on many loop
   });
 
   test('rotating addresses inside one network share its budget of wrong codes', async () => {
-    const budget = PAIRING_FAILURE_BUDGETS.narrow.capacity;
+    const started = Date.now();
     const statuses: number[] = [];
-    for (let i = 1; i <= budget + 5; i++) statuses.push((await guess('12345678', `127.7.7.${i}`)).status);
-    assert.deepEqual(statuses.slice(0, budget), new Array(budget).fill(400), statuses.join(','));
-    assert.deepEqual(statuses.slice(budget), new Array(5).fill(429), statuses.join(','));
+    for (let i = 1; i <= PAIRING_FAILURE_BUDGETS.narrow.capacity + 5; i++) statuses.push((await guess('12345678', `127.7.7.${i}`)).status);
+    assertBudgetSpent(statuses, PAIRING_FAILURE_BUDGETS.narrow, started);
   });
 });
 
@@ -134,18 +133,14 @@ describe('a storm of wrong codes from many networks (real server, clients on man
     const server = PAIRING_FAILURE_BUDGETS.server;
     const started = Date.now();
     const statuses: number[] = [];
-    for (let i = 0; i < server.capacity + 15; i++) {
+    // Until the first refusal, then a few more: every network has sent a wrong code by then.
+    for (let i = 0; i < server.capacity + 100 && statuses.filter((s) => s === 429).length < 10; i++) {
       const from = `127.${1 + (i % 99)}.${1 + Math.floor(i / 99)}.1`;
       const res = await guess(elsewhere(opened.code, 1 + Math.floor(i / PAIRING_MAX_FAILURES)), from);
-      assert.ok(res.status === 400 || res.status === 429, JSON.stringify(res.body));
       statuses.push(res.status);
     }
-    const heard = statuses.filter((s) => s === 400).length;
-    const drained = ((Date.now() - started) / 3_600_000) * server.perHour;
-    assert.ok(heard >= server.capacity && heard <= server.capacity + Math.ceil(drained) + 1, `${heard} wrong codes were judged`);
     // Once the budget is spent, every network that has sent a wrong code waits.
-    const firstRefused = statuses.indexOf(429);
-    assert.deepEqual(statuses.slice(firstRefused), new Array(statuses.length - firstRefused).fill(429));
+    assertBudgetSpent(statuses, server, started);
     const again = await guess(elsewhere(opened.code, 5000), '127.1.200.1');
     assert.equal(again.status, 429, JSON.stringify(again.body));
     assert.match(again.body.error.message, /many wrong pairing codes/);
@@ -179,14 +174,13 @@ describePostgres('pairing limits across instances on one PostgreSQL', () => {
 
   test("a client alternating between instances spends one network budget; an organisation's cap counts both", async () => {
     const guesser = new TestDevice('Guesser');
-    const budget = PAIRING_FAILURE_BUDGETS.narrow.capacity;
+    const started = Date.now();
     const statuses: number[] = [];
-    for (let i = 0; i < budget + 4; i++) {
+    for (let i = 0; i < PAIRING_FAILURE_BUDGETS.narrow.capacity + 4; i++) {
       const server = i % 2 === 0 ? first : second;
       statuses.push((await postFrom(server.server.url, '/v1/pairings/complete', guesser.pairingBody(first.serverId, '12345678'), `127.9.9.${1 + i}`)).status);
     }
-    assert.deepEqual(statuses.slice(0, budget), new Array(budget).fill(400), statuses.join(','));
-    assert.deepEqual(statuses.slice(budget), [429, 429, 429, 429], statuses.join(','));
+    assertBudgetSpent(statuses, PAIRING_FAILURE_BUDGETS.narrow, started);
 
     const hog = await orgApi(first, 'Hog Inc');
     const results = await Promise.all(
