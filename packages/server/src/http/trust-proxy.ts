@@ -10,9 +10,10 @@ import { isIP } from 'node:net';
 export type TrustProxy = false | number | string;
 
 /**
- * Fastify's `trustProxy` for a setting. Fastify refuses hop counts (a hop count also believes a
- * client that reaches Sigil directly), so a count becomes the function that trusts that many hops:
- * the socket's peer and the entries the proxies after the first one appended.
+ * Fastify's `trustProxy` for a setting. Fastify refuses bare hop counts (a hop count also
+ * believes a client that reaches Sigil directly), so a count n becomes the function that trusts
+ * the socket's peer (the last proxy) and the last n - 1 `X-Forwarded-For` entries (the proxies
+ * before it): the client is the entry the first proxy appended.
  */
 export function fastifyTrustProxy(setting: TrustProxy): false | string | ((address: string, hop: number) => boolean) {
   if (typeof setting !== 'number') return setting;

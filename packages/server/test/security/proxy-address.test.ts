@@ -4,7 +4,8 @@ import { Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { startSigil, type SigilProcess } from '../../../../test/support/processes.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { parseTrustProxy } from '../../src/http/trust-proxy.js';
+import Fastify from 'fastify';
+import { fastifyTrustProxy, parseTrustProxy } from '../../src/http/trust-proxy.js';
 import { clientNetworks } from '../../src/pairing/client-network.js';
 import { PAIRING_FAILURE_BUDGETS } from '../../src/pairing/failure-budget.js';
 import { assertBudgetSpent } from './helpers.js';
@@ -71,6 +72,23 @@ test('trusted proxy settings: hop counts, addresses and CIDR ranges, nothing els
   assert.equal(parseTrustProxy('2'), 2);
   assert.equal(parseTrustProxy('10.0.0.5, 10.0.1.0/24,::1,fd00::/8'), '10.0.0.5,10.0.1.0/24,::1,fd00::/8');
   for (const bad of ['true', 'yes', 'nginx', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129', '99']) assert.throws(() => parseTrustProxy(bad), /SIGIL_TRUST_PROXY/, bad);
+});
+
+test('the client address is the entry the first trusted proxy appended, never one to its left', async () => {
+  const seen = async (setting: ReturnType<typeof parseTrustProxy>, forwardedFor: string, peer = '10.0.0.5') => {
+    const app = Fastify({ trustProxy: fastifyTrustProxy(setting) });
+    app.get('/', async (request) => request.ip);
+    const res = await app.inject({ url: '/', remoteAddress: peer, headers: { 'x-forwarded-for': forwardedFor } });
+    await app.close();
+    return res.body;
+  };
+  // The client wrote "6.6.6.6"; the first proxy appended 203.0.113.7; a second proxy appended the first's 10.0.0.4.
+  assert.equal(await seen(false, '6.6.6.6, 203.0.113.7'), '10.0.0.5');
+  assert.equal(await seen(1, '6.6.6.6, 203.0.113.7'), '203.0.113.7');
+  assert.equal(await seen(2, '6.6.6.6, 203.0.113.7, 10.0.0.4'), '203.0.113.7');
+  assert.equal(await seen('10.0.0.0/24', '6.6.6.6, 203.0.113.7, 10.0.0.4'), '203.0.113.7');
+  // A list of proxies does not believe a client that connects directly.
+  assert.equal(await seen('10.0.0.0/24', '6.6.6.6', '198.51.100.9'), '198.51.100.9');
 });
 
 test('limits key on networks, so rotating addresses inside one does not escape them', () => {
