@@ -2,7 +2,8 @@ package sigil
 
 // A minimal approver device for tests, written from the protocol: a P-256 key, its compressed
 // public key and fingerprint, and signatures over ASCII tag || 0x00 || JCS(payload), encoded
-// as 64-byte r||s in standard base64. The protocol's own test vectors check it below.
+// as 64-byte r||s with low S (s <= n/2) in standard base64. The protocol's own test vectors
+// check it below.
 
 import (
 	"bytes"
@@ -62,6 +63,11 @@ func signP1363(priv *ecdsa.PrivateKey, msg []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// (r, n-s) verifies too; Sigil accepts only the low-S form.
+	n := elliptic.P256().Params().N
+	if s.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
+		s = new(big.Int).Sub(n, s)
+	}
 	sig := make([]byte, 64)
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
@@ -78,8 +84,12 @@ func verifyP1363(publicKey string, msg []byte, signature string) bool {
 	if !ok || len(sig) != 64 {
 		return false
 	}
+	s := new(big.Int).SetBytes(sig[32:])
+	if s.Cmp(new(big.Int).Rsh(elliptic.P256().Params().N, 1)) > 0 {
+		return false // high S: refused, as Sigil refuses it
+	}
 	digest := sha256.Sum256(msg)
-	return ecdsa.Verify(&ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+	return ecdsa.Verify(&ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}, digest[:], new(big.Int).SetBytes(sig[:32]), s)
 }
 
 // actionDigest is the lower-case hex SHA-256 of JCS(action): what a decision commits to.

@@ -78,6 +78,9 @@ program
     try {
       result = await pairDevice({ code: opts.code, key, info, home, ...(opts.name !== undefined ? { name: opts.name } : {}) });
     } catch (e) {
+      if (e instanceof SigilApiError && e.code === 'device_already_paired') {
+        throw new CliError(`pairing failed: ${e.message} (${e.code}). This device's key is in ${home}; pair with a new one: --home NEW_DIR`);
+      }
       if (e instanceof SigilApiError) throw new CliError(`pairing failed: ${e.message}${e.status > 0 ? ` (${e.code})` : ''}`);
       throw e;
     }

@@ -8,8 +8,10 @@ import {
   decodePublicKey,
   DomainTag,
   fingerprintOf,
+  isLowS,
   signingInput,
   signPayload,
+  toLowS,
   verifyPayload,
 } from '../src/index.js';
 import { keyVector, keyVectors, signatureVectors } from './vectors.js';
@@ -94,6 +96,15 @@ describe('signature vectors', () => {
     assert.equal(decision.payload.action_digest, digest);
   });
 
+  test('the vectors follow docs/protocol.md: server_id is the server key fingerprint, codes are 8 digits, S is low', () => {
+    const serverId = keyVector('server').fingerprint;
+    for (const v of [...signatureVectors.valid, ...signatureVectors.invalid]) {
+      if ('server_id' in v.payload) assert.equal(v.payload.server_id, serverId, v.name);
+      if ('code' in v.payload) assert.match(String(v.payload.code), /^\d{8}$/, v.name);
+    }
+    for (const v of signatureVectors.valid) assert.equal(isLowS(Buffer.from(v.signature, 'base64')), true, v.name);
+  });
+
   for (const c of signatureVectors.invalid) {
     test(`rejects ${c.name}`, () => {
       assert.equal(verifyPayload(c.tag, c.payload, c.signature, c.public_key), false);
@@ -128,6 +139,26 @@ describe('signPayload / verifyPayload', () => {
     }
     assert.equal(verifyPayload(DomainTag.pairing, { a: NaN }, signature, alice.public_key), false);
     assert.equal(verifyPayload(DomainTag.pairing, { a: '\ud800' }, signature, alice.public_key), false);
+  });
+
+  test('signatures are made with low S, and the high-S twin of a valid signature is refused', () => {
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    let highSeen = false;
+    fc.assert(
+      fc.property(payload, fc.constantFrom(...TAGS), (body, tag) => {
+        const signature = Buffer.from(signPayload(tag, body, alicePrivate), 'base64');
+        assert.equal(isLowS(signature), true);
+        const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+        const twin = Buffer.concat([signature.subarray(0, 32), Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex')]);
+        // ECDSA itself accepts the twin; Sigil does not.
+        assert.equal(verify('sha256', signingInput(tag, body), { key: decodePublicKey(alice.public_key), dsaEncoding: 'ieee-p1363' }, twin), true);
+        assert.equal(verifyPayload(tag, body, twin.toString('base64'), alice.public_key), false);
+        assert.deepEqual(toLowS(twin), signature);
+        highSeen ||= !isLowS(twin);
+      }),
+      { numRuns: 100 },
+    );
+    assert.ok(highSeen);
   });
 
   test('signing a payload JCS cannot represent throws', () => {

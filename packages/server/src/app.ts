@@ -8,9 +8,11 @@ import { deviceRoutes } from './devices/routes.js';
 import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gateway.js';
 import { requireApiKey } from './http/auth.js';
 import { formatValidationErrors, installErrorHandling } from './http/errors.js';
+import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import type { ServerIdentity } from './identity/server-identity.js';
 import type { Metrics } from './metrics.js';
 import { mpaRoutes } from './mpa/routes.js';
+import { clientNetworks } from './pairing/client-network.js';
 import { pairingRoutes } from './pairing/routes.js';
 import type { Database } from './storage/database.js';
 import { systemRoutes } from './system-routes.js';
@@ -26,7 +28,8 @@ export interface AppContext {
   metrics: Metrics;
   clock: () => number;
   requireApiKey: (request: FastifyRequest) => Promise<void>;
-  pairingRateLimit: number;
+  /** Route config of the endpoints that take pairing codes or open sessions: a per-process flood guard per client. */
+  pairingRateLimit: { rateLimit: { max: number; timeWindow: string; keyGenerator: (request: FastifyRequest) => string } };
   /** Which webhook URLs may be registered (SSRF policy). */
   webhooks: UrlPolicy;
   /** Passkeys: relying party, attestation policy. */
@@ -41,8 +44,10 @@ export interface AppOptions {
   metrics: Metrics;
   clock?: () => number;
   logger?: boolean | { level: string };
-  /** Pairing completions allowed per client address per minute. */
+  /** Pairing completions allowed per client (IPv4 address, IPv6 /64) per minute. */
   pairingRateLimit?: number;
+  /** Which proxies' X-Forwarded-For to believe (SIGIL_TRUST_PROXY); off by default. */
+  trustProxy?: TrustProxy;
   https?: { cert: Buffer; key: Buffer } | null;
   webhooks?: UrlPolicy;
   webAuthn?: WebAuthnSettings;
@@ -59,7 +64,9 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     metrics: options.metrics,
     clock: options.clock ?? Date.now,
     requireApiKey: requireApiKey(options.db),
-    pairingRateLimit: options.pairingRateLimit ?? 10,
+    pairingRateLimit: {
+      rateLimit: { max: options.pairingRateLimit ?? 10, timeWindow: '1 minute', keyGenerator: (request) => clientNetworks(request.ip).client },
+    },
     webhooks: options.webhooks ?? { allowPrivate: false },
     webAuthn: options.webAuthn ?? new WebAuthnSettings({ attestationRequired: false }),
     maxPendingPerDevice: options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE,
@@ -68,7 +75,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     logger: options.logger === false ? false : { level: 'info', redact: REDACT, ...(typeof options.logger === 'object' ? options.logger : {}) },
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: 16 * 1024,
-    trustProxy: process.env.SIGIL_TRUST_PROXY === 'true',
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE, maxPendingPerDeviceFromEnv } from './config.js';
 import { startAuditIntegrator } from './audit/integrator.js';
+import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { loadServerIdentity, type ServerIdentity } from './identity/server-identity.js';
 import { createMetrics } from './metrics.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
@@ -26,6 +27,8 @@ export interface ServerConfig {
   tlsKey?: string | undefined;
   logLevel?: string;
   pairingRateLimit?: number;
+  /** Which proxies' X-Forwarded-For to believe; SIGIL_TRUST_PROXY when unset. */
+  trustProxy?: TrustProxy;
   clock?: () => number;
   /** Webhook delivery settings; unset fields come from the environment (SIGIL_WEBHOOK_*), then the defaults. */
   webhooks?: Partial<WebhookConfig>;
@@ -67,6 +70,7 @@ async function initialise(db: Database, orgName: string | undefined): Promise<st
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const trustProxy = config.trustProxy ?? parseTrustProxy(process.env.SIGIL_TRUST_PROXY);
   const db = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize ?? 10 });
   const clock = config.clock ?? Date.now;
   try {
@@ -87,6 +91,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
       webAuthn,
       maxPendingPerDevice,
+      trustProxy,
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);

@@ -64,7 +64,7 @@ describeEachStore('MPA requests over HTTP', (kind) => {
     ] as const) {
       const answer = await decide(device, id, decision, digestOf(created));
       assert.equal(answer.status, 200);
-      const [view] = await deviceViews(t.server.db, device.fingerprint, [id], Date.now());
+      const [view] = await deviceViews(t.server.db, { tenantId: answer.body.tenant_id, fingerprint: device.fingerprint }, [id], Date.now());
       assert.deepEqual(answer.body, JSON.parse(JSON.stringify(view)), 'the same view a device gets when it syncs');
       assert.equal(answer.body.status, status);
       assert.equal(answer.body.my_decision, decision);

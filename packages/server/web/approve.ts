@@ -258,6 +258,26 @@ async function pair(
       return;
     }
     const response = credential.response as AuthenticatorAttestationResponse;
+    // The server pairs a passkey only once it has signed a fresh challenge: proof that this
+    // browser holds the key, not just its public half.
+    const p = opened.body.proof;
+    status.textContent = 'Confirm once more, to prove the new passkey is on this device…';
+    let proof: PublicKeyCredential;
+    try {
+      proof = (await navigator.credentials.get({
+        publicKey: {
+          challenge: base64urlDecode(p.challenge),
+          rpId: p.rpId,
+          userVerification: 'required',
+          timeout: p.timeout,
+          allowCredentials: [{ type: 'public-key', id: credential.rawId }],
+        },
+      })) as PublicKeyCredential;
+    } catch (err) {
+      status.textContent = '';
+      error.textContent = isCancelled(err) ? 'Not paired: the passkey prompt was cancelled or timed out; try again.' : `Not paired: ${(err as Error).message}`;
+      return;
+    }
     status.textContent = 'Pairing…';
     const done = await request('POST', '/approve/api/pair/complete', {
       challenge_id: opened.body.challenge_id,
@@ -275,6 +295,7 @@ async function pair(
         },
         clientExtensionResults: credential.getClientExtensionResults(),
       },
+      proof: assertionJson(proof),
     });
     status.textContent = '';
     if (done.status !== 200) {

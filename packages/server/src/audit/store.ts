@@ -2,7 +2,7 @@
  * The audit log's storage side: giving entries their leaf index (the integrator), signing tree
  * heads, listing entries and building proofs.
  */
-import { auditLeafHash, type AuditLeafEntry, type SignedTreeHead, type TreeHead } from '@sigilauth/protocol';
+import { auditLeafHash, toLowS, type AuditLeafEntry, type SignedTreeHead, type TreeHead } from '@sigilauth/protocol';
 import { ApiError } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { appendLeaf, frontierRoot } from './frontier.js';
@@ -135,6 +135,15 @@ interface HeadRow {
 
 const HEAD_COLUMNS = `tenant_id, tree_size, encode(root_hash, 'hex') AS root_hash, signed_at_ms, server_id, signature`;
 
+/**
+ * Heads signed before signatures were made with low S may hold the high-S twin of the server's
+ * signature (equally the server's, but verifiers accept only low S): read them as their twin.
+ */
+function lowS(signature: string): string {
+  const bytes = Buffer.from(signature, 'base64');
+  return bytes.length === 64 && bytes.toString('base64') === signature ? toLowS(bytes).toString('base64') : signature;
+}
+
 export function toSignedHead(row: HeadRow): SignedTreeHead {
   return {
     payload: {
@@ -145,7 +154,7 @@ export function toSignedHead(row: HeadRow): SignedTreeHead {
       root_hash: row.root_hash,
       timestamp: Number(row.signed_at_ms),
     },
-    signature: row.signature,
+    signature: lowS(row.signature),
   };
 }
 

@@ -10,9 +10,9 @@ import {
   type DeviceRequestView,
   type ServerMessage,
 } from '@sigilauth/protocol';
-import { onRequestChanged } from '../events/bus.js';
+import { onRequestChanged, type RequestChanged } from '../events/bus.js';
 import type { ServerIdentity } from '../identity/server-identity.js';
-import { deviceViews, isSyncCursor, pendingViewsPage } from '../mpa/requests.js';
+import { deviceViews, isSyncCursor, pendingViewsPage, type DeviceRef } from '../mpa/requests.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
@@ -26,13 +26,18 @@ export interface GatewayDeps {
   onConnectionCountChange?: (count: number) => void;
 }
 
+/** Sockets are filed under their device's organisation as well as its key. */
+const socketKey = (device: DeviceRef) => `${device.tenantId}/${device.fingerprint}`;
+
 /**
  * Devices hold one WebSocket each. The server proves itself by signing every message; the
- * device proves possession of its key by signing the server's fresh nonce. After that the
- * device receives every pending request that names it, and every change to one.
+ * device proves possession of its key by signing the server's fresh nonce, which binds the socket
+ * to that device and the one organisation its key belongs to. After that the device receives
+ * every pending request of that organisation that names it, and every change to one.
  */
 export class DeviceGateway {
   private readonly sockets = new Map<string, Set<WebSocket>>();
+  private readonly deviceOf = new WeakMap<WebSocket, DeviceRef>();
   /** Requests that changed while a socket's sync was in flight; re-read and sent after the sync. */
   private readonly changedDuringSync = new WeakMap<WebSocket, Set<string>>();
   private count = 0;
@@ -42,7 +47,7 @@ export class DeviceGateway {
   constructor(private readonly deps: GatewayDeps) {}
 
   async start(app: FastifyInstance): Promise<void> {
-    this.unsubscribe.push(await onRequestChanged(this.deps.db, ({ requestId }) => void this.pushRequest(requestId)));
+    this.unsubscribe.push(await onRequestChanged(this.deps.db, (change) => void this.pushRequest(change)));
     if (this.deps.db.kind === 'postgres') {
       this.unsubscribe.push(await this.deps.db.listen(RECONNECTED_CHANNEL, () => void this.resyncAll()));
     }
@@ -68,7 +73,7 @@ export class DeviceGateway {
   private accept(socket: WebSocket): void {
     const { identity, clock } = this.deps;
     const nonce = randomBytes(32).toString('base64');
-    let fingerprint: string | null = null;
+    let device: DeviceRef | null = null;
     const alive = socket as WebSocket & { sigilAlive?: boolean };
     alive.sigilAlive = true;
     socket.on('pong', () => (alive.sigilAlive = true));
@@ -76,14 +81,14 @@ export class DeviceGateway {
     this.send(socket, { purpose: 'server-message', type: 'challenge', server_id: identity.serverId, nonce, issued_at: clock() });
 
     socket.on('message', (data, isBinary) => {
-      if (fingerprint !== null) return this.onSyncRequest(fingerprint, socket, isBinary ? '' : data.toString());
+      if (device !== null) return this.onSyncRequest(device, socket, isBinary ? '' : data.toString());
       clearTimeout(authTimer);
       void this.authenticate(isBinary ? '' : data.toString(), nonce).then(
-        (fp) => {
-          fingerprint = fp;
-          this.register(fp, socket);
-          this.send(socket, { purpose: 'server-message', type: 'ready', server_id: identity.serverId, fingerprint: fp, issued_at: clock() });
-          return this.sync(fp, socket);
+        (authenticated) => {
+          device = authenticated;
+          this.register(authenticated, socket);
+          this.send(socket, { purpose: 'server-message', type: 'ready', server_id: identity.serverId, fingerprint: authenticated.fingerprint, issued_at: clock() });
+          return this.sync(authenticated, socket);
         },
         (err: Error) => {
           this.send(socket, { purpose: 'server-message', type: 'error', server_id: identity.serverId, code: 'unauthorized', message: err.message, issued_at: clock() });
@@ -93,12 +98,12 @@ export class DeviceGateway {
     });
     socket.on('close', () => {
       clearTimeout(authTimer);
-      if (fingerprint !== null) this.unregister(fingerprint, socket);
+      if (device !== null) this.unregister(device, socket);
     });
     socket.on('error', () => socket.terminate());
   }
 
-  private async authenticate(raw: string, nonce: string): Promise<string> {
+  private async authenticate(raw: string, nonce: string): Promise<DeviceRef> {
     let message: DeviceAuthMessage;
     try {
       message = JSON.parse(raw) as DeviceAuthMessage;
@@ -121,25 +126,27 @@ export class DeviceGateway {
     if (typeof message.signature !== 'string' || !verifyPayload(DomainTag.deviceSession, p, message.signature, message.device_public_key)) {
       throw new Error('the proof signature does not verify');
     }
-    const paired = await this.deps.db.query('SELECT 1 FROM devices WHERE fingerprint = $1 AND public_key = $2 AND revoked_at IS NULL LIMIT 1', [
-      fingerprint,
-      message.device_public_key,
-    ]);
-    if (paired.length === 0) throw new Error('this device is not paired, or has been revoked');
-    return fingerprint;
+    // A key belongs to one organisation (devices_one_organisation): that is the socket's.
+    const [paired] = await this.deps.db.query<{ tenant_id: string }>(
+      'SELECT tenant_id FROM devices WHERE fingerprint = $1 AND public_key = $2 AND revoked_at IS NULL',
+      [fingerprint, message.device_public_key],
+    );
+    if (!paired) throw new Error('this device is not paired, or has been revoked');
+    return { tenantId: paired.tenant_id, fingerprint };
   }
 
-  private register(fingerprint: string, socket: WebSocket): void {
-    let set = this.sockets.get(fingerprint);
-    if (!set) this.sockets.set(fingerprint, (set = new Set()));
+  private register(device: DeviceRef, socket: WebSocket): void {
+    let set = this.sockets.get(socketKey(device));
+    if (!set) this.sockets.set(socketKey(device), (set = new Set()));
     set.add(socket);
+    this.deviceOf.set(socket, device);
     this.deps.onConnectionCountChange?.(++this.count);
   }
 
-  private unregister(fingerprint: string, socket: WebSocket): void {
-    const set = this.sockets.get(fingerprint);
+  private unregister(device: DeviceRef, socket: WebSocket): void {
+    const set = this.sockets.get(socketKey(device));
     if (!set?.delete(socket)) return;
-    if (set.size === 0) this.sockets.delete(fingerprint);
+    if (set.size === 0) this.sockets.delete(socketKey(device));
     this.deps.onConnectionCountChange?.(--this.count);
   }
 
@@ -147,7 +154,7 @@ export class DeviceGateway {
    * After authentication a device sends only `{ type: 'sync', cursor }`, for the next page of its
    * sync; one page at a time per socket, anything else is ignored.
    */
-  private onSyncRequest(fingerprint: string, socket: WebSocket, raw: string): void {
+  private onSyncRequest(device: DeviceRef, socket: WebSocket, raw: string): void {
     let message: { type?: unknown; cursor?: unknown };
     try {
       message = JSON.parse(raw) as typeof message;
@@ -155,21 +162,22 @@ export class DeviceGateway {
       return;
     }
     if (message?.type !== 'sync' || !isSyncCursor(message.cursor) || this.changedDuringSync.has(socket)) return;
-    void this.sync(fingerprint, socket, message.cursor).catch(() => socket.close(1011, 'sync failed'));
+    void this.sync(device, socket, message.cursor).catch(() => socket.close(1011, 'sync failed'));
   }
 
   /** Sends one page of the device's pending requests (the first when cursor is null). */
-  private async sync(fingerprint: string, socket: WebSocket, cursor: string | null = null): Promise<void> {
+  private async sync(device: DeviceRef, socket: WebSocket, cursor: string | null = null): Promise<void> {
+    const { fingerprint } = device;
     const changed = this.changedDuringSync.get(socket) ?? new Set<string>();
     this.changedDuringSync.set(socket, changed);
     try {
-      const page = await pendingViewsPage(this.deps.db, fingerprint, this.deps.clock(), cursor);
+      const page = await pendingViewsPage(this.deps.db, device, this.deps.clock(), cursor);
       this.send(socket, { purpose: 'server-message', type: 'sync', server_id: this.deps.identity.serverId, fingerprint, ...page, cursor, issued_at: this.deps.clock() });
     } finally {
       this.changedDuringSync.delete(socket);
     }
     if (changed.size > 0) {
-      for (const request of await deviceViews(this.deps.db, fingerprint, [...changed], this.deps.clock())) this.sendRequest(socket, fingerprint, request);
+      for (const request of await deviceViews(this.deps.db, device, [...changed], this.deps.clock())) this.sendRequest(socket, fingerprint, request);
     }
   }
 
@@ -180,17 +188,19 @@ export class DeviceGateway {
   }
 
   private async resyncAll(): Promise<void> {
-    for (const [fingerprint, set] of this.sockets) for (const socket of set) await this.sync(fingerprint, socket).catch(() => {});
+    for (const set of this.sockets.values()) for (const socket of set) await this.sync(this.deviceOf.get(socket)!, socket).catch(() => {});
   }
 
-  private async pushRequest(requestId: string): Promise<void> {
+  /** Sends a changed request to the sockets of its own organisation's devices that it names. */
+  private async pushRequest({ tenantId, requestId }: RequestChanged): Promise<void> {
     if (this.sockets.size === 0) return;
     try {
       const approvers = await this.deps.db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1', [requestId]);
       for (const { fingerprint } of approvers) {
-        const set = this.sockets.get(fingerprint);
+        const device = { tenantId, fingerprint };
+        const set = this.sockets.get(socketKey(device));
         if (!set) continue;
-        const [view] = await deviceViews(this.deps.db, fingerprint, [requestId], this.deps.clock());
+        const [view] = await deviceViews(this.deps.db, device, [requestId], this.deps.clock());
         if (!view) continue;
         for (const socket of set) this.sendRequest(socket, fingerprint, view);
       }

@@ -31,6 +31,7 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => {
     if (err instanceof ApiError) {
+      if (typeof err.details?.retry_after_seconds === 'number') void reply.header('retry-after', String(err.details.retry_after_seconds));
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     if (err instanceof StorageUnavailableError) {

@@ -375,17 +375,27 @@ const VIEW_COLUMNS = `r.id, r.tenant_id, r.required, r.groups, r.action, r.actio
             (SELECT d.decision FROM mpa_decisions d WHERE d.request_id = a.request_id AND d.fingerprint = a.fingerprint) AS my_decision`;
 const STILL_PAIRED = 'EXISTS (SELECT 1 FROM devices dev WHERE dev.tenant_id = r.tenant_id AND dev.fingerprint = a.fingerprint AND dev.revoked_at IS NULL)';
 
+/** A paired device as its sessions see it: the one organisation its key belongs to, and the key. */
+export interface DeviceRef {
+  tenantId: string;
+  fingerprint: string;
+}
+
 type ViewRow = RequestRow & { group_index: number; org_name: string; my_decision: Decision | null };
 const toDeviceView = (row: ViewRow, now: number) => deviceView(row, { groupIndex: row.group_index, orgName: row.org_name, myDecision: row.my_decision }, now);
 
-/** Named requests as the given device should see them (those that name it). */
-export async function deviceViews(db: Queryable, fingerprint: string, requestIds: string[], now: number): Promise<DeviceRequestView[]> {
+/**
+ * Named requests as the given device should see them: those of the device's own organisation that
+ * name it (the tenant is matched as well as the fingerprint, so a session never reads another
+ * organisation's requests).
+ */
+export async function deviceViews(db: Queryable, device: DeviceRef, requestIds: string[], now: number): Promise<DeviceRequestView[]> {
   const rows = await db.query<ViewRow>(
     `SELECT ${VIEW_COLUMNS}
        FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-      WHERE a.request_id = ANY($2::uuid[]) AND a.fingerprint = $1 AND ${STILL_PAIRED}
+      WHERE a.request_id = ANY($2::uuid[]) AND a.fingerprint = $1 AND r.tenant_id = $3 AND ${STILL_PAIRED}
       ORDER BY r.created_at`,
-    [fingerprint, requestIds],
+    [device.fingerprint, requestIds, device.tenantId],
   );
   return rows.map((row) => toDeviceView(row, now));
 }
@@ -410,15 +420,15 @@ export const isSyncCursor = (cursor: unknown): cursor is string =>
  * reaches its newest requests first however many are waiting. A page holds at most
  * SYNC_PAGE_SIZE requests and SYNC_PAGE_MAX_BYTES of JSON.
  */
-export async function pendingViewsPage(db: Queryable, fingerprint: string, now: number, cursor: string | null = null): Promise<ViewPage> {
+export async function pendingViewsPage(db: Queryable, device: DeviceRef, now: number, cursor: string | null = null): Promise<ViewPage> {
   const rows = await db.query<ViewRow>(
     `SELECT ${VIEW_COLUMNS}
        FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-      WHERE a.fingerprint = $1 AND a.pending AND r.status = 'pending' AND r.expires_at > $2 AND ${STILL_PAIRED}
+      WHERE a.fingerprint = $1 AND r.tenant_id = $5 AND a.pending AND r.status = 'pending' AND r.expires_at > $2 AND ${STILL_PAIRED}
         AND ($3::uuid IS NULL OR (r.created_at, r.id) < (SELECT c.created_at, c.id FROM mpa_requests c WHERE c.id = $3::uuid))
       ORDER BY r.created_at DESC, r.id DESC
       LIMIT $4`,
-    [fingerprint, new Date(now), cursor, SYNC_PAGE_SIZE + 1],
+    [device.fingerprint, new Date(now), cursor, SYNC_PAGE_SIZE + 1, device.tenantId],
   );
   const requests: DeviceRequestView[] = [];
   let bytes = 0;

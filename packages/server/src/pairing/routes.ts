@@ -52,7 +52,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/v1/pairings/complete',
     {
-      config: { rateLimit: { max: ctx.pairingRateLimit, timeWindow: '1 minute' } },
+      config: ctx.pairingRateLimit,
       schema: {
         summary: 'Called by a device: complete a pairing with its code and a proof of key possession',
         body: Type.Object({ payload: PairingProofSchema, signature: Signature }, { additionalProperties: false }),
@@ -66,7 +66,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
           'this server accepts only devices with verified hardware attestation (SIGIL_ATTESTATION_REQUIRED=true); a software key such as sigil-device cannot pair: use a passkey at /approve',
         );
       }
-      const device = await completePairing(ctx.db, ctx.identity.serverId, request.body.payload as PairingProof, request.body.signature, ctx.clock());
+      const device = await completePairing(ctx.db, ctx.identity.serverId, request.body.payload as PairingProof, request.body.signature, request.ip, ctx.clock());
       return { status: 'completed', server_id: ctx.identity.serverId, ...device, paired_at: new Date(ctx.clock()).toISOString() };
     },
   );

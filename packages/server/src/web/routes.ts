@@ -95,14 +95,14 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       };
     });
 
-    const pairingLimit = { rateLimit: { max: ctx.pairingRateLimit, timeWindow: '1 minute' } };
+    const pairingLimit = ctx.pairingRateLimit;
     r.post(
       '/approve/api/pair/options',
       {
         config: pairingLimit,
         schema: { hide: true, body: Type.Object({ code: Code, name: Type.Optional(DeviceName) }, { additionalProperties: false }) },
       },
-      async (request) => passkeyRegistrationOptions(ctx.db, ctx.webAuthn, request.body.code, request.body.name, ctx.clock()),
+      async (request) => passkeyRegistrationOptions(ctx.db, ctx.webAuthn, request.body.code, request.body.name, request.ip, ctx.clock()),
     );
 
     r.post(
@@ -135,18 +135,21 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
                 },
                 { additionalProperties: false },
               ),
+              // The new passkey's assertion over the options' proof challenge: possession of its key.
+              proof: Assertion,
             },
             { additionalProperties: false },
           ),
         },
       },
       async (request, reply) => {
-        const { challenge_id, code, name, credential } = request.body;
+        const { challenge_id, code, name, credential, proof } = request.body;
         const now = ctx.clock();
         const device = await completePasskeyPairing(
           ctx.db,
           ctx.webAuthn,
-          { challengeId: challenge_id, code, name, credential: credential as Parameters<typeof completePasskeyPairing>[2]['credential'] },
+          { challengeId: challenge_id, code, name, credential: credential as Parameters<typeof completePasskeyPairing>[2]['credential'], proof },
+          request.ip,
           now,
         );
         setSessionCookie(reply, await openSession(ctx.db, device.tenant_id, device.fingerprint, now), secure(request));
@@ -180,10 +183,9 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         if (!(await advanceSignCount(ctx.db, credential.fingerprint, counter, now))) {
           throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
         }
-        const [device] = await ctx.db.query<{ tenant_id: string }>(
-          'SELECT tenant_id FROM devices WHERE fingerprint = $1 AND revoked_at IS NULL ORDER BY paired_at DESC LIMIT 1',
-          [credential.fingerprint],
-        );
+        const [device] = await ctx.db.query<{ tenant_id: string }>('SELECT tenant_id FROM devices WHERE fingerprint = $1 AND revoked_at IS NULL', [
+          credential.fingerprint,
+        ]);
         if (!device) throw new ApiError(403, 'device_revoked', 'this passkey has been revoked by the organisation');
         setSessionCookie(reply, await openSession(ctx.db, device.tenant_id, credential.fingerprint, now), secure(request));
         return me(device.tenant_id, credential.fingerprint);
@@ -226,20 +228,20 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     const PageQuery = Type.Object({ cursor: Type.Optional(Uuid) }, { additionalProperties: false });
     r.get('/approve/api/requests', { schema: { hide: true, querystring: PageQuery } }, async (request) => {
       const session = await requireSession(ctx.db, request, ctx.clock());
-      const page = await pendingViewsPage(ctx.db, session.fingerprint, ctx.clock(), request.query.cursor ?? null);
+      const page = await pendingViewsPage(ctx.db, session, ctx.clock(), request.query.cursor ?? null);
       return { ...page, server_time: ctx.clock() };
     });
 
     r.get('/approve/api/requests/:id', { schema: { hide: true, params: IdParams } }, async (request) => {
       const session = await requireSession(ctx.db, request, ctx.clock());
-      const [view] = await deviceViews(ctx.db, session.fingerprint, [request.params.id], ctx.clock());
+      const [view] = await deviceViews(ctx.db, session, [request.params.id], ctx.clock());
       if (!view) throw notFound('MPA request');
       return view;
     });
 
     r.get('/approve/events', hidden, async (request, reply) => {
       const session = await requireSession(ctx.db, request, ctx.clock());
-      await events.open(session.fingerprint, reply, SECURITY_HEADERS);
+      await events.open(session, reply, SECURITY_HEADERS);
     });
   });
 }

@@ -23,16 +23,18 @@ export async function findCredentialById(db: Queryable, credentialId: string): P
   return row ?? null;
 }
 
+/** Stores a new passkey; false when its credential id or key is already stored (never replaced). */
 export async function insertCredential(
   tx: Queryable,
   c: Omit<CredentialRow, 'sign_count'> & { sign_count: number; transports: string[] | undefined },
   now: number,
-): Promise<void> {
-  await tx.query(
+): Promise<boolean> {
+  const rows = await tx.query(
     `INSERT INTO webauthn_credentials (fingerprint, credential_id, public_key, cose_public_key, rp_id, sign_count, transports, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1`,
     [c.fingerprint, c.credential_id, c.public_key, Buffer.from(c.cose_public_key), c.rp_id, c.sign_count, c.transports ? JSON.stringify(c.transports) : null, new Date(now)],
   );
+  return rows.length === 1;
 }
 
 /**
@@ -52,26 +54,34 @@ export async function advanceSignCount(db: Queryable, fingerprint: string, count
 
 export type ChallengePurpose = 'registration' | 'session';
 
-/** A fresh single-use WebAuthn challenge (32 random bytes, base64url), remembered until it expires. */
+const freshChallenge = () => randomBytes(32).toString('base64url');
+
+/**
+ * A fresh single-use WebAuthn challenge (32 random bytes, base64url), remembered until it expires.
+ * A registration gets a second one, `proofChallenge`, that the new passkey must sign before the
+ * pairing completes.
+ */
 export async function issueChallenge(
   db: Database,
   purpose: ChallengePurpose,
   pairingId: string | null,
   ttlMs: number,
   now: number,
-): Promise<{ id: string; challenge: string; expiresAt: Date }> {
+): Promise<{ id: string; challenge: string; proofChallenge: string | null; expiresAt: Date }> {
   await db.query('DELETE FROM webauthn_challenges WHERE expires_at < $1', [new Date(now - 3_600_000)]);
   const id = randomUUID();
-  const challenge = randomBytes(32).toString('base64url');
+  const challenge = freshChallenge();
+  const proofChallenge = purpose === 'registration' ? freshChallenge() : null;
   const expiresAt = new Date(now + ttlMs);
-  await db.query('INSERT INTO webauthn_challenges (id, purpose, challenge, pairing_id, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+  await db.query('INSERT INTO webauthn_challenges (id, purpose, challenge, pairing_id, expires_at, proof_challenge) VALUES ($1, $2, $3, $4, $5, $6)', [
     id,
     purpose,
     challenge,
     pairingId,
     expiresAt,
+    proofChallenge,
   ]);
-  return { id, challenge, expiresAt };
+  return { id, challenge, proofChallenge, expiresAt };
 }
 
 /** Uses a challenge up: null when it does not exist, is for something else, expired or was used. */
@@ -80,9 +90,9 @@ export async function consumeChallenge(
   id: string,
   purpose: ChallengePurpose,
   now: number,
-): Promise<{ challenge: string; pairing_id: string | null } | null> {
-  const [row] = await db.query<{ challenge: string; pairing_id: string | null }>(
-    `UPDATE webauthn_challenges SET used_at = $3 WHERE id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING challenge, pairing_id`,
+): Promise<{ challenge: string; pairing_id: string | null; proof_challenge: string | null } | null> {
+  const [row] = await db.query<{ challenge: string; pairing_id: string | null; proof_challenge: string | null }>(
+    `UPDATE webauthn_challenges SET used_at = $3 WHERE id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING challenge, pairing_id, proof_challenge`,
     [id, purpose, new Date(now)],
   );
   return row ?? null;

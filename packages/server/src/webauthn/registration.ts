@@ -1,10 +1,10 @@
 import type { RegistrationResponseJSON, VerifiedRegistrationResponse } from '@simplewebauthn/server';
-import { fingerprintOf, type DeviceAttestation } from '@sigilauth/protocol';
+import { fingerprintOf, type DeviceAttestation, type WebAuthnAssertion } from '@sigilauth/protocol';
 import { ApiError } from '../http/errors.js';
 import { checkPairingCode, completePairingForKey } from '../pairing/pairings.js';
 import type { Database } from '../storage/database.js';
 import { attestationRefusal, describeAttestation } from './attestation.js';
-import { COSE_ALG_ES256, deviceKeyFromCose } from './assertion.js';
+import { COSE_ALG_ES256, deviceKeyFromCose, verifyPasskeyAssertion } from './assertion.js';
 import { consumeChallenge, insertCredential, issueChallenge } from './credentials.js';
 import { simpleWebAuthn } from './library.js';
 import type { RelyingParty, WebAuthnSettings } from './settings.js';
@@ -22,11 +22,12 @@ export function requireRelyingParty(settings: WebAuthnSettings): RelyingParty {
 /**
  * Step 1 of pairing a passkey: checks the code (a wrong one counts against the pairing exactly as
  * for a device) and returns the WebAuthn creation options with a single-use challenge bound to
- * that pairing.
+ * that pairing, and `proof`: the request options for the assertion the new passkey must then make
+ * over a second fresh challenge, proving that the browser holds its private key.
  */
-export async function passkeyRegistrationOptions(db: Database, settings: WebAuthnSettings, code: string, name: string | undefined, now: number) {
+export async function passkeyRegistrationOptions(db: Database, settings: WebAuthnSettings, code: string, name: string | undefined, clientAddress: string, now: number) {
   const rp = requireRelyingParty(settings);
-  const pairing = await checkPairingCode(db, code, now);
+  const pairing = await checkPairingCode(db, code, clientAddress, now);
   const ttl = Math.max(1000, Math.min(REGISTRATION_TTL_MS, pairing.expires_at.getTime() - now));
   const challenge = await issueChallenge(db, 'registration', pairing.pairing_id, ttl, now);
   const deviceName = name?.trim() || pairing.name_hint || 'Web approver';
@@ -49,6 +50,7 @@ export async function passkeyRegistrationOptions(db: Database, settings: WebAuth
     expires_at: challenge.expiresAt.toISOString(),
     attestation_required: settings.attestationRequired,
     options,
+    proof: { challenge: challenge.proofChallenge!, rpId: rp.rpId, userVerification: 'required', timeout: CEREMONY_TIMEOUT_MS },
   };
 }
 
@@ -57,17 +59,23 @@ export interface PasskeyPairing {
   code: string;
   name: string;
   credential: RegistrationResponseJSON;
+  /** The new passkey's assertion over the proof challenge of step 1. */
+  proof: WebAuthnAssertion;
 }
 
 /**
  * Step 2: verifies the new passkey (origin, RP ID, challenge, user presence and verification,
- * ES256, the attestation statement), applies the attestation policy, then uses the pairing code
- * through the same path as a device pairing, with the passkey's P-256 key as the device key.
+ * ES256, the attestation statement) and its proof of possession (an assertion by that passkey
+ * over the proof challenge, checked like any assertion: origin, RP ID, UP and UV, signature),
+ * applies the attestation policy, then uses the pairing code through the same path as a device
+ * pairing, with the passkey's P-256 key as the device key. A registration alone proves nothing
+ * about the key it names (attestation `none` carries no signature at all), so without the proof
+ * anyone could pair someone else's public key.
  */
-export async function completePasskeyPairing(db: Database, settings: WebAuthnSettings, input: PasskeyPairing, now: number) {
+export async function completePasskeyPairing(db: Database, settings: WebAuthnSettings, input: PasskeyPairing, clientAddress: string, now: number) {
   const rp = requireRelyingParty(settings);
   const challenge = await consumeChallenge(db, input.challengeId, 'registration', now);
-  if (!challenge || !challenge.pairing_id) {
+  if (!challenge || !challenge.pairing_id || !challenge.proof_challenge) {
     throw new ApiError(400, 'challenge_expired', 'this passkey request expired or was already used: enter the code again');
   }
   const { verifyRegistrationResponse } = await simpleWebAuthn();
@@ -90,6 +98,14 @@ export async function completePasskeyPairing(db: Database, settings: WebAuthnSet
   if (!verification.verified || !info) throw new ApiError(400, 'invalid_registration', 'the passkey attestation statement does not verify');
   const publicKey = await deviceKeyFromCose(info.credential.publicKey);
   const fingerprint = fingerprintOf(publicKey);
+  const credential = {
+    fingerprint,
+    credential_id: info.credential.id,
+    public_key: publicKey,
+    cose_public_key: info.credential.publicKey,
+    rp_id: info.rpID ?? rp.rpId,
+  };
+  const proven = await verifyPasskeyAssertion(rp, { ...credential, sign_count: info.credential.counter }, challenge.proof_challenge, input.proof);
   const attestation: DeviceAttestation = await describeAttestation(info.fmt, info.aaguid, info.attestationObject);
   if (settings.attestationRequired && !attestation.verified) throw new ApiError(403, 'attestation_required', attestationRefusal(attestation));
 
@@ -105,21 +121,15 @@ export async function completePasskeyPairing(db: Database, settings: WebAuthnSet
         if (pairing.id !== challenge.pairing_id) {
           throw new ApiError(400, 'invalid_code', 'the pairing code is not the one this passkey request was made for');
         }
-        await insertCredential(
+        const stored = await insertCredential(
           tx,
-          {
-            fingerprint,
-            credential_id: info.credential.id,
-            public_key: publicKey,
-            cose_public_key: info.credential.publicKey,
-            rp_id: info.rpID ?? rp.rpId,
-            sign_count: info.credential.counter,
-            transports: info.credential.transports,
-          },
+          { ...credential, sign_count: Math.max(info.credential.counter, proven.counter), transports: info.credential.transports },
           now,
         );
+        if (!stored) throw new ApiError(409, 'device_already_paired', 'this passkey is already paired on this server: create a new passkey');
       },
     },
+    clientAddress,
     now,
   );
   return { ...device, credential_id: info.credential.id, attestation };

@@ -1,0 +1,222 @@
+import { request } from 'node:http';
+import { WebSocket } from 'ws';
+import { DomainTag, signPayload, verifyPayload } from '@sigilauth/protocol';
+import type { Api, ApiResponse } from '../../../../test/support/api.js';
+import type { TestDevice } from '../../../../test/support/device-keys.js';
+import type { SoftwareAuthenticator } from './software-authenticator.js';
+
+/** POSTs JSON from a chosen loopback source address (127.0.0.0/8 all reaches the server), as a client elsewhere on the network would. */
+export function postFrom(baseUrl: string, path: string, body: unknown, localAddress: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  const url = new URL(path, baseUrl);
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers as Record<string, string>), body: parsed as never });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** The approver cookie a response set, ready for a Cookie header; null when it set none. */
+export function sessionCookie(res: ApiResponse): string | null {
+  const header = res.headers.get('set-cookie');
+  const match = header?.match(/sigil_approver=([A-Za-z0-9_-]{43})/);
+  return match ? `sigil_approver=${match[1]}` : null;
+}
+
+/**
+ * Pairs a passkey through the web approver's API as its page does: options (the code), the
+ * registration, then the proof assertion over the options' proof challenge.
+ * `proof: 'omit'` leaves the proof out, as a client of the old API would.
+ */
+export async function pairPasskey(
+  api: Api,
+  code: string,
+  authenticator: SoftwareAuthenticator,
+  options: { name?: string; proof?: 'sign' | 'omit'; proofChallenge?: (opened: { options: { challenge: string }; proof: { challenge: string } }) => string } = {},
+): Promise<{ options: ApiResponse; complete: ApiResponse | null }> {
+  const anon = api.withKey(null);
+  const name = options.name ?? 'Passkey';
+  const opened = await anon.post('/approve/api/pair/options', { code, name });
+  if (opened.status !== 200) return { options: opened, complete: null };
+  const credential = authenticator.register(opened.body.options.challenge);
+  const body: Record<string, unknown> = { challenge_id: opened.body.challenge_id, code, name, credential };
+  if ((options.proof ?? 'sign') === 'sign') {
+    const challenge = options.proofChallenge ? options.proofChallenge(opened.body) : opened.body.proof.challenge;
+    body.proof = authenticator.assert(challenge, { counter: true });
+  }
+  return { options: opened, complete: await anon.post('/approve/api/pair/complete', body) };
+}
+
+/** A server message as received: the payload and the server's signature over it. */
+export interface SignedFrame {
+  payload: Record<string, unknown> & { type: string };
+  signature: string;
+}
+
+/** Messages as they arrive, and a way to wait (bounded) for one. */
+class Inbox<T> {
+  readonly items: T[] = [];
+  /** Why no more will come, once that is so. */
+  ended: string | null = null;
+  private waiters: Array<() => void> = [];
+
+  add(item: T): void {
+    this.items.push(item);
+    this.wake();
+  }
+
+  end(why: string): void {
+    this.ended ??= why;
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  async waitFor(match: (item: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.items.find(match);
+      if (found) return found;
+      if (this.ended !== null) throw new Error(`${this.ended} before ${what}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/**
+ * A device's WebSocket session (docs/protocol.md): answers the challenge with a signed auth
+ * message and records every frame. `sign` may replace the device's signature (to send a bad one).
+ */
+export class DeviceSocket {
+  private readonly inbox = new Inbox<SignedFrame>();
+
+  private constructor(private readonly ws: WebSocket) {}
+
+  get frames(): SignedFrame[] {
+    return this.inbox.items;
+  }
+
+  static open(baseUrl: string, serverId: string, device: TestDevice, sign?: (signature: string) => string): Promise<DeviceSocket> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/device/ws`);
+    const socket = new DeviceSocket(ws);
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as SignedFrame;
+      if (frame.payload.type === 'challenge') {
+        const payload = { purpose: 'device-session', server_id: serverId, fingerprint: device.fingerprint, nonce: frame.payload.nonce, issued_at: Date.now() };
+        const signature = signPayload(DomainTag.deviceSession, payload, device.privateKey);
+        ws.send(JSON.stringify({ type: 'auth', payload, device_public_key: device.publicKey, signature: sign ? sign(signature) : signature }));
+      }
+      socket.inbox.add(frame);
+    });
+    ws.on('close', (code) => socket.inbox.end(`the socket closed (${code})`));
+    ws.on('error', (err) => socket.inbox.end(`the socket failed (${err.message})`));
+    return socket.waitFor((f) => f.payload.type === 'ready' || f.payload.type === 'error', 'ready or error').then(() => socket);
+  }
+
+  /** Waits (at most timeoutMs) for a frame matching `match`, and returns it. */
+  waitFor(match: (frame: SignedFrame) => boolean, what: string, timeoutMs?: number): Promise<SignedFrame> {
+    return this.inbox.waitFor(match, what, timeoutMs);
+  }
+
+  /** Every frame verifies against the server key it claims to come from. */
+  allSignedBy(serverPublicKey: string): boolean {
+    return this.frames.every((f) => verifyPayload(DomainTag.serverMessage, f.payload, f.signature, serverPublicKey));
+  }
+
+  close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}
+
+/** The events of `GET /approve/events` for a session cookie, parsed into `{ event, data }` as they arrive. */
+export class EventStream {
+  private readonly inbox = new Inbox<{ event: string; data: any }>();
+  private readonly abort = new AbortController();
+
+  private constructor() {}
+
+  get events(): Array<{ event: string; data: any }> {
+    return this.inbox.items;
+  }
+
+  static async open(baseUrl: string, cookie: string): Promise<EventStream> {
+    const stream = new EventStream();
+    const res = await fetch(`${baseUrl}/approve/events`, { headers: { cookie }, signal: stream.abort.signal });
+    if (res.status !== 200 || !res.body) throw new Error(`GET /approve/events answered ${res.status}`);
+    void stream.read(res.body);
+    return stream;
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = block.match(/^event: (.*)$/m)?.[1];
+          const data = block.match(/^data: (.*)$/m)?.[1];
+          if (event && data) this.inbox.add({ event, data: JSON.parse(data) });
+        }
+      }
+      this.inbox.end('the stream ended');
+    } catch {
+      this.inbox.end('the stream was closed');
+    }
+  }
+
+  waitFor(match: (e: { event: string; data: any }) => boolean, what: string, timeoutMs?: number): Promise<{ event: string; data: any }> {
+    return this.inbox.waitFor(match, what, timeoutMs);
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}
+
+/**
+ * Checks the answers to wrong codes sent one after another since `startedMs` against a budget of
+ * `capacity` refilled at `perHour`: all heard (400) until it is spent, refused (429) after.
+ * What refilled while the test ran (on a slow machine, a little) may let one or two more through.
+ */
+export function assertBudgetSpent(statuses: number[], budget: { capacity: number; perHour: number }, startedMs: number): void {
+  const heard = statuses.indexOf(429) < 0 ? statuses.length : statuses.indexOf(429);
+  const refilled = Math.ceil(((Date.now() - startedMs) / 3_600_000) * budget.perHour);
+  const answers = statuses.join(',');
+  if (heard < budget.capacity || heard > budget.capacity + refilled) throw new Error(`${heard} wrong codes heard, budget ${budget.capacity} (+${refilled} refilled): ${answers}`);
+  if (statuses.slice(0, heard).some((s) => s !== 400) || statuses.slice(heard).some((s) => s !== 429)) throw new Error(`heard, then refused: ${answers}`);
+  if (heard === statuses.length) throw new Error(`never refused: ${answers}`);
+}

@@ -1,0 +1,121 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { actionDigest } from '@sigilauth/protocol';
+import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
+import { TestDevice } from '../../../../test/support/device-keys.js';
+import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
+import { deviceViews, pendingViewsPage } from '../../src/mpa/requests.js';
+import { createApiKey } from '../../src/tenants/api-keys.js';
+import { createTenant } from '../../src/tenants/tenants.js';
+import { DeviceSocket, EventStream, pairPasskey, sessionCookie } from './helpers.js';
+import { SoftwareAuthenticator } from './software-authenticator.js';
+
+const request = (description: string, approvers: Array<{ fingerprint: string; device_public_key: string }>) => ({
+  required: 1,
+  groups: [{ name: 'Approvers', approvers }],
+  action: { type: 'wire_transfer', description },
+  expires_in_seconds: 600,
+});
+
+/**
+ * Every approver session, socket and device read is confined to its own organisation. The
+ * attacker is another organisation on the same server: it knows the victim's device key and
+ * tries to become that device (to read the victim's requests and to push its own to it), and
+ * uses its own devices' sessions to read across.
+ */
+describeEachStore('sessions, sockets and device reads stay inside their organisation', (kind) => {
+  let store: TestStore;
+  let t: TestServer;
+  let origin: string;
+  let mallory: Api;
+  let malloryTenant: string;
+  const victim = new TestDevice("Alice's laptop");
+  const malloryDevice = new TestDevice("Mallory's laptop");
+  const malloryPhone = { authenticator: null as SoftwareAuthenticator | null, cookie: '' };
+
+  before(async () => {
+    store = await createStore(kind);
+    t = await startTestServer(store);
+    origin = t.server.publicOrigin!;
+    const tenant = await createTenant(t.server.db, 'Mallory Ltd');
+    malloryTenant = tenant.id;
+    mallory = t.api.withKey((await createApiKey(t.server.db, tenant.id, 'mallory', 'live')).key);
+    await pairDevice(t.api, t.serverId, victim);
+    await pairDevice(mallory, t.serverId, malloryDevice);
+    malloryPhone.authenticator = SoftwareAuthenticator.create(origin);
+    const paired = await pairPasskey(mallory, (await mallory.post('/v1/pairings', {})).body.code, malloryPhone.authenticator, { name: "Mallory's phone" });
+    assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
+    malloryPhone.cookie = sessionCookie(paired.complete!)!;
+  });
+  after(async () => {
+    await t?.close();
+    await store?.dispose();
+  });
+
+  test("an organisation that claims another's device key gets no session, reads none of its requests and pushes none of its own to it", async () => {
+    const secret = (await t.api.post('/v1/mpa/requests', request('Wire $2,000,000 to the usual supplier', [victim.approver]))).body;
+    const victimSocket = await DeviceSocket.open(t.server.url, t.serverId, victim);
+    const mallorySse = await EventStream.open(t.server.url, malloryPhone.cookie);
+    try {
+      const sync = await victimSocket.waitFor((f) => f.payload.type === 'sync', 'the sync');
+      assert.deepEqual((sync.payload.requests as Array<{ request_id: string }>).map((r) => r.request_id), [secret.request_id]);
+
+      // 1. Become the victim's device: a passkey pairing of its public key with Mallory's own code.
+      const impostor = SoftwareAuthenticator.claiming(origin, victim.publicKey);
+      for (const proof of ['omit', 'sign'] as const) {
+        const { complete } = await pairPasskey(mallory, (await mallory.post('/v1/pairings', {})).body.code, impostor, { proof });
+        assert.notEqual(complete!.status, 200, JSON.stringify(complete!.body));
+        assert.equal(sessionCookie(complete!), null, 'no session as the victim device');
+      }
+      // 2. Name the victim's device in Mallory's own requests, to push them to it.
+      const pushed = await mallory.post('/v1/mpa/requests', request('Approve the new supplier account', [victim.approver]));
+      assert.equal(pushed.status, 400);
+      assert.match(pushed.body.error.message, /not paired with this organisation/);
+
+      // 3. Read across with Mallory's own sessions and devices.
+      const anon = t.api.withKey(null);
+      const list = await anon.request('GET', '/approve/api/requests', undefined, { cookie: malloryPhone.cookie });
+      assert.equal(list.status, 200);
+      assert.deepEqual(list.body.requests, []);
+      assert.equal((await anon.request('GET', `/approve/api/requests/${secret.request_id}`, undefined, { cookie: malloryPhone.cookie })).status, 404);
+      const decide = await anon.post(
+        `/v1/mpa/requests/${secret.request_id}/decisions`,
+        malloryDevice.decisionBody(t.serverId, secret.request_id, actionDigest(secret.action), 'approve'),
+      );
+      assert.equal(decide.status, 403);
+      assert.equal(decide.body.error.code, 'not_an_approver');
+      const mallorySync = await mallorySse.waitFor((e) => e.event === 'sync', 'the session sync');
+      assert.deepEqual(mallorySync.data.requests, []);
+
+      // 4. Changes flow to their own organisation's devices only. Mallory's request to its own
+      // devices, then the victim organisation's cancellation: each side sees its own, and only that.
+      const own = (await mallory.post('/v1/mpa/requests', request('Mallory internal', [malloryDevice.approver, { fingerprint: malloryPhone.authenticator!.fingerprint, device_public_key: malloryPhone.authenticator!.devicePublicKey }]))).body;
+      await mallorySse.waitFor((e) => e.event === 'request' && e.data.request_id === own.request_id, "Mallory's own request");
+      assert.equal((await t.api.post(`/v1/mpa/requests/${secret.request_id}/cancel`)).status, 200);
+      await victimSocket.waitFor((f) => f.payload.type === 'request' && (f.payload.request as { request_id: string; status: string }).status === 'cancelled', 'the cancellation');
+      const later = (await mallory.post('/v1/mpa/requests', request('Mallory internal, later', [malloryDevice.approver, { fingerprint: malloryPhone.authenticator!.fingerprint, device_public_key: malloryPhone.authenticator!.devicePublicKey }]))).body;
+      await mallorySse.waitFor((e) => e.event === 'request' && e.data.request_id === later.request_id, "Mallory's later request");
+      const seen = mallorySse.events.filter((e) => e.event === 'request');
+      assert.ok(seen.length >= 2);
+      assert.ok(
+        seen.every((e) => e.data.tenant_id === malloryTenant && e.data.request_id !== secret.request_id),
+        'the session saw its own organisation only',
+      );
+      const victimIds = victimSocket.frames.flatMap((f) => (f.payload.type === 'request' ? [(f.payload.request as { request_id: string }).request_id] : []));
+      assert.ok(victimIds.every((id) => id === secret.request_id), `the victim device got only its organisation's request: ${victimIds.join(', ')}`);
+    } finally {
+      mallorySse.close();
+      await victimSocket.close();
+    }
+  });
+
+  test("a device's views are read for its own organisation only", async () => {
+    const mine = (await t.api.post('/v1/mpa/requests', request('Acme only', [victim.approver]))).body;
+    const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
+    const now = Date.now();
+    assert.deepEqual((await deviceViews(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, [mine.request_id], now)).map((v) => v.request_id), [mine.request_id]);
+    assert.deepEqual(await deviceViews(t.server.db, { tenantId: malloryTenant, fingerprint: victim.fingerprint }, [mine.request_id], now), []);
+    assert.deepEqual((await pendingViewsPage(t.server.db, { tenantId: malloryTenant, fingerprint: victim.fingerprint }, now)).requests, []);
+    assert.ok((await pendingViewsPage(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, now)).requests.some((v) => v.request_id === mine.request_id));
+  });
+});
