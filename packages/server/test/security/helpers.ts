@@ -1,9 +1,8 @@
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { DomainTag, signPayload, verifyPayload } from '@sigilauth/protocol';
-import type { Api, ApiResponse } from '../../../../test/support/api.js';
+import type { ApiResponse } from '../../../../test/support/api.js';
 import type { TestDevice } from '../../../../test/support/device-keys.js';
-import type { SoftwareAuthenticator } from './software-authenticator.js';
 
 /** POSTs JSON from a chosen loopback source address (127.0.0.0/8 all reaches the server), as a client elsewhere on the network would. */
 export function postFrom(baseUrl: string, path: string, body: unknown, localAddress: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
@@ -30,37 +29,6 @@ export function postFrom(baseUrl: string, path: string, body: unknown, localAddr
     req.on('error', reject);
     req.end(data);
   });
-}
-
-/** The approver cookie a response set, ready for a Cookie header; null when it set none. */
-export function sessionCookie(res: ApiResponse): string | null {
-  const header = res.headers.get('set-cookie');
-  const match = header?.match(/sigil_approver=([A-Za-z0-9_-]{43})/);
-  return match ? `sigil_approver=${match[1]}` : null;
-}
-
-/**
- * Pairs a passkey through the web approver's API as its page does: options (the code), the
- * registration, then the proof assertion over the options' proof challenge.
- * `proof: 'omit'` leaves the proof out, as a client of the old API would.
- */
-export async function pairPasskey(
-  api: Api,
-  code: string,
-  authenticator: SoftwareAuthenticator,
-  options: { name?: string; proof?: 'sign' | 'omit'; proofChallenge?: (opened: { options: { challenge: string }; proof: { challenge: string } }) => string } = {},
-): Promise<{ options: ApiResponse; complete: ApiResponse | null }> {
-  const anon = api.withKey(null);
-  const name = options.name ?? 'Passkey';
-  const opened = await anon.post('/approve/api/pair/options', { code, name });
-  if (opened.status !== 200) return { options: opened, complete: null };
-  const credential = authenticator.register(opened.body.options.challenge);
-  const body: Record<string, unknown> = { challenge_id: opened.body.challenge_id, code, name, credential };
-  if ((options.proof ?? 'sign') === 'sign') {
-    const challenge = options.proofChallenge ? options.proofChallenge(opened.body) : opened.body.proof.challenge;
-    body.proof = authenticator.assert(challenge, { counter: true });
-  }
-  return { options: opened, complete: await anon.post('/approve/api/pair/complete', body) };
 }
 
 /** A server message as received: the payload and the server's signature over it. */

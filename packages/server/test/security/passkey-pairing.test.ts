@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
+import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
-import { pairPasskey, sessionCookie } from './helpers.js';
-import { SoftwareAuthenticator } from './software-authenticator.js';
 
 /**
  * A passkey pairing turns a public key into a device only once that key has signed a fresh
@@ -37,19 +36,19 @@ describe('passkey pairing proves possession of the key (real server, software au
     const listed = (await t.api.get('/v1/devices')).body.data[0];
     assert.equal(listed.device_public_key, victim.publicKey, 'what the attacker copied');
     const opened = (await mallory.post('/v1/pairings', { name: 'Totally Alice' })).body;
-    const impostor = SoftwareAuthenticator.claiming(origin, victim.publicKey);
+    const impostor = SoftwarePasskey.claiming(origin, victim.publicKey);
     assert.equal(impostor.fingerprint, victim.fingerprint);
 
     // The registration alone, as the old API took it: attestation "none" carries no signature.
     const bare = await pairPasskey(mallory, opened.code, impostor, { proof: 'omit' });
     assert.equal(bare.options.status, 200);
     assert.equal(bare.complete!.status, 400, JSON.stringify(bare.complete!.body));
-    assert.equal(sessionCookie(bare.complete!), null);
+    assert.equal(bare.cookie, null);
     // With a proof: the impostor can only sign with a key of its own.
     const forged = await pairPasskey(mallory, opened.code, impostor);
     assert.equal(forged.complete!.status, 401, JSON.stringify(forged.complete!.body));
     assert.equal(forged.complete!.body.error.code, 'invalid_signature');
-    assert.equal(sessionCookie(forged.complete!), null);
+    assert.equal(forged.cookie, null);
 
     assert.deepEqual((await mallory.get('/v1/devices')).body.data, [], 'the attacker organisation has no device');
     assert.equal((await mallory.get(`/v1/pairings/${opened.pairing_id}`)).body.status, 'pending', 'the code was not used');
@@ -64,7 +63,7 @@ describe('passkey pairing proves possession of the key (real server, software au
     assert.equal((await t.api.delete(`/v1/devices/${stolen.fingerprint}`)).body.status, 'revoked');
     for (const api of [t.api, mallory]) {
       const code = (await api.post('/v1/pairings', {})).body.code;
-      const impostor = SoftwareAuthenticator.claiming(origin, stolen.publicKey);
+      const impostor = SoftwarePasskey.claiming(origin, stolen.publicKey);
       for (const proof of ['omit', 'sign'] as const) {
         const res = await pairPasskey(api, code, impostor, { proof });
         assert.notEqual(res.complete!.status, 200, JSON.stringify(res.complete!.body));
@@ -80,30 +79,21 @@ describe('passkey pairing proves possession of the key (real server, software au
 
   test('a passkey pairs once it has signed the fresh proof challenge, and each challenge works once', async () => {
     const opened = (await t.api.post('/v1/pairings', { name: "Bob's phone" })).body;
-    const bob = SoftwareAuthenticator.create(origin);
+    const bob = SoftwarePasskey.create(origin);
     // An assertion over the registration challenge is not a proof over the fresh one.
     const wrongChallenge = await pairPasskey(t.api, opened.code, bob, { proofChallenge: (o) => o.options.challenge });
     assert.equal(wrongChallenge.complete!.status, 401, JSON.stringify(wrongChallenge.complete!.body));
     assert.equal((await t.api.get(`/v1/pairings/${opened.pairing_id}`)).body.status, 'pending');
 
+    const paired = await pairPasskey(t.api, opened.code, bob, { name: "Bob's phone" });
+    assert.notEqual(paired.options.body.proof.challenge, paired.options.body.options.challenge);
+    assert.equal(paired.options.body.proof.userVerification, 'required');
+    assert.equal(paired.complete!.status, 200, JSON.stringify(paired.complete!.body));
+    assert.equal(paired.complete!.body.fingerprint, bob.fingerprint);
+    assert.ok(paired.cookie);
     const anon = t.api.withKey(null);
-    const options = (await anon.post('/approve/api/pair/options', { code: opened.code, name: "Bob's phone" })).body;
-    assert.notEqual(options.proof.challenge, options.options.challenge);
-    assert.equal(options.proof.userVerification, 'required');
-    const body = {
-      challenge_id: options.challenge_id,
-      code: opened.code,
-      name: "Bob's phone",
-      credential: bob.register(options.options.challenge),
-      proof: bob.assert(options.proof.challenge, { counter: true }),
-    };
-    const done = await anon.post('/approve/api/pair/complete', body);
-    assert.equal(done.status, 200, JSON.stringify(done.body));
-    assert.equal(done.body.fingerprint, bob.fingerprint);
-    const cookie = sessionCookie(done);
-    assert.ok(cookie);
-    assert.equal((await anon.request('GET', '/approve/api/me', undefined, { cookie })).body.fingerprint, bob.fingerprint);
-    const replay = await anon.post('/approve/api/pair/complete', body);
+    assert.equal((await anon.request('GET', '/approve/api/me', undefined, { cookie: paired.cookie })).body.fingerprint, bob.fingerprint);
+    const replay = await anon.post('/approve/api/pair/complete', paired.sent);
     assert.equal(replay.status, 400);
     assert.equal(replay.body.error.code, 'challenge_expired');
   });

@@ -4,9 +4,9 @@ import { actionDigest, decisionChallenge, isLowS, verifyTreeHead, type DecisionP
 import { pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
+import { negateS, pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
-import { DeviceSocket, pairPasskey } from './helpers.js';
-import { negateS, SoftwareAuthenticator } from './software-authenticator.js';
+import { DeviceSocket } from './helpers.js';
 
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
@@ -98,12 +98,11 @@ describe('only low-S signatures (real server)', () => {
   });
 
   test("passkey assertions are accepted with either S, as authenticators make them; the other twin cannot replay a decision", async () => {
-    const phone = SoftwareAuthenticator.create(t.server.publicOrigin!);
+    const phone = SoftwarePasskey.create(t.server.publicOrigin!);
     const paired = await pairPasskey(t.api, (await t.api.post('/v1/pairings', {})).body.code, phone);
     assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
-    const approver = { fingerprint: phone.fingerprint, device_public_key: phone.devicePublicKey };
     for (const s of ['high', 'low'] as const) {
-      const created = (await t.api.post('/v1/mpa/requests', { required: 1, groups: [{ name: 'G', approvers: [approver] }], action: { type: 't', description: `passkey ${s}` } })).body;
+      const created = (await t.api.post('/v1/mpa/requests', { required: 1, groups: [{ name: 'G', approvers: [phone.approver] }], action: { type: 't', description: `passkey ${s}` } })).body;
       const payload: DecisionPayload = {
         purpose: 'mpa-decision',
         server_id: t.serverId,
@@ -113,7 +112,7 @@ describe('only low-S signatures (real server)', () => {
         action_digest: actionDigest(created.action),
         issued_at: Date.now(),
       };
-      const webauthn = phone.assert(decisionChallenge(payload).toString('base64url'), { s, counter: true });
+      const webauthn = phone.assert(decisionChallenge(payload), { s });
       const url = `/v1/mpa/requests/${created.request_id}/decisions`;
       assert.equal((await t.api.withKey(null).post(url, { payload, webauthn })).status, 200, s);
       const replay = await t.api.withKey(null).post(url, { payload, webauthn: { ...webauthn, signature: negateS(webauthn.signature) } });

@@ -4,11 +4,11 @@ import { actionDigest } from '@sigilauth/protocol';
 import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
+import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
 import { deviceViews, pendingViewsPage } from '../../src/mpa/requests.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
-import { DeviceSocket, EventStream, pairPasskey, sessionCookie } from './helpers.js';
-import { SoftwareAuthenticator } from './software-authenticator.js';
+import { DeviceSocket, EventStream } from './helpers.js';
 
 const request = (description: string, approvers: Array<{ fingerprint: string; device_public_key: string }>) => ({
   required: 1,
@@ -31,7 +31,7 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
   let malloryTenant: string;
   const victim = new TestDevice("Alice's laptop");
   const malloryDevice = new TestDevice("Mallory's laptop");
-  const malloryPhone = { authenticator: null as SoftwareAuthenticator | null, cookie: '' };
+  const malloryPhone = { authenticator: null as SoftwarePasskey | null, cookie: '' };
 
   before(async () => {
     store = await createStore(kind);
@@ -42,10 +42,10 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     mallory = t.api.withKey((await createApiKey(t.server.db, tenant.id, 'mallory', 'live')).key);
     await pairDevice(t.api, t.serverId, victim);
     await pairDevice(mallory, t.serverId, malloryDevice);
-    malloryPhone.authenticator = SoftwareAuthenticator.create(origin);
+    malloryPhone.authenticator = SoftwarePasskey.create(origin);
     const paired = await pairPasskey(mallory, (await mallory.post('/v1/pairings', {})).body.code, malloryPhone.authenticator, { name: "Mallory's phone" });
     assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
-    malloryPhone.cookie = sessionCookie(paired.complete!)!;
+    malloryPhone.cookie = paired.cookie!;
   });
   after(async () => {
     await t?.close();
@@ -61,11 +61,11 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
       assert.deepEqual((sync.payload.requests as Array<{ request_id: string }>).map((r) => r.request_id), [secret.request_id]);
 
       // 1. Become the victim's device: a passkey pairing of its public key with Mallory's own code.
-      const impostor = SoftwareAuthenticator.claiming(origin, victim.publicKey);
+      const impostor = SoftwarePasskey.claiming(origin, victim.publicKey);
       for (const proof of ['omit', 'sign'] as const) {
-        const { complete } = await pairPasskey(mallory, (await mallory.post('/v1/pairings', {})).body.code, impostor, { proof });
+        const { complete, cookie } = await pairPasskey(mallory, (await mallory.post('/v1/pairings', {})).body.code, impostor, { proof });
         assert.notEqual(complete!.status, 200, JSON.stringify(complete!.body));
-        assert.equal(sessionCookie(complete!), null, 'no session as the victim device');
+        assert.equal(cookie, null, 'no session as the victim device');
       }
       // 2. Name the victim's device in Mallory's own requests, to push them to it.
       const pushed = await mallory.post('/v1/mpa/requests', request('Approve the new supplier account', [victim.approver]));
@@ -89,11 +89,11 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
 
       // 4. Changes flow to their own organisation's devices only. Mallory's request to its own
       // devices, then the victim organisation's cancellation: each side sees its own, and only that.
-      const own = (await mallory.post('/v1/mpa/requests', request('Mallory internal', [malloryDevice.approver, { fingerprint: malloryPhone.authenticator!.fingerprint, device_public_key: malloryPhone.authenticator!.devicePublicKey }]))).body;
+      const own = (await mallory.post('/v1/mpa/requests', request('Mallory internal', [malloryDevice.approver, malloryPhone.authenticator!.approver]))).body;
       await mallorySse.waitFor((e) => e.event === 'request' && e.data.request_id === own.request_id, "Mallory's own request");
       assert.equal((await t.api.post(`/v1/mpa/requests/${secret.request_id}/cancel`)).status, 200);
       await victimSocket.waitFor((f) => f.payload.type === 'request' && (f.payload.request as { request_id: string; status: string }).status === 'cancelled', 'the cancellation');
-      const later = (await mallory.post('/v1/mpa/requests', request('Mallory internal, later', [malloryDevice.approver, { fingerprint: malloryPhone.authenticator!.fingerprint, device_public_key: malloryPhone.authenticator!.devicePublicKey }]))).body;
+      const later = (await mallory.post('/v1/mpa/requests', request('Mallory internal, later', [malloryDevice.approver, malloryPhone.authenticator!.approver]))).body;
       await mallorySse.waitFor((e) => e.event === 'request' && e.data.request_id === later.request_id, "Mallory's later request");
       const seen = mallorySse.events.filter((e) => e.event === 'request');
       assert.ok(seen.length >= 2);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { actionDigest, decisionChallenge, type DecisionPayload } from '@sigilauth/protocol';
 import { startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { attestationCertificate, metadataStatement, SoftwarePasskey, testCa, type Attestation, type Certificate } from '../../../../test/support/webauthn.js';
+import { attestationCertificate, metadataStatement, pairPasskey, sessionCookie, SoftwarePasskey, testCa, type Attestation, type Certificate } from '../../../../test/support/webauthn.js';
 
 const AAGUID = '5a1e0001-7e57-4c0d-9d3f-0123456789ab';
 const AAGUID_WITHOUT_ROOTS = '5a1e0002-7e57-4c0d-9d3f-0123456789ab';
@@ -41,22 +41,20 @@ after(async () => {
 });
 
 const origin = () => t.server.publicOrigin!;
-/** Asks for creation options with the code, and answers with the passkey's registration. */
+/**
+ * Pairs the passkey with the attestation given, through the whole ceremony (its proof of
+ * possession included), having checked that the server asked for a direct attestation.
+ */
 async function pair(code: string, passkey: SoftwarePasskey, attestation: Attestation) {
-  const options = await t.api.withKey(null).post('/approve/api/pair/options', { code, name: 'Security key' });
-  assert.equal(options.status, 200, JSON.stringify(options.body));
-  assert.equal(options.body.options.attestation, 'direct');
-  return t.api.withKey(null).post('/approve/api/pair/complete', {
-    challenge_id: options.body.challenge_id,
-    code,
-    name: 'Security key',
-    credential: passkey.register(options.body.options.challenge, attestation),
-  });
+  const paired = await pairPasskey(t.api, code, passkey, { name: 'Security key', attestation });
+  assert.equal(paired.options.status, 200, JSON.stringify(paired.options.body));
+  assert.equal(paired.options.body.options.attestation, 'direct');
+  return paired.complete!;
 }
 
 test('a passkey whose packed attestation chains to a root of its metadata statement pairs, is listed as verified, and decides', async () => {
   const opened = (await t.api.post('/v1/pairings', { name: 'Security key' })).body;
-  const passkey = new SoftwarePasskey('localhost', origin(), AAGUID);
+  const passkey = SoftwarePasskey.create(origin(), { aaguid: AAGUID });
   const paired = await pair(opened.code, passkey, { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey });
   assert.equal(paired.status, 200, JSON.stringify(paired.body));
   assert.deepEqual(paired.body.attestation, { format: 'packed', aaguid: AAGUID, model: 'Sigil Test Security Key', verified: true });
@@ -88,25 +86,31 @@ test('every attestation short of a chain to a trusted root is refused, and the c
   const rogueCa = await testCa('CN=Rogue Root, O=Not The Vendor, C=NL');
   const rogueLeaf = await attestationCertificate(rogueCa);
   const expired = await attestationCertificate(ca, { notBefore: new Date(Date.now() - 30 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
-  const cases: Array<[string, string, Attestation, RegExp]> = [
-    ['no attestation', AAGUID, { format: 'none' }, /no attestation \("none"\)/],
-    ['self attestation', AAGUID, { format: 'self' }, /does not chain to a trusted root/],
-    ['a chain to another root than the statement names', AAGUID, { format: 'packed', x5c: [rogueLeaf.der], signer: rogueLeaf.privateKey }, /does not verify/],
-    ['the root certificate itself as the attestation certificate', AAGUID, { format: 'packed', x5c: [ca.der], signer: ca.privateKey }, /does not verify/],
-    ['a chain under a statement without root certificates', AAGUID_WITHOUT_ROOTS, { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey }, /does not chain to a trusted root/],
-    ['a chain for an authenticator without a statement', AAGUID_UNKNOWN, { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey }, /does not chain to a trusted root/],
-    ['an expired attestation certificate', AAGUID, { format: 'packed', x5c: [expired.der], signer: expired.privateKey }, /does not verify/],
-    ['a statement not signed by the certificate', AAGUID, { format: 'packed', x5c: [leaf.der], signer: rogueLeaf.privateKey }, /does not verify/],
-    ['a zero-filled certificate', AAGUID, { format: 'packed', x5c: [Buffer.alloc(300)], signer: leaf.privateKey }, /does not verify/],
+  // Each with a valid proof of possession, so that only the attestation is wrong: a statement or
+  // certificate that does not verify makes an invalid registration (400), and one that verifies
+  // without a trusted root to anchor it is refused by the attestation policy (403).
+  const unanchored = [403, 'attestation_required'] as const;
+  const unverifiable = [400, 'invalid_registration'] as const;
+  const cases: Array<[string, string, Attestation, readonly [number, string], RegExp]> = [
+    ['no attestation', AAGUID, { format: 'none' }, unanchored, /no attestation \("none"\)/],
+    ['self attestation', AAGUID, { format: 'self' }, unanchored, /"packed" attestation does not chain to a trusted root/],
+    ['a chain to another root than the statement names', AAGUID, { format: 'packed', x5c: [rogueLeaf.der], signer: rogueLeaf.privateKey }, unverifiable, /does not verify: x5c could not be chained to any specified trust anchor/],
+    ['the root certificate itself as the attestation certificate', AAGUID, { format: 'packed', x5c: [ca.der], signer: ca.privateKey }, unverifiable, /does not verify: Certificate OU was not "Authenticator Attestation"/],
+    ['a chain under a statement without root certificates', AAGUID_WITHOUT_ROOTS, { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey }, unanchored, /"packed" attestation does not chain to a trusted root/],
+    ['a chain for an authenticator without a statement', AAGUID_UNKNOWN, { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey }, unanchored, /"packed" attestation does not chain to a trusted root/],
+    ['an expired attestation certificate', AAGUID, { format: 'packed', x5c: [expired.der], signer: expired.privateKey }, unverifiable, /does not verify: Certificate not good after/],
+    ['a statement not signed by the certificate', AAGUID, { format: 'packed', x5c: [leaf.der], signer: rogueLeaf.privateKey }, unverifiable, /attestation statement does not verify/],
+    ['a zero-filled certificate', AAGUID, { format: 'packed', x5c: [Buffer.alloc(300)], signer: leaf.privateKey }, unverifiable, /does not verify: .*Certificate ASN1 schema/],
   ];
-  for (const [what, aaguid, attestation, message] of cases) {
-    const res = await pair(opened.code, new SoftwarePasskey('localhost', origin(), aaguid), attestation);
-    assert.ok(res.status === 403 || res.status === 400, `${what}: ${res.status} ${JSON.stringify(res.body)}`);
-    assert.equal(res.body.error.code, res.status === 403 ? 'attestation_required' : 'invalid_registration', what);
+  for (const [what, aaguid, attestation, [status, code], message] of cases) {
+    const res = await pair(opened.code, SoftwarePasskey.create(origin(), { aaguid }), attestation);
+    assert.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error.code, code, what);
     assert.match(res.body.error.message, message, what);
+    assert.equal(sessionCookie(res), null, what);
   }
   assert.equal((await t.api.get(`/v1/pairings/${opened.pairing_id}`)).body.status, 'pending');
   assert.equal((await t.api.get('/v1/devices')).body.data.length, 1, 'only the passkey of the first test');
-  const good = await pair(opened.code, new SoftwarePasskey('localhost', origin(), AAGUID), { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey });
+  const good = await pair(opened.code, SoftwarePasskey.create(origin(), { aaguid: AAGUID }), { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey });
   assert.equal(good.status, 200, JSON.stringify(good.body));
 });

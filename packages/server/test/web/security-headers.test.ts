@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { SoftwarePasskey } from '../../../../test/support/webauthn.js';
+import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
 
 const DOC = readFileSync(new URL('../../../../docs/web-approver.md', import.meta.url), 'utf8');
 /** Every `Header: value` the "Security headers" section names. */
@@ -20,13 +20,10 @@ before(async () => {
   t = await startTestServer(store);
   // A paired passkey's session, to reach the approver API and the event stream behind it.
   const code = (await t.api.post('/v1/pairings', { name: 'Phone' })).body.code;
-  const options = (await t.api.withKey(null).post('/approve/api/pair/options', { code })).body;
-  const passkey = new SoftwarePasskey('localhost', t.server.publicOrigin!);
-  const paired = await t.api
-    .withKey(null)
-    .post('/approve/api/pair/complete', { challenge_id: options.challenge_id, code, name: 'Phone', credential: passkey.register(options.options.challenge, { format: 'none' }) });
-  assert.equal(paired.status, 200, JSON.stringify(paired.body));
-  cookie = paired.headers.get('set-cookie')!.split(';')[0]!;
+  const paired = await pairPasskey(t.api, code, SoftwarePasskey.create(t.server.publicOrigin!), { name: 'Phone' });
+  assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
+  assert.ok(paired.cookie, 'the pairing opened an approver session');
+  cookie = paired.cookie;
 });
 after(async () => {
   await t?.close();
