@@ -36,6 +36,8 @@ export class DeviceGateway {
   /** Requests that changed while a socket's sync was in flight; re-read and sent after the sync. */
   private readonly changedDuringSync = new WeakMap<WebSocket, Set<string>>();
   private count = 0;
+  /** Sockets counted in `count`, and the fingerprint each was registered under. */
+  private readonly registered = new WeakMap<WebSocket, string>();
   private heartbeat: NodeJS.Timeout | null = null;
   private unsubscribe: Array<() => Promise<void>> = [];
 
@@ -129,17 +131,27 @@ export class DeviceGateway {
     return fingerprint;
   }
 
+  /**
+   * Counts a socket once, however often it authenticates, and never one that closed while its
+   * authentication was in flight (its close handler has already run).
+   */
   private register(fingerprint: string, socket: WebSocket): void {
+    if (socket.readyState !== socket.OPEN || this.registered.has(socket)) return;
+    this.registered.set(socket, fingerprint);
     let set = this.sockets.get(fingerprint);
     if (!set) this.sockets.set(fingerprint, (set = new Set()));
     set.add(socket);
     this.deps.onConnectionCountChange?.(++this.count);
   }
 
-  private unregister(fingerprint: string, socket: WebSocket): void {
+  private unregister(_fingerprint: string, socket: WebSocket): void {
+    // The fingerprint it was counted under, which a second authentication cannot change.
+    const fingerprint = this.registered.get(socket);
+    if (fingerprint === undefined) return;
+    this.registered.delete(socket);
     const set = this.sockets.get(fingerprint);
-    if (!set?.delete(socket)) return;
-    if (set.size === 0) this.sockets.delete(fingerprint);
+    set?.delete(socket);
+    if (set?.size === 0) this.sockets.delete(fingerprint);
     this.deps.onConnectionCountChange?.(--this.count);
   }
 
