@@ -25,7 +25,7 @@ import { Receiver } from '../../../../test/support/webhook-receiver.js';
 import { createAndApprove, oneGroupRequest } from '../webhooks/harness.js';
 import { rewriteEntry, truncateLog } from './audit-tamper.js';
 
-const tenantOf = async (db: Database) => (await db.query<{ id: string }>('SELECT id FROM tenants WHERE live_tenant_id IS NULL'))[0]!.id;
+const tenantOf = async (db: Database) => (await db.query<{ id: string }>('SELECT id FROM tenants ORDER BY created_at, id LIMIT 1'))[0]!.id;
 const maxHead = async (db: Database, tenantId: string) =>
   Number((await db.query<{ n: string | null }>('SELECT max(tree_size) AS n FROM audit_tree_heads WHERE tenant_id = $1', [tenantId]))[0]!.n ?? -1);
 

@@ -65,7 +65,7 @@ describeEachStore('test mode is separate from live mode', (kind) => {
   before(async () => {
     store = await createStore(kind);
     t = await startTestServer(store, { config: { webhooks: { allowPrivate: true }, audit: { intervalMs: 100, signIntervalMs: 0 } } });
-    const [tenant] = await t.server.db.query<{ id: string }>('SELECT id FROM tenants WHERE live_tenant_id IS NULL');
+    const [tenant] = await t.server.db.query<{ id: string }>('SELECT id FROM tenants ORDER BY created_at, id LIMIT 1');
     const testKey = (await createApiKey(t.server.db, tenant!.id, 'ci', 'test')).key;
     assert.match(testKey, /^sgk_test_/);
     live = await setUp('live', t.api);
