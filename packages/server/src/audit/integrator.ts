@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { startPeriodic } from '../background/periodic.js';
 import type { Database } from '../storage/database.js';
-import { integrateTenant, signTreeHeadIfGrown, tenantsNeedingTreeHead, tenantsWithLogs, tenantsWithPendingEntries, type TreeHeadSigning } from './store.js';
+import { integrateTenant, signTreeHeadIfGrown, tenantsNeedingTreeHead, tenantsWithPendingEntries, type TreeHeadSigning } from './store.js';
 import { AuditLogTamperedError } from './witness.js';
 
 export interface AuditIntegratorOptions {
@@ -44,12 +44,9 @@ export function startAuditIntegrator(o: AuditIntegratorOptions): () => Promise<v
     }
     // Logs that do not grow are checked too, so a log cut short is noticed without waiting for its next entry.
     const witness = o.signing.witness;
-    if (witness && performance.now() - lastWitnessSweep >= signInterval) {
+    if (witness && !isStopped() && performance.now() - lastWitnessSweep >= signInterval) {
       lastWitnessSweep = performance.now();
-      for (const tenantId of await tenantsWithLogs(o.db)) {
-        if (isStopped()) return;
-        await unlessTampered(witness.observe(o.db, tenantId));
-      }
+      await witness.observeAll(o.db, unlessTampered);
     }
   });
 }

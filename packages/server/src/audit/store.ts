@@ -118,12 +118,6 @@ export async function tenantsWithPendingEntries(db: Queryable): Promise<string[]
   return rows.map((r) => r.tenant_id);
 }
 
-/** Tenants that have an integrated log. */
-export async function tenantsWithLogs(db: Queryable): Promise<string[]> {
-  const rows = await db.query<{ tenant_id: string }>('SELECT tenant_id FROM audit_logs');
-  return rows.map((r) => r.tenant_id);
-}
-
 /** Tenants whose integrated log has grown past their latest signed tree head. */
 export async function tenantsNeedingTreeHead(db: Queryable): Promise<string[]> {
   const rows = await db.query<{ tenant_id: string }>(

@@ -81,6 +81,33 @@ describeEachStore('a running server refuses to sign a doctored audit log', (kind
   });
 });
 
+describeEachStore('a running server notices a doctored audit log by itself', (kind) => {
+  let store: TestStore;
+  let t: TestServer;
+  let tenantId: string;
+  const device = new TestDevice('Grace');
+
+  before(async () => {
+    store = await createStore(kind);
+    t = await startTestServer(store, { config: { audit: { intervalMs: 100, signIntervalMs: 200 } } });
+    tenantId = await tenantOf(t.server.db);
+    await pairDevice(t.api, t.serverId, device);
+  });
+  after(async () => {
+    await t?.close();
+    await store?.dispose();
+  });
+
+  test('a log cut short while nothing else happens raises the alarm without any request', async () => {
+    await createAndApprove(t.api, t.serverId, device, 'one');
+    const seen = (await t.api.get('/v1/audit/tree-head')).body as SignedTreeHead;
+    const alarms = async () => Number(/^sigil_audit_alarms_total (\d+)/m.exec(await (await fetch(`${t.server.url}/metrics`)).text())?.[1] ?? 0);
+    assert.equal(await alarms(), 0);
+    await t.server.db.transaction((tx) => truncateLog(tx, tenantId, seen.payload.tree_size - 2));
+    await waitFor(async () => (await alarms()) >= 1, 'the alarm');
+  });
+});
+
 describeEachStore('a running server refuses to sign a rewritten audit log', (kind) => {
   let store: TestStore;
   let t: TestServer;
