@@ -86,3 +86,18 @@ export class AwaitTimeoutError extends SigilError {
     this.lastSeen = lastSeen;
   }
 }
+
+export type AuditVerificationErrorCode = 'forged_tree_head' | 'other_log' | 'log_truncated' | 'log_inconsistent';
+
+/**
+ * A check of the audit log against a saved tree head failed: a head not signed by the pinned
+ * server key, a head of another log, or a log that was cut short or rewritten since the saved
+ * head. Treat it as an alarm.
+ */
+export class AuditVerificationError extends SigilError {
+  declare readonly code: AuditVerificationErrorCode;
+
+  constructor(code: AuditVerificationErrorCode, message: string) {
+    super(message, { code });
+  }
+}

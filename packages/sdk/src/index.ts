@@ -25,6 +25,7 @@ export {
   type DeviceWebhookEvent,
   type DevicePairedEvent,
   type DeviceRevokedEvent,
+  type AuditHeadEvent,
   type WebhookHeadersInput,
   type WebhookVerifyOptions,
 } from './webhooks.js';
@@ -35,6 +36,8 @@ export {
   SigilValidationError,
   SigilConfigError,
   AwaitTimeoutError,
+  AuditVerificationError,
+  type AuditVerificationErrorCode,
   type SigilErrorOptions,
 } from './errors.js';
 export { WebhookVerificationError, type WebhookVerificationErrorCode } from '@sigilauth/protocol';

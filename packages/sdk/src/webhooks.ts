@@ -1,4 +1,4 @@
-import { verifyWebhook, WebhookVerificationError } from '@sigilauth/protocol';
+import { verifyWebhook, WebhookVerificationError, type SignedTreeHead } from '@sigilauth/protocol';
 import type { MpaStatus, ParamValue } from './types.js';
 
 interface MpaEventFields {
@@ -37,8 +37,20 @@ export interface DeviceRevokedEvent {
 }
 
 export type DeviceWebhookEvent = DevicePairedEvent | DeviceRevokedEvent;
+
+/**
+ * A new signed tree head of the organisation's audit log (only to endpoints that list
+ * `audit.head` in their events): keep them outside Sigil and check later that the log still
+ * extends them (sigil.audit.verifySince).
+ */
+export interface AuditHeadEvent {
+  type: 'audit.head';
+  tree_head: SignedTreeHead;
+  timestamp: string;
+}
+
 /** A webhook body; narrow on `type`. */
-export type WebhookEvent = MpaWebhookEvent | DeviceWebhookEvent;
+export type WebhookEvent = MpaWebhookEvent | DeviceWebhookEvent | AuditHeadEvent;
 export type WebhookEventType = WebhookEvent['type'];
 
 /** Node's IncomingHttpHeaders, any plain record, or a fetch Headers object. */

@@ -216,7 +216,8 @@ describe('network failures', { timeout: 60_000 }, () => {
   });
 
   test('the per-request timeout aborts a hung request, which is retried', async () => {
-    const { server, sigil } = await setup(() => undefined, { maxRetries: 1, timeoutMs: 100 });
+    // Long enough for each attempt to reach the server on a busy machine before it is aborted.
+    const { server, sigil } = await setup(() => undefined, { maxRetries: 1, timeoutMs: 1_000 });
     await assert.rejects(sigil.mpa.get(REQUEST_ID), (err: unknown) => err instanceof SigilNetworkError && err.code === 'timeout' && err.attempts === 2);
     assert.equal(server.requests.length, 2);
   });

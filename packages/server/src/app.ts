@@ -1,16 +1,21 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { auditRoutes } from './audit/routes.js';
+import type { TreeHeadSigning } from './audit/store.js';
+import { AuditWitness } from './audit/witness.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from './config.js';
 import { deviceRoutes } from './devices/routes.js';
 import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gateway.js';
 import { requireApiKey } from './http/auth.js';
 import { formatValidationErrors, installErrorHandling } from './http/errors.js';
 import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
+import { clientErrorHandler, installInputGuard, useSupportedTimestamps } from './http/input-guard.js';
+import { safeLoggerOptions } from './http/log-safety.js';
 import type { ServerIdentity } from './identity/server-identity.js';
 import type { Metrics } from './metrics.js';
+import { metricsRoute } from './metrics-endpoint.js';
 import { mpaRoutes } from './mpa/routes.js';
 import { clientNetworks } from './pairing/client-network.js';
 import { pairingRoutes } from './pairing/routes.js';
@@ -36,6 +41,8 @@ export interface AppContext {
   webAuthn: WebAuthnSettings;
   /** Requests of one organisation that may wait for one device at once. */
   maxPendingPerDevice: number;
+  /** Signs audit tree heads, refusing (with an alarm) a log that no longer extends what this process saw. */
+  treeHeads: TreeHeadSigning;
 }
 
 export interface AppOptions {
@@ -52,12 +59,11 @@ export interface AppOptions {
   webhooks?: UrlPolicy;
   webAuthn?: WebAuthnSettings;
   maxPendingPerDevice?: number;
+  /** Whether the API port serves /metrics (not when a separate metrics listener does), and the token it needs. */
+  metricsEndpoint?: { onApiPort: boolean; token: string | null };
 }
 
-/** Secrets that must never reach a log line. */
-const REDACT = ['req.headers.authorization', 'req.headers.cookie'];
-
-export async function buildApp(options: AppOptions): Promise<{ app: FastifyInstance; gateway: DeviceGateway }> {
+export async function buildApp(options: AppOptions): Promise<{ app: FastifyInstance; gateway: DeviceGateway; treeHeads: TreeHeadSigning }> {
   const ctx: AppContext = {
     db: options.db,
     identity: options.identity,
@@ -70,18 +76,28 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     webhooks: options.webhooks ?? { allowPrivate: false },
     webAuthn: options.webAuthn ?? new WebAuthnSettings({ attestationRequired: false }),
     maxPendingPerDevice: options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE,
+    treeHeads: { sign: options.identity.signTreeHead, serverId: options.identity.serverId },
   };
   const app = Fastify({
-    logger: options.logger === false ? false : { level: 'info', redact: REDACT, ...(typeof options.logger === 'object' ? options.logger : {}) },
+    logger: options.logger === false ? false : safeLoggerOptions(typeof options.logger === 'object' ? options.logger.level : 'info'),
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: 16 * 1024,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }, onCreate: useSupportedTimestamps },
+    clientErrorHandler,
+    frameworkErrors: (err, _request, reply) => {
+      void (reply as FastifyReply).code(400).send({ error: { code: 'invalid_request', message: err.code === 'FST_ERR_BAD_URL' ? 'the URL path has a percent-escape that is not valid UTF-8' : err.message } });
+    },
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,
     forceCloseConnections: true,
   });
   installErrorHandling(app);
+  installInputGuard(app);
+  ctx.treeHeads.witness = new AuditWitness((tenantId, problem) => {
+    ctx.metrics.auditAlarms.inc();
+    app.log.error({ tenant: tenantId, problem }, 'AUDIT LOG TAMPERED: refusing to sign tree heads for this organisation');
+  });
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onResponse', async (request, reply) => {
@@ -107,6 +123,8 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   });
   await app.register(async (scoped) => {
     systemRoutes(scoped, ctx);
+    const metricsEndpoint = options.metricsEndpoint ?? { onApiPort: true, token: null };
+    if (metricsEndpoint.onApiPort) metricsRoute(scoped, ctx.metrics, metricsEndpoint.token);
     pairingRoutes(scoped, ctx);
     deviceRoutes(scoped, ctx);
     mpaRoutes(scoped, ctx);
@@ -115,5 +133,5 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     await webRoutes(scoped, ctx);
     await gateway.start(scoped);
   });
-  return { app, gateway };
+  return { app, gateway, treeHeads: ctx.treeHeads };
 }

@@ -29,10 +29,14 @@ program
   .option('--tls-cert <file>', 'PEM certificate chain; serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
   .addOption(new Option('--log-level <level>', 'pino log level').env('SIGIL_LOG_LEVEL').default('info'))
-  .action(async (opts: { host: string; port: number; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string }) => {
+  .addOption(new Option('--metrics-port <port>', 'serve /metrics only on this separate port (0: any free port), not on --port').env('SIGIL_METRICS_PORT').argParser(port))
+  .addOption(new Option('--metrics-host <host>', 'address of the --metrics-port listener (default 127.0.0.1)').env('SIGIL_METRICS_HOST'))
+  .action(async (opts: { host: string; port: number; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; metricsPort?: number; metricsHost?: string }) => {
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+    const { metricsPort, metricsHost, ...serveOpts } = opts;
     const server = await startServer({
-      ...opts,
+      ...serveOpts,
+      metrics: { ...(metricsPort !== undefined ? { port: metricsPort } : {}), ...(metricsHost !== undefined ? { host: metricsHost } : {}) },
       databaseUrl: process.env.DATABASE_URL,
       dbPoolSize: process.env.SIGIL_DB_POOL_SIZE ? Number(process.env.SIGIL_DB_POOL_SIZE) : 10,
       orgName: process.env.SIGIL_ORG_NAME,
@@ -49,6 +53,7 @@ program
         ? `Web approver: ${server.publicOrigin}/approve   Console: ${server.publicOrigin}/console`
         : 'Web approver and console: off (set SIGIL_PUBLIC_URL to the https:// URL browsers use)',
     );
+    if (server.metricsUrl) lines.push(`Metrics: ${server.metricsUrl}/metrics`);
     if (server.firstApiKey) lines.push('First API key (shown once; keep it secret):', `  ${server.firstApiKey}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     let stopping = false;
@@ -79,7 +84,7 @@ apikey
   .command('create')
   .description('create an API key; the key is printed once, alone on the last line')
   .requiredOption('--name <name>', 'what the key is for')
-  .option('--test', 'make an sgk_test_ key instead of sgk_live_')
+  .option('--test', "make an sgk_test_ key: it acts only in the organisation's test mode")
   .option('--tenant <id>', 'organisation the key belongs to (default: the first one)')
   .option('--new-org <name>', 'create a new organisation for this key')
   .addOption(dataDirOption())
@@ -92,7 +97,8 @@ apikey
           : ((await defaultTenant(db)) ?? (await createTenant(db, process.env.SIGIL_ORG_NAME ?? 'Sigil')));
       if (!tenant) throw new InvalidArgumentError(`no organisation ${opts.tenant}`);
       const { key, record } = await createApiKey(db, tenant.id, opts.name, opts.test ? 'test' : 'live');
-      process.stdout.write(`Created API key ${record.id} "${record.name}" for ${tenant.name} (${tenant.id})\n${key}\n`);
+      const mode = opts.test ? ' in test mode (it sees only test-mode objects)' : '';
+      process.stdout.write(`Created API key ${record.id} "${record.name}" for ${tenant.name} (${record.tenant_id})${mode}\n${key}\n`);
     });
   });
 apikey

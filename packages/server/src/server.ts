@@ -5,7 +5,8 @@ import { DEFAULT_MAX_PENDING_PER_DEVICE, maxPendingPerDeviceFromEnv } from './co
 import { startAuditIntegrator } from './audit/integrator.js';
 import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { loadServerIdentity, type ServerIdentity } from './identity/server-identity.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, startStorageGaugeRefresh, STORAGE_GAUGE_REFRESH_MS } from './metrics.js';
+import { checkMetricsToken, metricsConfigFromEnv, startMetricsListener, type MetricsEndpointConfig } from './metrics-endpoint.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
 import type { Database } from './storage/database.js';
 import { openStorage } from './storage/open.js';
@@ -38,6 +39,11 @@ export interface ServerConfig {
   webAuthn?: Partial<WebAuthnConfig>;
   /** Requests of one organisation that may wait for one device at once; unset: SIGIL_MAX_PENDING_PER_DEVICE, then 100. */
   maxPendingPerDevice?: number;
+  /**
+   * /metrics: a token, a separate listener (host and port), the storage gauges' refresh interval;
+   * unset fields come from the environment (SIGIL_METRICS_*), then the defaults (API port, no token, 15 s).
+   */
+  metrics?: { token?: string | null; host?: string; port?: number; refreshIntervalMs?: number };
 }
 
 export interface RunningServer {
@@ -49,6 +55,8 @@ export interface RunningServer {
   firstApiKey: string | null;
   /** Where browsers reach the web approver and console; null without SIGIL_PUBLIC_URL on a non-loopback address. */
   publicOrigin: string | null;
+  /** The separate metrics listener's base URL, when there is one. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -80,11 +88,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const webAuthn = new WebAuthnSettings({ ...webAuthnConfigFromEnv(process.env), ...config.webAuthn });
     const maxPendingPerDevice = config.maxPendingPerDevice ?? maxPendingPerDeviceFromEnv(process.env) ?? DEFAULT_MAX_PENDING_PER_DEVICE;
     if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
+    const metricsConfig = resolveMetricsConfig(config.metrics);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
-    const { app, gateway } = await buildApp({
+    const metrics = createMetrics(db);
+    const { app, gateway, treeHeads } = await buildApp({
       db,
       identity,
-      metrics: createMetrics(db),
+      metrics,
+      metricsEndpoint: { onApiPort: metricsConfig.listen === null, token: metricsConfig.token },
       clock,
       logger: { level: config.logLevel ?? 'info' },
       https,
@@ -95,12 +106,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);
-    await app.listen({ host: config.host, port: config.port });
+    const metricsListener = metricsConfig.listen ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen }) : null;
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      await metricsListener?.close();
+      throw err;
+    }
+    const stopGaugeRefresh = startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log);
     const webhookWorker = await startWebhookWorker({ db, log: app.log, config: webhookConfig, ...(config.clock ? { clock: config.clock } : {}) });
     const stopIntegrator = startAuditIntegrator({
       db,
-      sign: identity.signTreeHead,
-      serverId: identity.serverId,
+      signing: treeHeads,
       clock,
       log: app.log,
       ...config.audit,
@@ -117,8 +134,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       identity,
       firstApiKey,
       publicOrigin: webAuthn.relyingParty()?.origin ?? null,
+      metricsUrl: metricsListener?.url ?? null,
       close: () =>
         (closing ??= (async () => {
+          await metricsListener?.close();
+          await stopGaugeRefresh();
           await stopSweeper();
           await webhookWorker.stop();
           await stopIntegrator();
@@ -131,4 +151,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+function resolveMetricsConfig(given: ServerConfig['metrics'] = {}): MetricsEndpointConfig {
+  const merged = { ...metricsConfigFromEnv(process.env), ...given };
+  const token = merged.token ?? null;
+  checkMetricsToken(token);
+  if (merged.host !== undefined && merged.port === undefined) throw new Error('--metrics-host (SIGIL_METRICS_HOST) needs --metrics-port (SIGIL_METRICS_PORT)');
+  return {
+    token,
+    listen: merged.port !== undefined ? { host: merged.host ?? '127.0.0.1', port: merged.port } : null,
+    refreshIntervalMs: merged.refreshIntervalMs ?? STORAGE_GAUGE_REFRESH_MS,
+  };
 }

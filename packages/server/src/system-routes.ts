@@ -15,10 +15,6 @@ export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
       return reply.code(503).send({ error: { code: 'unavailable', message: 'storage is unreachable' } });
     }
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    void reply.header('content-type', ctx.metrics.registry.contentType);
-    return ctx.metrics.registry.metrics();
-  });
   app.get('/v1/info', async (request): Promise<ServerInfo> => {
     if (request.headers.authorization) await ctx.requireApiKey(request);
     const tenant = request.auth ? await getTenant(ctx.db, request.auth.tenantId) : await defaultTenant(ctx.db);

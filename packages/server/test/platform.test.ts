@@ -15,7 +15,7 @@ describeEachStore('API keys, tenants and HTTP hygiene', (kind) => {
     store = await createStore(kind);
     t = await startTestServer(store);
     const tenant = await createTenant(t.server.db, 'Other Org');
-    other = t.api.withKey((await createApiKey(t.server.db, tenant.id, 'b', 'test')).key);
+    other = t.api.withKey((await createApiKey(t.server.db, tenant.id, 'b', 'live')).key);
   });
   after(async () => {
     await t?.close();

@@ -2,7 +2,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Database } from '../storage/database.js';
 import type { WithStore } from '../webhooks/cli.js';
-import { ENTRY_COLUMNS, integrateTenant, toEntry } from './store.js';
+import { readFileSync } from 'node:fs';
+import type { SignedTreeHead } from '@sigilauth/protocol';
+import { loadServerIdentity } from '../identity/server-identity.js';
+import { ENTRY_COLUMNS, integrateTenant, signTreeHeadIfGrown, toEntry } from './store.js';
 import { verifyAuditLog } from './verify.js';
 
 async function tenantsFor(db: Database, tenant: string | undefined): Promise<{ id: string; name: string }[]> {
@@ -12,6 +15,42 @@ async function tenantsFor(db: Database, tenant: string | undefined): Promise<{ i
   ]);
   if (tenant !== undefined && rows.length === 0) throw new InvalidArgumentError(`no organisation ${tenant}`);
   return rows;
+}
+
+/** Tree heads from a file: one JSON head, a JSON array of heads, or one head per line. */
+function readSavedHeads(file: string): SignedTreeHead[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let values: unknown[];
+  try {
+    const whole: unknown = JSON.parse(text);
+    values = Array.isArray(whole) ? whole : [whole];
+  } catch {
+    try {
+      values = text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
+    } catch {
+      throw new InvalidArgumentError(`${file} is not a tree head, a JSON array of them, or one per line`);
+    }
+  }
+  const heads = values.filter(isTreeHeadShaped);
+  if (heads.length === 0 || heads.length !== values.length) throw new InvalidArgumentError(`${file} holds something other than signed tree heads`);
+  return heads;
+}
+
+function isTreeHeadShaped(v: unknown): v is SignedTreeHead {
+  const p = (v as SignedTreeHead | null)?.payload;
+  return typeof p === 'object' && p !== null && p.purpose === 'audit-tree-head' && typeof p.tenant_id === 'string' && Number.isSafeInteger(p.tree_size) && p.tree_size >= 0;
+}
+
+/** The store's identity, without making one (loadServerIdentity would, on an empty store). */
+async function existingIdentity(db: Database) {
+  const [row] = await db.query('SELECT 1 FROM server_identity');
+  if (!row) throw new InvalidArgumentError('the store has no server identity yet; run sigil serve once');
+  return loadServerIdentity(db);
 }
 
 /** Writes to stdout, waiting when the pipe is full. */
@@ -26,16 +65,28 @@ export function registerAuditCommands(program: Command, withStore: WithStore, da
     .description('recompute every leaf and root from storage, check every signed tree head; exit 1 on any problem')
     .option('--tenant <id>', 'only this organisation (default: all)')
     .option('--server-public-key <key>', "the server's public key to check tree heads with (default: the one in the store)")
+    .option('--since-head <file>', 'tree heads saved earlier (JSON, or one per line): the log must be a consistent extension of each')
     .addOption(dataDirOption())
-    .action(async (opts: { tenant?: string; serverPublicKey?: string; dataDir: string }) => {
+    .action(async (opts: { tenant?: string; serverPublicKey?: string; sinceHead?: string; dataDir: string }) => {
+      const savedHeads = opts.sinceHead === undefined ? [] : readSavedHeads(opts.sinceHead);
       await withStore(opts.dataDir, async (db) => {
         const [identity] = await db.query<{ public_key: string }>('SELECT public_key FROM server_identity');
         const publicKey = opts.serverPublicKey ?? identity?.public_key;
         if (!publicKey) throw new InvalidArgumentError('the store has no server identity; pass --server-public-key');
         let failed = false;
-        for (const tenant of await tenantsFor(db, opts.tenant)) {
-          const report = await verifyAuditLog(db, tenant.id, publicKey);
-          const summary = `${report.entries} entries${report.pending ? ` (+${report.pending} not yet integrated)` : ''}, ${report.treeHeads} signed tree heads`;
+        const tenants = await tenantsFor(db, opts.tenant);
+        const known = new Set(tenants.map((t) => t.id));
+        for (const head of savedHeads) {
+          const tenantId = head.payload.tenant_id;
+          if (known.has(tenantId) || (opts.tenant !== undefined && tenantId !== opts.tenant)) continue;
+          failed = true;
+          await write(`saved tree head of size ${head.payload.tree_size} is for organisation ${tenantId}, which the store does not have: FAILED (removed?)\n`);
+        }
+        for (const tenant of tenants) {
+          const report = await verifyAuditLog(db, tenant.id, publicKey, { savedHeads });
+          const summary =
+            `${report.entries} entries${report.pending ? ` (+${report.pending} not yet integrated)` : ''}, ${report.treeHeads} signed tree heads` +
+            (report.savedHeads ? `, consistent with ${report.savedHeads} saved tree head(s)` : '');
           if (report.problems.length === 0) {
             await write(`audit log of ${tenant.name} (${tenant.id}): OK: ${summary}, root ${report.rootHash}\n`);
             continue;
@@ -48,6 +99,21 @@ export function registerAuditCommands(program: Command, withStore: WithStore, da
           await write(`  first problem: ${first.message}\n`);
         }
         if (failed) process.exitCode = 1;
+      });
+    });
+  audit
+    .command('head')
+    .description('print the latest signed tree head of each organisation, one JSON object per line (signs one if the log has grown): save it outside the server')
+    .option('--tenant <id>', 'only this organisation (default: all)')
+    .addOption(dataDirOption())
+    .action(async (opts: { tenant?: string; dataDir: string }) => {
+      await withStore(opts.dataDir, async (db) => {
+        const identity = await existingIdentity(db);
+        for (const tenant of await tenantsFor(db, opts.tenant)) {
+          await integrateTenant(db, tenant.id);
+          const head = await signTreeHeadIfGrown(db, { sign: identity.signTreeHead, serverId: identity.serverId }, tenant.id, Date.now(), 0);
+          await write(`${JSON.stringify(head)}\n`);
+        }
       });
     });
   audit

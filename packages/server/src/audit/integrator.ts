@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { startPeriodic } from '../background/periodic.js';
 import type { Database } from '../storage/database.js';
-import { integrateTenant, signTreeHeadIfGrown, tenantsNeedingTreeHead, tenantsWithPendingEntries, type TreeHeadSigner } from './store.js';
+import { integrateTenant, signTreeHeadIfGrown, tenantsNeedingTreeHead, tenantsWithPendingEntries, type TreeHeadSigning } from './store.js';
+import { AuditLogTamperedError } from './witness.js';
 
 export interface AuditIntegratorOptions {
   db: Database;
-  sign: TreeHeadSigner;
-  serverId: string;
+  signing: TreeHeadSigning;
   clock: () => number;
   log: FastifyBaseLogger;
   /** How often to integrate new entries. Default 1000 ms. */
@@ -24,6 +24,15 @@ export const AUDIT_SIGN_INTERVAL_MS = 5000;
  */
 export function startAuditIntegrator(o: AuditIntegratorOptions): () => Promise<void> {
   const signInterval = o.signIntervalMs ?? AUDIT_SIGN_INTERVAL_MS;
+  let lastWitnessSweep = -Infinity;
+  /** A tampered log has raised its alarm; the others carry on. */
+  const unlessTampered = async (work: Promise<unknown>) => {
+    try {
+      await work;
+    } catch (err) {
+      if (!(err instanceof AuditLogTamperedError)) throw err;
+    }
+  };
   return startPeriodic('audit integration', o.intervalMs ?? AUDIT_INTEGRATE_INTERVAL_MS, o.log, async (isStopped) => {
     for (const tenantId of await tenantsWithPendingEntries(o.db)) {
       if (isStopped()) return;
@@ -31,7 +40,13 @@ export function startAuditIntegrator(o: AuditIntegratorOptions): () => Promise<v
     }
     for (const tenantId of await tenantsNeedingTreeHead(o.db)) {
       if (isStopped()) return;
-      await signTreeHeadIfGrown(o.db, o.sign, o.serverId, tenantId, o.clock(), signInterval);
+      await unlessTampered(signTreeHeadIfGrown(o.db, o.signing, tenantId, o.clock(), signInterval));
+    }
+    // Logs that do not grow are checked too, so a log cut short is noticed without waiting for its next entry.
+    const witness = o.signing.witness;
+    if (witness && !isStopped() && performance.now() - lastWitnessSweep >= signInterval) {
+      lastWitnessSweep = performance.now();
+      await witness.observeAll(o.db, unlessTampered);
     }
   });
 }

@@ -16,7 +16,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
   /** Brings the tenant's log up to date and returns the latest signed head, signing one if the log grew. */
   const currentHead = async (tenantId: string) => {
     await integrateTenant(ctx.db, tenantId);
-    const head = await signTreeHeadIfGrown(ctx.db, ctx.identity.signTreeHead, ctx.identity.serverId, tenantId, ctx.clock(), 0);
+    const head = await signTreeHeadIfGrown(ctx.db, ctx.treeHeads, tenantId, ctx.clock(), 0);
     if (!head) throw new Error('no tree head after signing');
     return head;
   };

@@ -7,6 +7,9 @@ import { ApiError } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { appendLeaf, frontierRoot } from './frontier.js';
 import { consistencyProof, emptyRoot, inclusionProof, rootHash } from './merkle.js';
+import { recordEvent } from '../events/outbox.js';
+import { hasSubscribers } from '../webhooks/deliveries.js';
+import { AuditLogTamperedError, readLogState, type AuditWitness } from './witness.js';
 
 /** One stored entry as the API, the CLI and the verifier see it. */
 export interface AuditEntryView extends AuditLeafEntry {
@@ -178,34 +181,49 @@ export async function listTreeHeads(db: Queryable, tenantId: string): Promise<Si
 
 export type TreeHeadSigner = (head: TreeHead) => SignedTreeHead;
 
+/** What signing a head needs: the key, and (in a server) the witness that refuses a log that went backwards. */
+export interface TreeHeadSigning {
+  sign: TreeHeadSigner;
+  serverId: string;
+  witness?: AuditWitness | undefined;
+}
+
 /**
  * Signs a tree head for the tenant's integrated log when it has grown past the latest signed
  * head and that head is at least minIntervalMs old (a first head, even of the empty tree, is
- * always signed). Returns the latest signed head afterwards.
+ * always signed). Returns the latest signed head afterwards. Never signs a log smaller than a
+ * head already signed, nor (with a witness) one that does not extend what this process saw: it
+ * raises the alarm and throws AuditLogTamperedError instead. Webhook endpoints subscribed to
+ * `audit.head` receive every new head, so third parties can witness them.
  */
 export async function signTreeHeadIfGrown(
-  db: Queryable,
-  sign: TreeHeadSigner,
-  serverId: string,
+  db: Database,
+  signing: TreeHeadSigning,
   tenantId: string,
   now: number,
   minIntervalMs: number,
 ): Promise<SignedTreeHead | null> {
-  const [log] = await db.query<{ tree_size: number | string; root_hash: string }>(
-    `SELECT tree_size, encode(root_hash, 'hex') AS root_hash FROM audit_logs WHERE tenant_id = $1`,
-    [tenantId],
-  );
+  // The latest head first: the log only grows, so a head read before the log can never be larger than it.
   const latest = await latestTreeHead(db, tenantId);
-  const size = log ? Number(log.tree_size) : 0;
-  const root = log ? log.root_hash : EMPTY_ROOT_HEX;
-  if (latest && (latest.payload.tree_size >= size || now - latest.payload.timestamp < minIntervalMs)) return latest;
-  const signed = sign({ purpose: 'audit-tree-head', server_id: serverId, tenant_id: tenantId, tree_size: size, root_hash: root, timestamp: now });
-  await db.query(
-    `INSERT INTO audit_tree_heads (tenant_id, tree_size, root_hash, signed_at_ms, server_id, signature)
-     VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6) ON CONFLICT (tenant_id, tree_size) DO NOTHING`,
-    [tenantId, size, root, now, serverId, signed.signature],
-  );
-  return (await treeHeadAt(db, tenantId, size)) ?? signed;
+  const log = signing.witness ? await signing.witness.observe(db, tenantId) : await readLogState(db, tenantId);
+  if (latest && latest.payload.tree_size > log.size) {
+    const problem = `a signed tree head covers ${latest.payload.tree_size} entries but the log has ${log.size}: entries were removed from its end`;
+    if (signing.witness) signing.witness.raise(tenantId, problem);
+    throw new AuditLogTamperedError(problem);
+  }
+  if (latest && (latest.payload.tree_size >= log.size || now - latest.payload.timestamp < minIntervalMs)) return latest;
+  const signed = signing.sign({ purpose: 'audit-tree-head', server_id: signing.serverId, tenant_id: tenantId, tree_size: log.size, root_hash: log.root, timestamp: now });
+  await db.transaction(async (tx) => {
+    const inserted = await tx.query(
+      `INSERT INTO audit_tree_heads (tenant_id, tree_size, root_hash, signed_at_ms, server_id, signature)
+       VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6) ON CONFLICT (tenant_id, tree_size) DO NOTHING RETURNING tree_size`,
+      [tenantId, log.size, log.root, now, signing.serverId, signed.signature],
+    );
+    if (inserted.length > 0 && (await hasSubscribers(tx, tenantId, 'audit.head'))) {
+      await recordEvent(tx, tenantId, 'audit.head', { tree_head: signed, timestamp: new Date(now).toISOString() });
+    }
+  });
+  return (await treeHeadAt(db, tenantId, log.size)) ?? signed;
 }
 
 export interface ListAuditOptions {

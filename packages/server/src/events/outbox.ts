@@ -9,7 +9,8 @@ export type EventType =
   | 'mpa.timeout'
   | 'mpa.cancelled'
   | 'device.paired'
-  | 'device.revoked';
+  | 'device.revoked'
+  | 'audit.head';
 
 /**
  * Records an integrator-facing event in the same transaction as the change that caused it,

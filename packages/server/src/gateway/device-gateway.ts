@@ -80,11 +80,17 @@ export class DeviceGateway {
     const authTimer = setTimeout(() => socket.close(4001, 'authentication timed out'), AUTH_TIMEOUT_MS);
     this.send(socket, { purpose: 'server-message', type: 'challenge', server_id: identity.serverId, nonce, issued_at: clock() });
 
+    let authenticating = false;
     socket.on('message', (data, isBinary) => {
       if (device !== null) return this.onSyncRequest(device, socket, isBinary ? '' : data.toString());
+      // The first message is the proof; anything sent while it is checked is ignored.
+      if (authenticating) return;
+      authenticating = true;
       clearTimeout(authTimer);
       void this.authenticate(isBinary ? '' : data.toString(), nonce).then(
         (authenticated) => {
+          // A socket that closed while its proof was checked is never counted.
+          if (socket.readyState !== socket.OPEN) return;
           device = authenticated;
           this.register(authenticated, socket);
           this.send(socket, { purpose: 'server-message', type: 'ready', server_id: identity.serverId, fingerprint: authenticated.fingerprint, issued_at: clock() });

@@ -63,6 +63,8 @@ export function formatValidationErrors(
   const message =
     first.keyword === 'additionalProperties'
       ? `${where} has unknown field '${String(first.params.additionalProperty)}'`
-      : `${where} ${first.message ?? 'is invalid'}`;
+      : first.keyword === 'format' && first.params.format === 'date-time'
+        ? `${where} must be an RFC 3339 date-time in the years 0001-9999, such as 2026-01-31T12:00:00Z`
+        : `${where} ${first.message ?? 'is invalid'}`;
   return new Error(message);
 }

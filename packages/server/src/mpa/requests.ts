@@ -15,6 +15,7 @@ import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent, type EventType } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
+import { isSupportedTimestamp } from '../http/input-guard.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 
@@ -197,17 +198,27 @@ export interface ListOptions {
   now: number;
 }
 
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A next_cursor as listRequests made it: [created_at as toISOString gives it, id]; anything else is a 400. */
+function decodeListCursor(cursor: string): [string, string] {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = null;
+  }
+  if (Array.isArray(decoded) && decoded.length === 2) {
+    const [time, id] = decoded as unknown[];
+    if (typeof time === 'string' && typeof id === 'string' && CURSOR_TIME.test(time) && isSupportedTimestamp(time) && UUID.test(id)) return [time, id];
+  }
+  throw new ApiError(400, 'invalid_request', 'cursor is not valid: pass back the next_cursor of the previous page');
+}
+
 /** Newest first, keyset-paginated by (created_at, id). */
 export async function listRequests(db: Queryable, tenantId: string, { status, limit, cursor, now }: ListOptions) {
-  let after: [string, string] | null = null;
-  if (cursor) {
-    try {
-      after = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-      if (!Array.isArray(after) || after.length !== 2 || Number.isNaN(Date.parse(after[0]))) throw new Error();
-    } catch {
-      throw new ApiError(400, 'invalid_request', 'cursor is not valid');
-    }
-  }
+  const after = cursor ? decodeListCursor(cursor) : null;
   const rows = await db.query<RequestRow>(
     `SELECT ${COLUMNS} FROM mpa_requests
      WHERE tenant_id = $1

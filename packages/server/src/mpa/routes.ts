@@ -120,7 +120,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
           {
             status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
             limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$', description: '1-100, default 50' })),
-            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+            cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$' })),
           },
           { additionalProperties: false },
         ),

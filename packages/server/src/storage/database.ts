@@ -28,3 +28,17 @@ export interface Database extends Queryable {
 export class StorageUnavailableError extends Error {
   override name = 'StorageUnavailableError';
 }
+
+/**
+ * Fields of a driver error that can hold data: the statement's parameters (PGlite), the
+ * statement itself, and PostgreSQL's detail ("Failing row contains (...)", "Key (...)=(...)").
+ * They are removed where errors leave the store, so no caller can log or return them.
+ */
+const STATEMENT_DATA_FIELDS = ['params', 'query', 'queryOptions', 'detail', 'where', 'internalQuery', 'hint'] as const;
+
+export function withoutStatementData(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null) {
+    for (const field of STATEMENT_DATA_FIELDS) if (field in err) delete (err as Record<string, unknown>)[field];
+  }
+  return err;
+}

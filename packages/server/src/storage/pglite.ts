@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
-import type { Database, NotificationHandler, Queryable } from './database.js';
+import { withoutStatementData, type Database, type NotificationHandler, type Queryable } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { loadTemplate } from './pglite-template.js';
 
@@ -64,13 +64,17 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   }
   const wrap = (q: Pick<PGlite, 'query'>): Queryable => ({
     async query<T extends object>(sql: string, params?: unknown[]) {
-      return (await q.query<T>(sql, params)).rows;
+      try {
+        return (await q.query<T>(sql, params)).rows;
+      } catch (err) {
+        throw withoutStatementData(err);
+      }
     },
   });
   return {
     kind: 'pglite',
     ...wrap(pg),
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))).catch((err: unknown) => Promise.reject(withoutStatementData(err))),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
     async listen(channel: string, handler: NotificationHandler) {
       const unsubscribe = await pg.listen(channel, handler);

@@ -1,7 +1,7 @@
 /** `sigil webhook …`: manage webhook endpoints straight in the store (like `sigil apikey`). */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import type { Database } from '../storage/database.js';
-import { defaultTenant, getTenant } from '../tenants/tenants.js';
+import { defaultTenant, getTenant, testModeTenant } from '../tenants/tenants.js';
 import { webhookConfigFromEnv } from './config.js';
 import { createEndpoint, listEndpoints, WEBHOOK_EVENT_TYPES } from './endpoints.js';
 
@@ -15,12 +15,14 @@ export function registerWebhookCommands(program: Command, withStore: WithStore, 
     .option('--events <types>', `comma-separated event types (default: all of ${WEBHOOK_EVENT_TYPES.join(', ')})`)
     .option('--description <text>', 'what the endpoint is for')
     .option('--tenant <id>', 'organisation (default: the first one)')
+    .option('--test', "register it in the organisation's test mode (it receives only test-mode events)")
     .addOption(dataDirOption())
-    .action(async (url: string, opts: { events?: string; description?: string; tenant?: string; dataDir: string }) => {
+    .action(async (url: string, opts: { events?: string; description?: string; tenant?: string; test?: boolean; dataDir: string }) => {
       const events = opts.events === undefined ? null : opts.events.split(',').map((e) => e.trim()).filter(Boolean);
       await withStore(opts.dataDir, async (db) => {
-        const tenant = opts.tenant ? await getTenant(db, opts.tenant) : await defaultTenant(db);
-        if (!tenant) throw new InvalidArgumentError(opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once');
+        const organisation = opts.tenant ? await getTenant(db, opts.tenant) : await defaultTenant(db);
+        if (!organisation) throw new InvalidArgumentError(opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once');
+        const tenant = opts.test ? await testModeTenant(db, organisation.live_tenant_id ?? organisation.id) : organisation;
         const allowPrivate = webhookConfigFromEnv(process.env).allowPrivate ?? false;
         const { endpoint, secret } = await createEndpoint(
           db,

@@ -7,6 +7,9 @@ import type { Actor } from './endpoints.js';
 /** NOTIFY channel: a delivery became due; every instance's worker wakes up. */
 export const DELIVERY_CHANNEL = 'sigil_webhook_deliveries';
 
+/** Event types an endpoint receives only when it lists them (an endpoint with `events: null` does not). */
+export const OPT_IN_EVENT_TYPES: readonly string[] = ['audit.head'];
+
 /**
  * Inside the transaction that records an event: one pending delivery per enabled endpoint of the
  * tenant that subscribes to the event's type, and a wake-up for the workers (sent on commit).
@@ -20,13 +23,23 @@ export async function enqueueDeliveries(
        INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, request_id, next_attempt_at, created_at)
        SELECT gen_random_uuid(), e.id, e.tenant_id, $2, $3, $4, now(), now()
          FROM webhook_endpoints e
-        WHERE e.tenant_id = $1 AND e.enabled AND (e.events IS NULL OR $3 = ANY (e.events))
+        WHERE e.tenant_id = $1 AND e.enabled AND ((e.events IS NULL AND NOT $6) OR $3 = ANY (e.events))
         ORDER BY e.id
        RETURNING 1
      )
      SELECT pg_notify($5, '') FROM (SELECT count(*) AS n FROM inserted) c WHERE c.n > 0`,
-    [event.tenantId, event.id, event.type, event.requestId, DELIVERY_CHANNEL],
+    [event.tenantId, event.id, event.type, event.requestId, DELIVERY_CHANNEL, OPT_IN_EVENT_TYPES.includes(event.type)],
   );
+}
+
+/** Whether any enabled endpoint of the tenant would receive an event of this type. */
+export async function hasSubscribers(tx: Queryable, tenantId: string, type: string): Promise<boolean> {
+  const rows = await tx.query(
+    `SELECT 1 FROM webhook_endpoints e
+      WHERE e.tenant_id = $1 AND e.enabled AND ((e.events IS NULL AND NOT $3) OR $2 = ANY (e.events)) LIMIT 1`,
+    [tenantId, type, OPT_IN_EVENT_TYPES.includes(type)],
+  );
+  return rows.length > 0;
 }
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';

@@ -15,6 +15,7 @@ export const WEBHOOK_EVENT_TYPES: readonly EventType[] = [
   'mpa.cancelled',
   'device.paired',
   'device.revoked',
+  'audit.head',
 ];
 
 /** After a rotation the previous secret keeps signing for this long. */

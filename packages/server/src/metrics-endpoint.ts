@@ -1,0 +1,78 @@
+/**
+ * Where and to whom `/metrics` answers: on the API port (the default) or only on a separate
+ * listener (`--metrics-port`, e.g. on a private interface), and, with SIGIL_METRICS_TOKEN, only
+ * to `Authorization: Bearer <token>`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { parsePort } from './config.js';
+import { ApiError } from './http/errors.js';
+import type { Metrics } from './metrics.js';
+
+export interface MetricsEndpointConfig {
+  /** Bearer token every scrape must present; null: none needed. */
+  token: string | null;
+  /** A separate listener for /metrics (which the API port then no longer serves); null: the API port. */
+  listen: { host: string; port: number } | null;
+  /** How often the storage-wide gauges are re-read from the database. */
+  refreshIntervalMs: number;
+}
+
+export const METRICS_TOKEN_MIN_LENGTH = 16;
+
+/** SIGIL_METRICS_TOKEN, SIGIL_METRICS_HOST, SIGIL_METRICS_PORT, SIGIL_METRICS_REFRESH_SECONDS; unset ones are omitted. */
+export function metricsConfigFromEnv(env: NodeJS.ProcessEnv): Partial<MetricsEndpointConfig> & { host?: string; port?: number } {
+  const out: Partial<MetricsEndpointConfig> & { host?: string; port?: number } = {};
+  if (env.SIGIL_METRICS_TOKEN !== undefined && env.SIGIL_METRICS_TOKEN !== '') out.token = env.SIGIL_METRICS_TOKEN;
+  if (env.SIGIL_METRICS_HOST) out.host = env.SIGIL_METRICS_HOST;
+  if (env.SIGIL_METRICS_PORT) out.port = parsePort(env.SIGIL_METRICS_PORT);
+  if (env.SIGIL_METRICS_REFRESH_SECONDS) {
+    const seconds = Number(env.SIGIL_METRICS_REFRESH_SECONDS);
+    if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) throw new Error('SIGIL_METRICS_REFRESH_SECONDS must be between 1 and 3600');
+    out.refreshIntervalMs = seconds * 1000;
+  }
+  return out;
+}
+
+export function checkMetricsToken(token: string | null): void {
+  if (token !== null && token.length < METRICS_TOKEN_MIN_LENGTH) {
+    throw new Error(`SIGIL_METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters`);
+  }
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Compares the presented bearer token with the configured one in constant time (over their SHA-256). */
+function authorised(request: FastifyRequest, token: string | null): boolean {
+  if (token === null) return true;
+  const presented = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+/** Registers GET /metrics on an app. */
+export function metricsRoute(app: FastifyInstance, metrics: Metrics, token: string | null): void {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (!authorised(request, token)) {
+      void reply.header('www-authenticate', 'Bearer realm="sigil-metrics"');
+      throw new ApiError(401, 'unauthorized', 'metrics need Authorization: Bearer <SIGIL_METRICS_TOKEN>');
+    }
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
+
+/** A listener that serves only /metrics. */
+export async function startMetricsListener(metrics: Metrics, config: MetricsEndpointConfig & { listen: { host: string; port: number } }) {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    const status = err instanceof ApiError ? err.statusCode : 500;
+    void reply.code(status).send({ error: { code: err instanceof ApiError ? err.code : 'internal_error', message: err instanceof ApiError ? err.message : 'internal server error' } });
+  });
+  app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ error: { code: 'not_found', message: 'this listener serves only GET /metrics' } }));
+  metricsRoute(app, metrics, config.token);
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  return { url: `http://${host}:${port}`, close: () => app.close() };
+}
