@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,8 +136,14 @@ describeEachStore('upgrading a store where a key was paired with several organis
 
   test('the key stays with the organisation that paired it first; later pairings and their sessions go, and are audited', async () => {
     await migrateUpTo(db, '004');
-    const first = await createTenant(db, 'First Org');
-    const later = await createTenant(db, 'Later Org');
+    // The organisations as the schema before 004 holds them (createTenant writes later columns).
+    const tenantAt003 = async (name: string) => {
+      const id = randomUUID();
+      await db.query('INSERT INTO tenants (id, name) VALUES ($1, $2)', [id, name]);
+      return { id };
+    };
+    const first = await tenantAt003('First Org');
+    const later = await tenantAt003('Later Org');
     const shared = new TestDevice('shared');
     const own = new TestDevice('own');
     const insertDevice = (tenant: string, d: TestDevice, pairedAt: string) =>
