@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 /**
  * Which proxies' `X-Forwarded-For` entries to believe (SIGIL_TRUST_PROXY): false (clients connect
  * directly), a number of proxy hops in front of Sigil, or a comma-separated list of proxy
- * addresses and CIDR ranges. The client address is then the entry the last trusted proxy added,
+ * addresses and CIDR ranges. The client address is then the entry the first trusted proxy (the one nearest the client) added,
  * never one the client wrote itself: a client may send any `X-Forwarded-For` it likes, and
  * proxies such as nginx append to it.
  */
