@@ -35,7 +35,9 @@ async function checkDecision(
     throw new ApiError(400, 'action_mismatch', 'the decision was signed for a different action');
   }
   if (payload.issued_at >= request.expires_at.getTime()) {
-    throw new ApiError(409, 'request_completed', 'MPA request is already timeout', { status: 'timeout' });
+    // A request that ended before its expiry keeps its stored outcome; only a pending one timed out.
+    const status = request.status === 'pending' ? 'timeout' : request.status;
+    throw new ApiError(409, 'request_completed', `MPA request is already ${status}`, { status });
   }
   return request;
 }
