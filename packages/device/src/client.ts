@@ -9,12 +9,14 @@ import {
   isFresh,
   pictogramFor,
   signPayload,
+  STATUS_REQUEST_MAX_IDS,
   verifyPayload,
   type Decision,
   type DecisionPayload,
   type DeviceAuthMessage,
   type DeviceRequestView,
   type DeviceSyncRequest,
+  type DeviceStatusRequest,
   type DeviceSessionProof,
   type MpaStatus,
   type PairingProof,
@@ -402,6 +404,8 @@ export class DeviceSession {
   private handshakeTimer: NodeJS.Timeout | null = null;
   private livenessTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
+  /** Authenticated and past the first page of the sync: the server takes requests now. */
+  private live = false;
 
   constructor(private readonly options: SessionOptions) {
     this.now = options.now ?? Date.now;
@@ -419,6 +423,18 @@ export class DeviceSession {
   start(): this {
     this.connect();
     return this;
+  }
+
+  /**
+   * Asks the server for the current signed view of these requests; each arrives through onRequest.
+   * False when not connected: the caller asks again after the next sync.
+   */
+  requestStatus(requestIds: string[]): boolean {
+    if (!this.live || !this.connected) return false;
+    for (let i = 0; i < requestIds.length; i += STATUS_REQUEST_MAX_IDS) {
+      this.ws!.send(JSON.stringify({ type: 'status', request_ids: requestIds.slice(i, i + STATUS_REQUEST_MAX_IDS) } satisfies DeviceStatusRequest));
+    }
+    return true;
   }
 
   /** Closes the connection and stops reconnecting. */
@@ -510,6 +526,7 @@ export class DeviceSession {
       } else if (message.type === 'sync') {
         if (phase === 'sync') {
           phase = 'live';
+          this.live = true;
           if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
           this.attempt = 0;
         }
@@ -539,6 +556,7 @@ export class DeviceSession {
     });
     ws.on('close', (code, reason) => {
       if (ws !== this.ws) return;
+      this.live = false;
       this.clearTimers();
       this.ws = null;
       if (this.closed) return;

@@ -100,6 +100,19 @@ export interface DeviceSyncRequest {
   cursor: string;
 }
 
+/** Most request IDs in one DeviceStatusRequest. */
+export const STATUS_REQUEST_MAX_IDS = 20;
+
+/**
+ * Device to server on the WebSocket, after `ready`: send the current view of these requests (at
+ * most STATUS_REQUEST_MAX_IDS), each as a signed `request` message, finished ones included. A
+ * device asks after a reconnect, or when a request it shows expired, for the outcome it missed.
+ */
+export interface DeviceStatusRequest {
+  type: 'status';
+  request_ids: string[];
+}
+
 export interface ServerInfo {
   server_id: string;
   server_public_key: string;

@@ -4,7 +4,7 @@ import type { Database } from '../storage/database.js';
 import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, findCredentialByFingerprint } from '../webauthn/credentials.js';
 import type { RelyingParty } from '../webauthn/settings.js';
-import { findRequest, recordDecision, type RequestRow } from './requests.js';
+import { findRequest, recordDecision, statusForLateDecision, type RequestRow } from './requests.js';
 
 /**
  * The checks every decision goes through, however it is signed: the payload is for this request,
@@ -36,7 +36,7 @@ async function checkDecision(
   }
   if (payload.issued_at >= request.expires_at.getTime()) {
     // A request that ended before its expiry keeps its stored outcome; only a pending one timed out.
-    const status = request.status === 'pending' ? 'timeout' : request.status;
+    const status = await statusForLateDecision(db, requestId, now);
     throw new ApiError(409, 'request_completed', `MPA request is already ${status}`, { status });
   }
   return request;
