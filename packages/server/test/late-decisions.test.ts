@@ -99,4 +99,20 @@ describeEachStore('a late decision is told the final status', (kind) => {
     assert.equal(res.status, 409, JSON.stringify(res.body));
     assert.equal(res.body.error.details.status, 'timeout');
   });
+
+  test('a timeout told to a late cancel is stored: a decision read with an earlier clock cannot approve after it', async () => {
+    const created = await create();
+    const expiresAt = Date.parse(created.expires_at);
+    now = expiresAt + 1_000;
+    const cancel = await t.api.post(`/v1/mpa/requests/${created.request_id}/cancel`, {});
+    assert.equal(cancel.status, 409, JSON.stringify(cancel.body));
+    assert.equal(cancel.body.error.details.status, 'timeout');
+    // Another instance read its clock just before the expiry, then waited (for the row lock, a
+    // database restart): its decision, signed in time, comes after the timeout was told.
+    now = expiresAt - 10;
+    const stale = await decide(first, created, 'approve', expiresAt - 20);
+    assert.equal(stale.status, 409, `accepted after a timeout was told: ${JSON.stringify(stale.body)}`);
+    assert.equal(stale.body.error.details.status, 'timeout');
+    assert.equal((await t.api.get(`/v1/mpa/requests/${created.request_id}`)).body.status, 'timeout');
+  });
 });

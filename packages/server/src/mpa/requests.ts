@@ -306,10 +306,21 @@ function completedError(row: RequestRow): ApiError {
   return new ApiError(409, 'request_completed', `MPA request is already ${row.status}`, { status: row.status });
 }
 
+/**
+ * Runs a transition in a transaction; a refusal because the request is over is thrown only after
+ * the commit, so a timeout the lock just recorded is kept: the client is told `timeout` only
+ * once it is stored, and no decision holding an earlier clock reading can approve it after.
+ */
+async function transitionOrRefuse<T>(db: Database, fn: (tx: Queryable) => Promise<T | ApiError>): Promise<T> {
+  const result = await db.transaction(fn);
+  if (result instanceof ApiError) throw result;
+  return result;
+}
+
 export async function cancelRequest(db: Database, tenantId: string, id: string, now: number): Promise<MpaRequestView> {
-  return db.transaction(async (tx) => {
+  return transitionOrRefuse(db, async (tx) => {
     const { row, events } = await lockForTransition(tx, id, now, tenantId);
-    if (row.status !== 'pending') throw completedError(row);
+    if (row.status !== 'pending') return completedError(row);
     await applyTransition(tx, row, evaluate(policyOf(row), [...events, { kind: 'cancel', at: serialTime(events, now) }], now));
     return toView(row, now);
   });
@@ -328,9 +339,9 @@ export interface VerifiedDecision {
  * returns the request as the deciding device now sees it.
  */
 export async function recordDecision(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
-  return db.transaction(async (tx) => {
+  return transitionOrRefuse(db, async (tx) => {
     const { row, events, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
-    if (row.status !== 'pending') throw completedError(row);
+    if (row.status !== 'pending') return completedError(row);
     const at = serialTime(events, now);
     if (!device || device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
