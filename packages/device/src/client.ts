@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import WebSocket from 'ws';
 import {
   actionDigest,
@@ -127,16 +126,6 @@ export function normalizePairingCode(code: string): string | null {
   return /^\d{8}$/.test(digits) ? digits : null;
 }
 
-export function defaultDeviceName(): string {
-  let user = 'device';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no user database entry
-  }
-  return Array.from(`${user}@${hostname()}`).slice(0, 100).join('');
-}
-
 export interface PairingResponse {
   status: 'completed';
   server_id: string;
@@ -171,8 +160,9 @@ export async function pairDevice(options: PairOptions): Promise<{ server: Paired
     code,
     device_public_key: key.publicKey,
     fingerprint: key.fingerprint,
-    // At most 100 characters, cut between code points (a lone surrogate cannot be signed).
-    name: Array.from((options.name ?? defaultDeviceName()).trim()).slice(0, 100).join(''),
+    // At most 100 characters, cut between code points (a lone surrogate cannot be signed). Empty:
+    // the server names the device as the administrator named the pairing.
+    name: Array.from((options.name ?? '').trim()).slice(0, 100).join(''),
     issued_at: options.now ?? Date.now(),
   };
   const signature = signPayload(DomainTag.pairing, payload, key.privateKey);

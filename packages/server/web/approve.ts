@@ -167,7 +167,7 @@ function showPairing(code: string): void {
     'aria-describedby': 'pair-code-hint',
     value: code,
   });
-  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, required: true, value: guessDeviceName(), autocomplete: 'off' });
+  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, placeholder: 'As your administrator named it', 'aria-describedby': 'pair-name-hint', autocomplete: 'off' });
   const matches = h('input', { id: 'pair-match', type: 'checkbox', required: true });
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Create passkey');
   const status = h('p', { class: 'status', role: 'status' });
@@ -176,7 +176,7 @@ function showPairing(code: string): void {
     'form',
     { class: 'card form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'pair-code' }, 'Pairing code'), codeInput, h('p', { class: 'hint', id: 'pair-code-hint' }, '8 digits, from your administrator.')),
-    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device'), nameInput),
+    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device (optional)'), nameInput, h('p', { class: 'hint', id: 'pair-name-hint' }, `Leave it empty to use the name your administrator gave this pairing (or "${guessDeviceName()}" if none).`)),
     h('div', { class: 'field check' }, matches, h('label', { for: 'pair-match' }, 'The console shows the same pictogram')),
     h('div', { class: 'actions' }, submit),
     status,
@@ -282,7 +282,7 @@ async function pair(
     const done = await request('POST', '/approve/api/pair/complete', {
       challenge_id: opened.body.challenge_id,
       code,
-      name: nameInput.value.trim(),
+      name: nameInput.value.trim() || opened.body.name || guessDeviceName(),
       credential: {
         id: base64urlEncode(credential.rawId),
         rawId: base64urlEncode(credential.rawId),
