@@ -35,7 +35,7 @@ test('the guide\'s cold-boot example runs unchanged: Alice and Carol approve, Da
     const home = mkdtempSync(join(tmpdir(), `sigil-${person}-`));
     homes.set(person, home);
     const { body: pairing } = await api.post('/v1/pairings', { name: person });
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', sigil.url, '--code', pairing.code, '--name', person, '--home', home]);
+    const paired = await runCli(DEVICE_CLI, ['pair', '--server', sigil.url, '--code', pairing.code, '--name', person, '--yes', '--home', home]);
     assert.equal(paired.code, 0, paired.stderr);
     const { body: done } = await api.get(`/v1/pairings/${pairing.pairing_id}`);
     env[`${person.toUpperCase()}_FINGERPRINT`] = done.fingerprint;
