@@ -228,6 +228,7 @@ export function isDeviceRequestView(value: unknown): value is DeviceRequestView 
     isCount(v.groups_satisfied_count) &&
     typeof v.group_name === 'string' &&
     (v.my_decision === null || v.my_decision === 'approve' || v.my_decision === 'deny') &&
+    (v.my_group_satisfied === undefined || typeof v.my_group_satisfied === 'boolean') &&
     typeof v.expires_at === 'string' &&
     typeof v.created_at === 'string' &&
     (v.completed_at === null || typeof v.completed_at === 'string')
@@ -594,6 +595,7 @@ export function mergeViews(current: DeviceRequestView, incoming: DeviceRequestVi
     ...incoming,
     groups_satisfied_count: Math.max(current.groups_satisfied_count, incoming.groups_satisfied_count),
     my_decision: incoming.my_decision ?? current.my_decision,
+    ...(current.my_group_satisfied || incoming.my_group_satisfied ? { my_group_satisfied: true } : {}),
   };
 }
 
