@@ -21,10 +21,16 @@ const port = (v: string) => {
     throw new InvalidArgumentError((err as Error).message);
   }
 };
+// An empty value (SIGIL_ORG_NAME= in a shell) counts as unset.
 const orgName = (v: string) => {
   const name = v.trim();
-  if (name.length === 0 || name.length > 100) throw new InvalidArgumentError('the organisation name must be 1 to 100 characters');
-  return name;
+  if (name.length > 100) throw new InvalidArgumentError('the organisation name must be at most 100 characters');
+  return name === '' ? undefined : name;
+};
+const logFormat = (v: string) => {
+  if (v === '') return undefined;
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`choose one of ${LOG_FORMATS.join(', ')}`);
+  return v as LogFormat;
 };
 const dataDirOption = () => new Option('--data-dir <dir>', 'embedded store directory (ignored when DATABASE_URL is set)').default(DEFAULTS.dataDir);
 
@@ -38,7 +44,7 @@ program
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
   .addOption(new Option('--org-name <name>', 'organisation name approvers see (asked on first start in a terminal; default Sigil)').env('SIGIL_ORG_NAME').argParser(orgName))
   .addOption(new Option('--log-level <level>', 'pino log level (default: warn on a terminal, info otherwise)').env('SIGIL_LOG_LEVEL'))
-  .addOption(new Option('--log-format <format>', 'json, or pretty: readable lines (default: pretty on a terminal, json otherwise)').env('SIGIL_LOG_FORMAT').choices(LOG_FORMATS))
+  .addOption(new Option('--log-format <format>', 'json, or pretty: readable lines (default: pretty on a terminal, json otherwise)').env('SIGIL_LOG_FORMAT').argParser(logFormat))
   .addOption(new Option('--metrics-port <port>', 'serve /metrics only on this separate port (0: any free port), not on --port').env('SIGIL_METRICS_PORT').argParser(port))
   .addOption(new Option('--metrics-host <host>', 'address of the --metrics-port listener (default 127.0.0.1)').env('SIGIL_METRICS_HOST'))
   .action(async (opts: ServeOptions) => {
@@ -48,9 +54,9 @@ program
     const logging = defaultLogging(Boolean(process.stdout.isTTY));
     const server = await startServer({
       ...serveOpts,
-      logLevel: logLevel ?? logging.level,
-      logFormat: logFormat ?? logging.format,
-      orgName,
+      logLevel: logLevel || logging.level,
+      logFormat: logFormat || logging.format,
+      orgName: orgName || undefined,
       ...(terminal ? { askOrgName: askOrgName } : {}),
       metrics: { ...(metricsPort !== undefined ? { port: metricsPort } : {}), ...(metricsHost !== undefined ? { host: metricsHost } : {}) },
       databaseUrl: process.env.DATABASE_URL,
@@ -103,7 +109,7 @@ async function askOrgName(): Promise<string | undefined> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question('Organisation name approvers will see (Enter for "Sigil"; change it later with --org-name): ');
-    return answer.trim() === '' ? undefined : orgName(answer);
+    return orgName(answer);
   } finally {
     rl.close();
   }
