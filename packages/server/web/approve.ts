@@ -222,11 +222,6 @@ async function pair(
     return;
   }
   codeInput.removeAttribute('aria-invalid');
-  if (!nameInput.value.trim()) {
-    error.textContent = 'Give this device a name your administrator will recognise.';
-    nameInput.focus();
-    return;
-  }
   if (!matches.checked) {
     error.textContent = 'Check the server pictogram against the console first, then tick the box.';
     matches.focus();

@@ -407,7 +407,7 @@ function deviceIdentity(d: Device): HTMLElement {
     { class: 'identity' },
     line('fingerprint', d.fingerprint),
     line('device_public_key', d.device_public_key),
-    h('div', { class: 'identity-line' }, h('span', { class: 'identity-label' }, 'As an approver in a request:'), ' ', copyButton(`${sanitizeText(d.name)} as an approver`, approver)),
+    h('div', { class: 'identity-line approver' }, h('span', { class: 'identity-label' }, 'As an approver in a request:'), ' ', copyButton(`${sanitizeText(d.name)} as an approver`, approver)),
   );
 }
 
