@@ -47,9 +47,9 @@ describe('installed from the npm tarballs, outside the repository', () => {
     prefix = join(root, 'prefix');
     elsewhere = join(root, 'somewhere');
     userHome = join(root, 'home');
-    for (const dir of [packs(), prefix, elsewhere, userHome]) mkdirSync(dir, { recursive: true });
-    // What `npm run pack` does after building (the build is done: npm test builds first).
-    const packed = await run('npm', ['pack', '--workspaces', '--pack-destination', packs()], ROOT, cleanEnv());
+    for (const dir of [prefix, elsewhere, userHome]) mkdirSync(dir, { recursive: true });
+    // What `npm run pack` does after building (the build is done: npm test builds first), into a folder it makes.
+    const packed = await run(process.execPath, [join(ROOT, 'scripts', 'pack.mjs'), packs()], ROOT, cleanEnv());
     assert.equal(packed.code, 0, packed.out);
   });
   after(async () => {

@@ -2,6 +2,7 @@
 // the command that lists the devices a request can name.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -127,4 +128,14 @@ test('npm install on this Node raises no engine warnings: every locked package a
     .filter(([, p]) => typeof p.engines?.node === 'string' && !satisfies(process.versions.node, p.engines.node))
     .map(([name, p]) => `${name} wants node ${p.engines!.node}`);
   assert.deepEqual(refused, []);
+});
+
+test('a device home made inside the checkout by mistake is ignored by git (it holds a private key)', async () => {
+  const root = new URL('../../../', import.meta.url).pathname;
+  const ignored = await new Promise<string>((resolve, reject) =>
+    execFile('git', ['check-ignore', '--no-index', 'alice/device-key.pem', 'alice/servers.json', '.sigil-device/device-key.pem', 'alice/device-key.pem.tmp-1-ab'], { cwd: root }, (err, stdout) =>
+      err && !stdout ? reject(err) : resolve(stdout),
+    ),
+  );
+  assert.deepEqual(ignored.trim().split('\n'), ['alice/device-key.pem', 'alice/servers.json', '.sigil-device/device-key.pem', 'alice/device-key.pem.tmp-1-ab']);
 });
