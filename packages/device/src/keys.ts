@@ -5,14 +5,26 @@
  */
 export class KeyReader {
   private waiting: ((key: string) => void) | null = null;
+  /** The rest of a chunk whose first key answered a question: for the questions asked right after it. */
+  private rest: string[] = [];
   private readonly onData = (chunk: Buffer) => {
-    for (const key of chunk.toString('utf8')) {
-      if (key === '\u0003' || key === '\u0004') return this.onInterrupt();
+    const keys = [...chunk.toString('utf8')];
+    if (keys.some((key) => key === '\u0003' || key === '\u0004')) return this.onInterrupt();
+    // Typed while nothing was asked: dropped, so it cannot answer a question that appears later.
+    if (!this.waiting) return;
+    this.rest = keys;
+    this.deliver();
+    // Keys typed together (or faster than the screen) reach only the questions of this moment.
+    setImmediate(() => (this.rest = []));
+  };
+
+  private deliver(): void {
+    while (this.waiting && this.rest.length > 0) {
       const resolve = this.waiting;
       this.waiting = null;
-      resolve?.(key);
+      resolve(this.rest.shift()!);
     }
-  };
+  }
 
   constructor(
     private readonly input: NodeJS.ReadStream,
@@ -36,6 +48,7 @@ export class KeyReader {
         signal.removeEventListener('abort', onAbort);
         resolve(key.toLowerCase());
       };
+      this.deliver();
     });
   }
 
