@@ -50,18 +50,7 @@ test('the guide\'s cold-boot example runs unchanged: Alice and Carol approve, Da
     listeners.push(child);
   }
 
-  const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', EXAMPLE], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-
+  const run = await runExample(env);
   assert.equal(run.code, 0, run.out);
   const id = run.out.match(/^MPA request created: ([0-9a-f-]{36})$/m)?.[1];
   assert.ok(id, run.out);
