@@ -57,7 +57,6 @@ program
   .addOption(homeOption())
   .action(async (opts: { server: string; code: string; name?: string; yes?: boolean; home?: string }) => {
     const home = resolveHome(opts.home);
-    const key = loadOrCreateDeviceKey(home);
     const info = await fetchServerInfo(opts.server);
     out(
       [
@@ -78,6 +77,8 @@ program
     if (!opts.yes && !(await confirm('Does the pictogram match? [y/N] '))) {
       throw new CliError('pairing cancelled: the pictogram was not confirmed');
     }
+    // Only now: a refused or cancelled pairing leaves no key behind.
+    const key = loadOrCreateDeviceKey(home);
     let result;
     try {
       result = await pairDevice({ code: opts.code, key, info, home, ...(opts.name !== undefined ? { name: opts.name } : {}) });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
@@ -123,6 +123,7 @@ describeEachStore('sigil-device end to end', (kind) => {
     assert.ok(refused.stdout.includes(`Server pictogram: ${pairing.pictogram.text}`), 'the pictogram is shown before refusing');
     assert.match(refused.stderr, /not a terminal: compare the pictogram above .* then run the same command with --yes/);
     assert.equal((await s.api('GET', `/v1/pairings/${pairing.pairing_id}`)).body.status, 'pending', 'nothing was paired');
+    assert.equal(existsSync(home), false, 'no device key was made');
 
     // Without --name, the device takes the name the administrator gave the pairing.
     const paired = await s.device(home, 'pair', '--server', s.url, '--code', pairing.code, '--yes');
