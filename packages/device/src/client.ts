@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import WebSocket from 'ws';
 import {
   actionDigest,
@@ -129,16 +128,6 @@ export function normalizePairingCode(code: string): string | null {
   return /^\d{8}$/.test(digits) ? digits : null;
 }
 
-export function defaultDeviceName(): string {
-  let user = 'device';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no user database entry
-  }
-  return Array.from(`${user}@${hostname()}`).slice(0, 100).join('');
-}
-
 export interface PairingResponse {
   status: 'completed';
   server_id: string;
@@ -173,8 +162,9 @@ export async function pairDevice(options: PairOptions): Promise<{ server: Paired
     code,
     device_public_key: key.publicKey,
     fingerprint: key.fingerprint,
-    // At most 100 characters, cut between code points (a lone surrogate cannot be signed).
-    name: Array.from((options.name ?? defaultDeviceName()).trim()).slice(0, 100).join(''),
+    // At most 100 characters, cut between code points (a lone surrogate cannot be signed). Empty:
+    // the server names the device as the administrator named the pairing.
+    name: Array.from((options.name ?? '').trim()).slice(0, 100).join(''),
     issued_at: options.now ?? Date.now(),
   };
   const signature = signPayload(DomainTag.pairing, payload, key.privateKey);
@@ -240,6 +230,7 @@ export function isDeviceRequestView(value: unknown): value is DeviceRequestView 
     isCount(v.groups_satisfied_count) &&
     typeof v.group_name === 'string' &&
     (v.my_decision === null || v.my_decision === 'approve' || v.my_decision === 'deny') &&
+    (v.my_group_satisfied === undefined || typeof v.my_group_satisfied === 'boolean') &&
     typeof v.expires_at === 'string' &&
     typeof v.created_at === 'string' &&
     (v.completed_at === null || typeof v.completed_at === 'string')
@@ -622,6 +613,7 @@ export function mergeViews(current: DeviceRequestView, incoming: DeviceRequestVi
     ...incoming,
     groups_satisfied_count: Math.max(current.groups_satisfied_count, incoming.groups_satisfied_count),
     my_decision: incoming.my_decision ?? current.my_decision,
+    ...(current.my_group_satisfied || incoming.my_group_satisfied ? { my_group_satisfied: true } : {}),
   };
 }
 

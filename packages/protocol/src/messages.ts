@@ -56,6 +56,8 @@ export interface DeviceRequestView {
   group_name: string;
   /** This device's own recorded decision, if any. */
   my_decision: Decision | null;
+  /** Whether this device's group already counts as approved (someone in it approved); absent from older servers. */
+  my_group_satisfied?: boolean;
   expires_at: string;
   created_at: string;
   completed_at: string | null;

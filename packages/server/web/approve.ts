@@ -167,7 +167,7 @@ function showPairing(code: string): void {
     'aria-describedby': 'pair-code-hint',
     value: code,
   });
-  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, required: true, value: guessDeviceName(), autocomplete: 'off' });
+  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, placeholder: 'As your administrator named it', 'aria-describedby': 'pair-name-hint', autocomplete: 'off' });
   const matches = h('input', { id: 'pair-match', type: 'checkbox', required: true });
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Create passkey');
   const status = h('p', { class: 'status', role: 'status' });
@@ -176,7 +176,7 @@ function showPairing(code: string): void {
     'form',
     { class: 'card form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'pair-code' }, 'Pairing code'), codeInput, h('p', { class: 'hint', id: 'pair-code-hint' }, '8 digits, from your administrator.')),
-    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device'), nameInput),
+    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device (optional)'), nameInput, h('p', { class: 'hint', id: 'pair-name-hint' }, `Leave it empty to use the name your administrator gave this pairing (or "${guessDeviceName()}" if none).`)),
     h('div', { class: 'field check' }, matches, h('label', { for: 'pair-match' }, 'The console shows the same pictogram')),
     h('div', { class: 'actions' }, submit),
     status,
@@ -222,11 +222,6 @@ async function pair(
     return;
   }
   codeInput.removeAttribute('aria-invalid');
-  if (!nameInput.value.trim()) {
-    error.textContent = 'Give this device a name your administrator will recognise.';
-    nameInput.focus();
-    return;
-  }
   if (!matches.checked) {
     error.textContent = 'Check the server pictogram against the console first, then tick the box.';
     matches.focus();
@@ -282,7 +277,7 @@ async function pair(
     const done = await request('POST', '/approve/api/pair/complete', {
       challenge_id: opened.body.challenge_id,
       code,
-      name: nameInput.value.trim(),
+      name: nameInput.value.trim() || opened.body.name || guessDeviceName(),
       credential: {
         id: base64urlEncode(credential.rawId),
         rawId: base64urlEncode(credential.rawId),
@@ -571,6 +566,7 @@ function renderScreen(initial: DeviceRequestView): void {
   const title = h('h1', { id: 'screen-title', class: 'screen-org' }, model.heading);
   const quorum = h('p', { class: 'screen-quorum', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const expires = h('p', { class: 'screen-expires js-expires', 'data-expires': initial.expires_at });
+  const note = h('p', { class: 'screen-note' });
   const outcome = h('div', { class: 'screen-outcome', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const error = h('p', { class: 'error', role: 'alert' });
   const deny = h('button', { type: 'button', class: 'button deny' }, 'Deny');
@@ -580,7 +576,10 @@ function renderScreen(initial: DeviceRequestView): void {
 
   const update = (view: DeviceRequestView) => {
     const current = approvalScreen(view, now());
+    title.textContent = current.heading;
     quorum.textContent = current.quorum;
+    note.hidden = current.note === null;
+    note.textContent = current.note ?? '';
     expires.hidden = current.timeLeft === null;
     expires.textContent = current.timeLeft ?? '';
     const { state } = current;
@@ -670,6 +669,7 @@ function renderScreen(initial: DeviceRequestView): void {
       quorum,
       expires,
       h('p', { class: 'screen-fine' }, model.group),
+      note,
       outcome,
       actions,
       error,

@@ -501,6 +501,7 @@ function deviceView(row: RequestRow, seat: { groupIndex: number; orgName: string
     groups_satisfied_count: row.groups_satisfied.length,
     group_name: row.groups[seat.groupIndex]!.name,
     my_decision: seat.myDecision,
+    my_group_satisfied: row.groups_satisfied.includes(row.groups[seat.groupIndex]!.name),
     expires_at: row.expires_at.toISOString(),
     created_at: row.created_at.toISOString(),
     completed_at: completedAt === null ? null : new Date(completedAt).toISOString(),
