@@ -12,7 +12,8 @@ import {
 } from '@sigilauth/protocol';
 import { onRequestChanged, type RequestChanged } from '../events/bus.js';
 import type { ServerIdentity } from '../identity/server-identity.js';
-import { deviceViews, isSyncCursor, pendingViewsPage, type DeviceRef } from '../mpa/requests.js';
+import { deviceViews, isSyncCursor, pendingViewsPage } from '../mpa/request-queries.js';
+import type { DeviceRef } from '../mpa/requests.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 const AUTH_TIMEOUT_MS = 10_000;

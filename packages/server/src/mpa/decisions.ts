@@ -4,7 +4,10 @@ import type { Database } from '../storage/database.js';
 import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, findCredentialByFingerprint } from '../webauthn/credentials.js';
 import type { RelyingParty } from '../webauthn/settings.js';
-import { findRequest, recordDecision, type RequestRow } from './requests.js';
+import { hasExpired } from './expiry-rule.js';
+import { findRequest } from './request-queries.js';
+import { recordDecision } from './request-transitions.js';
+import type { RequestRow } from './requests.js';
 
 /**
  * The checks every decision goes through, however it is signed: the payload is for this request,
@@ -34,7 +37,7 @@ async function checkDecision(
   if (payload.action_digest !== request.action_digest) {
     throw new ApiError(400, 'action_mismatch', 'the decision was signed for a different action');
   }
-  if (payload.issued_at >= request.expires_at.getTime()) {
+  if (hasExpired(request.expires_at.getTime(), payload.issued_at)) {
     throw new ApiError(409, 'request_completed', 'MPA request is already timeout', { status: 'timeout' });
   }
   return request;

@@ -1,7 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import type { DeviceRequestView } from '@sigilauth/protocol';
 import { onRequestChanged, type RequestChanged } from '../events/bus.js';
-import { deviceViews, pendingViewsPage, type DeviceRef } from '../mpa/requests.js';
+import { deviceViews, pendingViewsPage } from '../mpa/request-queries.js';
+import type { DeviceRef } from '../mpa/requests.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 const HEARTBEAT_MS = 25_000;

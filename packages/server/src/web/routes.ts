@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { IdParams, Uuid } from '../http/schemas.js';
-import { deviceViews, pendingViewsPage } from '../mpa/requests.js';
+import { deviceViews, pendingViewsPage } from '../mpa/request-queries.js';
 import { defaultTenant } from '../tenants/tenants.js';
 import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, consumeChallenge, findCredentialByFingerprint, findCredentialById, issueChallenge } from '../webauthn/credentials.js';

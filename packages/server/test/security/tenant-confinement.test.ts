@@ -5,7 +5,7 @@ import { Api, pairDevice, startTestServer, type TestServer } from '../../../../t
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
-import { deviceViews, pendingViewsPage } from '../../src/mpa/requests.js';
+import { deviceViews, pendingViewsPage } from '../../src/mpa/request-queries.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { DeviceSocket, EventStream } from './helpers.js';
