@@ -74,7 +74,15 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   return {
     kind: 'pglite',
     ...wrap(pg),
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))).catch((err: unknown) => Promise.reject(withoutStatementData(err))),
+    transaction: (fn) =>
+      pg
+        .transaction((tx) =>
+          fn({
+            ...wrap(tx),
+            exec: async (script) => void (await tx.exec(script).catch((err: unknown) => Promise.reject(withoutStatementData(err)))),
+          }),
+        )
+        .catch((err: unknown) => Promise.reject(withoutStatementData(err))),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
     async listen(channel: string, handler: NotificationHandler) {
       const unsubscribe = await pg.listen(channel, handler);

@@ -48,7 +48,11 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
       let broken = false;
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn({
+          ...wrap(client),
+          // Without parameters pg uses the simple query protocol, which runs a script of several statements.
+          exec: async (script) => void (await client.query(script).catch((err: unknown) => Promise.reject(translate(err)))),
+        });
         await client.query('COMMIT');
         return result;
       } catch (err) {
