@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
-import { DEFAULTS, parsePort } from './config.js';
+import { DEFAULTS, loadSettings, type SettingFlags, type Settings } from './config.js';
+import type { Database } from './storage/database.js';
 import { startServer } from './server.js';
 import { openStorage } from './storage/open.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tenants/api-keys.js';
@@ -11,40 +12,27 @@ import { registerWebhookCommands } from './webhooks/cli.js';
 
 const program = new Command('sigil').description('Sigil multi-party approval server').version(VERSION);
 
-const port = (v: string) => {
-  try {
-    return parsePort(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+/** The one place the environment is read: every setting, checked, before a command does anything. */
+const settingsFrom = (flags: SettingFlags): Readonly<Settings> => loadSettings(process.env, flags);
 const dataDirOption = () => new Option('--data-dir <dir>', 'embedded store directory (ignored when DATABASE_URL is set)').default(DEFAULTS.dataDir);
 
 program
   .command('serve')
   .description('run the HTTP service')
-  .option('--host <host>', 'address to listen on', DEFAULTS.host)
-  .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('SIGIL_PORT').default(DEFAULTS.port).argParser(port))
+  .option('--host <host>', `address to listen on (default: "${DEFAULTS.host}")`)
+  .option('--port <port>', `port to listen on, 0: any free port (SIGIL_PORT; default: ${DEFAULTS.port})`)
   .addOption(dataDirOption())
   .option('--tls-cert <file>', 'PEM certificate chain; serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
-  .addOption(new Option('--log-level <level>', 'pino log level').env('SIGIL_LOG_LEVEL').default('info'))
-  .addOption(new Option('--metrics-port <port>', 'serve /metrics only on this separate port (0: any free port), not on --port').env('SIGIL_METRICS_PORT').argParser(port))
-  .addOption(new Option('--metrics-host <host>', 'address of the --metrics-port listener (default 127.0.0.1)').env('SIGIL_METRICS_HOST'))
-  .action(async (opts: { host: string; port: number; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; metricsPort?: number; metricsHost?: string }) => {
-    if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
-    const { metricsPort, metricsHost, ...serveOpts } = opts;
-    const server = await startServer({
-      ...serveOpts,
-      metrics: { ...(metricsPort !== undefined ? { port: metricsPort } : {}), ...(metricsHost !== undefined ? { host: metricsHost } : {}) },
-      databaseUrl: process.env.DATABASE_URL,
-      dbPoolSize: process.env.SIGIL_DB_POOL_SIZE ? Number(process.env.SIGIL_DB_POOL_SIZE) : 10,
-      orgName: process.env.SIGIL_ORG_NAME,
-      ...(process.env.SIGIL_PAIRING_RATE_LIMIT ? { pairingRateLimit: Number(process.env.SIGIL_PAIRING_RATE_LIMIT) } : {}),
-    });
+  .option('--log-level <level>', `pino log level (SIGIL_LOG_LEVEL; default: "${DEFAULTS.logLevel}")`)
+  .option('--metrics-port <port>', 'serve /metrics only on this separate port (0: any free port), not on --port (SIGIL_METRICS_PORT)')
+  .option('--metrics-host <host>', `address of the --metrics-port listener (SIGIL_METRICS_HOST; default ${DEFAULTS.metricsHost})`)
+  .action(async (flags: SettingFlags) => {
+    const settings = settingsFrom(flags);
+    const server = await startServer(settings);
     const lines = [
       `Sigil ${VERSION} is running at ${server.url}`,
-      `Storage: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${opts.dataDir}`}`,
+      `Storage: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${settings.dataDir}`}`,
       `Server ID: ${server.identity.serverId}`,
       `Server pictogram: ${server.identity.pictogram.text}  (${server.identity.pictogram.names.join(', ')})`,
     ];
@@ -70,10 +58,12 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
   });
 
-async function withStore<T>(dataDir: string, fn: (db: Awaited<ReturnType<typeof openStorage>>) => Promise<T>): Promise<T> {
-  const db = await openStorage({ databaseUrl: process.env.DATABASE_URL, dataDir, poolSize: 2 });
+/** Opens the configured store for one command; two connections are plenty for it. */
+async function withStore<T>(dataDir: string, fn: (db: Database, settings: Readonly<Settings>) => Promise<T>): Promise<T> {
+  const settings = settingsFrom({ dataDir });
+  const db = await openStorage({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 2, pgliteTemplate: settings.pgliteTemplate });
   try {
-    return await fn(db);
+    return await fn(db, settings);
   } finally {
     await db.close();
   }
@@ -89,12 +79,12 @@ apikey
   .option('--new-org <name>', 'create a new organisation for this key')
   .addOption(dataDirOption())
   .action(async (opts: { name: string; test?: boolean; tenant?: string; newOrg?: string; dataDir: string }) => {
-    await withStore(opts.dataDir, async (db) => {
+    await withStore(opts.dataDir, async (db, settings) => {
       const tenant = opts.newOrg
         ? await createTenant(db, opts.newOrg)
         : opts.tenant
           ? await getTenant(db, opts.tenant)
-          : ((await defaultTenant(db)) ?? (await createTenant(db, process.env.SIGIL_ORG_NAME ?? 'Sigil')));
+          : ((await defaultTenant(db)) ?? (await createTenant(db, settings.orgName ?? 'Sigil')));
       if (!tenant) throw new InvalidArgumentError(`no organisation ${opts.tenant}`);
       const { key, record } = await createApiKey(db, tenant.id, opts.name, opts.test ? 'test' : 'live');
       const mode = opts.test ? ' in test mode (it sees only test-mode objects)' : '';
