@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import stringWidth from 'string-width';
 import { actionDigest, approvalScreen, charClass, validateMpaRequest, type DeviceRequestView } from '@sigilauth/protocol';
 import { SigilAuth, SigilValidationError } from '@sigilauth/sdk';
-import { fetchPendingRequests, submitDecision } from '../../packages/device/src/client.js';
+import { fetchPendingRequests, submitDecision } from '../../packages/device/src/index.js';
 import type { DeviceKey, PairedServer } from '../../packages/device/src/keystore.js';
 import { Listener } from '../../packages/device/src/listen.js';
 import { BUTTONS, layoutScreen } from '../../packages/device/src/screen.js';

@@ -27,7 +27,7 @@ import {
   submitDecision,
   verifyServerMessage,
   webSocketUrl,
-} from '../src/client.js';
+} from '../src/index.js';
 import { loadOrCreateDeviceKey, type DeviceKey } from '../src/keystore.js';
 import { Listener } from '../src/listen.js';
 import { FakeSigil, makeView } from './fake-server.js';

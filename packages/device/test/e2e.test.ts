@@ -7,7 +7,7 @@ import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
 import { Api } from '../../../test/support/api.js';
 import { DEVICE_CLI, freePort, runCli, spawnCli, startSigil, type RunResult, type SigilProcess, type Spawned } from '../../../test/support/processes.js';
 import { createStore, describeEachStore, type StoreKind, type TestStore } from '../../../test/support/stores.js';
-import { DecisionError, fetchPendingRequests, submitDecision } from '../src/client.js';
+import { DecisionError, fetchPendingRequests, submitDecision } from '../src/index.js';
 import { loadOrCreateDeviceKey, loadServers, selectServer } from '../src/keystore.js';
 import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
 import { waitFor, withTimeout } from '../../../test/support/wait.js';

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
-import { DeviceSession } from '../../device/src/client.js';
+import { DeviceSession } from '../../device/src/index.js';
 import { coldBootRequest } from '../../../test/support/cold-boot.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
