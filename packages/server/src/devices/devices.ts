@@ -56,3 +56,12 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
     return toView(row);
   });
 }
+
+/** The organisation a paired, unrevoked device key belongs to (a key belongs to one), or null. */
+export async function pairedDeviceTenant(db: Queryable, fingerprint: string, publicKey: string): Promise<string | null> {
+  const [paired] = await db.query<{ tenant_id: string }>(
+    'SELECT tenant_id FROM devices WHERE fingerprint = $1 AND public_key = $2 AND revoked_at IS NULL',
+    [fingerprint, publicKey],
+  );
+  return paired?.tenant_id ?? null;
+}

@@ -119,3 +119,9 @@ export async function pendingViewsPage(db: Queryable, device: DeviceRef, now: nu
   return { requests, next_cursor: more ? requests[requests.length - 1]!.request_id : null };
 }
 
+
+/** The devices a request names, by fingerprint. */
+export async function approverFingerprints(db: Queryable, requestId: string): Promise<string[]> {
+  const rows = await db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1', [requestId]);
+  return rows.map((r) => r.fingerprint);
+}
