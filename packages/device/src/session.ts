@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import {
+  backoffDelay as sharedBackoff,
   DomainTag,
   signPayload,
   type DeviceAuthMessage,
@@ -25,10 +26,9 @@ export function webSocketUrl(serverUrl: string): string {
   return url.toString();
 }
 
-/** Exponential backoff with jitter: 0.5 s doubling to 30 s, each delay drawn from [d/2, d]. */
+/** The delay before reconnecting: the shared formula, from 0.5 s doubling to at most 30 s. */
 export function backoffDelay(attempt: number, minMs = 500, maxMs = 30_000, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(0, attempt), 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return sharedBackoff(attempt, minMs, maxMs, random);
 }
 
 /** The server refused this device's session proof (signed by the server: not a network fault). */
