@@ -10,8 +10,7 @@ import { checkMetricsToken, startMetricsListener, type MetricsEndpointConfig } f
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
 import type { Database } from './storage/database.js';
 import { openStorage } from './storage/open.js';
-import { createApiKey } from './tenants/api-keys.js';
-import { createTenant, defaultTenant, renameTenant } from './tenants/tenants.js';
+import { ensureFirstOrganisation } from './tenants/first-organisation.js';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhooks/config.js';
 import { startWebhookWorker } from './webhooks/worker.js';
 import { loadAttestationMetadata } from './webauthn/attestation.js';
@@ -67,23 +66,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Any constant: instances starting together on an empty store agree on one first organisation. */
-const INITIALISE_LOCK = 7_135_522;
-
-/** Makes sure an empty store has an organisation and one API key; returns the key if it made one. */
-async function initialise(db: Database, orgName: string | undefined): Promise<string | null> {
-  return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [INITIALISE_LOCK]);
-    const existing = await defaultTenant(tx);
-    if (existing) {
-      if (orgName && orgName !== existing.name) await renameTenant(tx, existing.id, orgName);
-      return null;
-    }
-    const tenant = await createTenant(tx, orgName ?? 'Sigil');
-    return (await createApiKey(tx, tenant.id, 'default', 'live')).key;
-  });
-}
-
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const trustProxy = config.trustProxy ?? false;
   const db = await openStorage({
@@ -95,7 +77,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const clock = config.clock ?? Date.now;
   try {
     const identity = await loadServerIdentity(db);
-    const firstApiKey = await initialise(db, config.orgName);
+    const firstApiKey = await ensureFirstOrganisation(db, config.orgName);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...config.webhooks };
     const webAuthn = new WebAuthnSettings({ attestationRequired: false, ...config.webAuthn });
     const maxPendingPerDevice = config.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE;

@@ -5,7 +5,7 @@ import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/asser
 import { advanceSignCount, findCredentialByFingerprint } from '../webauthn/credentials.js';
 import type { RelyingParty } from '../webauthn/settings.js';
 import { hasExpired } from './expiry-rule.js';
-import { findRequest } from './request-queries.js';
+import { findRequest, hasDecided } from './request-queries.js';
 import { recordDecision } from './request-transitions.js';
 import type { RequestRow } from './requests.js';
 
@@ -85,8 +85,7 @@ export async function submitWebAuthnDecision(
   });
   // A replay of an accepted decision is answered like any second decision; the counter check
   // then refuses other re-used assertions (and cloned authenticators) before anything is recorded.
-  const [decided] = await db.query('SELECT 1 FROM mpa_decisions WHERE request_id = $1 AND fingerprint = $2', [requestId, payload.fingerprint]);
-  if (decided) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+  if (await hasDecided(db, requestId, payload.fingerprint)) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
   if (!(await advanceSignCount(db, payload.fingerprint, counter, now))) {
     throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
   }

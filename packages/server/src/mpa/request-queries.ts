@@ -125,3 +125,9 @@ export async function approverFingerprints(db: Queryable, requestId: string): Pr
   const rows = await db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1', [requestId]);
   return rows.map((r) => r.fingerprint);
 }
+
+/** Whether a device has already decided on a request. */
+export async function hasDecided(db: Queryable, requestId: string, fingerprint: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM mpa_decisions WHERE request_id = $1 AND fingerprint = $2', [requestId, fingerprint]);
+  return rows.length > 0;
+}

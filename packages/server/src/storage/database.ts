@@ -47,3 +47,8 @@ export function withoutStatementData(err: unknown): unknown {
   }
   return err;
 }
+
+/** A round trip to the store: resolves when it answers. */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}

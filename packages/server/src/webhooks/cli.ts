@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command, type Option } from 'commander';
 import type { Settings } from '../config.js';
 import type { Database } from '../storage/database.js';
 import { defaultTenant, getTenant, testModeTenant } from '../tenants/tenants.js';
-import { createEndpoint, listEndpoints, WEBHOOK_EVENT_TYPES } from './endpoints.js';
+import { createEndpoint, endpointTenants, listEndpoints, WEBHOOK_EVENT_TYPES } from './endpoints.js';
 
 export type WithStore = <T>(dataDir: string, fn: (db: Database, settings: Readonly<Settings>) => Promise<T>) => Promise<T>;
 
@@ -45,8 +45,7 @@ export function registerWebhookCommands(program: Command, withStore: WithStore, 
     .addOption(dataDirOption())
     .action(async (opts: { dataDir: string }) => {
       await withStore(opts.dataDir, async (db) => {
-        const rows = await db.query<{ id: string; tenant_id: string }>('SELECT id, tenant_id FROM webhook_endpoints');
-        const tenantOf = new Map(rows.map((r) => [r.id, r.tenant_id]));
+        const tenantOf = await endpointTenants(db);
         for (const e of await listEndpoints(db, null, Date.now())) {
           const state = e.enabled ? 'enabled' : `disabled (${e.disabled_reason ?? 'unknown'})`;
           process.stdout.write(`${e.id}  ${state}  events=${e.events ? e.events.join(',') : 'all'}  tenant=${tenantOf.get(e.id)}  ${e.url}\n`);
