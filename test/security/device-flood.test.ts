@@ -8,7 +8,7 @@ import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol';
 import { authMessage, fetchPendingRequests, MAX_SERVER_MESSAGE_BYTES, submitDecision, verifyServerMessage } from '../../packages/device/src/index.js';
 import type { DeviceKey, PairedServer } from '../../packages/device/src/keystore.js';
 import { openSession } from '../../packages/server/src/web/sessions.js';
-import { Api, pairDevice, startTestServer, type TestServer } from '../support/api.js';
+import { type Api, pairDevice, startTestServer, type TestServer } from '../support/api.js';
 import { TestDevice } from '../support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../support/stores.js';
 

@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
 import { deviceViews } from '../src/mpa/request-queries.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler, type Queryable, type Row } from './database.js';
+import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler, type Queryable } from './database.js';
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 

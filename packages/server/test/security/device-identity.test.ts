@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
+import { type Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { DEVICE_CLI, runCli } from '../../../../test/support/processes.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
