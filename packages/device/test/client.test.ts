@@ -371,13 +371,13 @@ describe('device session against a fake server', () => {
 
   test('fetchPendingRequests returns the sync, and fails cleanly when the server is down', async () => {
     fake.views = [makeView(), makeView({ request_id: '1b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d02' })];
-    const views = await withTimeout(fetchPendingRequests(fake.paired(), key), 5000, 'inbox');
+    const views = await withTimeout(fetchPendingRequests(fake.paired(), key), 60_000, 'inbox');
     assert.deepEqual(
       views.map((v) => v.request_id),
       fake.views.map((v) => v.request_id),
     );
     const down = { ...fake.paired(), url: 'http://127.0.0.1:9' };
-    await assert.rejects(withTimeout(fetchPendingRequests(down, key), 5000, 'inbox'), (e: Error) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(withTimeout(fetchPendingRequests(down, key), 60_000, 'inbox'), (e: Error) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message));
   });
 });
 
@@ -505,7 +505,7 @@ describe('listener against a fake server', () => {
     fake.refuseDevices = true;
     try {
       const l = listen({ kind: 'none' });
-      await assert.rejects(withTimeout(l.listener.done, 5000, 'listener'), SessionRejectedError);
+      await assert.rejects(withTimeout(l.listener.done, 60_000, 'listener'), SessionRejectedError);
     } finally {
       fake.refuseDevices = false;
     }

@@ -39,7 +39,7 @@ function suite(kind: StoreKind) {
     },
     home: (name: string) => join(root, name),
     device(home: string, ...args: string[]): Promise<RunResult> {
-      return runCli(DEVICE_CLI, [...args, '--home', home], { timeoutMs: 20_000 });
+      return runCli(DEVICE_CLI, [...args, '--home', home], { timeoutMs: 120_000 });
     },
     listen(home: string, ...args: string[]): Spawned {
       const child = spawnCli(DEVICE_CLI, ['listen', '--home', home, ...args]);
@@ -198,8 +198,8 @@ describeEachStore('sigil-device end to end', (kind) => {
     const bobKey = loadOrCreateDeviceKey(s.home('bob'));
     const aliceServer = selectServer(loadServers(s.home('alice')));
     const bobServer = selectServer(loadServers(s.home('bob')));
-    const aliceView = (await withTimeout(fetchPendingRequests(aliceServer, aliceKey), 10_000, 'inbox')).find((v) => v.request_id === id);
-    const bobView = (await withTimeout(fetchPendingRequests(bobServer, bobKey), 10_000, 'inbox')).find((v) => v.request_id === id);
+    const aliceView = (await withTimeout(fetchPendingRequests(aliceServer, aliceKey), 60_000, 'inbox')).find((v) => v.request_id === id);
+    const bobView = (await withTimeout(fetchPendingRequests(bobServer, bobKey), 60_000, 'inbox')).find((v) => v.request_id === id);
     assert.ok(aliceView && bobView);
     assert.equal(aliceView.group_name, 'Engineering Leads');
 
@@ -272,7 +272,7 @@ describeEachStore('sigil-device end to end', (kind) => {
     await listener.waitFor(`MPA request cancelled (request ${cancelled})`, { from: mark });
     assert.equal((await s.getRequest(cancelled)).status, 'cancelled');
 
-    const code = await withTimeout(listener.stop(), 10_000, 'listener exit');
+    const code = await withTimeout(listener.stop(), 60_000, 'listener exit');
     assert.equal(code, 0);
     assert.match(listener.stdout(), /Stopped listening\.\n$/);
   });
@@ -311,7 +311,7 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     const url = server.url;
     const home = join(root, 'carol');
     const pairing = await new Api(url, apiKey).request('POST', '/v1/pairings', {});
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--home', home], { timeoutMs: 20_000 });
+    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--home', home], { timeoutMs: 120_000 });
     assert.equal(paired.code, 0, paired.stderr);
     const carol = identityFrom(paired.stdout);
 
@@ -323,7 +323,7 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     assert.match(listener.stderr(), /Disconnected: .*Reconnecting in \d+\.\d s\./);
 
     server = await startSigil(store!, { SIGIL_ORG_NAME: 'Acme Corp' }, { port });
-    await listener.waitFor('Reconnected to', { timeoutMs: 40_000 });
+    await listener.waitFor('Reconnected to', { timeoutMs: 120_000 });
     const created = await new Api(url, apiKey).request('POST', '/v1/mpa/requests', {
       required: 1,
       groups: [{ name: 'On-Call Rotation', approvers: [carol] }],

@@ -86,7 +86,7 @@ describeEachStore('one organisation per device key, and revocation is permanent'
     const home = mkdtempSync(join(tmpdir(), 'sigil-device-identity-'));
     try {
       const pair = async (api: Api) =>
-        runCli(DEVICE_CLI, ['pair', '--server', t.server.url, '--code', (await api.post('/v1/pairings', {})).body.code, '--yes', '--home', home], { timeoutMs: 20_000 });
+        runCli(DEVICE_CLI, ['pair', '--server', t.server.url, '--code', (await api.post('/v1/pairings', {})).body.code, '--yes', '--home', home], { timeoutMs: 120_000 });
       const first = await pair(t.api);
       assert.equal(first.code, 0, first.stderr);
       const fingerprint = first.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1];
