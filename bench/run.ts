@@ -19,6 +19,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { formatProfile, summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { generateDevices } from './lib/devices.js';
 import { startDrivers, stopDrivers } from './lib/drivers.js';
@@ -35,19 +36,29 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 // ------------------------------------------------------------------ options
 
-const argv = process.argv.slice(2);
+const NUMBERS = [
+  'runs', 'requests', 'create-concurrency', 'decide-concurrency', 'drivers', 'devices', 'fanout-drivers', 'fanout-rate',
+  'fanout-seconds', 'connect-concurrency', 'big-requests', 'get-requests', 'get-concurrency', 'webhook-requests', 'floor-requests',
+] as const;
+const SWITCHES = ['quick', 'keepalive', 'profile'] as const;
+const { values } = parseArgs({
+  options: {
+    ...Object.fromEntries(NUMBERS.map((name) => [name, { type: 'string' }])),
+    ...Object.fromEntries(SWITCHES.map((name) => [name, { type: 'boolean' }])),
+    stores: { type: 'string' },
+    only: { type: 'string' },
+  } as Record<string, { type: 'string' | 'boolean' }>,
+  strict: true,
+  allowPositionals: false,
+});
+/** A flag as given on the command line, else SIGIL_BENCH_<NAME> from the environment. */
 function flag(name: string): string | undefined {
-  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i >= 0) {
-    const a = argv[i]!;
-    if (a.includes('=')) return a.slice(a.indexOf('=') + 1);
-    const next = argv[i + 1];
-    return next === undefined || next.startsWith('--') ? 'true' : next;
-  }
+  const v = values[name];
+  if (v !== undefined) return String(v);
   return process.env[`SIGIL_BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
 }
 const quick = flag('quick') === 'true';
-const num = (name: string, normal: number, small: number) => {
+const num = (name: (typeof NUMBERS)[number], normal: number, small: number) => {
   const v = flag(name);
   const n = v === undefined ? (quick ? small : normal) : Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number, not ${v}`);

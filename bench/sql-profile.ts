@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { actionDigest, validateMpaRequest } from '@sigilauth/protocol';
-import type { Database, Queryable } from '../packages/server/src/storage/database.js';
+import type { Database, Queryable, Transaction } from '../packages/server/src/storage/database.js';
 import { decisionBody, generateDevices, requestBody } from './lib/devices.js';
 import { seeded, shuffle } from './lib/stats.js';
 import { createStore, insertDevices } from './lib/store.js';
@@ -22,7 +22,8 @@ const count = Number(process.argv[3] ?? 300);
 const serverDir = process.argv[4] ? resolve(process.argv[4]) : resolve('packages/server/src');
 const mod = async (path: string) => import(pathToFileURL(join(serverDir, path)).href);
 const { openStorage } = await mod(`storage/open.js`);
-const { createRequest, hashBody } = await mod(`mpa/requests.js`);
+const { createRequest } = await mod(`mpa/request-transitions.js`);
+const { hashBody } = await mod(`mpa/requests.js`);
 const { submitDecision } = await mod(`mpa/decisions.js`);
 const { createTenant } = await mod(`tenants/tenants.js`);
 
@@ -58,10 +59,10 @@ const db = {
   ...raw,
   ...timed(raw),
   kind: raw.kind,
-  transaction: async <T>(fn: (tx: Queryable) => Promise<T>) => {
+  transaction: async <T>(fn: (tx: Transaction) => Promise<T>) => {
     const t = performance.now();
     try {
-      return await raw.transaction((tx) => fn(timed(tx)));
+      return await raw.transaction((tx) => fn({ ...tx, ...timed(tx) }));
     } finally {
       txMs += performance.now() - t;
     }

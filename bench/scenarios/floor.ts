@@ -2,7 +2,7 @@
  * The floor under decision throughput, measured on this machine in this run:
  *  - the raw P-256 verify rate of node:crypto over a decision-shaped signing input, on one thread
  *    (the server runs on one event loop);
- *  - the raw rate of the server's own decision transaction (mpa/requests.ts recordDecision: lock
+ *  - the raw rate of the server's own decision transaction (mpa/request-transitions.ts recordDecision: lock
  *    the request, read its decisions and the device's pairing, insert the decision and its audit
  *    entry, apply the quorum rules, and on the completing decision the outbox event, webhook
  *    fan-out and audit entry, NOTIFY), called directly through the same storage seam (PGlite in
@@ -20,7 +20,8 @@ import {
   type DecisionPayload,
 } from '@sigilauth/protocol';
 import type { Database } from '../../packages/server/src/storage/database.js';
-import { createRequest, hashBody, recordDecision, type VerifiedDecision } from '../../packages/server/src/mpa/requests.js';
+import { createRequest, recordDecision, type VerifiedDecision } from '../../packages/server/src/mpa/request-transitions.js';
+import { hashBody } from '../../packages/server/src/mpa/requests.js';
 import { generateDevices, requestBody, privateKeyOf } from '../lib/devices.js';
 import { figure, seeded, shuffle, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
 import { createStore, insertDevices, openStore, type StoreKind } from '../lib/store.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { split, type Driver } from '../lib/drivers.js';
 import { SIGIL_CLI, startServer } from '../lib/server.js';
-import { figure, seeded, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { figure, seeded, type Figure, type LatencySummary } from '../lib/stats.js';
 import { createStore, openStore, prepareStore, type StoreKind } from '../lib/store.js';
 import { runPhase, phaseResult, type PhaseResult } from './decisions.js';
 

@@ -34,7 +34,7 @@ test('fault scenario 5: the embedded store survives kill -9 under load', async (
       }
     },
   });
-  await waitFor(() => tallyEvents(receiver, round.expectedEvents).lost === 0, 'every webhook event', 30_000).catch(() => {});
+  await waitFor(() => tallyEvents(receiver, round.expectedEvents).lost === 0, 'every webhook event', 60_000).catch(() => {});
   const tally = tallyEvents(receiver, round.expectedEvents);
   console.log(summary('scenario 5', tally));
   assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });

@@ -78,7 +78,7 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
     const after = await playRound(apis, serverId, approvers, stored, 6, { denyEvery: 3, label: 'after' });
 
     const expected = [...before.expectedEvents, ...after.expectedEvents, { requestId: created.request_id, type: 'mpa.created' }];
-    await waitFor(() => tallyEvents(receiver, expected).lost === 0, 'every webhook event', 30_000).catch(() => {});
+    await waitFor(() => tallyEvents(receiver, expected).lost === 0, 'every webhook event', 60_000).catch(() => {});
     const tally = tallyEvents(receiver, expected);
     console.log(summary('scenario 3', tally));
     assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });

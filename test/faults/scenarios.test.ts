@@ -98,8 +98,8 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
     await assertDelivered('scenario 2', round.expectedEvents);
     for (const id of round.requestIds) assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
     const expiresAt = Date.parse(openBefore.body.expires_at);
-    await waitFor(async () => (await cluster.api(1).get(`/v1/mpa/requests/${openBefore.body.request_id}`)).body.status === 'timeout', 'the open request to time out', expiresAt - Date.now() + 5000);
-    await waitFor(() => tallyEvents(receiver, [{ requestId: openBefore.body.request_id, type: 'mpa.timeout' }]).lost === 0, 'its timeout webhook', 10_000);
+    await waitFor(async () => (await cluster.api(1).get(`/v1/mpa/requests/${openBefore.body.request_id}`)).body.status === 'timeout', 'the open request to time out', expiresAt - Date.now() + 60_000);
+    await waitFor(() => tallyEvents(receiver, [{ requestId: openBefore.body.request_id, type: 'mpa.timeout' }]).lost === 0, 'its timeout webhook', 60_000);
     const timedOut = await query(store, `SELECT 1 FROM mpa_requests WHERE id = $1 AND status = 'timeout' AND completed_at = expires_at`, [openBefore.body.request_id]);
     assert.equal(timedOut.length, 1, 'timed out at expires_at');
   });

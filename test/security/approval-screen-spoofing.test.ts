@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import stringWidth from 'string-width';
 import { actionDigest, approvalScreen, charClass, validateMpaRequest, type DeviceRequestView } from '@sigilauth/protocol';
 import { SigilAuth, SigilValidationError } from '@sigilauth/sdk';
-import { fetchPendingRequests, submitDecision } from '../../packages/device/src/client.js';
+import { fetchPendingRequests, submitDecision } from '../../packages/device/src/index.js';
 import type { DeviceKey, PairedServer } from '../../packages/device/src/keystore.js';
 import { Listener } from '../../packages/device/src/listen.js';
 import { BUTTONS, layoutScreen } from '../../packages/device/src/screen.js';
@@ -169,7 +169,7 @@ describe('attack: an approval screen that shows something other than what is sig
       assert.ok(events.slice(0, ask).filter((e) => e === 'more').length >= 2, events.join(' '));
       for (const k of Object.keys(params)) assert.ok(out.indexOf(`END-${k}`) < out.indexOf(BUTTONS), k);
       answer!('approve');
-      const until = Date.now() + 30_000;
+      const until = Date.now() + 60_000;
       while ((await t.api.get(`/v1/mpa/requests/${created.body.request_id}`)).body.status === 'pending' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       assert.equal((await t.api.get(`/v1/mpa/requests/${created.body.request_id}`)).body.status, 'approved');
     } finally {

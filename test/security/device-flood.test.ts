@@ -5,10 +5,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol';
-import { authMessage, fetchPendingRequests, MAX_SERVER_MESSAGE_BYTES, submitDecision, verifyServerMessage } from '../../packages/device/src/client.js';
+import { authMessage, fetchPendingRequests, MAX_SERVER_MESSAGE_BYTES, submitDecision, verifyServerMessage } from '../../packages/device/src/index.js';
 import type { DeviceKey, PairedServer } from '../../packages/device/src/keystore.js';
 import { openSession } from '../../packages/server/src/web/sessions.js';
-import { Api, pairDevice, startTestServer, type TestServer } from '../support/api.js';
+import { type Api, pairDevice, startTestServer, type TestServer } from '../support/api.js';
 import { TestDevice } from '../support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../support/stores.js';
 

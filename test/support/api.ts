@@ -1,4 +1,5 @@
 import { startServer, type RunningServer, type ServerConfig } from '../../packages/server/src/server.js';
+import { TEST_POOL_SIZE } from './processes.js';
 import type { TestDevice } from './device-keys.js';
 import type { TestStore } from './stores.js';
 
@@ -69,7 +70,7 @@ export async function startTestServer(
     port: 0,
     dataDir: store.dataDir,
     databaseUrl: store.databaseUrl,
-    dbPoolSize: 10,
+    dbPoolSize: TEST_POOL_SIZE,
     orgName: options.orgName ?? 'Acme Corp',
     logLevel: 'silent',
     pairingRateLimit: 25,

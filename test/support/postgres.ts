@@ -11,7 +11,7 @@ let available: Promise<boolean> | null = null;
 /** Whether the test PostgreSQL server answers; its absence is fatal with SIGIL_TEST_REQUIRE_POSTGRES=1 (CI sets it) or CI=true. */
 export function postgresAvailable(): Promise<boolean> {
   available ??= (async () => {
-    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 30_000 });
     try {
       await client.connect();
       await client.query('SELECT 1');

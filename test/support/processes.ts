@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { TestStore } from './stores.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Connections each server a test starts may hold (plus one for LISTEN); the suite's use of PostgreSQL stays bounded. */
+export const TEST_POOL_SIZE = 5;
 export const SIGIL_CLI = `${ROOT}packages/server/dist/cli.js`;
 export const DEVICE_CLI = `${ROOT}packages/device/dist/cli.js`;
 
@@ -86,7 +88,8 @@ export async function startSigil(
 ): Promise<SigilProcess> {
   const { child, url, apiKey, output } = await launchSigil({
     args: ['--port', String(options.port ?? 0), '--data-dir', store.dataDir, ...(options.args ?? [])],
-    env: { SIGIL_LOG_LEVEL: 'warn', ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
+    // A small pool: the suite runs files side by side and must not exhaust PostgreSQL's connections.
+    env: { SIGIL_LOG_LEVEL: 'warn', SIGIL_DB_POOL_SIZE: String(TEST_POOL_SIZE), ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
     timeoutMs: options.timeoutMs ?? 90_000,
   });
   const stop = async (signal: NodeJS.Signals) => {
@@ -120,7 +123,7 @@ export function runCli(cli: string, args: string[], options: { env?: Record<stri
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -158,7 +161,7 @@ export function spawnCli(cli: string, args: string[], env: Record<string, string
     child,
     stdout: () => out,
     stderr: () => err,
-    waitFor(pattern, { timeoutMs = 15_000, from = 0 } = {}) {
+    waitFor(pattern, { timeoutMs = 60_000, from = 0 } = {}) {
       return new Promise((resolve, reject) => {
         const done = (fn: () => void) => {
           clearTimeout(timer);

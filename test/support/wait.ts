@@ -1,5 +1,8 @@
-/** Polls until fn returns a truthy value (an exception counts as not yet), or fails after timeoutMs. */
-export async function waitFor<T>(fn: () => Promise<T> | T, message: string, timeoutMs = 15_000, intervalMs = 25): Promise<NonNullable<T>> {
+/**
+ * Polls until fn returns a truthy value (an exception counts as not yet), or fails after timeoutMs.
+ * The limit is generous on purpose: it only bounds a test that is stuck, and must hold on a busy machine.
+ */
+export async function waitFor<T>(fn: () => Promise<T> | T, message: string, timeoutMs = 60_000, intervalMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

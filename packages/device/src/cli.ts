@@ -1,17 +1,11 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
-import {
-  ConnectionError,
-  DecisionError,
-  fetchPendingRequests,
-  fetchServerInfo,
-  pairDevice,
-  SessionRejectedError,
-  SigilApiError,
-  ServerMessageError,
-  submitDecision,
-} from './client.js';
+import { DecisionError, submitDecision } from './decisions.js';
+import { SigilApiError } from './http.js';
+import { fetchServerInfo, pairDevice } from './pairing.js';
+import { ServerMessageError } from './server-messages.js';
+import { ConnectionError, fetchPendingRequests, SessionRejectedError } from './session.js';
 import { KeystoreError, loadOrCreateDeviceKey, loadServers, resolveHome, selectServer } from './keystore.js';
 import { KeyReader } from './keys.js';
 import { announcement, Listener, type DecideMode } from './listen.js';

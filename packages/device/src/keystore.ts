@@ -2,7 +2,7 @@ import { randomBytes, createPrivateKey, createPublicKey, type KeyObject } from '
 import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { encodePublicKey, fingerprintOf, generateP256KeyPair, isFingerprint } from '@sigilauth/protocol';
+import { encodePublicKey, fingerprintOf, generateP256KeyPair, isFingerprint, normalizeServiceUrl, ServiceUrlError } from '@sigilauth/protocol';
 
 export const KEY_FILE = 'device-key.pem';
 export const SERVERS_FILE = 'servers.json';
@@ -203,16 +203,11 @@ export function savePairing(home: string, entry: PairedServer): PairedServer[] {
 
 /** Canonical form of a server URL: origin plus path without a trailing slash; http(s) only. */
 export function normalizeServerUrl(input: string): string {
-  let url: URL;
   try {
-    url = new URL(input);
-  } catch {
-    throw new KeystoreError(`not a valid URL: ${input}`);
+    return normalizeServiceUrl(input).url;
+  } catch (err) {
+    throw err instanceof ServiceUrlError ? new KeystoreError(err.message) : err;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new KeystoreError(`server URL must be http:// or https://, not ${url.protocol}`);
-  if (url.username || url.password) throw new KeystoreError('server URL must not contain credentials');
-  if (url.search || url.hash) throw new KeystoreError('server URL must not have a query or fragment');
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /**

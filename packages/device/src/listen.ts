@@ -1,11 +1,6 @@
 import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
-import {
-  DecisionError,
-  DeviceSession,
-  mergeViews,
-  submitDecision,
-  type SessionOptions,
-} from './client.js';
+import { DecisionError, mergeViews, submitDecision } from './decisions.js';
+import { DeviceSession, type SessionOptions } from './session.js';
 import type { DeviceKey, PairedServer } from './keystore.js';
 import { BUTTONS, layoutScreen, outcomeLine, type TerminalSize } from './screen.js';
 

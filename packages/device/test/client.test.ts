@@ -27,7 +27,7 @@ import {
   submitDecision,
   verifyServerMessage,
   webSocketUrl,
-} from '../src/client.js';
+} from '../src/index.js';
 import { loadOrCreateDeviceKey, type DeviceKey } from '../src/keystore.js';
 import { Listener } from '../src/listen.js';
 import { FakeSigil, makeView } from './fake-server.js';
@@ -197,16 +197,16 @@ describe('decisions', () => {
 });
 
 describe('helpers', () => {
-  test('backoff doubles from 0.5 s to 30 s with jitter', () => {
-    assert.equal(backoffDelay(0, 500, 30_000, () => 0), 250);
+  test('backoff doubles from 0.5 s to 30 s with full jitter', () => {
+    assert.equal(backoffDelay(0, 500, 30_000, () => 0), 0);
     assert.equal(backoffDelay(0, 500, 30_000, () => 1), 500);
     assert.equal(backoffDelay(1, 500, 30_000, () => 1), 1000);
     assert.equal(backoffDelay(3, 500, 30_000, () => 1), 4000);
     assert.equal(backoffDelay(20, 500, 30_000, () => 1), 30_000);
-    assert.equal(backoffDelay(1000, 500, 30_000, () => 0), 15_000);
+    assert.equal(backoffDelay(1000, 500, 30_000, () => 0.5), 15_000);
     for (let i = 0; i < 100; i++) {
       const d = backoffDelay(2);
-      assert.ok(d >= 1000 && d <= 2000, String(d));
+      assert.ok(d >= 0 && d <= 2000, String(d));
     }
   });
 
@@ -277,7 +277,7 @@ describe('device session against a fake server', () => {
     assert.equal(fake.authCount, auths + 2);
     assert.deepEqual(ready, [false, true]);
     assert.equal(disconnects.length, 1);
-    assert.ok(disconnects[0]! >= 10 && disconnects[0]! <= 20, String(disconnects[0]));
+    assert.ok(disconnects[0]! >= 0 && disconnects[0]! <= 20, String(disconnects[0]));
     await session.close();
   });
 
@@ -371,13 +371,13 @@ describe('device session against a fake server', () => {
 
   test('fetchPendingRequests returns the sync, and fails cleanly when the server is down', async () => {
     fake.views = [makeView(), makeView({ request_id: '1b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d02' })];
-    const views = await withTimeout(fetchPendingRequests(fake.paired(), key), 5000, 'inbox');
+    const views = await withTimeout(fetchPendingRequests(fake.paired(), key), 60_000, 'inbox');
     assert.deepEqual(
       views.map((v) => v.request_id),
       fake.views.map((v) => v.request_id),
     );
     const down = { ...fake.paired(), url: 'http://127.0.0.1:9' };
-    await assert.rejects(withTimeout(fetchPendingRequests(down, key), 5000, 'inbox'), (e: Error) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(withTimeout(fetchPendingRequests(down, key), 60_000, 'inbox'), (e: Error) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message));
   });
 });
 
@@ -530,7 +530,7 @@ describe('listener against a fake server', () => {
     fake.refuseDevices = true;
     try {
       const l = listen({ kind: 'none' });
-      await assert.rejects(withTimeout(l.listener.done, 5000, 'listener'), SessionRejectedError);
+      await assert.rejects(withTimeout(l.listener.done, 60_000, 'listener'), SessionRejectedError);
     } finally {
       fake.refuseDevices = false;
     }

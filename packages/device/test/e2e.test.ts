@@ -7,7 +7,7 @@ import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
 import { Api } from '../../../test/support/api.js';
 import { DEVICE_CLI, freePort, runCli, spawnCli, startSigil, type RunResult, type SigilProcess, type Spawned } from '../../../test/support/processes.js';
 import { createStore, describeEachStore, type StoreKind, type TestStore } from '../../../test/support/stores.js';
-import { DecisionError, fetchPendingRequests, submitDecision } from '../src/client.js';
+import { DecisionError, fetchPendingRequests, submitDecision } from '../src/index.js';
 import { loadOrCreateDeviceKey, loadServers, selectServer } from '../src/keystore.js';
 import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
 import { runInTerminal } from '../../../test/support/terminal.js';
@@ -40,7 +40,7 @@ function suite(kind: StoreKind) {
     },
     home: (name: string) => join(root, name),
     device(home: string, ...args: string[]): Promise<RunResult> {
-      return runCli(DEVICE_CLI, [...args, '--home', home], { timeoutMs: 20_000 });
+      return runCli(DEVICE_CLI, [...args, '--home', home], { timeoutMs: 120_000 });
     },
     listen(home: string, ...args: string[]): Spawned {
       const child = spawnCli(DEVICE_CLI, ['listen', '--home', home, ...args]);
@@ -239,8 +239,8 @@ describeEachStore('sigil-device end to end', (kind) => {
     const bobKey = loadOrCreateDeviceKey(s.home('bob'));
     const aliceServer = selectServer(loadServers(s.home('alice')));
     const bobServer = selectServer(loadServers(s.home('bob')));
-    const aliceView = (await withTimeout(fetchPendingRequests(aliceServer, aliceKey), 10_000, 'inbox')).find((v) => v.request_id === id);
-    const bobView = (await withTimeout(fetchPendingRequests(bobServer, bobKey), 10_000, 'inbox')).find((v) => v.request_id === id);
+    const aliceView = (await withTimeout(fetchPendingRequests(aliceServer, aliceKey), 60_000, 'inbox')).find((v) => v.request_id === id);
+    const bobView = (await withTimeout(fetchPendingRequests(bobServer, bobKey), 60_000, 'inbox')).find((v) => v.request_id === id);
     assert.ok(aliceView && bobView);
     assert.equal(aliceView.group_name, 'Engineering Leads');
 
@@ -313,7 +313,7 @@ describeEachStore('sigil-device end to end', (kind) => {
     await listener.waitFor(`MPA request cancelled (request ${cancelled})`, { from: mark });
     assert.equal((await s.getRequest(cancelled)).status, 'cancelled');
 
-    const code = await withTimeout(listener.stop(), 10_000, 'listener exit');
+    const code = await withTimeout(listener.stop(), 60_000, 'listener exit');
     assert.equal(code, 0);
     assert.match(listener.stdout(), /Stopped listening\.\n$/);
   });
@@ -352,7 +352,7 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     const url = server.url;
     const home = join(root, 'carol');
     const pairing = await new Api(url, apiKey).request('POST', '/v1/pairings', {});
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--yes', '--home', home], { timeoutMs: 20_000 });
+    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--yes', '--home', home], { timeoutMs: 120_000 });
     assert.equal(paired.code, 0, paired.stderr);
     const carol = identityFrom(paired.stdout);
 
@@ -364,7 +364,7 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     assert.match(listener.stderr(), /Disconnected: .*Reconnecting in \d+\.\d s\./);
 
     server = await startSigil(store!, { SIGIL_ORG_NAME: 'Acme Corp' }, { port });
-    await listener.waitFor('Reconnected to', { timeoutMs: 40_000 });
+    await listener.waitFor('Reconnected to', { timeoutMs: 120_000 });
     const created = await new Api(url, apiKey).request('POST', '/v1/mpa/requests', {
       required: 1,
       groups: [{ name: 'On-Call Rotation', approvers: [carol] }],

@@ -7,7 +7,7 @@ import { pairDevice, startTestServer, type TestServer } from '../../../test/supp
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, type TestStore } from '../../../test/support/stores.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { DeviceSession } from '../src/client.js';
+import { DeviceSession } from '../src/index.js';
 import type { PairedServer } from '../src/keystore.js';
 
 let store: TestStore;

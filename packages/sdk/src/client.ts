@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { normalizeServiceUrl, ServiceUrlError } from '@sigilauth/protocol';
 import { AuditApi } from './audit.js';
 import { SigilConfigError } from './errors.js';
 import { DevicesApi } from './devices.js';
@@ -63,22 +64,19 @@ export class SigilAuth {
 /** Checks the service URL and strips trailing slashes. Plain http is refused except to loopback. */
 export function normaliseServiceUrl(serviceUrl: unknown): string {
   if (typeof serviceUrl !== 'string' || serviceUrl === '') throw new SigilConfigError('serviceUrl is required, e.g. https://sigil.example.com');
-  let url: URL;
+  let normalized: { url: string; parsed: URL };
   try {
-    url = new URL(serviceUrl);
-  } catch {
-    throw new SigilConfigError(`serviceUrl is not a valid URL: ${serviceUrl}`);
+    normalized = normalizeServiceUrl(serviceUrl, 'serviceUrl');
+  } catch (err) {
+    throw err instanceof ServiceUrlError ? new SigilConfigError(err.message) : err;
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SigilConfigError(`serviceUrl must be https (got ${url.protocol})`);
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+  if (normalized.parsed.protocol === 'http:' && !isLoopbackHost(normalized.parsed.hostname)) {
     throw new SigilConfigError(
-      `serviceUrl must use https: plain http would send the API key in clear text to ${url.hostname} (http is allowed only for localhost, 127.0.0.0/8 and ::1)`,
+      `serviceUrl must use https: plain http would send the API key in clear text to ${normalized.parsed.hostname} (http is allowed only for localhost, 127.0.0.0/8 and ::1)`,
       'insecure_service_url',
     );
   }
-  if (url.username !== '' || url.password !== '') throw new SigilConfigError('serviceUrl must not contain credentials; use apiKey');
-  if (url.search !== '' || url.hash !== '') throw new SigilConfigError('serviceUrl must not have a query or fragment');
-  return url.href.replace(/\/+$/, '');
+  return normalized.url;
 }
 
 export function isLoopbackHost(hostname: string): boolean {

@@ -1,4 +1,5 @@
 /** fetch with authentication, per-attempt timeouts, retries with backoff, and error mapping. */
+import { backoffDelay } from '@sigilauth/protocol';
 import { SigilApiError, SigilError, SigilNetworkError } from './errors.js';
 
 export const DEFAULT_MAX_RETRIES = 3;
@@ -182,9 +183,9 @@ function apiError(req: HttpRequest, response: Response, text: string, attempts: 
   return new SigilApiError(message, { code, status, details, attempts, retryAfterMs });
 }
 
-/** Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]. */
+/** The delay before retry `attempt` (from 1): the shared formula, uniform in [0, min(5 s, 200 ms × 2^(attempt-1))]. */
 export function backoff(attempt: number): number {
-  return Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return backoffDelay(attempt - 1, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
 }
 
 /** Retry-After as delta-seconds or an HTTP-date, in ms from now; undefined when absent or invalid. */

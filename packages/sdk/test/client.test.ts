@@ -6,7 +6,7 @@ import { sendJson, startFakeServer } from './fake-server.js';
 
 const KEY = 'sgk_test_' + 'a'.repeat(64);
 
-describe('configuration', { timeout: 60_000 }, () => {
+describe('configuration', { timeout: 300_000 }, () => {
   test('a missing API key is a clear error', () => {
     const saved = process.env.SIGIL_API_KEY;
     delete process.env.SIGIL_API_KEY;

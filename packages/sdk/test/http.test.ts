@@ -14,7 +14,7 @@ async function setup(handler: Handler, options: { maxRetries?: number; timeoutMs
   return { server, sigil: new SigilAuth({ serviceUrl: server.url, apiKey: KEY, ...options }) };
 }
 
-describe('retries', { timeout: 60_000 }, () => {
+describe('retries', { timeout: 300_000 }, () => {
   test('503 twice, then success: three attempts', async () => {
     const { server, sigil } = await setup((_req, res, i) =>
       i < 2 ? sendError(res, 503, 'unavailable', 'storage is unavailable; retry shortly') : sendJson(res, 200, view()),
@@ -151,7 +151,7 @@ describe('retries', { timeout: 60_000 }, () => {
   });
 });
 
-describe('idempotency', { timeout: 60_000 }, () => {
+describe('idempotency', { timeout: 300_000 }, () => {
   test('one create keeps its Idempotency-Key across retries; each create gets a new one', async () => {
     let calls = 0;
     const { server, sigil } = await setup((_req, res) => {
@@ -194,7 +194,7 @@ describe('idempotency', { timeout: 60_000 }, () => {
   });
 });
 
-describe('network failures', { timeout: 60_000 }, () => {
+describe('network failures', { timeout: 300_000 }, () => {
   test('dropped connections become a SigilNetworkError after all retries', async () => {
     const { server, sigil } = await setup((_req, res) => void res.socket?.destroy(), { maxRetries: 2 });
     await assert.rejects(sigil.mpa.get(REQUEST_ID), (err: unknown) => {

@@ -25,7 +25,7 @@ function isValidationError(message: string) {
   };
 }
 
-describe('mpa.request', { timeout: 60_000 }, () => {
+describe('mpa.request', { timeout: 300_000 }, () => {
   test("invalid requests throw the guide's messages before any HTTP call", async () => {
     const { server, sigil } = await setup((_req, res) => sendJson(res, 201, view()));
     await assert.rejects(
@@ -69,7 +69,7 @@ describe('mpa.request', { timeout: 60_000 }, () => {
   });
 });
 
-describe('mpa.get, list and cancel', { timeout: 60_000 }, () => {
+describe('mpa.get, list and cancel', { timeout: 300_000 }, () => {
   test('get encodes the id; list sends its filters', async () => {
     const { server, sigil } = await setup((req, res) =>
       req.url.startsWith('/v1/mpa/requests?') ? sendJson(res, 200, { data: [view()], next_cursor: 'abc' }) : sendJson(res, 200, view()),
@@ -135,7 +135,7 @@ describe('mpa.get, list and cancel', { timeout: 60_000 }, () => {
   });
 });
 
-describe('mpa.awaitResult', { timeout: 60_000 }, () => {
+describe('mpa.awaitResult', { timeout: 300_000 }, () => {
   test('polls until the request is no longer pending', async () => {
     const { server, sigil } = await setup((_req, res, i) =>
       sendJson(res, 200, i < 3 ? view() : view({ status: 'approved', groups_satisfied: ['Engineering Leads', 'Security Team'] })),

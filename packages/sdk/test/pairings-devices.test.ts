@@ -14,7 +14,7 @@ async function setup(handler: Handler) {
 const SERVER_ID = 'e'.repeat(64);
 const PAIRING_ID = '11111111-2222-4333-8444-555555555555';
 
-describe('pairings', { timeout: 60_000 }, () => {
+describe('pairings', { timeout: 300_000 }, () => {
   test('create opens a pairing, with or without a name', async () => {
     const { server, sigil } = await setup((req, res) =>
       sendJson(res, 201, {
@@ -64,7 +64,7 @@ describe('pairings', { timeout: 60_000 }, () => {
   });
 });
 
-describe('devices', { timeout: 60_000 }, () => {
+describe('devices', { timeout: 300_000 }, () => {
   test('list returns the array of devices', async () => {
     const a = newApprover();
     const devices = [{ ...a, name: 'Alice phone', paired_at: new Date().toISOString(), status: 'active' }];

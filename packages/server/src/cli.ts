@@ -2,9 +2,10 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
-import { DEFAULTS, parsePort } from './config.js';
+import { DEFAULTS, loadSettings, parseOrgName, type SettingFlags, type Settings } from './config.js';
 import { registerDeviceCommands } from './devices/cli.js';
-import { defaultLogging, LOG_FORMATS, type LogFormat } from './http/log-output.js';
+import { defaultLogging } from './http/log-output.js';
+import type { Database } from './storage/database.js';
 import { startServer } from './server.js';
 import { openStorage } from './storage/open.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tenants/api-keys.js';
@@ -14,58 +15,36 @@ import { registerWebhookCommands } from './webhooks/cli.js';
 
 const program = new Command('sigil').description('Sigil multi-party approval server').version(VERSION);
 
-const port = (v: string) => {
-  try {
-    return parsePort(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
-// An empty value (SIGIL_ORG_NAME= in a shell) counts as unset.
-const orgName = (v: string) => {
-  const name = v.trim();
-  if (name.length > 100) throw new InvalidArgumentError('the organisation name must be at most 100 characters');
-  return name === '' ? undefined : name;
-};
-const logFormat = (v: string) => {
-  if (v === '') return undefined;
-  if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`choose one of ${LOG_FORMATS.join(', ')}`);
-  return v as LogFormat;
-};
+/** The one place the environment is read: every setting, checked, before a command does anything. */
+const settingsFrom = (flags: SettingFlags): Readonly<Settings> => loadSettings(process.env, flags);
 const dataDirOption = () => new Option('--data-dir <dir>', 'embedded store directory (ignored when DATABASE_URL is set)').default(DEFAULTS.dataDir);
 
 program
   .command('serve')
   .description('run the HTTP service')
-  .option('--host <host>', 'address to listen on', DEFAULTS.host)
-  .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('SIGIL_PORT').default(DEFAULTS.port).argParser(port))
+  .option('--host <host>', `address to listen on (default: "${DEFAULTS.host}")`)
+  .option('--port <port>', `port to listen on, 0: any free port (SIGIL_PORT; default: ${DEFAULTS.port})`)
   .addOption(dataDirOption())
   .option('--tls-cert <file>', 'PEM certificate chain; serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
-  .addOption(new Option('--org-name <name>', 'organisation name approvers see (asked on first start in a terminal; default Sigil)').env('SIGIL_ORG_NAME').argParser(orgName))
-  .addOption(new Option('--log-level <level>', 'pino log level (default: warn on a terminal, info otherwise)').env('SIGIL_LOG_LEVEL'))
-  .addOption(new Option('--log-format <format>', 'json, or pretty: readable lines (default: pretty on a terminal, json otherwise)').env('SIGIL_LOG_FORMAT').argParser(logFormat))
-  .addOption(new Option('--metrics-port <port>', 'serve /metrics only on this separate port (0: any free port), not on --port').env('SIGIL_METRICS_PORT').argParser(port))
-  .addOption(new Option('--metrics-host <host>', 'address of the --metrics-port listener (default 127.0.0.1)').env('SIGIL_METRICS_HOST'))
-  .action(async (opts: ServeOptions) => {
-    if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
-    const { metricsPort, metricsHost, orgName, logLevel, logFormat, ...serveOpts } = opts;
+  .option('--org-name <name>', 'organisation name approvers see (SIGIL_ORG_NAME; asked on first start in a terminal, else "Sigil")')
+  .option('--log-level <level>', 'pino log level (SIGIL_LOG_LEVEL; default: warn on a terminal, info otherwise)')
+  .option('--log-format <format>', 'json, or pretty: readable lines (SIGIL_LOG_FORMAT; default: pretty on a terminal, json otherwise)')
+  .option('--metrics-port <port>', 'serve /metrics only on this separate port (0: any free port), not on --port (SIGIL_METRICS_PORT)')
+  .option('--metrics-host <host>', `address of the --metrics-port listener (SIGIL_METRICS_HOST; default ${DEFAULTS.metricsHost})`)
+  .action(async (flags: SettingFlags) => {
+    const settings = settingsFrom(flags);
     const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
     const logging = defaultLogging(Boolean(process.stdout.isTTY));
     const server = await startServer({
-      ...serveOpts,
-      logLevel: logLevel || logging.level,
-      logFormat: logFormat || logging.format,
-      orgName: orgName || undefined,
-      ...(terminal ? { askOrgName: askOrgName } : {}),
-      metrics: { ...(metricsPort !== undefined ? { port: metricsPort } : {}), ...(metricsHost !== undefined ? { host: metricsHost } : {}) },
-      databaseUrl: process.env.DATABASE_URL,
-      dbPoolSize: process.env.SIGIL_DB_POOL_SIZE ? Number(process.env.SIGIL_DB_POOL_SIZE) : 10,
-      ...(process.env.SIGIL_PAIRING_RATE_LIMIT ? { pairingRateLimit: Number(process.env.SIGIL_PAIRING_RATE_LIMIT) } : {}),
+      ...settings,
+      logLevel: settings.logLevel ?? logging.level,
+      logFormat: settings.logFormat ?? logging.format,
+      ...(terminal ? { askOrgName } : {}),
     });
     const lines = [
       `Sigil ${VERSION} is running at ${server.url}`,
-      `Storage: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${opts.dataDir}`}`,
+      `Storage: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${settings.dataDir}`}`,
       `Server ID: ${server.identity.serverId}`,
       `Server pictogram: ${server.identity.pictogram.text}  (${server.identity.pictogram.names.join(', ')})`,
     ];
@@ -91,34 +70,23 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
   });
 
-interface ServeOptions {
-  host: string;
-  port: number;
-  dataDir: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  orgName?: string;
-  logLevel?: string;
-  logFormat?: LogFormat;
-  metricsPort?: number;
-  metricsHost?: string;
-}
-
 /** On the first start in a terminal: the organisation's name, as approvers will see it. */
 async function askOrgName(): Promise<string | undefined> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question('Organisation name approvers will see (Enter for "Sigil"; change it later with --org-name): ');
-    return orgName(answer);
+    return parseOrgName(answer);
   } finally {
     rl.close();
   }
 }
 
-async function withStore<T>(dataDir: string, fn: (db: Awaited<ReturnType<typeof openStorage>>) => Promise<T>): Promise<T> {
-  const db = await openStorage({ databaseUrl: process.env.DATABASE_URL, dataDir, poolSize: 2 });
+/** Opens the configured store for one command; two connections are plenty for it. */
+async function withStore<T>(dataDir: string, fn: (db: Database, settings: Readonly<Settings>) => Promise<T>): Promise<T> {
+  const settings = settingsFrom({ dataDir });
+  const db = await openStorage({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 2, pgliteTemplate: settings.pgliteTemplate });
   try {
-    return await fn(db);
+    return await fn(db, settings);
   } finally {
     await db.close();
   }
@@ -134,12 +102,12 @@ apikey
   .option('--new-org <name>', 'create a new organisation for this key')
   .addOption(dataDirOption())
   .action(async (opts: { name: string; test?: boolean; tenant?: string; newOrg?: string; dataDir: string }) => {
-    await withStore(opts.dataDir, async (db) => {
+    await withStore(opts.dataDir, async (db, settings) => {
       const tenant = opts.newOrg
         ? await createTenant(db, opts.newOrg)
         : opts.tenant
           ? await getTenant(db, opts.tenant)
-          : ((await defaultTenant(db)) ?? (await createTenant(db, process.env.SIGIL_ORG_NAME ?? 'Sigil')));
+          : ((await defaultTenant(db)) ?? (await createTenant(db, settings.orgName ?? 'Sigil')));
       if (!tenant) throw new InvalidArgumentError(`no organisation ${opts.tenant}`);
       const { key, record } = await createApiKey(db, tenant.id, opts.name, opts.test ? 'test' : 'live');
       const mode = opts.test ? ' in test mode (it sees only test-mode objects)' : '';

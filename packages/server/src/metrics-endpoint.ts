@@ -5,7 +5,6 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { parsePort } from './config.js';
 import { ApiError } from './http/errors.js';
 import type { Metrics } from './metrics.js';
 
@@ -19,20 +18,6 @@ export interface MetricsEndpointConfig {
 }
 
 export const METRICS_TOKEN_MIN_LENGTH = 16;
-
-/** SIGIL_METRICS_TOKEN, SIGIL_METRICS_HOST, SIGIL_METRICS_PORT, SIGIL_METRICS_REFRESH_SECONDS; unset ones are omitted. */
-export function metricsConfigFromEnv(env: NodeJS.ProcessEnv): Partial<MetricsEndpointConfig> & { host?: string; port?: number } {
-  const out: Partial<MetricsEndpointConfig> & { host?: string; port?: number } = {};
-  if (env.SIGIL_METRICS_TOKEN !== undefined && env.SIGIL_METRICS_TOKEN !== '') out.token = env.SIGIL_METRICS_TOKEN;
-  if (env.SIGIL_METRICS_HOST) out.host = env.SIGIL_METRICS_HOST;
-  if (env.SIGIL_METRICS_PORT) out.port = parsePort(env.SIGIL_METRICS_PORT);
-  if (env.SIGIL_METRICS_REFRESH_SECONDS) {
-    const seconds = Number(env.SIGIL_METRICS_REFRESH_SECONDS);
-    if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) throw new Error('SIGIL_METRICS_REFRESH_SECONDS must be between 1 and 3600');
-    out.refreshIntervalMs = seconds * 1000;
-  }
-  return out;
-}
 
 export function checkMetricsToken(token: string | null): void {
   if (token !== null && token.length < METRICS_TOKEN_MIN_LENGTH) {

@@ -1,23 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { DEFAULT_MAX_PENDING_PER_DEVICE, maxPendingPerDeviceFromEnv } from './config.js';
+import { DEFAULT_MAX_PENDING_PER_DEVICE, DEFAULTS } from './config.js';
 import { startAuditIntegrator } from './audit/integrator.js';
 import type { LogFormat } from './http/log-output.js';
-import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
+import type { TrustProxy } from './http/trust-proxy.js';
 import { loadServerIdentity, type ServerIdentity } from './identity/server-identity.js';
 import { createMetrics, startStorageGaugeRefresh, STORAGE_GAUGE_REFRESH_MS } from './metrics.js';
-import { checkMetricsToken, metricsConfigFromEnv, startMetricsListener, type MetricsEndpointConfig } from './metrics-endpoint.js';
+import { checkMetricsToken, startMetricsListener, type MetricsEndpointConfig } from './metrics-endpoint.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
 import type { Database } from './storage/database.js';
 import { openStorage } from './storage/open.js';
-import { createApiKey } from './tenants/api-keys.js';
-import { createTenant, defaultTenant, renameTenant } from './tenants/tenants.js';
-import { DEFAULT_WEBHOOK_CONFIG, webhookConfigFromEnv, type WebhookConfig } from './webhooks/config.js';
+import { ensureFirstOrganisation } from './tenants/first-organisation.js';
+import { defaultTenant } from './tenants/tenants.js';
+import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhooks/config.js';
 import { startWebhookWorker } from './webhooks/worker.js';
 import { loadAttestationMetadata } from './webauthn/attestation.js';
-import { WebAuthnSettings, webAuthnConfigFromEnv, type WebAuthnConfig } from './webauthn/settings.js';
+import { WebAuthnSettings, type WebAuthnConfig } from './webauthn/settings.js';
 
+/**
+ * What startServer runs with. `sigil serve` passes the Settings loadSettings read (config.ts);
+ * tests and embedders pass what they need, and every field left out takes its default. Nothing
+ * here is read from the environment.
+ */
 export interface ServerConfig {
   host: string;
   port: number;
@@ -33,22 +38,24 @@ export interface ServerConfig {
   /** Asked for the organisation's name when the store has none yet and orgName is unset (a terminal's prompt). */
   askOrgName?: () => Promise<string | undefined>;
   pairingRateLimit?: number;
-  /** Which proxies' X-Forwarded-For to believe; SIGIL_TRUST_PROXY when unset. */
+  /** Which proxies' X-Forwarded-For to believe (SIGIL_TRUST_PROXY); none when unset. */
   trustProxy?: TrustProxy;
   clock?: () => number;
-  /** Webhook delivery settings; unset fields come from the environment (SIGIL_WEBHOOK_*), then the defaults. */
+  /** Webhook delivery settings; unset fields take the defaults. */
   webhooks?: Partial<WebhookConfig>;
   /** Audit integrator intervals (tests shorten them). */
   audit?: { intervalMs?: number; signIntervalMs?: number };
-  /** Passkeys and attestation; unset fields come from the environment (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*). */
+  /** Passkeys and attestation (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*); unset: no public URL, nothing required. */
   webAuthn?: Partial<WebAuthnConfig>;
-  /** Requests of one organisation that may wait for one device at once; unset: SIGIL_MAX_PENDING_PER_DEVICE, then 100. */
+  /** Requests of one organisation that may wait for one device at once; unset: 100. */
   maxPendingPerDevice?: number;
   /**
    * /metrics: a token, a separate listener (host and port), the storage gauges' refresh interval;
-   * unset fields come from the environment (SIGIL_METRICS_*), then the defaults (API port, no token, 15 s).
+   * unset fields take the defaults (API port, no token, 15 s).
    */
-  metrics?: { token?: string | null; host?: string; port?: number; refreshIntervalMs?: number };
+  metrics?: { token?: string | null; host?: string | undefined; port?: number | undefined; refreshIntervalMs?: number };
+  /** Unpack the build-time template into a new embedded store (default true). */
+  pgliteTemplate?: boolean;
 }
 
 export interface RunningServer {
@@ -65,34 +72,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Any constant: instances starting together on an empty store agree on one first organisation. */
-const INITIALISE_LOCK = 7_135_522;
-
-/** Makes sure an empty store has an organisation and one API key; returns the key if it made one. */
-async function initialise(db: Database, orgName: string | undefined): Promise<string | null> {
-  return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [INITIALISE_LOCK]);
-    const existing = await defaultTenant(tx);
-    if (existing) {
-      if (orgName && orgName !== existing.name) await renameTenant(tx, existing.id, orgName);
-      return null;
-    }
-    const tenant = await createTenant(tx, orgName ?? 'Sigil');
-    return (await createApiKey(tx, tenant.id, 'default', 'live')).key;
-  });
-}
-
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const trustProxy = config.trustProxy ?? parseTrustProxy(process.env.SIGIL_TRUST_PROXY);
-  const db = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize ?? 10 });
+  const trustProxy = config.trustProxy ?? false;
+  const db = await openStorage({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize ?? DEFAULTS.dbPoolSize,
+    pgliteTemplate: config.pgliteTemplate ?? true,
+  });
   const clock = config.clock ?? Date.now;
   try {
     const identity = await loadServerIdentity(db);
     const orgName = config.orgName ?? (config.askOrgName && !(await defaultTenant(db)) ? await config.askOrgName() : undefined);
-    const firstApiKey = await initialise(db, orgName);
-    const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...webhookConfigFromEnv(process.env), ...config.webhooks };
-    const webAuthn = new WebAuthnSettings({ ...webAuthnConfigFromEnv(process.env), ...config.webAuthn });
-    const maxPendingPerDevice = config.maxPendingPerDevice ?? maxPendingPerDeviceFromEnv(process.env) ?? DEFAULT_MAX_PENDING_PER_DEVICE;
+    const firstApiKey = await ensureFirstOrganisation(db, orgName);
+    const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...config.webhooks };
+    const webAuthn = new WebAuthnSettings({ attestationRequired: false, ...config.webAuthn });
+    const maxPendingPerDevice = config.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE;
     if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
     const metricsConfig = resolveMetricsConfig(config.metrics);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
@@ -103,7 +98,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       metrics,
       metricsEndpoint: { onApiPort: metricsConfig.listen === null, token: metricsConfig.token },
       clock,
-      logger: { level: config.logLevel ?? 'info', format: config.logFormat ?? 'json' },
+      logger: { level: config.logLevel ?? DEFAULTS.logLevel, format: config.logFormat ?? 'json' },
       https,
       webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
       webAuthn,
@@ -160,13 +155,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 }
 
 function resolveMetricsConfig(given: ServerConfig['metrics'] = {}): MetricsEndpointConfig {
-  const merged = { ...metricsConfigFromEnv(process.env), ...given };
-  const token = merged.token ?? null;
+  const token = given.token ?? null;
   checkMetricsToken(token);
-  if (merged.host !== undefined && merged.port === undefined) throw new Error('--metrics-host (SIGIL_METRICS_HOST) needs --metrics-port (SIGIL_METRICS_PORT)');
+  if (given.host !== undefined && given.port === undefined) throw new Error('--metrics-host (SIGIL_METRICS_HOST) needs --metrics-port (SIGIL_METRICS_PORT)');
   return {
     token,
-    listen: merged.port !== undefined ? { host: merged.host ?? '127.0.0.1', port: merged.port } : null,
-    refreshIntervalMs: merged.refreshIntervalMs ?? STORAGE_GAUGE_REFRESH_MS,
+    listen: given.port !== undefined ? { host: given.host ?? DEFAULTS.metricsHost, port: given.port } : null,
+    refreshIntervalMs: given.refreshIntervalMs ?? STORAGE_GAUGE_REFRESH_MS,
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerInfo } from '@sigilauth/protocol';
 import type { AppContext } from './app.js';
 import { ApiError } from './http/errors.js';
+import { ping } from './storage/database.js';
 import { defaultTenant, getTenant } from './tenants/tenants.js';
 import { VERSION } from './version.js';
 
@@ -19,7 +20,7 @@ export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {
-      await ctx.db.query('SELECT 1');
+      await ping(ctx.db);
       return { status: 'ready' };
     } catch {
       return reply.code(503).send({ error: { code: 'unavailable', message: 'storage is unreachable' } });

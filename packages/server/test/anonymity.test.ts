@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
-import { DeviceSession } from '../../device/src/client.js';
+import { DeviceSession } from '../../device/src/index.js';
 import { coldBootRequest } from '../../../test/support/cold-boot.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
@@ -47,6 +47,7 @@ describeEachStore('who decided is never disclosed', (kind) => {
   const traces = (device: TestDevice) => [device.fingerprint, device.fingerprint.slice(0, 12), device.publicKey, device.name, device.name.split(' ')[0]!];
 
   before(async () => {
+    now = Date.now(); // this suite's own start: the other store's run may have taken minutes
     store = await createStore(kind);
     t = await startWebhookServer(store, { clock: () => now });
     rx = await Receiver.start();

@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
-import { deviceViews } from '../src/mpa/requests.js';
+import { deviceViews } from '../src/mpa/request-queries.js';
 import { coldBootRequest, pairDevice, startTestServer, type TestServer } from '../../../test/support/api.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs, { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { migrate } from '../src/storage/migrate.js';
 import { openPglite } from '../src/storage/pglite.js';
 import { openStorage } from '../src/storage/open.js';
 
@@ -52,4 +54,36 @@ test('migrations are recorded and applied once', async () => {
   assert.deepEqual(await reopened.query('SELECT version FROM schema_migrations ORDER BY version'), first);
   await reopened.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('a migration file runs whole, so a dollar-quoted function body with semicolons survives', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-migrations-'));
+  writeFileSync(
+    join(dir, '001_function.sql'),
+    `CREATE TABLE counters (n int NOT NULL);
+CREATE FUNCTION bump() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  result int;
+BEGIN
+  INSERT INTO counters VALUES (1);
+  SELECT count(*) INTO result FROM counters;
+  RETURN result;
+END;
+$$;
+DO $body$
+BEGIN
+  PERFORM bump();
+END;
+$body$;
+`,
+  );
+  const db = await openPglite(undefined);
+  try {
+    assert.deepEqual(await migrate(db, { dir: pathToFileURL(`${dir}/`) }), ['001_function']);
+    assert.deepEqual(await db.query('SELECT bump() AS n'), [{ n: 2 }], 'the DO block ran bump() once, this call is the second');
+    assert.deepEqual(await migrate(db, { dir: pathToFileURL(`${dir}/`) }), [], 'a recorded migration is not applied again');
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,7 @@
 // get audit proofs about the other's log.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api } from '../../../test/support/api.js';
+import { type Api } from '../../../test/support/api.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
 import { createApiKey } from '../src/tenants/api-keys.js';

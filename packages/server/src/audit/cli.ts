@@ -4,15 +4,14 @@ import type { Database } from '../storage/database.js';
 import type { WithStore } from '../webhooks/cli.js';
 import { readFileSync } from 'node:fs';
 import type { SignedTreeHead } from '@sigilauth/protocol';
-import { loadServerIdentity } from '../identity/server-identity.js';
-import { ENTRY_COLUMNS, integrateTenant, signTreeHeadIfGrown, toEntry } from './store.js';
+import { existingServerPublicKey, loadServerIdentity } from '../identity/server-identity.js';
+import { listTenants } from '../tenants/tenants.js';
+import { entriesAfter, integrateTenant, signTreeHeadIfGrown } from './store.js';
 import { verifyAuditLog } from './verify.js';
 
 async function tenantsFor(db: Database, tenant: string | undefined): Promise<{ id: string; name: string }[]> {
   if (tenant !== undefined && !/^[0-9a-f-]{36}$/i.test(tenant)) throw new InvalidArgumentError(`no organisation ${tenant}`);
-  const rows = await db.query<{ id: string; name: string }>('SELECT id, name FROM tenants WHERE $1::uuid IS NULL OR id = $1 ORDER BY created_at, id', [
-    tenant ?? null,
-  ]);
+  const rows = await listTenants(db, tenant ?? null);
   if (tenant !== undefined && rows.length === 0) throw new InvalidArgumentError(`no organisation ${tenant}`);
   return rows;
 }
@@ -48,8 +47,7 @@ function isTreeHeadShaped(v: unknown): v is SignedTreeHead {
 
 /** The store's identity, without making one (loadServerIdentity would, on an empty store). */
 async function existingIdentity(db: Database) {
-  const [row] = await db.query('SELECT 1 FROM server_identity');
-  if (!row) throw new InvalidArgumentError('the store has no server identity yet; run sigil serve once');
+  if ((await existingServerPublicKey(db)) === null) throw new InvalidArgumentError('the store has no server identity yet; run sigil serve once');
   return loadServerIdentity(db);
 }
 
@@ -70,8 +68,7 @@ export function registerAuditCommands(program: Command, withStore: WithStore, da
     .action(async (opts: { tenant?: string; serverPublicKey?: string; sinceHead?: string; dataDir: string }) => {
       const savedHeads = opts.sinceHead === undefined ? [] : readSavedHeads(opts.sinceHead);
       await withStore(opts.dataDir, async (db) => {
-        const [identity] = await db.query<{ public_key: string }>('SELECT public_key FROM server_identity');
-        const publicKey = opts.serverPublicKey ?? identity?.public_key;
+        const publicKey = opts.serverPublicKey ?? (await existingServerPublicKey(db));
         if (!publicKey) throw new InvalidArgumentError('the store has no server identity; pass --server-public-key');
         let failed = false;
         const tenants = await tenantsFor(db, opts.tenant);
@@ -128,13 +125,10 @@ export function registerAuditCommands(program: Command, withStore: WithStore, da
           await integrateTenant(db, tenant.id);
           let after = -1;
           for (;;) {
-            const rows = await db.query<Parameters<typeof toEntry>[0]>(
-              `SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index > $2 ORDER BY leaf_index LIMIT 1000`,
-              [tenant.id, after],
-            );
-            for (const row of rows) await write(`${JSON.stringify(toEntry(row))}\n`);
-            if (rows.length < 1000) break;
-            after = Number(rows[rows.length - 1]!.leaf_index);
+            const entries = await entriesAfter(db, tenant.id, after, 1000);
+            for (const entry of entries) await write(`${JSON.stringify(entry)}\n`);
+            if (entries.length < 1000) break;
+            after = Number(entries[entries.length - 1]!.leaf_index);
           }
         }
       });

@@ -310,3 +310,13 @@ export async function consistency(db: Queryable, tenantId: string, from: number,
     to_tree_head: await treeHeadAt(db, tenantId, to),
   };
 }
+
+/** Up to `limit` integrated entries of an organisation's log after leaf `after`, in order. */
+export async function entriesAfter(db: Queryable, tenantId: string, after: number, limit: number): Promise<StoredEntry[]> {
+  const rows = await db.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index > $2 ORDER BY leaf_index LIMIT $3`, [
+    tenantId,
+    after,
+    limit,
+  ]);
+  return rows.map(toEntry);
+}

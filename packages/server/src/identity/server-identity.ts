@@ -12,7 +12,7 @@ import {
   type SignedTreeHead,
   type TreeHead,
 } from '@sigilauth/protocol';
-import type { Database } from '../storage/database.js';
+import type { Database, Queryable } from '../storage/database.js';
 
 export interface ServerIdentity {
   serverId: string;
@@ -44,4 +44,10 @@ export async function loadServerIdentity(db: Database): Promise<ServerIdentity> 
     signMessage: (message) => ({ payload: message, signature: signPayload(DomainTag.serverMessage, message, key) }),
     signTreeHead: (head) => ({ payload: head, signature: signPayload(DomainTag.treeHead, head, key) }),
   };
+}
+
+/** The store's identity public key, without making one (loadServerIdentity would, on an empty store); null when there is none. */
+export async function existingServerPublicKey(db: Queryable): Promise<string | null> {
+  const [row] = await db.query<{ public_key: string }>('SELECT public_key FROM server_identity');
+  return row?.public_key ?? null;
 }

@@ -4,7 +4,10 @@ import type { Database } from '../storage/database.js';
 import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, findCredentialByFingerprint } from '../webauthn/credentials.js';
 import type { RelyingParty } from '../webauthn/settings.js';
-import { findRequest, recordDecision, statusForLateDecision, type RequestRow } from './requests.js';
+import { hasExpired } from './expiry-rule.js';
+import { findRequest, hasDecided } from './request-queries.js';
+import { recordDecision, statusForLateDecision } from './request-transitions.js';
+import type { RequestRow } from './requests.js';
 
 /**
  * The checks every decision goes through, however it is signed: the payload is for this request,
@@ -34,7 +37,7 @@ async function checkDecision(
   if (payload.action_digest !== request.action_digest) {
     throw new ApiError(400, 'action_mismatch', 'the decision was signed for a different action');
   }
-  if (payload.issued_at >= request.expires_at.getTime()) {
+  if (hasExpired(request.expires_at.getTime(), payload.issued_at)) {
     // A request that ended before its expiry keeps its stored outcome; only a pending one timed out.
     const status = await statusForLateDecision(db, requestId, now);
     throw new ApiError(409, 'request_completed', `MPA request is already ${status}`, { status });
@@ -84,8 +87,7 @@ export async function submitWebAuthnDecision(
   });
   // A replay of an accepted decision is answered like any second decision; the counter check
   // then refuses other re-used assertions (and cloned authenticators) before anything is recorded.
-  const [decided] = await db.query('SELECT 1 FROM mpa_decisions WHERE request_id = $1 AND fingerprint = $2', [requestId, payload.fingerprint]);
-  if (decided) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+  if (await hasDecided(db, requestId, payload.fingerprint)) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
   if (!(await advanceSignCount(db, payload.fingerprint, counter, now))) {
     throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
   }

@@ -1,4 +1,5 @@
 import type { MpaStatus } from '@sigilauth/protocol';
+import { hasExpired } from './expiry-rule.js';
 
 /** What the engine needs of a request's immutable policy. */
 export interface EnginePolicy {
@@ -30,12 +31,12 @@ export function evaluate(policy: EnginePolicy, events: readonly EngineEvent[], n
   const satisfied: number[] = [];
   const names = () => satisfied.map((i) => policy.groupNames[i]!);
   for (const event of events) {
-    if (event.at >= policy.expiresAt) break;
+    if (hasExpired(policy.expiresAt, event.at)) break;
     if (event.kind === 'cancel') return { status: 'cancelled', groupsSatisfied: names(), completedAt: event.at };
     if (event.kind === 'deny') return { status: 'rejected', groupsSatisfied: names(), completedAt: event.at };
     if (!satisfied.includes(event.groupIndex)) satisfied.push(event.groupIndex);
     if (satisfied.length >= policy.required) return { status: 'approved', groupsSatisfied: names(), completedAt: event.at };
   }
-  if (now >= policy.expiresAt) return { status: 'timeout', groupsSatisfied: names(), completedAt: policy.expiresAt };
+  if (hasExpired(policy.expiresAt, now)) return { status: 'timeout', groupsSatisfied: names(), completedAt: policy.expiresAt };
   return { status: 'pending', groupsSatisfied: names(), completedAt: null };
 }

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { startPeriodic } from '../background/periodic.js';
 import type { Database } from '../storage/database.js';
-import { expireDueRequests } from './requests.js';
+import { expireDueRequests } from './request-transitions.js';
 
 export const SWEEP_INTERVAL_MS = 250;
 

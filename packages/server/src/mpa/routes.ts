@@ -7,7 +7,9 @@ import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { Fingerprint, IdParams, PublicKey, Signature, Uuid } from '../http/schemas.js';
 import { submitDecision, submitWebAuthnDecision } from './decisions.js';
-import { cancelRequest, createRequest, getRequest, hashBody, listRequests } from './requests.js';
+import { getRequest, listRequests } from './request-queries.js';
+import { cancelRequest, createRequest } from './request-transitions.js';
+import { hashBody } from './requests.js';
 
 /** Documents the body; validation is validateMpaRequest, shared with the SDKs so messages match. */
 const MpaRequestBody = Type.Object(

@@ -4,6 +4,11 @@ export interface Queryable {
   query<T extends object = Row>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+/** A connection inside a transaction; `exec` runs a whole SQL script (several statements, dollar-quoted bodies) as written. */
+export interface Transaction extends Queryable {
+  exec(script: string): Promise<void>;
+}
+
 export type NotificationHandler = (payload: string) => void;
 
 /**
@@ -16,7 +21,7 @@ export const RECONNECTED_CHANNEL = '__sigil_listener_reconnected';
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Subscribes to NOTIFY on a channel; the returned function unsubscribes. */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
   /** Connections held by this process: total, idle, and callers waiting for one. */
@@ -41,4 +46,9 @@ export function withoutStatementData(err: unknown): unknown {
     for (const field of STATEMENT_DATA_FIELDS) if (field in err) delete (err as Record<string, unknown>)[field];
   }
   return err;
+}
+
+/** A round trip to the store: resolves when it answers. */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
 }

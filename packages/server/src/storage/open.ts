@@ -6,13 +6,15 @@ export interface StorageOptions {
   databaseUrl?: string | undefined;
   dataDir?: string | undefined;
   poolSize?: number;
+  /** Unpack the build-time template into a new embedded store instead of running initdb (default true). */
+  pgliteTemplate?: boolean;
 }
 
 /** Opens the configured store and brings its schema up to date. Only the driver in use is loaded. */
 export async function openStorage(options: StorageOptions): Promise<Database> {
   const db = options.databaseUrl
     ? await (await import('./postgres.js')).openPostgres({ connectionString: options.databaseUrl, poolSize: options.poolSize ?? 10 })
-    : await (await import('./pglite.js')).openPglite(options.dataDir);
+    : await (await import('./pglite.js')).openPglite(options.dataDir, { template: options.pgliteTemplate ?? true });
   try {
     await migrate(db);
   } catch (err) {

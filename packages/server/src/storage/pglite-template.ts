@@ -20,12 +20,11 @@ function pgliteBuildStamp(): string {
 }
 
 /**
- * The template for this PGlite build, or null when there is none, it was made by another build,
- * or SIGIL_PGLITE_TEMPLATE=off asks for initdb.
+ * The template for this PGlite build, or null when there is none or it was made by another build.
+ * (SIGIL_PGLITE_TEMPLATE=off makes openPglite skip it and run initdb.)
  */
 export function loadTemplate(): Blob | null {
   try {
-    if (process.env.SIGIL_PGLITE_TEMPLATE === 'off') return null;
     if (!existsSync(TEMPLATE_FILE) || !existsSync(STAMP_FILE)) return null;
     const stamp = JSON.parse(readFileSync(STAMP_FILE, 'utf8')) as { build?: string };
     if (stamp.build !== pgliteBuildStamp()) return null;

@@ -35,12 +35,12 @@ const SHARED_BUFFERS = ['-c', 'shared_buffers=16MB'];
 const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync', ...SHARED_BUFFERS];
 const MEMORY_START_PARAMS = [...PGlite.defaultStartParams, ...SHARED_BUFFERS];
 
-async function createDurable(dataDir: string): Promise<PGlite> {
+async function createDurable(dataDir: string, useTemplate: boolean): Promise<PGlite> {
   const pgdata = join(dataDir, 'pgdata');
   // A new store (no pgdata yet, or an empty one): unpack the build-time template instead of
   // running initdb, when there is one for this PGlite build (see pglite-template.ts).
   const fresh = !fs.existsSync(pgdata) || fs.readdirSync(pgdata).length === 0;
-  const template = fresh ? loadTemplate() : null;
+  const template = fresh && useTemplate ? loadTemplate() : null;
   if (template) {
     try {
       return await PGlite.create({ fs: new DurableNodeFS(pgdata), startParams: DURABLE_START_PARAMS, loadDataDir: template });
@@ -53,11 +53,11 @@ async function createDurable(dataDir: string): Promise<PGlite> {
 }
 
 /** Embedded PostgreSQL in a data directory (or in memory when dataDir is undefined). */
-export async function openPglite(dataDir: string | undefined): Promise<Database> {
+export async function openPglite(dataDir: string | undefined, { template = true }: { template?: boolean } = {}): Promise<Database> {
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   let pg: PGlite;
   try {
-    pg = dataDir ? await createDurable(dataDir) : await PGlite.create({ startParams: MEMORY_START_PARAMS });
+    pg = dataDir ? await createDurable(dataDir, template) : await PGlite.create({ startParams: MEMORY_START_PARAMS });
   } catch (err) {
     unlock();
     throw err;
@@ -74,7 +74,15 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   return {
     kind: 'pglite',
     ...wrap(pg),
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))).catch((err: unknown) => Promise.reject(withoutStatementData(err))),
+    transaction: (fn) =>
+      pg
+        .transaction((tx) =>
+          fn({
+            ...wrap(tx),
+            exec: async (script) => void (await tx.exec(script).catch((err: unknown) => Promise.reject(withoutStatementData(err)))),
+          }),
+        )
+        .catch((err: unknown) => Promise.reject(withoutStatementData(err))),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
     async listen(channel: string, handler: NotificationHandler) {
       const unsubscribe = await pg.listen(channel, handler);

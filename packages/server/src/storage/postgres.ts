@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler, type Queryable, type Row } from './database.js';
+import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler, type Queryable } from './database.js';
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '08007', '08P01']);
 
@@ -54,7 +54,11 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
       client.on('error', markBroken);
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn({
+          ...wrap(client),
+          // Without parameters pg uses the simple query protocol, which runs a script of several statements.
+          exec: async (script) => void (await client.query(script).catch((err: unknown) => Promise.reject(translate(err)))),
+        });
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -56,3 +56,8 @@ export async function testModeTenant(db: Queryable, liveId: string): Promise<Ten
   if (!row) throw new Error(`no organisation ${liveId}`);
   return row;
 }
+
+/** Every organisation, or the one with this ID (none when it does not exist), oldest first. */
+export async function listTenants(db: Queryable, id: string | null = null): Promise<Array<{ id: string; name: string }>> {
+  return db.query<{ id: string; name: string }>('SELECT id, name FROM tenants WHERE $1::uuid IS NULL OR id = $1 ORDER BY created_at, id', [id]);
+}

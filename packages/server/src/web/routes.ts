@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../app.js';
+import { activeDeviceTenant, deviceProfile } from '../devices/devices.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { IdParams, Uuid } from '../http/schemas.js';
-import { deviceViews, pendingViewsPage } from '../mpa/requests.js';
+import { deviceViews, pendingViewsPage } from '../mpa/request-queries.js';
 import { defaultTenant } from '../tenants/tenants.js';
 import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, consumeChallenge, findCredentialByFingerprint, findCredentialById, issueChallenge } from '../webauthn/credentials.js';
@@ -183,12 +184,10 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         if (!(await advanceSignCount(ctx.db, credential.fingerprint, counter, now))) {
           throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
         }
-        const [device] = await ctx.db.query<{ tenant_id: string }>('SELECT tenant_id FROM devices WHERE fingerprint = $1 AND revoked_at IS NULL', [
-          credential.fingerprint,
-        ]);
-        if (!device) throw new ApiError(403, 'device_revoked', 'this passkey has been revoked by the organisation');
-        setSessionCookie(reply, await openSession(ctx.db, device.tenant_id, credential.fingerprint, now), secure(request));
-        return me(device.tenant_id, credential.fingerprint);
+        const tenantId = await activeDeviceTenant(ctx.db, credential.fingerprint);
+        if (tenantId === null) throw new ApiError(403, 'device_revoked', 'this passkey has been revoked by the organisation');
+        setSessionCookie(reply, await openSession(ctx.db, tenantId, credential.fingerprint, now), secure(request));
+        return me(tenantId, credential.fingerprint);
       },
     );
 
@@ -200,10 +199,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     });
 
     const me = async (tenantId: string, fingerprint: string) => {
-      const [device] = await ctx.db.query<{ name: string; public_key: string; org_name: string }>(
-        'SELECT d.name, d.public_key, t.name AS org_name FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.tenant_id = $1 AND d.fingerprint = $2',
-        [tenantId, fingerprint],
-      );
+      const device = await deviceProfile(ctx.db, tenantId, fingerprint);
       const credential = await findCredentialByFingerprint(ctx.db, fingerprint);
       if (!device || !credential) throw new ApiError(401, 'unauthorized', 'sign in with your passkey');
       return {

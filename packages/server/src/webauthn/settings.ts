@@ -24,22 +24,6 @@ export interface RelyingParty {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
 
-function parseBoolean(name: string, value: string | undefined): boolean {
-  if (value === undefined || value === '') return false;
-  if (/^(true|1|yes)$/i.test(value)) return true;
-  if (/^(false|0|no)$/i.test(value)) return false;
-  throw new Error(`${name} must be true or false, not "${value}"`);
-}
-
-export function webAuthnConfigFromEnv(env: NodeJS.ProcessEnv): WebAuthnConfig {
-  return {
-    attestationRequired: parseBoolean('SIGIL_ATTESTATION_REQUIRED', env.SIGIL_ATTESTATION_REQUIRED),
-    publicUrl: env.SIGIL_PUBLIC_URL || undefined,
-    rpId: env.SIGIL_RP_ID || undefined,
-    metadataFile: env.SIGIL_ATTESTATION_METADATA || undefined,
-  };
-}
-
 /** Checks the public URL and RP ID (an RP ID must be the URL's host or a registrable suffix of it). */
 export function relyingPartyOf(publicUrl: string, rpId?: string): RelyingParty {
   let url: URL;

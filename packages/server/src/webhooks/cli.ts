@@ -1,11 +1,11 @@
 /** `sigil webhook …`: manage webhook endpoints straight in the store (like `sigil apikey`). */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
+import type { Settings } from '../config.js';
 import type { Database } from '../storage/database.js';
 import { defaultTenant, getTenant, testModeTenant } from '../tenants/tenants.js';
-import { webhookConfigFromEnv } from './config.js';
-import { createEndpoint, listEndpoints, WEBHOOK_EVENT_TYPES } from './endpoints.js';
+import { createEndpoint, endpointTenants, listEndpoints, WEBHOOK_EVENT_TYPES } from './endpoints.js';
 
-export type WithStore = <T>(dataDir: string, fn: (db: Database) => Promise<T>) => Promise<T>;
+export type WithStore = <T>(dataDir: string, fn: (db: Database, settings: Readonly<Settings>) => Promise<T>) => Promise<T>;
 
 export function registerWebhookCommands(program: Command, withStore: WithStore, dataDirOption: () => Option): void {
   const webhook = program.command('webhook').description('manage webhook endpoints');
@@ -19,11 +19,11 @@ export function registerWebhookCommands(program: Command, withStore: WithStore, 
     .addOption(dataDirOption())
     .action(async (url: string, opts: { events?: string; description?: string; tenant?: string; test?: boolean; dataDir: string }) => {
       const events = opts.events === undefined ? null : opts.events.split(',').map((e) => e.trim()).filter(Boolean);
-      await withStore(opts.dataDir, async (db) => {
+      await withStore(opts.dataDir, async (db, settings) => {
         const organisation = opts.tenant ? await getTenant(db, opts.tenant) : await defaultTenant(db);
         if (!organisation) throw new InvalidArgumentError(opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once');
         const tenant = opts.test ? await testModeTenant(db, organisation.live_tenant_id ?? organisation.id) : organisation;
-        const allowPrivate = webhookConfigFromEnv(process.env).allowPrivate ?? false;
+        const { allowPrivate } = settings.webhooks;
         const { endpoint, secret } = await createEndpoint(
           db,
           tenant.id,
@@ -45,8 +45,7 @@ export function registerWebhookCommands(program: Command, withStore: WithStore, 
     .addOption(dataDirOption())
     .action(async (opts: { dataDir: string }) => {
       await withStore(opts.dataDir, async (db) => {
-        const rows = await db.query<{ id: string; tenant_id: string }>('SELECT id, tenant_id FROM webhook_endpoints');
-        const tenantOf = new Map(rows.map((r) => [r.id, r.tenant_id]));
+        const tenantOf = await endpointTenants(db);
         for (const e of await listEndpoints(db, null, Date.now())) {
           const state = e.enabled ? 'enabled' : `disabled (${e.disabled_reason ?? 'unknown'})`;
           process.stdout.write(`${e.id}  ${state}  events=${e.events ? e.events.join(',') : 'all'}  tenant=${tenantOf.get(e.id)}  ${e.url}\n`);

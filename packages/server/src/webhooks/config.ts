@@ -42,31 +42,3 @@ export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = {
   disableAfterMs: 5 * 24 * 3_600_000,
   disableAfterFailedDeliveries: 0,
 };
-
-/**
- * Settings from the environment: SIGIL_WEBHOOK_ALLOW_PRIVATE=true, and for tests only
- * SIGIL_WEBHOOK_RETRY_SCHEDULE_MS (comma-separated delays in ms) and SIGIL_WEBHOOK_TIMEOUT_MS.
- */
-export function webhookConfigFromEnv(env: NodeJS.ProcessEnv): Partial<WebhookConfig> {
-  const config: Partial<WebhookConfig> = {};
-  const allow = env.SIGIL_WEBHOOK_ALLOW_PRIVATE;
-  if (allow !== undefined && allow !== '') {
-    if (allow !== 'true' && allow !== 'false') throw new Error(`SIGIL_WEBHOOK_ALLOW_PRIVATE must be true or false, not ${allow}`);
-    config.allowPrivate = allow === 'true';
-  }
-  const schedule = env.SIGIL_WEBHOOK_RETRY_SCHEDULE_MS;
-  if (schedule !== undefined && schedule !== '') {
-    const delays = schedule.split(',').map((s) => Number(s.trim()));
-    if (delays.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw new Error(`SIGIL_WEBHOOK_RETRY_SCHEDULE_MS must be comma-separated milliseconds, not ${schedule}`);
-    }
-    config.retryScheduleMs = delays;
-  }
-  const timeout = env.SIGIL_WEBHOOK_TIMEOUT_MS;
-  if (timeout !== undefined && timeout !== '') {
-    const ms = Number(timeout);
-    if (!Number.isSafeInteger(ms) || ms < 1) throw new Error(`SIGIL_WEBHOOK_TIMEOUT_MS must be a positive integer, not ${timeout}`);
-    config.timeoutMs = ms;
-  }
-  return config;
-}

@@ -259,3 +259,9 @@ export async function endpointForDelivery(db: Queryable, id: string): Promise<En
   const [row] = await db.query<EndpointRow>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE id = $1`, [id]);
   return row ?? null;
 }
+
+/** Which organisation each endpoint belongs to, for `sigil webhook list` across all of them. */
+export async function endpointTenants(db: Queryable): Promise<Map<string, string>> {
+  const rows = await db.query<{ id: string; tenant_id: string }>('SELECT id, tenant_id FROM webhook_endpoints');
+  return new Map(rows.map((r) => [r.id, r.tenant_id]));
+}

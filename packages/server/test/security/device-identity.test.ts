@@ -1,10 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
+import { type Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { DEVICE_CLI, runCli } from '../../../../test/support/processes.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
@@ -86,7 +86,7 @@ describeEachStore('one organisation per device key, and revocation is permanent'
     const home = mkdtempSync(join(tmpdir(), 'sigil-device-identity-'));
     try {
       const pair = async (api: Api) =>
-        runCli(DEVICE_CLI, ['pair', '--server', t.server.url, '--code', (await api.post('/v1/pairings', {})).body.code, '--yes', '--home', home], { timeoutMs: 20_000 });
+        runCli(DEVICE_CLI, ['pair', '--server', t.server.url, '--code', (await api.post('/v1/pairings', {})).body.code, '--yes', '--home', home], { timeoutMs: 120_000 });
       const first = await pair(t.api);
       assert.equal(first.code, 0, first.stderr);
       const fingerprint = first.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1];
@@ -110,17 +110,6 @@ describeEachStore('one organisation per device key, and revocation is permanent'
   });
 });
 
-const MIGRATIONS = new URL('../../migrations/', import.meta.url);
-
-/** Applies the migrations before `version` the way migrate() does, so a test can lay down data from before it. */
-async function migrateUpTo(db: Database, version: string): Promise<void> {
-  await db.query('CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-  for (const file of readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql') && f < version).sort()) {
-    for (const statement of readFileSync(new URL(file, MIGRATIONS), 'utf8').split(/;\s*(?:\n|$)/)) if (statement.trim()) await db.query(statement);
-    await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [file.replace(/\.sql$/, '')]);
-  }
-}
-
 describeEachStore('upgrading a store where a key was paired with several organisations', (kind) => {
   let store: TestStore;
   let db: Database;
@@ -135,7 +124,7 @@ describeEachStore('upgrading a store where a key was paired with several organis
   });
 
   test('the key stays with the organisation that paired it first; later pairings and their sessions go, and are audited', async () => {
-    await migrateUpTo(db, '004');
+    await migrate(db, { before: '004' });
     // The organisations as the schema before 004 holds them (createTenant writes later columns).
     const tenantAt003 = async (name: string) => {
       const id = randomUUID();

@@ -164,7 +164,7 @@ describeEachStore('a separate metrics listener', (kind) => {
   });
 
   test('a short metrics token is refused at start', async () => {
-    const started = await startSigil(store, { SIGIL_METRICS_TOKEN: 'short' }, { timeoutMs: 30_000 }).catch((err: Error) => err);
+    const started = await startSigil(store, { SIGIL_METRICS_TOKEN: 'short' }, { timeoutMs: 120_000 }).catch((err: Error) => err);
     if (!(started instanceof Error)) {
       await started.stop();
       assert.fail('the server started with a 5-character metrics token');

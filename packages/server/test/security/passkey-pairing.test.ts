@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
+import { type Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
 import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';

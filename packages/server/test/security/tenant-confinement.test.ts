@@ -1,11 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
-import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
+import { type Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
-import { deviceViews, pendingViewsPage } from '../../src/mpa/requests.js';
+import { deviceViews, pendingViewsPage } from '../../src/mpa/request-queries.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { DeviceSocket, EventStream } from './helpers.js';

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
 import { createApiKey } from '../../src/tenants/api-keys.js';
-import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
+import { type Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { waitFor } from '../../../../test/support/wait.js';

@@ -78,7 +78,7 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
       ],
     });
   const bobResponds = async (requestId: string, decision: 'approve' | 'deny') => {
-    const res = await runCli(DEVICE_CLI, ['respond', requestId, `--${decision}`, '--home', bobHome, '--server', origin], { timeoutMs: 20_000 });
+    const res = await runCli(DEVICE_CLI, ['respond', requestId, `--${decision}`, '--home', bobHome, '--server', origin], { timeoutMs: 120_000 });
     assert.equal(res.code, 0, `sigil-device respond failed:\n${res.stdout}\n${res.stderr}`);
   };
   const status = async (id: string) => (await api.get(`/v1/mpa/requests/${id}`)).body as { status: string; groups_satisfied: string[] };
@@ -108,7 +108,7 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
 
     bobHome = mkdtempSync(join(tmpdir(), 'sigil-web-bob-'));
     const bobCode = (await api.post('/v1/pairings', { name: 'Bob' })).body.code;
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', bobCode, '--name', 'Bob (security)', '--yes', '--home', bobHome], { timeoutMs: 20_000 });
+    const paired = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', bobCode, '--name', 'Bob (security)', '--yes', '--home', bobHome], { timeoutMs: 120_000 });
     assert.equal(paired.code, 0, paired.stderr);
     bob = {
       fingerprint: paired.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1]!,
@@ -175,7 +175,7 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     await page.getByText('Live: new requests appear here as they arrive.').waitFor();
     const { request_id } = await guideRequest();
     // No reload: the request appears through the page's event stream.
-    await page.getByRole('link', { name: /Cold boot engine ENG-001/ }).waitFor({ timeout: 10_000 });
+    await page.getByRole('link', { name: /Cold boot engine ENG-001/ }).waitFor({ timeout: 60_000 });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: screenshotPath('inbox-phone'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -159,7 +159,7 @@ describe('SIGIL_ATTESTATION_REQUIRED=true (real sigil serve, headless Chromium)'
 
   test('a software key is refused: sigil-device pairing and the raw API both get 403 attestation_required', async () => {
     const opened = (await api.post('/v1/pairings', { name: 'Terminal' })).body;
-    const res = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', opened.code, '--yes', '--home', home], { timeoutMs: 20_000 });
+    const res = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', opened.code, '--yes', '--home', home], { timeoutMs: 120_000 });
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /verified hardware attestation/);
     assert.match(res.stderr, /attestation_required/);

@@ -43,7 +43,7 @@ describeEachStore('webhooks survive a crash', (kind) => {
     await store?.dispose();
   });
 
-  test('receiver down, SIGKILL, restart with the receiver up: the event is delivered', { timeout: 90_000 }, async () => {
+  test('receiver down, SIGKILL, restart with the receiver up: the event is delivered', { timeout: 300_000 }, async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/hook`;
     const added = await runCli(SIGIL_CLI, ['webhook', 'add', url, '--events', 'mpa.created', '--data-dir', store.dataDir], { env: cliEnv() });
@@ -62,7 +62,7 @@ describeEachStore('webhooks survive a crash', (kind) => {
     const rx = await Receiver.start(() => ({ status: 200 }), port);
     receivers.push(rx);
     const second = await start();
-    await waitFor(() => rx.accepted().size === 1, 'the delivery after restart', 20_000);
+    await waitFor(() => rx.accepted().size === 1, 'the delivery after restart', 60_000);
     const r = rx.received[0]!;
     const event = new Webhook(secret).verify(r.body, {
       'webhook-id': r.id,
@@ -75,7 +75,7 @@ describeEachStore('webhooks survive a crash', (kind) => {
     await second.p.stop();
   });
 
-  test('SIGKILL during an attempt: the lease expires and the delivery is attempted again', { timeout: 90_000 }, async () => {
+  test('SIGKILL during an attempt: the lease expires and the delivery is attempted again', { timeout: 300_000 }, async () => {
     let hang = true;
     const rx = await Receiver.start(() => (hang ? 'hang' : { status: 200 }));
     receivers.push(rx);
@@ -86,7 +86,7 @@ describeEachStore('webhooks survive a crash', (kind) => {
     await first.p.kill();
     hang = false;
     const second = await start();
-    const accepted = await waitFor(() => rx.accepted().get(rx.received[0]!.id), 'the redelivery after the lease expired', 30_000);
+    const accepted = await waitFor(() => rx.accepted().get(rx.received[0]!.id), 'the redelivery after the lease expired', 60_000);
     assert.equal(JSON.parse(accepted.body).request_id, created.body.request_id);
     assert.equal(new Set(rx.received.map((x) => x.id)).size, 1, 'the same webhook-id on every attempt');
     const delivery = await waitFor(async () => {
@@ -98,7 +98,7 @@ describeEachStore('webhooks survive a crash', (kind) => {
   });
 
   if (kind === 'pglite') {
-    test('embedded store: a lease left by a killed server is released when it starts again', { timeout: 90_000 }, async () => {
+    test('embedded store: a lease left by a killed server is released when it starts again', { timeout: 300_000 }, async () => {
       // A 60 s attempt timeout leases each attempt for 125 s: far longer than this test waits.
       const env = { ...ENV, SIGIL_WEBHOOK_TIMEOUT_MS: '60000' };
       let hang = true;
@@ -111,14 +111,14 @@ describeEachStore('webhooks survive a crash', (kind) => {
       await first.p.kill();
       hang = false;
       const second = await start(env);
-      const accepted = await waitFor(() => rx.accepted().get(rx.received[0]!.id), 'the redelivery right after the restart', 15_000);
+      const accepted = await waitFor(() => rx.accepted().get(rx.received[0]!.id), 'the redelivery right after the restart', 60_000);
       assert.equal(JSON.parse(accepted.body).request_id, created.body.request_id);
       await second.api.request('PATCH', `/v1/webhooks/${ep.id}`, { enabled: false });
       await second.p.stop();
     });
   }
 
-  test('without SIGIL_WEBHOOK_ALLOW_PRIVATE, loopback and a name resolving to it are refused', { timeout: 60_000 }, async () => {
+  test('without SIGIL_WEBHOOK_ALLOW_PRIVATE, loopback and a name resolving to it are refused', { timeout: 300_000 }, async () => {
     const { p, api } = await start({});
     for (const url of ['http://127.0.0.1:9/hook', 'http://localhost:9/hook', 'http://[::1]:9/hook', 'http://10.0.0.1/hook', 'http://169.254.169.254/']) {
       const res = await api.post('/v1/webhooks', { url });

@@ -130,7 +130,7 @@ describeEachStore('webhook delivery', (kind) => {
     const rx = await receiver(({ attempt }) => (attempt === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 }));
     const endpoint = await register(rx.url, { events: ['mpa.created'] });
     await t.api.post('/v1/mpa/requests', (await import('./harness.js')).oneGroupRequest(device));
-    await waitFor(() => rx.accepted().size === 1, 'the retried delivery', 10_000);
+    await waitFor(() => rx.accepted().size === 1, 'the retried delivery', 60_000);
     const [first, second] = rx.received;
     assert.ok(second!.at - first!.at >= 900, `second attempt came ${second!.at - first!.at} ms after the first`);
     await disable(endpoint.id);

@@ -23,7 +23,7 @@ test('a 2xx response: status, headers sent, body delivered', async () => {
   });
   try {
     const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${server.port}/hooks/sigil?tenant=t1`), BODY, SIGNED, {
-      timeoutMs: 5000,
+      timeoutMs: 30_000,
     });
     assert.equal(result.status, 204);
     assert.equal(result.retryAfterSeconds, null);
@@ -54,7 +54,7 @@ test('a 500 with Retry-After in seconds', async () => {
     response.writeHead(500, { 'retry-after': '120', 'content-type': 'text/plain' }).end('try later');
   });
   try {
-    const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${server.port}/`), BODY, SIGNED, { timeoutMs: 5000 });
+    const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${server.port}/`), BODY, SIGNED, { timeoutMs: 30_000 });
     assert.equal(result.status, 500);
     assert.equal(result.retryAfterSeconds, 120);
     assert.equal(result.error, undefined);
@@ -68,7 +68,7 @@ test('a 503 with Retry-After as an HTTP-date', async () => {
     response.writeHead(503, { 'retry-after': new Date(Date.now() + 90_000).toUTCString() }).end();
   });
   try {
-    const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${server.port}/`), BODY, SIGNED, { timeoutMs: 5000 });
+    const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${server.port}/`), BODY, SIGNED, { timeoutMs: 30_000 });
     assert.equal(result.status, 503);
     assert.ok(result.retryAfterSeconds !== null && result.retryAfterSeconds >= 85 && result.retryAfterSeconds <= 91, String(result.retryAfterSeconds));
   } finally {
@@ -99,7 +99,7 @@ test('a 302 is a result, never followed', async () => {
     response.writeHead(302, { location: `http://127.0.0.1:${elsewhere.port}/stolen` }).end();
   });
   try {
-    const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${redirecting.port}/`), BODY, SIGNED, { timeoutMs: 5000 });
+    const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${redirecting.port}/`), BODY, SIGNED, { timeoutMs: 30_000 });
     assert.equal(result.status, 302);
     assert.equal(result.error, undefined);
     assert.equal(redirecting.requests.length, 1);
@@ -137,7 +137,7 @@ test('connects to target.address while the Host header keeps the URL hostname', 
   });
   try {
     const target = loopbackTarget(`http://webhook.test:${server.port}/receive`);
-    const result = await postWebhook(target, BODY, SIGNED, { timeoutMs: 5000 });
+    const result = await postWebhook(target, BODY, SIGNED, { timeoutMs: 30_000 });
     assert.equal(result.status, 200);
     assert.equal(result.error, undefined);
     assert.equal(server.requests.length, 1);
@@ -162,7 +162,7 @@ test('https: the TLS server name is the URL hostname, the connection goes to tar
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   try {
-    const result = await postWebhook(loopbackTarget(`https://webhook.test:${port}/`), BODY, SIGNED, { timeoutMs: 5000 });
+    const result = await postWebhook(loopbackTarget(`https://webhook.test:${port}/`), BODY, SIGNED, { timeoutMs: 30_000 });
     assert.equal(result.status, 0);
     assert.ok(result.error, 'a failed handshake is reported');
     assert.ok(clientHello.length > 0, 'the client connected to the pinned address');
@@ -178,7 +178,7 @@ test('a refused connection: status 0 with the error, no throw', async () => {
   const server = await startServer(() => undefined);
   const port = server.port;
   await server.close();
-  const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${port}/`), BODY, SIGNED, { timeoutMs: 5000 });
+  const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${port}/`), BODY, SIGNED, { timeoutMs: 30_000 });
   assert.equal(result.status, 0);
   assert.match(result.error ?? '', /ECONNREFUSED/);
 });
@@ -224,7 +224,7 @@ test('header values that cannot be sent resolve with status 0 instead of throwin
       loopbackTarget(`http://127.0.0.1:${server.port}/`),
       BODY,
       { ...SIGNED, 'x-bad': 'a\r\nx-injected: 1' },
-      { timeoutMs: 5000 },
+      { timeoutMs: 30_000 },
     );
     assert.equal(result.status, 0);
     assert.ok(result.error);

@@ -9,8 +9,8 @@ import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { oneGroupRequest, pairDevice, Receiver, startWebhookServer, waitFor, type TestServer } from './harness.js';
 
-const SAMPLES = 40;
-const WARMUP = 5;
+const SAMPLES = 10;
+const WARMUP = 2;
 
 describeEachStore('decision-to-webhook latency', (kind) => {
   let store: TestStore;
@@ -31,14 +31,14 @@ describeEachStore('decision-to-webhook latency', (kind) => {
     await store?.dispose();
   });
 
-  test(`each approval's webhook is sent on the notification, no poll; p50 and p99 over ${SAMPLES} reported`, { timeout: 120_000 }, async (ctx) => {
+  test(`each approval's webhook is sent on the notification, no poll; p50 and p99 over ${SAMPLES} reported`, { timeout: 600_000 }, async (ctx) => {
     const latencies: number[] = [];
     for (let i = -WARMUP; i < SAMPLES; i++) {
       const created = (await t.api.post('/v1/mpa/requests', oneGroupRequest(device, `Request ${i}`))).body;
       const body = device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve');
       const sent = Date.now();
       const decided = t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, body);
-      const got = await waitFor(() => rx.received.find((r) => JSON.parse(r.body).request_id === created.request_id), 'the webhook', 10_000, 1);
+      const got = await waitFor(() => rx.received.find((r) => JSON.parse(r.body).request_id === created.request_id), 'the webhook', 60_000, 1);
       if (i >= 0) latencies.push(got.at - sent);
       assert.equal((await decided).status, 200);
     }

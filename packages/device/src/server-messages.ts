@@ -1,0 +1,113 @@
+import { DomainTag, isFresh, verifyPayload, type DeviceRequestView, type MpaStatus, type ParamValue, type ServerMessage } from '@sigilauth/protocol';
+import type { PairedServer } from './keystore.js';
+import { sanitizeText } from './screen.js';
+
+/** Largest server message accepted on the WebSocket (a sync of many large requests). */
+export const MAX_SERVER_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+export class ServerMessageError extends Error {
+  override name = 'ServerMessageError';
+}
+
+const STATUSES: ReadonlySet<string> = new Set<MpaStatus>(['pending', 'approved', 'rejected', 'timeout', 'cancelled']);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isParamValue = (v: unknown): v is ParamValue =>
+  typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCursor = (v: unknown): v is string | null => v === null || (typeof v === 'string' && v.length > 0 && v.length <= 200);
+
+/** Whether a value has the shape of a DeviceRequestView (so rendering and signing cannot trip over it). */
+export function isDeviceRequestView(value: unknown): value is DeviceRequestView {
+  if (!isObject(value)) return false;
+  const v = value;
+  const action = v.action;
+  return (
+    typeof v.tenant_id === 'string' &&
+    typeof v.org_name === 'string' &&
+    typeof v.request_id === 'string' &&
+    typeof v.status === 'string' &&
+    STATUSES.has(v.status) &&
+    isObject(action) &&
+    typeof action.type === 'string' &&
+    typeof action.description === 'string' &&
+    isObject(action.params) &&
+    Object.values(action.params).every(isParamValue) &&
+    typeof v.action_digest === 'string' &&
+    isCount(v.groups_required) &&
+    isCount(v.groups_total) &&
+    isCount(v.groups_satisfied_count) &&
+    typeof v.group_name === 'string' &&
+    (v.my_decision === null || v.my_decision === 'approve' || v.my_decision === 'deny') &&
+    (v.my_group_satisfied === undefined || typeof v.my_group_satisfied === 'boolean') &&
+    typeof v.expires_at === 'string' &&
+    typeof v.created_at === 'string' &&
+    (v.completed_at === null || typeof v.completed_at === 'string')
+  );
+}
+
+export interface VerifyOptions {
+  /** This device's fingerprint: messages addressed to another device are refused. */
+  fingerprint?: string;
+  /** Clock for the freshness check (default Date.now()). */
+  now?: number;
+  /** Refuse messages signed more than SIGNATURE_FRESHNESS_MS away from now (default true). */
+  checkFreshness?: boolean;
+}
+
+/**
+ * Parses and checks one WebSocket message from the server: the signature must verify against
+ * the server key saved at pairing, under the server-message domain tag; it must name this
+ * server (and this device), be fresh, and be well-formed. Throws ServerMessageError otherwise.
+ */
+export function verifyServerMessage(
+  data: unknown,
+  server: Pick<PairedServer, 'server_id' | 'server_public_key'>,
+  options: VerifyOptions = {},
+): ServerMessage {
+  let message: unknown = data;
+  if (typeof data === 'string' || Buffer.isBuffer(data)) {
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      throw new ServerMessageError('the server sent a message that is not JSON');
+    }
+  }
+  if (!isObject(message) || !isObject(message.payload) || typeof message.signature !== 'string') {
+    throw new ServerMessageError('the server sent a message without a signed payload');
+  }
+  const payload = message.payload;
+  if (!verifyPayload(DomainTag.serverMessage, payload, message.signature, server.server_public_key)) {
+    throw new ServerMessageError('a server message signature does not verify against the key saved at pairing');
+  }
+  if (payload.purpose !== 'server-message') throw new ServerMessageError('a signed server message has the wrong purpose');
+  if (payload.server_id !== server.server_id) throw new ServerMessageError('a server message names another server');
+  if ((options.checkFreshness ?? true) && !isFresh(payload.issued_at, options.now ?? Date.now())) {
+    throw new ServerMessageError('a server message is not fresh (is this computer\u2019s clock right?)');
+  }
+  const fingerprintOk = options.fingerprint === undefined || payload.fingerprint === options.fingerprint;
+  switch (payload.type) {
+    case 'challenge':
+      if (typeof payload.nonce !== 'string' || payload.nonce === '') throw new ServerMessageError('a challenge has no nonce');
+      break;
+    case 'ready':
+      if (!fingerprintOk) throw new ServerMessageError('a server message is addressed to another device');
+      break;
+    case 'sync':
+      if (!fingerprintOk) throw new ServerMessageError('a server message is addressed to another device');
+      if (!Array.isArray(payload.requests) || !payload.requests.every(isDeviceRequestView)) {
+        throw new ServerMessageError('a sync message holds a malformed request');
+      }
+      if (!isCursor(payload.cursor) || !isCursor(payload.next_cursor)) throw new ServerMessageError('a sync message has a malformed cursor');
+      break;
+    case 'request':
+      if (!fingerprintOk) throw new ServerMessageError('a server message is addressed to another device');
+      if (!isDeviceRequestView(payload.request)) throw new ServerMessageError('a request message holds a malformed request');
+      break;
+    case 'error':
+      if (typeof payload.code !== 'string' || typeof payload.message !== 'string') throw new ServerMessageError('a malformed error message');
+      break;
+    default:
+      throw new ServerMessageError(`unknown server message type ${sanitizeText(String(payload.type))}`);
+  }
+  return payload as unknown as ServerMessage;
+}
