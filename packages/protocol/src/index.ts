@@ -10,3 +10,4 @@ export * from './approval-screen.js';
 export * from './webauthn.js';
 export * from './text.js';
 export * from './labels.js';
+export * from './node.js';
