@@ -24,7 +24,7 @@ interface Vectors {
   consistency: { from: number; to: number; proof: string[] }[];
 }
 
-const vectors = JSON.parse(readFileSync(new URL('./rfc6962-vectors.json', import.meta.url), 'utf8')) as Vectors;
+const vectors = JSON.parse(readFileSync(new URL('../../../protocol/test-vectors/rfc6962.json', import.meta.url), 'utf8')) as Vectors;
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const toHex = (bs: readonly Buffer[]): string[] => bs.map((b) => b.toString('hex'));
 const LEAVES = vectors.leaves.map((s) => leafHash(hex(s)));
