@@ -4,7 +4,7 @@
  * the approval screen's, shared with sigil-device through @sigilauth/protocol's approval-screen.
  * The modules under approve/ hold its state, routing, views, ceremonies and API calls.
  */
-import { timeLeftLine } from '../../protocol/src/approval-screen.js';
+import { timeLeftLine } from '@sigilauth/protocol/screen';
 import { errorMessage } from './lib/api.js';
 import { h, replace } from './lib/dom.js';
 import { getConfig } from './approve/api.js';

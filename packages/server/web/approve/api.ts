@@ -1,5 +1,5 @@
 /** The approver's calls to the server (docs/web-approver.md); each answers with status and body, never throws. */
-import type { DeviceRequestView } from '../../../protocol/src/messages.js';
+import type { DeviceRequestView } from '@sigilauth/protocol/messages';
 import { request, type ApiResult } from '../lib/api.js';
 import type { Config, Me, RequestPage } from './state.js';
 

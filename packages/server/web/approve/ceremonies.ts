@@ -2,20 +2,21 @@
  * The passkey ceremonies: create a passkey and prove it is here (pairing), sign in, and sign a
  * decision's challenge.
  */
-import { sanitizeText } from '../../../protocol/src/approval-screen.js';
-import type { WebAuthnAssertion } from '../../../protocol/src/webauthn.js';
+import { toBase64url } from '@sigilauth/protocol/bytes';
+import type { WebAuthnAssertion } from '@sigilauth/protocol/decision';
+import { sanitizeText } from '@sigilauth/protocol/screen';
+import { startAuthentication, startRegistration, type AuthenticationResponseJSON } from '@simplewebauthn/browser';
 import { errorMessage } from '../lib/api.js';
 import { announce } from '../lib/dom.js';
-import { base64urlDecode, base64urlEncode } from '../lib/encoding.js';
 import { openSession, pairComplete, pairOptions, sessionOptions } from './api.js';
 import { navigate } from './routing.js';
 import { loadMe } from './session.js';
 import { app, CREDENTIAL_HINT_KEY, type Me } from './state.js';
 
+/** The person closed the prompt or it timed out (SimpleWebAuthn keeps the browser's error name). */
 export function isCancelled(err: unknown): boolean {
-  return err instanceof DOMException && (err.name === 'NotAllowedError' || err.name === 'AbortError');
+  return err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError');
 }
-
 
 export async function pair(
   codeInput: HTMLInputElement,
@@ -53,38 +54,24 @@ export async function pair(
       status.textContent = '';
       return;
     }
-    const o = opened.body.options;
-    const publicKey: PublicKeyCredentialCreationOptions = {
-      ...o,
-      challenge: base64urlDecode(o.challenge),
-      user: { ...o.user, id: base64urlDecode(o.user.id) },
-      excludeCredentials: (o.excludeCredentials ?? []).map((c: { id: string; type: 'public-key' }) => ({ ...c, id: base64urlDecode(c.id) })),
-    };
     status.textContent = 'Confirm with your fingerprint, face or screen lock to create the passkey…';
-    let credential: PublicKeyCredential;
+    let credential: Awaited<ReturnType<typeof startRegistration>>;
     try {
-      credential = (await navigator.credentials.create({ publicKey })) as PublicKeyCredential;
+      credential = await startRegistration({ optionsJSON: opened.body.options });
     } catch (err) {
       status.textContent = '';
       error.textContent = isCancelled(err) ? 'No passkey was created: the prompt was cancelled or timed out.' : `No passkey was created: ${(err as Error).message}`;
       return;
     }
-    const response = credential.response as AuthenticatorAttestationResponse;
     // The server pairs a passkey only once it has signed a fresh challenge: proof that this
     // browser holds the key, not just its public half.
     const p = opened.body.proof;
     status.textContent = 'Confirm once more, to prove the new passkey is on this device…';
-    let proof: PublicKeyCredential;
+    let proof: AuthenticationResponseJSON;
     try {
-      proof = (await navigator.credentials.get({
-        publicKey: {
-          challenge: base64urlDecode(p.challenge),
-          rpId: p.rpId,
-          userVerification: 'required',
-          timeout: p.timeout,
-          allowCredentials: [{ type: 'public-key', id: credential.rawId }],
-        },
-      })) as PublicKeyCredential;
+      proof = await startAuthentication({
+        optionsJSON: { challenge: p.challenge, rpId: p.rpId, userVerification: 'required', timeout: p.timeout, allowCredentials: [{ type: 'public-key', id: credential.rawId }] },
+      });
     } catch (err) {
       status.textContent = '';
       error.textContent = isCancelled(err) ? 'Not paired: the passkey prompt was cancelled or timed out; try again.' : `Not paired: ${(err as Error).message}`;
@@ -95,17 +82,18 @@ export async function pair(
       challenge_id: opened.body.challenge_id,
       code,
       name: nameInput.value.trim(),
+      // Exactly the fields the server's schema names; SimpleWebAuthn adds derived ones it does not read.
       credential: {
-        id: base64urlEncode(credential.rawId),
-        rawId: base64urlEncode(credential.rawId),
+        id: credential.id,
+        rawId: credential.rawId,
         type: 'public-key',
         ...(credential.authenticatorAttachment ? { authenticatorAttachment: credential.authenticatorAttachment } : {}),
         response: {
-          clientDataJSON: base64urlEncode(response.clientDataJSON),
-          attestationObject: base64urlEncode(response.attestationObject),
-          ...(response.getTransports ? { transports: response.getTransports() } : {}),
+          clientDataJSON: credential.response.clientDataJSON,
+          attestationObject: credential.response.attestationObject,
+          ...(credential.response.transports ? { transports: credential.response.transports } : {}),
         },
-        clientExtensionResults: credential.getClientExtensionResults(),
+        clientExtensionResults: credential.clientExtensionResults,
       },
       proof: assertionJson(proof),
     });
@@ -128,13 +116,13 @@ export async function pair(
   }
 }
 
-function assertionJson(credential: PublicKeyCredential): WebAuthnAssertion {
-  const response = credential.response as AuthenticatorAssertionResponse;
+/** An assertion in the form Sigil's endpoints take (docs/protocol.md): base64url fields, snake_case. */
+function assertionJson(credential: AuthenticationResponseJSON): WebAuthnAssertion {
   return {
-    credential_id: base64urlEncode(credential.rawId),
-    authenticator_data: base64urlEncode(response.authenticatorData),
-    client_data_json: base64urlEncode(response.clientDataJSON),
-    signature: base64urlEncode(response.signature),
+    credential_id: credential.rawId,
+    authenticator_data: credential.response.authenticatorData,
+    client_data_json: credential.response.clientDataJSON,
+    signature: credential.response.signature,
   };
 }
 
@@ -153,17 +141,12 @@ export async function signIn(button: HTMLButtonElement, error: HTMLElement): Pro
     } catch {
       hint = null;
     }
-    let credential: PublicKeyCredential;
+    let credential: AuthenticationResponseJSON;
     try {
-      credential = (await navigator.credentials.get({
-        publicKey: {
-          challenge: base64urlDecode(opened.body.options.challenge),
-          rpId: opened.body.options.rpId,
-          userVerification: 'required',
-          timeout: opened.body.options.timeout,
-          allowCredentials: hint ? [{ type: 'public-key', id: base64urlDecode(hint) }] : [],
-        },
-      })) as PublicKeyCredential;
+      const o = opened.body.options;
+      credential = await startAuthentication({
+        optionsJSON: { challenge: o.challenge, rpId: o.rpId, userVerification: 'required', timeout: o.timeout, allowCredentials: hint ? [{ type: 'public-key', id: hint }] : [] },
+      });
     } catch (err) {
       error.textContent = isCancelled(err) ? 'Not signed in: the passkey prompt was cancelled or timed out.' : `Not signed in: ${(err as Error).message}`;
       return;
@@ -181,15 +164,15 @@ export async function signIn(button: HTMLButtonElement, error: HTMLElement): Pro
 }
 
 /** Asks the passkey to sign a decision's challenge; throws when the prompt is cancelled or fails. */
-export async function assertDecision(challenge: Uint8Array<ArrayBuffer>, me: Me): Promise<WebAuthnAssertion> {
-  const credential = (await navigator.credentials.get({
-    publicKey: {
-      challenge,
+export async function assertDecision(challenge: Uint8Array, me: Me): Promise<WebAuthnAssertion> {
+  const credential = await startAuthentication({
+    optionsJSON: {
+      challenge: toBase64url(challenge),
       rpId: me.rp_id,
-      allowCredentials: [{ type: 'public-key', id: base64urlDecode(me.credential_id) }],
+      allowCredentials: [{ type: 'public-key', id: me.credential_id }],
       userVerification: 'required',
       timeout: 120_000,
     },
-  })) as PublicKeyCredential;
+  });
   return assertionJson(credential);
 }

@@ -1,5 +1,5 @@
 /** Which view a path shows, and the navigation bar. Links marked data-nav navigate without a reload. */
-import { sanitizeText } from '../../../protocol/src/approval-screen.js';
+import { sanitizeText } from '@sigilauth/protocol/screen';
 import { $, h, replace } from '../lib/dom.js';
 import { signOut } from './session.js';
 import { app } from './state.js';

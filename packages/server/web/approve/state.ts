@@ -1,6 +1,6 @@
 /** The approver's state: what the server told us, who is signed in, and the requests we know of. */
-import type { DeviceRequestView } from '../../../protocol/src/messages.js';
-import type { Pictogram } from '../../../protocol/src/pictogram.js';
+import type { DeviceRequestView } from '@sigilauth/protocol/messages';
+import type { Pictogram } from '@sigilauth/protocol/pictogram';
 import { $ } from '../lib/dom.js';
 
 export const CREDENTIAL_HINT_KEY = 'sigil.approver.credential';

@@ -1,5 +1,5 @@
 /** Which view a hash route shows, and the navigation bar. */
-import { sanitizeText } from '../../../protocol/src/approval-screen.js';
+import { sanitizeText } from '@sigilauth/protocol/screen';
 import { $, h, replace } from '../lib/dom.js';
 import { features, session } from './state.js';
 import { stopTimers } from './timers.js';

@@ -1,6 +1,7 @@
 /** The console's state: the API key of this tab, the server it answers for, and what it lets us see. */
-import type { DeviceAttestation } from '../../../protocol/src/webauthn.js';
-import type { Pictogram } from '../../../protocol/src/pictogram.js';
+import type { AuditLeafEntry } from '@sigilauth/protocol/audit';
+import type { DeviceAttestation } from '@sigilauth/protocol/decision';
+import type { Pictogram } from '@sigilauth/protocol/pictogram';
 import { $ } from '../lib/dom.js';
 
 export const KEY_STORAGE = 'sigil.console.apiKey';
@@ -15,18 +16,6 @@ export interface Info {
   version: string;
 }
 
-export interface RequestView {
-  request_id: string;
-  status: string;
-  groups_required: number;
-  groups_total: number;
-  groups_satisfied: string[];
-  expires_at: string;
-  created_at: string;
-  completed_at?: string;
-  action: { type: string; description: string; params: Record<string, string | number | boolean> };
-}
-
 export interface Device {
   fingerprint: string;
   device_public_key: string;
@@ -37,16 +26,8 @@ export interface Device {
   attestation?: DeviceAttestation;
 }
 
-export interface AuditEntry {
-  id: number;
-  leaf_index: number | null;
-  leaf_hash: string | null;
-  tenant_id: string;
-  type: string;
-  request_id: string | null;
-  data: Record<string, unknown>;
-  created_at: string;
-}
+/** One entry of GET /v1/audit: the fields its leaf commits to, and where it sits in the log (null until it has a leaf). */
+export type AuditEntry = Omit<AuditLeafEntry, 'leaf_index'> & { id: number; leaf_index: number | null; leaf_hash: string | null };
 
 export const session: { apiKey: string | null; info: Info | null } = { apiKey: null, info: null };
 export const features = { webhooks: false, audit: false };

@@ -1,6 +1,6 @@
 /** The inbox: every request this device knows of, those waiting for a decision first. */
-import { approvalScreen, outcomeLine } from '../../../../protocol/src/approval-screen.js';
-import type { DeviceRequestView } from '../../../../protocol/src/messages.js';
+import { approvalScreen, outcomeLine } from '@sigilauth/protocol/screen';
+import type { DeviceRequestView } from '@sigilauth/protocol/messages';
 import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
 import { connectionText } from '../live.js';
 import { app, main, now, requests } from '../state.js';

@@ -2,20 +2,17 @@
  * One request's approval screen, kept up to date as the request changes, with Deny / Approve with
  * passkey.
  */
-import { approvalScreen } from '../../../../protocol/src/approval-screen.js';
-import { canonicalize } from '../../../../protocol/src/jcs.js';
-import type { DecisionPayload, DeviceRequestView } from '../../../../protocol/src/messages.js';
-import type { WebAuthnAssertion } from '../../../../protocol/src/webauthn.js';
+import { webCrypto } from '@sigilauth/protocol/crypto/web';
+import { decisionChallengeWith, type WebAuthnAssertion } from '@sigilauth/protocol/decision';
+import type { DecisionPayload, DeviceRequestView } from '@sigilauth/protocol/messages';
+import { approvalScreen } from '@sigilauth/protocol/screen';
+import { actionDigestWith } from '@sigilauth/protocol/validation';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace } from '../../lib/dom.js';
-import { concat, hex, sha256, utf8 } from '../../lib/encoding.js';
 import { getRequest, postDecision } from '../api.js';
 import { assertDecision, isCancelled } from '../ceremonies.js';
 import { refresh } from '../live.js';
 import { app, main, now, requests } from '../state.js';
-
-/** The domain tag of decisions (docs/protocol.md): the assertion's challenge is SHA-256(TAG || 0x00 || JCS(payload)). */
-const DECISION_TAG = 'SIGIL-MPA-DECISION-V1';
 
 export async function showRequest(id: string): Promise<void> {
   let view = requests.get(id);
@@ -77,7 +74,7 @@ function renderScreen(initial: DeviceRequestView): void {
     error.textContent = '';
     replace(outcome, h('p', {}, `Confirm with your passkey to ${decision}…`));
     try {
-      const digest = hex(await sha256(utf8(canonicalize(view.action))));
+      const digest = await actionDigestWith(webCrypto, view.action);
       if (digest !== view.action_digest) {
         error.textContent = "Not signed: this request's details do not match the digest the server gave. Tell your administrator.";
         return;
@@ -91,7 +88,7 @@ function renderScreen(initial: DeviceRequestView): void {
         action_digest: view.action_digest,
         issued_at: Math.round(now()),
       };
-      const challenge = await sha256(concat(utf8(DECISION_TAG), new Uint8Array([0]), utf8(canonicalize(payload))));
+      const challenge = await decisionChallengeWith(webCrypto, payload);
       let webauthn: WebAuthnAssertion;
       try {
         webauthn = await assertDecision(challenge, app.me);

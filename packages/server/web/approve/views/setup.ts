@@ -1,6 +1,6 @@
 /** Views before and around sign-in: passkeys unavailable, wrong address, welcome and pairing. */
-import type { Pictogram } from '../../../../protocol/src/pictogram.js';
-import { sanitizeText } from '../../../../protocol/src/approval-screen.js';
+import type { Pictogram } from '@sigilauth/protocol/pictogram';
+import { sanitizeText } from '@sigilauth/protocol/screen';
 import { focusMain, h, replace } from '../../lib/dom.js';
 import { pair, signIn } from '../ceremonies.js';
 import { app, main } from '../state.js';

@@ -1,7 +1,7 @@
 /** Paired devices: pair one with a code, see how each key is held, revoke. */
-import { sanitizeText } from '../../../../protocol/src/approval-screen.js';
-import type { Pictogram } from '../../../../protocol/src/pictogram.js';
-import type { DeviceAttestation } from '../../../../protocol/src/webauthn.js';
+import { sanitizeText } from '@sigilauth/protocol/screen';
+import type { Pictogram } from '@sigilauth/protocol/pictogram';
+import type { DeviceAttestation } from '@sigilauth/protocol/decision';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';

@@ -1,9 +1,10 @@
 /** One request: its details, a cancel button while pending, and its timeline (decisions, outcome, webhooks). */
-import { formatParamValue, paramLabel, sanitizeText } from '../../../../protocol/src/approval-screen.js';
+import { formatParamValue, paramLabel, sanitizeText } from '@sigilauth/protocol/screen';
+import type { MpaRequestView } from '@sigilauth/protocol/validation';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { features, main, REFRESH_MS, type AuditEntry, type RequestView } from '../state.js';
+import { features, main, REFRESH_MS, type AuditEntry} from '../state.js';
 import { every } from '../timers.js';
 import { badge, fmtTime, statusBadge } from '../widgets.js';
 
@@ -16,7 +17,7 @@ export async function showRequest(id: string): Promise<void> {
   replace(main(), h('p', { class: 'loading' }, 'Loading…'));
   let shown = '';
   const load = async () => {
-    const res = await api<RequestView>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}`);
+    const res = await api<MpaRequestView>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}`);
     if (res.status !== 200) {
       replace(main(), h('p', {}, h('a', { href: '#/requests' }, '← Requests')), h('h1', {}, 'Request not found'), h('p', {}, errorMessage(res)));
       return false;

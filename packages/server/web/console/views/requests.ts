@@ -1,9 +1,10 @@
 /** The request list, filtered by status and refreshed live. */
-import { sanitizeText } from '../../../../protocol/src/approval-screen.js';
+import { sanitizeText } from '@sigilauth/protocol/screen';
+import type { MpaRequestView } from '@sigilauth/protocol/validation';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main, REFRESH_MS, STATUSES, type RequestView } from '../state.js';
+import { main, REFRESH_MS, STATUSES} from '../state.js';
 import { every } from '../timers.js';
 import { fmtTime, statusBadge, table } from '../widgets.js';
 
@@ -27,7 +28,7 @@ export async function showRequests(status: string): Promise<void> {
   );
   focusMain();
   const load = async () => {
-    const res = await api<{ data: RequestView[] }>('GET', `/v1/mpa/requests?limit=50${status ? `&status=${status}` : ''}`);
+    const res = await api<{ data: MpaRequestView[] }>('GET', `/v1/mpa/requests?limit=50${status ? `&status=${status}` : ''}`);
     if (res.status !== 200) return replace(body, h('p', { class: 'error' }, errorMessage(res)));
     stamp.textContent = `Live: refreshed ${new Date().toLocaleTimeString()}`;
     const snapshot = JSON.stringify(res.body.data);

@@ -1,5 +1,5 @@
 /** Webhook endpoints and one endpoint's deliveries. */
-import { sanitizeText } from '../../../../protocol/src/approval-screen.js';
+import { sanitizeText } from '@sigilauth/protocol/screen';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
