@@ -11,6 +11,7 @@ import { announce } from '../lib/dom.js';
 import { openSession, pairComplete, pairOptions, sessionOptions } from './api.js';
 import { navigate } from './routing.js';
 import { loadMe } from './session.js';
+import { guessDeviceName } from './views/setup.js';
 import { app, CREDENTIAL_HINT_KEY, type Me } from './state.js';
 
 /** The person closed the prompt or it timed out (SimpleWebAuthn keeps the browser's error name). */
@@ -35,11 +36,6 @@ export async function pair(
     return;
   }
   codeInput.removeAttribute('aria-invalid');
-  if (!nameInput.value.trim()) {
-    error.textContent = 'Give this device a name your administrator will recognise.';
-    nameInput.focus();
-    return;
-  }
   if (!matches.checked) {
     error.textContent = 'Check the server pictogram against the console first, then tick the box.';
     matches.focus();
@@ -81,7 +77,7 @@ export async function pair(
     const done = await pairComplete({
       challenge_id: opened.body.challenge_id,
       code,
-      name: nameInput.value.trim(),
+      name: nameInput.value.trim() || opened.body.name || guessDeviceName(),
       // Exactly the fields the server's schema names; SimpleWebAuthn adds derived ones it does not read.
       credential: {
         id: credential.id,

@@ -19,7 +19,7 @@ export function connectEvents(): void {
     setConnection('live');
     void readPages(data).then((listed) => {
       // Pending requests missing from the sync finished while we were away: fetch their outcome.
-      for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void refresh(id);
+      for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void reconcile(id);
     });
   });
   source.addEventListener('request', (event) => upsert(JSON.parse((event as MessageEvent<string>).data) as DeviceRequestView));
@@ -68,6 +68,29 @@ export async function readPages(first: RequestPage, show: (view: DeviceRequestVi
 export async function refresh(id: string): Promise<void> {
   const res = await getRequest(id);
   if (res.status === 200) upsert(res.body);
+}
+
+/** Requests being reconciled, so one sync does not start a second loop for the same request. */
+const reconciling = new Set<string>();
+
+/**
+ * After a reconnect, a request shown as pending that the sync no longer lists has finished while
+ * the page was away: its outcome is asked of the server until it answers (it may be restarting,
+ * or its database unreachable for a moment), so the screen never keeps showing it pending.
+ */
+async function reconcile(id: string): Promise<void> {
+  if (reconciling.has(id)) return;
+  reconciling.add(id);
+  try {
+    for (let attempt = 0; attempt < 12 && app.me && requests.get(id)?.status === 'pending'; attempt++) {
+      const res = await getRequest(id);
+      if (res.status === 200) return upsert(res.body);
+      if (res.status === 401 || res.status === 403 || res.status === 404) return;
+      await new Promise((resolve) => window.setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt)));
+    }
+  } finally {
+    reconciling.delete(id);
+  }
 }
 
 export function upsert(view: DeviceRequestView): void {

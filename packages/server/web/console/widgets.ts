@@ -3,6 +3,7 @@ import { h, type Child } from '../lib/dom.js';
 
 export const fmtTime = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
 export const short = (fp: string) => `${fp.slice(0, 12)}…`;
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function badge(text: string, kind: 'ok' | 'bad' | 'neutral'): HTMLElement {
   return h('span', { class: `badge ${kind}` }, text);

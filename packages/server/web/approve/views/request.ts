@@ -41,6 +41,7 @@ function renderScreen(initial: DeviceRequestView): void {
   const title = h('h1', { id: 'screen-title', class: 'screen-org' }, model.heading);
   const quorum = h('p', { class: 'screen-quorum', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const expires = h('p', { class: 'screen-expires js-expires', 'data-expires': initial.expires_at });
+  const note = h('p', { class: 'screen-note' });
   const outcome = h('div', { class: 'screen-outcome', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const error = h('p', { class: 'error', role: 'alert' });
   const deny = h('button', { type: 'button', class: 'button deny' }, 'Deny');
@@ -50,7 +51,10 @@ function renderScreen(initial: DeviceRequestView): void {
 
   const update = (view: DeviceRequestView) => {
     const current = approvalScreen(view, now());
+    title.textContent = current.heading;
     quorum.textContent = current.quorum;
+    note.hidden = current.note === null;
+    note.textContent = current.note ?? '';
     expires.hidden = current.timeLeft === null;
     expires.textContent = current.timeLeft ?? '';
     const { state } = current;
@@ -132,6 +136,7 @@ function renderScreen(initial: DeviceRequestView): void {
       quorum,
       expires,
       h('p', { class: 'screen-fine' }, model.group),
+      note,
       outcome,
       actions,
       error,

@@ -34,7 +34,7 @@ function pictogramSection(pictogram: Pictogram): HTMLElement {
   );
 }
 
-function guessDeviceName(): string {
+export function guessDeviceName(): string {
   const ua = navigator.userAgent;
   const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
   const os = /iPhone|iPad/.test(ua) ? 'iOS' : /Android/.test(ua) ? 'Android' : /Mac OS X/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : '';
@@ -72,7 +72,7 @@ export function showPairing(code: string): void {
     'aria-describedby': 'pair-code-hint',
     value: code,
   });
-  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, required: true, value: guessDeviceName(), autocomplete: 'off' });
+  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, placeholder: 'As your administrator named it', 'aria-describedby': 'pair-name-hint', autocomplete: 'off' });
   const matches = h('input', { id: 'pair-match', type: 'checkbox', required: true });
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Create passkey');
   const status = h('p', { class: 'status', role: 'status' });
@@ -81,7 +81,7 @@ export function showPairing(code: string): void {
     'form',
     { class: 'card form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'pair-code' }, 'Pairing code'), codeInput, h('p', { class: 'hint', id: 'pair-code-hint' }, '8 digits, from your administrator.')),
-    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device'), nameInput),
+    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device (optional)'), nameInput, h('p', { class: 'hint', id: 'pair-name-hint' }, `Leave it empty to use the name your administrator gave this pairing (or "${guessDeviceName()}" if none).`)),
     h('div', { class: 'field check' }, matches, h('label', { for: 'pair-match' }, 'The console shows the same pictogram')),
     h('div', { class: 'actions' }, submit),
     status,

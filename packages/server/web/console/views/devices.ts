@@ -7,7 +7,7 @@ import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { main, type Device } from '../state.js';
 import { onLeave } from '../timers.js';
-import { badge, fmtTime, short, table } from '../widgets.js';
+import { badge, fmtTime, table } from '../widgets.js';
 
 function attestationCell(a: DeviceAttestation | undefined): Child[] {
   if (!a || a.format === 'software') return [badge('software key', 'neutral')];
@@ -17,6 +17,42 @@ function attestationCell(a: DeviceAttestation | undefined): Child[] {
     a.verified ? badge('attested', 'ok') : badge('unattested', 'bad'),
     'aaguid' in a ? h('div', { class: 'mono hint' }, a.aaguid) : null,
   ];
+}
+
+/** A button that copies `text` and says so; where the clipboard is refused, it selects `target` to copy by hand. */
+function copyButton(label: string, text: string, target?: HTMLElement): HTMLElement {
+  const button = h('button', { type: 'button', class: 'button small copy' }, 'Copy');
+  button.setAttribute('aria-label', `Copy ${label}`);
+  button.addEventListener('click', () => {
+    void navigator.clipboard.writeText(text).then(
+      () => {
+        button.textContent = 'Copied';
+        announce(`${label} copied`);
+        window.setTimeout(() => (button.textContent = 'Copy'), 2000);
+      },
+      () => {
+        if (target) window.getSelection()?.selectAllChildren(target);
+        announce(`Copying was refused; ${label} is selected`);
+      },
+    );
+  });
+  return button;
+}
+
+/** What a request needs to name the device as an approver: its fingerprint and public key, in full, each with a copy button. */
+function deviceIdentity(d: Device): HTMLElement {
+  const line = (label: string, value: string) => {
+    const code = h('code', { class: 'mono identity-value' }, value);
+    return h('div', { class: 'identity-line' }, h('span', { class: 'identity-label' }, `${label}:`), ' ', code, ' ', copyButton(`${sanitizeText(d.name)}'s ${label}`, value, code));
+  };
+  const approver = JSON.stringify({ fingerprint: d.fingerprint, device_public_key: d.device_public_key });
+  return h(
+    'div',
+    { class: 'identity' },
+    line('fingerprint', d.fingerprint),
+    line('device_public_key', d.device_public_key),
+    h('div', { class: 'identity-line approver' }, h('span', { class: 'identity-label' }, 'As an approver in a request:'), ' ', copyButton(`${sanitizeText(d.name)} as an approver`, approver)),
+  );
 }
 
 export async function showDevices(): Promise<void> {
@@ -36,10 +72,10 @@ export async function showDevices(): Promise<void> {
       list,
       table(
         'Paired devices',
-        ['Name', 'Fingerprint', 'Attestation', 'Status', 'Paired', ''],
+        ['Name', 'Fingerprint and public key', 'Attestation', 'Status', 'Paired', ''],
         res.body.data.map((d) => [
           sanitizeText(d.name),
-          h('span', { class: 'mono', title: d.fingerprint }, short(d.fingerprint)),
+          deviceIdentity(d),
           attestationCell(d.attestation),
           d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
           fmtTime(d.paired_at),
@@ -97,7 +133,19 @@ export async function showDevices(): Promise<void> {
       onLeave(() => window.clearInterval(poll));
     })();
   });
-  replace(main(), h('h1', {}, 'Devices'), h('section', { class: 'card', 'aria-labelledby': 'pair-h' }, h('h2', { id: 'pair-h' }, 'Pair a device'), form, pairing), list);
+  replace(
+    main(),
+    h('h1', {}, 'Devices'),
+    h('section', { class: 'card', 'aria-labelledby': 'pair-h' }, h('h2', { id: 'pair-h' }, 'Pair a device'), form, pairing),
+    h(
+      'p',
+      { class: 'hint' },
+      'A request names each approver by ',
+      h('code', {}, '{ "fingerprint", "device_public_key" }'),
+      ': copy them below (the same list: GET /v1/devices, or sigil device list).',
+    ),
+    list,
+  );
   focusMain();
   await load();
 }

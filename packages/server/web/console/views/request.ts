@@ -6,7 +6,7 @@ import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { features, main, REFRESH_MS, type AuditEntry} from '../state.js';
 import { every } from '../timers.js';
-import { badge, fmtTime, statusBadge } from '../widgets.js';
+import { badge, fmtTime, plural, statusBadge } from '../widgets.js';
 
 interface TimelineItem {
   at: string | null;
@@ -104,7 +104,7 @@ export async function showRequest(id: string): Promise<void> {
         h('dt', {}, 'Action type'),
         h('dd', {}, sanitizeText(r.action.type)),
         h('dt', {}, 'Quorum'),
-        h('dd', {}, `${r.groups_satisfied.length} of ${r.groups_required} required groups approved (${r.groups_total} groups)`),
+        h('dd', {}, `${r.groups_satisfied.length} of ${plural(r.groups_required, 'required group')} approved (${plural(r.groups_total, 'group')} in all)`),
         h('dt', {}, 'Groups satisfied'),
         h('dd', {}, r.groups_satisfied.length > 0 ? r.groups_satisfied.map(sanitizeText).join(', ') : 'none yet'),
         h('dt', {}, 'Expires'),

@@ -6,7 +6,7 @@ import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { main, REFRESH_MS, STATUSES} from '../state.js';
 import { every } from '../timers.js';
-import { fmtTime, statusBadge, table } from '../widgets.js';
+import { fmtTime, plural, statusBadge, table } from '../widgets.js';
 
 export async function showRequests(status: string): Promise<void> {
   const select = h(
@@ -43,7 +43,7 @@ export async function showRequests(status: string): Promise<void> {
           fmtTime(r.created_at),
           h('a', { href: `#/requests/${r.request_id}` }, sanitizeText(r.action.description)),
           statusBadge(r.status),
-          `${r.groups_satisfied.length} of ${r.groups_required} (${r.groups_total} groups)`,
+          `${r.groups_satisfied.length} of ${r.groups_required} approved (${plural(r.groups_total, 'group')})`,
           r.completed_at ? fmtTime(r.completed_at) : fmtTime(r.expires_at),
         ]),
       ),
