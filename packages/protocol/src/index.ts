@@ -11,3 +11,4 @@ export * from './webauthn.js';
 export * from './text.js';
 export * from './labels.js';
 export * from './client-helpers.js';
+export * from './node.js';

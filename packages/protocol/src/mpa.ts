@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
 import { SCREEN_LABELS } from './approval-screen.js';
 import { canonicalize } from './jcs.js';
-import { decodePublicKey, fingerprintOf, isFingerprint, KeyFormatError } from './keys.js';
+import { toHex, utf8 } from './bytes.js';
+import type { SigilCrypto } from './crypto/types.js';
+import { isFingerprint, KeyFormatError } from './key-format.js';
 import { labelSkeleton, paramSkeleton } from './labels.js';
 import { textProblem } from './text.js';
 
@@ -119,8 +120,10 @@ const RESERVED_LABELS = new Map(Object.values(SCREEN_LABELS).map((label) => [lab
 /**
  * Validates an MPA request body exactly as the server does, with the same messages,
  * and returns the policy with defaults applied. Device pairing is checked by the server only.
+ * `fingerprintOfKey` returns the fingerprint of a device_public_key, or throws KeyFormatError
+ * when it is not a valid compressed P-256 point (Node: validateMpaRequest binds node:crypto).
  */
-export function validateMpaRequest(body: unknown): MpaPolicy {
+export function validateMpaRequestWith(body: unknown, fingerprintOfKey: (devicePublicKey: string) => string): MpaPolicy {
   if (!isPlainObject(body)) invalid('body must be a JSON object');
   rejectUnknown(body, REQUEST_FIELDS, '');
 
@@ -166,13 +169,14 @@ export function validateMpaRequest(body: unknown): MpaPolicy {
         if (typeof device_public_key !== 'string') {
           invalid(`groups[${gi}].approvers[${ai}].device_public_key is required`);
         }
+        let keyFingerprint: string;
         try {
-          decodePublicKey(device_public_key);
+          keyFingerprint = fingerprintOfKey(device_public_key);
         } catch (err) {
           if (err instanceof KeyFormatError) invalid(`groups[${gi}].approvers[${ai}].${err.message}`);
           throw err;
         }
-        if (fingerprintOf(device_public_key) !== fingerprint) {
+        if (keyFingerprint !== fingerprint) {
           invalid(`fingerprint ${fingerprint} does not match its device_public_key`);
         }
         const seenIn = devices.get(fingerprint);
@@ -227,13 +231,13 @@ function validateAction(action: unknown): Required<MpaAction> {
     labels.set(skeleton, key);
   }
   const normalized = { type, description, params: params as Record<string, ParamValue> };
-  if (Buffer.byteLength(canonicalize(normalized)) > MPA_LIMITS.maxActionBytes) {
+  if (utf8(canonicalize(normalized)).length > MPA_LIMITS.maxActionBytes) {
     invalid(`action must be at most ${MPA_LIMITS.maxActionBytes} bytes as JSON`);
   }
   return normalized;
 }
 
-/** Lower-case hex SHA-256 of the canonical action: what an approver's signature commits to. */
-export function actionDigest(action: Required<MpaAction>): string {
-  return createHash('sha256').update(canonicalize(action), 'utf8').digest('hex');
+/** The SHA-256 (lower-case hex) of the canonical action, with the given crypto: what an approver's signature commits to. */
+export async function actionDigestWith(crypto: SigilCrypto, action: Required<MpaAction>): Promise<string> {
+  return toHex(await crypto.sha256(utf8(canonicalize(action))));
 }

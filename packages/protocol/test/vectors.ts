@@ -55,3 +55,12 @@ export const signatureVectors = load<{
 export const pictogramVectors = load<{
   vectors: { server_id: string; indexes: number[]; emoji: string[]; names: string[]; text: string }[];
 }>('pictogram.json');
+
+export const rfc6962Vectors = load<{
+  emptyRoot: string;
+  leaves: string[];
+  leafHashes: string[];
+  roots: string[];
+  inclusion: { index: number; size: number; proof: string[] }[];
+  consistency: { from: number; to: number; proof: string[] }[];
+}>('rfc6962.json');

@@ -10,6 +10,7 @@ import {
   merkleEmptyRoot,
   merkleLeafHash,
   merkleNodeHash,
+  merkleTreeRoot,
   verifyConsistency,
   verifyInclusion,
 } from '@sigilauth/protocol';
@@ -90,28 +91,9 @@ export function consistencyProof(leafHashes: readonly Buffer[], from: number, to
   return proof.reverse();
 }
 
-/**
- * MTH(D[start:end]) without recursion or copying: a stack of perfect-subtree
- * hashes (at most ~log2 n deep) is merged as leaves arrive, then folded right to left.
- */
+/** MTH(D[start:end]), with @sigilauth/protocol's one root computation. */
 function subtreeHash(leafHashes: readonly Buffer[], start: number, end: number): Buffer {
-  if (end <= start) return emptyRoot();
-  const hashes: Buffer[] = [];
-  const sizes: number[] = [];
-  for (let i = start; i < end; i++) {
-    let h = leafHashes[i] as Buffer;
-    let size = 1;
-    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
-      h = nodeHash(hashes.pop() as Buffer, h);
-      sizes.pop();
-      size *= 2;
-    }
-    hashes.push(h);
-    sizes.push(size);
-  }
-  let root = hashes.pop() as Buffer;
-  while (hashes.length > 0) root = nodeHash(hashes.pop() as Buffer, root);
-  return root;
+  return merkleTreeRoot(leafHashes, start, end);
 }
 
 /** Largest power of two strictly smaller than n (n >= 2). */

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   HASH_SIZE,
@@ -14,17 +13,9 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../src/audit/merkle.js';
+import { rfc6962Vectors } from '../../../protocol/test/vectors.js';
 
-interface Vectors {
-  emptyRoot: string;
-  leaves: string[];
-  leafHashes: string[];
-  roots: string[];
-  inclusion: { index: number; size: number; proof: string[] }[];
-  consistency: { from: number; to: number; proof: string[] }[];
-}
-
-const vectors = JSON.parse(readFileSync(new URL('./rfc6962-vectors.json', import.meta.url), 'utf8')) as Vectors;
+const vectors = rfc6962Vectors;
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const toHex = (bs: readonly Buffer[]): string[] => bs.map((b) => b.toString('hex'));
 const LEAVES = vectors.leaves.map((s) => leafHash(hex(s)));

@@ -1,0 +1,40 @@
+/**
+ * A decision made with a passkey (WebAuthn) instead of a raw device signature, in any runtime.
+ * The assertion's challenge is SHA-256 of the decision's signing input, so it commits to exactly
+ * the payload a `sigil-device` would sign.
+ */
+import type { SigilCrypto } from './crypto/types.js';
+import { DomainTag, signingInputBytes } from './domain.js';
+import type { DecisionPayload } from './messages.js';
+
+/**
+ * Every field is base64url without padding, as WebAuthn itself encodes them.
+ */
+export interface WebAuthnAssertion {
+  /** The credential's id (rawId). */
+  credential_id: string;
+  authenticator_data: string;
+  client_data_json: string;
+  /** ECDSA P-256 / SHA-256 over authenticator_data || SHA-256(client_data_json), DER-encoded. */
+  signature: string;
+}
+
+export interface WebAuthnDecisionBody {
+  payload: DecisionPayload;
+  webauthn: WebAuthnAssertion;
+}
+
+/** How a device's key is held, as the device list shows it. */
+export type DeviceAttestation =
+  | { format: 'software'; verified: false }
+  | { format: string; aaguid: string; model?: string; verified: boolean };
+
+/** The bytes whose SHA-256 is a decision's WebAuthn challenge: SIGIL-MPA-DECISION-V1, NUL, JCS(payload). */
+export function decisionChallengeInput(payload: DecisionPayload): Uint8Array<ArrayBuffer> {
+  return signingInputBytes(DomainTag.mpaDecision, payload);
+}
+
+/** A decision's WebAuthn challenge bytes, with the given crypto. */
+export async function decisionChallengeWith(crypto: SigilCrypto, payload: DecisionPayload): Promise<Uint8Array> {
+  return crypto.sha256(decisionChallengeInput(payload));
+}

@@ -1,0 +1,29 @@
+/** Small pieces every console view uses: times, short IDs, badges and tables. */
+import { h, type Child } from '../lib/dom.js';
+
+export const fmtTime = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+export const short = (fp: string) => `${fp.slice(0, 12)}…`;
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export function badge(text: string, kind: 'ok' | 'bad' | 'neutral'): HTMLElement {
+  return h('span', { class: `badge ${kind}` }, text);
+}
+
+export function statusBadge(status: string): HTMLElement {
+  return badge(status, status === 'approved' ? 'ok' : status === 'pending' ? 'neutral' : 'bad');
+}
+
+export function table(caption: string, headers: string[], rows: Child[][]): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, rows.length > 0 ? rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c)))) : h('tr', {}, h('td', { colspan: headers.length }, 'Nothing yet.'))),
+    ),
+  );
+}
+
