@@ -8,6 +8,10 @@ import { loadServerIdentity, type ServerIdentity } from './identity/server-ident
 import { createMetrics, startStorageGaugeRefresh, STORAGE_GAUGE_REFRESH_MS } from './metrics.js';
 import { checkMetricsToken, metricsConfigFromEnv, startMetricsListener, type MetricsEndpointConfig } from './metrics-endpoint.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
+import { DEFAULT_NOTIFICATION_CONFIG, notificationConfigFromEnv, type NotificationConfig } from './notifications/config.js';
+import { notificationMetrics } from './notifications/metrics.js';
+import { loadVapidKeys } from './notifications/vapid.js';
+import { startNotificationWorker } from './notifications/worker.js';
 import type { Database } from './storage/database.js';
 import { openStorage } from './storage/open.js';
 import { createApiKey } from './tenants/api-keys.js';
@@ -33,6 +37,8 @@ export interface ServerConfig {
   clock?: () => number;
   /** Webhook delivery settings; unset fields come from the environment (SIGIL_WEBHOOK_*), then the defaults. */
   webhooks?: Partial<WebhookConfig>;
+  /** Push, email and Slack notifications; unset fields come from the environment (SIGIL_SMTP_URL, SIGIL_MAIL_FROM, SIGIL_VAPID_SUBJECT, SIGIL_NOTIFY_REMINDER_AT), then the defaults. */
+  notifications?: Partial<NotificationConfig>;
   /** Audit integrator intervals (tests shorten them). */
   audit?: { intervalMs?: number; signIntervalMs?: number };
   /** Passkeys and attestation; unset fields come from the environment (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*). */
@@ -85,6 +91,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const identity = await loadServerIdentity(db);
     const firstApiKey = await initialise(db, config.orgName);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...webhookConfigFromEnv(process.env), ...config.webhooks };
+    const notificationConfig: NotificationConfig = {
+      ...DEFAULT_NOTIFICATION_CONFIG,
+      allowPrivate: webhookConfig.allowPrivate,
+      lookup: webhookConfig.lookup,
+      ...notificationConfigFromEnv(process.env),
+      ...config.notifications,
+    };
+    const vapid = await loadVapidKeys(db);
     const webAuthn = new WebAuthnSettings({ ...webAuthnConfigFromEnv(process.env), ...config.webAuthn });
     const maxPendingPerDevice = config.maxPendingPerDevice ?? maxPendingPerDeviceFromEnv(process.env) ?? DEFAULT_MAX_PENDING_PER_DEVICE;
     if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
@@ -115,6 +129,20 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     }
     const stopGaugeRefresh = startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log);
     const webhookWorker = await startWebhookWorker({ db, log: app.log, config: webhookConfig, ...(config.clock ? { clock: config.clock } : {}) });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    webAuthn.listening(https ? 'https' : 'http', config.host, port);
+    const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    const notificationWorker = await startNotificationWorker({
+      db,
+      log: app.log,
+      config: notificationConfig,
+      vapid,
+      publicOrigin: () => webAuthn.relyingParty()?.origin ?? url,
+      counter: notificationMetrics(metrics.registry),
+      ...(config.clock ? { clock: config.clock } : {}),
+    });
     const stopIntegrator = startAuditIntegrator({
       db,
       signing: treeHeads,
@@ -122,13 +150,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       log: app.log,
       ...config.audit,
     });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    webAuthn.listening(https ? 'https' : 'http', config.host, port);
     let closing: Promise<void> | null = null;
     return {
-      url: `${https ? 'https' : 'http'}://${host}:${port}`,
+      url,
       app,
       db,
       identity,
@@ -141,6 +165,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           await stopGaugeRefresh();
           await stopSweeper();
           await webhookWorker.stop();
+          await notificationWorker.stop();
           await stopIntegrator();
           await gateway.stop();
           await app.close();

@@ -10,6 +10,7 @@ import { defaultTenant } from '../tenants/tenants.js';
 import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, consumeChallenge, findCredentialByFingerprint, findCredentialById, issueChallenge } from '../webauthn/credentials.js';
 import { completePasskeyPairing, passkeyRegistrationOptions, requireRelyingParty } from '../webauthn/registration.js';
+import { approverNotificationRoutes } from '../notifications/routes.js';
 import { ApproverEvents } from './events.js';
 import { approvePage, ASSETS, consolePage, CONTENT_SECURITY_POLICY, readAsset } from './pages.js';
 import { clearSessionCookie, closeSession, openSession, readCookie, requireSession, SESSION_COOKIE, setSessionCookie } from './sessions.js';
@@ -238,6 +239,8 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       if (!view) throw notFound('MPA request');
       return view;
     });
+
+    approverNotificationRoutes(web, ctx);
 
     r.get('/approve/events', hidden, async (request, reply) => {
       const session = await requireSession(ctx.db, request, ctx.clock());
