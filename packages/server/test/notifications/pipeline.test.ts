@@ -142,7 +142,7 @@ describeEachStore('notifications', (kind) => {
   test('push service and SMTP server down, then back: every notification arrives exactly once', async () => {
     await lo.push.pause();
     await lo.smtp.pause();
-    const requests = [];
+    const requests: Array<{ id: string; action: unknown }> = [];
     for (let i = 0; i < 3; i++) requests.push(await create(t.api, [phone, mailer], `Outage test ${i}`));
     await waitFor(async () => {
       const rows = await notificationLog(t.api, requests[2]!.id);
