@@ -9,6 +9,8 @@ import type { DecisionPayload, DeviceRequestView } from '../../protocol/src/mess
 import type { Pictogram } from '../../protocol/src/pictogram.js';
 import { errorMessage, request } from './lib/api.js';
 import { $, announce, focusMain, h, preserveFocus, replace } from './lib/dom.js';
+import { approveLabel } from './pwa/authenticator.js';
+import { notificationSection, registerServiceWorker } from './pwa/notifications.js';
 import { base64urlDecode, base64urlEncode, concat, hex, sha256, utf8 } from './lib/encoding.js';
 
 /** The domain tag of decisions (docs/protocol.md): the assertion's challenge is SHA-256(TAG || 0x00 || JCS(payload)). */
@@ -477,6 +479,7 @@ function showInbox(): void {
     note,
     h('p', { class: 'connection hint', id: 'connection' }, connectionText()),
     h('ul', { class: 'inbox', id: 'inbox', 'aria-labelledby': 'inbox-heading' }),
+    notificationSection(),
   );
   renderInboxList();
   focusMain();
@@ -552,6 +555,7 @@ function renderScreen(initial: DeviceRequestView): void {
   const error = h('p', { class: 'error', role: 'alert' });
   const deny = h('button', { type: 'button', class: 'button deny' }, 'Deny');
   const approve = h('button', { type: 'button', class: 'button primary approve' }, 'Approve with passkey');
+  void approveLabel().then((label) => (approve.textContent = label));
   const actions = h('div', { class: 'screen-actions' }, deny, approve);
   let busy = false;
 
@@ -685,7 +689,10 @@ async function start(): Promise<void> {
   }
   config = res.body;
   clockOffset = config.server_time - Date.now();
-  if (config.origin && location.origin === config.origin) await loadMe();
+  if (config.origin && location.origin === config.origin) {
+    void registerServiceWorker();
+    await loadMe();
+  }
   route();
 }
 

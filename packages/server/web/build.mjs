@@ -12,6 +12,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 try {
   execFileSync(process.execPath, [tsc, '-p', `${here}tsconfig.json`], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', `${here}pwa/tsconfig.sw.json`], { stdio: 'inherit' });
 } catch {
   console.error('web front end: type errors (above)');
   process.exit(1);
@@ -29,5 +30,19 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
+// The service worker is a classic script (not every browser runs module workers).
+const worker = await build({
+  entryPoints: { sw: `${here}pwa/sw.ts` },
+  outdir,
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['es2022', 'chrome111', 'safari16.4', 'firefox119'],
+  minify: true,
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+});
+Object.assign(result.metafile.outputs, worker.metafile.outputs);
 const sizes = Object.entries(result.metafile.outputs).map(([file, { bytes }]) => `${file.split('/').pop()} ${(bytes / 1024).toFixed(1)} KiB`);
 console.log(`web front end: ${sizes.join(', ')}`);

@@ -9,6 +9,7 @@ import { canonicalize } from '../../protocol/src/jcs.js';
 import type { DeviceAttestation } from '../../protocol/src/webauthn.js';
 import type { Pictogram } from '../../protocol/src/pictogram.js';
 import { errorMessage, request, type ApiResult } from './lib/api.js';
+import { anyQueued, notificationLogSection, type NotificationRow } from './notification-log.js';
 import { $, announce, focusMain, h, preserveFocus, replace, type Child } from './lib/dom.js';
 import { base64Decode, concat, fromHex, hex, sha256, utf8 } from './lib/encoding.js';
 
@@ -263,8 +264,16 @@ async function showRequest(id: string): Promise<void> {
       return false;
     }
     const r = res.body;
-    if (JSON.stringify(r) === shown) return r.status === 'pending';
-    shown = JSON.stringify(r);
+    const [notes, devices] = await Promise.all([
+      api<{ data: NotificationRow[] }>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/notifications`),
+      api<{ data: Device[] }>('GET', '/v1/devices'),
+    ]);
+    const notifications = notes.status === 200 ? notes.body.data : [];
+    const stillChanging = r.status === 'pending' || anyQueued(notifications);
+    if (JSON.stringify([r, notifications]) === shown) return stillChanging;
+    shown = JSON.stringify([r, notifications]);
+    const names = new Map((devices.status === 200 ? devices.body.data : []).map((d) => [d.fingerprint, d.name]));
+    const deviceName = (fp: string | null) => (fp === null ? 'Organisation channel' : sanitizeText(names.get(fp) ?? short(fp)));
     const items: TimelineItem[] = [{ at: r.created_at, text: [h('strong', {}, 'Created'), ` · ${r.groups_required} of ${r.groups_total} groups required`] }];
     const satisfied = new Set<string>();
     let decided = false;
@@ -354,8 +363,9 @@ async function showRequest(id: string): Promise<void> {
       cancel,
       h('h2', {}, 'Timeline'),
       h('ol', { class: 'timeline' }, items.map((i) => h('li', {}, i.at ? h('time', { datetime: i.at }, fmtTime(i.at)) : null, i.text))),
+      notificationLogSection(notifications, deviceName, table, badge),
     );
-    return r.status === 'pending';
+    return stillChanging;
   };
   const pending = await load();
   focusMain();
