@@ -4,7 +4,7 @@ import { notFound } from '../http/errors.js';
 import { defaultTenant } from '../tenants/tenants.js';
 import { approverManifest, iconPng } from './pwa.js';
 
-/** Manifest, icons and service worker of the installable approver, all under /approve/ (the worker's scope). */
+/** Manifest, icons and service worker of the installable approver; the worker's scope is /approve and everything under it. */
 export function pwaRoutes(r: FastifyInstance, ctx: AppContext, buildId: string, serviceWorker: Buffer | null): void {
   const hidden = { schema: { hide: true } };
   const icons = new Map<number, Buffer>();
@@ -25,6 +25,7 @@ export function pwaRoutes(r: FastifyInstance, ctx: AppContext, buildId: string, 
     return reply
       .header('content-type', 'text/javascript; charset=utf-8')
       .header('cache-control', 'no-cache')
+      .header('service-worker-allowed', '/approve')
       .send(`self.SIGIL_BUILD=${JSON.stringify(buildId)};\n${serviceWorker.toString('utf8')}`);
   });
 }

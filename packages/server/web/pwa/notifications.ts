@@ -7,7 +7,8 @@ import { errorMessage, request } from '../lib/api.js';
 import { announce, h, replace } from '../lib/dom.js';
 
 export const SERVICE_WORKER_URL = '/approve/sw.js';
-export const SERVICE_WORKER_SCOPE = '/approve/';
+/** Covers /approve itself as well as /approve/…, hence the Service-Worker-Allowed header on the worker. */
+export const SERVICE_WORKER_SCOPE = '/approve';
 
 interface Settings {
   vapid_public_key: string;

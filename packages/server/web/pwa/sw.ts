@@ -1,12 +1,12 @@
 /**
- * The web approver's service worker (scope /approve/): keeps an offline shell, shows pushed
+ * The web approver's service worker (scope /approve): keeps an offline shell, shows pushed
  * notifications, and opens a request's approval screen when one is tapped. It never decides
  * anything: deciding needs the passkey, on the page.
  */
 const sw = self as unknown as ServiceWorkerGlobalScope & { SIGIL_BUILD?: string };
 
 const CACHE = `sigil-approver-${sw.SIGIL_BUILD ?? 'dev'}`;
-const SHELL = '/approve/';
+const SHELL = '/approve';
 const ASSETS = [SHELL, `/web/approve.js?v=${sw.SIGIL_BUILD ?? ''}`, `/web/sigil.css?v=${sw.SIGIL_BUILD ?? ''}`, '/approve/icon-192.png'];
 
 /** What the server pushes (packages/server/src/notifications/channels/push.ts). */
@@ -85,18 +85,17 @@ sw.addEventListener('push', (event) => {
 sw.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const target = screenUrl((event.notification.data as { url?: string } | null)?.url);
-  event.waitUntil(
-    (async () => {
-      const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      for (const client of windows) {
-        if (new URL(client.url).pathname.startsWith('/approve')) {
-          // Focusing needs the tap's user activation; navigating the open approver does not.
-          const focused = await client.focus().catch(() => client);
-          await focused.navigate(target).catch(() => null);
-          return;
-        }
+  const opening = (async () => {
+    const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    for (const client of windows) {
+      if (new URL(client.url).pathname.startsWith('/approve')) {
+        // Focusing needs the tap's user activation; navigating the open approver does not.
+        const focused = await client.focus().catch(() => client);
+        await focused.navigate(target).catch(() => null);
+        return;
       }
-      await sw.clients.openWindow(target);
-    })(),
-  );
+    }
+    await sw.clients.openWindow(target);
+  })();
+  event.waitUntil(opening);
 });
