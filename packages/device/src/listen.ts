@@ -1,4 +1,4 @@
-import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
+import { approvalScreen, displayText, type Decision, type DeviceRequestView } from '@sigilauth/protocol';
 import {
   DecisionError,
   DeviceSession,
@@ -42,6 +42,8 @@ export interface ListenerOptions {
   decide?: typeof submitDecision;
   /** The terminal's size, read each time a screen is shown; null (default) for output that is not a terminal. */
   terminal?: () => TerminalSize | null;
+  /** Also raises a desktop notification for each new request and each outcome (--desktop-notify). */
+  notify?: (title: string, body: string) => void;
 }
 
 interface Tracked {
@@ -155,6 +157,8 @@ export class Listener {
       }
       this.armExpiry(t);
       this.show(t);
+      const screen = approvalScreen(incoming, this.now());
+      this.options.notify?.(screen.heading, screen.description);
       this.maybeDecide(t);
       return;
     }
@@ -236,6 +240,7 @@ export class Listener {
     if (view) {
       t.view = view;
       this.options.write(`${announcement(view)}\n`);
+      this.options.notify?.(outcomeLine(view.status) ?? 'MPA request finished', displayText(view.action.description));
     }
   }
 

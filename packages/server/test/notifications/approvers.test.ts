@@ -5,7 +5,7 @@
 // Chromium, a loopback push service and SMTP server, `sigil-device listen`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
@@ -89,7 +89,12 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     const paired = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', carolCode, '--name', 'Carol terminal', '--yes', '--home', carolHome], { timeoutMs: 20_000 });
     assert.equal(paired.code, 0, paired.stderr);
     carolPrint = paired.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1]!;
-    listen = spawnCli(DEVICE_CLI, ['listen', '--server', origin, '--home', carolHome]);
+    // A desktop with notify-send: a stand-in that records what it was asked to show.
+    const bin = join(carolHome, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'notify-send'), `#!/bin/sh\nprintf '%s|%s\\n' "$3" "$4" >> '${join(carolHome, 'desktop')}'\n`);
+    chmodSync(join(bin, 'notify-send'), 0o755);
+    listen = spawnCli(DEVICE_CLI, ['listen', '--server', origin, '--home', carolHome, '--desktop-notify'], { PATH: `${bin}:${process.env.PATH}` });
     await listen.waitFor('Waiting for approval requests', { timeoutMs: 20_000 });
   });
 
@@ -234,6 +239,9 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     assert.equal((await shownNotifications(alice.page)).filter((n) => n.tag === id).length, 1);
     await waitFor(() => smtp.mails.find((m) => m.text.includes(id) && m.headers.get('subject') === 'MPA request denied'), 'the denial email');
     await listen.waitFor(`MPA request denied (request ${id})`);
+    const desktop = join(carolHome, 'desktop');
+    await waitFor(() => existsSync(desktop) && readFileSync(desktop, 'utf8').includes('MPA request denied|Deploy billing v7 to production'), 'the desktop notification of the denial');
+    assert.ok(readFileSync(desktop, 'utf8').includes('Acme Corp is requesting approval|Deploy billing v7 to production'));
     await table.locator('tr', { hasText: 'Denied' }).filter({ hasText: 'Push' }).filter({ hasText: 'delivered' }).waitFor();
     await table.locator('tr', { hasText: 'Denied' }).filter({ hasText: 'Email' }).filter({ hasText: 'sent' }).waitFor();
     assert.equal(push.messages.filter((m) => m.payload.request_id === id).length, 2);
