@@ -9,6 +9,7 @@ import { canonicalize } from '../../protocol/src/jcs.js';
 import type { DeviceAttestation } from '../../protocol/src/webauthn.js';
 import type { Pictogram } from '../../protocol/src/pictogram.js';
 import { errorMessage, request, type ApiResult } from './lib/api.js';
+import { contactsEditor } from './device-contacts.js';
 import { anyQueued, notificationLogSection, type NotificationRow } from './notification-log.js';
 import { $, announce, focusMain, h, preserveFocus, replace, type Child } from './lib/dom.js';
 import { base64Decode, concat, fromHex, hex, sha256, utf8 } from './lib/encoding.js';
@@ -409,7 +410,7 @@ async function showDevices(): Promise<void> {
           d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
           fmtTime(d.paired_at),
           d.status === 'active'
-            ? h(
+            ? [h(
                 'button',
                 {
                   type: 'button',
@@ -423,7 +424,7 @@ async function showDevices(): Promise<void> {
                   },
                 },
                 'Revoke',
-              )
+              ), contactsEditor(api, d.fingerprint, sanitizeText(d.name))]
             : '',
         ]),
       ),

@@ -247,4 +247,24 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     assert.equal(push.messages.filter((m) => m.payload.request_id === id).length, 2);
     assert.equal(smtp.mails.filter((m) => m.text.includes(id)).length, 2);
   });
+
+  test('the console sets where a device is notified', async () => {
+    const page = await alice.context.newPage();
+    await page.goto(`${origin}/console`);
+    await page.getByLabel('API key').fill(sigil.apiKey!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Requests' }).waitFor();
+    await page.goto(`${origin}/console#/devices`);
+    await page.getByRole('heading', { name: 'Devices' }).first().waitFor();
+    const row = page.locator('tr', { hasText: 'Carol terminal' });
+    await row.getByText('Notifications').click();
+    await row.getByLabel('Email for Carol terminal').fill('carol@acme.test');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await row.getByText(/Saved\./).waitFor();
+    assert.equal((await api.get(`/v1/devices/${carolPrint}/notifications`)).body.notifications.email, 'carol@acme.test');
+    await row.getByLabel('Email for Carol terminal').fill('carol@localhost');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await row.getByText('email must be one address such as alice@example.com').waitFor();
+    assert.equal((await api.get(`/v1/devices/${carolPrint}/notifications`)).body.notifications.email, 'carol@acme.test');
+  });
 });
