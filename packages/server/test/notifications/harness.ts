@@ -36,8 +36,10 @@ export async function startLoopback(): Promise<Loopback> {
   };
 }
 
-export function startNotifyServer(store: TestStore, smtpUrl: string | null, overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+/** `apiKey`: for a restart on the same store, the key the first start made. */
+export function startNotifyServer(store: TestStore, smtpUrl: string | null, overrides: Partial<ServerConfig> = {}, apiKey: string | null = null): Promise<TestServer> {
   return startTestServer(store, {
+    apiKey,
     config: {
       pairingRateLimit: 100,
       ...overrides,
