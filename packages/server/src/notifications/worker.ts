@@ -6,6 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
+import { claimLoop } from '../background/claim-loop.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 import { sendPush } from './channels/push.js';
 import type { SendResult } from './channels/result.js';
@@ -83,10 +84,6 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
   const email = new EmailChannel(config.smtpUrl, config.mailFrom, config.timeoutMs);
   const http = { allowPrivate: config.allowPrivate, lookup: config.lookup, timeoutMs: config.timeoutMs };
   const vapidSubject = config.vapidSubject ?? subjectFor(o.publicOrigin());
-  let stopped = false;
-  let scanning: Promise<void> | null = null;
-  let again = false;
-  const inflight = new Set<Promise<void>>();
 
   const send = async (n: Claimed, now: number): Promise<SendResult> => {
     const content = notificationContent(
@@ -139,45 +136,22 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
     if (status === 'failed') log.warn({ notification: n.id, request: n.request_id, channel: n.channel, reason: error }, 'notification failed');
   };
 
-  const scan = async () => {
-    do {
-      again = false;
-      if (config.reminderAt > 0) {
-        const now = clockTime() ?? new Date();
-        await db.transaction((tx) => enqueueDueReminders(tx, config.reminderAt, now));
-      }
-      while (!stopped && inflight.size < config.concurrency) {
-        const want = config.concurrency - inflight.size;
-        const claimed = await db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]);
-        for (const n of claimed) {
-          const p: Promise<void> = deliver(n)
-            .catch((err: Error) => log.warn({ err: err.message, notification: n.id }, 'notification bookkeeping failed; the lease will run out and it is retried'))
-            .finally(() => {
-              inflight.delete(p);
-              wake();
-            });
-          inflight.add(p);
-        }
-        if (claimed.length < want) break;
-      }
-    } while (again && !stopped);
-  };
-
-  const wake = () => {
-    if (stopped) return;
-    if (scanning) {
-      again = true;
-      return;
-    }
-    scanning = scan()
-      .catch((err: Error) => log.warn({ err: err.message }, 'notification claim failed; retrying'))
-      .finally(() => (scanning = null));
-  };
-
   if (db.kind === 'pglite') {
     // One process holds the embedded store: a lease found now was left by a process that died mid-attempt.
     await db.query(`UPDATE notifications SET locked_until = NULL WHERE status = 'queued' AND locked_until IS NOT NULL`);
   }
+  const loop = claimLoop<Claimed>({
+    concurrency: config.concurrency,
+    beforeScan: async () => {
+      if (config.reminderAt > 0) await db.transaction((tx) => enqueueDueReminders(tx, config.reminderAt, clockTime() ?? new Date()));
+    },
+    claim: (want) => db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]),
+    handle: (n) => deliver(n),
+    log,
+    describe: (n) => ({ notification: n.id }),
+    what: 'notification',
+  });
+  const wake = loop.wake;
   const unlisten = await db.listen(NOTIFICATION_CHANNEL, wake);
   const unlistenReconnect = await db.listen(RECONNECTED_CHANNEL, wake);
   const timer = setInterval(wake, config.pollIntervalMs);
@@ -187,12 +161,10 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
   return {
     wake,
     async stop() {
-      stopped = true;
       clearInterval(timer);
       await unlisten().catch(() => {});
       await unlistenReconnect().catch(() => {});
-      await scanning;
-      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await loop.stop();
       email.close();
     },
   };
