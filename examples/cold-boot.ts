@@ -2,6 +2,16 @@
 // and the approvers' fingerprints and keys, which come from the environment here.
 import { SigilAuth } from '@sigilauth/sdk';
 
+// Say which variable is missing before the request would fail on an empty fingerprint.
+// `npm run demo -- --devices-only` pairs five demo devices and prints every one of them.
+const needed = ['SIGIL_API_KEY', ...['ALICE', 'BOB', 'CAROL', 'DAVE', 'EVE'].flatMap((n) => [`${n}_FINGERPRINT`, `${n}_PUBLIC_KEY`])];
+const missing = needed.filter((name) => !process.env[name]);
+if (missing.length > 0) {
+  console.error(`Missing environment variable${missing.length === 1 ? '' : 's'}: ${missing.join(', ')}`);
+  console.error('Export them first; `npm run demo -- --devices-only` pairs five demo devices and prints the export lines.');
+  process.exit(1);
+}
+
 const sigil = new SigilAuth({
   serviceUrl: process.env.SIGIL_URL ?? 'http://127.0.0.1:8080'
 });

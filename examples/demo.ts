@@ -1,11 +1,13 @@
 // `npm run demo`: a Sigil server on embedded storage, five approver devices as real
 // `sigil-device` processes, and the product guide's three outcomes played through the SDK.
+// `npm run demo -- --devices-only`: only the five devices, paired with the server you run.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SigilAuth } from '@sigilauth/sdk';
 import { App } from './demo/app.js';
 import { withElapsed } from './demo/countdown.js';
+import { devicesOnly } from './demo/devices-only.js';
 import { Cast } from './demo/people.js';
 import { ProcessGroup } from './demo/processes.js';
 import { coldBoot, deniedByOne, pairEveryone, timesOut } from './demo/scenarios.js';
@@ -46,6 +48,7 @@ for (const [signal, code] of Object.entries(SIGNAL_EXIT_CODES)) {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--devices-only')) return devicesOnly(out, procs, root);
   out.heading(
     'Sigil multi-party approval demo',
     `A Sigil server for ${ORG_NAME} on embedded storage, and five approvers, each on their own sigil-device.`,

@@ -264,7 +264,7 @@ export async function startListener(cluster: Cluster, i: number): Promise<Listen
   const home = mkdtempSync(join(tmpdir(), 'sigil-listener-'));
   const api = cluster.api(0);
   const { body: pairing } = await api.post('/v1/pairings', { name: 'listener' });
-  const paired = await runCli(DEVICE_CLI, ['pair', '--server', cluster.url(i), '--code', pairing.code, '--name', 'listener', '--home', home]);
+  const paired = await runCli(DEVICE_CLI, ['pair', '--server', cluster.url(i), '--code', pairing.code, '--name', 'listener', '--yes', '--home', home]);
   if (paired.code !== 0) throw new Error(`pairing the listener failed: ${paired.stderr}`);
   const { body: done } = await api.get(`/v1/pairings/${pairing.pairing_id}`);
   const child = spawnCli(DEVICE_CLI, ['listen', '--server', cluster.url(i), '--home', home]);

@@ -1,60 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SigilAuth } from '@sigilauth/sdk';
-import { postgresBinDir } from '../support/postgres.js';
-import { freePort } from '../support/processes.js';
+import { PrivatePostgres } from '../support/private-postgres.js';
 import { describePostgres, type TestStore } from '../support/stores.js';
-import { Cluster, pairApprovers, playRound, POSTGRES_FAULT_ENV, Receiver, summary, tallyEvents, waitFor, type Approvers } from './harness.js';
-
-/** A PostgreSQL server of the test's own, of the test server's version, so restarting it disturbs no other test. */
-class PrivatePostgres {
-  private constructor(
-    readonly dir: string,
-    readonly port: number,
-    readonly bin: string,
-  ) {}
-
-  static async start(): Promise<PrivatePostgres> {
-    const dir = mkdtempSync(join(tmpdir(), 'sigil-pg-'));
-    chmodSync(dir, 0o700);
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-    chownSync(dir, uid, gid);
-    const pg = new PrivatePostgres(dir, await freePort(), await postgresBinDir());
-    pg.asPostgres(`${pg.bin}/initdb`, ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
-    pg.start();
-    return pg;
-  }
-
-  private asPostgres(cmd: string, args: string[]): void {
-    execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'ignore', timeout: 60_000 });
-  }
-
-  start(): void {
-    this.asPostgres(`${this.bin}/pg_ctl`, ['-D', join(this.dir, 'data'), '-w', '-l', join(this.dir, 'log'), '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  }
-
-  stop(): void {
-    this.asPostgres(`${this.bin}/pg_ctl`, ['-D', join(this.dir, 'data'), '-w', '-m', 'fast', 'stop']);
-  }
-
-  get url(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
-  }
-
-  destroy(): void {
-    try {
-      this.stop();
-    } catch {
-      // already stopped
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+import { Cluster, pairApprovers, playRound, POSTGRES_FAULT_ENV, Receiver, startListener, summary, tallyEvents, waitFor, type Approvers } from './harness.js';
 
 describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
   let postgres: PrivatePostgres;
@@ -129,5 +82,60 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
     const tally = tallyEvents(receiver, expected);
     console.log(summary('scenario 3', tally));
     assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });
+  });
+  test('restarted four times under load, no instance exits; LISTEN reconnects and devices catch up', { timeout: 300_000 }, async (t) => {
+    const listener = await startListener(cluster, 1);
+    const alive = () => cluster.processes.map((p) => p !== null && p.child.exitCode === null && p.child.signalCode === null);
+    const answers = new Map<string, number>();
+    const count = (what: string) => answers.set(what, (answers.get(what) ?? 0) + 1);
+    let loading = true;
+    // About as many calls a second as the machine allows: pairing creations, listings and request
+    // creations (each a transaction) through both instances, so restarts find connections busy.
+    const worker = async (w: number) => {
+      for (let n = 0; loading; n++) {
+        const api = cluster.api(n % 2);
+        try {
+          const res =
+            n % 3 === 0
+              ? await api.post('/v1/pairings', { name: `load ${w}-${n}` })
+              : n % 3 === 1
+                ? await api.get('/v1/mpa/requests?limit=20')
+                : await api.post('/v1/mpa/requests', { required: 1, groups: approvers.groups.slice(0, 1), action: { type: 'load', description: `load ${w}-${n}` } }, { 'idempotency-key': `load-${w}-${n}` });
+          count(String(res.status));
+          if (res.status >= 500 && res.status !== 503) throw new Error(`answered ${res.status}: ${JSON.stringify(res.body)}`);
+          if (res.status === 503) {
+            assert.equal(res.body.error.code, 'unavailable');
+            assert.ok(Number(res.headers.get('retry-after')) > 0, 'a 503 says when to retry');
+          }
+        } catch (err) {
+          if (!(err instanceof TypeError)) throw err;
+          count('network error');
+          await sleep(50);
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, (_, w) => worker(w));
+    t.after(() => listener.stop());
+    try {
+      await waitFor(() => (answers.get('201') ?? 0) >= 20, 'the load to be under way', 60_000);
+      for (let restart = 1; restart <= 4; restart++) {
+        await postgres.restart();
+        await sleep(1500);
+        assert.deepEqual(alive(), [true, true], `both instances alive after restart ${restart}: ${cluster.processes.map((p) => p?.output().slice(-2000)).join('\n---\n')}`);
+      }
+      const served = answers.get('201') ?? 0;
+      await waitFor(() => (answers.get('201') ?? 0) >= served + 20, 'both instances serving again', 60_000);
+    } finally {
+      loading = false;
+      await Promise.all(workers);
+    }
+    console.log(`load through 4 restarts: ${[...answers].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+    assert.deepEqual(alive(), [true, true], 'no instance exited');
+
+    // The device's instance lost its LISTEN connection at every restart: a request created on
+    // the other instance still reaches it.
+    const created = await cluster.api(0).post('/v1/mpa/requests', { required: 1, groups: [{ name: 'solo', approvers: [listener.approver] }], action: { type: 'after_restarts', description: 'after four restarts' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await waitFor(() => listener.output().includes(created.body.request_id), 'the device to be told of the new request', 60_000);
   });
 });

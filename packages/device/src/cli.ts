@@ -14,6 +14,7 @@ import {
 } from './client.js';
 import { KeystoreError, loadOrCreateDeviceKey, loadServers, resolveHome, selectServer } from './keystore.js';
 import { findNotifySend, notifySend, type DesktopNotifier } from './desktop-notify.js';
+import { KeyReader } from './keys.js';
 import { announcement, Listener, type DecideMode } from './listen.js';
 import { layoutScreen, outcomeLine, sanitizeText, summaryLine, terminalSize } from './screen.js';
 import { VERSION } from './version.js';
@@ -44,7 +45,7 @@ const program = new Command('sigil-device')
   .version(VERSION)
   .showHelpAfterError();
 
-const homeOption = () => new Option('--home <dir>', 'device home holding the key and pairings (env SIGIL_DEVICE_HOME, default ~/.sigil-device)');
+const homeOption = () => new Option('--home <dir>', 'device home holding the key and pairings (env SIGIL_DEVICE_HOME; default $XDG_CONFIG_HOME/sigil-device or ~/.config/sigil-device)');
 const serverOption = () => new Option('--server <url>', 'paired server to use (default: the only paired server)');
 
 program
@@ -52,12 +53,11 @@ program
   .description('pair this device with a Sigil server using the 8-digit code from the server')
   .requiredOption('--server <url>', 'server URL, e.g. https://sigil.example.com')
   .requiredOption('--code <code>', '8-digit pairing code (spaces and dashes are ignored)')
-  .option('--name <name>', 'name for this device, shown to the organisation')
-  .option('--yes', 'do not ask to confirm the server pictogram on a terminal')
+  .option('--name <name>', 'name for this device, shown to the organisation (default: the name the administrator gave the pairing)')
+  .option('--yes', 'the pictogram was compared: pair without asking (needed when not on a terminal)')
   .addOption(homeOption())
   .action(async (opts: { server: string; code: string; name?: string; yes?: boolean; home?: string }) => {
     const home = resolveHome(opts.home);
-    const key = loadOrCreateDeviceKey(home);
     const info = await fetchServerInfo(opts.server);
     out(
       [
@@ -72,9 +72,14 @@ program
     if (new URL(info.url).protocol === 'http:' && !isLoopback(info.url)) {
       err('Warning: this server is reached over plain HTTP; anyone on the network can read and change the traffic. Use https:// outside local testing.\n');
     }
-    if (process.stdin.isTTY && !opts.yes && !(await confirm('Does the pictogram match? [y/N] '))) {
+    if (!opts.yes && !process.stdin.isTTY) {
+      throw new CliError('not a terminal: compare the pictogram above with the one the server shows, then run the same command with --yes');
+    }
+    if (!opts.yes && !(await confirm('Does the pictogram match? [y/N] '))) {
       throw new CliError('pairing cancelled: the pictogram was not confirmed');
     }
+    // Only now: a refused or cancelled pairing leaves no key behind.
+    const key = loadOrCreateDeviceKey(home);
     let result;
     try {
       result = await pairDevice({ code: opts.code, key, info, home, ...(opts.name !== undefined ? { name: opts.name } : {}) });
@@ -130,24 +135,36 @@ program
     const key = loadOrCreateDeviceKey(home);
     const server = selectServer(loadServers(home), opts.server);
 
-    let rl: ReturnType<typeof createInterface> | null = null;
+    let keys: KeyReader | null = null;
     let mode: DecideMode;
+    let stop = () => {};
     if (opts.auto) {
       mode = { kind: 'auto', decision: opts.auto };
     } else if (process.stdin.isTTY) {
-      const readline = createInterface({ input: process.stdin, output: process.stdout });
-      rl = readline;
+      const reader = new KeyReader(process.stdin, () => stop());
+      keys = reader;
       mode = {
         kind: 'ask',
         ask: async (_view: DeviceRequestView, signal: AbortSignal) => {
-          for (;;) {
-            const answer = (await readline.question('[d] Deny  [a] Approve > ', { signal })).trim().toLowerCase();
-            if (answer === 'a' || answer === 'approve') return 'approve';
-            if (answer === 'd' || answer === 'deny') return 'deny';
+          out('[d] Deny  [a] Approve > ');
+          try {
+            for (;;) {
+              const key = await reader.next(signal);
+              if (key === 'a' || key === 'd') {
+                out(`${key === 'a' ? 'Approve' : 'Deny'}\n`);
+                return key === 'a' ? 'approve' : 'deny';
+              }
+            }
+          } catch (e) {
+            out('\n');
+            throw e;
           }
         },
-        // Whatever is typed here only turns the page: nothing is decided before the last page.
-        more: async (signal: AbortSignal) => void (await readline.question('-- more (press Enter) --', { signal })),
+        // Any key only turns the page: nothing is decided before the last page.
+        more: async (signal: AbortSignal) => {
+          out('-- more (press any key) --');
+          await reader.next(signal).finally(() => out('\n'));
+        },
       };
     } else {
       mode = { kind: 'none' };
@@ -161,21 +178,19 @@ program
     }
     const listener = new Listener({ server, key, mode, write: out, warn: err, terminal: () => terminalSize(), ...(notify ? { notify } : {}) });
     let stopping = false;
-    const stop = () => {
+    stop = () => {
       if (stopping) return;
       stopping = true;
-      rl?.close();
+      keys?.close();
       void listener.stop();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    rl?.on('SIGINT', stop);
-    rl?.on('close', stop);
     listener.start();
     try {
       await listener.done;
     } finally {
-      rl?.close();
+      keys?.close();
     }
     out('Stopped listening.\n');
   });

@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import WebSocket from 'ws';
 import {
   actionDigest,
@@ -9,12 +8,14 @@ import {
   isFresh,
   pictogramFor,
   signPayload,
+  STATUS_REQUEST_MAX_IDS,
   verifyPayload,
   type Decision,
   type DecisionPayload,
   type DeviceAuthMessage,
   type DeviceRequestView,
   type DeviceSyncRequest,
+  type DeviceStatusRequest,
   type DeviceSessionProof,
   type MpaStatus,
   type PairingProof,
@@ -127,16 +128,6 @@ export function normalizePairingCode(code: string): string | null {
   return /^\d{8}$/.test(digits) ? digits : null;
 }
 
-export function defaultDeviceName(): string {
-  let user = 'device';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no user database entry
-  }
-  return Array.from(`${user}@${hostname()}`).slice(0, 100).join('');
-}
-
 export interface PairingResponse {
   status: 'completed';
   server_id: string;
@@ -171,8 +162,9 @@ export async function pairDevice(options: PairOptions): Promise<{ server: Paired
     code,
     device_public_key: key.publicKey,
     fingerprint: key.fingerprint,
-    // At most 100 characters, cut between code points (a lone surrogate cannot be signed).
-    name: Array.from((options.name ?? defaultDeviceName()).trim()).slice(0, 100).join(''),
+    // At most 100 characters, cut between code points (a lone surrogate cannot be signed). Empty:
+    // the server names the device as the administrator named the pairing.
+    name: Array.from((options.name ?? '').trim()).slice(0, 100).join(''),
     issued_at: options.now ?? Date.now(),
   };
   const signature = signPayload(DomainTag.pairing, payload, key.privateKey);
@@ -238,6 +230,7 @@ export function isDeviceRequestView(value: unknown): value is DeviceRequestView 
     isCount(v.groups_satisfied_count) &&
     typeof v.group_name === 'string' &&
     (v.my_decision === null || v.my_decision === 'approve' || v.my_decision === 'deny') &&
+    (v.my_group_satisfied === undefined || typeof v.my_group_satisfied === 'boolean') &&
     typeof v.expires_at === 'string' &&
     typeof v.created_at === 'string' &&
     (v.completed_at === null || typeof v.completed_at === 'string')
@@ -402,6 +395,8 @@ export class DeviceSession {
   private handshakeTimer: NodeJS.Timeout | null = null;
   private livenessTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
+  /** Authenticated and past the first page of the sync: the server takes requests now. */
+  private live = false;
 
   constructor(private readonly options: SessionOptions) {
     this.now = options.now ?? Date.now;
@@ -419,6 +414,18 @@ export class DeviceSession {
   start(): this {
     this.connect();
     return this;
+  }
+
+  /**
+   * Asks the server for the current signed view of these requests; each arrives through onRequest.
+   * False when not connected: the caller asks again after the next sync.
+   */
+  requestStatus(requestIds: string[]): boolean {
+    if (!this.live || !this.connected) return false;
+    for (let i = 0; i < requestIds.length; i += STATUS_REQUEST_MAX_IDS) {
+      this.ws!.send(JSON.stringify({ type: 'status', request_ids: requestIds.slice(i, i + STATUS_REQUEST_MAX_IDS) } satisfies DeviceStatusRequest));
+    }
+    return true;
   }
 
   /** Closes the connection and stops reconnecting. */
@@ -510,6 +517,7 @@ export class DeviceSession {
       } else if (message.type === 'sync') {
         if (phase === 'sync') {
           phase = 'live';
+          this.live = true;
           if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
           this.attempt = 0;
         }
@@ -539,6 +547,7 @@ export class DeviceSession {
     });
     ws.on('close', (code, reason) => {
       if (ws !== this.ws) return;
+      this.live = false;
       this.clearTimers();
       this.ws = null;
       if (this.closed) return;
@@ -604,6 +613,7 @@ export function mergeViews(current: DeviceRequestView, incoming: DeviceRequestVi
     ...incoming,
     groups_satisfied_count: Math.max(current.groups_satisfied_count, incoming.groups_satisfied_count),
     my_decision: incoming.my_decision ?? current.my_decision,
+    ...(current.my_group_satisfied || incoming.my_group_satisfied ? { my_group_satisfied: true } : {}),
   };
 }
 

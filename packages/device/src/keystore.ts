@@ -1,16 +1,24 @@
 import { randomBytes, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { encodePublicKey, fingerprintOf, generateP256KeyPair, isFingerprint } from '@sigilauth/protocol';
 
 export const KEY_FILE = 'device-key.pem';
 export const SERVERS_FILE = 'servers.json';
 
-/** The device home: --home, else SIGIL_DEVICE_HOME, else ~/.sigil-device. */
-export function resolveHome(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * The device home: --home, else SIGIL_DEVICE_HOME, else a per-user directory that does not depend
+ * on where the command runs: $XDG_CONFIG_HOME/sigil-device, or ~/.config/sigil-device. A home
+ * made at the former default, ~/.sigil-device, keeps being used while the new one does not exist.
+ */
+export function resolveHome(option?: string, env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
   const chosen = option ?? (env.SIGIL_DEVICE_HOME && env.SIGIL_DEVICE_HOME !== '' ? env.SIGIL_DEVICE_HOME : undefined);
-  return resolve(chosen ?? join(homedir(), '.sigil-device'));
+  if (chosen !== undefined) return resolve(chosen);
+  const config = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');
+  const current = join(config, 'sigil-device');
+  const former = join(home, '.sigil-device');
+  return !existsSync(current) && existsSync(join(former, KEY_FILE)) ? former : current;
 }
 
 export class KeystoreError extends Error {

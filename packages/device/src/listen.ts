@@ -34,7 +34,7 @@ export interface ListenerOptions {
   /** Writes a diagnostic (stderr); always ends with a newline. */
   warn: (text: string) => void;
   now?: () => number;
-  /** How long after its expiry a request still shown as pending is announced as timed out locally. */
+  /** How long after its expiry a request still shown as pending is asked about (its outcome comes from the server). */
   expiryGraceMs?: number;
   /** Overrides for the WebSocket session (backoff, timeouts). */
   session?: Pick<SessionOptions, 'minBackoffMs' | 'maxBackoffMs' | 'handshakeTimeoutMs' | 'livenessTimeoutMs'>;
@@ -48,9 +48,10 @@ export interface ListenerOptions {
 
 interface Tracked {
   view: DeviceRequestView;
-  /** Announced an outcome (final unless it was only inferred locally). */
+  /** No longer waits for a decision: ended, or expired on this device's clock. */
   finished: boolean;
-  inferredTimeout: boolean;
+  /** The outcome announced, always from a view the server signed; null until one arrives. */
+  outcome: DeviceRequestView['status'] | null;
   deciding: boolean;
   /** Its screen has been printed at least once. */
   shown: boolean;
@@ -137,11 +138,18 @@ export class Listener {
       if (!t.finished && !present.has(id)) {
         // It finished while we were away (or expired): the server only syncs pending requests.
         this.finish(t, null);
-        this.options.write(`Request ${id} is no longer pending.\n`);
+        this.options.write(`Request ${id} is no longer pending; asking the server for its outcome.\n`);
       }
     }
     this.options.write(`${views.length} pending request${views.length === 1 ? '' : 's'}.\n`);
     for (const view of views) this.onView(view);
+    this.askOutcomes();
+  }
+
+  /** Asks the server for the signed view of every request shown without a known outcome (after each reconnect). */
+  private askOutcomes(): void {
+    const unknown = [...this.tracked.values()].filter((t) => t.finished && t.outcome === null).map((t) => t.view.request_id);
+    if (unknown.length > 0) this.session.requestStatus(unknown);
   }
 
   private onView(incoming: DeviceRequestView): void {
@@ -149,7 +157,7 @@ export class Listener {
     const id = incoming.request_id;
     const existing = this.tracked.get(id);
     if (!existing) {
-      const t: Tracked = { view: incoming, finished: false, inferredTimeout: false, deciding: false, shown: false, expiryTimer: null };
+      const t: Tracked = { view: incoming, finished: false, outcome: null, deciding: false, shown: false, expiryTimer: null };
       this.tracked.set(id, t);
       if (incoming.status !== 'pending') {
         this.finish(t, incoming);
@@ -163,12 +171,8 @@ export class Listener {
       return;
     }
     if (existing.finished) {
-      // A locally inferred timeout gives way to what the server says actually happened.
-      if (existing.inferredTimeout && incoming.status !== 'pending' && incoming.status !== 'timeout') {
-        existing.inferredTimeout = false;
-        existing.view = incoming;
-        this.options.write(`${announcement(incoming)}\n`);
-      }
+      // The outcome, once the server says what it was; announced once.
+      if (existing.outcome === null && incoming.status !== 'pending') this.announce(existing, incoming);
       return;
     }
     const before = existing.view;
@@ -230,28 +234,37 @@ export class Listener {
     }
   }
 
-  /** Marks a request finished and announces its outcome (view null: outcome unknown). */
+  /** Marks a request finished and announces its outcome (view null: outcome not known yet). */
   private finish(t: Tracked, view: DeviceRequestView | null): void {
     t.finished = true;
     if (t.expiryTimer) clearTimeout(t.expiryTimer);
     t.expiryTimer = null;
     this.askQueue = this.askQueue.filter((id) => id !== t.view.request_id);
     if (this.asking?.id === t.view.request_id) this.asking.controller.abort();
-    if (view) {
-      t.view = view;
-      this.options.write(`${announcement(view)}\n`);
-      this.options.notify?.(outcomeLine(view.status) ?? 'MPA request finished', displayText(view.action.description));
-    }
+    if (view) this.announce(t, view);
   }
 
+  private announce(t: Tracked, view: DeviceRequestView): void {
+    t.view = view;
+    t.outcome = view.status;
+    this.options.write(`${announcement(view)}\n`);
+    this.options.notify?.(outcomeLine(view.status) ?? 'MPA request finished', displayText(view.action.description));
+  }
+
+  /**
+   * Past its expiry (and a grace) a request can no longer be decided. Its outcome is not guessed
+   * here: it may have been approved just before, on a connection that was cut. The server is
+   * asked; without a connection, it is asked after the next sync.
+   */
   private armExpiry(t: Tracked): void {
     const due = Date.parse(t.view.expires_at) + (this.options.expiryGraceMs ?? 5000) - this.now();
     if (!Number.isFinite(due)) return;
     t.expiryTimer = setTimeout(() => {
       t.expiryTimer = null;
       if (t.finished || this.stopped) return;
-      this.finish(t, { ...t.view, status: 'timeout' });
-      t.inferredTimeout = true;
+      this.finish(t, null);
+      this.options.write(`Request ${t.view.request_id} has expired; asking the server for its outcome.\n`);
+      this.session.requestStatus([t.view.request_id]);
     }, Math.max(0, Math.min(due, 2 ** 31 - 1)));
     t.expiryTimer.unref();
   }
@@ -300,11 +313,14 @@ export class Listener {
     const verb = decision === 'approve' ? 'approve' : 'deny';
     try {
       const result = await this.decide(this.options.server, this.options.key, t.view, decision);
-      // The updated screen shows "Approved. Waiting for other approvers." (or the outcome).
-      this.onView(result);
+      // The updated screen shows "Approved. Waiting for other approvers.". An outcome is shown
+      // only from the server's signed messages: the HTTP answer's is asked for there.
+      if (result.status === 'pending') this.onView(result);
+      else if (!this.session.requestStatus([result.request_id])) this.onView({ ...t.view, my_decision: decision });
     } catch (err) {
       const message = err instanceof DecisionError ? err.message : `could not reach the server: ${(err as Error).message}`;
       this.options.warn(`Could not ${verb} request ${t.view.request_id}: ${message}\n`);
+      if (err instanceof DecisionError && err.code === 'request_completed') this.session.requestStatus([t.view.request_id]);
     } finally {
       t.deciding = false;
     }

@@ -43,6 +43,7 @@ function screenLines(view: DeviceRequestView, options: ScreenOptions): ScreenLin
   body.push(line(''), line(screen.quorum));
   if (screen.timeLeft !== null) body.push(line(screen.timeLeft));
   body.push(line(screen.group), line(''));
+  if (screen.note !== null) body.push(line(screen.note), line(''));
   const tail = screen.state.kind === 'decide' ? [...(options.prompt ?? [BUTTONS])] : [...screen.state.lines];
   return { body, tail };
 }

@@ -458,15 +458,40 @@ describe('listener against a fake server', () => {
     }
   });
 
-  test('a request that runs out of time is announced even without a server update', async () => {
+  test('a request past its expiry is announced from the server, never guessed', async () => {
     const view = makeView({ expires_at: new Date(Date.now() + 150).toISOString() });
     fake.views = [view];
     const l = listen({ kind: 'none' }, { expiryGraceMs: 50 });
     try {
-      await waitFor(() => l.out().includes(`MPA request timed out (request ${view.request_id})`), 'timeout');
+      await waitFor(() => l.out().includes(`Request ${view.request_id} has expired; asking the server for its outcome.`), 'the expiry');
+      await waitFor(() => fake.statusRequests.some((ids) => ids.includes(view.request_id)), 'the status request');
+      assert.doesNotMatch(l.out(), /timed out/, 'no outcome before the server says one');
+      // The server answers (from its views): it timed out.
+      fake.views = [{ ...view, status: 'timeout' }];
+      fake.dropAll(); // the reconnect asks again
+      await waitFor(() => l.out().includes(`MPA request timed out (request ${view.request_id})`), 'the timeout, from the server');
       fake.push({ ...view, status: 'timeout' });
       await handledEverythingBefore(l.out, { status: 'cancelled' });
-      assert.equal(l.out().split(`MPA request timed out (request ${view.request_id})`).length - 1, 1);
+      assert.equal(l.out().split(`MPA request timed out (request ${view.request_id})`).length - 1, 1, 'announced once');
+    } finally {
+      await l.listener.stop();
+    }
+  });
+
+  test('approved just before the expiry on a cut connection: shown approved after the reconnect, never timed out', async () => {
+    const view = makeView({ request_id: randomUUID(), expires_at: new Date(Date.now() + 400).toISOString() });
+    fake.views = [view];
+    const l = listen({ kind: 'none' }, { expiryGraceMs: 50, session: { minBackoffMs: 1500, maxBackoffMs: 1500 } });
+    try {
+      await waitFor(() => l.out().includes('1 pending request.'), 'sync');
+      // The connection is cut; meanwhile the request is approved, then expires.
+      fake.views = [{ ...view, status: 'approved', groups_satisfied_count: 2 }];
+      fake.dropAll();
+      await waitFor(() => l.out().includes(`Request ${view.request_id} has expired; asking the server for its outcome.`), 'the expiry while disconnected');
+      await waitFor(() => l.out().includes(`MPA request approved (request ${view.request_id})`), 'the outcome after the reconnect', 30_000);
+      await handledEverythingBefore(l.out, { status: 'cancelled' });
+      assert.doesNotMatch(l.out(), new RegExp(`timed out \\(request ${view.request_id}\\)`), 'never shown as timed out');
+      assert.equal(l.out().split(`MPA request approved (request ${view.request_id})`).length - 1, 1, 'announced once');
     } finally {
       await l.listener.stop();
     }

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
@@ -10,6 +10,7 @@ import { createStore, describeEachStore, type StoreKind, type TestStore } from '
 import { DecisionError, fetchPendingRequests, submitDecision } from '../src/client.js';
 import { loadOrCreateDeviceKey, loadServers, selectServer } from '../src/keystore.js';
 import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
+import { runInTerminal } from '../../../test/support/terminal.js';
 import { waitFor, withTimeout } from '../../../test/support/wait.js';
 
 const GUIDE_ACTION = COLD_BOOT_ACTION;
@@ -91,7 +92,7 @@ describeEachStore('sigil-device end to end', (kind) => {
 
   test('pair shows the organisation and pictogram, then completes the pairing', async () => {
     const pairing = await s.newPairing();
-    const r = await s.device(s.home('alice'), 'pair', '--server', s.url, '--code', pairing.code, '--name', "Alice's laptop");
+    const r = await s.device(s.home('alice'), 'pair', '--server', s.url, '--code', pairing.code, '--name', "Alice's laptop", '--yes');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Server: Acme Corp at http:\/\/127\.0\.0\.1:\d+/m);
     assert.ok(r.stdout.includes(`Server pictogram: ${pairing.pictogram.text}  (${pairing.pictogram.names.join(', ')})`), r.stdout);
@@ -114,17 +115,57 @@ describeEachStore('sigil-device end to end', (kind) => {
     assert.ok(JSON.stringify(devices.body).includes(alice.fingerprint));
   });
 
+  test('without a terminal, pair refuses before pairing unless --yes says the pictogram was compared', async () => {
+    const pairing = await s.newPairing('Frank');
+    const home = s.home('frank');
+    const refused = await s.device(home, 'pair', '--server', s.url, '--code', pairing.code);
+    assert.notEqual(refused.code, 0);
+    assert.ok(refused.stdout.includes(`Server pictogram: ${pairing.pictogram.text}`), 'the pictogram is shown before refusing');
+    assert.match(refused.stderr, /not a terminal: compare the pictogram above .* then run the same command with --yes/);
+    assert.equal((await s.api('GET', `/v1/pairings/${pairing.pairing_id}`)).body.status, 'pending', 'nothing was paired');
+    assert.equal(existsSync(home), false, 'no device key was made');
+
+    // Without --name, the device takes the name the administrator gave the pairing.
+    const paired = await s.device(home, 'pair', '--server', s.url, '--code', pairing.code, '--yes');
+    assert.equal(paired.code, 0, paired.stderr);
+    assert.match(paired.stdout, /Paired with Acme Corp as "Frank"\./);
+    assert.equal((await s.api('GET', `/v1/pairings/${pairing.pairing_id}`)).body.name, 'Frank');
+  });
+
+  test('on a terminal, listen takes a single key (no Enter), and ignores keys that answer nothing', async () => {
+    const pairing = await s.newPairing('Gina');
+    const home = s.home('gina');
+    const paired = await s.device(home, 'pair', '--server', s.url, '--code', pairing.code, '--yes');
+    assert.equal(paired.code, 0, paired.stderr);
+    const gina = identityFrom(paired.stdout);
+    const terminal = runInTerminal([process.execPath, DEVICE_CLI, 'listen', '--home', home]);
+    try {
+      await terminal.waitFor('Waiting for approval requests.', 'the listener to connect');
+      const id = await s.createRequest(1, [{ name: 'On-Call Rotation', approvers: [gina] }]);
+      await terminal.waitFor('[d] Deny  [a] Approve > ', 'the question');
+      // Typed together, as fast typing or a slow machine delivers them: 'x' answers nothing, 'a' approves.
+      terminal.type('xa');
+      await waitFor(async () => (await s.getRequest(id)).status === 'approved', 'the single key to approve');
+      await terminal.waitFor(`MPA request approved (request ${id})`, 'the outcome');
+      terminal.type('\u0003');
+      assert.equal(await withTimeout(terminal.exited, 15_000, 'listen after Ctrl-C'), 0);
+      assert.match(terminal.output(), /Stopped listening\./);
+    } finally {
+      await terminal.stop();
+    }
+  });
+
   test('a wrong pairing code fails with the server message', async () => {
     const pairing = await s.newPairing();
     const last = Number(pairing.code.at(-1));
     const wrong = `${pairing.code.slice(0, 7)}${(last + 1) % 10}`;
     const home = s.home('mallory');
-    const r = await s.device(home, 'pair', '--server', s.url, '--code', wrong);
+    const r = await s.device(home, 'pair', '--server', s.url, '--code', wrong, '--yes');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /pairing failed: the pairing code is wrong, expired or already used \(invalid_code\)/);
     assert.equal((await s.api('GET', `/v1/pairings/${pairing.pairing_id}`)).body.status, 'pending');
 
-    const short = await s.device(home, 'pair', '--server', s.url, '--code', '1234');
+    const short = await s.device(home, 'pair', '--server', s.url, '--code', '1234', '--yes');
     assert.notEqual(short.code, 0);
     assert.match(short.stderr, /the pairing code must be 8 digits/);
 
@@ -138,7 +179,7 @@ describeEachStore('sigil-device end to end', (kind) => {
   test('a code typed with spaces and dashes pairs a second device', async () => {
     const pairing = await s.newPairing('Bob phone');
     const c = pairing.code;
-    const r = await s.device(s.home('bob'), 'pair', '--server', `${s.url}/`, '--code', `${c.slice(0, 3)} ${c.slice(3, 5)}-${c.slice(5)}`, '--name', 'Bob');
+    const r = await s.device(s.home('bob'), 'pair', '--server', `${s.url}/`, '--code', `${c.slice(0, 3)} ${c.slice(3, 5)}-${c.slice(5)}`, '--name', 'Bob', '--yes');
     assert.equal(r.code, 0, r.stderr);
     bob = identityFrom(r.stdout);
     assert.notEqual(bob.fingerprint, alice.fingerprint);
@@ -311,7 +352,7 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     const url = server.url;
     const home = join(root, 'carol');
     const pairing = await new Api(url, apiKey).request('POST', '/v1/pairings', {});
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--home', home], { timeoutMs: 20_000 });
+    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--yes', '--home', home], { timeoutMs: 20_000 });
     assert.equal(paired.code, 0, paired.stderr);
     const carol = identityFrom(paired.stdout);
 

@@ -38,6 +38,8 @@ export class FakeSigil {
   syncPageSize = 20;
   /** The cursors devices asked for pages with. */
   readonly pageRequests: string[] = [];
+  /** The request IDs of each status request devices sent; answered from `views`. */
+  readonly statusRequests: string[][] = [];
   /** Rewrites each outgoing signed message (after signing): tampering. */
   transform: ((message: { payload: Payload; signature: string }) => unknown) | null = null;
   /** Answer auth with a signed error. */
@@ -119,12 +121,16 @@ export class FakeSigil {
     this.challengesSent++;
     this.send(ws, { type: 'challenge', nonce });
     ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { type: string; payload: Record<string, unknown>; device_public_key: string; signature: string; cursor?: string };
+      const msg = JSON.parse(data.toString()) as { type: string; payload: Record<string, unknown>; device_public_key: string; signature: string; cursor?: string; request_ids?: string[] };
       const authed = (ws as WebSocket & { fingerprint?: string }).fingerprint;
       if (authed !== undefined) {
         if (msg.type === 'sync' && typeof msg.cursor === 'string') {
           this.pageRequests.push(msg.cursor);
           this.sendPage(ws, authed, msg.cursor);
+        }
+        if (msg.type === 'status' && Array.isArray(msg.request_ids)) {
+          this.statusRequests.push(msg.request_ids);
+          for (const view of this.views) if (msg.request_ids.includes(view.request_id)) this.send(ws, { type: 'request', fingerprint: authed, request: view });
         }
         return;
       }
@@ -180,6 +186,8 @@ export class FakeSigil {
       status: payload.decision === 'deny' ? 'rejected' : view.groups_satisfied_count + 1 >= view.groups_required ? 'approved' : 'pending',
       groups_satisfied_count: payload.decision === 'approve' ? view.groups_satisfied_count + 1 : view.groups_satisfied_count,
     };
+    // Stored, as a real server would: what a status request answers from now on.
+    this.views = this.views.map((v) => (v.request_id === updated.request_id ? updated : v));
     return reply(200, updated);
   }
 }

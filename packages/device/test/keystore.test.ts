@@ -69,10 +69,16 @@ describe('device key', () => {
     assert.throws(() => loadOrCreateDeviceKey(home), KeystoreError);
   });
 
-  test('home: option, then SIGIL_DEVICE_HOME, then ~/.sigil-device', () => {
-    assert.equal(resolveHome('/tmp/a', { SIGIL_DEVICE_HOME: '/tmp/b' }), '/tmp/a');
-    assert.equal(resolveHome(undefined, { SIGIL_DEVICE_HOME: '/tmp/b' }), '/tmp/b');
-    assert.match(resolveHome(undefined, {}), /\.sigil-device$/);
+  test('home: option, then SIGIL_DEVICE_HOME, then a per-user directory (never the working directory)', () => {
+    const user = tempHome();
+    assert.equal(resolveHome('/tmp/a', { SIGIL_DEVICE_HOME: '/tmp/b' }, user), '/tmp/a');
+    assert.equal(resolveHome(undefined, { SIGIL_DEVICE_HOME: '/tmp/b' }, user), '/tmp/b');
+    assert.equal(resolveHome(undefined, { XDG_CONFIG_HOME: '/tmp/xdg' }, user), '/tmp/xdg/sigil-device');
+    assert.equal(resolveHome(undefined, { XDG_CONFIG_HOME: 'relative' }, user), join(user, '.config', 'sigil-device'));
+    assert.equal(resolveHome(undefined, {}, user), join(user, '.config', 'sigil-device'));
+    // A key made at the former default, ~/.sigil-device, stays in use.
+    loadOrCreateDeviceKey(join(user, '.sigil-device'));
+    assert.equal(resolveHome(undefined, {}, user), join(user, '.sigil-device'));
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeviceRequestView } from '@sigilauth/protocol';
+import { GROUP_ALREADY_SATISFIED, type DeviceRequestView } from '@sigilauth/protocol';
 import {
   formatDuration,
   formatParamValue,
@@ -170,8 +170,17 @@ describe('approval screen', () => {
       assert.equal(lines.at(-1), line);
       assert.ok(!lines.some((l) => l.startsWith('Expires in')));
       assert.ok(!lines.includes('[Deny] [Approve]'));
+      assert.equal(lines[0], 'Acme Corp requested approval', 'the heading no longer says it is requesting');
+      assert.ok(!lines.some((l) => l.includes('Waiting for')), 'nothing is waited for once it ended');
     });
   }
+
+  test('a note above the buttons when the group has already approved', () => {
+    const lines = renderScreen(guideView({ my_group_satisfied: true }), { now: NOW });
+    const note = lines.indexOf(GROUP_ALREADY_SATISFIED);
+    assert.ok(note > lines.indexOf('Your group: Engineering Leads') && note < lines.indexOf('[Deny] [Approve]'), lines.join('\n'));
+    assert.ok(!renderScreen(guideView({ my_group_satisfied: true, my_decision: 'approve' }), { now: NOW }).includes(GROUP_ALREADY_SATISFIED));
+  });
 
   test('no params: the action type alone', () => {
     const lines = renderScreen(guideView({ action: { type: 'rotate_keys', description: 'Rotate keys', params: {} } }), { now: NOW });

@@ -22,14 +22,21 @@ export function formatParamValue(value: ParamValue): string {
   return displayText(value);
 }
 
-/** `1 of 2 approvals received. Waiting for one more.` */
-export function quorumLine(satisfied: number, required: number): string {
+/**
+ * `1 of 2 approvals received. Waiting for one more.` while pending; once the request has ended,
+ * only the count (nothing is waited for any more).
+ */
+export function quorumLine(satisfied: number, required: number, status: MpaStatus = 'pending'): string {
   const have = Math.max(0, Math.min(satisfied, required));
   const missing = required - have;
-  const head = `${have} of ${required} approvals received.`;
-  if (missing <= 0) return head;
+  const head = `${have} of ${required} approval${required === 1 ? '' : 's'} received.`;
+  if (missing <= 0 || status !== 'pending') return head;
   return `${head} Waiting for ${missing === 1 ? 'one' : String(missing)} more.`;
 }
+
+/** Said to an approver who can still decide although someone in their group has already approved. */
+export const GROUP_ALREADY_SATISFIED =
+  'Your group has already approved: approving adds nothing to the count, but a denial still rejects the request.';
 
 /** `9m 58s`, `45s`, `1h 2m 3s`; whole seconds left, rounded down. */
 export function formatDuration(ms: number): string {
@@ -96,6 +103,8 @@ export interface ApprovalScreen {
   timeLeft: string | null;
   /** `Your group: Engineering Leads` (the fine print). */
   group: string;
+  /** While this approver can decide: a note when their group is already satisfied; otherwise null. */
+  note: string | null;
   state: ScreenState;
 }
 
@@ -110,15 +119,16 @@ export function approvalScreen(view: DeviceRequestView, now: number): ApprovalSc
           ? { kind: 'denied', lines: [DENIED] }
           : { kind: 'decide' };
   return {
-    heading: `${displayText(view.org_name)} is requesting approval`,
+    heading: `${displayText(view.org_name)} ${outcome === null ? 'is requesting' : 'requested'} approval`,
     description: displayText(view.action.description),
     fields: [
       { label: SCREEN_LABELS.actionType, value: displayText(view.action.type) },
       ...Object.entries(view.action.params ?? {}).map(([key, value]) => ({ label: paramLabel(key), value: formatParamValue(value) })),
     ],
-    quorum: quorumLine(view.groups_satisfied_count, view.groups_required),
+    quorum: quorumLine(view.groups_satisfied_count, view.groups_required, view.status),
     timeLeft: outcome === null ? timeLeftLine(view.expires_at, now) : null,
     group: `${SCREEN_LABELS.group}: ${displayText(view.group_name)}`,
+    note: state.kind === 'decide' && view.my_group_satisfied === true ? GROUP_ALREADY_SATISFIED : null,
     state,
   };
 }

@@ -56,6 +56,8 @@ export interface DeviceRequestView {
   group_name: string;
   /** This device's own recorded decision, if any. */
   my_decision: Decision | null;
+  /** Whether this device's group already counts as approved (someone in it approved); absent from older servers. */
+  my_group_satisfied?: boolean;
   expires_at: string;
   created_at: string;
   completed_at: string | null;
@@ -98,6 +100,19 @@ export interface DeviceAuthMessage {
 export interface DeviceSyncRequest {
   type: 'sync';
   cursor: string;
+}
+
+/** Most request IDs in one DeviceStatusRequest. */
+export const STATUS_REQUEST_MAX_IDS = 20;
+
+/**
+ * Device to server on the WebSocket, after `ready`: send the current view of these requests (at
+ * most STATUS_REQUEST_MAX_IDS), each as a signed `request` message, finished ones included. A
+ * device asks after a reconnect, or when a request it shows expired, for the outcome it missed.
+ */
+export interface DeviceStatusRequest {
+  type: 'status';
+  request_ids: string[];
 }
 
 export interface ServerInfo {

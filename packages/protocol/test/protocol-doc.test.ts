@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isLowS, PICTOGRAM_EMOJI, pictogramFor, toLowS } from '../src/index.js';
+import { isLowS, PICTOGRAM_EMOJI, pictogramFor, STATUS_REQUEST_MAX_IDS, toLowS } from '../src/index.js';
 import { signatureVectors } from './vectors.js';
 
 /** docs/protocol.md is what a device is built from: these fail when it and the code disagree. */
@@ -51,5 +51,11 @@ describe('docs/protocol.md', () => {
     assert.equal(isLowS(signature), true);
     assert.equal(isLowS(high), false);
     assert.deepEqual(toLowS(high), signature);
+  });
+
+  test('the device status request takes as many IDs as STATUS_REQUEST_MAX_IDS', () => {
+    const session = section('## Device session (WebSocket)');
+    assert.match(session, /\{ "type": "status", "request_ids": \[/);
+    assert.match(session, new RegExp(`At most ${STATUS_REQUEST_MAX_IDS} IDs\\.`));
   });
 });

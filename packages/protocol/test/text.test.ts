@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   approvalScreen,
   charClass,
+  GROUP_ALREADY_SATISFIED,
   displayText,
   labelSkeleton,
   MAX_COMBINING_MARKS,
@@ -179,8 +180,29 @@ describe('approvalScreen: the one screen model every approver client renders', (
       quorum: '1 of 2 approvals received. Waiting for one more.',
       timeLeft: 'Expires in 9m 58s',
       group: 'Your group: Engineering Leads',
+      note: null,
       state: { kind: 'decide' },
     });
+  });
+
+  test('once the request has ended, nothing says it is still requesting or waiting', () => {
+    const action = { type: 't', description: 'd', params: {} };
+    for (const status of ['approved', 'rejected', 'timeout', 'cancelled'] as const) {
+      const ended = approvalScreen(view(action, { status, groups_required: 1, groups_satisfied_count: status === 'approved' ? 1 : 0 }), NOW);
+      assert.equal(ended.heading, 'Acme Corp requested approval', status);
+      assert.doesNotMatch(ended.quorum, /Waiting/, status);
+      assert.match(ended.quorum, /^[01] of 1 approval received\.$/, status);
+    }
+    assert.equal(approvalScreen(view(action, { groups_required: 1, groups_satisfied_count: 0 }), NOW).quorum, '0 of 1 approval received. Waiting for one more.');
+  });
+
+  test("an approver whose group already approved is told so while they can decide, and only then", () => {
+    const action = { type: 't', description: 'd', params: {} };
+    assert.equal(approvalScreen(view(action, { my_group_satisfied: true }), NOW).note, GROUP_ALREADY_SATISFIED);
+    assert.equal(approvalScreen(view(action, { my_group_satisfied: false }), NOW).note, null);
+    assert.equal(approvalScreen(view(action), NOW).note, null, 'an older server says nothing');
+    assert.equal(approvalScreen(view(action, { my_group_satisfied: true, my_decision: 'approve' }), NOW).note, null);
+    assert.equal(approvalScreen(view(action, { my_group_satisfied: true, status: 'approved' }), NOW).note, null);
   });
 
   test('after deciding, and once finished', () => {

@@ -12,6 +12,7 @@ import { requireApiKey } from './http/auth.js';
 import { formatValidationErrors, installErrorHandling } from './http/errors.js';
 import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { clientErrorHandler, installInputGuard, useSupportedTimestamps } from './http/input-guard.js';
+import { prettyStream, type LogFormat } from './http/log-output.js';
 import { safeLoggerOptions } from './http/log-safety.js';
 import type { ServerIdentity } from './identity/server-identity.js';
 import type { Metrics } from './metrics.js';
@@ -51,7 +52,7 @@ export interface AppOptions {
   identity: ServerIdentity;
   metrics: Metrics;
   clock?: () => number;
-  logger?: boolean | { level: string };
+  logger?: boolean | { level: string; format?: LogFormat };
   /** Pairing completions allowed per client (IPv4 address, IPv6 /64) per minute. */
   pairingRateLimit?: number;
   /** Which proxies' X-Forwarded-For to believe (SIGIL_TRUST_PROXY); off by default. */
@@ -80,7 +81,10 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     treeHeads: { sign: options.identity.signTreeHead, serverId: options.identity.serverId },
   };
   const app = Fastify({
-    logger: options.logger === false ? false : safeLoggerOptions(typeof options.logger === 'object' ? options.logger.level : 'info'),
+    logger:
+      options.logger === false
+        ? false
+        : { ...safeLoggerOptions(typeof options.logger === 'object' ? options.logger.level : 'info'), stream: prettyStream(typeof options.logger === 'object' ? (options.logger.format ?? 'json') : 'json') },
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: 16 * 1024,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
+import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
 import { DEFAULTS, parsePort } from './config.js';
+import { registerDeviceCommands } from './devices/cli.js';
+import { defaultLogging, LOG_FORMATS, type LogFormat } from './http/log-output.js';
 import { startServer } from './server.js';
 import { openStorage } from './storage/open.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tenants/api-keys.js';
@@ -18,6 +21,17 @@ const port = (v: string) => {
     throw new InvalidArgumentError((err as Error).message);
   }
 };
+// An empty value (SIGIL_ORG_NAME= in a shell) counts as unset.
+const orgName = (v: string) => {
+  const name = v.trim();
+  if (name.length > 100) throw new InvalidArgumentError('the organisation name must be at most 100 characters');
+  return name === '' ? undefined : name;
+};
+const logFormat = (v: string) => {
+  if (v === '') return undefined;
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`choose one of ${LOG_FORMATS.join(', ')}`);
+  return v as LogFormat;
+};
 const dataDirOption = () => new Option('--data-dir <dir>', 'embedded store directory (ignored when DATABASE_URL is set)').default(DEFAULTS.dataDir);
 
 program
@@ -28,18 +42,25 @@ program
   .addOption(dataDirOption())
   .option('--tls-cert <file>', 'PEM certificate chain; serve HTTPS')
   .option('--tls-key <file>', 'PEM private key for --tls-cert')
-  .addOption(new Option('--log-level <level>', 'pino log level').env('SIGIL_LOG_LEVEL').default('info'))
+  .addOption(new Option('--org-name <name>', 'organisation name approvers see (asked on first start in a terminal; default Sigil)').env('SIGIL_ORG_NAME').argParser(orgName))
+  .addOption(new Option('--log-level <level>', 'pino log level (default: warn on a terminal, info otherwise)').env('SIGIL_LOG_LEVEL'))
+  .addOption(new Option('--log-format <format>', 'json, or pretty: readable lines (default: pretty on a terminal, json otherwise)').env('SIGIL_LOG_FORMAT').argParser(logFormat))
   .addOption(new Option('--metrics-port <port>', 'serve /metrics only on this separate port (0: any free port), not on --port').env('SIGIL_METRICS_PORT').argParser(port))
   .addOption(new Option('--metrics-host <host>', 'address of the --metrics-port listener (default 127.0.0.1)').env('SIGIL_METRICS_HOST'))
-  .action(async (opts: { host: string; port: number; dataDir: string; tlsCert?: string; tlsKey?: string; logLevel: string; metricsPort?: number; metricsHost?: string }) => {
+  .action(async (opts: ServeOptions) => {
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
-    const { metricsPort, metricsHost, ...serveOpts } = opts;
+    const { metricsPort, metricsHost, orgName, logLevel, logFormat, ...serveOpts } = opts;
+    const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    const logging = defaultLogging(Boolean(process.stdout.isTTY));
     const server = await startServer({
       ...serveOpts,
+      logLevel: logLevel || logging.level,
+      logFormat: logFormat || logging.format,
+      orgName: orgName || undefined,
+      ...(terminal ? { askOrgName: askOrgName } : {}),
       metrics: { ...(metricsPort !== undefined ? { port: metricsPort } : {}), ...(metricsHost !== undefined ? { host: metricsHost } : {}) },
       databaseUrl: process.env.DATABASE_URL,
       dbPoolSize: process.env.SIGIL_DB_POOL_SIZE ? Number(process.env.SIGIL_DB_POOL_SIZE) : 10,
-      orgName: process.env.SIGIL_ORG_NAME,
       ...(process.env.SIGIL_PAIRING_RATE_LIMIT ? { pairingRateLimit: Number(process.env.SIGIL_PAIRING_RATE_LIMIT) } : {}),
     });
     const lines = [
@@ -69,6 +90,30 @@ program
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+
+interface ServeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  orgName?: string;
+  logLevel?: string;
+  logFormat?: LogFormat;
+  metricsPort?: number;
+  metricsHost?: string;
+}
+
+/** On the first start in a terminal: the organisation's name, as approvers will see it. */
+async function askOrgName(): Promise<string | undefined> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question('Organisation name approvers will see (Enter for "Sigil"; change it later with --org-name): ');
+    return orgName(answer);
+  } finally {
+    rl.close();
+  }
+}
 
 async function withStore<T>(dataDir: string, fn: (db: Awaited<ReturnType<typeof openStorage>>) => Promise<T>): Promise<T> {
   const db = await openStorage({ databaseUrl: process.env.DATABASE_URL, dataDir, poolSize: 2 });
@@ -124,6 +169,7 @@ apikey
     });
   });
 
+registerDeviceCommands(program, withStore, dataDirOption);
 registerWebhookCommands(program, withStore, dataDirOption);
 registerAuditCommands(program, withStore, dataDirOption);
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE, maxPendingPerDeviceFromEnv } from './config.js';
 import { startAuditIntegrator } from './audit/integrator.js';
+import type { LogFormat } from './http/log-output.js';
 import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { loadServerIdentity, type ServerIdentity } from './identity/server-identity.js';
 import { createMetrics, startStorageGaugeRefresh, STORAGE_GAUGE_REFRESH_MS } from './metrics.js';
@@ -31,6 +32,10 @@ export interface ServerConfig {
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   logLevel?: string;
+  /** `json` (default) or `pretty` (readable lines, for a terminal). */
+  logFormat?: LogFormat;
+  /** Asked for the organisation's name when the store has none yet and orgName is unset (a terminal's prompt). */
+  askOrgName?: () => Promise<string | undefined>;
   pairingRateLimit?: number;
   /** Which proxies' X-Forwarded-For to believe; SIGIL_TRUST_PROXY when unset. */
   trustProxy?: TrustProxy;
@@ -89,7 +94,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const clock = config.clock ?? Date.now;
   try {
     const identity = await loadServerIdentity(db);
-    const firstApiKey = await initialise(db, config.orgName);
+    const orgName = config.orgName ?? (config.askOrgName && !(await defaultTenant(db)) ? await config.askOrgName() : undefined);
+    const firstApiKey = await initialise(db, orgName);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...webhookConfigFromEnv(process.env), ...config.webhooks };
     const notificationConfig: NotificationConfig = {
       ...DEFAULT_NOTIFICATION_CONFIG,
@@ -111,7 +117,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       metrics,
       metricsEndpoint: { onApiPort: metricsConfig.listen === null, token: metricsConfig.token },
       clock,
-      logger: { level: config.logLevel ?? 'info' },
+      logger: { level: config.logLevel ?? 'info', format: config.logFormat ?? 'json' },
       https,
       webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
       webAuthn,

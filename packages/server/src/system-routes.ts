@@ -5,7 +5,17 @@ import { ApiError } from './http/errors.js';
 import { defaultTenant, getTenant } from './tenants/tenants.js';
 import { VERSION } from './version.js';
 
+/** The Sigil mark: a shield with a check, for browser tabs. */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 7v8c0 7.5 5.1 13.4 12 15 6.9-1.6 12-7.5 12-15V7z" fill="#0a58ca"/><path d="m10 16 4.5 4.5L23 12" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
+
 export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
+  // The URL the server prints leads somewhere useful: the operator console.
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console', 302));
+  for (const path of ['/favicon.ico', '/favicon.svg']) {
+    app.get(path, { schema: { hide: true } }, async (_request, reply) =>
+      reply.header('content-type', 'image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON),
+    );
+  }
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {

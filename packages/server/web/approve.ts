@@ -169,7 +169,7 @@ function showPairing(code: string): void {
     'aria-describedby': 'pair-code-hint',
     value: code,
   });
-  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, required: true, value: guessDeviceName(), autocomplete: 'off' });
+  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, placeholder: 'As your administrator named it', 'aria-describedby': 'pair-name-hint', autocomplete: 'off' });
   const matches = h('input', { id: 'pair-match', type: 'checkbox', required: true });
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Create passkey');
   const status = h('p', { class: 'status', role: 'status' });
@@ -178,7 +178,7 @@ function showPairing(code: string): void {
     'form',
     { class: 'card form', novalidate: true },
     h('div', { class: 'field' }, h('label', { for: 'pair-code' }, 'Pairing code'), codeInput, h('p', { class: 'hint', id: 'pair-code-hint' }, '8 digits, from your administrator.')),
-    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device'), nameInput),
+    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device (optional)'), nameInput, h('p', { class: 'hint', id: 'pair-name-hint' }, `Leave it empty to use the name your administrator gave this pairing (or "${guessDeviceName()}" if none).`)),
     h('div', { class: 'field check' }, matches, h('label', { for: 'pair-match' }, 'The console shows the same pictogram')),
     h('div', { class: 'actions' }, submit),
     status,
@@ -224,11 +224,6 @@ async function pair(
     return;
   }
   codeInput.removeAttribute('aria-invalid');
-  if (!nameInput.value.trim()) {
-    error.textContent = 'Give this device a name your administrator will recognise.';
-    nameInput.focus();
-    return;
-  }
   if (!matches.checked) {
     error.textContent = 'Check the server pictogram against the console first, then tick the box.';
     matches.focus();
@@ -284,7 +279,7 @@ async function pair(
     const done = await request('POST', '/approve/api/pair/complete', {
       challenge_id: opened.body.challenge_id,
       code,
-      name: nameInput.value.trim(),
+      name: nameInput.value.trim() || opened.body.name || guessDeviceName(),
       credential: {
         id: base64urlEncode(credential.rawId),
         rawId: base64urlEncode(credential.rawId),
@@ -392,7 +387,7 @@ function connectEvents(): void {
     setConnection('live');
     void readPages(data).then((listed) => {
       // Pending requests missing from the sync finished while we were away: fetch their outcome.
-      for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void refresh(id);
+      for (const [id, view] of requests) if (view.status === 'pending' && !listed.has(id)) void reconcile(id);
     });
   });
   source.addEventListener('request', (event) => upsert(JSON.parse((event as MessageEvent<string>).data) as DeviceRequestView));
@@ -447,6 +442,29 @@ async function readPages(first: RequestPage, show: (view: DeviceRequestView) => 
 async function refresh(id: string): Promise<void> {
   const res = await request<DeviceRequestView>('GET', `/approve/api/requests/${id}`);
   if (res.status === 200) upsert(res.body);
+}
+
+/** Requests being reconciled, so one sync does not start a second loop for the same request. */
+const reconciling = new Set<string>();
+
+/**
+ * After a reconnect, a request shown as pending that the sync no longer lists has finished while
+ * the page was away: its outcome is asked of the server until it answers (it may be restarting,
+ * or its database unreachable for a moment), so the screen never keeps showing it pending.
+ */
+async function reconcile(id: string): Promise<void> {
+  if (reconciling.has(id)) return;
+  reconciling.add(id);
+  try {
+    for (let attempt = 0; attempt < 12 && me && requests.get(id)?.status === 'pending'; attempt++) {
+      const res = await request<DeviceRequestView>('GET', `/approve/api/requests/${id}`);
+      if (res.status === 200) return upsert(res.body);
+      if (res.status === 401 || res.status === 403 || res.status === 404) return;
+      await new Promise((resolve) => window.setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt)));
+    }
+  } finally {
+    reconciling.delete(id);
+  }
 }
 
 function upsert(view: DeviceRequestView): void {
@@ -551,6 +569,7 @@ function renderScreen(initial: DeviceRequestView): void {
   const title = h('h1', { id: 'screen-title', class: 'screen-org' }, model.heading);
   const quorum = h('p', { class: 'screen-quorum', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const expires = h('p', { class: 'screen-expires js-expires', 'data-expires': initial.expires_at });
+  const note = h('p', { class: 'screen-note' });
   const outcome = h('div', { class: 'screen-outcome', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const error = h('p', { class: 'error', role: 'alert' });
   const deny = h('button', { type: 'button', class: 'button deny' }, 'Deny');
@@ -561,7 +580,10 @@ function renderScreen(initial: DeviceRequestView): void {
 
   const update = (view: DeviceRequestView) => {
     const current = approvalScreen(view, now());
+    title.textContent = current.heading;
     quorum.textContent = current.quorum;
+    note.hidden = current.note === null;
+    note.textContent = current.note ?? '';
     expires.hidden = current.timeLeft === null;
     expires.textContent = current.timeLeft ?? '';
     const { state } = current;
@@ -651,6 +673,7 @@ function renderScreen(initial: DeviceRequestView): void {
       quorum,
       expires,
       h('p', { class: 'screen-fine' }, model.group),
+      note,
       outcome,
       actions,
       error,

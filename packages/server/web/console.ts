@@ -68,6 +68,7 @@ let cleanup: Array<() => void> = [];
 const main = () => $('#main');
 const fmtTime = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
 const short = (fp: string) => `${fp.slice(0, 12)}…`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function badge(text: string, kind: 'ok' | 'bad' | 'neutral'): HTMLElement {
   return h('span', { class: `badge ${kind}` }, text);
@@ -239,7 +240,7 @@ async function showRequests(status: string): Promise<void> {
           fmtTime(r.created_at),
           h('a', { href: `#/requests/${r.request_id}` }, sanitizeText(r.action.description)),
           statusBadge(r.status),
-          `${r.groups_satisfied.length} of ${r.groups_required} (${r.groups_total} groups)`,
+          `${r.groups_satisfied.length} of ${r.groups_required} approved (${plural(r.groups_total, 'group')})`,
           r.completed_at ? fmtTime(r.completed_at) : fmtTime(r.expires_at),
         ]),
       ),
@@ -354,7 +355,7 @@ async function showRequest(id: string): Promise<void> {
         h('dt', {}, 'Action type'),
         h('dd', {}, sanitizeText(r.action.type)),
         h('dt', {}, 'Quorum'),
-        h('dd', {}, `${r.groups_satisfied.length} of ${r.groups_required} required groups approved (${r.groups_total} groups)`),
+        h('dd', {}, `${r.groups_satisfied.length} of ${plural(r.groups_required, 'required group')} approved (${plural(r.groups_total, 'group')} in all)`),
         h('dt', {}, 'Groups satisfied'),
         h('dd', {}, r.groups_satisfied.length > 0 ? r.groups_satisfied.map(sanitizeText).join(', ') : 'none yet'),
         h('dt', {}, 'Expires'),
@@ -385,6 +386,42 @@ function attestationCell(a: DeviceAttestation | undefined): Child[] {
   ];
 }
 
+/** A button that copies `text` and says so; where the clipboard is refused, it selects `target` to copy by hand. */
+function copyButton(label: string, text: string, target?: HTMLElement): HTMLElement {
+  const button = h('button', { type: 'button', class: 'button small copy' }, 'Copy');
+  button.setAttribute('aria-label', `Copy ${label}`);
+  button.addEventListener('click', () => {
+    void navigator.clipboard.writeText(text).then(
+      () => {
+        button.textContent = 'Copied';
+        announce(`${label} copied`);
+        window.setTimeout(() => (button.textContent = 'Copy'), 2000);
+      },
+      () => {
+        if (target) window.getSelection()?.selectAllChildren(target);
+        announce(`Copying was refused; ${label} is selected`);
+      },
+    );
+  });
+  return button;
+}
+
+/** What a request needs to name the device as an approver: its fingerprint and public key, in full, each with a copy button. */
+function deviceIdentity(d: Device): HTMLElement {
+  const line = (label: string, value: string) => {
+    const code = h('code', { class: 'mono identity-value' }, value);
+    return h('div', { class: 'identity-line' }, h('span', { class: 'identity-label' }, `${label}:`), ' ', code, ' ', copyButton(`${sanitizeText(d.name)}'s ${label}`, value, code));
+  };
+  const approver = JSON.stringify({ fingerprint: d.fingerprint, device_public_key: d.device_public_key });
+  return h(
+    'div',
+    { class: 'identity' },
+    line('fingerprint', d.fingerprint),
+    line('device_public_key', d.device_public_key),
+    h('div', { class: 'identity-line approver' }, h('span', { class: 'identity-label' }, 'As an approver in a request:'), ' ', copyButton(`${sanitizeText(d.name)} as an approver`, approver)),
+  );
+}
+
 async function showDevices(): Promise<void> {
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const pairing = h('div', { 'aria-live': 'polite' });
@@ -402,10 +439,10 @@ async function showDevices(): Promise<void> {
       list,
       table(
         'Paired devices',
-        ['Name', 'Fingerprint', 'Attestation', 'Status', 'Paired', ''],
+        ['Name', 'Fingerprint and public key', 'Attestation', 'Status', 'Paired', ''],
         res.body.data.map((d) => [
           sanitizeText(d.name),
-          h('span', { class: 'mono', title: d.fingerprint }, short(d.fingerprint)),
+          deviceIdentity(d),
           attestationCell(d.attestation),
           d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
           fmtTime(d.paired_at),
@@ -463,7 +500,19 @@ async function showDevices(): Promise<void> {
       cleanup.push(() => window.clearInterval(poll));
     })();
   });
-  replace(main(), h('h1', {}, 'Devices'), h('section', { class: 'card', 'aria-labelledby': 'pair-h' }, h('h2', { id: 'pair-h' }, 'Pair a device'), form, pairing), list);
+  replace(
+    main(),
+    h('h1', {}, 'Devices'),
+    h('section', { class: 'card', 'aria-labelledby': 'pair-h' }, h('h2', { id: 'pair-h' }, 'Pair a device'), form, pairing),
+    h(
+      'p',
+      { class: 'hint' },
+      'A request names each approver by ',
+      h('code', {}, '{ "fingerprint", "device_public_key" }'),
+      ': copy them below (the same list: GET /v1/devices, or sigil device list).',
+    ),
+    list,
+  );
   focusMain();
   await load();
 }

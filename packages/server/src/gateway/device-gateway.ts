@@ -5,6 +5,7 @@ import {
   DomainTag,
   fingerprintOf,
   isFresh,
+  STATUS_REQUEST_MAX_IDS,
   verifyPayload,
   type DeviceAuthMessage,
   type DeviceRequestView,
@@ -158,17 +159,31 @@ export class DeviceGateway {
 
   /**
    * After authentication a device sends only `{ type: 'sync', cursor }`, for the next page of its
-   * sync; one page at a time per socket, anything else is ignored.
+   * sync (one page at a time per socket), or `{ type: 'status', request_ids }`, for the current
+   * view of requests it shows; anything else is ignored.
    */
   private onSyncRequest(device: DeviceRef, socket: WebSocket, raw: string): void {
-    let message: { type?: unknown; cursor?: unknown };
+    let message: { type?: unknown; cursor?: unknown; request_ids?: unknown };
     try {
       message = JSON.parse(raw) as typeof message;
     } catch {
       return;
     }
+    if (message?.type === 'status') return this.onStatusRequest(device, socket, message.request_ids);
     if (message?.type !== 'sync' || !isSyncCursor(message.cursor) || this.changedDuringSync.has(socket)) return;
     void this.sync(device, socket, message.cursor).catch(() => socket.close(1011, 'sync failed'));
+  }
+
+  /** Sends the signed current view of each named request that names this device, finished or not. */
+  private onStatusRequest(device: DeviceRef, socket: WebSocket, ids: unknown): void {
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > STATUS_REQUEST_MAX_IDS || !ids.every(isSyncCursor)) return;
+    void deviceViews(this.deps.db, device, [...new Set(ids)], this.deps.clock()).then(
+      (views) => {
+        for (const view of views) this.sendRequest(socket, device.fingerprint, view);
+      },
+      // Storage is unreachable: the device asks again after its next reconnect.
+      () => {},
+    );
   }
 
   /** Sends one page of the device's pending requests (the first when cursor is null). */

@@ -4,7 +4,7 @@ import type { Database } from '../storage/database.js';
 import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, findCredentialByFingerprint } from '../webauthn/credentials.js';
 import type { RelyingParty } from '../webauthn/settings.js';
-import { findRequest, recordDecision, type RequestRow } from './requests.js';
+import { findRequest, recordDecision, statusForLateDecision, type RequestRow } from './requests.js';
 
 /**
  * The checks every decision goes through, however it is signed: the payload is for this request,
@@ -35,7 +35,9 @@ async function checkDecision(
     throw new ApiError(400, 'action_mismatch', 'the decision was signed for a different action');
   }
   if (payload.issued_at >= request.expires_at.getTime()) {
-    throw new ApiError(409, 'request_completed', 'MPA request is already timeout', { status: 'timeout' });
+    // A request that ended before its expiry keeps its stored outcome; only a pending one timed out.
+    const status = await statusForLateDecision(db, requestId, now);
+    throw new ApiError(409, 'request_completed', `MPA request is already ${status}`, { status });
   }
   return request;
 }

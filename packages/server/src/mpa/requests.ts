@@ -306,11 +306,22 @@ function completedError(row: RequestRow): ApiError {
   return new ApiError(409, 'request_completed', `MPA request is already ${row.status}`, { status: row.status });
 }
 
+/**
+ * Runs a transition in a transaction; a refusal because the request is over is thrown only after
+ * the commit, so a timeout the lock just recorded is kept: the client is told `timeout` only
+ * once it is stored, and no decision holding an earlier clock reading can approve it after.
+ */
+async function transitionOrRefuse<T>(db: Database, fn: (tx: Queryable) => Promise<T | ApiError>): Promise<T> {
+  const result = await db.transaction(fn);
+  if (result instanceof ApiError) throw result;
+  return result;
+}
+
 export async function cancelRequest(db: Database, tenantId: string, id: string, now: number): Promise<MpaRequestView> {
-  return db.transaction(async (tx) => {
+  return transitionOrRefuse(db, async (tx) => {
     const { row, events } = await lockForTransition(tx, id, now, tenantId);
-    if (row.status !== 'pending') throw completedError(row);
-    await applyTransition(tx, row, evaluate(policyOf(row), [...events, { kind: 'cancel', at: now }], now));
+    if (row.status !== 'pending') return completedError(row);
+    await applyTransition(tx, row, evaluate(policyOf(row), [...events, { kind: 'cancel', at: serialTime(events, now) }], now));
     return toView(row, now);
   });
 }
@@ -328,15 +339,16 @@ export interface VerifiedDecision {
  * returns the request as the deciding device now sees it.
  */
 export async function recordDecision(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
-  return db.transaction(async (tx) => {
+  return transitionOrRefuse(db, async (tx) => {
     const { row, events, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
-    if (row.status !== 'pending') throw completedError(row);
+    if (row.status !== 'pending') return completedError(row);
+    const at = serialTime(events, now);
     if (!device || device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
     const [inserted] = await tx.query<{ decided_at: Date }>(
       `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
-      [row.id, d.fingerprint, groupIndex, d.decision, JSON.stringify(d.payload), d.signature, new Date(now)],
+      [row.id, d.fingerprint, groupIndex, d.decision, JSON.stringify(d.payload), d.signature, new Date(at)],
     );
     if (!inserted) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
     const group = row.groups[groupIndex]!.name;
@@ -347,13 +359,34 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
       { request_id: row.id, fingerprint: d.fingerprint, group, decision: d.decision, payload: d.payload, signature: d.signature },
       row.id,
     );
-    const state = evaluate(policyOf(row), [...events, { kind: d.decision, groupIndex, at: now }], now);
+    const state = evaluate(policyOf(row), [...events, { kind: d.decision, groupIndex, at }], now);
     if (state.status !== row.status || state.groupsSatisfied.length !== row.groups_satisfied.length) {
       await applyTransition(tx, row, state);
     } else {
       await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
     }
     return deviceView(row, { groupIndex, orgName: device.org_name, myDecision: d.decision }, now);
+  });
+}
+
+/**
+ * The time of a new event: now, or the latest recorded event's time if that is later. Instances
+ * read their clocks before taking the row lock, so a transaction that locks later may hold an
+ * earlier now; events keep the order the lock gave them, and nothing ends before what it follows.
+ */
+function serialTime(events: readonly EngineEvent[], now: number): number {
+  return events.reduce((latest, e) => Math.max(latest, e.at), now);
+}
+
+/**
+ * The status a decision that arrives too late is refused with, read under the row lock so a
+ * transition committing meanwhile is seen: the stored outcome of a finished request, else timeout
+ * (a pending request past its expiry is timed out here, as any transition would).
+ */
+export async function statusForLateDecision(db: Database, id: string, now: number): Promise<MpaStatus> {
+  return db.transaction(async (tx) => {
+    const { row } = await lockForTransition(tx, id, now);
+    return row.status === 'pending' ? 'timeout' : row.status;
   });
 }
 
@@ -468,6 +501,7 @@ function deviceView(row: RequestRow, seat: { groupIndex: number; orgName: string
     groups_satisfied_count: row.groups_satisfied.length,
     group_name: row.groups[seat.groupIndex]!.name,
     my_decision: seat.myDecision,
+    my_group_satisfied: row.groups_satisfied.includes(row.groups[seat.groupIndex]!.name),
     expires_at: row.expires_at.toISOString(),
     created_at: row.created_at.toISOString(),
     completed_at: completedAt === null ? null : new Date(completedAt).toISOString(),

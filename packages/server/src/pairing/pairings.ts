@@ -104,6 +104,7 @@ const WRONG_CODE = () => new ApiError(400, 'invalid_code', 'the pairing code is 
 interface OpenPairing {
   id: string;
   tenant_id: string;
+  name_hint: string | null;
   expires_at: Date;
 }
 
@@ -116,7 +117,7 @@ async function lockPairingByCode(tx: Queryable, code: string, now: number): Prom
   const parsed = splitCode(code);
   if (!parsed) return null;
   const [pairing] = await tx.query<PairingRow & { code_hash: Buffer }>(
-    `SELECT id, tenant_id, expires_at, code_hash, failed_attempts FROM pairings WHERE locator = $1 AND status = 'pending' FOR UPDATE`,
+    `SELECT id, tenant_id, name_hint, expires_at, code_hash, failed_attempts FROM pairings WHERE locator = $1 AND status = 'pending' FOR UPDATE`,
     [parsed.locator],
   );
   if (!pairing) return null;
@@ -132,7 +133,7 @@ async function lockPairingByCode(tx: Queryable, code: string, now: number): Prom
     ]);
     return null;
   }
-  return { id: pairing.id, tenant_id: pairing.tenant_id, expires_at: pairing.expires_at };
+  return { id: pairing.id, tenant_id: pairing.tenant_id, name_hint: pairing.name_hint, expires_at: pairing.expires_at };
 }
 
 /**
@@ -201,7 +202,8 @@ export async function completePairingForKey(db: Database, code: string, key: Pai
       const pairing = await lockPairingByCode(tx, code, now);
       // A wrong guess must be counted even though the request fails: returning null commits it.
       if (!pairing) return null;
-      const name = key.name.trim() || 'Unnamed device';
+      // The approver's own name wins; without one, the name the administrator gave the pairing.
+      const name = key.name.trim() || pairing.name_hint || 'Unnamed device';
       // Never an upsert: a key seen before, in any organisation and revoked or not, stays where it is.
       const [inserted] = await tx.query(
         `INSERT INTO devices (tenant_id, fingerprint, public_key, name, paired_at, attestation) VALUES ($1, $2, $3, $4, $5, $6)

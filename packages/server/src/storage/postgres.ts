@@ -1,13 +1,13 @@
 import pg from 'pg';
 import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler, type Queryable, type Row } from './database.js';
 
-const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '08007', '08P01']);
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return (
     (e.code !== undefined && CONNECTION_ERROR_CODES.has(e.code)) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e.message ?? '')
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|the database system is (starting up|shutting down|in recovery)/.test(e.message ?? '')
   );
 }
 
@@ -24,6 +24,10 @@ export interface PostgresOptions {
 export async function openPostgres({ connectionString, poolSize }: PostgresOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
   pool.on('error', () => {}); // idle clients that lose their connection are replaced by the pool
+  // A client checked out of the pool (a transaction's, or one running a query) has no listener of
+  // the pool's: without one of its own, a restart of the server (57P01) would be an unhandled
+  // 'error' event and end the process. The query in flight fails by itself and is translated.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T extends object>(sql: string, params?: unknown[]) {
       try {
@@ -46,6 +50,8 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
         throw translate(err);
       }
       let broken = false;
+      const markBroken = () => (broken = true);
+      client.on('error', markBroken);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
@@ -56,6 +62,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
         if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
         throw translate(err);
       } finally {
+        client.removeListener('error', markBroken);
         client.release(broken);
       }
     },

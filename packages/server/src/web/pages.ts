@@ -55,6 +55,7 @@ function shell(app: 'approve' | 'console', title: string, version: string): stri
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title}</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/web/sigil.css?v=${version}">
 <script type="module" src="/web/${app}.js?v=${version}"></script>
 ${app === 'approve' ? INSTALLABLE : ''}</head>

@@ -30,13 +30,15 @@ export async function passkeyRegistrationOptions(db: Database, settings: WebAuth
   const pairing = await checkPairingCode(db, code, clientAddress, now);
   const ttl = Math.max(1000, Math.min(REGISTRATION_TTL_MS, pairing.expires_at.getTime() - now));
   const challenge = await issueChallenge(db, 'registration', pairing.pairing_id, ttl, now);
-  const deviceName = name?.trim() || pairing.name_hint || 'Web approver';
+  // The approver's own name wins, then the administrator's; empty: the browser names itself.
+  const deviceName = name?.trim() || pairing.name_hint || '';
+  const shownName = deviceName || 'Web approver';
   const { generateRegistrationOptions } = await simpleWebAuthn();
   const options = await generateRegistrationOptions({
     rpName: `${pairing.org_name} (Sigil)`,
     rpID: rp.rpId,
-    userName: `${deviceName} · ${pairing.org_name}`,
-    userDisplayName: `${deviceName} · ${pairing.org_name} approver`,
+    userName: `${shownName} · ${pairing.org_name}`,
+    userDisplayName: `${shownName} · ${pairing.org_name} approver`,
     challenge: Buffer.from(challenge.challenge, 'base64url'),
     timeout: CEREMONY_TIMEOUT_MS,
     attestationType: settings.attestationRequired ? 'direct' : 'none',

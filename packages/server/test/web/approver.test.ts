@@ -87,11 +87,14 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     await page.getByRole('heading', { name: 'Acme Corp is requesting approval' }).waitFor();
   };
 
+  let port = 0;
+  const sigilEnv = () => ({ SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin, SIGIL_PAIRING_RATE_LIMIT: '200' });
+
   before(async () => {
     store = await createStore('pglite');
-    const port = await freePort();
+    port = await freePort();
     origin = `http://localhost:${port}`;
-    sigil = await startSigil(store, { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin, SIGIL_PAIRING_RATE_LIMIT: '200' }, { port });
+    sigil = await startSigil(store, sigilEnv(), { port });
     assert.ok(sigil.apiKey);
     api = new Api(origin, sigil.apiKey);
     serverId = (await api.get('/v1/info')).body.server_id;
@@ -253,6 +256,31 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     await page.getByRole('button', { name: 'Deny' }).click();
     await page.locator('article.screen').getByText('MPA request denied').waitFor();
     assert.equal((await status(second.request_id)).status, 'rejected');
+  });
+
+  test('an outcome missed while the event stream was cut is shown after the reconnect, even if the server first answers 503', async () => {
+    const { page } = alice;
+    await page.goto(`${origin}/approve`);
+    const { request_id } = await guideRequest();
+    await openRequest(page, /Cold boot engine ENG-001/);
+    // The server dies and comes back; the page's reconnections are held off meanwhile, so it
+    // misses the denial made in between.
+    await page.route('**/approve/events', (route) => route.abort());
+    await sigil.kill();
+    sigil = await startSigil(store, sigilEnv(), { port });
+    await bobResponds(request_id, 'deny');
+    // Its first questions about the request find the server's storage unavailable.
+    let refused = 0;
+    await page.route(`**/approve/api/requests/${request_id}`, (route) =>
+      refused++ < 2
+        ? route.fulfill({ status: 503, contentType: 'application/json', headers: { 'retry-after': '1' }, body: JSON.stringify({ error: { code: 'unavailable', message: 'storage is unavailable; retry shortly' } }) })
+        : route.continue(),
+    );
+    assert.equal(await page.locator('article.screen').getByText('MPA request denied').count(), 0, 'not shown before the reconnect');
+    await page.unroute('**/approve/events');
+    await page.locator('article.screen').getByText('MPA request denied').waitFor({ timeout: 60_000 });
+    assert.ok(refused >= 3, `asked again after the 503s (${refused} questions)`);
+    await page.unroute(`**/approve/api/requests/${request_id}`);
   });
 
   test('pending requests are listed on return, after signing in again with the passkey', async () => {
