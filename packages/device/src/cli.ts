@@ -7,6 +7,7 @@ import { fetchServerInfo, pairDevice } from './pairing.js';
 import { ServerMessageError } from './server-messages.js';
 import { ConnectionError, fetchPendingRequests, SessionRejectedError } from './session.js';
 import { KeystoreError, loadOrCreateDeviceKey, loadServers, resolveHome, selectServer } from './keystore.js';
+import { findNotifySend, notifySend, type DesktopNotifier } from './desktop-notify.js';
 import { KeyReader } from './keys.js';
 import { announcement, Listener, type DecideMode } from './listen.js';
 import { layoutScreen, outcomeLine, sanitizeText, summaryLine, terminalSize } from './screen.js';
@@ -121,8 +122,9 @@ program
   .description('stay connected, show each approval request as it arrives and decide on it')
   .addOption(serverOption())
   .addOption(new Option('--auto <decision>', 'decide every request at once, without asking (for tests and demos)').choices(['approve', 'deny']))
+  .option('--desktop-notify', 'also raise a desktop notification for each request and outcome (needs notify-send)')
   .addOption(homeOption())
-  .action(async (opts: { server?: string; auto?: Decision; home?: string }) => {
+  .action(async (opts: { server?: string; auto?: Decision; home?: string; desktopNotify?: boolean }) => {
     const home = resolveHome(opts.home);
     const key = loadOrCreateDeviceKey(home);
     const server = selectServer(loadServers(home), opts.server);
@@ -162,7 +164,13 @@ program
       mode = { kind: 'none' };
     }
 
-    const listener = new Listener({ server, key, mode, write: out, warn: err, terminal: () => terminalSize() });
+    let notify: DesktopNotifier | undefined;
+    if (opts.desktopNotify) {
+      const binary = findNotifySend();
+      if (binary) notify = notifySend(binary, (message) => err(`${message}\n`));
+      else err('--desktop-notify: notify-send was not found on PATH (install libnotify-bin); showing requests in the terminal only.\n');
+    }
+    const listener = new Listener({ server, key, mode, write: out, warn: err, terminal: () => terminalSize(), ...(notify ? { notify } : {}) });
     let stopping = false;
     stop = () => {
       if (stopping) return;

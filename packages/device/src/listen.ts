@@ -1,4 +1,4 @@
-import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
+import { approvalScreen, displayText, type Decision, type DeviceRequestView } from '@sigilauth/protocol';
 import { DecisionError, mergeViews, submitDecision } from './decisions.js';
 import { DeviceSession, type SessionOptions } from './session.js';
 import type { DeviceKey, PairedServer } from './keystore.js';
@@ -37,6 +37,8 @@ export interface ListenerOptions {
   decide?: typeof submitDecision;
   /** The terminal's size, read each time a screen is shown; null (default) for output that is not a terminal. */
   terminal?: () => TerminalSize | null;
+  /** Also raises a desktop notification for each new request and each outcome (--desktop-notify). */
+  notify?: (title: string, body: string) => void;
 }
 
 interface Tracked {
@@ -158,6 +160,8 @@ export class Listener {
       }
       this.armExpiry(t);
       this.show(t);
+      const screen = approvalScreen(incoming, this.now());
+      this.options.notify?.(screen.heading, screen.description);
       this.maybeDecide(t);
       return;
     }
@@ -239,6 +243,7 @@ export class Listener {
     t.view = view;
     t.outcome = view.status;
     this.options.write(`${announcement(view)}\n`);
+    this.options.notify?.(outcomeLine(view.status) ?? 'MPA request finished', displayText(view.action.description));
   }
 
   /**

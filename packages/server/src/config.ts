@@ -7,6 +7,7 @@
 import { LOG_FORMATS, type LogFormat } from './http/log-output.js';
 import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { METRICS_TOKEN_MIN_LENGTH } from './metrics-endpoint.js';
+import { notificationSettings, type NotificationConfig } from './notifications/config.js';
 import { relyingPartyOf } from './webauthn/settings.js';
 
 /** Reads an integer port from a flag or environment value, or fails with a clear message. */
@@ -50,6 +51,7 @@ export interface Settings {
   metrics: { token: string | null; host: string | undefined; port: number | undefined; refreshIntervalMs: number };
   webhooks: { allowPrivate: boolean; retryScheduleMs?: readonly number[]; timeoutMs?: number };
   webAuthn: { attestationRequired: boolean; publicUrl: string | undefined; rpId: string | undefined; metadataFile: string | undefined };
+  notifications: Partial<NotificationConfig>;
   /** Unpack the build-time PGlite template into a new embedded store (SIGIL_PGLITE_TEMPLATE=off: run initdb). */
   pgliteTemplate: boolean;
 }
@@ -102,6 +104,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'SIGIL_ATTESTATION_REQUIRED', documentedDefault: 'off' },
   { env: 'SIGIL_ATTESTATION_METADATA', documentedDefault: 'Apple and Google roots only' },
   { env: 'SIGIL_PGLITE_TEMPLATE', documentedDefault: 'on' },
+  { env: 'SIGIL_SMTP_URL', documentedDefault: 'unset' },
+  { env: 'SIGIL_MAIL_FROM', documentedDefault: '`Sigil <sigil@localhost>`' },
+  { env: 'SIGIL_VAPID_SUBJECT', documentedDefault: 'the public URL' },
+  { env: 'SIGIL_NOTIFY_REMINDER_AT', documentedDefault: '`0.5`' },
 ];
 
 /** An organisation name as given on the command line, in the environment or at the first-start prompt; empty is unset. */
@@ -181,6 +187,18 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>, 
   if (publicUrl !== undefined) read('SIGIL_PUBLIC_URL', publicUrl, (v) => relyingPartyOf(v, rpId));
   const webhookTimeout = read('SIGIL_WEBHOOK_TIMEOUT_MS', given('SIGIL_WEBHOOK_TIMEOUT_MS'), integer(1, 3_600_000));
 
+  let notifications: Partial<NotificationConfig>;
+  try {
+    notifications = notificationSettings({
+      SIGIL_SMTP_URL: given('SIGIL_SMTP_URL'),
+      SIGIL_MAIL_FROM: given('SIGIL_MAIL_FROM'),
+      SIGIL_VAPID_SUBJECT: given('SIGIL_VAPID_SUBJECT'),
+      SIGIL_NOTIFY_REMINDER_AT: given('SIGIL_NOTIFY_REMINDER_AT'),
+    });
+  } catch (err) {
+    throw new SettingError((err as Error).message);
+  }
+
   const settings: Settings = {
     host: flags.host ?? DEFAULTS.host,
     port: read('--port (SIGIL_PORT)', flags.port ?? given('SIGIL_PORT'), parsePort) ?? DEFAULTS.port,
@@ -213,6 +231,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>, 
       rpId,
       metadataFile: given('SIGIL_ATTESTATION_METADATA'),
     },
+    notifications,
     pgliteTemplate: read('SIGIL_PGLITE_TEMPLATE', given('SIGIL_PGLITE_TEMPLATE'), onOff) ?? true,
   };
   return deepFreeze(settings);

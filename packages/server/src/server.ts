@@ -9,6 +9,10 @@ import { loadServerIdentity, type ServerIdentity } from './identity/server-ident
 import { createMetrics, startStorageGaugeRefresh, STORAGE_GAUGE_REFRESH_MS } from './metrics.js';
 import { checkMetricsToken, startMetricsListener, type MetricsEndpointConfig } from './metrics-endpoint.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
+import { DEFAULT_NOTIFICATION_CONFIG, type NotificationConfig } from './notifications/config.js';
+import { notificationMetrics } from './notifications/metrics.js';
+import { loadVapidKeys } from './notifications/vapid.js';
+import { startNotificationWorker } from './notifications/worker.js';
 import type { Database } from './storage/database.js';
 import { openStorage } from './storage/open.js';
 import { ensureFirstOrganisation } from './tenants/first-organisation.js';
@@ -43,6 +47,8 @@ export interface ServerConfig {
   clock?: () => number;
   /** Webhook delivery settings; unset fields take the defaults. */
   webhooks?: Partial<WebhookConfig>;
+  /** Push, email and Slack notifications (SIGIL_SMTP_URL, SIGIL_MAIL_FROM, SIGIL_VAPID_SUBJECT, SIGIL_NOTIFY_REMINDER_AT); unset fields take the defaults. */
+  notifications?: Partial<NotificationConfig>;
   /** Audit integrator intervals (tests shorten them). */
   audit?: { intervalMs?: number; signIntervalMs?: number };
   /** Passkeys and attestation (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*); unset: no public URL, nothing required. */
@@ -86,6 +92,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const orgName = config.orgName ?? (config.askOrgName && !(await defaultTenant(db)) ? await config.askOrgName() : undefined);
     const firstApiKey = await ensureFirstOrganisation(db, orgName);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...config.webhooks };
+    const notificationConfig: NotificationConfig = {
+      ...DEFAULT_NOTIFICATION_CONFIG,
+      allowPrivate: webhookConfig.allowPrivate,
+      lookup: webhookConfig.lookup,
+      ...config.notifications,
+    };
+    const vapid = await loadVapidKeys(db);
     const webAuthn = new WebAuthnSettings({ attestationRequired: false, ...config.webAuthn });
     const maxPendingPerDevice = config.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE;
     if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
@@ -116,6 +129,20 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     }
     const stopGaugeRefresh = startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log);
     const webhookWorker = await startWebhookWorker({ db, log: app.log, config: webhookConfig, ...(config.clock ? { clock: config.clock } : {}) });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    webAuthn.listening(https ? 'https' : 'http', config.host, port);
+    const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+    const notificationWorker = await startNotificationWorker({
+      db,
+      log: app.log,
+      config: notificationConfig,
+      vapid,
+      publicOrigin: () => webAuthn.relyingParty()?.origin ?? url,
+      counter: notificationMetrics(metrics.registry),
+      ...(config.clock ? { clock: config.clock } : {}),
+    });
     const stopIntegrator = startAuditIntegrator({
       db,
       signing: treeHeads,
@@ -123,13 +150,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       log: app.log,
       ...config.audit,
     });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    webAuthn.listening(https ? 'https' : 'http', config.host, port);
     let closing: Promise<void> | null = null;
     return {
-      url: `${https ? 'https' : 'http'}://${host}:${port}`,
+      url,
       app,
       db,
       identity,
@@ -142,6 +165,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           await stopGaugeRefresh();
           await stopSweeper();
           await webhookWorker.stop();
+          await notificationWorker.stop();
           await stopIntegrator();
           await gateway.stop();
           await app.close();

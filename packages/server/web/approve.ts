@@ -10,6 +10,7 @@ import { h, replace } from './lib/dom.js';
 import { getConfig } from './approve/api.js';
 import { installRouting, route } from './approve/routing.js';
 import { loadMe } from './approve/session.js';
+import { registerServiceWorker } from './pwa/notifications.js';
 import { app, main, now } from './approve/state.js';
 
 installRouting();
@@ -29,7 +30,10 @@ async function start(): Promise<void> {
   }
   app.config = res.body;
   app.clockOffset = app.config.server_time - Date.now();
-  if (app.config.origin && location.origin === app.config.origin) await loadMe();
+  if (app.config.origin && location.origin === app.config.origin) {
+    void registerServiceWorker();
+    await loadMe();
+  }
   route();
 }
 

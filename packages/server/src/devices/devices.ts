@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/log.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent } from '../events/outbox.js';
 import { notFound } from '../http/errors.js';
+import { forgetContacts } from '../notifications/contacts.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { SOFTWARE_ATTESTATION } from '../webauthn/attestation.js';
 
@@ -45,6 +46,7 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
     if (!row) throw notFound('device');
     if (!row.was_revoked) {
       await appendAudit(tx, tenantId, 'device.revoked', { fingerprint, name: row.name });
+      await forgetContacts(tx, tenantId, fingerprint);
       await recordEvent(tx, tenantId, 'device.revoked', { fingerprint, name: row.name, timestamp: new Date(now).toISOString() });
       const open = await tx.query<{ request_id: string }>(
         `SELECT a.request_id FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id

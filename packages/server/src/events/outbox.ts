@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../storage/database.js';
+import { enqueueNotifications } from '../notifications/outbox.js';
 import { enqueueDeliveries } from '../webhooks/deliveries.js';
 
 export type EventType =
@@ -15,7 +16,8 @@ export type EventType =
 /**
  * Records an integrator-facing event in the same transaction as the change that caused it,
  * so an event exists if and only if the change committed; with it, one webhook delivery per
- * subscribed endpoint, which the delivery worker picks up once the transaction commits.
+ * subscribed endpoint, which the delivery worker picks up once the transaction commits, and the
+ * approvers' notifications of a request's start and end.
  */
 export async function recordEvent(
   tx: Queryable,
@@ -33,5 +35,6 @@ export async function recordEvent(
     JSON.stringify({ type, ...payload }),
   ]);
   await enqueueDeliveries(tx, { id, tenantId, type, requestId });
+  await enqueueNotifications(tx, { id, tenantId, type, requestId });
   return id;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { THEME_COLOR } from './pwa.js';
 
 /**
  * The browser front ends are static: an HTML shell per app and one script and one stylesheet
@@ -11,6 +12,7 @@ export const ASSETS: Readonly<Record<string, string>> = {
   'approve.js': 'text/javascript; charset=utf-8',
   'console.js': 'text/javascript; charset=utf-8',
   'sigil.css': 'text/css; charset=utf-8',
+  'sw.js': 'text/javascript; charset=utf-8',
 };
 
 /** Reads an asset built into dist/public; null when the front end was not built. */
@@ -36,6 +38,15 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The approver can be installed (docs/notifications.md): manifest, icon, theme, standalone on iOS. */
+const INSTALLABLE = `<link rel="manifest" href="/approve/manifest.webmanifest">
+<link rel="apple-touch-icon" href="/approve/icon-192.png">
+<meta name="theme-color" content="${THEME_COLOR}">
+<meta name="mobile-web-app-capable" content="yes">
+<meta name="apple-mobile-web-app-capable" content="yes">
+<meta name="apple-mobile-web-app-title" content="Sigil">
+`;
+
 function shell(app: 'approve' | 'console', title: string, version: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -47,7 +58,7 @@ function shell(app: 'approve' | 'console', title: string, version: string): stri
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/web/sigil.css?v=${version}">
 <script type="module" src="/web/${app}.js?v=${version}"></script>
-</head>
+${app === 'approve' ? INSTALLABLE : ''}</head>
 <body class="app-${app}">
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="topbar"><div class="topbar-inner"><span class="brand">Sigil</span><span class="topbar-title">${

@@ -11,7 +11,9 @@ import { defaultTenant } from '../tenants/tenants.js';
 import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, consumeChallenge, findCredentialByFingerprint, findCredentialById, issueChallenge } from '../webauthn/credentials.js';
 import { completePasskeyPairing, passkeyRegistrationOptions, requireRelyingParty } from '../webauthn/registration.js';
+import { approverNotificationRoutes } from '../notifications/routes.js';
 import { ApproverEvents } from './events.js';
+import { pwaRoutes } from './pwa-routes.js';
 import { approvePage, ASSETS, consolePage, CONTENT_SECURITY_POLICY, readAsset } from './pages.js';
 import { clearSessionCookie, closeSession, openSession, readCookie, requireSession, SESSION_COOKIE, setSessionCookie } from './sessions.js';
 
@@ -70,6 +72,8 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       r.get(path, hidden, async (_request, reply) => html(reply, pages.approve));
     }
     for (const path of ['/console', '/console/']) r.get(path, hidden, async (_request, reply) => html(reply, pages.console));
+
+    pwaRoutes(r, ctx, buildId, assets.get('sw.js') ?? null);
 
     r.get('/web/:file', { schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 40 }) }) } }, async (request, reply) => {
       const body = assets.get(request.params.file);
@@ -234,6 +238,8 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       if (!view) throw notFound('MPA request');
       return view;
     });
+
+    approverNotificationRoutes(web, ctx);
 
     r.get('/approve/events', hidden, async (request, reply) => {
       const session = await requireSession(ctx.db, request, ctx.clock());

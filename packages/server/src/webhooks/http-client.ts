@@ -43,7 +43,7 @@ export interface PostWebhookResult {
 
 export function postWebhook(
   target: PostWebhookTarget,
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string>,
   options: PostWebhookOptions = {},
 ): Promise<PostWebhookResult> {
@@ -108,8 +108,8 @@ export function postWebhook(
     for (const [name, value] of Object.entries(headers)) requestHeaders[name.toLowerCase()] = value;
     requestHeaders['host'] = url.host;
     requestHeaders['user-agent'] = WEBHOOK_USER_AGENT;
-    requestHeaders['content-type'] = 'application/json';
-    requestHeaders['content-length'] = String(Buffer.byteLength(body, 'utf8'));
+    requestHeaders['content-type'] ??= 'application/json';
+    requestHeaders['content-length'] = String(Buffer.byteLength(body));
     delete requestHeaders['transfer-encoding'];
     delete requestHeaders['connection'];
 

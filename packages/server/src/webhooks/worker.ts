@@ -8,6 +8,7 @@
 import { canonicalize, webhookHeaders } from '@sigilauth/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { appendAudit } from '../audit/log.js';
+import { claimLoop } from '../background/claim-loop.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 import type { WebhookConfig } from './config.js';
 import { DELIVERY_CHANNEL } from './deliveries.js';
@@ -99,42 +100,6 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
   const lease = leaseMs(config);
   /** The injected clock's time for the SQL, or null: the database's now(). */
   const clockTime = () => (o.clock ? new Date(o.clock()) : null);
-  let stopped = false;
-  let scanning: Promise<void> | null = null;
-  let again = false;
-  const inflight = new Set<Promise<void>>();
-
-  const scan = async () => {
-    do {
-      again = false;
-      while (!stopped && inflight.size < config.concurrency) {
-        const want = config.concurrency - inflight.size;
-        const claimed = await db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]);
-        for (const delivery of claimed) {
-          const p: Promise<void> = deliver(delivery)
-            .catch((err: Error) => log.warn({ err: err.message, delivery: delivery.id }, 'webhook delivery bookkeeping failed; the lease will expire and it is retried'))
-            .finally(() => {
-              inflight.delete(p);
-              wake();
-            });
-          inflight.add(p);
-        }
-        if (claimed.length < want) break;
-      }
-    } while (again && !stopped);
-  };
-
-  const wake = () => {
-    if (stopped) return;
-    if (scanning) {
-      again = true;
-      return;
-    }
-    scanning = scan()
-      .catch((err: Error) => log.warn({ err: err.message }, 'webhook claim failed; retrying'))
-      .finally(() => (scanning = null));
-  };
-
   const deliver = async (d: Claimed) => {
     const started = clockTime() ?? new Date();
     const now = started.getTime();
@@ -216,6 +181,15 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     // found now was left by a process that died mid-attempt: retry at once, not when it runs out.
     await db.query(`UPDATE webhook_deliveries SET locked_until = NULL WHERE status = 'pending' AND locked_until IS NOT NULL`);
   }
+  const loop = claimLoop<Claimed>({
+    concurrency: config.concurrency,
+    claim: (want) => db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]),
+    handle: (delivery) => deliver(delivery),
+    log,
+    describe: (delivery) => ({ delivery: delivery.id }),
+    what: 'webhook delivery',
+  });
+  const wake = loop.wake;
   const unlisten = await db.listen(DELIVERY_CHANNEL, wake);
   const unlistenReconnect = await db.listen(RECONNECTED_CHANNEL, wake);
   const timer = setInterval(wake, config.pollIntervalMs);
@@ -225,13 +199,11 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
   return {
     wake,
     async stop() {
-      stopped = true;
       clearInterval(timer);
       await unlisten().catch(() => {});
       await unlistenReconnect().catch(() => {});
-      await scanning;
       // Let attempts in flight record their result for a while; past that their leases expire and they are retried.
-      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await loop.stop();
     },
   };
 }

@@ -2,6 +2,7 @@
 import { approvalScreen, outcomeLine } from '@sigilauth/protocol/screen';
 import type { DeviceRequestView } from '@sigilauth/protocol/messages';
 import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
+import { notificationSection } from '../../pwa/notifications.js';
 import { connectionText } from '../live.js';
 import { app, main, now, requests } from '../state.js';
 
@@ -14,6 +15,7 @@ export function showInbox(): void {
     note,
     h('p', { class: 'connection hint', id: 'connection' }, connectionText()),
     h('ul', { class: 'inbox', id: 'inbox', 'aria-labelledby': 'inbox-heading' }),
+    notificationSection(),
   );
   renderInboxList();
   focusMain();

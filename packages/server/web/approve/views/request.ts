@@ -9,6 +9,7 @@ import { approvalScreen } from '@sigilauth/protocol/screen';
 import { actionDigestWith } from '@sigilauth/protocol/validation';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace } from '../../lib/dom.js';
+import { approveLabel } from '../../pwa/authenticator.js';
 import { getRequest, postDecision } from '../api.js';
 import { assertDecision, isCancelled } from '../ceremonies.js';
 import { refresh } from '../live.js';
@@ -46,6 +47,7 @@ function renderScreen(initial: DeviceRequestView): void {
   const error = h('p', { class: 'error', role: 'alert' });
   const deny = h('button', { type: 'button', class: 'button deny' }, 'Deny');
   const approve = h('button', { type: 'button', class: 'button primary approve' }, 'Approve with passkey');
+  void approveLabel().then((label) => (approve.textContent = label));
   const actions = h('div', { class: 'screen-actions' }, deny, approve);
   let busy = false;
 

@@ -4,6 +4,7 @@ import type { Pictogram } from '@sigilauth/protocol/pictogram';
 import type { DeviceAttestation } from '@sigilauth/protocol/decision';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
+import { contactsEditor } from '../../device-contacts.js';
 import { api } from '../api.js';
 import { main, type Device } from '../state.js';
 import { onLeave } from '../timers.js';
@@ -80,7 +81,7 @@ export async function showDevices(): Promise<void> {
           d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
           fmtTime(d.paired_at),
           d.status === 'active'
-            ? h(
+            ? [h(
                 'button',
                 {
                   type: 'button',
@@ -94,7 +95,7 @@ export async function showDevices(): Promise<void> {
                   },
                 },
                 'Revoke',
-              )
+              ), contactsEditor(api, d.fingerprint, sanitizeText(d.name))]
             : '',
         ]),
       ),

@@ -4,9 +4,10 @@ import type { MpaRequestView } from '@sigilauth/protocol/validation';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { features, main, REFRESH_MS, type AuditEntry} from '../state.js';
+import { anyQueued, notificationLogSection, type NotificationRow } from '../../notification-log.js';
+import { features, main, REFRESH_MS, type AuditEntry, type Device } from '../state.js';
 import { every } from '../timers.js';
-import { badge, fmtTime, plural, statusBadge } from '../widgets.js';
+import { badge, fmtTime, plural, short, statusBadge, table } from '../widgets.js';
 
 interface TimelineItem {
   at: string | null;
@@ -23,8 +24,16 @@ export async function showRequest(id: string): Promise<void> {
       return false;
     }
     const r = res.body;
-    if (JSON.stringify(r) === shown) return r.status === 'pending';
-    shown = JSON.stringify(r);
+    const [notes, devices] = await Promise.all([
+      api<{ data: NotificationRow[] }>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/notifications`),
+      api<{ data: Device[] }>('GET', '/v1/devices'),
+    ]);
+    const notifications = notes.status === 200 ? notes.body.data : [];
+    const stillChanging = r.status === 'pending' || anyQueued(notifications);
+    if (JSON.stringify([r, notifications]) === shown) return stillChanging;
+    shown = JSON.stringify([r, notifications]);
+    const names = new Map((devices.status === 200 ? devices.body.data : []).map((d) => [d.fingerprint, d.name]));
+    const deviceName = (fp: string | null) => (fp === null ? 'Organisation channel' : sanitizeText(names.get(fp) ?? short(fp)));
     const items: TimelineItem[] = [{ at: r.created_at, text: [h('strong', {}, 'Created'), ` · ${r.groups_required} of ${r.groups_total} groups required`] }];
     const satisfied = new Set<string>();
     let decided = false;
@@ -114,8 +123,9 @@ export async function showRequest(id: string): Promise<void> {
       cancel,
       h('h2', {}, 'Timeline'),
       h('ol', { class: 'timeline' }, items.map((i) => h('li', {}, i.at ? h('time', { datetime: i.at }, fmtTime(i.at)) : null, i.text))),
+      notificationLogSection(notifications, deviceName, table, badge),
     );
-    return r.status === 'pending';
+    return stillChanging;
   };
   const pending = await load();
   focusMain();
