@@ -4,14 +4,29 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'sdk-go/**', 'bench/results/**', '**/*.mjs', '**/*.js', 'packages/sdk/test/guide-examples.ts'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'sdk-go/**',
+      'bench/results/**',
+      '**/*.mjs',
+      '**/*.js',
+      'packages/sdk/test/guide-examples.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.json', './packages/*/tsconfig.json', './packages/server/web/tsconfig.json'],
+        project: [
+          './tsconfig.json',
+          './packages/*/tsconfig.json',
+          './packages/server/web/tsconfig.json',
+          './packages/server/web/pwa/tsconfig.sw.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },

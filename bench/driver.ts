@@ -86,7 +86,10 @@ async function runHttp(
           port: url.port,
           method: spec.method,
           path: spec.path,
-          headers: { ...(spec.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(spec.body) } : {}), ...spec.headers },
+          headers: {
+            ...(spec.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(spec.body) } : {}),
+            ...spec.headers,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -210,7 +213,10 @@ function connectOne(index: number, wsUrl: string, serverId: string, serverKey: K
         return;
       }
       // Every server message is signed; a device verifies before trusting it.
-      if (!verifyPayload(DomainTag.serverMessage, message.payload, message.signature, serverKey) || message.payload.server_id !== serverId) {
+      if (
+        !verifyPayload(DomainTag.serverMessage, message.payload, message.signature, serverKey) ||
+        message.payload.server_id !== serverId
+      ) {
         badMessages++;
         return;
       }
@@ -220,8 +226,21 @@ function connectOne(index: number, wsUrl: string, serverId: string, serverKey: K
         return;
       }
       if (phase === 'challenge' && p.type === 'challenge') {
-        const proof: DeviceSessionProof = { purpose: 'device-session', server_id: serverId, fingerprint: device.fingerprint, nonce: p.nonce, issued_at: Date.now() };
-        ws.send(JSON.stringify({ type: 'auth', payload: proof, device_public_key: device.publicKey, signature: signPayload(DomainTag.deviceSession, proof, device.privateKey) }));
+        const proof: DeviceSessionProof = {
+          purpose: 'device-session',
+          server_id: serverId,
+          fingerprint: device.fingerprint,
+          nonce: p.nonce,
+          issued_at: Date.now(),
+        };
+        ws.send(
+          JSON.stringify({
+            type: 'auth',
+            payload: proof,
+            device_public_key: device.publicKey,
+            signature: signPayload(DomainTag.deviceSession, proof, device.privateKey),
+          }),
+        );
         phase = 'ready';
       } else if (phase === 'ready' && p.type === 'ready') {
         phase = 'sync';
@@ -244,7 +263,15 @@ function connectOne(index: number, wsUrl: string, serverId: string, serverKey: K
   });
 }
 
-async function connectAll(wsUrl: string, serverId: string, serverPublicKey: string, concurrency: number, timeoutMs: number, from: number, to: number) {
+async function connectAll(
+  wsUrl: string,
+  serverId: string,
+  serverPublicKey: string,
+  concurrency: number,
+  timeoutMs: number,
+  from: number,
+  to: number,
+) {
   const serverKey = decodePublicKey(serverPublicKey);
   const cpu0 = process.cpuUsage();
   const startedAt = epochNow();
@@ -317,7 +344,15 @@ process.on('message', async (msg: { id: number; cmd: string; [k: string]: any })
         result = keygen(msg.count);
         break;
       case 'connect':
-        result = await connectAll(msg.wsUrl, msg.serverId, msg.serverPublicKey, msg.concurrency, msg.timeoutMs ?? 60_000, msg.from ?? 0, msg.to ?? devices.length);
+        result = await connectAll(
+          msg.wsUrl,
+          msg.serverId,
+          msg.serverPublicKey,
+          msg.concurrency,
+          msg.timeoutMs ?? 60_000,
+          msg.from ?? 0,
+          msg.to ?? devices.length,
+        );
         break;
       case 'arrivals': {
         result = { arrivals: arrivals.map(([r, i, t]) => [r, devices[i]!.fingerprint, t]), badMessages, dropped };

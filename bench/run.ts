@@ -37,8 +37,21 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 // ------------------------------------------------------------------ options
 
 const NUMBERS = [
-  'runs', 'requests', 'create-concurrency', 'decide-concurrency', 'drivers', 'devices', 'fanout-drivers', 'fanout-rate',
-  'fanout-seconds', 'connect-concurrency', 'big-requests', 'get-requests', 'get-concurrency', 'webhook-requests', 'floor-requests',
+  'runs',
+  'requests',
+  'create-concurrency',
+  'decide-concurrency',
+  'drivers',
+  'devices',
+  'fanout-drivers',
+  'fanout-rate',
+  'fanout-seconds',
+  'connect-concurrency',
+  'big-requests',
+  'get-requests',
+  'get-concurrency',
+  'webhook-requests',
+  'floor-requests',
 ] as const;
 const SWITCHES = ['quick', 'keepalive', 'profile'] as const;
 const { values } = parseArgs({
@@ -165,7 +178,13 @@ async function decisionsAndWebhook(kind: StoreKind, out: StoreResults): Promise<
       out.decisions = await guarded('decisions', () =>
         runDecisionSuite(
           ctx,
-          { runs: opts.runs, requestsPerRun: opts.requests, createConcurrency: opts.createConcurrency, decideConcurrency: opts.decideConcurrency, keepAlive: opts.keepAlive },
+          {
+            runs: opts.runs,
+            requestsPerRun: opts.requests,
+            createConcurrency: opts.createConcurrency,
+            decideConcurrency: opts.decideConcurrency,
+            keepAlive: opts.keepAlive,
+          },
           log,
         ),
       );
@@ -184,8 +203,16 @@ async function decisionsAndWebhook(kind: StoreKind, out: StoreResults): Promise<
     const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
     if (file) {
       const path = join(profileDir, file);
-      const decisions = summariseProfile(path, 30, out.decisions.decisions.runs.map((r) => r.hrWindowUs));
-      const creation = summariseProfile(path, 30, out.decisions.creation.runs.map((r) => r.hrWindowUs));
+      const decisions = summariseProfile(
+        path,
+        30,
+        out.decisions.decisions.runs.map((r) => r.hrWindowUs),
+      );
+      const creation = summariseProfile(
+        path,
+        30,
+        out.decisions.creation.runs.map((r) => r.hrWindowUs),
+      );
       out.profile = { decisions, creation, file: path };
       log(`\n  [${kind}] server CPU profile during the decision phases\n${formatProfile(decisions, 25)}`);
       log(`\n  [${kind}] server CPU profile during request creation\n${formatProfile(creation, 15)}\n`);
@@ -195,7 +222,9 @@ async function decisionsAndWebhook(kind: StoreKind, out: StoreResults): Promise<
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  log(`Sigil benchmarks: ${machine.nproc} CPUs (${machine.cpuModel}), Node ${machine.node}, load average ${machine.loadAvgStart.join(' ')}`);
+  log(
+    `Sigil benchmarks: ${machine.nproc} CPUs (${machine.cpuModel}), Node ${machine.node}, load average ${machine.loadAvgStart.join(' ')}`,
+  );
   const pg = await postgresReachable();
   results.postgres = { reachable: pg.ok, reason: pg.reason, version: pg.version };
   const stores = opts.stores.filter((s) => s === 'pglite' || (s === 'postgres' && pg.ok));
@@ -204,7 +233,9 @@ async function main(): Promise<void> {
   if (opts.only.has('floor')) {
     log('floor: raw P-256 verify rate');
     results.floor.verify = measureVerifyFloor(opts.runs, 1000);
-    log(`  ${results.floor.verify.rawPerSec.median.toFixed(0)} verifies/s (raw), ${results.floor.verify.fullPerSec.median.toFixed(0)}/s as the server calls it`);
+    log(
+      `  ${results.floor.verify.rawPerSec.median.toFixed(0)} verifies/s (raw), ${results.floor.verify.fullPerSec.median.toFixed(0)}/s as the server calls it`,
+    );
     for (const kind of stores) {
       log(`floor: the decision transaction, direct SQL, ${kind}`);
       const r = await guarded(`sql floor ${kind}`, () => measureSqlFloor(kind, opts.runs, opts.floorRequests, opts.decideConcurrency));
@@ -242,7 +273,12 @@ async function main(): Promise<void> {
       const drivers = await startDrivers(2);
       try {
         out.startup = await guarded('startup', () =>
-          runStartup(kind, { runs: opts.runs, bigRequests: opts.bigRequests, getRequests: opts.getRequests, getConcurrency: opts.getConcurrency }, drivers, log),
+          runStartup(
+            kind,
+            { runs: opts.runs, bigRequests: opts.bigRequests, getRequests: opts.getRequests, getConcurrency: opts.getConcurrency },
+            drivers,
+            log,
+          ),
         );
       } finally {
         await stopDrivers(drivers);
@@ -279,68 +315,173 @@ function table(): string {
 
   const verify = results.floor.verify;
   section('floor (same machine, same run)');
-  row('P-256 verify, raw node:crypto (/s, 1 thread)', kinds.map(() => fmt(verify?.rawPerSec)));
-  row('P-256 verify as the server calls it (/s)', kinds.map(() => fmt(verify?.fullPerSec)));
-  row('decision SQL transaction, direct (/s)', per((k) => or(fmt(ok(results.floor.sql[k])?.perSec), results.floor.sql[k])));
+  row(
+    'P-256 verify, raw node:crypto (/s, 1 thread)',
+    kinds.map(() => fmt(verify?.rawPerSec)),
+  );
+  row(
+    'P-256 verify as the server calls it (/s)',
+    kinds.map(() => fmt(verify?.fullPerSec)),
+  );
+  row(
+    'decision SQL transaction, direct (/s)',
+    per((k) => or(fmt(ok(results.floor.sql[k])?.perSec), results.floor.sql[k])),
+  );
   section('1. decisions, signed, end to end');
   const lowerFloor = (k: StoreKind) => Math.min(verify?.rawPerSec.median ?? Infinity, ok(results.floor.sql[k])?.perSec.median ?? Infinity);
-  row('decisions accepted (/s)', per((k) => or(fmt(ok(results.stores[k]?.decisions)?.decisions.perSec), results.stores[k]?.decisions)));
-  row('  as a fraction of the lower floor', per((k) => {
-    const d = ok(results.stores[k]?.decisions);
-    const f = lowerFloor(k);
-    return d && Number.isFinite(f) ? `${((100 * d.decisions.perSec.median) / f).toFixed(0)}%` : 'n/a';
-  }), '≥ 50% (embedded)');
-  row('  latency p50 (ms)', per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.p50Ms, 1)));
-  row('  latency p99 (ms)', per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.p99Ms, 1)));
-  row('  server CPU (% of a core)', per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.serverCpuPct)));
-  row('  client CPU, drivers (% of a core)', per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.clientCpuPct)));
+  row(
+    'decisions accepted (/s)',
+    per((k) => or(fmt(ok(results.stores[k]?.decisions)?.decisions.perSec), results.stores[k]?.decisions)),
+  );
+  row(
+    '  as a fraction of the lower floor',
+    per((k) => {
+      const d = ok(results.stores[k]?.decisions);
+      const f = lowerFloor(k);
+      return d && Number.isFinite(f) ? `${((100 * d.decisions.perSec.median) / f).toFixed(0)}%` : 'n/a';
+    }),
+    '≥ 50% (embedded)',
+  );
+  row(
+    '  latency p50 (ms)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.p50Ms, 1)),
+  );
+  row(
+    '  latency p99 (ms)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.p99Ms, 1)),
+  );
+  row(
+    '  server CPU (% of a core)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.serverCpuPct)),
+  );
+  row(
+    '  client CPU, drivers (% of a core)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.decisions.clientCpuPct)),
+  );
   section('5. request creation (5 groups × 3 approvers)');
-  row('requests created (/s)', per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.perSec)));
-  row('  latency p50 (ms)', per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.p50Ms, 1)));
-  row('  latency p99 (ms)', per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.p99Ms, 1)));
-  row('  server CPU (% of a core)', per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.serverCpuPct)));
+  row(
+    'requests created (/s)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.perSec)),
+  );
+  row(
+    '  latency p50 (ms)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.p50Ms, 1)),
+  );
+  row(
+    '  latency p99 (ms)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.p99Ms, 1)),
+  );
+  row(
+    '  server CPU (% of a core)',
+    per((k) => fmt(ok(results.stores[k]?.decisions)?.creation.serverCpuPct)),
+  );
   section('3. fan-out');
-  row('devices connected', per((k) => {
-    const f = ok(results.stores[k]?.fanout);
-    return f ? `${f.connected}/${f.devices} (${f.connectsPerSec.toFixed(0)}/s)` : err(results.stores[k]?.fanout);
-  }));
-  row('POST → all 5 devices have it, p50 (ms)', per((k) => or(fmt(ok(results.stores[k]?.fanout)?.p50Ms, 1), results.stores[k]?.fanout)));
-  row('POST → all 5 devices have it, p99 (ms)', per((k) => fmt(ok(results.stores[k]?.fanout)?.p99Ms, 1)), '< 50 ms');
-  row('server memory per idle device (KiB)', per((k) => fmt(ok(results.stores[k]?.fanout)?.kibPerDevice, 1)), '< 20 KiB');
-  row('  marginal, second half of the devices (KiB)', per((k) => ok(results.stores[k]?.fanout)?.kibPerDeviceMarginal.toFixed(1) ?? 'n/a'));
-  row('  of which V8 heap (KiB)', per((k) => ok(results.stores[k]?.fanout)?.heapUsedPerDeviceKiB.toFixed(1) ?? 'n/a'));
-  row('server RSS idle → all connected (MiB)', per((k) => {
-    const f = ok(results.stores[k]?.fanout);
-    return f ? `${f.serverRssBaselineMiB.toFixed(0)} → ${f.serverRssConnectedMiB.toFixed(0)}` : 'n/a';
-  }));
+  row(
+    'devices connected',
+    per((k) => {
+      const f = ok(results.stores[k]?.fanout);
+      return f ? `${f.connected}/${f.devices} (${f.connectsPerSec.toFixed(0)}/s)` : err(results.stores[k]?.fanout);
+    }),
+  );
+  row(
+    'POST → all 5 devices have it, p50 (ms)',
+    per((k) => or(fmt(ok(results.stores[k]?.fanout)?.p50Ms, 1), results.stores[k]?.fanout)),
+  );
+  row(
+    'POST → all 5 devices have it, p99 (ms)',
+    per((k) => fmt(ok(results.stores[k]?.fanout)?.p99Ms, 1)),
+    '< 50 ms',
+  );
+  row(
+    'server memory per idle device (KiB)',
+    per((k) => fmt(ok(results.stores[k]?.fanout)?.kibPerDevice, 1)),
+    '< 20 KiB',
+  );
+  row(
+    '  marginal, second half of the devices (KiB)',
+    per((k) => ok(results.stores[k]?.fanout)?.kibPerDeviceMarginal.toFixed(1) ?? 'n/a'),
+  );
+  row(
+    '  of which V8 heap (KiB)',
+    per((k) => ok(results.stores[k]?.fanout)?.heapUsedPerDeviceKiB.toFixed(1) ?? 'n/a'),
+  );
+  row(
+    'server RSS idle → all connected (MiB)',
+    per((k) => {
+      const f = ok(results.stores[k]?.fanout);
+      return f ? `${f.serverRssBaselineMiB.toFixed(0)} → ${f.serverRssConnectedMiB.toFixed(0)}` : 'n/a';
+    }),
+  );
   section('4. decision → webhook');
-  row('p50 (ms)', per((k) => {
-    const w = results.stores[k]?.webhook;
-    if (!w) return 'n/a';
-    if ('error' in w) return err(w);
-    return w.available ? fmt(w.p50Ms, 1) : 'not available';
-  }));
-  row('p99 (ms)', per((k) => {
-    const w = results.stores[k]?.webhook;
-    return w && !('error' in w) && w.available ? fmt(w.p99Ms, 1) : 'n/a';
-  }), '< 50 ms');
+  row(
+    'p50 (ms)',
+    per((k) => {
+      const w = results.stores[k]?.webhook;
+      if (!w) return 'n/a';
+      if ('error' in w) return err(w);
+      return w.available ? fmt(w.p50Ms, 1) : 'not available';
+    }),
+  );
+  row(
+    'p99 (ms)',
+    per((k) => {
+      const w = results.stores[k]?.webhook;
+      return w && !('error' in w) && w.available ? fmt(w.p99Ms, 1) : 'n/a';
+    }),
+    '< 50 ms',
+  );
   section('6. start-up of sigil serve (spawn → listening)');
-  row('empty store, new (ms)', per((k) => or(fmt(ok(results.stores[k]?.startup)?.newStoreMs), results.stores[k]?.startup)), '< 5000 (embedded)');
+  row(
+    'empty store, new (ms)',
+    per((k) => or(fmt(ok(results.stores[k]?.startup)?.newStoreMs), results.stores[k]?.startup)),
+    '< 5000 (embedded)',
+  );
   if (kinds.some((k) => ok(results.stores[k]?.startup)?.pgliteTemplate)) {
     rows[rows.length - 1]![0] = 'empty store, new, from the template (ms)';
-    row('empty store, new, with initdb (ms)', per((k) => fmt(ok(results.stores[k]?.startup)?.newStoreInitdbMs)), '< 5000 (embedded)');
+    row(
+      'empty store, new, with initdb (ms)',
+      per((k) => fmt(ok(results.stores[k]?.startup)?.newStoreInitdbMs)),
+      '< 5000 (embedded)',
+    );
   }
-  row('empty store, existing (ms)', per((k) => fmt(ok(results.stores[k]?.startup)?.existingStoreMs)), '< 1000 (embedded)');
-  row('  of which node + module load (ms)', per((k) => fmt(ok(results.stores[k]?.startup)?.cliLoadMs)));
-  row('big store: requests', per((k) => String(ok(results.stores[k]?.startup)?.big?.requests ?? 'n/a')));
-  row('big store, existing (ms)', per((k) => fmt(ok(results.stores[k]?.startup)?.big?.startupMs)), '< 1000 (embedded)');
-  row('GET /v1/mpa/requests/{id} p50, serial (ms)', per((k) => fmt(ok(results.stores[k]?.startup)?.big?.getSerial.p50Ms, 2)));
-  row('GET /v1/mpa/requests/{id} p99, serial (ms)', per((k) => fmt(ok(results.stores[k]?.startup)?.big?.getSerial.p99Ms, 2)));
-  row(`GET at ${opts.getConcurrency} concurrent (/s)`, per((k) => fmt(ok(results.stores[k]?.startup)?.big?.getConcurrent.perSec)));
+  row(
+    'empty store, existing (ms)',
+    per((k) => fmt(ok(results.stores[k]?.startup)?.existingStoreMs)),
+    '< 1000 (embedded)',
+  );
+  row(
+    '  of which node + module load (ms)',
+    per((k) => fmt(ok(results.stores[k]?.startup)?.cliLoadMs)),
+  );
+  row(
+    'big store: requests',
+    per((k) => String(ok(results.stores[k]?.startup)?.big?.requests ?? 'n/a')),
+  );
+  row(
+    'big store, existing (ms)',
+    per((k) => fmt(ok(results.stores[k]?.startup)?.big?.startupMs)),
+    '< 1000 (embedded)',
+  );
+  row(
+    'GET /v1/mpa/requests/{id} p50, serial (ms)',
+    per((k) => fmt(ok(results.stores[k]?.startup)?.big?.getSerial.p50Ms, 2)),
+  );
+  row(
+    'GET /v1/mpa/requests/{id} p99, serial (ms)',
+    per((k) => fmt(ok(results.stores[k]?.startup)?.big?.getSerial.p99Ms, 2)),
+  );
+  row(
+    `GET at ${opts.getConcurrency} concurrent (/s)`,
+    per((k) => fmt(ok(results.stores[k]?.startup)?.big?.getConcurrent.perSec)),
+  );
 
   const header = ['metric', ...kinds.map((k) => (k === 'pglite' ? 'embedded (PGlite)' : 'PostgreSQL')), 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 1).map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [
     '',
     `Sigil benchmarks — ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}`,

@@ -76,7 +76,11 @@ const random = seeded(1);
 const tasks: Array<{ id: string; digest: string; fp: string }> = [];
 for (let i = 0; i < count / 3; i++) {
   const body = requestBody(pool, { groups: 5, perGroup: 3, required: 3, random, label: `X${i}` });
-  const { view } = await createRequest(db, tenant.id, validateMpaRequest(body), { bodyHash: hashBody(body), now: Date.now(), maxPendingPerDevice: Number.MAX_SAFE_INTEGER });
+  const { view } = await createRequest(db, tenant.id, validateMpaRequest(body), {
+    bodyHash: hashBody(body),
+    now: Date.now(),
+    maxPendingPerDevice: Number.MAX_SAFE_INTEGER,
+  });
   for (const g of shuffle([0, 1, 2, 3, 4], random).slice(0, 3)) {
     tasks.push({ id: view.request_id, digest: actionDigest(view.action), fp: body.groups[g]!.approvers[0]!.fingerprint });
   }
@@ -105,6 +109,8 @@ for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) {
   sum += s.ms;
   console.log(`${(s.ms / n).toFixed(3).padStart(7)} ms/decision  ${String(s.n).padStart(5)}×  ${(s.ms / s.n).toFixed(3)} ms  ${k}`);
 }
-console.log(`${(sum / n).toFixed(3).padStart(7)} ms/decision in statements; the rest (${((total - sum - fsyncMs) / n).toFixed(3)} ms) is BEGIN/COMMIT, signature checks and JS`);
+console.log(
+  `${(sum / n).toFixed(3).padStart(7)} ms/decision in statements; the rest (${((total - sum - fsyncMs) / n).toFixed(3)} ms) is BEGIN/COMMIT, signature checks and JS`,
+);
 await raw.close();
 await store.dispose();

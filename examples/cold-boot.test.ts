@@ -30,23 +30,38 @@ after(async () => {
   for (const home of homes.values()) rmSync(home, { recursive: true, force: true });
 });
 
-test('the guide\'s cold-boot example runs unchanged: Alice and Carol approve, Dave and Eve never answer', async () => {
+test("the guide's cold-boot example runs unchanged: Alice and Carol approve, Dave and Eve never answer", async () => {
   const api = new Api(sigil.url, sigil.apiKey);
   const env: Record<string, string> = { SIGIL_URL: sigil.url, SIGIL_API_KEY: sigil.apiKey! };
   for (const person of PEOPLE) {
     const home = mkdtempSync(join(tmpdir(), `sigil-${person}-`));
     homes.set(person, home);
     const { body: pairing } = await api.post('/v1/pairings', { name: person });
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', sigil.url, '--code', pairing.code, '--name', person, '--yes', '--home', home]);
+    const paired = await runCli(DEVICE_CLI, [
+      'pair',
+      '--server',
+      sigil.url,
+      '--code',
+      pairing.code,
+      '--name',
+      person,
+      '--yes',
+      '--home',
+      home,
+    ]);
     assert.equal(paired.code, 0, paired.stderr);
     const { body: done } = await api.get(`/v1/pairings/${pairing.pairing_id}`);
     env[`${person.toUpperCase()}_FINGERPRINT`] = done.fingerprint;
     env[`${person.toUpperCase()}_PUBLIC_KEY`] = done.device_public_key;
   }
   for (const person of ['Alice', 'Carol']) {
-    const child = spawn(process.execPath, [DEVICE_CLI, 'listen', '--auto', 'approve', '--server', sigil.url, '--home', homes.get(person)!], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [DEVICE_CLI, 'listen', '--auto', 'approve', '--server', sigil.url, '--home', homes.get(person)!],
+      {
+        stdio: 'ignore',
+      },
+    );
     listeners.push(child);
   }
 

@@ -13,47 +13,47 @@ if (missing.length > 0) {
 }
 
 const sigil = new SigilAuth({
-  serviceUrl: process.env.SIGIL_URL ?? 'http://127.0.0.1:8080'
+  serviceUrl: process.env.SIGIL_URL ?? 'http://127.0.0.1:8080',
 });
 
 const mpaRequest = await sigil.mpa.request({
-  required: 2,  // Need 2 out of 3 groups
+  required: 2, // Need 2 out of 3 groups
   groups: [
     {
       name: 'Engineering Leads',
       approvers: [
         {
-          fingerprint: process.env.ALICE_FINGERPRINT!,  // Alice
-          device_public_key: process.env.ALICE_PUBLIC_KEY!
+          fingerprint: process.env.ALICE_FINGERPRINT!, // Alice
+          device_public_key: process.env.ALICE_PUBLIC_KEY!,
         },
         {
-          fingerprint: process.env.BOB_FINGERPRINT!,  // Bob
-          device_public_key: process.env.BOB_PUBLIC_KEY!
-        }
-      ]
+          fingerprint: process.env.BOB_FINGERPRINT!, // Bob
+          device_public_key: process.env.BOB_PUBLIC_KEY!,
+        },
+      ],
     },
     {
       name: 'Security Team',
       approvers: [
         {
-          fingerprint: process.env.CAROL_FINGERPRINT!,  // Carol
-          device_public_key: process.env.CAROL_PUBLIC_KEY!
-        }
-      ]
+          fingerprint: process.env.CAROL_FINGERPRINT!, // Carol
+          device_public_key: process.env.CAROL_PUBLIC_KEY!,
+        },
+      ],
     },
     {
       name: 'Operations',
       approvers: [
         {
-          fingerprint: process.env.DAVE_FINGERPRINT!,  // Dave
-          device_public_key: process.env.DAVE_PUBLIC_KEY!
+          fingerprint: process.env.DAVE_FINGERPRINT!, // Dave
+          device_public_key: process.env.DAVE_PUBLIC_KEY!,
         },
         {
-          fingerprint: process.env.EVE_FINGERPRINT!,  // Eve
-          device_public_key: process.env.EVE_PUBLIC_KEY!
-        }
-      ]
-    }
+          fingerprint: process.env.EVE_FINGERPRINT!, // Eve
+          device_public_key: process.env.EVE_PUBLIC_KEY!,
+        },
+      ],
+    },
   ],
   action: {
     type: 'cold_boot',
@@ -62,10 +62,10 @@ const mpaRequest = await sigil.mpa.request({
       engine_id: 'ENG-001',
       reason: 'Scheduled maintenance',
       requested_by: 'alice@example.com',
-      ticket: 'MAINT-1234'
-    }
+      ticket: 'MAINT-1234',
+    },
   },
-  expires_in_seconds: 600  // 10 minutes
+  expires_in_seconds: 600, // 10 minutes
 });
 
 console.log('MPA request created:', mpaRequest.request_id);
@@ -73,8 +73,8 @@ console.log('Waiting for', mpaRequest.groups_required, 'of', mpaRequest.groups_t
 
 // Poll for result
 const result = await sigil.mpa.awaitResult(mpaRequest.request_id, {
-  pollInterval: 3000,  // Check every 3 seconds
-  timeout: 600000      // 10 minutes
+  pollInterval: 3000, // Check every 3 seconds
+  timeout: 600000, // 10 minutes
 });
 
 if (result.status === 'approved') {

@@ -37,12 +37,21 @@ async function runNodeTests(files) {
   const summaryFile = join(dir, 'summary.json');
   try {
     const reporter = fileURLToPath(new URL('test-summary-reporter.mjs', import.meta.url));
-    const status = await run(process.execPath, [
-      '--import', 'tsx', '--test', '--test-concurrency=2',
-      '--test-reporter=spec', '--test-reporter-destination=stdout',
-      `--test-reporter=${reporter}`, `--test-reporter-destination=${summaryFile}`,
-      ...files,
-    ], {});
+    const status = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=2',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        `--test-reporter=${reporter}`,
+        `--test-reporter-destination=${summaryFile}`,
+        ...files,
+      ],
+      {},
+    );
     const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : { totals: {}, skipped: [] };
     return { status, ...summary };
   } finally {
@@ -81,17 +90,22 @@ const node = await runNodeTests(files);
 const t = node.totals;
 let status = node.status;
 let skipped = node.skipped.map((s) => ({ ...s, file: s.file ? relative(process.cwd(), s.file) : '?' }));
-const lines = [`Node: ${t.tests ?? '?'} tests in ${t.suites ?? '?'} suites: ${t.pass ?? '?'} passed, ${t.fail ?? '?'} failed, ${t.cancelled ?? '?'} cancelled, ${skipped.length} skipped or todo`];
+const lines = [
+  `Node: ${t.tests ?? '?'} tests in ${t.suites ?? '?'} suites: ${t.pass ?? '?'} passed, ${t.fail ?? '?'} failed, ${t.cancelled ?? '?'} cancelled, ${skipped.length} skipped or todo`,
+];
 
 if (only.length === 0 && existsSync('sdk-go/go.mod')) {
   const go = await runGoTests();
   status = status || go.status;
   skipped = [...skipped, ...go.skipped.map((s) => ({ ...s, kind: 'test', why: 'skip', reason: null }))];
-  lines.push(`Go: ${go.counts.pass + go.counts.fail + go.counts.skip} tests: ${go.counts.pass} passed, ${go.counts.fail} failed, ${go.counts.skip} skipped`);
+  lines.push(
+    `Go: ${go.counts.pass + go.counts.fail + go.counts.skip} tests: ${go.counts.pass} passed, ${go.counts.fail} failed, ${go.counts.skip} skipped`,
+  );
 }
 
 console.log(`\n${lines.join('\n')}`);
-for (const s of skipped) console.log(`  ${s.why === 'todo' ? 'todo' : 'skipped'} ${s.kind} "${s.name}" (${s.file})${s.reason ? `: ${s.reason}` : ''}`);
+for (const s of skipped)
+  console.log(`  ${s.why === 'todo' ? 'todo' : 'skipped'} ${s.kind} "${s.name}" (${s.file})${s.reason ? `: ${s.reason}` : ''}`);
 if (skipped.length > 0 && strict) {
   console.error(`\n${skipped.length} skipped or todo under CI: every test must run here.`);
   status = status || 1;

@@ -89,7 +89,8 @@ export function summariseProfile(file: string, topN = 25, windowsUs: Array<[numb
   const areaSelf = new Map<string, number>();
   // total time: a function counted once per sample even when recursive
   const totalByKey = new Map<string, number>();
-  const keyOf = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'}@${shortLocation(n.callFrame.url, n.callFrame.lineNumber)}`;
+  const keyOf = (n: ProfileNode) =>
+    `${n.callFrame.functionName || '(anonymous)'}@${shortLocation(n.callFrame.url, n.callFrame.lineNumber)}`;
   for (const [id, us] of selfUs) {
     const node = byId.get(id)!;
     const name = node.callFrame.functionName || '(anonymous)';
@@ -136,7 +137,12 @@ export function formatProfile(s: ProfileSummary, topN = 20): string {
     '  self time by area (% of busy):',
     ...s.byArea.slice(0, 12).map((a) => `    ${a.selfPct.toFixed(1).padStart(5)}%  ${a.selfMs.toFixed(0).padStart(7)} ms  ${a.area}`),
     '  top functions by self time (% of busy):',
-    ...s.top.slice(0, topN).map((f) => `    ${f.selfPct.toFixed(1).padStart(5)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  (total ${f.totalMs.toFixed(0)} ms)  ${f.name}  ${f.location}`),
+    ...s.top
+      .slice(0, topN)
+      .map(
+        (f) =>
+          `    ${f.selfPct.toFixed(1).padStart(5)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  (total ${f.totalMs.toFixed(0)} ms)  ${f.name}  ${f.location}`,
+      ),
   ];
   return lines.join('\n');
 }

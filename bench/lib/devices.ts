@@ -1,13 +1,6 @@
 /** Software approver devices: a P-256 key each, as packages/device and test/support/device-keys.ts make them. */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import {
-  DomainTag,
-  encodePublicKey,
-  fingerprintOf,
-  generateP256KeyPair,
-  signPayload,
-  type DecisionPayload,
-} from '@sigilauth/protocol';
+import { DomainTag, encodePublicKey, fingerprintOf, generateP256KeyPair, signPayload, type DecisionPayload } from '@sigilauth/protocol';
 import type { DeviceRecord } from './store.js';
 
 export interface BenchDevice extends DeviceRecord {
@@ -63,7 +56,13 @@ export function approver(d: DeviceRecord) {
 /** An MPA request body with `groups` groups drawn from `pool` (disjoint members per group). */
 export function requestBody(
   pool: readonly DeviceRecord[],
-  { groups, perGroup, required, random, label }: { groups: number; perGroup: number; required: number; random: () => number; label: string },
+  {
+    groups,
+    perGroup,
+    required,
+    random,
+    label,
+  }: { groups: number; perGroup: number; required: number; random: () => number; label: string },
 ) {
   const picked = new Set<number>();
   const pick = () => {

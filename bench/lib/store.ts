@@ -16,7 +16,8 @@ import { createTenant, defaultTenant } from '../../packages/server/src/tenants/t
 
 export type StoreKind = 'pglite' | 'postgres';
 
-export const POSTGRES_ADMIN_URL = process.env.SIGIL_BENCH_POSTGRES_URL ?? process.env.SIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const POSTGRES_ADMIN_URL =
+  process.env.SIGIL_BENCH_POSTGRES_URL ?? process.env.SIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface BenchStore {
   kind: StoreKind;

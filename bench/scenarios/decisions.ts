@@ -41,11 +41,26 @@ export interface PhaseResult {
 
 export function phaseResult(runs: PhaseRun[]): PhaseResult {
   return {
-    perSec: figure(runs.map((r) => r.perSec), '/s'),
-    p50Ms: figure(runs.map((r) => r.latency.p50), 'ms'),
-    p99Ms: figure(runs.map((r) => r.latency.p99), 'ms'),
-    serverCpuPct: figure(runs.map((r) => r.serverCpuPct), '%'),
-    clientCpuPct: figure(runs.map((r) => r.clientCpuPct), '%'),
+    perSec: figure(
+      runs.map((r) => r.perSec),
+      '/s',
+    ),
+    p50Ms: figure(
+      runs.map((r) => r.latency.p50),
+      'ms',
+    ),
+    p99Ms: figure(
+      runs.map((r) => r.latency.p99),
+      'ms',
+    ),
+    serverCpuPct: figure(
+      runs.map((r) => r.serverCpuPct),
+      '%',
+    ),
+    clientCpuPct: figure(
+      runs.map((r) => r.clientCpuPct),
+      '%',
+    ),
     runs,
   };
 }
@@ -79,7 +94,9 @@ export async function runPhase(
     }
   }
   const first = Math.floor(startedAt / 250);
-  const timeline = [...merged.entries()].sort((a, b) => a[0] - b[0]).map(([b, [n, max]]): [number, number, number] => [(b - first) / 4, n, Math.round(max)]);
+  const timeline = [...merged.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([b, [n, max]]): [number, number, number] => [(b - first) / 4, n, Math.round(max)]);
   return {
     run: {
       ok,
@@ -162,7 +179,8 @@ export async function runDecisionSuite(
     log(
       `    run ${r + 1}: created ${created.run.ok}/${specs.length} in ${created.run.wallMs.toFixed(0)} ms: ${created.run.perSec.toFixed(0)}/s, p50 ${created.run.latency.p50.toFixed(1)} ms, p99 ${created.run.latency.p99.toFixed(1)} ms, server CPU ${created.run.serverCpuPct.toFixed(0)}%`,
     );
-    if (created.run.errors > 0) log(`      creation errors: ${JSON.stringify(created.run.statuses)} ${created.run.errorSamples.join(' | ')}`);
+    if (created.run.errors > 0)
+      log(`      creation errors: ${JSON.stringify(created.run.statuses)} ${created.run.errorSamples.join(' | ')}`);
 
     // ---- decisions: 3 approvals per request from 3 distinct groups, shuffled across all requests
     const requests: CreatedRequest[] = [];
@@ -177,7 +195,11 @@ export async function runDecisionSuite(
         }
         if (!view.request_id || !view.action) return;
         const body = JSON.parse(perDriver[di]![k]!.body) as ReturnType<typeof requestBody>;
-        requests.push({ requestId: view.request_id, digest: actionDigest(view.action), groups: body.groups.map((g) => g.approvers.map((a) => a.fingerprint)) });
+        requests.push({
+          requestId: view.request_id,
+          digest: actionDigest(view.action),
+          groups: body.groups.map((g) => g.approvers.map((a) => a.fingerprint)),
+        });
       });
     });
     const tasks = shuffle(
@@ -201,14 +223,20 @@ export async function runDecisionSuite(
     const decided = await runPhase(
       server,
       drivers,
-      (d) => d.call<HttpResult>('decide', { baseUrl: server.url, concurrency: Math.max(1, Math.round(o.decideConcurrency / drivers.length)), keepAlive: o.keepAlive }),
+      (d) =>
+        d.call<HttpResult>('decide', {
+          baseUrl: server.url,
+          concurrency: Math.max(1, Math.round(o.decideConcurrency / drivers.length)),
+          keepAlive: o.keepAlive,
+        }),
       200,
     );
     decisionRuns.push(decided.run);
     log(
       `    run ${r + 1}: decided ${decided.run.ok}/${tasks.length} in ${decided.run.wallMs.toFixed(0)} ms: ${decided.run.perSec.toFixed(0)}/s, p50 ${decided.run.latency.p50.toFixed(1)} ms, p99 ${decided.run.latency.p99.toFixed(1)} ms, server CPU ${decided.run.serverCpuPct.toFixed(0)}%, client CPU ${decided.run.clientCpuPct.toFixed(0)}%`,
     );
-    if (decided.run.errors > 0) log(`      decision errors: ${JSON.stringify(decided.run.statuses)} ${decided.run.errorSamples.join(' | ')}`);
+    if (decided.run.errors > 0)
+      log(`      decision errors: ${JSON.stringify(decided.run.statuses)} ${decided.run.errorSamples.join(' | ')}`);
   }
   return {
     creation: phaseResult(creationRuns),

@@ -83,7 +83,10 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
   const drivers = await startDrivers(o.drivers);
   let server: ServerHandle | null = null;
   try {
-    const counts = split(Array.from({ length: o.devices }, (_, i) => i), o.drivers).map((s) => s.length);
+    const counts = split(
+      Array.from({ length: o.devices }, (_, i) => i),
+      o.drivers,
+    ).map((s) => s.length);
     const t0 = performance.now();
     const records = await Promise.all(drivers.map((d, i) => d.call<DeviceRecord[]>('keygen', { count: counts[i] })));
     log(`    ${o.devices} device keys made in ${o.drivers} drivers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -107,7 +110,14 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
     const serverCpu0 = server.cpuMs();
     const half = await Promise.all(
       drivers.map((d, i) =>
-        d.call('connect', { wsUrl, serverId: info.body.server_id, serverPublicKey: info.body.server_public_key, concurrency: o.connectConcurrency, from: 0, to: Math.floor(counts[i]! / 2) }),
+        d.call('connect', {
+          wsUrl,
+          serverId: info.body.server_id,
+          serverPublicKey: info.body.server_public_key,
+          concurrency: o.connectConcurrency,
+          from: 0,
+          to: Math.floor(counts[i]! / 2),
+        }),
       ),
     );
     const halfServerCpu = server.cpuMs() - serverCpu0;
@@ -115,10 +125,18 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
     const serverCpu1 = server.cpuMs();
     const rest = await Promise.all(
       drivers.map((d, i) =>
-        d.call('connect', { wsUrl, serverId: info.body.server_id, serverPublicKey: info.body.server_public_key, concurrency: o.connectConcurrency, from: Math.floor(counts[i]! / 2), to: counts[i] }),
+        d.call('connect', {
+          wsUrl,
+          serverId: info.body.server_id,
+          serverPublicKey: info.body.server_public_key,
+          concurrency: o.connectConcurrency,
+          from: Math.floor(counts[i]! / 2),
+          to: counts[i],
+        }),
       ),
     );
-    const span = (rs: Array<{ startedAt: number; endedAt: number }>) => Math.max(...rs.map((r) => r.endedAt)) - Math.min(...rs.map((r) => r.startedAt));
+    const span = (rs: Array<{ startedAt: number; endedAt: number }>) =>
+      Math.max(...rs.map((r) => r.endedAt)) - Math.min(...rs.map((r) => r.startedAt));
     const connectSeconds = (span(half) + span(rest)) / 1000; // the settle pause between the halves excluded
     const connectServerCpu = halfServerCpu + server.cpuMs() - serverCpu1;
     const connected = [...half, ...rest].reduce((a, r) => a + (r.connected as number), 0);
@@ -165,7 +183,9 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
         inflight.push(
           (async () => {
             const t = epochNow();
-            const res = await http<{ request_id: string }>('POST', `${server!.url}/v1/mpa/requests`, body, { authorization: `Bearer ${prepared.apiKey}` });
+            const res = await http<{ request_id: string }>('POST', `${server!.url}/v1/mpa/requests`, body, {
+              authorization: `Bearer ${prepared.apiKey}`,
+            });
             const at = epochNow();
             postLat.push(at - t);
             if (res.status === 201) posted.set(res.body.request_id, { at, devices });
@@ -178,7 +198,9 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
       const seen = new Map<string, Map<string, number>>();
       const deadline = epochNow() + 10_000;
       for (;;) {
-        const reports = await Promise.all(drivers.map((d) => d.call<{ arrivals: Array<[string, string, number]>; badMessages: number; dropped: number }>('arrivals')));
+        const reports = await Promise.all(
+          drivers.map((d) => d.call<{ arrivals: Array<[string, string, number]>; badMessages: number; dropped: number }>('arrivals')),
+        );
         reports.forEach((rep, i) => {
           badMessages = Math.max(badMessages, rep.badMessages);
           dropped = Math.max(dropped, rep.dropped);
@@ -249,8 +271,14 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
       rate: o.rate,
       seconds: o.seconds,
       perRequest: o.perRequest,
-      p50Ms: figure(runs.map((r) => r.allDevices.p50), 'ms'),
-      p99Ms: figure(runs.map((r) => r.allDevices.p99), 'ms'),
+      p50Ms: figure(
+        runs.map((r) => r.allDevices.p50),
+        'ms',
+      ),
+      p99Ms: figure(
+        runs.map((r) => r.allDevices.p99),
+        'ms',
+      ),
       runs,
       badMessages,
       dropped,

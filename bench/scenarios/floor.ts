@@ -94,7 +94,11 @@ export async function measureSqlFloor(kind: StoreKind, runs: number, requests: n
       for (let i = 0; i < requests; i++) {
         const body = requestBody(pool, { groups: 5, perGroup: 3, required: 3, random, label: `FLOOR-${r}-${i}` });
         const policy = validateMpaRequest(body);
-        const { view } = await createRequest(db, tenant.id, policy, { bodyHash: hashBody(body), now: Date.now(), maxPendingPerDevice: Number.MAX_SAFE_INTEGER });
+        const { view } = await createRequest(db, tenant.id, policy, {
+          bodyHash: hashBody(body),
+          now: Date.now(),
+          maxPendingPerDevice: Number.MAX_SAFE_INTEGER,
+        });
         const digest = actionDigest(policy.action);
         const groups = shuffle([0, 1, 2, 3, 4], random).slice(0, 3);
         for (const g of groups) {

@@ -60,7 +60,12 @@ function timeProcess(args: string[]): number {
   return performance.now() - t;
 }
 
-export async function runStartup(kind: StoreKind, o: StartupOptions, drivers: Driver[], log: (line: string) => void): Promise<StartupResult> {
+export async function runStartup(
+  kind: StoreKind,
+  o: StartupOptions,
+  drivers: Driver[],
+  log: (line: string) => void,
+): Promise<StartupResult> {
   const nodeBoot: number[] = [];
   const cliLoad: number[] = [];
   for (let r = 0; r < o.runs; r++) {
@@ -72,7 +77,8 @@ export async function runStartup(kind: StoreKind, o: StartupOptions, drivers: Dr
   const newMs: number[] = [];
   const initdbMs: number[] = [];
   const existingMs: number[] = [];
-  const template = kind === 'pglite' ? existsSync(fileURLToPath(new URL('../../packages/server/dist/pgdata-template.tar.gz', import.meta.url))) : null;
+  const template =
+    kind === 'pglite' ? existsSync(fileURLToPath(new URL('../../packages/server/dist/pgdata-template.tar.gz', import.meta.url))) : null;
   const first = await createStore(kind);
   try {
     for (let r = 0; r < o.runs; r++) {
@@ -114,7 +120,11 @@ export async function runStartup(kind: StoreKind, o: StartupOptions, drivers: Dr
     for (let r = 0; r < o.runs; r++) {
       const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-probe-'));
       try {
-        const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../startup-probe.ts', import.meta.url)), dir], { encoding: 'utf8' });
+        const out = execFileSync(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(new URL('../startup-probe.ts', import.meta.url)), dir],
+          { encoding: 'utf8' },
+        );
         breakdown.push(JSON.parse(out.trim().split('\n').pop()!));
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -152,7 +162,8 @@ export async function runStartup(kind: StoreKind, o: StartupOptions, drivers: Dr
                FROM (SELECT i, now() - make_interval(secs => ($3::int - i) * 30) AS ts FROM generate_series($4::int, $5::int) AS i) g`,
             [prepared.tenantId, groups, o.bigRequests, from, to],
           );
-          if (((to / batch) | 0) % 2 === 0 || to === o.bigRequests) log(`      ${to} requests inserted (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+          if (((to / batch) | 0) % 2 === 0 || to === o.bigRequests)
+            log(`      ${to} requests inserted (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
         }
         await db.query('ANALYZE mpa_requests');
         const [size] = await db.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes');
@@ -177,10 +188,24 @@ export async function runStartup(kind: StoreKind, o: StartupOptions, drivers: Dr
               headers: { authorization: `Bearer ${prepared.apiKey}` },
             }));
           const one = specs(o.getRequests);
-          serial.push((await runPhase(s, [drivers[0]!], (d) => d.call('http', { baseUrl: s.url, requests: one, concurrency: 1 }), 200)).run);
+          serial.push(
+            (await runPhase(s, [drivers[0]!], (d) => d.call('http', { baseUrl: s.url, requests: one, concurrency: 1 }), 200)).run,
+          );
           const many = split(specs(o.getRequests * 2), drivers.length);
           concurrent.push(
-            (await runPhase(s, drivers, (d, i) => d.call('http', { baseUrl: s.url, requests: many[i], concurrency: Math.max(1, Math.round(o.getConcurrency / drivers.length)) }), 200)).run,
+            (
+              await runPhase(
+                s,
+                drivers,
+                (d, i) =>
+                  d.call('http', {
+                    baseUrl: s.url,
+                    requests: many[i],
+                    concurrency: Math.max(1, Math.round(o.getConcurrency / drivers.length)),
+                  }),
+                200,
+              )
+            ).run,
           );
           const a = serial[serial.length - 1]!;
           const b = concurrent[concurrent.length - 1]!;

@@ -70,7 +70,10 @@ export async function runWebhookScenario(
     );
     if (registered.status === 404) return { available: false, reason: 'POST /v1/webhooks is not implemented by this server (404)' };
     if (registered.status !== 201 || !registered.body.secret) {
-      return { available: false, reason: `POST /v1/webhooks answered ${registered.status}: ${JSON.stringify(registered.body).slice(0, 200)}` };
+      return {
+        available: false,
+        reason: `POST /v1/webhooks answered ${registered.status}: ${JSON.stringify(registered.body).slice(0, 200)}`,
+      };
     }
     secret = registered.body.secret;
     const random = seeded(99);
@@ -84,8 +87,14 @@ export async function runWebhookScenario(
       const requests: Array<{ id: string; digest: string; approvers: BenchDevice[] }> = [];
       for (let i = 0; i < o.requestsPerRun; i++) {
         const body = requestBody(pool, { groups: 3, perGroup: 2, required, random, label: `HOOK-${r}-${i}` });
-        const created = await http<{ request_id: string; action: Parameters<typeof actionDigest>[0] }>('POST', `${server.url}/v1/mpa/requests`, body, auth);
-        if (created.status !== 201) throw new Error(`webhook scenario: creating a request failed: ${created.status} ${JSON.stringify(created.body)}`);
+        const created = await http<{ request_id: string; action: Parameters<typeof actionDigest>[0] }>(
+          'POST',
+          `${server.url}/v1/mpa/requests`,
+          body,
+          auth,
+        );
+        if (created.status !== 201)
+          throw new Error(`webhook scenario: creating a request failed: ${created.status} ${JSON.stringify(created.body)}`);
         const byFp = new Map(pool.map((d) => [d.fingerprint, d]));
         requests.push({
           id: created.body.request_id,
@@ -96,7 +105,11 @@ export async function runWebhookScenario(
       for (const req of requests) {
         let responded = 0;
         for (let k = 0; k < required; k++) {
-          const res = await http('POST', `${server.url}/v1/mpa/requests/${req.id}/decisions`, decisionBody(req.approvers[k]!, serverId, req.id, req.digest));
+          const res = await http(
+            'POST',
+            `${server.url}/v1/mpa/requests/${req.id}/decisions`,
+            decisionBody(req.approvers[k]!, serverId, req.id, req.digest),
+          );
           responded = epochNow();
           if (res.status !== 200) throw new Error(`webhook scenario: decision failed: ${res.status} ${JSON.stringify(res.body)}`);
         }
@@ -115,14 +128,22 @@ export async function runWebhookScenario(
       }
       const s = summarise(latencies);
       runs.push({ ...s, lost, badSignatures, webhookBeforeResponse: early });
-      log(`    run ${r + 1}: ${s.count} webhooks, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, lost ${lost}, bad signatures ${badSignatures}`);
+      log(
+        `    run ${r + 1}: ${s.count} webhooks, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, lost ${lost}, bad signatures ${badSignatures}`,
+      );
     }
     return {
       available: true,
       requestsPerRun: o.requestsPerRun,
       required,
-      p50Ms: figure(runs.map((r) => r.p50), 'ms'),
-      p99Ms: figure(runs.map((r) => r.p99), 'ms'),
+      p50Ms: figure(
+        runs.map((r) => r.p50),
+        'ms',
+      ),
+      p99Ms: figure(
+        runs.map((r) => r.p99),
+        'ms',
+      ),
       runs,
     };
   } finally {

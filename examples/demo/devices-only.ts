@@ -21,7 +21,11 @@ export async function devicesOnly(out: Terminal, procs: ProcessGroup, root: stri
   const apiKey = process.env.SIGIL_API_KEY;
   if (!apiKey) throw new Error('SIGIL_API_KEY is not set: export the API key `sigil serve` printed on first start, then run this again.');
   const sigil = new SigilAuth({ serviceUrl, apiKey, timeoutMs: 10_000 });
-  out.heading('Five demo approvers for your Sigil server', `Server: ${serviceUrl}`, 'Each person gets a sigil-device of their own, paired with a fresh code.');
+  out.heading(
+    'Five demo approvers for your Sigil server',
+    `Server: ${serviceUrl}`,
+    'Each person gets a sigil-device of their own, paired with a fresh code.',
+  );
   const devices = join(root, 'devices');
   mkdirSync(devices);
   const cast = new Cast(devices, serviceUrl, procs);

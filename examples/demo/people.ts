@@ -129,7 +129,9 @@ export class Cast {
   /** Waits until every listening device has printed a line matching `pattern` since `marks`. */
   async allSee(pattern: RegExp, what: string, marks: Map<Name, number>, timeoutMs = 20_000): Promise<void> {
     await Promise.all(
-      this.everyone.map((p) => p.screen.waitFor(pattern, `${p.name}'s device to show ${what}`, { since: marks.get(p.name) ?? 0, timeoutMs })),
+      this.everyone.map((p) =>
+        p.screen.waitFor(pattern, `${p.name}'s device to show ${what}`, { since: marks.get(p.name) ?? 0, timeoutMs }),
+      ),
     );
   }
 }

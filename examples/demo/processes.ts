@@ -160,7 +160,14 @@ export class ProcessGroup {
   }
 
   /** Runs a command to completion and fails unless it exits 0 within the time allowed. */
-  async run(speaker: Speaker, description: string, script: string, args: readonly string[], timeoutMs: number, options: StartOptions = {}): Promise<Proc> {
+  async run(
+    speaker: Speaker,
+    description: string,
+    script: string,
+    args: readonly string[],
+    timeoutMs: number,
+    options: StartOptions = {},
+  ): Promise<Proc> {
     const proc = this.start(speaker, description, script, args, options);
     let timedOut = false;
     const timer = setTimeout(() => {

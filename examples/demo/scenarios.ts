@@ -40,14 +40,12 @@ export async function pairEveryone({ out, app, cast }: Stage): Promise<void> {
 
 export async function coldBoot({ out, app, cast }: Stage): Promise<void> {
   out.heading(
-    'Scenario 1 of 3 · Cold boot a production server (the guide\'s example)',
+    "Scenario 1 of 3 · Cold boot a production server (the guide's example)",
     GROUPS_LINE,
     'Alice and Carol approve; Bob watches; Dave and Eve never answer.',
   );
   out.narrate('Every device runs `sigil-device listen`. Alice and Carol add `--auto approve`; the others only display.');
-  await Promise.all(
-    cast.everyone.map((p) => p.listen(p.name === 'Alice' || p.name === 'Carol' ? 'approve' : undefined)),
-  );
+  await Promise.all(cast.everyone.map((p) => p.listen(p.name === 'Alice' || p.name === 'Carol' ? 'approve' : undefined)));
 
   const marks = cast.mark();
   const mpaRequest = await app.request({
@@ -161,7 +159,7 @@ export async function timesOut({ out, app, cast }: Stage): Promise<void> {
   const [result] = await Promise.all([
     withCountdown(out, APP, mpaRequest.expires_at, app.awaitResult(id, waitMs)).then((r) => {
       app.handle(r);
-      if (r.status === 'timeout') app.log('Escalating to the on-call rotation (the guide\'s next step)');
+      if (r.status === 'timeout') app.log("Escalating to the on-call rotation (the guide's next step)");
       return r;
     }),
     cast.allSee(announced('timed out', id), 'the timeout', marks, waitMs),

@@ -9,7 +9,12 @@ export interface Answer {
 }
 
 /** One HTTP call with a bound on its time; a network failure or timeout is null. */
-export async function call(url: string, method: string, path: string, options: { apiKey?: string | null; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer | null> {
+export async function call(
+  url: string,
+  method: string,
+  path: string,
+  options: { apiKey?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer | null> {
   const sentAt = Date.now();
   try {
     const res = await fetch(`${url}${path}`, {

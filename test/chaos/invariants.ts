@@ -91,12 +91,15 @@ export function checkInvariants(f: Facts): string[] {
     const approvedGroups = new Set(ds.filter((d) => d.decision === 'approve').map((d) => r.groupNames[d.groupIndex]));
     if (denied && r.status !== 'rejected') v.push(`${r.id}: a denial was accepted but the request is ${r.status}`);
     if (r.status === 'approved') {
-      if (approvedGroups.size < r.required) v.push(`${r.id}: approved with approvals in ${approvedGroups.size} of ${r.required} required groups`);
+      if (approvedGroups.size < r.required)
+        v.push(`${r.id}: approved with approvals in ${approvedGroups.size} of ${r.required} required groups`);
       if (denied) v.push(`${r.id}: approved although a denial was accepted`);
     }
-    for (const g of r.groupsSatisfied) if (!approvedGroups.has(g)) v.push(`${r.id}: groups_satisfied names ${g} without an accepted approval there`);
+    for (const g of r.groupsSatisfied)
+      if (!approvedGroups.has(g)) v.push(`${r.id}: groups_satisfied names ${g} without an accepted approval there`);
     for (const d of ds) {
-      if (r.completedAt !== null && d.decidedAt > r.completedAt) v.push(`${r.id}: a decision was accepted at ${d.decidedAt}, after the request ended at ${r.completedAt}`);
+      if (r.completedAt !== null && d.decidedAt > r.completedAt)
+        v.push(`${r.id}: a decision was accepted at ${d.decidedAt}, after the request ended at ${r.completedAt}`);
       if (d.decidedAt >= r.expiresAt || d.issuedAt >= r.expiresAt) v.push(`${r.id}: a decision was accepted at or after the expiry`);
     }
   }
@@ -118,15 +121,18 @@ export function checkInvariants(f: Facts): string[] {
   for (const d of f.decisions) {
     const key = `${d.requestId} ${d.fingerprint}`;
     const final = byId.get(d.requestId)?.status;
-    if ((d.outcome === 'accepted' || d.outcome === 'recorded_earlier') && !storedPair.has(key)) v.push(`${d.requestId}: an accepted ${d.decision} is not stored`);
+    if ((d.outcome === 'accepted' || d.outcome === 'recorded_earlier') && !storedPair.has(key))
+      v.push(`${d.requestId}: an accepted ${d.decision} is not stored`);
     if (d.outcome === 'refused' && storedPair.has(key)) v.push(`${d.requestId}: a refused ${d.decision} is stored`);
-    if (d.outcome === 'refused' && d.refusedStatus !== final) v.push(`${d.requestId}: a late ${d.decision} was told ${d.refusedStatus}, the request is ${final}`);
+    if (d.outcome === 'refused' && d.refusedStatus !== final)
+      v.push(`${d.requestId}: a late ${d.decision} was told ${d.refusedStatus}, the request is ${final}`);
     if (d.outcome === 'no_answer' || d.outcome === 'other') v.push(`${d.requestId}: a ${d.decision} got ${d.outcome}: ${d.detail ?? ''}`);
   }
   for (const c of f.cancels) {
     const final = byId.get(c.requestId)?.status;
     if (c.outcome === 'accepted' && final !== 'cancelled') v.push(`${c.requestId}: a cancel was accepted, the request is ${final}`);
-    if (c.outcome === 'refused' && c.refusedStatus !== final) v.push(`${c.requestId}: a late cancel was told ${c.refusedStatus}, the request is ${final}`);
+    if (c.outcome === 'refused' && c.refusedStatus !== final)
+      v.push(`${c.requestId}: a late cancel was told ${c.refusedStatus}, the request is ${final}`);
     if (c.outcome === 'no_answer' || c.outcome === 'other') v.push(`${c.requestId}: a cancel got ${c.outcome}: ${c.detail ?? ''}`);
   }
 
@@ -151,7 +157,8 @@ export function checkInvariants(f: Facts): string[] {
     if (!idsPer.has(change)) idsPer.set(change, new Set());
     idsPer.get(change)!.add(w.webhookId);
     const final = byId.get(w.requestId)?.status;
-    if (w.type !== 'mpa.created' && final !== undefined && w.type !== `mpa.${final}`) v.push(`${w.requestId}: webhook ${w.type}, the request is ${final}`);
+    if (w.type !== 'mpa.created' && final !== undefined && w.type !== `mpa.${final}`)
+      v.push(`${w.requestId}: webhook ${w.type}, the request is ${final}`);
   }
   for (const r of f.stored) {
     for (const change of [`${r.id} mpa.created`, `${r.id} terminal`]) {

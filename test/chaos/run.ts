@@ -11,14 +11,24 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { actionDigest } from '@sigilauth/protocol';
 import { pairApprovers, POSTGRES_FAULT_ENV } from '../faults/harness.js';
-import { TestDevice } from '../support/device-keys.js';
+import { type TestDevice } from '../support/device-keys.js';
 import { Api } from '../support/api.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
 import { freePort, SIGIL_CLI } from '../support/processes.js';
 import { Receiver } from '../support/webhook-receiver.js';
 import { call, untilAnswered } from './client.js';
 import { ChaosInstances } from './cluster.js';
-import { checkInvariants, TERMINAL, type CancelFact, type CreationFact, type DecisionFact, type Facts, type StoredDecision, type StoredRequest, type WebhookFact } from './invariants.js';
+import {
+  checkInvariants,
+  TERMINAL,
+  type CancelFact,
+  type CreationFact,
+  type DecisionFact,
+  type Facts,
+  type StoredDecision,
+  type StoredRequest,
+  type WebhookFact,
+} from './invariants.js';
 import { Dice } from './prng.js';
 
 export interface ChaosOptions {
@@ -64,7 +74,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const root = new Dice(o.seed);
   const [faultDice, loadDice, hookDice, netDice] = [root.fork(), root.fork(), root.fork(), root.fork()];
-  const facts: Omit<Facts, 'stored' | 'storedDecisions' | 'finalViews' | 'webhooks'> = { creations: [], decisions: [], cancels: [], observations: [] };
+  const facts: Omit<Facts, 'stored' | 'storedDecisions' | 'finalViews' | 'webhooks'> = {
+    creations: [],
+    decisions: [],
+    cancels: [],
+    observations: [],
+  };
   const figures = { kills: 0, databaseRestarts: 0, duplicateCreations: 0, lateDecisions: 0, webhookRefusals: 0 };
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-chaos-'));
   const postgres = await PrivatePostgres.start();
@@ -101,15 +116,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
 
     /** Creates a request by one Idempotency-Key, sometimes sent twice at once to two instances. */
-    const create = async (n: number, description: string, dice: Dice): Promise<{ request_id: string; action: never; expires_at: string } | null> => {
+    const create = async (
+      n: number,
+      description: string,
+      dice: Dice,
+    ): Promise<{ request_id: string; action: never; expires_at: string } | null> => {
       const key = `chaos-${o.seed}-${n}`;
-      const body = { required: 2, groups: approvers.groups, action: { type: 'chaos', description }, expires_in_seconds: EXPIRES_IN_SECONDS };
+      const body = {
+        required: 2,
+        groups: approvers.groups,
+        action: { type: 'chaos', description },
+        expires_in_seconds: EXPIRES_IN_SECONDS,
+      };
       const fact: CreationFact = { key, description, ids: [] };
       facts.creations.push(fact);
       const copies = dice.chance(0.4) ? 2 : 1;
       if (copies === 2) figures.duplicateCreations++;
       const answers = await Promise.all(
-        Array.from({ length: copies }, () => untilAnswered(netDice, urls, 'POST', '/v1/mpa/requests', { apiKey: cluster.apiKey, body, headers: { 'idempotency-key': key } })),
+        Array.from({ length: copies }, () =>
+          untilAnswered(netDice, urls, 'POST', '/v1/mpa/requests', { apiKey: cluster.apiKey, body, headers: { 'idempotency-key': key } }),
+        ),
       );
       let created = null;
       for (const { answer } of answers) {
@@ -125,7 +151,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     const decide = async (created: { request_id: string; action: never }, device: TestDevice, decision: 'approve' | 'deny') => {
       const signed = device.decisionBody(serverId, created.request_id, actionDigest(created.action), decision);
-      const { answer, lost } = await untilAnswered(netDice, urls, 'POST', `/v1/mpa/requests/${created.request_id}/decisions`, { body: signed });
+      const { answer, lost } = await untilAnswered(netDice, urls, 'POST', `/v1/mpa/requests/${created.request_id}/decisions`, {
+        body: signed,
+      });
       const fact: DecisionFact = { requestId: created.request_id, fingerprint: device.fingerprint, decision, outcome: 'other' };
       if (!answer) fact.outcome = 'no_answer';
       else if (answer.status === 200) {
@@ -140,7 +168,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
 
     const cancel = async (created: { request_id: string }) => {
-      const { answer, lost } = await untilAnswered(netDice, urls, 'POST', `/v1/mpa/requests/${created.request_id}/cancel`, { apiKey: cluster.apiKey, body: {} });
+      const { answer, lost } = await untilAnswered(netDice, urls, 'POST', `/v1/mpa/requests/${created.request_id}/cancel`, {
+        apiKey: cluster.apiKey,
+        body: {},
+      });
       const fact: CancelFact = { requestId: created.request_id, outcome: 'other' };
       if (!answer) fact.outcome = 'no_answer';
       else if (answer.status === 200) {
@@ -183,7 +214,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const expiresAt = Date.parse(created.expires_at);
       await sleep(Math.max(0, expiresAt - Date.now() + dice.int(-400, 400)));
       figures.lateDecisions++;
-      const moves = [decide(created, g1![1]!, 'approve'), sleep(dice.int(0, 3)).then(() => decide(created, g2![0]!, dice.chance(0.5) ? 'deny' : 'approve'))];
+      const moves = [
+        decide(created, g1![1]!, 'approve'),
+        sleep(dice.int(0, 3)).then(() => decide(created, g2![0]!, dice.chance(0.5) ? 'deny' : 'approve')),
+      ];
       if (dice.chance(0.3)) moves.push(sleep(dice.int(0, 3)).then(() => cancel(created)));
       await Promise.all(moves);
       await sleep(1500); // after the expiry for sure: every answer is the final status
@@ -263,13 +297,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const r of receiver.received) {
         if (r.status < 200 || r.status >= 300 || byId.has(r.id)) continue;
         const event = JSON.parse(r.body) as { type: string; request_id?: string };
-        if (event.request_id && requestIds.has(event.request_id)) byId.set(r.id, { webhookId: r.id, type: event.type, requestId: event.request_id });
+        if (event.request_id && requestIds.has(event.request_id))
+          byId.set(r.id, { webhookId: r.id, type: event.type, requestId: event.request_id });
       }
       return [...byId.values()];
     };
     const wanted = ids.length * 2;
     const hookDeadline = Date.now() + 180_000;
-    while (new Set(webhooks().map((w) => `${w.requestId} ${w.type === 'mpa.created' ? 'c' : 't'}`)).size < wanted && Date.now() < hookDeadline) await sleep(500);
+    while (
+      new Set(webhooks().map((w) => `${w.requestId} ${w.type === 'mpa.created' ? 'c' : 't'}`)).size < wanted &&
+      Date.now() < hookDeadline
+    )
+      await sleep(500);
     await sleep(2000); // a duplicate would arrive now
 
     const db = new pg.Client({ connectionString: postgres.url });
@@ -293,7 +332,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         idempotencyKey: r.idempotency_key,
       }));
       storedDecisions = (
-        await db.query(`SELECT d.request_id, d.fingerprint, d.group_index, d.decision, d.decided_at, d.payload FROM mpa_decisions d JOIN mpa_requests r ON r.id = d.request_id WHERE r.action->>'type' = 'chaos'`)
+        await db.query(
+          `SELECT d.request_id, d.fingerprint, d.group_index, d.decision, d.decided_at, d.payload FROM mpa_decisions d JOIN mpa_requests r ON r.id = d.request_id WHERE r.action->>'type' = 'chaos'`,
+        )
       ).rows.map((d) => ({
         requestId: d.request_id,
         fingerprint: d.fingerprint,
@@ -309,9 +350,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     violations.push(...checkInvariants(all));
     for (const id of ids) if (!stored.some((r) => r.id === id)) violations.push(`${id}: answered 201 but not stored`);
 
-    const audit = await promisify(execFile)(process.execPath, [SIGIL_CLI, 'audit', 'verify', '--data-dir', dataDir], { env: { ...process.env, DATABASE_URL: postgres.url }, timeout: 120_000 }).then(
+    const audit = await promisify(execFile)(process.execPath, [SIGIL_CLI, 'audit', 'verify', '--data-dir', dataDir], {
+      env: { ...process.env, DATABASE_URL: postgres.url },
+      timeout: 120_000,
+    }).then(
       (r) => ({ ok: true, out: r.stdout }),
-      (err: { stdout?: string; stderr?: string; message: string }) => ({ ok: false, out: `${err.stdout ?? ''}${err.stderr ?? err.message}` }),
+      (err: { stdout?: string; stderr?: string; message: string }) => ({
+        ok: false,
+        out: `${err.stdout ?? ''}${err.stderr ?? err.message}`,
+      }),
     );
     if (!audit.ok || !/OK/.test(audit.out)) violations.push(`sigil audit verify failed:\n${audit.out}`);
     else o.log(`chaos: ${audit.out.trim()}`);

@@ -19,7 +19,9 @@ test('fault scenario 5: the embedded store survives kill -9 under load', async (
   const approvers: Approvers = await pairApprovers(cluster.api(0), 4, 2);
   const stored = async (id: string) => {
     const res = await cluster.api(0).get(`/v1/audit?request_id=${id}&type=mpa.decision&limit=100`);
-    return new Map<string, string>(res.body.data.map((e: { data: { fingerprint: string; decision: string } }) => [e.data.fingerprint, e.data.decision]));
+    return new Map<string, string>(
+      res.body.data.map((e: { data: { fingerprint: string; decision: string } }) => [e.data.fingerprint, e.data.decision]),
+    );
   };
 
   let killed = false;
@@ -37,5 +39,8 @@ test('fault scenario 5: the embedded store survives kill -9 under load', async (
   await waitFor(() => tallyEvents(receiver, round.expectedEvents).lost === 0, 'every webhook event', 60_000).catch(() => {});
   const tally = tallyEvents(receiver, round.expectedEvents);
   console.log(summary('scenario 5', tally));
-  assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });
+  assert.deepEqual(
+    { lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder },
+    { lost: 0, duplicated: 0, outOfOrder: 0 },
+  );
 });

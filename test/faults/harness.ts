@@ -136,7 +136,12 @@ export async function decide(
 }
 
 /** Creates a request through any live instance, retrying like the SDK does with one idempotency key. */
-export async function createRequest(apis: () => Api[], body: unknown, key: string, deadlineMs = 60_000): Promise<{ request_id: string; action: never }> {
+export async function createRequest(
+  apis: () => Api[],
+  body: unknown,
+  key: string,
+  deadlineMs = 60_000,
+): Promise<{ request_id: string; action: never }> {
   const deadline = Date.now() + deadlineMs;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     const targets = apis();
@@ -199,7 +204,6 @@ export function summary(name: string, t: EventTally): string {
   return `${name}: events expected ${t.expected}, seen ${t.seen}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}`;
 }
 
-
 export interface RoundResult {
   requestIds: string[];
   /** The state changes that must each produce exactly one webhook event. */
@@ -245,8 +249,10 @@ export async function playRound(
       const final = await apis()[0]!.get(`/v1/mpa/requests/${id}`);
       const status: string = final.body.status;
       const denied = [...decisions.values()].includes('deny');
-      if (status !== (denied ? 'rejected' : 'approved')) throw new Error(`${id}: status ${status} but storage holds ${denied ? 'a' : 'no'} denial`);
-      if (status === 'approved' && final.body.groups_satisfied.length !== 3) throw new Error(`${id}: approved with ${final.body.groups_satisfied}`);
+      if (status !== (denied ? 'rejected' : 'approved'))
+        throw new Error(`${id}: status ${status} but storage holds ${denied ? 'a' : 'no'} denial`);
+      if (status === 'approved' && final.body.groups_satisfied.length !== 3)
+        throw new Error(`${id}: approved with ${final.body.groups_satisfied}`);
       result.expectedEvents.push({ requestId: id, type: 'mpa.created' }, { requestId: id, type: `mpa.${status}` });
     }),
   );
@@ -264,7 +270,18 @@ export async function startListener(cluster: Cluster, i: number): Promise<Listen
   const home = mkdtempSync(join(tmpdir(), 'sigil-listener-'));
   const api = cluster.api(0);
   const { body: pairing } = await api.post('/v1/pairings', { name: 'listener' });
-  const paired = await runCli(DEVICE_CLI, ['pair', '--server', cluster.url(i), '--code', pairing.code, '--name', 'listener', '--yes', '--home', home]);
+  const paired = await runCli(DEVICE_CLI, [
+    'pair',
+    '--server',
+    cluster.url(i),
+    '--code',
+    pairing.code,
+    '--name',
+    'listener',
+    '--yes',
+    '--home',
+    home,
+  ]);
   if (paired.code !== 0) throw new Error(`pairing the listener failed: ${paired.stderr}`);
   const { body: done } = await api.get(`/v1/pairings/${pairing.pairing_id}`);
   const child = spawnCli(DEVICE_CLI, ['listen', '--server', cluster.url(i), '--home', home]);

@@ -7,7 +7,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SigilAuth } from '@sigilauth/sdk';
 import { PrivatePostgres } from '../support/private-postgres.js';
 import { describePostgres, type TestStore } from '../support/stores.js';
-import { Cluster, pairApprovers, playRound, POSTGRES_FAULT_ENV, Receiver, startListener, summary, tallyEvents, waitFor, type Approvers } from './harness.js';
+import {
+  Cluster,
+  pairApprovers,
+  playRound,
+  POSTGRES_FAULT_ENV,
+  Receiver,
+  startListener,
+  summary,
+  tallyEvents,
+  waitFor,
+  type Approvers,
+} from './harness.js';
 
 describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
   let postgres: PrivatePostgres;
@@ -50,7 +61,9 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
     const sigil = new SigilAuth({ serviceUrl: cluster.url(0), apiKey: cluster.apiKey, maxRetries: 10, fetch: recording });
     const stored = async (id: string) => {
       const res = await cluster.api(0).get(`/v1/audit?request_id=${id}&type=mpa.decision&limit=100`);
-      return new Map<string, string>(res.body.data.map((e: { data: { fingerprint: string; decision: string } }) => [e.data.fingerprint, e.data.decision]));
+      return new Map<string, string>(
+        res.body.data.map((e: { data: { fingerprint: string; decision: string } }) => [e.data.fingerprint, e.data.decision]),
+      );
     };
 
     const before = await playRound(apis, serverId, approvers, stored, 6, { denyEvery: 3, label: 'before' });
@@ -63,7 +76,11 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
     assert.equal(write.status, 503, JSON.stringify(write.body));
     assert.equal(write.body.error.code, 'unavailable');
 
-    const duringOutage = sigil.mpa.request({ required: 1, groups: approvers.groups.slice(0, 1), action: { type: 'fault_test', description: 'sent while PostgreSQL was down' } });
+    const duringOutage = sigil.mpa.request({
+      required: 1,
+      groups: approvers.groups.slice(0, 1),
+      action: { type: 'fault_test', description: 'sent while PostgreSQL was down' },
+    });
     await waitFor(() => answers.includes(503), 'the SDK to be refused while PostgreSQL is down', 60_000);
     postgres.start();
     const created = await duringOutage;
@@ -71,17 +88,24 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
     assert.equal(answers[0], 503, `the first attempt was refused: ${answers.join(', ')}`);
     assert.equal(answers.at(-1), 201, `the SDK retried the creation through the outage: ${answers.join(', ')}`);
 
-    await waitFor(async () => {
-      const states = await Promise.all([0, 1].map((i) => fetch(`${cluster.url(i)}/readyz`).then((r) => r.status)));
-      return states.every((s) => s === 200);
-    }, 'both instances ready again', 30_000);
+    await waitFor(
+      async () => {
+        const states = await Promise.all([0, 1].map((i) => fetch(`${cluster.url(i)}/readyz`).then((r) => r.status)));
+        return states.every((s) => s === 200);
+      },
+      'both instances ready again',
+      30_000,
+    );
     const after = await playRound(apis, serverId, approvers, stored, 6, { denyEvery: 3, label: 'after' });
 
     const expected = [...before.expectedEvents, ...after.expectedEvents, { requestId: created.request_id, type: 'mpa.created' }];
     await waitFor(() => tallyEvents(receiver, expected).lost === 0, 'every webhook event', 60_000).catch(() => {});
     const tally = tallyEvents(receiver, expected);
     console.log(summary('scenario 3', tally));
-    assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });
+    assert.deepEqual(
+      { lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder },
+      { lost: 0, duplicated: 0, outOfOrder: 0 },
+    );
   });
   test('restarted four times under load, no instance exits; LISTEN reconnects and devices catch up', { timeout: 300_000 }, async (t) => {
     const listener = await startListener(cluster, 1);
@@ -100,7 +124,11 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
               ? await api.post('/v1/pairings', { name: `load ${w}-${n}` })
               : n % 3 === 1
                 ? await api.get('/v1/mpa/requests?limit=20')
-                : await api.post('/v1/mpa/requests', { required: 1, groups: approvers.groups.slice(0, 1), action: { type: 'load', description: `load ${w}-${n}` } }, { 'idempotency-key': `load-${w}-${n}` });
+                : await api.post(
+                    '/v1/mpa/requests',
+                    { required: 1, groups: approvers.groups.slice(0, 1), action: { type: 'load', description: `load ${w}-${n}` } },
+                    { 'idempotency-key': `load-${w}-${n}` },
+                  );
           count(String(res.status));
           if (res.status >= 500 && res.status !== 503) throw new Error(`answered ${res.status}: ${JSON.stringify(res.body)}`);
           if (res.status === 503) {
@@ -121,7 +149,11 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
       for (let restart = 1; restart <= 4; restart++) {
         await postgres.restart();
         await sleep(1500);
-        assert.deepEqual(alive(), [true, true], `both instances alive after restart ${restart}: ${cluster.processes.map((p) => p?.output().slice(-2000)).join('\n---\n')}`);
+        assert.deepEqual(
+          alive(),
+          [true, true],
+          `both instances alive after restart ${restart}: ${cluster.processes.map((p) => p?.output().slice(-2000)).join('\n---\n')}`,
+        );
       }
       const served = answers.get('201') ?? 0;
       await waitFor(() => (answers.get('201') ?? 0) >= served + 20, 'both instances serving again', 60_000);
@@ -134,7 +166,11 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
 
     // The device's instance lost its LISTEN connection at every restart: a request created on
     // the other instance still reaches it.
-    const created = await cluster.api(0).post('/v1/mpa/requests', { required: 1, groups: [{ name: 'solo', approvers: [listener.approver] }], action: { type: 'after_restarts', description: 'after four restarts' } });
+    const created = await cluster.api(0).post('/v1/mpa/requests', {
+      required: 1,
+      groups: [{ name: 'solo', approvers: [listener.approver] }],
+      action: { type: 'after_restarts', description: 'after four restarts' },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await waitFor(() => listener.output().includes(created.body.request_id), 'the device to be told of the new request', 60_000);
   });

@@ -29,9 +29,18 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
   let live: boolean[];
   const apis = () => cluster.ports.map((_, i) => cluster.api(i)).filter((_, i) => live[i]);
   const stored: StoredDecisions = async (id) =>
-    new Map((await query<{ fingerprint: string; decision: string }>(store, 'SELECT fingerprint, decision FROM mpa_decisions WHERE request_id = $1', [id])).map((r) => [r.fingerprint, r.decision]));
+    new Map(
+      (
+        await query<{ fingerprint: string; decision: string }>(
+          store,
+          'SELECT fingerprint, decision FROM mpa_decisions WHERE request_id = $1',
+          [id],
+        )
+      ).map((r) => [r.fingerprint, r.decision]),
+    );
   const auditedDecisions = async (id: string) =>
-    (await query<{ n: string }>(store, `SELECT count(*) AS n FROM audit_entries WHERE request_id = $1 AND type = 'mpa.decision'`, [id]))[0]!.n;
+    (await query<{ n: string }>(store, `SELECT count(*) AS n FROM audit_entries WHERE request_id = $1 AND type = 'mpa.decision'`, [id]))[0]!
+      .n;
 
   before(async () => {
     store = await createStore('postgres');
@@ -55,13 +64,18 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
     await waitFor(() => tallyEvents(receiver, expected).lost === 0, `${name}: every webhook event`, 30_000).catch(() => {});
     const tally = tallyEvents(receiver, expected);
     console.log(summary(name, tally));
-    assert.deepEqual({ lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 }, summary(name, tally));
+    assert.deepEqual(
+      { lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder },
+      { lost: 0, duplicated: 0, outOfOrder: 0 },
+      summary(name, tally),
+    );
   };
 
   test('scenario 1: three instances, approvals racing denials through random instances', async () => {
     const round = await playRound(apis, serverId, approvers, stored, 24, { denyEvery: 3, label: 'race' });
     await assertDelivered('scenario 1', round.expectedEvents);
-    for (const id of round.requestIds) assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
+    for (const id of round.requestIds)
+      assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
   });
 
   test('scenario 2: kill -9 an instance under load and bring it back', async () => {
@@ -96,11 +110,22 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
     live[1] = true;
     await waitFor(() => listener.output().includes(missed.body.request_id), 'the device to reconnect and receive what it missed', 45_000);
     await assertDelivered('scenario 2', round.expectedEvents);
-    for (const id of round.requestIds) assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
+    for (const id of round.requestIds)
+      assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
     const expiresAt = Date.parse(openBefore.body.expires_at);
-    await waitFor(async () => (await cluster.api(1).get(`/v1/mpa/requests/${openBefore.body.request_id}`)).body.status === 'timeout', 'the open request to time out', expiresAt - Date.now() + 60_000);
-    await waitFor(() => tallyEvents(receiver, [{ requestId: openBefore.body.request_id, type: 'mpa.timeout' }]).lost === 0, 'its timeout webhook', 60_000);
-    const timedOut = await query(store, `SELECT 1 FROM mpa_requests WHERE id = $1 AND status = 'timeout' AND completed_at = expires_at`, [openBefore.body.request_id]);
+    await waitFor(
+      async () => (await cluster.api(1).get(`/v1/mpa/requests/${openBefore.body.request_id}`)).body.status === 'timeout',
+      'the open request to time out',
+      expiresAt - Date.now() + 60_000,
+    );
+    await waitFor(
+      () => tallyEvents(receiver, [{ requestId: openBefore.body.request_id, type: 'mpa.timeout' }]).lost === 0,
+      'its timeout webhook',
+      60_000,
+    );
+    const timedOut = await query(store, `SELECT 1 FROM mpa_requests WHERE id = $1 AND status = 'timeout' AND completed_at = expires_at`, [
+      openBefore.body.request_id,
+    ]);
     assert.equal(timedOut.length, 1, 'timed out at expires_at');
   });
 
@@ -110,10 +135,19 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
     receiver.respond = () => ({ status: 503 });
     const round = await playRound(apis, serverId, approvers, stored, 10, { denyEvery: 2, label: 'receiver-down' });
     // Down until every request's first event has been refused at least once.
-    await waitFor(() => {
-      const refused = new Set(receiver.received.slice(from).filter((r) => r.status === 503).map((r) => event(r).request_id));
-      return round.requestIds.every((id) => refused.has(id));
-    }, 'an attempt for every request to be refused while the receiver is down', 60_000);
+    await waitFor(
+      () => {
+        const refused = new Set(
+          receiver.received
+            .slice(from)
+            .filter((r) => r.status === 503)
+            .map((r) => event(r).request_id),
+        );
+        return round.requestIds.every((id) => refused.has(id));
+      },
+      'an attempt for every request to be refused while the receiver is down',
+      60_000,
+    );
     receiver.respond = () => ({ status: 204 });
     await assertDelivered('scenario 4', round.expectedEvents);
 
@@ -125,8 +159,14 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
       const mine = attempts.filter((r) => event(r).request_id === id);
       const createdAccepted = mine.findIndex((r) => event(r).type === 'mpa.created' && r.status >= 200 && r.status < 300);
       const firstOutcome = mine.findIndex((r) => event(r).type !== 'mpa.created');
-      assert.ok(createdAccepted >= 0 && firstOutcome > createdAccepted, `${id}: ${mine.map((r) => `${event(r).type} ${r.status}`).join(', ')}`);
-      assert.ok(mine.some((r) => event(r).type === 'mpa.created' && r.status === 503), `${id}: mpa.created was refused while the receiver was down`);
+      assert.ok(
+        createdAccepted >= 0 && firstOutcome > createdAccepted,
+        `${id}: ${mine.map((r) => `${event(r).type} ${r.status}`).join(', ')}`,
+      );
+      assert.ok(
+        mine.some((r) => event(r).type === 'mpa.created' && r.status === 503),
+        `${id}: mpa.created was refused while the receiver was down`,
+      );
     }
     const ids = new Set(attempts.map((r) => r.id));
     for (const webhookId of ids) {

@@ -17,11 +17,19 @@ const INSTALL_TIMEOUT_MS = 300_000;
 
 /** The environment without anything npm set for the workspace's own scripts (npm test runs us). */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_PATH' && k !== 'SIGIL_DEVICE_HOME'));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_PATH' && k !== 'SIGIL_DEVICE_HOME'),
+  );
   return { ...env, ...extra };
 }
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = INSTALL_TIMEOUT_MS): Promise<{ code: number; out: string }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = INSTALL_TIMEOUT_MS,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
@@ -103,58 +111,102 @@ describe('installed from the npm tarballs, outside the repository', () => {
 
     const api = new Api(sigil.url, sigil.apiKey);
     const { body: pairing } = await api.post('/v1/pairings', { name: 'Alice' });
-    const paired = await run('sigil-device', ['pair', '--server', sigil.url, '--code', pairing.code, '--yes'], elsewhere, userEnv(), 60_000);
+    const paired = await run(
+      'sigil-device',
+      ['pair', '--server', sigil.url, '--code', pairing.code, '--yes'],
+      elsewhere,
+      userEnv(),
+      60_000,
+    );
     assert.equal(paired.code, 0, paired.out);
     assert.match(paired.out, /Paired with Acme Corp as "Alice"/);
     assert.ok(existsSync(join(userHome, '.config', 'sigil-device', 'device-key.pem')), 'the device home is per user');
     assert.deepEqual(readdirSync(elsewhere), [], 'nothing is written where the command ran');
   });
 
-  test("the SDK installs into a new project from its tarballs, type-checks, and runs the guide's example against the server", { timeout: INSTALL_TIMEOUT_MS * 2 }, async () => {
-    assert.ok(sigil, 'the server from the previous test is running');
-    const app = join(root, 'my-app');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
-    writeFileSync(
-      join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'dist', types: ['node'], skipLibCheck: false } }),
-    );
-    copyFileSync(join(ROOT, 'examples', 'cold-boot.ts'), join(app, 'cold-boot.ts'));
-    const typescript = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'typescript', 'package.json'), 'utf8')).version;
-    const installed = await run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', tarball('protocol'), tarball('sdk'), `typescript@${typescript}`, '@types/node@20'],
-      app,
-      cleanEnv(),
-    );
-    assert.equal(installed.code, 0, installed.out);
-    const resolved = await run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('@sigilauth/sdk'))"], app, cleanEnv());
-    assert.ok(resolved.out.trim().startsWith(`file://${app}/node_modules/@sigilauth/sdk/`), `the SDK resolves inside the project: ${resolved.out}`);
+  test(
+    "the SDK installs into a new project from its tarballs, type-checks, and runs the guide's example against the server",
+    { timeout: INSTALL_TIMEOUT_MS * 2 },
+    async () => {
+      assert.ok(sigil, 'the server from the previous test is running');
+      const app = join(root, 'my-app');
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }));
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            outDir: 'dist',
+            types: ['node'],
+            skipLibCheck: false,
+          },
+        }),
+      );
+      copyFileSync(join(ROOT, 'examples', 'cold-boot.ts'), join(app, 'cold-boot.ts'));
+      const typescript = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'typescript', 'package.json'), 'utf8')).version;
+      const installed = await run(
+        'npm',
+        ['install', '--no-audit', '--no-fund', tarball('protocol'), tarball('sdk'), `typescript@${typescript}`, '@types/node@20'],
+        app,
+        cleanEnv(),
+      );
+      assert.equal(installed.code, 0, installed.out);
+      const resolved = await run(
+        process.execPath,
+        ['--input-type=module', '-e', "console.log(import.meta.resolve('@sigilauth/sdk'))"],
+        app,
+        cleanEnv(),
+      );
+      assert.ok(
+        resolved.out.trim().startsWith(`file://${app}/node_modules/@sigilauth/sdk/`),
+        `the SDK resolves inside the project: ${resolved.out}`,
+      );
 
-    const compiled = await run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], app, cleanEnv(), 120_000);
-    assert.equal(compiled.code, 0, `tsc: ${compiled.out}`);
+      const compiled = await run(
+        process.execPath,
+        [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app],
+        app,
+        cleanEnv(),
+        120_000,
+      );
+      assert.equal(compiled.code, 0, `tsc: ${compiled.out}`);
 
-    // Five approvers on the installed sigil-device; Alice and Carol approve, as in the guide.
-    const env: Record<string, string> = { SIGIL_URL: sigil!.url, SIGIL_API_KEY: sigil!.apiKey! };
-    const api = new Api(sigil!.url, sigil!.apiKey);
-    for (const person of PEOPLE) {
-      const home = join(root, 'devices', person.toLowerCase());
-      const { body: pairing } = await api.post('/v1/pairings', { name: person });
-      const paired = await run('sigil-device', ['pair', '--server', sigil!.url, '--code', pairing.code, '--yes', '--home', home], elsewhere, userEnv(), 60_000);
-      assert.equal(paired.code, 0, paired.out);
-      env[`${person.toUpperCase()}_FINGERPRINT`] = paired.out.match(/^fingerprint: (\S+)$/m)![1]!;
-      env[`${person.toUpperCase()}_PUBLIC_KEY`] = paired.out.match(/^public_key: (\S+)$/m)![1]!;
-      if (person === 'Alice' || person === 'Carol') {
-        const listener = spawn('sigil-device', ['listen', '--auto', 'approve', '--home', home], { cwd: elsewhere, env: userEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
-        listeners.push(listener);
-        let out = '';
-        listener.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-        await waitFor(() => out.includes('Waiting for approval requests.'), `${person}'s device to listen`, 60_000);
+      // Five approvers on the installed sigil-device; Alice and Carol approve, as in the guide.
+      const env: Record<string, string> = { SIGIL_URL: sigil!.url, SIGIL_API_KEY: sigil!.apiKey! };
+      const api = new Api(sigil!.url, sigil!.apiKey);
+      for (const person of PEOPLE) {
+        const home = join(root, 'devices', person.toLowerCase());
+        const { body: pairing } = await api.post('/v1/pairings', { name: person });
+        const paired = await run(
+          'sigil-device',
+          ['pair', '--server', sigil!.url, '--code', pairing.code, '--yes', '--home', home],
+          elsewhere,
+          userEnv(),
+          60_000,
+        );
+        assert.equal(paired.code, 0, paired.out);
+        env[`${person.toUpperCase()}_FINGERPRINT`] = paired.out.match(/^fingerprint: (\S+)$/m)![1]!;
+        env[`${person.toUpperCase()}_PUBLIC_KEY`] = paired.out.match(/^public_key: (\S+)$/m)![1]!;
+        if (person === 'Alice' || person === 'Carol') {
+          const listener = spawn('sigil-device', ['listen', '--auto', 'approve', '--home', home], {
+            cwd: elsewhere,
+            env: userEnv(),
+            stdio: ['ignore', 'pipe', 'ignore'],
+          });
+          listeners.push(listener);
+          let out = '';
+          listener.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+          await waitFor(() => out.includes('Waiting for approval requests.'), `${person}'s device to listen`, 60_000);
+        }
       }
-    }
-    const ran = await run(process.execPath, [join(app, 'dist', 'cold-boot.js')], app, cleanEnv(env), 120_000);
-    assert.equal(ran.code, 0, ran.out);
-    assert.match(ran.out, /^MPA request created: [0-9a-f-]{36}$/m);
-    assert.match(ran.out, /^Cold booting engine ENG-001$/m);
-  });
+      const ran = await run(process.execPath, [join(app, 'dist', 'cold-boot.js')], app, cleanEnv(env), 120_000);
+      assert.equal(ran.code, 0, ran.out);
+      assert.match(ran.out, /^MPA request created: [0-9a-f-]{36}$/m);
+      assert.match(ran.out, /^Cold booting engine ENG-001$/m);
+    },
+  );
 });

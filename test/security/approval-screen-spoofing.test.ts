@@ -23,9 +23,20 @@ describe('attack: an approval screen that shows something other than what is sig
   let store: TestStore;
   let t: TestServer;
   const device = new TestDevice('approver');
-  const key: DeviceKey = { privateKey: device.privateKey, publicKey: device.publicKey, fingerprint: device.fingerprint, path: '(memory)', created: false };
+  const key: DeviceKey = {
+    privateKey: device.privateKey,
+    publicKey: device.publicKey,
+    fingerprint: device.fingerprint,
+    path: '(memory)',
+    created: false,
+  };
   let server: PairedServer;
-  const body = (action: unknown) => ({ required: 1, groups: [{ name: 'Ops', approvers: [device.approver] }], action, expires_in_seconds: 600 });
+  const body = (action: unknown) => ({
+    required: 1,
+    groups: [{ name: 'Ops', approvers: [device.approver] }],
+    action,
+    expires_in_seconds: 600,
+  });
 
   before(async () => {
     store = await createStore('pglite');
@@ -53,7 +64,10 @@ describe('attack: an approval screen that shows something other than what is sig
     assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.deepEqual(res.body, { error: { code: 'invalid_request', message } });
     const sdk = new SigilAuth({ serviceUrl: t.server.url, apiKey: t.api.apiKey!, maxRetries: 0 });
-    await assert.rejects(sdk.mpa.request(body(action) as never), (err: unknown) => err instanceof SigilValidationError && err.message === message);
+    await assert.rejects(
+      sdk.mpa.request(body(action) as never),
+      (err: unknown) => err instanceof SigilValidationError && err.message === message,
+    );
   }
 
   test('invisible and formatting characters are refused with 400, naming the character', async () => {
@@ -78,7 +92,10 @@ describe('attack: an approval screen that shows something other than what is sig
         `Invalid MPA request: action.description contains an invisible or formatting character (${name})`,
       );
     }
-    await refused({ type: 'cold\u200bboot', description: 'd' }, 'Invalid MPA request: action.type contains an invisible or formatting character (U+200B)');
+    await refused(
+      { type: 'cold\u200bboot', description: 'd' },
+      'Invalid MPA request: action.type contains an invisible or formatting character (U+200B)',
+    );
     await refused(
       { type: 't', description: 'd', params: { engine_id: `ENG-001\u{e0001}\u{e0044}` } },
       'Invalid MPA request: action.params.engine_id contains an invisible or formatting character (U+E0001)',
@@ -86,22 +103,47 @@ describe('attack: an approval screen that shows something other than what is sig
   });
 
   test('look-alike labels, and params that pass for the screen’s own lines, are refused with 400', async () => {
-    await refused({ type: 't', description: 'Pay', params: { amount: 10, Amount: 10_000 } }, 'Invalid MPA request: action.params keys "amount" and "Amount" would look alike on the approval screen');
-    await refused({ type: 't', description: 'Boot', params: { engine_id: 'ENG-001', 'Engine ID': 'ENG-666' } }, 'Invalid MPA request: action.params keys "engine_id" and "Engine ID" would look alike on the approval screen');
-    await refused({ type: 't', description: 'Boot', params: { engine_id: 'ENG-001', 'engine-id': 'ENG-666' } }, 'Invalid MPA request: action.params keys "engine_id" and "engine-id" would look alike on the approval screen');
-    await refused({ type: 't', description: 'Pay', params: { amount: 10, аmount: 10_000 } }, 'Invalid MPA request: action.params keys "amount" and "аmount" would look alike on the approval screen');
-    await refused({ type: 't', description: 'Boot', params: { your_group: 'Security Team' } }, `Invalid MPA request: action.params key "your_group" would look like the approval screen's own "Your group" line`);
+    await refused(
+      { type: 't', description: 'Pay', params: { amount: 10, Amount: 10_000 } },
+      'Invalid MPA request: action.params keys "amount" and "Amount" would look alike on the approval screen',
+    );
+    await refused(
+      { type: 't', description: 'Boot', params: { engine_id: 'ENG-001', 'Engine ID': 'ENG-666' } },
+      'Invalid MPA request: action.params keys "engine_id" and "Engine ID" would look alike on the approval screen',
+    );
+    await refused(
+      { type: 't', description: 'Boot', params: { engine_id: 'ENG-001', 'engine-id': 'ENG-666' } },
+      'Invalid MPA request: action.params keys "engine_id" and "engine-id" would look alike on the approval screen',
+    );
+    await refused(
+      { type: 't', description: 'Pay', params: { amount: 10, аmount: 10_000 } },
+      'Invalid MPA request: action.params keys "amount" and "аmount" would look alike on the approval screen',
+    );
+    await refused(
+      { type: 't', description: 'Boot', params: { your_group: 'Security Team' } },
+      `Invalid MPA request: action.params key "your_group" would look like the approval screen's own "Your group" line`,
+    );
   });
 
   test('padding past the length limits is refused with 400', async () => {
-    await refused({ type: 't', description: `Harmless${' '.repeat(2000)}Delete production` }, 'Invalid MPA request: action.description must be at most 1000 characters');
-    await refused({ type: 't', description: 'd', params: { note: `ok${'\u00a0'.repeat(1200)}` } }, 'Invalid MPA request: action.params.note must be at most 1000 characters');
+    await refused(
+      { type: 't', description: `Harmless${' '.repeat(2000)}Delete production` },
+      'Invalid MPA request: action.description must be at most 1000 characters',
+    );
+    await refused(
+      { type: 't', description: 'd', params: { note: `ok${'\u00a0'.repeat(1200)}` } },
+      'Invalid MPA request: action.params.note must be at most 1000 characters',
+    );
   });
 
   test('an accepted request, padded and long, is shown whole on an 80x24 terminal before the prompt, and its decision signs what was shown', async () => {
     const params: Record<string, string> = { reason: `Harmless${'\u00a0 '.repeat(300)}maintenance` };
     for (const k of ['alpha', 'bravo', 'charlie', 'delta', 'echo']) params[`${k}_detail`] = `${k} ${'detail '.repeat(130)}END-${k}`;
-    const action = { type: 'drop_database', description: `Rotate the logs${' \u00a0\u2003'.repeat(300)}then drop the production database`, params };
+    const action = {
+      type: 'drop_database',
+      description: `Rotate the logs${' \u00a0\u2003'.repeat(300)}then drop the production database`,
+      params,
+    };
     const created = await t.api.post('/v1/mpa/requests', body(action));
     assert.equal(created.status, 201, JSON.stringify(created.body));
 
@@ -116,7 +158,10 @@ describe('attack: an approval screen that shows something other than what is sig
       for (const ch of line) assert.notEqual(charClass(ch.codePointAt(0)!), 'refused');
     }
     assert.equal(lines.at(-1), BUTTONS);
-    assert.ok(lines.includes('Rotate the logs then drop the production database'), 'the padding is gone, the whole description is on one line');
+    assert.ok(
+      lines.includes('Rotate the logs then drop the production database'),
+      'the padding is gone, the whole description is on one line',
+    );
     assert.ok(lines.includes('Action type: drop_database'), 'the signed action type is shown');
     const before = squeeze(lines.slice(0, -1).join(''));
     const screen = approvalScreen(view, Date.now());
@@ -170,7 +215,8 @@ describe('attack: an approval screen that shows something other than what is sig
       for (const k of Object.keys(params)) assert.ok(out.indexOf(`END-${k}`) < out.indexOf(BUTTONS), k);
       answer!('approve');
       const until = Date.now() + 60_000;
-      while ((await t.api.get(`/v1/mpa/requests/${created.body.request_id}`)).body.status === 'pending' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      while ((await t.api.get(`/v1/mpa/requests/${created.body.request_id}`)).body.status === 'pending' && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
       assert.equal((await t.api.get(`/v1/mpa/requests/${created.body.request_id}`)).body.status, 'approved');
     } finally {
       await listener.stop();

@@ -5,7 +5,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol';
-import { authMessage, fetchPendingRequests, MAX_SERVER_MESSAGE_BYTES, submitDecision, verifyServerMessage } from '../../packages/device/src/index.js';
+import {
+  authMessage,
+  fetchPendingRequests,
+  MAX_SERVER_MESSAGE_BYTES,
+  submitDecision,
+  verifyServerMessage,
+} from '../../packages/device/src/index.js';
 import type { DeviceKey, PairedServer } from '../../packages/device/src/keystore.js';
 import { openSession } from '../../packages/server/src/web/sessions.js';
 import { type Api, pairDevice, startTestServer, type TestServer } from '../support/api.js';
@@ -88,7 +94,10 @@ async function readSyncPages(t: TestServer, key: DeviceKey): Promise<{ sizes: nu
 }
 
 /** The first `sync` event of the web approver's event stream, and its size. */
-async function firstSseSync(url: string, cookie: string): Promise<{ size: number; data: { requests: DeviceRequestView[]; next_cursor: string | null } }> {
+async function firstSseSync(
+  url: string,
+  cookie: string,
+): Promise<{ size: number; data: { requests: DeviceRequestView[]; next_cursor: string | null } }> {
   const controller = new AbortController();
   const res = await fetch(`${url}/approve/events`, { headers: { cookie }, signal: controller.signal });
   assert.equal(res.status, 200);
@@ -209,11 +218,17 @@ describeEachStore('attack: flooding a device, against the default pending quota'
     const refused = await t.api.post('/v1/mpa/requests', small(flooded, 100));
     assert.equal(refused.status, 429, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'too_many_pending_requests');
-    assert.match(refused.body.error.message, new RegExp(`^Device ${flooded.fingerprint} already has 100 pending requests from this organisation`));
+    assert.match(
+      refused.body.error.message,
+      new RegExp(`^Device ${flooded.fingerprint} already has 100 pending requests from this organisation`),
+    );
     const retryAfter = Number(refused.headers.get('retry-after'));
     assert.ok(retryAfter >= 1 && retryAfter <= 300, `Retry-After ${retryAfter}`);
     // A request naming the flooded device with another is refused as a whole: nothing is written.
-    const both = await t.api.post('/v1/mpa/requests', { ...small(flooded, 101), groups: [{ name: 'Ops', approvers: [flooded.approver, other.approver] }] });
+    const both = await t.api.post('/v1/mpa/requests', {
+      ...small(flooded, 101),
+      groups: [{ name: 'Ops', approvers: [flooded.approver, other.approver] }],
+    });
     assert.equal(both.status, 429);
     assert.equal((await t.api.get(`/v1/mpa/requests?status=pending&limit=100`)).body.data.length, 100);
     // Another device of the organisation is not affected.

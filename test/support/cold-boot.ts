@@ -20,7 +20,10 @@ const refOf = (a: ApproverLike): ApproverRef => {
 };
 
 /** The guide's cold-boot request (a fresh copy each time) for the given approvers or test devices. */
-export function coldBootRequest(groups: { engineering: ApproverLike[]; security: ApproverLike[]; operations: ApproverLike[] }, expiresInSeconds = 600) {
+export function coldBootRequest(
+  groups: { engineering: ApproverLike[]; security: ApproverLike[]; operations: ApproverLike[] },
+  expiresInSeconds = 600,
+) {
   return {
     required: 2,
     groups: [

@@ -43,7 +43,15 @@ export async function startHttpRecorder(handler: RecordingHandler, port = 0): Pr
       } catch {
         json = undefined;
       }
-      const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json, at: Date.now(), status: 0 };
+      const recorded: RecordedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body,
+        json,
+        at: Date.now(),
+        status: 0,
+      };
       requests.push(recorded);
       res.once('finish', () => (recorded.status = res.statusCode));
       const answered = () => {

@@ -29,7 +29,10 @@ export function postgresAvailable(): Promise<boolean> {
 }
 
 /** Creates an empty database for one test (or benchmark) and returns its URL and a function that drops it. */
-export async function createTestDatabase(prefix = 'sigil_test', adminUrl = POSTGRES_ADMIN_URL): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  prefix = 'sigil_test',
+  adminUrl = POSTGRES_ADMIN_URL,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -65,7 +68,9 @@ export async function postgresBinDir(adminUrl = POSTGRES_ADMIN_URL): Promise<str
   let pid: number;
   let major: string;
   try {
-    const { rows } = await client.query<{ pid: number; version: string }>("SELECT pg_backend_pid() AS pid, current_setting('server_version_num') AS version");
+    const { rows } = await client.query<{ pid: number; version: string }>(
+      "SELECT pg_backend_pid() AS pid, current_setting('server_version_num') AS version",
+    );
     pid = rows[0]!.pid;
     major = String(Math.floor(Number(rows[0]!.version) / 10_000));
   } finally {
@@ -87,6 +92,7 @@ export async function postgresBinDir(adminUrl = POSTGRES_ADMIN_URL): Promise<str
     // no pg_config
   }
   const found = candidates.find(hasTools);
-  if (!found) throw new Error(`no initdb and pg_ctl for the running PostgreSQL ${major} (looked in: ${candidates.join(', ') || 'nothing found'})`);
+  if (!found)
+    throw new Error(`no initdb and pg_ctl for the running PostgreSQL ${major} (looked in: ${candidates.join(', ') || 'nothing found'})`);
   return found;
 }

@@ -53,7 +53,8 @@ export class PrivatePostgres {
   /** A fast restart, without blocking the caller's event loop (its clients keep running meanwhile). */
   async restart(): Promise<void> {
     const args = ['-D', join(this.dir, 'data'), '-w', '-m', 'fast', '-l', join(this.dir, 'log'), '-o', this.options, 'restart'];
-    const [cmd, argv] = userInfo().uid === 0 ? ['runuser', ['-u', 'postgres', '--', `${this.bin}/pg_ctl`, ...args]] : [`${this.bin}/pg_ctl`, args];
+    const [cmd, argv] =
+      userInfo().uid === 0 ? ['runuser', ['-u', 'postgres', '--', `${this.bin}/pg_ctl`, ...args]] : [`${this.bin}/pg_ctl`, args];
     await promisify(execFile)(cmd as string, argv as string[], { timeout: 60_000 });
   }
 

@@ -49,7 +49,13 @@ export interface LaunchedSigil {
  * Spawns `node [nodeArgs] cli serve [args]` with the environment plus `env`, and waits for its
  * banner (written in one piece); kills it and rejects if it exits or does not start in time.
  */
-export async function launchSigil(o: { cli?: string; nodeArgs?: string[]; args: string[]; env: Record<string, string>; timeoutMs: number }): Promise<LaunchedSigil> {
+export async function launchSigil(o: {
+  cli?: string;
+  nodeArgs?: string[];
+  args: string[];
+  env: Record<string, string>;
+  timeoutMs: number;
+}): Promise<LaunchedSigil> {
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.cli ?? SIGIL_CLI, 'serve', ...o.args], {
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +95,12 @@ export async function startSigil(
   const { child, url, apiKey, output } = await launchSigil({
     args: ['--port', String(options.port ?? 0), '--data-dir', store.dataDir, ...(options.args ?? [])],
     // A small pool: the suite runs files side by side and must not exhaust PostgreSQL's connections.
-    env: { SIGIL_LOG_LEVEL: 'warn', SIGIL_DB_POOL_SIZE: String(TEST_POOL_SIZE), ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
+    env: {
+      SIGIL_LOG_LEVEL: 'warn',
+      SIGIL_DB_POOL_SIZE: String(TEST_POOL_SIZE),
+      ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
+      ...env,
+    },
     timeoutMs: options.timeoutMs ?? 90_000,
   });
   const stop = async (signal: NodeJS.Signals) => {
@@ -116,7 +127,11 @@ export interface RunResult {
 }
 
 /** Runs a CLI to completion (killed after timeoutMs). */
-export function runCli(cli: string, args: string[], options: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+export function runCli(
+  cli: string,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -172,12 +187,16 @@ export function spawnCli(cli: string, args: string[], env: Record<string, string
           if (matches(out.slice(from), pattern)) done(() => resolve(out));
         };
         const timer = setTimeout(
-          () => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(pattern)}\nstdout:\n${out}\nstderr:\n${err}`))),
+          () =>
+            done(() =>
+              reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(pattern)}\nstdout:\n${out}\nstderr:\n${err}`)),
+            ),
           timeoutMs,
         );
         listeners.add(check);
         void exited.then((code) => {
-          if (listeners.has(check)) done(() => reject(new Error(`exited (${code}) while waiting for ${String(pattern)}\nstdout:\n${out}\nstderr:\n${err}`)));
+          if (listeners.has(check))
+            done(() => reject(new Error(`exited (${code}) while waiting for ${String(pattern)}\nstdout:\n${out}\nstderr:\n${err}`)));
         });
         check();
       });

@@ -60,7 +60,11 @@ export class PushService {
     const auth = randomBytes(16);
     const id = randomBytes(12).toString('hex');
     this.keys.set(id, { ecdh, auth });
-    return { endpoint: `${this.origin}/push/${id}`, expirationTime: null, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
+    return {
+      endpoint: `${this.origin}/push/${id}`,
+      expirationTime: null,
+      keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
+    };
   }
 
   idOf(subscription: BrowserSubscription): string {
@@ -100,8 +104,18 @@ export class PushService {
           const { key, claims } = checkVapid(req.headers, this.origin);
           if (req.headers['content-encoding'] !== 'aes128gcm') throw new Error(`content-encoding ${req.headers['content-encoding']}`);
           if (!/^\d+$/.test(String(req.headers.ttl ?? ''))) throw new Error('no TTL header');
-          const plain = ece.decrypt(Buffer.concat(chunks), { version: 'aes128gcm', privateKey: keys.ecdh, authSecret: keys.auth.toString('base64url') });
-          this.messages.push({ subscription: id, payload: JSON.parse(plain.toString('utf8')), headers: req.headers, vapidKey: key, claims });
+          const plain = ece.decrypt(Buffer.concat(chunks), {
+            version: 'aes128gcm',
+            privateKey: keys.ecdh,
+            authSecret: keys.auth.toString('base64url'),
+          });
+          this.messages.push({
+            subscription: id,
+            payload: JSON.parse(plain.toString('utf8')),
+            headers: req.headers,
+            vapidKey: key,
+            claims,
+          });
           res.writeHead(201).end();
         } catch (err) {
           this.rejected.push((err as Error).message);
@@ -123,8 +137,12 @@ function checkVapid(headers: http.IncomingHttpHeaders, origin: string) {
   if (header.alg !== 'ES256') throw new Error(`JWT alg ${header.alg}`);
   const point = Buffer.from(k, 'base64url');
   if (point.length !== 65 || point[0] !== 4) throw new Error('VAPID key is not an uncompressed P-256 point');
-  const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') }, format: 'jwk' });
-  if (!verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))) throw new Error('VAPID JWT signature does not verify');
+  const key = createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') },
+    format: 'jwk',
+  });
+  if (!verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url')))
+    throw new Error('VAPID JWT signature does not verify');
   const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
   if (claims.aud !== origin) throw new Error(`JWT aud ${claims.aud}, expected ${origin}`);
   const now = Math.floor(Date.now() / 1000);

@@ -64,7 +64,13 @@ export class SmtpSink {
             return callback(err);
           }
           const raw = Buffer.concat(chunks).toString('utf8');
-          this.mails.push(parseMail(raw, session.envelope.mailFrom ? session.envelope.mailFrom.address : '', session.envelope.rcptTo.map((r) => r.address)));
+          this.mails.push(
+            parseMail(
+              raw,
+              session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              session.envelope.rcptTo.map((r) => r.address),
+            ),
+          );
           callback();
         });
       },

@@ -7,7 +7,11 @@ import type { TestStore } from './stores.js';
  * its URL (while servers run), on the embedded store by opening it (only while no server has it
  * open). Returns each statement's rows.
  */
-export async function sqlOnStore(store: Pick<TestStore, 'dataDir' | 'databaseUrl'>, statements: string[], params: unknown[][] = []): Promise<unknown[][]> {
+export async function sqlOnStore(
+  store: Pick<TestStore, 'dataDir' | 'databaseUrl'>,
+  statements: string[],
+  params: unknown[][] = [],
+): Promise<unknown[][]> {
   const results: unknown[][] = [];
   if (store.databaseUrl) {
     const client = new pg.Client({ connectionString: store.databaseUrl });

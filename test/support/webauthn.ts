@@ -26,7 +26,13 @@ const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).
 
 /** The x and y coordinates of a P-256 public key, from its point (not JWK: see encodePublicKey). */
 function coordinates(publicKey: NodeKey): { x: Buffer; y: Buffer } {
-  const point = ECDH.convertKey(Buffer.from(encodePublicKey(publicKey), 'base64'), 'prime256v1', undefined, undefined, 'uncompressed') as Buffer;
+  const point = ECDH.convertKey(
+    Buffer.from(encodePublicKey(publicKey), 'base64'),
+    'prime256v1',
+    undefined,
+    undefined,
+    'uncompressed',
+  ) as Buffer;
   return { x: point.subarray(1, 33), y: point.subarray(33, 65) };
 }
 
@@ -147,7 +153,13 @@ export class SoftwarePasskey {
 
   /** An impostor: registers someone else's public key (a device key as `/v1/devices` lists it) and can only sign with its own. */
   static claiming(origin: string, victimPublicKey: string, options: { rpId?: string } = {}): SoftwarePasskey {
-    return new SoftwarePasskey(origin, options.rpId ?? 'localhost', ZERO_AAGUID, decodePublicKey(victimPublicKey), generateP256KeyPair().privateKey);
+    return new SoftwarePasskey(
+      origin,
+      options.rpId ?? 'localhost',
+      ZERO_AAGUID,
+      decodePublicKey(victimPublicKey),
+      generateP256KeyPair().privateKey,
+    );
   }
 
   get id(): string {
@@ -203,10 +215,21 @@ export class SoftwarePasskey {
       attestation.format === 'none'
         ? new Map()
         : attestation.format === 'self'
-          ? new Map<string, unknown>([['alg', -7], ['sig', sign('sha256', signed, this.signingKey)]])
-          : new Map<string, unknown>([['alg', -7], ['sig', sign('sha256', signed, attestation.signer)], ['x5c', attestation.x5c]]);
+          ? new Map<string, unknown>([
+              ['alg', -7],
+              ['sig', sign('sha256', signed, this.signingKey)],
+            ])
+          : new Map<string, unknown>([
+              ['alg', -7],
+              ['sig', sign('sha256', signed, attestation.signer)],
+              ['x5c', attestation.x5c],
+            ]);
     const attestationObject = isoCBOR.encode(
-      new Map<string, unknown>([['fmt', attestation.format === 'none' ? 'none' : 'packed'], ['attStmt', attStmt], ['authData', authData]]) as never,
+      new Map<string, unknown>([
+        ['fmt', attestation.format === 'none' ? 'none' : 'packed'],
+        ['attStmt', attStmt],
+        ['authData', authData],
+      ]) as never,
     );
     return {
       id: this.id,
@@ -231,7 +254,12 @@ export class SoftwarePasskey {
     let s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
     const high = s > P256_ORDER >> 1n;
     if ((options.s === 'low' && high) || (options.s === 'high' && !high)) s = P256_ORDER - s;
-    return { credential_id: this.id, authenticator_data: b64u(authenticatorData), client_data_json: b64u(clientData), signature: b64u(der(r, s)) };
+    return {
+      credential_id: this.id,
+      authenticator_data: b64u(authenticatorData),
+      client_data_json: b64u(clientData),
+      signature: b64u(der(r, s)),
+    };
   }
 }
 
@@ -277,13 +305,24 @@ export interface PasskeyPairingResult {
  * options, the registration over their challenge, then the new passkey's assertion over their
  * proof challenge (possession of its key), both posted to complete the pairing.
  */
-export async function pairPasskey(api: Api, code: string, passkey: SoftwarePasskey, options: PasskeyPairingOptions = {}): Promise<PasskeyPairingResult> {
+export async function pairPasskey(
+  api: Api,
+  code: string,
+  passkey: SoftwarePasskey,
+  options: PasskeyPairingOptions = {},
+): Promise<PasskeyPairingResult> {
   const anon = api.withKey(null);
   const name = options.name ?? 'Passkey';
   const opened = await anon.post('/approve/api/pair/options', { code, name });
   if (opened.status !== 200) return { options: opened, sent: null, complete: null, cookie: null };
-  const sent: Record<string, unknown> = { challenge_id: opened.body.challenge_id, code, name, credential: passkey.register(opened.body.options.challenge, options.attestation) };
-  if ((options.proof ?? 'sign') === 'sign') sent.proof = passkey.assert(options.proofChallenge ? options.proofChallenge(opened.body) : opened.body.proof.challenge);
+  const sent: Record<string, unknown> = {
+    challenge_id: opened.body.challenge_id,
+    code,
+    name,
+    credential: passkey.register(opened.body.options.challenge, options.attestation),
+  };
+  if ((options.proof ?? 'sign') === 'sign')
+    sent.proof = passkey.assert(options.proofChallenge ? options.proofChallenge(opened.body) : opened.body.proof.challenge);
   const complete = await anon.post('/approve/api/pair/complete', sent);
   return { options: opened, sent, complete, cookie: sessionCookie(complete) };
 }

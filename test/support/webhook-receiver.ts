@@ -5,7 +5,11 @@ export interface Received extends RecordedRequest {
   id: string;
 }
 
-export type Responder = (req: { id: string; body: string; attempt: number }) => { status: number; headers?: Record<string, string> } | 'hang';
+export type Responder = (req: {
+  id: string;
+  body: string;
+  attempt: number;
+}) => { status: number; headers?: Record<string, string> } | 'hang';
 
 /** A webhook receiver on 127.0.0.1: records every request and answers as `respond` says. */
 export class Receiver {

@@ -39,7 +39,11 @@ const program = new Command('sigil-device')
   .version(VERSION)
   .showHelpAfterError();
 
-const homeOption = () => new Option('--home <dir>', 'device home holding the key and pairings (env SIGIL_DEVICE_HOME; default $XDG_CONFIG_HOME/sigil-device or ~/.config/sigil-device)');
+const homeOption = () =>
+  new Option(
+    '--home <dir>',
+    'device home holding the key and pairings (env SIGIL_DEVICE_HOME; default $XDG_CONFIG_HOME/sigil-device or ~/.config/sigil-device)',
+  );
 const serverOption = () => new Option('--server <url>', 'paired server to use (default: the only paired server)');
 
 program
@@ -62,9 +66,12 @@ program
         '',
       ].join('\n'),
     );
-    if (info.pictogramMismatch) err('Warning: the server reported a different pictogram than its server ID gives; the one above is derived from the ID.\n');
+    if (info.pictogramMismatch)
+      err('Warning: the server reported a different pictogram than its server ID gives; the one above is derived from the ID.\n');
     if (new URL(info.url).protocol === 'http:' && !isLoopback(info.url)) {
-      err('Warning: this server is reached over plain HTTP; anyone on the network can read and change the traffic. Use https:// outside local testing.\n');
+      err(
+        'Warning: this server is reached over plain HTTP; anyone on the network can read and change the traffic. Use https:// outside local testing.\n',
+      );
     }
     if (!opts.yes && !process.stdin.isTTY) {
       throw new CliError('not a terminal: compare the pictogram above with the one the server shows, then run the same command with --yes');
@@ -79,7 +86,9 @@ program
       result = await pairDevice({ code: opts.code, key, info, home, ...(opts.name !== undefined ? { name: opts.name } : {}) });
     } catch (e) {
       if (e instanceof SigilApiError && e.code === 'device_already_paired') {
-        throw new CliError(`pairing failed: ${e.message} (${e.code}). This device's key is in ${home}; pair with a new one: --home NEW_DIR`);
+        throw new CliError(
+          `pairing failed: ${e.message} (${e.code}). This device's key is in ${home}; pair with a new one: --home NEW_DIR`,
+        );
       }
       if (e instanceof SigilApiError) throw new CliError(`pairing failed: ${e.message}${e.status > 0 ? ` (${e.code})` : ''}`);
       throw e;
@@ -121,7 +130,9 @@ program
   .command('listen')
   .description('stay connected, show each approval request as it arrives and decide on it')
   .addOption(serverOption())
-  .addOption(new Option('--auto <decision>', 'decide every request at once, without asking (for tests and demos)').choices(['approve', 'deny']))
+  .addOption(
+    new Option('--auto <decision>', 'decide every request at once, without asking (for tests and demos)').choices(['approve', 'deny']),
+  )
   .option('--desktop-notify', 'also raise a desktop notification for each request and outcome (needs notify-send)')
   .addOption(homeOption())
   .action(async (opts: { server?: string; auto?: Decision; home?: string; desktopNotify?: boolean }) => {
@@ -170,7 +181,15 @@ program
       if (binary) notify = notifySend(binary, (message) => err(`${message}\n`));
       else err('--desktop-notify: notify-send was not found on PATH (install libnotify-bin); showing requests in the terminal only.\n');
     }
-    const listener = new Listener({ server, key, mode, write: out, warn: err, terminal: () => terminalSize(), ...(notify ? { notify } : {}) });
+    const listener = new Listener({
+      server,
+      key,
+      mode,
+      write: out,
+      warn: err,
+      terminal: () => terminalSize(),
+      ...(notify ? { notify } : {}),
+    });
     let stopping = false;
     stop = () => {
       if (stopping) return;
@@ -233,7 +252,8 @@ program
     if (Boolean(opts.approve) === Boolean(opts.deny)) throw new CliError('choose exactly one of --approve and --deny');
     const decision: Decision = opts.approve ? 'approve' : 'deny';
     const id = requestId.trim().toLowerCase();
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new CliError(`not a request ID: ${sanitizeText(requestId)}`);
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))
+      throw new CliError(`not a request ID: ${sanitizeText(requestId)}`);
     const home = resolveHome(opts.home);
     const key = loadOrCreateDeviceKey(home);
     const server = selectServer(loadServers(home), opts.server);
@@ -251,7 +271,11 @@ program
       throw e;
     }
     if (result.status === 'pending') {
-      out(decision === 'approve' ? 'Approved. Waiting for other approvers.\nYou\'ll be notified when the action completes or times out.\n' : 'Denied.\n');
+      out(
+        decision === 'approve'
+          ? "Approved. Waiting for other approvers.\nYou'll be notified when the action completes or times out.\n"
+          : 'Denied.\n',
+      );
     } else {
       out(`${outcomeLine(result.status) === null ? '' : announcement(result)}\n`);
     }

@@ -1,4 +1,13 @@
-import { actionDigest, DomainTag, signPayload, type Decision, type DecisionPayload, type DeviceRequestView, type MpaStatus, type ParamValue } from '@sigilauth/protocol';
+import {
+  actionDigest,
+  DomainTag,
+  signPayload,
+  type Decision,
+  type DecisionPayload,
+  type DeviceRequestView,
+  type MpaStatus,
+  type ParamValue,
+} from '@sigilauth/protocol';
 import { requestJson, SigilApiError } from './http.js';
 import type { DeviceKey, PairedServer } from './keystore.js';
 import { isDeviceRequestView } from './server-messages.js';
@@ -16,7 +25,6 @@ export function mergeViews(current: DeviceRequestView, incoming: DeviceRequestVi
     ...(current.my_group_satisfied || incoming.my_group_satisfied ? { my_group_satisfied: true } : {}),
   };
 }
-
 
 /** The action exactly as it is displayed, and therefore exactly what a decision signs. */
 export function displayedAction(view: DeviceRequestView): { type: string; description: string; params: Record<string, ParamValue> } {
@@ -86,7 +94,11 @@ export async function submitDecision(
   }
   if (view.status !== 'pending') throw new DecisionError('request_completed', `Request already ${statusWord(view.status)}`, 409);
   if (view.my_decision !== null) {
-    throw new DecisionError('already_decided', `You have already ${view.my_decision === 'approve' ? 'approved' : 'denied'} this request`, 409);
+    throw new DecisionError(
+      'already_decided',
+      `You have already ${view.my_decision === 'approve' ? 'approved' : 'denied'} this request`,
+      409,
+    );
   }
   const body = signDecision(server, key, view, decision, options.now);
   let result: unknown;
@@ -94,10 +106,12 @@ export async function submitDecision(
     result = await requestJson(`${server.url}/v1/mpa/requests/${encodeURIComponent(view.request_id)}/decisions`, { method: 'POST', body });
   } catch (err) {
     if (!(err instanceof SigilApiError)) throw err;
-    if (err.code === 'request_completed') throw new DecisionError(err.code, `Request already ${statusWord(err.details?.status)}`, err.status);
+    if (err.code === 'request_completed')
+      throw new DecisionError(err.code, `Request already ${statusWord(err.details?.status)}`, err.status);
     if (err.code === 'already_decided') throw new DecisionError(err.code, 'You have already decided on this request', err.status);
     if (err.code === 'not_an_approver') throw new DecisionError(err.code, 'This device is not an approver of this request', err.status);
-    if (err.code === 'device_revoked') throw new DecisionError(err.code, 'This device has been revoked and can no longer decide', err.status);
+    if (err.code === 'device_revoked')
+      throw new DecisionError(err.code, 'This device has been revoked and can no longer decide', err.status);
     throw new DecisionError(err.code, `The server refused the decision: ${err.message} (${err.code})`, err.status);
   }
   if (!isDeviceRequestView(result) || result.request_id !== view.request_id) {

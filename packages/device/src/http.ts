@@ -22,7 +22,8 @@ export async function requestJson(url: string, init: { method?: string; body?: u
   try {
     response = await fetch(url, {
       method: init.method ?? 'GET',
-      headers: init.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers:
+        init.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       redirect: 'error',
       signal: AbortSignal.timeout(init.timeoutMs ?? HTTP_TIMEOUT_MS),
@@ -42,10 +43,12 @@ export async function requestJson(url: string, init: { method?: string; body?: u
   if (!response.ok) {
     const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
     const code = typeof error?.code === 'string' ? sanitizeText(error.code) : `http_${response.status}`;
-    const message = typeof error?.message === 'string' ? sanitizeText(error.message) : `HTTP ${response.status} ${sanitizeText(response.statusText)}`;
+    const message =
+      typeof error?.message === 'string' ? sanitizeText(error.message) : `HTTP ${response.status} ${sanitizeText(response.statusText)}`;
     const details = typeof error?.details === 'object' && error.details !== null ? (error.details as Record<string, unknown>) : undefined;
     throw new SigilApiError(response.status, code, message, details);
   }
-  if (body === undefined) throw new SigilApiError(response.status, 'invalid_response', `the server sent a response that is not JSON (${url})`);
+  if (body === undefined)
+    throw new SigilApiError(response.status, 'invalid_response', `the server sent a response that is not JSON (${url})`);
   return body;
 }

@@ -23,7 +23,13 @@ export {
   type PairOptions,
   type VerifiedServerInfo,
 } from './pairing.js';
-export { isDeviceRequestView, MAX_SERVER_MESSAGE_BYTES, ServerMessageError, verifyServerMessage, type VerifyOptions } from './server-messages.js';
+export {
+  isDeviceRequestView,
+  MAX_SERVER_MESSAGE_BYTES,
+  ServerMessageError,
+  verifyServerMessage,
+  type VerifyOptions,
+} from './server-messages.js';
 export {
   authMessage,
   backoffDelay,

@@ -1,8 +1,28 @@
 import { randomBytes, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { encodePublicKey, fingerprintOf, generateP256KeyPair, isFingerprint, normalizeServiceUrl, ServiceUrlError } from '@sigilauth/protocol';
+import {
+  encodePublicKey,
+  fingerprintOf,
+  generateP256KeyPair,
+  isFingerprint,
+  normalizeServiceUrl,
+  ServiceUrlError,
+} from '@sigilauth/protocol';
 
 export const KEY_FILE = 'device-key.pem';
 export const SERVERS_FILE = 'servers.json';
@@ -222,7 +242,8 @@ export function selectServer(servers: PairedServer[], serverOption?: string): Pa
     return match;
   }
   const urls = [...new Set(servers.map((s) => s.url))];
-  if (urls.length === 0) throw new KeystoreError('this device is not paired with any server; run: sigil-device pair --server URL --code CODE');
+  if (urls.length === 0)
+    throw new KeystoreError('this device is not paired with any server; run: sigil-device pair --server URL --code CODE');
   if (urls.length > 1) throw new KeystoreError(`this device is paired with several servers; choose one with --server (${urls.join(', ')})`);
   return servers.find((s) => s.url === urls[0])!;
 }

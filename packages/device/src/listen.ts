@@ -54,7 +54,8 @@ interface Tracked {
 }
 
 export const requestHeader = (id: string, updated = false) => `--- Request ${id}${updated ? ' (updated)' : ''} ---`;
-export const announcement = (view: Pick<DeviceRequestView, 'status' | 'request_id'>) => `${outcomeLine(view.status) ?? 'MPA request pending'} (request ${view.request_id})`;
+export const announcement = (view: Pick<DeviceRequestView, 'status' | 'request_id'>) =>
+  `${outcomeLine(view.status) ?? 'MPA request pending'} (request ${view.request_id})`;
 
 /**
  * Stays connected to one server, shows each request naming this device on the approval screen,
@@ -219,7 +220,11 @@ export class Listener {
   }
 
   /** Prints a screen that needs an answer page by page, waiting for the person after each page but the last. */
-  private async showForQuestion(t: Tracked, more: ((signal: AbortSignal) => Promise<void>) | undefined, signal: AbortSignal): Promise<void> {
+  private async showForQuestion(
+    t: Tracked,
+    more: ((signal: AbortSignal) => Promise<void>) | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     const pages = this.pages(t);
     t.shown = true;
     for (const [i, page] of pages.entries()) {
@@ -254,13 +259,16 @@ export class Listener {
   private armExpiry(t: Tracked): void {
     const due = Date.parse(t.view.expires_at) + (this.options.expiryGraceMs ?? 5000) - this.now();
     if (!Number.isFinite(due)) return;
-    t.expiryTimer = setTimeout(() => {
-      t.expiryTimer = null;
-      if (t.finished || this.stopped) return;
-      this.finish(t, null);
-      this.options.write(`Request ${t.view.request_id} has expired; asking the server for its outcome.\n`);
-      this.session.requestStatus([t.view.request_id]);
-    }, Math.max(0, Math.min(due, 2 ** 31 - 1)));
+    t.expiryTimer = setTimeout(
+      () => {
+        t.expiryTimer = null;
+        if (t.finished || this.stopped) return;
+        this.finish(t, null);
+        this.options.write(`Request ${t.view.request_id} has expired; asking the server for its outcome.\n`);
+        this.session.requestStatus([t.view.request_id]);
+      },
+      Math.max(0, Math.min(due, 2 ** 31 - 1)),
+    );
     t.expiryTimer.unref();
   }
 
@@ -288,18 +296,18 @@ export class Listener {
     this.showForQuestion(t, mode.more, controller.signal)
       .then(() => mode.ask(t.view, controller.signal))
       .then(
-      async (decision) => {
-        if (this.asking?.controller === controller) this.asking = null;
-        if (decision !== null && !controller.signal.aborted) await this.send(t, decision);
-        this.pumpQuestions();
-      },
-      () => {
-        // aborted (the request changed or finished): ask again if it still needs an answer
-        if (this.asking?.controller === controller) this.asking = null;
-        if (this.needsDecision(t) && !this.askQueue.includes(id)) this.askQueue.unshift(id);
-        this.pumpQuestions();
-      },
-    );
+        async (decision) => {
+          if (this.asking?.controller === controller) this.asking = null;
+          if (decision !== null && !controller.signal.aborted) await this.send(t, decision);
+          this.pumpQuestions();
+        },
+        () => {
+          // aborted (the request changed or finished): ask again if it still needs an answer
+          if (this.asking?.controller === controller) this.asking = null;
+          if (this.needsDecision(t) && !this.askQueue.includes(id)) this.askQueue.unshift(id);
+          this.pumpQuestions();
+        },
+      );
   }
 
   private async send(t: Tracked, decision: Decision): Promise<void> {

@@ -95,11 +95,16 @@ export async function pairDevice(options: PairOptions): Promise<{ server: Paired
     fingerprint: key.fingerprint,
     // At most 100 characters, cut between code points (a lone surrogate cannot be signed). Empty:
     // the server names the device as the administrator named the pairing.
-    name: Array.from((options.name ?? '').trim()).slice(0, 100).join(''),
+    name: Array.from((options.name ?? '').trim())
+      .slice(0, 100)
+      .join(''),
     issued_at: options.now ?? Date.now(),
   };
   const signature = signPayload(DomainTag.pairing, payload, key.privateKey);
-  const body = (await requestJson(`${info.url}/v1/pairings/complete`, { method: 'POST', body: { payload, signature } })) as Partial<PairingResponse>;
+  const body = (await requestJson(`${info.url}/v1/pairings/complete`, {
+    method: 'POST',
+    body: { payload, signature },
+  })) as Partial<PairingResponse>;
   if (
     body?.status !== 'completed' ||
     body.server_id !== info.server_id ||

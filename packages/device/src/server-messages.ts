@@ -1,4 +1,12 @@
-import { DomainTag, isFresh, verifyPayload, type DeviceRequestView, type MpaStatus, type ParamValue, type ServerMessage } from '@sigilauth/protocol';
+import {
+  DomainTag,
+  isFresh,
+  verifyPayload,
+  type DeviceRequestView,
+  type MpaStatus,
+  type ParamValue,
+  type ServerMessage,
+} from '@sigilauth/protocol';
 import type { PairedServer } from './keystore.js';
 import { sanitizeText } from './screen.js';
 
@@ -97,14 +105,16 @@ export function verifyServerMessage(
       if (!Array.isArray(payload.requests) || !payload.requests.every(isDeviceRequestView)) {
         throw new ServerMessageError('a sync message holds a malformed request');
       }
-      if (!isCursor(payload.cursor) || !isCursor(payload.next_cursor)) throw new ServerMessageError('a sync message has a malformed cursor');
+      if (!isCursor(payload.cursor) || !isCursor(payload.next_cursor))
+        throw new ServerMessageError('a sync message has a malformed cursor');
       break;
     case 'request':
       if (!fingerprintOk) throw new ServerMessageError('a server message is addressed to another device');
       if (!isDeviceRequestView(payload.request)) throw new ServerMessageError('a request message holds a malformed request');
       break;
     case 'error':
-      if (typeof payload.code !== 'string' || typeof payload.message !== 'string') throw new ServerMessageError('a malformed error message');
+      if (typeof payload.code !== 'string' || typeof payload.message !== 'string')
+        throw new ServerMessageError('a malformed error message');
       break;
     default:
       throw new ServerMessageError(`unknown server message type ${sanitizeText(String(payload.type))}`);

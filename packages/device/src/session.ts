@@ -17,9 +17,25 @@ import { MAX_SERVER_MESSAGE_BYTES, ServerMessageError, verifyServerMessage } fro
 import { mergeViews } from './decisions.js';
 
 /** The answer to the server's challenge. */
-export function authMessage(server: Pick<PairedServer, 'server_id'>, key: DeviceKey, nonce: string, now: number = Date.now()): DeviceAuthMessage {
-  const payload: DeviceSessionProof = { purpose: 'device-session', server_id: server.server_id, fingerprint: key.fingerprint, nonce, issued_at: now };
-  return { type: 'auth', payload, device_public_key: key.publicKey, signature: signPayload(DomainTag.deviceSession, payload, key.privateKey) };
+export function authMessage(
+  server: Pick<PairedServer, 'server_id'>,
+  key: DeviceKey,
+  nonce: string,
+  now: number = Date.now(),
+): DeviceAuthMessage {
+  const payload: DeviceSessionProof = {
+    purpose: 'device-session',
+    server_id: server.server_id,
+    fingerprint: key.fingerprint,
+    nonce,
+    issued_at: now,
+  };
+  return {
+    type: 'auth',
+    payload,
+    device_public_key: key.publicKey,
+    signature: signPayload(DomainTag.deviceSession, payload, key.privateKey),
+  };
 }
 
 export function webSocketUrl(serverUrl: string): string {
@@ -134,7 +150,9 @@ export class DeviceSession {
   requestStatus(requestIds: string[]): boolean {
     if (!this.live || !this.connected) return false;
     for (let i = 0; i < requestIds.length; i += STATUS_REQUEST_MAX_IDS) {
-      this.ws!.send(JSON.stringify({ type: 'status', request_ids: requestIds.slice(i, i + STATUS_REQUEST_MAX_IDS) } satisfies DeviceStatusRequest));
+      this.ws!.send(
+        JSON.stringify({ type: 'status', request_ids: requestIds.slice(i, i + STATUS_REQUEST_MAX_IDS) } satisfies DeviceStatusRequest),
+      );
     }
     return true;
   }
@@ -291,7 +309,11 @@ function syncResult(sync: SyncInProgress): DeviceRequestView[] {
 }
 
 /** Connects once, authenticates, and returns the server's sync: every pending request naming this device, newest first. */
-export function fetchPendingRequests(server: PairedServer, key: DeviceKey, options: { timeoutMs?: number } = {}): Promise<DeviceRequestView[]> {
+export function fetchPendingRequests(
+  server: PairedServer,
+  key: DeviceKey,
+  options: { timeoutMs?: number } = {},
+): Promise<DeviceRequestView[]> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const session = new DeviceSession({

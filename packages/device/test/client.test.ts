@@ -57,7 +57,10 @@ describe('verifyServerMessage (tampered or foreign server messages are rejected)
     next_cursor: null,
     issued_at: Date.now(),
   });
-  const signed = (p: Record<string, unknown>, tag: DomainTag = DomainTag.serverMessage, k = privateKey) => ({ payload: p, signature: signPayload(tag, p, k) });
+  const signed = (p: Record<string, unknown>, tag: DomainTag = DomainTag.serverMessage, k = privateKey) => ({
+    payload: p,
+    signature: signPayload(tag, p, k),
+  });
   const opts = () => ({ fingerprint: key.fingerprint, now: Date.now() });
 
   test('a genuine message verifies (as a string, a Buffer or an object)', () => {
@@ -72,7 +75,10 @@ describe('verifyServerMessage (tampered or foreign server messages are rejected)
     const message = signed(payload());
     const tampered = structuredClone(message);
     (tampered.payload.requests as DeviceRequestView[])[0]!.action.description = 'Delete the production database';
-    assert.throws(() => verifyServerMessage(JSON.stringify(tampered), server, opts()), (e: Error) => e instanceof ServerMessageError && /signature/.test(e.message));
+    assert.throws(
+      () => verifyServerMessage(JSON.stringify(tampered), server, opts()),
+      (e: Error) => e instanceof ServerMessageError && /signature/.test(e.message),
+    );
     const tampered2 = structuredClone(message);
     (tampered2.payload.requests as DeviceRequestView[])[0]!.groups_satisfied_count = 1;
     assert.throws(() => verifyServerMessage(tampered2, server, opts()), ServerMessageError);
@@ -118,7 +124,16 @@ describe('verifyServerMessage (tampered or foreign server messages are rejected)
 
 describe('decisions', () => {
   const key = newKey();
-  const server = { url: 'http://127.0.0.1:9', server_id: 'a'.repeat(64), server_public_key: '', org_name: 'Acme Corp', tenant_id: 't', device_name: 'd', pairing_id: 'p', paired_at: '' };
+  const server = {
+    url: 'http://127.0.0.1:9',
+    server_id: 'a'.repeat(64),
+    server_public_key: '',
+    org_name: 'Acme Corp',
+    tenant_id: 't',
+    device_name: 'd',
+    pairing_id: 'p',
+    paired_at: '',
+  };
 
   test('a decision is signed over the action digest of the displayed action', () => {
     const view = makeView();
@@ -139,7 +154,10 @@ describe('decisions', () => {
   test('refuses to sign when the shown action does not match the digest', () => {
     const view = makeView();
     const shown = { ...view, action: { ...view.action, description: 'Something else entirely' } };
-    assert.throws(() => signDecision(server, key, shown, 'approve'), (e: Error) => e instanceof DecisionError && e.code === 'action_mismatch');
+    assert.throws(
+      () => signDecision(server, key, shown, 'approve'),
+      (e: Error) => e instanceof DecisionError && e.code === 'action_mismatch',
+    );
     const changedParam = { ...view, action: { ...view.action, params: { ...view.action.params, engine_id: 'ENG-999' } } };
     assert.throws(() => signDecision(server, key, changedParam, 'approve'), DecisionError);
   });
@@ -157,7 +175,10 @@ describe('decisions', () => {
       fake.views = [view];
       const paired = { ...fake.paired() };
       const shown = { ...view, action: { ...view.action, description: 'Other' } };
-      await assert.rejects(submitDecision(paired, key, shown, 'approve'), (e: Error) => e instanceof DecisionError && e.code === 'action_mismatch');
+      await assert.rejects(
+        submitDecision(paired, key, shown, 'approve'),
+        (e: Error) => e instanceof DecisionError && e.code === 'action_mismatch',
+      );
       assert.equal(fake.httpRequests, 0);
       // The genuine view goes through.
       const result = await submitDecision(paired, key, view, 'approve');
@@ -175,15 +196,30 @@ describe('decisions', () => {
       const view = makeView();
       fake.views = [view];
       const cases: Array<[number, unknown, RegExp]> = [
-        [409, { error: { code: 'request_completed', message: 'MPA request is already rejected', details: { status: 'rejected' } } }, /^Request already rejected$/],
-        [409, { error: { code: 'request_completed', message: 'MPA request is already timeout', details: { status: 'timeout' } } }, /^Request already timed out$/],
+        [
+          409,
+          { error: { code: 'request_completed', message: 'MPA request is already rejected', details: { status: 'rejected' } } },
+          /^Request already rejected$/,
+        ],
+        [
+          409,
+          { error: { code: 'request_completed', message: 'MPA request is already timeout', details: { status: 'timeout' } } },
+          /^Request already timed out$/,
+        ],
         [409, { error: { code: 'already_decided', message: 'x' } }, /already decided/],
         [403, { error: { code: 'not_an_approver', message: 'x' } }, /not an approver/],
-        [401, { error: { code: 'invalid_signature', message: 'the decision signature does not verify\x1b[2J' } }, /^The server refused the decision: the decision signature does not verify<U\+001B>\[2J \(invalid_signature\)$/],
+        [
+          401,
+          { error: { code: 'invalid_signature', message: 'the decision signature does not verify\x1b[2J' } },
+          /^The server refused the decision: the decision signature does not verify<U\+001B>\[2J \(invalid_signature\)$/,
+        ],
       ];
       for (const [status, body, pattern] of cases) {
         fake.decisionReply = { status, body };
-        await assert.rejects(submitDecision(fake.paired(), key, view, 'approve'), (e: Error) => e instanceof DecisionError && pattern.test(e.message));
+        await assert.rejects(
+          submitDecision(fake.paired(), key, view, 'approve'),
+          (e: Error) => e instanceof DecisionError && pattern.test(e.message),
+        );
       }
     } finally {
       await fake.stop();
@@ -198,12 +234,30 @@ describe('decisions', () => {
 
 describe('helpers', () => {
   test('backoff doubles from 0.5 s to 30 s with full jitter', () => {
-    assert.equal(backoffDelay(0, 500, 30_000, () => 0), 0);
-    assert.equal(backoffDelay(0, 500, 30_000, () => 1), 500);
-    assert.equal(backoffDelay(1, 500, 30_000, () => 1), 1000);
-    assert.equal(backoffDelay(3, 500, 30_000, () => 1), 4000);
-    assert.equal(backoffDelay(20, 500, 30_000, () => 1), 30_000);
-    assert.equal(backoffDelay(1000, 500, 30_000, () => 0.5), 15_000);
+    assert.equal(
+      backoffDelay(0, 500, 30_000, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelay(0, 500, 30_000, () => 1),
+      500,
+    );
+    assert.equal(
+      backoffDelay(1, 500, 30_000, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(3, 500, 30_000, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(20, 500, 30_000, () => 1),
+      30_000,
+    );
+    assert.equal(
+      backoffDelay(1000, 500, 30_000, () => 0.5),
+      15_000,
+    );
     for (let i = 0; i < 100; i++) {
       const d = backoffDelay(2);
       assert.ok(d >= 0 && d <= 2000, String(d));
@@ -270,7 +324,11 @@ describe('device session against a fake server', () => {
     let syncs = 0;
     const ready: boolean[] = [];
     const disconnects: Array<number | null> = [];
-    const session = open({ onSync: () => syncs++, onReady: (r) => ready.push(r.reconnected), onDisconnect: (d) => disconnects.push(d.retryInMs) });
+    const session = open({
+      onSync: () => syncs++,
+      onReady: (r) => ready.push(r.reconnected),
+      onDisconnect: (d) => disconnects.push(d.retryInMs),
+    });
     await waitFor(() => syncs === 1, 'first sync');
     fake.dropAll();
     await waitFor(() => syncs === 2, 'sync after reconnecting');
@@ -292,7 +350,11 @@ describe('device session against a fake server', () => {
     const synced: DeviceRequestView[][] = [];
     const invalid: string[] = [];
     const disconnects: string[] = [];
-    const session = open({ onSync: (v) => synced.push(v), onInvalidMessage: (e) => invalid.push(e.message), onDisconnect: (d) => disconnects.push(d.reason) });
+    const session = open({
+      onSync: (v) => synced.push(v),
+      onInvalidMessage: (e) => invalid.push(e.message),
+      onDisconnect: (d) => disconnects.push(d.reason),
+    });
     try {
       await waitFor(() => invalid.length >= 1 && disconnects.length >= 1, 'rejection');
       assert.equal(synced.length, 0);
@@ -377,7 +439,10 @@ describe('device session against a fake server', () => {
       fake.views.map((v) => v.request_id),
     );
     const down = { ...fake.paired(), url: 'http://127.0.0.1:9' };
-    await assert.rejects(withTimeout(fetchPendingRequests(down, key), 60_000, 'inbox'), (e: Error) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(
+      withTimeout(fetchPendingRequests(down, key), 60_000, 'inbox'),
+      (e: Error) => e instanceof ConnectionError && /ECONNREFUSED/.test(e.message),
+    );
   });
 });
 
@@ -424,7 +489,10 @@ describe('listener against a fake server', () => {
       assert.equal(fake.decisions.length, 1);
       assert.equal(fake.decisions[0]!.decision, 'approve');
       assert.equal(fake.decisions[0]!.action_digest, view.action_digest);
-      assert.match(l.out(), /--- Request 0b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d01 ---\nAcme Corp is requesting approval\n\nCold boot engine ENG-001\n/);
+      assert.match(
+        l.out(),
+        /--- Request 0b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d01 ---\nAcme Corp is requesting approval\n\nCold boot engine ENG-001\n/,
+      );
       assert.match(l.out(), /1 of 2 approvals received\. Waiting for one more\./);
       assert.match(l.out(), /You'll be notified when the action completes or times out\./);
       fake.push({ ...view, my_decision: 'approve', groups_satisfied_count: 2, status: 'approved' });
@@ -487,7 +555,10 @@ describe('listener against a fake server', () => {
       // The connection is cut; meanwhile the request is approved, then expires.
       fake.views = [{ ...view, status: 'approved', groups_satisfied_count: 2 }];
       fake.dropAll();
-      await waitFor(() => l.out().includes(`Request ${view.request_id} has expired; asking the server for its outcome.`), 'the expiry while disconnected');
+      await waitFor(
+        () => l.out().includes(`Request ${view.request_id} has expired; asking the server for its outcome.`),
+        'the expiry while disconnected',
+      );
       await waitFor(() => l.out().includes(`MPA request approved (request ${view.request_id})`), 'the outcome after the reconnect', 30_000);
       await handledEverythingBefore(l.out, { status: 'cancelled' });
       assert.doesNotMatch(l.out(), new RegExp(`timed out \\(request ${view.request_id}\\)`), 'never shown as timed out');

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
 import { Api } from '../../../test/support/api.js';
-import { DEVICE_CLI, freePort, runCli, spawnCli, startSigil, type RunResult, type SigilProcess, type Spawned } from '../../../test/support/processes.js';
+import {
+  DEVICE_CLI,
+  freePort,
+  runCli,
+  spawnCli,
+  startSigil,
+  type RunResult,
+  type SigilProcess,
+  type Spawned,
+} from '../../../test/support/processes.js';
 import { createStore, describeEachStore, type StoreKind, type TestStore } from '../../../test/support/stores.js';
 import { DecisionError, fetchPendingRequests, submitDecision } from '../src/index.js';
 import { loadOrCreateDeviceKey, loadServers, selectServer } from '../src/keystore.js';
@@ -110,7 +119,10 @@ describeEachStore('sigil-device end to end', (kind) => {
     const r = await s.device(s.home('alice'), 'whoami');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(identityFrom(r.stdout), alice);
-    assert.match(r.stdout, new RegExp(`^  Acme Corp  ${s.url.replace(/\./g, '\\.')}  \\(server [0-9a-f]{16}…, device "Alice's laptop"`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^  Acme Corp  ${s.url.replace(/\./g, '\\.')}  \\(server [0-9a-f]{16}…, device "Alice's laptop"`, 'm'),
+    );
     const devices = await s.api('GET', '/v1/devices');
     assert.ok(JSON.stringify(devices.body).includes(alice.fingerprint));
   });
@@ -179,7 +191,17 @@ describeEachStore('sigil-device end to end', (kind) => {
   test('a code typed with spaces and dashes pairs a second device', async () => {
     const pairing = await s.newPairing('Bob phone');
     const c = pairing.code;
-    const r = await s.device(s.home('bob'), 'pair', '--server', `${s.url}/`, '--code', `${c.slice(0, 3)} ${c.slice(3, 5)}-${c.slice(5)}`, '--name', 'Bob', '--yes');
+    const r = await s.device(
+      s.home('bob'),
+      'pair',
+      '--server',
+      `${s.url}/`,
+      '--code',
+      `${c.slice(0, 3)} ${c.slice(3, 5)}-${c.slice(5)}`,
+      '--name',
+      'Bob',
+      '--yes',
+    );
     assert.equal(r.code, 0, r.stderr);
     bob = identityFrom(r.stdout);
     assert.notEqual(bob.fingerprint, alice.fingerprint);
@@ -195,7 +217,13 @@ describeEachStore('sigil-device end to end', (kind) => {
     const text = await s.device(s.home('bob'), 'inbox');
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^1 pending request on Acme Corp/m);
-    assert.match(text.stdout, new RegExp(`^${id}  \\|  Cold boot engine ENG-001  \\|  expires in (9m|10m) \\d+s  \\|  0 of 1 approvals  \\|  group: Security Team$`, 'm'));
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^${id}  \\|  Cold boot engine ENG-001  \\|  expires in (9m|10m) \\d+s  \\|  0 of 1 approvals  \\|  group: Security Team$`,
+        'm',
+      ),
+    );
 
     const json = await s.device(s.home('bob'), 'inbox', '--json');
     assert.equal(json.code, 0, json.stderr);
@@ -220,7 +248,10 @@ describeEachStore('sigil-device end to end', (kind) => {
     const id = await s.createRequest(1, [sec()]);
     const r = await s.device(s.home('bob'), 'respond', id, '--deny');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Acme Corp is requesting approval\n\nCold boot engine ENG-001\n\nAction type: cold_boot\nEngine ID: ENG-001\nReason: Scheduled maintenance\nRequested by: alice@example.com\nTicket: MAINT-1234\n/);
+    assert.match(
+      r.stdout,
+      /Acme Corp is requesting approval\n\nCold boot engine ENG-001\n\nAction type: cold_boot\nEngine ID: ENG-001\nReason: Scheduled maintenance\nRequested by: alice@example.com\nTicket: MAINT-1234\n/,
+    );
     assert.match(r.stdout, new RegExp(`MPA request denied \\(request ${id}\\)`));
     const after = await s.getRequest(id);
     assert.equal(after.status, 'rejected');
@@ -281,7 +312,10 @@ describeEachStore('sigil-device end to end', (kind) => {
           `Requested by: alice@example.com\\nTicket: MAINT-1234\\n\\n0 of 2 approvals received\\. Waiting for 2 more\\.\\nExpires in \\d+m \\d+s\\nYour group: Engineering Leads\\n`,
       ),
     );
-    await listener.waitFor(/1 of 2 approvals received\. Waiting for one more\.\nExpires in \d+m \d+s\nYour group: Engineering Leads\n\nApproved\. Waiting for other approvers\.\nYou'll be notified when the action completes or times out\.\n/, { from: mark });
+    await listener.waitFor(
+      /1 of 2 approvals received\. Waiting for one more\.\nExpires in \d+m \d+s\nYour group: Engineering Leads\n\nApproved\. Waiting for other approvers\.\nYou'll be notified when the action completes or times out\.\n/,
+      { from: mark },
+    );
     const halfway = await s.getRequest(id);
     assert.equal(halfway.status, 'pending');
     assert.deepEqual(halfway.groups_satisfied, ['Engineering Leads']);
@@ -352,7 +386,9 @@ describe('sigil-device listen survives a server restart [pglite]', () => {
     const url = server.url;
     const home = join(root, 'carol');
     const pairing = await new Api(url, apiKey).request('POST', '/v1/pairings', {});
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--yes', '--home', home], { timeoutMs: 120_000 });
+    const paired = await runCli(DEVICE_CLI, ['pair', '--server', url, '--code', pairing.body.code, '--yes', '--home', home], {
+      timeoutMs: 120_000,
+    });
     assert.equal(paired.code, 0, paired.stderr);
     const carol = identityFrom(paired.stdout);
 

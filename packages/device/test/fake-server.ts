@@ -121,7 +121,14 @@ export class FakeSigil {
     this.challengesSent++;
     this.send(ws, { type: 'challenge', nonce });
     ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { type: string; payload: Record<string, unknown>; device_public_key: string; signature: string; cursor?: string; request_ids?: string[] };
+      const msg = JSON.parse(data.toString()) as {
+        type: string;
+        payload: Record<string, unknown>;
+        device_public_key: string;
+        signature: string;
+        cursor?: string;
+        request_ids?: string[];
+      };
       const authed = (ws as WebSocket & { fingerprint?: string }).fingerprint;
       if (authed !== undefined) {
         if (msg.type === 'sync' && typeof msg.cursor === 'string') {
@@ -130,7 +137,8 @@ export class FakeSigil {
         }
         if (msg.type === 'status' && Array.isArray(msg.request_ids)) {
           this.statusRequests.push(msg.request_ids);
-          for (const view of this.views) if (msg.request_ids.includes(view.request_id)) this.send(ws, { type: 'request', fingerprint: authed, request: view });
+          for (const view of this.views)
+            if (msg.request_ids.includes(view.request_id)) this.send(ws, { type: 'request', fingerprint: authed, request: view });
         }
         return;
       }

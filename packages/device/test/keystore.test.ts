@@ -59,7 +59,10 @@ describe('device key', () => {
     const home = tempHome();
     loadOrCreateDeviceKey(home);
     chmodSync(join(home, KEY_FILE), 0o644);
-    assert.throws(() => loadOrCreateDeviceKey(home), (err: Error) => err instanceof KeystoreError && /chmod 600/.test(err.message));
+    assert.throws(
+      () => loadOrCreateDeviceKey(home),
+      (err: Error) => err instanceof KeystoreError && /chmod 600/.test(err.message),
+    );
   });
 
   test('refuses a key file that is not a P-256 key', () => {

@@ -58,7 +58,8 @@ describe('param labels', () => {
   for (const [key, label] of cases) test(`${key} → ${label}`, () => assert.equal(paramLabel(key), label));
 
   test('a key made only of separators still gets a label', () => assert.equal(paramLabel('___'), '(unnamed)'));
-  test('control characters in keys are shown as code points, never obeyed', () => assert.equal(paramLabel('engine\x1b[2J_id'), 'engine<U+001B>[2J ID'));
+  test('control characters in keys are shown as code points, never obeyed', () =>
+    assert.equal(paramLabel('engine\x1b[2J_id'), 'engine<U+001B>[2J ID'));
 });
 
 describe('param values', () => {
@@ -150,7 +151,10 @@ describe('approval screen', () => {
 
   test('after this device approved', () => {
     const lines = renderScreen(guideView({ my_decision: 'approve' }), { now: NOW });
-    assert.deepEqual(lines.slice(-2), ['Approved. Waiting for other approvers.', "You'll be notified when the action completes or times out."]);
+    assert.deepEqual(lines.slice(-2), [
+      'Approved. Waiting for other approvers.',
+      "You'll be notified when the action completes or times out.",
+    ]);
     assert.ok(!lines.includes('[Deny] [Approve]'));
   });
 
@@ -179,16 +183,29 @@ describe('approval screen', () => {
     const lines = renderScreen(guideView({ my_group_satisfied: true }), { now: NOW });
     const note = lines.indexOf(GROUP_ALREADY_SATISFIED);
     assert.ok(note > lines.indexOf('Your group: Engineering Leads') && note < lines.indexOf('[Deny] [Approve]'), lines.join('\n'));
-    assert.ok(!renderScreen(guideView({ my_group_satisfied: true, my_decision: 'approve' }), { now: NOW }).includes(GROUP_ALREADY_SATISFIED));
+    assert.ok(
+      !renderScreen(guideView({ my_group_satisfied: true, my_decision: 'approve' }), { now: NOW }).includes(GROUP_ALREADY_SATISFIED),
+    );
   });
 
   test('no params: the action type alone', () => {
     const lines = renderScreen(guideView({ action: { type: 'rotate_keys', description: 'Rotate keys', params: {} } }), { now: NOW });
-    assert.deepEqual(lines.slice(0, 7), ['Acme Corp is requesting approval', '', 'Rotate keys', '', 'Action type: rotate_keys', '', '1 of 2 approvals received. Waiting for one more.']);
+    assert.deepEqual(lines.slice(0, 7), [
+      'Acme Corp is requesting approval',
+      '',
+      'Rotate keys',
+      '',
+      'Action type: rotate_keys',
+      '',
+      '1 of 2 approvals received. Waiting for one more.',
+    ]);
   });
 
   test('booleans and numbers in params', () => {
-    const lines = renderScreen(guideView({ action: { type: 't', description: 'd', params: { dry_run: false, amount: 12000, notify: true } } }), { now: NOW });
+    const lines = renderScreen(
+      guideView({ action: { type: 't', description: 'd', params: { dry_run: false, amount: 12000, notify: true } } }),
+      { now: NOW },
+    );
     assert.ok(lines.includes('Dry run: no'));
     assert.ok(lines.includes('Notify: yes'));
     assert.ok(lines.includes('Amount: 12000'));
@@ -218,7 +235,14 @@ describe('approval screen', () => {
 
   test('never names other approvers: only counts, whatever else a view carries', () => {
     // Identities a server might add to a view (or a bug might): none of them may reach the screen.
-    const identities = ['Bob Builder', 'b0b'.repeat(21) + 'b', 'Carol Denier', 'c4c'.repeat(21) + 'c', 'BKf3Zx9dQ2eYh+0u5v1w7rT8sA4mN6pL3kJ2hG1fE0c=', 'pairing-7d1f'];
+    const identities = [
+      'Bob Builder',
+      'b0b'.repeat(21) + 'b',
+      'Carol Denier',
+      'c4c'.repeat(21) + 'c',
+      'BKf3Zx9dQ2eYh+0u5v1w7rT8sA4mN6pL3kJ2hG1fE0c=',
+      'pairing-7d1f',
+    ];
     const view = {
       ...guideView({ groups_satisfied_count: 1 }),
       approvals: [{ name: identities[0], fingerprint: identities[1], device_public_key: identities[4], decision: 'approve' }],

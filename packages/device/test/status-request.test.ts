@@ -36,10 +36,12 @@ async function create(approvers: TestDevice[]) {
 
 test('a status request is answered with signed views of finished requests naming the device, and only those', async () => {
   const approved = await create([me, other]);
-  const decided = await t.api.withKey(null).post(
-    `/v1/mpa/requests/${approved.request_id}/decisions`,
-    other.decisionBody(t.serverId, approved.request_id, actionDigest(approved.action), 'approve'),
-  );
+  const decided = await t.api
+    .withKey(null)
+    .post(
+      `/v1/mpa/requests/${approved.request_id}/decisions`,
+      other.decisionBody(t.serverId, approved.request_id, actionDigest(approved.action), 'approve'),
+    );
   assert.equal(decided.status, 200, JSON.stringify(decided.body));
   const notMine = await create([other]);
 

@@ -29,26 +29,95 @@ const approver = { fingerprint: fingerprintOf(device), device_public_key: device
 
 /** Text a server accepts, chosen to stress the layout: padding, wide and combining characters, fake screen lines, long words. */
 const ALLOWED = [
-  ' ', '   ', '\u00a0', '\u2003', '\u3000', '\t', '\n', '\r\n', 'a', 'A', 'Z', '0', '1', 'I', 'l', 'é', 'e\u0301', 'а', '東京', '🚀', '❤\ufe0f',
-  '_', '-', ':', '[Deny] [Approve]', '1 of 2 approvals received.', 'Your group:', 'Expires in 9m', 'x'.repeat(90), 'word ', 'ENG-001', 'w'.repeat(300),
+  ' ',
+  '   ',
+  '\u00a0',
+  '\u2003',
+  '\u3000',
+  '\t',
+  '\n',
+  '\r\n',
+  'a',
+  'A',
+  'Z',
+  '0',
+  '1',
+  'I',
+  'l',
+  'é',
+  'e\u0301',
+  'а',
+  '東京',
+  '🚀',
+  '❤\ufe0f',
+  '_',
+  '-',
+  ':',
+  '[Deny] [Approve]',
+  '1 of 2 approvals received.',
+  'Your group:',
+  'Expires in 9m',
+  'x'.repeat(90),
+  'word ',
+  'ENG-001',
+  'w'.repeat(300),
 ];
 /** Pieces a requester could use to hide or disguise what the approver sees. */
 const INVISIBLE = [
-  '\u00ad', '\u180e', '\u3164', '\u115f', '\u1160', '\uffa0', '\ufff9', '\ufffb', '\u{e0041}', ' \ufe0f', '\ufe00', '\u200b', '\u200d', '\u202e',
-  '\u2066', '\u2028', '\x1b[2J', '\x1b[1A', '\x07', 'e\u0301\u0301\u0301\u0301\u0301', '\u{f0000}',
+  '\u00ad',
+  '\u180e',
+  '\u3164',
+  '\u115f',
+  '\u1160',
+  '\uffa0',
+  '\ufff9',
+  '\ufffb',
+  '\u{e0041}',
+  ' \ufe0f',
+  '\ufe00',
+  '\u200b',
+  '\u200d',
+  '\u202e',
+  '\u2066',
+  '\u2028',
+  '\x1b[2J',
+  '\x1b[1A',
+  '\x07',
+  'e\u0301\u0301\u0301\u0301\u0301',
+  '\u{f0000}',
 ];
 const hostile = (maxLength: number) =>
   fc.oneof(
     {
       weight: 6,
       arbitrary: fc
-        .array(fc.oneof({ weight: 30, arbitrary: fc.constantFrom(...ALLOWED) }, { weight: 1, arbitrary: fc.constantFrom(...INVISIBLE) }), { maxLength })
+        .array(fc.oneof({ weight: 30, arbitrary: fc.constantFrom(...ALLOWED) }, { weight: 1, arbitrary: fc.constantFrom(...INVISIBLE) }), {
+          maxLength,
+        })
         .map((parts) => parts.join('')),
     },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: maxLength * 4 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: maxLength * 2 }) },
   );
-const PARAM_KEYS = ['engine_id', 'Engine ID', 'reason', 'ticket', 'amount', 'Amount', 'аmount', 'note', 'requested_by', 'your_group', 'a', 'b', 'c', 'd', 'e', 'f', 'g'];
+const PARAM_KEYS = [
+  'engine_id',
+  'Engine ID',
+  'reason',
+  'ticket',
+  'amount',
+  'Amount',
+  'аmount',
+  'note',
+  'requested_by',
+  'your_group',
+  'a',
+  'b',
+  'c',
+  'd',
+  'e',
+  'f',
+  'g',
+];
 const sizes = fc.record({ columns: fc.integer({ min: 20, max: 200 }), rows: fc.integer({ min: 5, max: 60 }) });
 
 /** The view a device gets for an action the server accepted. */
@@ -80,7 +149,13 @@ function assertShownWholeBeforePrompt(view: DeviceRequestView, pages: string[][]
   const shown = squeeze(lines.slice(0, -1).join(' '));
   const screen = approvalScreen(view, NOW);
   let at = 0;
-  for (const part of [screen.heading, screen.description, ...screen.fields.map((f) => `${f.label}:${f.value}`), screen.quorum, screen.group]) {
+  for (const part of [
+    screen.heading,
+    screen.description,
+    ...screen.fields.map((f) => `${f.label}:${f.value}`),
+    screen.quorum,
+    screen.group,
+  ]) {
     const found = shown.indexOf(squeeze(part), at);
     assert.ok(found >= at, `${JSON.stringify(part)} is not shown in order before the prompt`);
     at = found + squeeze(part).length;
@@ -91,12 +166,24 @@ describe('the approval screen on a terminal', () => {
   test('the guide example fits an 80x24 terminal on one page, the prompt last', () => {
     const pages = layoutScreen(makeView(), { now: NOW, size: { columns: 80, rows: 24 }, header: ['--- Request x ---'] });
     assert.equal(pages.length, 1);
-    assert.deepEqual(pages[0]!.slice(0, 7), ['--- Request x ---', 'Acme Corp is requesting approval', '', 'Cold boot engine ENG-001', '', 'Action type: cold_boot', 'Engine ID: ENG-001']);
+    assert.deepEqual(pages[0]!.slice(0, 7), [
+      '--- Request x ---',
+      'Acme Corp is requesting approval',
+      '',
+      'Cold boot engine ENG-001',
+      '',
+      'Action type: cold_boot',
+      'Engine ID: ENG-001',
+    ]);
     assert.equal(pages[0]!.at(-1), BUTTONS);
   });
 
   test('padding cannot push the description out of view: whitespace runs show as one space', () => {
-    const action = { type: 'cold_boot', description: `Cold boot engine ENG-001${'\u00a0 '.repeat(480)}ENG-002 too`, params: { ticket: 'MAINT-1234' } };
+    const action = {
+      type: 'cold_boot',
+      description: `Cold boot engine ENG-001${'\u00a0 '.repeat(480)}ENG-002 too`,
+      params: { ticket: 'MAINT-1234' },
+    };
     validateMpaRequest({ required: 1, groups: [{ name: 'Ops', approvers: [approver] }], action });
     const pages = layoutScreen(viewOf(action), { now: NOW, size: { columns: 80, rows: 24 } });
     assert.equal(pages.length, 1);
@@ -129,7 +216,13 @@ describe('the approval screen on a terminal', () => {
       fc.property(
         hostile(3),
         hostile(30),
-        fc.array(fc.tuple(fc.tuple(fc.constantFrom(...PARAM_KEYS), hostile(1)).map(([k, s]) => k + s), fc.oneof(hostile(12), fc.integer(), fc.boolean())), { maxLength: 8 }),
+        fc.array(
+          fc.tuple(
+            fc.tuple(fc.constantFrom(...PARAM_KEYS), hostile(1)).map(([k, s]) => k + s),
+            fc.oneof(hostile(12), fc.integer(), fc.boolean()),
+          ),
+          { maxLength: 8 },
+        ),
         hostile(3),
         sizes,
         (type, description, entries, group, size) => {
@@ -154,10 +247,16 @@ describe('the approval screen on a terminal', () => {
 
   test('property: a screen from a server that skipped validation still prints nothing invisible and keeps the prompt last', () => {
     fc.assert(
-      fc.property(hostile(10), hostile(40), fc.dictionary(hostile(4), hostile(20), { maxKeys: 6 }), sizes, (type, description, params, size) => {
-        const view = viewOf({ type, description, params });
-        assertShownWholeBeforePrompt(view, layoutScreen(view, { now: NOW, size }), size);
-      }),
+      fc.property(
+        hostile(10),
+        hostile(40),
+        fc.dictionary(hostile(4), hostile(20), { maxKeys: 6 }),
+        sizes,
+        (type, description, params, size) => {
+          const view = viewOf({ type, description, params });
+          assertShownWholeBeforePrompt(view, layoutScreen(view, { now: NOW, size }), size);
+        },
+      ),
       { numRuns: 800 },
     );
   });

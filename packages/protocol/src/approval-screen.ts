@@ -67,7 +67,10 @@ export function outcomeLine(status: MpaStatus): string | null {
   return status === 'pending' ? null : (OUTCOMES[status] ?? `MPA request ${displayText(String(status))}`);
 }
 
-export const APPROVED_WAITING = ['Approved. Waiting for other approvers.', "You'll be notified when the action completes or times out."] as const;
+export const APPROVED_WAITING = [
+  'Approved. Waiting for other approvers.',
+  "You'll be notified when the action completes or times out.",
+] as const;
 export const DENIED = 'Denied.';
 
 /** The labels the screen uses itself; no param may look like one of them (see validateMpaRequest). */

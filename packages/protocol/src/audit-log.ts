@@ -71,7 +71,8 @@ export function* auditLeafHashing(entry: AuditLeafEntry): Hashing<Uint8Array> {
 export function isWellFormedTreeHead(head: SignedTreeHead): boolean {
   const p = head?.payload;
   if (typeof p !== 'object' || p === null || p.purpose !== 'audit-tree-head') return false;
-  if (!isIndex(p.tree_size) || !isIndex(p.timestamp) || typeof p.root_hash !== 'string' || !/^[0-9a-f]{64}$/.test(p.root_hash)) return false;
+  if (!isIndex(p.tree_size) || !isIndex(p.timestamp) || typeof p.root_hash !== 'string' || !/^[0-9a-f]{64}$/.test(p.root_hash))
+    return false;
   return typeof p.tenant_id === 'string' && typeof p.server_id === 'string' && typeof head.signature === 'string';
 }
 

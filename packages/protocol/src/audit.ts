@@ -17,7 +17,17 @@ import {
   type TreeHead,
 } from './audit-log.js';
 import { sha256Sync } from './crypto/node.js';
-import { consistencyHolds, emptyRoot, inclusionHolds, leafHash, nodeHash, runHashing, treeRoot, type Hashing, type HashInput } from './merkle.js';
+import {
+  consistencyHolds,
+  emptyRoot,
+  inclusionHolds,
+  leafHash,
+  nodeHash,
+  runHashing,
+  treeRoot,
+  type Hashing,
+  type HashInput,
+} from './merkle.js';
 import { DomainTag, verifyPayload } from './signing.js';
 
 export { MERKLE_HASH_SIZE, type HashInput } from './merkle.js';

@@ -26,8 +26,7 @@ export interface WebAuthnDecisionBody {
 
 /** How a device's key is held, as the device list shows it. */
 export type DeviceAttestation =
-  | { format: 'software'; verified: false }
-  | { format: string; aaguid: string; model?: string; verified: boolean };
+  { format: 'software'; verified: false } | { format: string; aaguid: string; model?: string; verified: boolean };
 
 /** The bytes whose SHA-256 is a decision's WebAuthn challenge: SIGIL-MPA-DECISION-V1, NUL, JCS(payload). */
 export function decisionChallengeInput(payload: DecisionPayload): Uint8Array<ArrayBuffer> {

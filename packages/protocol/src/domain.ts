@@ -24,7 +24,13 @@ export function signingInputBytes(tag: DomainTag, payload: unknown): Uint8Array<
  * (standard base64) with the given crypto; a high-S signature is refused even though ECDSA alone
  * would accept it. Never throws.
  */
-export async function verifyPayloadWith(crypto: SigilCrypto, tag: DomainTag, payload: unknown, signature: string, publicKey: string): Promise<boolean> {
+export async function verifyPayloadWith(
+  crypto: SigilCrypto,
+  tag: DomainTag,
+  payload: unknown,
+  signature: string,
+  publicKey: string,
+): Promise<boolean> {
   let key: Uint8Array;
   let sig: Uint8Array;
   let message: Uint8Array;

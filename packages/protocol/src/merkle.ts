@@ -77,7 +77,13 @@ export function* treeRoot(leafHashes: readonly Uint8Array[], start = 0, end = le
  * Checks an audit path (RFC 9162 §2.1.3.2): that `leaf` is leaf number `index` (zero-based)
  * of the tree of `size` leaves whose root is `root`. `proof` is ordered from the leaf's sibling up.
  */
-export function* inclusionHolds(leaf: HashInput, index: number, size: number, proof: readonly HashInput[], root: HashInput): Hashing<boolean> {
+export function* inclusionHolds(
+  leaf: HashInput,
+  index: number,
+  size: number,
+  proof: readonly HashInput[],
+  root: HashInput,
+): Hashing<boolean> {
   if (!isIndex(index) || !isIndex(size) || index >= size) return false;
   const start = toHash(leaf);
   const expected = toHash(root);
@@ -108,7 +114,13 @@ export function* inclusionHolds(leaf: HashInput, index: number, size: number, pr
  * `fromRoot` is a prefix of the tree of `to` leaves with root `toRoot`. from == to needs an empty
  * proof and equal roots; from == 0 (the empty tree has no proof) and from > to are false.
  */
-export function* consistencyHolds(from: number, to: number, fromRoot: HashInput, toRoot: HashInput, proof: readonly HashInput[]): Hashing<boolean> {
+export function* consistencyHolds(
+  from: number,
+  to: number,
+  fromRoot: HashInput,
+  toRoot: HashInput,
+  proof: readonly HashInput[],
+): Hashing<boolean> {
   if (!isIndex(from) || !isIndex(to) || from === 0 || from > to) return false;
   const first = toHash(fromRoot);
   const second = toHash(toRoot);

@@ -5,9 +5,7 @@ import type { Pictogram } from './pictogram.js';
 export const SIGNATURE_FRESHNESS_MS = 120_000;
 
 export function isFresh(issuedAtMs: unknown, nowMs: number): issuedAtMs is number {
-  return (
-    typeof issuedAtMs === 'number' && Number.isSafeInteger(issuedAtMs) && Math.abs(nowMs - issuedAtMs) <= SIGNATURE_FRESHNESS_MS
-  );
+  return typeof issuedAtMs === 'number' && Number.isSafeInteger(issuedAtMs) && Math.abs(nowMs - issuedAtMs) <= SIGNATURE_FRESHNESS_MS;
 }
 
 /** Signed by a device under DomainTag.pairing to complete a pairing. */

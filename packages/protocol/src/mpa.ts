@@ -210,8 +210,7 @@ function validateAction(action: unknown): Required<MpaAction> {
     if (!key.isWellFormed()) invalid('action.params keys must be valid Unicode');
     if (key.length > MPA_LIMITS.maxParamKeyLength) invalid(`action.params keys must be at most ${MPA_LIMITS.maxParamKeyLength} characters`);
     shownAsSent(key, `action.params key "${key}"`);
-    const ok =
-      typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+    const ok = typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
     if (!ok) invalid(`action.params.${key} must be a string, number or boolean`);
     if (typeof value === 'string') {
       if (!value.isWellFormed()) invalid(`action.params.${key} is not valid Unicode`);

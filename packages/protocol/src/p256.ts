@@ -57,7 +57,8 @@ export function compressedPointOf(encoded: string): Uint8Array<ArrayBuffer> {
 
 /** The 65-byte uncompressed form (0x04 || x || y) of a 33-byte compressed point; throws KeyFormatError off the curve. */
 export function decompressP256(compressed: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (compressed.length !== 33 || (compressed[0] !== 0x02 && compressed[0] !== 0x03)) throw new KeyFormatError('not a compressed P-256 point');
+  if (compressed.length !== 33 || (compressed[0] !== 0x02 && compressed[0] !== 0x03))
+    throw new KeyFormatError('not a compressed P-256 point');
   const x = scalar(compressed.subarray(1));
   if (x >= P256_P) throw new KeyFormatError('device_public_key is not a point on P-256');
   const rhs = (((x * x * x - 3n * x + P256_B) % P256_P) + P256_P) % P256_P;

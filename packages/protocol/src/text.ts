@@ -97,4 +97,3 @@ export function displayText(value: string): string {
   }
   return out;
 }
-

@@ -21,12 +21,7 @@ const MESSAGE_ID = /^[\x21-\x7e]+$/;
 const TIMESTAMP = /^[0-9]{1,15}$/;
 
 export type WebhookVerificationErrorCode =
-  | 'missing_headers'
-  | 'invalid_timestamp'
-  | 'timestamp_out_of_tolerance'
-  | 'invalid_signature'
-  | 'invalid_secret'
-  | 'invalid_body';
+  'missing_headers' | 'invalid_timestamp' | 'timestamp_out_of_tolerance' | 'invalid_signature' | 'invalid_secret' | 'invalid_body';
 
 export class WebhookVerificationError extends Error {
   readonly code: WebhookVerificationErrorCode;
@@ -61,12 +56,7 @@ export function generateWebhookSecret(): string {
  * The `v1,<base64>` signature of one message under one secret.
  * Throws a TypeError for a malformed secret, message id or timestamp (programming errors).
  */
-export function signWebhook(
-  secret: string,
-  msgId: string,
-  timestampSeconds: number,
-  body: string,
-): string {
+export function signWebhook(secret: string, msgId: string, timestampSeconds: number, body: string): string {
   const key = decodeSecret(secret);
   if (key === null) {
     throw new TypeError('webhook secret must be "whsec_" followed by non-empty standard base64');
@@ -80,12 +70,7 @@ export function signWebhook(
  * The three Standard Webhooks headers for one delivery attempt. Every secret given signs the
  * message, so that during a rotation a receiver holding either the old or the new secret accepts it.
  */
-export function webhookHeaders(
-  secrets: readonly string[],
-  msgId: string,
-  timestampSeconds: number,
-  body: string,
-): WebhookHeaders {
+export function webhookHeaders(secrets: readonly string[], msgId: string, timestampSeconds: number, body: string): WebhookHeaders {
   if (secrets.length === 0) {
     throw new TypeError('at least one webhook secret is needed to sign a message');
   }
@@ -112,10 +97,7 @@ export function verifyWebhook(
 ): unknown {
   const key = decodeSecret(secret);
   if (key === null) {
-    throw new WebhookVerificationError(
-      'invalid_secret',
-      'webhook secret must be "whsec_" followed by non-empty standard base64',
-    );
+    throw new WebhookVerificationError('invalid_secret', 'webhook secret must be "whsec_" followed by non-empty standard base64');
   }
 
   const msgId = singleHeader(headers, 'webhook-id');
@@ -129,10 +111,7 @@ export function verifyWebhook(
   }
 
   if (!TIMESTAMP.test(timestampHeader)) {
-    throw new WebhookVerificationError(
-      'invalid_timestamp',
-      'webhook-timestamp must be a Unix time in whole seconds',
-    );
+    throw new WebhookVerificationError('invalid_timestamp', 'webhook-timestamp must be a Unix time in whole seconds');
   }
   const timestamp = Number(timestampHeader);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
@@ -192,10 +171,7 @@ function assertTimestamp(timestampSeconds: number): void {
   }
 }
 
-function headerValues(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): string[] {
+function headerValues(headers: Record<string, string | string[] | undefined>, name: string): string[] {
   const values: string[] = [];
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name || value === undefined) continue;
@@ -206,20 +182,14 @@ function headerValues(
 }
 
 /** A header that must occur once; several different values are as good as none. */
-function singleHeader(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): string | undefined {
+function singleHeader(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const values = headerValues(headers, name);
   const first = values[0];
   return first !== undefined && values.every((value) => value === first) ? first : undefined;
 }
 
 /** The signature header; repeated occurrences are one list of space-separated signatures. */
-function joinedHeader(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): string | undefined {
+function joinedHeader(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const values = headerValues(headers, name);
   return values.length === 0 ? undefined : values.join(' ');
 }

@@ -36,10 +36,22 @@ test('leaf encoding, byte for byte (the example of docs/audit.md)', () => {
       '"leaf_index":0,"request_id":"9b1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f","tenant_id":"3f2a8c1e-5b7d-4e9f-a1c2-d3e4f5a6b7c8","type":"mpa.decision"}',
   );
   assert.equal(auditLeafHash(ENTRY), '751f4865c7720be7285390fd58c537cabfef14f251f3ef77a3a478856c4457b1');
-  assert.equal(auditLeafHash(ENTRY), createHash('sha256').update(Buffer.from([0])).update(auditLeafData(ENTRY)).digest('hex'));
+  assert.equal(
+    auditLeafHash(ENTRY),
+    createHash('sha256')
+      .update(Buffer.from([0]))
+      .update(auditLeafData(ENTRY))
+      .digest('hex'),
+  );
   // Fields outside the leaf are ignored; every field inside changes the hash.
   assert.equal(auditLeafHash({ ...ENTRY, id: 7, leaf_hash: 'x' } as AuditLeafEntry), auditLeafHash(ENTRY));
-  for (const change of [{ leaf_index: 1 }, { type: 'mpa.created' }, { request_id: null }, { data: {} }, { created_at: '2026-01-31T12:00:00.001Z' }]) {
+  for (const change of [
+    { leaf_index: 1 },
+    { type: 'mpa.created' },
+    { request_id: null },
+    { data: {} },
+    { created_at: '2026-01-31T12:00:00.001Z' },
+  ]) {
     assert.notEqual(auditLeafHash({ ...ENTRY, ...change }), auditLeafHash(ENTRY), JSON.stringify(change));
   }
 });
@@ -58,8 +70,26 @@ test('verifiers take hashes as bytes or hex, and never throw on junk', () => {
   const root = merkleNodeHash(merkleNodeHash(leaves[0]!, leaves[1]!), leaves[2]!);
   const proof = [leaves[1]!, leaves[2]!];
   assert.equal(verifyInclusion(leaves[0]!, 0, 3, proof, root), true);
-  assert.equal(verifyInclusion(leaves[0]!.toString('hex'), 0, 3, proof.map((p) => p.toString('hex').toUpperCase()), root.toString('hex')), true);
-  assert.equal(verifyInclusion(new Uint8Array(leaves[0]!), 0, 3, proof.map((p) => new Uint8Array(p)), new Uint8Array(root)), true);
+  assert.equal(
+    verifyInclusion(
+      leaves[0]!.toString('hex'),
+      0,
+      3,
+      proof.map((p) => p.toString('hex').toUpperCase()),
+      root.toString('hex'),
+    ),
+    true,
+  );
+  assert.equal(
+    verifyInclusion(
+      new Uint8Array(leaves[0]!),
+      0,
+      3,
+      proof.map((p) => new Uint8Array(p)),
+      new Uint8Array(root),
+    ),
+    true,
+  );
   for (const junk of [null, undefined, 42, 'zz', {}, [1, 2]] as unknown[]) {
     assert.equal(verifyInclusion(junk as string, 0, 3, proof, root), false);
     assert.equal(verifyInclusion(leaves[0]!, 0, 3, junk as string[], root), false);
@@ -91,7 +121,10 @@ test('tree heads: signed under their own domain tag', () => {
 
   // A one-leaf log: the entry's inclusion proof is empty and the root is its leaf hash.
   assert.equal(verifyAuditInclusion({ leaf_index: 0, tree_size: 1, leaf_hash: payload.root_hash, audit_path: [] }, payload, ENTRY), true);
-  assert.equal(verifyAuditInclusion({ leaf_index: 0, tree_size: 1, leaf_hash: payload.root_hash, audit_path: [] }, payload, { ...ENTRY, type: 'x' }), false);
+  assert.equal(
+    verifyAuditInclusion({ leaf_index: 0, tree_size: 1, leaf_hash: payload.root_hash, audit_path: [] }, payload, { ...ENTRY, type: 'x' }),
+    false,
+  );
   assert.equal(verifyAuditInclusion({ leaf_index: 0, tree_size: 2, leaf_hash: payload.root_hash, audit_path: [] }, payload), false);
   assert.equal(verifyAuditConsistency({ from: 1, to: 1, proof: [] }, payload, payload), true);
   assert.equal(verifyAuditConsistency({ from: 1, to: 1, proof: [] }, payload, { ...payload, tenant_id: 'other' }), false);

@@ -14,16 +14,42 @@ test('a server URL has one canonical form', () => {
     ['https://sigil.example.com/#top', 'query'],
   ];
   for (const [input, problem] of refused) {
-    assert.throws(() => normalizeServiceUrl(input, 'serviceUrl'), (err: unknown) => err instanceof ServiceUrlError && err.problem === problem && err.message.startsWith('serviceUrl '), input);
+    assert.throws(
+      () => normalizeServiceUrl(input, 'serviceUrl'),
+      (err: unknown) => err instanceof ServiceUrlError && err.problem === problem && err.message.startsWith('serviceUrl '),
+      input,
+    );
   }
 });
 
 test('backoff: uniform up to base × 2^attempt, capped', () => {
-  assert.equal(backoffDelay(0, 200, 5000, () => 1), 200);
-  assert.equal(backoffDelay(3, 200, 5000, () => 1), 1600);
-  assert.equal(backoffDelay(10, 200, 5000, () => 1), 5000);
-  assert.equal(backoffDelay(10_000, 200, 5000, () => 1), 5000, 'a huge attempt count does not overflow');
-  assert.equal(backoffDelay(-1, 200, 5000, () => 1), 200);
-  assert.equal(backoffDelay(4, 200, 5000, () => 0), 0);
-  assert.equal(backoffDelay(2, 200, 5000, () => 0.5), 400);
+  assert.equal(
+    backoffDelay(0, 200, 5000, () => 1),
+    200,
+  );
+  assert.equal(
+    backoffDelay(3, 200, 5000, () => 1),
+    1600,
+  );
+  assert.equal(
+    backoffDelay(10, 200, 5000, () => 1),
+    5000,
+  );
+  assert.equal(
+    backoffDelay(10_000, 200, 5000, () => 1),
+    5000,
+    'a huge attempt count does not overflow',
+  );
+  assert.equal(
+    backoffDelay(-1, 200, 5000, () => 1),
+    200,
+  );
+  assert.equal(
+    backoffDelay(4, 200, 5000, () => 0),
+    0,
+  );
+  assert.equal(
+    backoffDelay(2, 200, 5000, () => 0.5),
+    400,
+  );
 });

@@ -21,7 +21,10 @@ function shuffleKeys(value: unknown, seed: number): unknown {
   if (Array.isArray(value)) return value.map((v, i) => shuffleKeys(v, seed + i));
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value);
-  const rotated = entries.slice(seed % (entries.length || 1)).concat(entries.slice(0, seed % (entries.length || 1))).reverse();
+  const rotated = entries
+    .slice(seed % (entries.length || 1))
+    .concat(entries.slice(0, seed % (entries.length || 1)))
+    .reverse();
   return Object.fromEntries(rotated.map(([k, v]) => [k, shuffleKeys(v, seed + 1)]));
 }
 
@@ -50,7 +53,10 @@ describe('canonicalize: RFC 8785 vectors', () => {
     const sorting = jcsVectors.valid.find((c) => c.name.includes('3.2.3 sorting'))!;
     const keys = ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'];
     const positions = keys.map((k) => sorting.expected.indexOf(`${JSON.stringify(k)}:`));
-    assert.deepEqual(positions, [...positions].sort((a, b) => a - b));
+    assert.deepEqual(
+      positions,
+      [...positions].sort((a, b) => a - b),
+    );
     assert.ok(positions.every((p) => p > 0));
     assert.equal(Buffer.from(sorting.expected, 'utf8').subarray(0, 8).toString('hex'), '7b225c72223a2243');
   });

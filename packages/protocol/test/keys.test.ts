@@ -92,11 +92,14 @@ describe('key vectors', () => {
 
   for (const c of keyVectors.invalid) {
     test(`rejects ${c.name}`, () => {
-      assert.throws(() => decodePublicKey(c.public_key), (err: unknown) => {
-        assert.ok(err instanceof KeyFormatError);
-        assert.equal(err.message, c.error);
-        return true;
-      });
+      assert.throws(
+        () => decodePublicKey(c.public_key),
+        (err: unknown) => {
+          assert.ok(err instanceof KeyFormatError);
+          assert.equal(err.message, c.error);
+          return true;
+        },
+      );
     });
   }
 
@@ -195,7 +198,16 @@ describe('fingerprints', () => {
 
   test('isFingerprint accepts only 64 lower-case hex characters', () => {
     assert.equal(isFingerprint('0123456789abcdef'.repeat(4)), true);
-    for (const bad of ['0123456789ABCDEF'.repeat(4), 'a'.repeat(63), 'a'.repeat(65), 'g'.repeat(64), ` ${'a'.repeat(63)}`, 42, null, undefined]) {
+    for (const bad of [
+      '0123456789ABCDEF'.repeat(4),
+      'a'.repeat(63),
+      'a'.repeat(65),
+      'g'.repeat(64),
+      ` ${'a'.repeat(63)}`,
+      42,
+      null,
+      undefined,
+    ]) {
       assert.equal(isFingerprint(bad), false, String(bad));
     }
   });

@@ -37,13 +37,16 @@ function withChange(change: (body: any) => void): any {
 }
 
 function rejects(body: unknown, message: string): void {
-  assert.throws(() => validateMpaRequest(body), (err: unknown) => {
-    assert.ok(err instanceof MpaValidationError);
-    assert.equal(err.name, 'MpaValidationError');
-    assert.equal(err.code, 'invalid_request');
-    assert.equal(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => validateMpaRequest(body),
+    (err: unknown) => {
+      assert.ok(err instanceof MpaValidationError);
+      assert.equal(err.name, 'MpaValidationError');
+      assert.equal(err.code, 'invalid_request');
+      assert.equal(err.message, message);
+      return true;
+    },
+  );
 }
 
 const invalid = (detail: string) => `Invalid MPA request: ${detail}`;
@@ -96,7 +99,11 @@ describe('validateMpaRequest: the product guide example', () => {
 
   test('required may equal the number of groups, and single-group requests work', () => {
     assert.equal(validateMpaRequest(withChange((b) => (b.required = 3))).required, 3);
-    const one = validateMpaRequest({ required: 1, groups: [{ name: 'On call', approvers: [alice] }], action: { type: 't', description: 'd' } });
+    const one = validateMpaRequest({
+      required: 1,
+      groups: [{ name: 'On call', approvers: [alice] }],
+      action: { type: 't', description: 'd' },
+    });
     assert.equal(one.groups[0]!.name, 'On call');
   });
 
@@ -122,87 +129,157 @@ describe('validateMpaRequest: request body', () => {
 
   test('required must be an integer of at least 1', () => {
     for (const required of [undefined, 0, -1, 1.5, '2', null, NaN, true]) {
-      rejects(withChange((b) => (b.required = required)), invalid('required must be an integer of at least 1'));
+      rejects(
+        withChange((b) => (b.required = required)),
+        invalid('required must be an integer of at least 1'),
+      );
     }
   });
 
   test('groups must be a non-empty array', () => {
     for (const groups of [undefined, [], {}, 'groups', null]) {
-      rejects(withChange((b) => (b.groups = groups)), invalid('groups must be a non-empty array'));
+      rejects(
+        withChange((b) => (b.groups = groups)),
+        invalid('groups must be a non-empty array'),
+      );
     }
   });
 
   test('more than 20 groups', () => {
     const groups = Array.from({ length: 21 }, (_, i) => ({ name: `g${i}`, approvers: [] }));
-    rejects(withChange((b) => (b.groups = groups)), invalid('at most 20 groups are allowed'));
+    rejects(
+      withChange((b) => (b.groups = groups)),
+      invalid('at most 20 groups are allowed'),
+    );
   });
 
   test('required cannot exceed the number of groups', () => {
-    rejects(withChange((b) => (b.required = 4)), 'Invalid MPA request: required cannot exceed number of groups');
+    rejects(
+      withChange((b) => (b.required = 4)),
+      'Invalid MPA request: required cannot exceed number of groups',
+    );
   });
 
   test('expires_in_seconds out of range, fractional or not a number', () => {
     for (const seconds of [59, 901, 60.5, 0, -300, '300', '60', true, [300], Infinity]) {
-      rejects(withChange((b) => (b.expires_in_seconds = seconds)), EXPIRES);
+      rejects(
+        withChange((b) => (b.expires_in_seconds = seconds)),
+        EXPIRES,
+      );
     }
   });
 
   test('unknown top-level fields', () => {
-    rejects(withChange((b) => (b.callback_url = 'https://x')), invalid('unknown field callback_url'));
-    rejects(withChange((b) => (b.Required = 2)), invalid('unknown field Required'));
+    rejects(
+      withChange((b) => (b.callback_url = 'https://x')),
+      invalid('unknown field callback_url'),
+    );
+    rejects(
+      withChange((b) => (b.Required = 2)),
+      invalid('unknown field Required'),
+    );
   });
 
   test('checks run in order: body fields before groups before action', () => {
-    rejects(withChange((b) => Object.assign(b, { required: 0, groups: [], extra: 1 })), invalid('unknown field extra'));
-    rejects(withChange((b) => Object.assign(b, { required: 0, groups: [] })), invalid('required must be an integer of at least 1'));
-    rejects(withChange((b) => Object.assign(b, { expires_in_seconds: 1, action: null })), EXPIRES);
-    rejects(withChange((b) => Object.assign(b, { action: null, groups: [{ name: '', approvers: [] }], required: 1 })), invalid('groups[0].name is required'));
+    rejects(
+      withChange((b) => Object.assign(b, { required: 0, groups: [], extra: 1 })),
+      invalid('unknown field extra'),
+    );
+    rejects(
+      withChange((b) => Object.assign(b, { required: 0, groups: [] })),
+      invalid('required must be an integer of at least 1'),
+    );
+    rejects(
+      withChange((b) => Object.assign(b, { expires_in_seconds: 1, action: null })),
+      EXPIRES,
+    );
+    rejects(
+      withChange((b) => Object.assign(b, { action: null, groups: [{ name: '', approvers: [] }], required: 1 })),
+      invalid('groups[0].name is required'),
+    );
   });
 });
 
 describe('validateMpaRequest: groups and approvers', () => {
   test('group must be an object', () => {
     for (const group of [null, [], 'Security Team', 7]) {
-      rejects(withChange((b) => (b.groups[1] = group)), invalid('groups[1] must be an object'));
+      rejects(
+        withChange((b) => (b.groups[1] = group)),
+        invalid('groups[1] must be an object'),
+      );
     }
   });
 
   test('unknown group and approver fields', () => {
-    rejects(withChange((b) => (b.groups[1].required = 1)), invalid('unknown field groups[1].required'));
-    rejects(withChange((b) => (b.groups[2].approvers[1].name = 'Eve')), invalid('unknown field groups[2].approvers[1].name'));
+    rejects(
+      withChange((b) => (b.groups[1].required = 1)),
+      invalid('unknown field groups[1].required'),
+    );
+    rejects(
+      withChange((b) => (b.groups[2].approvers[1].name = 'Eve')),
+      invalid('unknown field groups[2].approvers[1].name'),
+    );
   });
 
   test('group name missing, blank, too long or not valid Unicode', () => {
     for (const name of [undefined, '', '   ', 5, null]) {
-      rejects(withChange((b) => (b.groups[1].name = name)), invalid('groups[1].name is required'));
+      rejects(
+        withChange((b) => (b.groups[1].name = name)),
+        invalid('groups[1].name is required'),
+      );
     }
-    rejects(withChange((b) => (b.groups[1].name = 'n'.repeat(101))), invalid('groups[1].name must be at most 100 characters'));
-    rejects(withChange((b) => (b.groups[1].name = 'Team \ud800')), invalid('groups[1].name is not valid Unicode'));
+    rejects(
+      withChange((b) => (b.groups[1].name = 'n'.repeat(101))),
+      invalid('groups[1].name must be at most 100 characters'),
+    );
+    rejects(
+      withChange((b) => (b.groups[1].name = 'Team \ud800')),
+      invalid('groups[1].name is not valid Unicode'),
+    );
   });
 
   test('duplicate group names', () => {
-    rejects(withChange((b) => (b.groups[2].name = 'Engineering Leads')), invalid('duplicate group name "Engineering Leads"'));
+    rejects(
+      withChange((b) => (b.groups[2].name = 'Engineering Leads')),
+      invalid('duplicate group name "Engineering Leads"'),
+    );
   });
 
   test('group with no approvers', () => {
     for (const approvers of [undefined, [], {}, null]) {
-      rejects(withChange((b) => (b.groups[1].approvers = approvers)), invalid('group "Security Team" has no approvers'));
+      rejects(
+        withChange((b) => (b.groups[1].approvers = approvers)),
+        invalid('group "Security Team" has no approvers'),
+      );
     }
   });
 
   test('more than 50 approvers', () => {
     const approvers = Array.from({ length: 51 }, () => ({ ...carol }));
-    rejects(withChange((b) => (b.groups[1].approvers = approvers)), invalid('group "Security Team" has more than 50 approvers'));
+    rejects(
+      withChange((b) => (b.groups[1].approvers = approvers)),
+      invalid('group "Security Team" has more than 50 approvers'),
+    );
   });
 
   test('approver must be an object', () => {
     for (const approver of [null, 'carol', [carol]]) {
-      rejects(withChange((b) => (b.groups[1].approvers[0] = approver)), invalid('groups[1].approvers[0] must be an object'));
+      rejects(
+        withChange((b) => (b.groups[1].approvers[0] = approver)),
+        invalid('groups[1].approvers[0] must be an object'),
+      );
     }
   });
 
   test('fingerprint format', () => {
-    for (const fingerprint of [undefined, 'abc123...', alice.fingerprint.toUpperCase(), alice.fingerprint.slice(1), `${alice.fingerprint}0`, 42]) {
+    for (const fingerprint of [
+      undefined,
+      'abc123...',
+      alice.fingerprint.toUpperCase(),
+      alice.fingerprint.slice(1),
+      `${alice.fingerprint}0`,
+      42,
+    ]) {
       rejects(
         withChange((b) => (b.groups[0].approvers[0].fingerprint = fingerprint)),
         invalid('groups[0].approvers[0].fingerprint must be 64 lower-case hex characters'),
@@ -212,7 +289,10 @@ describe('validateMpaRequest: groups and approvers', () => {
 
   test('device_public_key missing or not a string', () => {
     for (const key of [undefined, null, 42, { x: 1 }]) {
-      rejects(withChange((b) => (b.groups[0].approvers[1].device_public_key = key)), invalid('groups[0].approvers[1].device_public_key is required'));
+      rejects(
+        withChange((b) => (b.groups[0].approvers[1].device_public_key = key)),
+        invalid('groups[0].approvers[1].device_public_key is required'),
+      );
     }
   });
 
@@ -222,7 +302,10 @@ describe('validateMpaRequest: groups and approvers', () => {
       invalid('groups[0].approvers[1].device_public_key must be a 33-byte compressed P-256 point in standard base64'),
     );
     for (const bad of keyVectors.invalid) {
-      rejects(withChange((b) => (b.groups[0].approvers[1].device_public_key = bad.public_key)), invalid(`groups[0].approvers[1].${bad.error}`));
+      rejects(
+        withChange((b) => (b.groups[0].approvers[1].device_public_key = bad.public_key)),
+        invalid(`groups[0].approvers[1].${bad.error}`),
+      );
     }
   });
 
@@ -232,7 +315,10 @@ describe('validateMpaRequest: groups and approvers', () => {
       invalid(`fingerprint ${alice.fingerprint} does not match its device_public_key`),
     );
     const zeros = '0'.repeat(64);
-    rejects(withChange((b) => (b.groups[1].approvers[0].fingerprint = zeros)), invalid(`fingerprint ${zeros} does not match its device_public_key`));
+    rejects(
+      withChange((b) => (b.groups[1].approvers[0].fingerprint = zeros)),
+      invalid(`fingerprint ${zeros} does not match its device_public_key`),
+    );
   });
 
   test('same device in two groups', () => {
@@ -252,53 +338,93 @@ describe('validateMpaRequest: groups and approvers', () => {
 
 describe('validateMpaRequest: action', () => {
   test('action must be an object', () => {
-    for (const action of [undefined, null, [], 'cold_boot']) rejects(withChange((b) => (b.action = action)), invalid('action is required'));
+    for (const action of [undefined, null, [], 'cold_boot'])
+      rejects(
+        withChange((b) => (b.action = action)),
+        invalid('action is required'),
+      );
   });
 
   test('unknown action fields', () => {
-    rejects(withChange((b) => (b.action.priority = 'high')), invalid('unknown field action.priority'));
+    rejects(
+      withChange((b) => (b.action.priority = 'high')),
+      invalid('unknown field action.priority'),
+    );
   });
 
   test('type and description are required, bounded and valid Unicode', () => {
-    for (const [field, max] of [['type', 100], ['description', 1000]] as const) {
+    for (const [field, max] of [
+      ['type', 100],
+      ['description', 1000],
+    ] as const) {
       for (const value of [undefined, '', ' \n ', 1, null]) {
-        rejects(withChange((b) => (b.action[field] = value)), invalid(`action.${field} is required`));
+        rejects(
+          withChange((b) => (b.action[field] = value)),
+          invalid(`action.${field} is required`),
+        );
       }
-      rejects(withChange((b) => (b.action[field] = 'a'.repeat(max + 1))), invalid(`action.${field} must be at most ${max} characters`));
-      rejects(withChange((b) => (b.action[field] = 'a\udc00')), invalid(`action.${field} is not valid Unicode`));
+      rejects(
+        withChange((b) => (b.action[field] = 'a'.repeat(max + 1))),
+        invalid(`action.${field} must be at most ${max} characters`),
+      );
+      rejects(
+        withChange((b) => (b.action[field] = 'a\udc00')),
+        invalid(`action.${field} is not valid Unicode`),
+      );
     }
   });
 
   test('params must be an object', () => {
     for (const params of [[], 'engine_id=ENG-001', 5, true]) {
-      rejects(withChange((b) => (b.action.params = params)), invalid('action.params must be an object'));
+      rejects(
+        withChange((b) => (b.action.params = params)),
+        invalid('action.params must be an object'),
+      );
     }
   });
 
   test('params must be flat strings, numbers and booleans', () => {
     for (const value of [{ nested: 'x' }, {}, ['ENG-001'], [], null, undefined, Infinity, NaN]) {
-      rejects(withChange((b) => (b.action.params.engine = value)), invalid('action.params.engine must be a string, number or boolean'));
+      rejects(
+        withChange((b) => (b.action.params.engine = value)),
+        invalid('action.params.engine must be a string, number or boolean'),
+      );
     }
     const ok = validateMpaRequest(withChange((b) => Object.assign(b.action.params, { n: -1.5, zero: 0, yes: true, no: false, empty: '' })));
     assert.deepEqual(ok.action.params, { ...guideRequest().action.params, n: -1.5, zero: 0, yes: true, no: false, empty: '' });
   });
 
   test('params keys and string values must be valid Unicode', () => {
-    rejects(withChange((b) => (b.action.params.note = 'x\ud83d')), invalid('action.params.note is not valid Unicode'));
-    rejects(withChange((b) => (b.action.params['k\ud800'] = 'v')), invalid('action.params keys must be valid Unicode'));
+    rejects(
+      withChange((b) => (b.action.params.note = 'x\ud83d')),
+      invalid('action.params.note is not valid Unicode'),
+    );
+    rejects(
+      withChange((b) => (b.action.params['k\ud800'] = 'v')),
+      invalid('action.params keys must be valid Unicode'),
+    );
   });
 
   test('action over 8192 bytes of canonical JSON', () => {
     const message = invalid('action must be at most 8192 bytes as JSON');
     const over = sizedAction(8193);
     assert.equal(Buffer.byteLength(canonicalize(over)), 8193);
-    rejects(withChange((b) => (b.action = over)), message);
+    rejects(
+      withChange((b) => (b.action = over)),
+      message,
+    );
     const euros = sizedAction(8193, '€');
     assert.ok(canonicalize(euros).length < 8192);
-    rejects(withChange((b) => (b.action = euros)), message);
+    rejects(
+      withChange((b) => (b.action = euros)),
+      message,
+    );
     const quotes = sizedAction(8193, '"');
     assert.ok(canonicalize(quotes).length > 8192);
-    rejects(withChange((b) => (b.action = quotes)), message);
+    rejects(
+      withChange((b) => (b.action = quotes)),
+      message,
+    );
   });
 });
 
@@ -312,11 +438,32 @@ describe('validateMpaRequest: only what an approver can see is accepted', () => 
       [(b, t) => (b.groups[0].name = `Leads${t}`), 'groups[0].name'],
     ];
     for (const [change, field] of cases) {
-      rejects(withChange((b) => change(b, '\u200b')), invalid(`${field} contains an invisible or formatting character (U+200B)`));
+      rejects(
+        withChange((b) => change(b, '\u200b')),
+        invalid(`${field} contains an invisible or formatting character (U+200B)`),
+      );
     }
-    for (const c of ['\u00ad', '\u180e', '\u3164', '\u115f', '\u1160', '\uffa0', '\ufff9', '\ufffb', '\u{e0041}', '\u202e', '\u2028', '\x1b', '\x00', '\ufe00']) {
+    for (const c of [
+      '\u00ad',
+      '\u180e',
+      '\u3164',
+      '\u115f',
+      '\u1160',
+      '\uffa0',
+      '\ufff9',
+      '\ufffb',
+      '\u{e0041}',
+      '\u202e',
+      '\u2028',
+      '\x1b',
+      '\x00',
+      '\ufe00',
+    ]) {
       const name = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-      rejects(withChange((b) => (b.action.description = `a${c}b`)), invalid(`action.description contains an invisible or formatting character (${name})`));
+      rejects(
+        withChange((b) => (b.action.description = `a${c}b`)),
+        invalid(`action.description contains an invisible or formatting character (${name})`),
+      );
     }
   });
 
@@ -326,10 +473,21 @@ describe('validateMpaRequest: only what an approver can see is accepted', () => 
   });
 
   test('params: at most 50, keys of at most 100 characters, values of at most 1000', () => {
-    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`, i]));
-    rejects(withChange((b) => (b.action.params = many)), invalid('action.params may have at most 50 entries'));
-    rejects(withChange((b) => (b.action.params['k'.repeat(101)] = 1)), invalid('action.params keys must be at most 100 characters'));
-    rejects(withChange((b) => (b.action.params.reason = 'r'.repeat(1001))), invalid('action.params.reason must be at most 1000 characters'));
+    const many = Object.fromEntries(
+      Array.from({ length: 51 }, (_, i) => [`k${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`, i]),
+    );
+    rejects(
+      withChange((b) => (b.action.params = many)),
+      invalid('action.params may have at most 50 entries'),
+    );
+    rejects(
+      withChange((b) => (b.action.params['k'.repeat(101)] = 1)),
+      invalid('action.params keys must be at most 100 characters'),
+    );
+    rejects(
+      withChange((b) => (b.action.params.reason = 'r'.repeat(1001))),
+      invalid('action.params.reason must be at most 1000 characters'),
+    );
     assert.ok(validateMpaRequest(withChange((b) => ((b.action.params.reason = 'r'.repeat(1000)), (b.action.params['k'.repeat(100)] = 1)))));
   });
 
@@ -349,9 +507,18 @@ describe('validateMpaRequest: only what an approver can see is accepted', () => 
   });
 
   test("a param cannot pass for the screen's own lines, and needs a letter or digit", () => {
-    rejects(withChange((b) => (b.action.params.action_type = 'x')), invalid(`action.params key "action_type" would look like the approval screen's own "Action type" line`));
-    rejects(withChange((b) => (b.action.params['Your group'] = 'x')), invalid(`action.params key "Your group" would look like the approval screen's own "Your group" line`));
-    rejects(withChange((b) => (b.action.params['__'] = 'x')), invalid('action.params key "__" has no letter or digit to label it with'));
+    rejects(
+      withChange((b) => (b.action.params.action_type = 'x')),
+      invalid(`action.params key "action_type" would look like the approval screen's own "Action type" line`),
+    );
+    rejects(
+      withChange((b) => (b.action.params['Your group'] = 'x')),
+      invalid(`action.params key "Your group" would look like the approval screen's own "Your group" line`),
+    );
+    rejects(
+      withChange((b) => (b.action.params['__'] = 'x')),
+      invalid('action.params key "__" has no letter or digit to label it with'),
+    );
   });
 });
 
@@ -383,20 +550,35 @@ describe('actionDigest', () => {
 
   test('changes when any param value changes', () => {
     fc.assert(
-      fc.property(params.filter((p) => Object.keys(p).length > 0), fc.nat(), (p, pick) => {
-        const keys = Object.keys(p);
-        const key = keys[pick % keys.length]!;
-        const value = p[key]!;
-        const changed = { ...p, [key]: typeof value === 'string' ? `${value}!` : typeof value === 'boolean' ? !value : value + 1 === value ? -value - 1 : value + 1 };
-        assert.notEqual(actionDigest({ type: 't', description: 'd', params: changed }), actionDigest({ type: 't', description: 'd', params: p }));
-      }),
+      fc.property(
+        params.filter((p) => Object.keys(p).length > 0),
+        fc.nat(),
+        (p, pick) => {
+          const keys = Object.keys(p);
+          const key = keys[pick % keys.length]!;
+          const value = p[key]!;
+          const changed = {
+            ...p,
+            [key]:
+              typeof value === 'string' ? `${value}!` : typeof value === 'boolean' ? !value : value + 1 === value ? -value - 1 : value + 1,
+          };
+          assert.notEqual(
+            actionDigest({ type: 't', description: 'd', params: changed }),
+            actionDigest({ type: 't', description: 'd', params: p }),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   test('the validated guide action digests the same as its reordered input', () => {
     const { action } = validateMpaRequest(guideRequest());
-    const reordered = { params: Object.fromEntries(Object.entries(action.params).reverse()), description: action.description, type: action.type };
+    const reordered = {
+      params: Object.fromEntries(Object.entries(action.params).reverse()),
+      description: action.description,
+      type: action.type,
+    };
     assert.equal(actionDigest(reordered), actionDigest(action));
   });
 });

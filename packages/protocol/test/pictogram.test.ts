@@ -6,7 +6,9 @@ import { PICTOGRAM_EMOJI, pictogramFor } from '../src/index.js';
 import { pictogramVectors } from './vectors.js';
 
 function indexesOf(serverId: string): number[] {
-  const digest = createHash('sha256').update(Buffer.concat([Buffer.from('sigil-pictogram\0'), Buffer.from(serverId, 'utf8')])).digest();
+  const digest = createHash('sha256')
+    .update(Buffer.concat([Buffer.from('sigil-pictogram\0'), Buffer.from(serverId, 'utf8')]))
+    .digest();
   const first30 = BigInt(`0x${digest.subarray(0, 4).toString('hex')}`) >> 2n;
   return [24n, 18n, 12n, 6n, 0n].map((shift) => Number((first30 >> shift) & 63n));
 }
@@ -25,8 +27,14 @@ describe('pictogram', () => {
   for (const v of pictogramVectors.vectors) {
     test(`vector ${JSON.stringify(v.server_id.slice(0, 40))}`, () => {
       assert.deepEqual(indexesOf(v.server_id), v.indexes);
-      assert.deepEqual(v.indexes.map((i) => PICTOGRAM_EMOJI[i]![0]), v.emoji);
-      assert.deepEqual(v.indexes.map((i) => PICTOGRAM_EMOJI[i]![1]), v.names);
+      assert.deepEqual(
+        v.indexes.map((i) => PICTOGRAM_EMOJI[i]![0]),
+        v.emoji,
+      );
+      assert.deepEqual(
+        v.indexes.map((i) => PICTOGRAM_EMOJI[i]![1]),
+        v.names,
+      );
       assert.deepEqual(pictogramFor(v.server_id), { emoji: v.emoji, names: v.names, text: v.text });
     });
   }
@@ -40,8 +48,14 @@ describe('pictogram', () => {
         assert.equal(pic.names.length, 5);
         assert.equal(pic.text, pic.emoji.join(' '));
         const indexes = indexesOf(serverId);
-        assert.deepEqual(pic.emoji, indexes.map((i) => PICTOGRAM_EMOJI[i]![0]));
-        assert.deepEqual(pic.names, indexes.map((i) => PICTOGRAM_EMOJI[i]![1]));
+        assert.deepEqual(
+          pic.emoji,
+          indexes.map((i) => PICTOGRAM_EMOJI[i]![0]),
+        );
+        assert.deepEqual(
+          pic.names,
+          indexes.map((i) => PICTOGRAM_EMOJI[i]![1]),
+        );
       }),
       { numRuns: 300 },
     );

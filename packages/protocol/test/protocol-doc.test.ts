@@ -24,20 +24,30 @@ describe('docs/protocol.md', () => {
       assert.equal(Number(index), i);
       assert.equal(emoji, PICTOGRAM_EMOJI[i]![0], `emoji ${i}`);
       assert.equal(name, PICTOGRAM_EMOJI[i]![1], `name ${i}`);
-      const fromCodePoints = String.fromCodePoint(...codePoints!.trim().split(' ').map((u) => parseInt(u.slice(2), 16)));
+      const fromCodePoints = String.fromCodePoint(
+        ...codePoints!
+          .trim()
+          .split(' ')
+          .map((u) => parseInt(u.slice(2), 16)),
+      );
       assert.equal(fromCodePoints, PICTOGRAM_EMOJI[i]![0], `code points ${i}`);
     });
   });
 
-  test("the pictogram example is what pictogramFor computes", () => {
+  test('the pictogram example is what pictogramFor computes', () => {
     const text = section('### Server pictogram').replace(/\s+/g, ' ');
-    const example = text.match(/the `server_id` `([0-9a-f]{64})` .*? gives `b = 0x([0-9a-f]{8})`, indexes ([\d, ]+) and the pictogram (.+?) \((.+?)\)\./);
+    const example = text.match(
+      /the `server_id` `([0-9a-f]{64})` .*? gives `b = 0x([0-9a-f]{8})`, indexes ([\d, ]+) and the pictogram (.+?) \((.+?)\)\./,
+    );
     assert.ok(example, 'the example sentence');
     const [, serverId, b, indexes, emoji, names] = example;
     const digest = createHash('sha256').update('sigil-pictogram\0').update(serverId!).digest();
     assert.equal(digest.readUInt32BE(0).toString(16).padStart(8, '0'), b);
     const expected = pictogramFor(serverId!);
-    assert.deepEqual(indexes!.split(', ').map((i) => PICTOGRAM_EMOJI[Number(i)]![0]), expected.emoji);
+    assert.deepEqual(
+      indexes!.split(', ').map((i) => PICTOGRAM_EMOJI[Number(i)]![0]),
+      expected.emoji,
+    );
     assert.equal(emoji, expected.text);
     assert.equal(names, expected.names.join(', '));
   });

@@ -55,7 +55,8 @@ for (const [name, crypto] of implementations) {
     });
 
     test('pictogram vectors', async () => {
-      for (const v of pictogramVectors.vectors) assert.deepEqual(await pictogramWith(crypto, v.server_id), { emoji: v.emoji, names: v.names, text: v.text });
+      for (const v of pictogramVectors.vectors)
+        assert.deepEqual(await pictogramWith(crypto, v.server_id), { emoji: v.emoji, names: v.names, text: v.text });
     });
 
     test('decision challenge and action digest match the Node entry point', async () => {
@@ -105,7 +106,8 @@ test('both implementations agree with the synchronous drivers and with each othe
   for (const size of [0, 1, 2, 3, 5, 8, 13, 33]) {
     const leaves = Array.from({ length: size }, (_, i) => sha256Sync(utf8(`leaf ${i}`)));
     const sync = toHex(runHashing(treeRoot(leaves), sha256Sync));
-    for (const [, crypto] of implementations) assert.equal(toHex(await runHashingAsync(treeRoot(leaves), crypto.sha256)), sync, `size ${size}`);
+    for (const [, crypto] of implementations)
+      assert.equal(toHex(await runHashingAsync(treeRoot(leaves), crypto.sha256)), sync, `size ${size}`);
   }
 });
 

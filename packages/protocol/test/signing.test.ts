@@ -151,7 +151,10 @@ describe('signPayload / verifyPayload', () => {
         const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
         const twin = Buffer.concat([signature.subarray(0, 32), Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex')]);
         // ECDSA itself accepts the twin; Sigil does not.
-        assert.equal(verify('sha256', signingInput(tag, body), { key: decodePublicKey(alice.public_key), dsaEncoding: 'ieee-p1363' }, twin), true);
+        assert.equal(
+          verify('sha256', signingInput(tag, body), { key: decodePublicKey(alice.public_key), dsaEncoding: 'ieee-p1363' }, twin),
+          true,
+        );
         assert.equal(verifyPayload(tag, body, twin.toString('base64'), alice.public_key), false);
         assert.deepEqual(toLowS(twin), signature);
         highSeen ||= !isLowS(twin);

@@ -19,14 +19,95 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 /** Characters a requester could use to hide, pad or disguise text. */
 export const HOSTILE = [
-  ' ', '  ', '\u00a0', '\u2003', '\u3000', '\u202f', '\t', '\n', '\r\n', '\u000b', '\u0085', '\u2028', '\u2029',
-  '\u00ad', '\u180e', '\u3164', '\u115f', '\u1160', '\uffa0', '\ufff9', '\ufffa', '\ufffb', '\u2800', '\u034f',
-  '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u202a', '\u202e', '\u2066', '\u2069', '\u2060', '\u2064', '\ufeff', '\u061c',
-  '\u{e0001}', '\u{e0041}', '\u{e007f}', '\ufe00', '\ufe0e', '\ufe0f', '\u{e0100}', '\u{f0000}', '\ue000', '\u0378',
-  '\x1b', '\x1b[2J', '\x1b[1A', '\x1b]0;x\x07', '\x00', '\x07', '\x7f', '\x9b',
-  '\u0301', '\u0301\u0301\u0301\u0301\u0301', 'e\u0301', 'é', 'a', 'A', 'Z', '0', '1', 'I', 'l', 'а', 'Α', 'ａ', '𝐚', '東', '🚀', '❤', '❤\ufe0f',
-  '_', '-', ':', '.', '<', '>', '&', '"', "'", '[Deny] [Approve]', '1 of 2 approvals received.', 'Your group:', 'Action type:',
-  'x'.repeat(120), 'word ',
+  ' ',
+  '  ',
+  '\u00a0',
+  '\u2003',
+  '\u3000',
+  '\u202f',
+  '\t',
+  '\n',
+  '\r\n',
+  '\u000b',
+  '\u0085',
+  '\u2028',
+  '\u2029',
+  '\u00ad',
+  '\u180e',
+  '\u3164',
+  '\u115f',
+  '\u1160',
+  '\uffa0',
+  '\ufff9',
+  '\ufffa',
+  '\ufffb',
+  '\u2800',
+  '\u034f',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u200f',
+  '\u202a',
+  '\u202e',
+  '\u2066',
+  '\u2069',
+  '\u2060',
+  '\u2064',
+  '\ufeff',
+  '\u061c',
+  '\u{e0001}',
+  '\u{e0041}',
+  '\u{e007f}',
+  '\ufe00',
+  '\ufe0e',
+  '\ufe0f',
+  '\u{e0100}',
+  '\u{f0000}',
+  '\ue000',
+  '\u0378',
+  '\x1b',
+  '\x1b[2J',
+  '\x1b[1A',
+  '\x1b]0;x\x07',
+  '\x00',
+  '\x07',
+  '\x7f',
+  '\x9b',
+  '\u0301',
+  '\u0301\u0301\u0301\u0301\u0301',
+  'e\u0301',
+  'é',
+  'a',
+  'A',
+  'Z',
+  '0',
+  '1',
+  'I',
+  'l',
+  'а',
+  'Α',
+  'ａ',
+  '𝐚',
+  '東',
+  '🚀',
+  '❤',
+  '❤\ufe0f',
+  '_',
+  '-',
+  ':',
+  '.',
+  '<',
+  '>',
+  '&',
+  '"',
+  "'",
+  '[Deny] [Approve]',
+  '1 of 2 approvals received.',
+  'Your group:',
+  'Action type:',
+  'x'.repeat(120),
+  'word ',
 ];
 export const hostileText = (maxLength = 30) =>
   fc.oneof(
@@ -52,15 +133,44 @@ describe('the frozen Unicode tables', () => {
 
   test('refuse the characters known to hide or pad text', () => {
     const named = [
-      0x00ad, 0x180e, 0x3164, 0x115f, 0x1160, 0xffa0, 0xfff9, 0xfffa, 0xfffb, 0x2800, 0x034f, 0x061c, 0xfeff, 0x2028, 0x2029, 0x0085, 0x1b, 0x00, 0x7f, 0x9b,
-      ...range(0x200b, 0x200f), ...range(0x202a, 0x202e), ...range(0x2060, 0x2064), ...range(0x2066, 0x2069),
-      ...range(0xe0000, 0xe007f), ...range(0xfe00, 0xfe0d), ...range(0xe0100, 0xe01ef), 0xe000, 0xf0000, 0x10fffd, 0x0378,
+      0x00ad,
+      0x180e,
+      0x3164,
+      0x115f,
+      0x1160,
+      0xffa0,
+      0xfff9,
+      0xfffa,
+      0xfffb,
+      0x2800,
+      0x034f,
+      0x061c,
+      0xfeff,
+      0x2028,
+      0x2029,
+      0x0085,
+      0x1b,
+      0x00,
+      0x7f,
+      0x9b,
+      ...range(0x200b, 0x200f),
+      ...range(0x202a, 0x202e),
+      ...range(0x2060, 0x2064),
+      ...range(0x2066, 0x2069),
+      ...range(0xe0000, 0xe007f),
+      ...range(0xfe00, 0xfe0d),
+      ...range(0xe0100, 0xe01ef),
+      0xe000,
+      0xf0000,
+      0x10fffd,
+      0x0378,
     ];
     for (const c of named) assert.equal(charClass(c), 'refused', c.toString(16));
   });
 
   test('whitespace of every kind is collapsible space', () => {
-    for (const c of [0x20, 0x09, 0x0a, 0x0d, 0xa0, 0x1680, ...range(0x2000, 0x200a), 0x202f, 0x205f, 0x3000]) assert.equal(charClass(c), 'space', c.toString(16));
+    for (const c of [0x20, 0x09, 0x0a, 0x0d, 0xa0, 0x1680, ...range(0x2000, 0x200a), 0x202f, 0x205f, 0x3000])
+      assert.equal(charClass(c), 'space', c.toString(16));
   });
 
   test('letters, digits, marks and symbols of every script are shown', () => {
@@ -135,7 +245,18 @@ describe('labels', () => {
     }
   });
   test('different labels keep different skeletons', () => {
-    const keys = ['engine_id', 'reason', 'requested_by', 'ticket', 'estimated_downtime', 'backup_completed', 'amount', 'account', 'mount', 'amounts'];
+    const keys = [
+      'engine_id',
+      'reason',
+      'requested_by',
+      'ticket',
+      'estimated_downtime',
+      'backup_completed',
+      'amount',
+      'account',
+      'mount',
+      'amounts',
+    ];
     assert.equal(new Set(keys.map((k) => labelSkeleton(paramLabel(k)))).size, keys.length);
   });
 });
@@ -164,7 +285,11 @@ describe('approvalScreen: the one screen model every approver client renders', (
   const NOW = Date.parse('2026-01-01T12:00:00.000Z');
   test('the guide example, with the action type', () => {
     const screen = approvalScreen(
-      view({ type: 'cold_boot', description: 'Cold boot engine ENG-001', params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' } }),
+      view({
+        type: 'cold_boot',
+        description: 'Cold boot engine ENG-001',
+        params: { engine_id: 'ENG-001', reason: 'Scheduled maintenance', requested_by: 'alice@example.com', ticket: 'MAINT-1234' },
+      }),
       NOW,
     );
     assert.deepEqual(screen, {
@@ -188,15 +313,21 @@ describe('approvalScreen: the one screen model every approver client renders', (
   test('once the request has ended, nothing says it is still requesting or waiting', () => {
     const action = { type: 't', description: 'd', params: {} };
     for (const status of ['approved', 'rejected', 'timeout', 'cancelled'] as const) {
-      const ended = approvalScreen(view(action, { status, groups_required: 1, groups_satisfied_count: status === 'approved' ? 1 : 0 }), NOW);
+      const ended = approvalScreen(
+        view(action, { status, groups_required: 1, groups_satisfied_count: status === 'approved' ? 1 : 0 }),
+        NOW,
+      );
       assert.equal(ended.heading, 'Acme Corp requested approval', status);
       assert.doesNotMatch(ended.quorum, /Waiting/, status);
       assert.match(ended.quorum, /^[01] of 1 approval received\.$/, status);
     }
-    assert.equal(approvalScreen(view(action, { groups_required: 1, groups_satisfied_count: 0 }), NOW).quorum, '0 of 1 approval received. Waiting for one more.');
+    assert.equal(
+      approvalScreen(view(action, { groups_required: 1, groups_satisfied_count: 0 }), NOW).quorum,
+      '0 of 1 approval received. Waiting for one more.',
+    );
   });
 
-  test("an approver whose group already approved is told so while they can decide, and only then", () => {
+  test('an approver whose group already approved is told so while they can decide, and only then', () => {
     const action = { type: 't', description: 'd', params: {} };
     assert.equal(approvalScreen(view(action, { my_group_satisfied: true }), NOW).note, GROUP_ALREADY_SATISFIED);
     assert.equal(approvalScreen(view(action, { my_group_satisfied: false }), NOW).note, null);
@@ -210,7 +341,10 @@ describe('approvalScreen: the one screen model every approver client renders', (
       kind: 'approved',
       lines: ['Approved. Waiting for other approvers.', "You'll be notified when the action completes or times out."],
     });
-    assert.deepEqual(approvalScreen(view({ type: 't', description: 'd', params: {} }, { my_decision: 'deny' }), NOW).state, { kind: 'denied', lines: ['Denied.'] });
+    assert.deepEqual(approvalScreen(view({ type: 't', description: 'd', params: {} }, { my_decision: 'deny' }), NOW).state, {
+      kind: 'denied',
+      lines: ['Denied.'],
+    });
     const done = approvalScreen(view({ type: 't', description: 'd', params: {} }, { status: 'rejected' }), NOW);
     assert.deepEqual(done.state, { kind: 'finished', status: 'rejected', lines: ['MPA request denied'] });
     assert.equal(done.timeLeft, null);
@@ -218,15 +352,20 @@ describe('approvalScreen: the one screen model every approver client renders', (
 
   test('property: every part of any action is in the model, made printable', () => {
     fc.assert(
-      fc.property(hostileText(), hostileText(), fc.dictionary(hostileText(12), fc.oneof(hostileText(), fc.double(), fc.boolean()), { maxKeys: 6 }), (type, description, params) => {
-        const screen = approvalScreen(view({ type, description, params }), NOW);
-        assert.equal(screen.description, displayText(description));
-        assert.deepEqual(screen.fields[0], { label: 'Action type', value: displayText(type) });
-        assert.equal(screen.fields.length, Object.keys(params).length + 1);
-        for (const text of [screen.heading, screen.description, screen.group, ...screen.fields.flatMap((f) => [f.label, f.value])]) {
-          assert.equal(text, displayText(text), 'already printable');
-        }
-      }),
+      fc.property(
+        hostileText(),
+        hostileText(),
+        fc.dictionary(hostileText(12), fc.oneof(hostileText(), fc.double(), fc.boolean()), { maxKeys: 6 }),
+        (type, description, params) => {
+          const screen = approvalScreen(view({ type, description, params }), NOW);
+          assert.equal(screen.description, displayText(description));
+          assert.deepEqual(screen.fields[0], { label: 'Action type', value: displayText(type) });
+          assert.equal(screen.fields.length, Object.keys(params).length + 1);
+          for (const text of [screen.heading, screen.description, screen.group, ...screen.fields.flatMap((f) => [f.label, f.value])]) {
+            assert.equal(text, displayText(text), 'already printable');
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -55,11 +55,21 @@ export class AuditApi {
   }
 
   inclusionProof(index: number, size: number, options: CallOptions = {}): Promise<InclusionProofBody> {
-    return this.#http.request({ method: 'GET', path: `/v1/audit/proof/inclusion?index=${index}&size=${size}`, idempotent: true, signal: options.signal });
+    return this.#http.request({
+      method: 'GET',
+      path: `/v1/audit/proof/inclusion?index=${index}&size=${size}`,
+      idempotent: true,
+      signal: options.signal,
+    });
   }
 
   consistencyProof(from: number, to: number, options: CallOptions = {}): Promise<ConsistencyProofBody> {
-    return this.#http.request({ method: 'GET', path: `/v1/audit/proof/consistency?from=${from}&to=${to}`, idempotent: true, signal: options.signal });
+    return this.#http.request({
+      method: 'GET',
+      path: `/v1/audit/proof/consistency?from=${from}&to=${to}`,
+      idempotent: true,
+      signal: options.signal,
+    });
   }
 
   /** True when the head is signed by the server key (pin it from GET /v1/info). Offline. */
@@ -85,16 +95,24 @@ export class AuditApi {
    * GET /v1/info), belongs to another log, or the log was cut short or rewritten.
    */
   async verifySince(saved: SignedTreeHead, serverPublicKey: string, options: CallOptions = {}): Promise<SignedTreeHead> {
-    if (!verifyTreeHead(saved, serverPublicKey)) throw new AuditVerificationError('forged_tree_head', 'the saved tree head is not signed by this server key');
+    if (!verifyTreeHead(saved, serverPublicKey))
+      throw new AuditVerificationError('forged_tree_head', 'the saved tree head is not signed by this server key');
     const current = await this.treeHead(options);
-    if (!verifyTreeHead(current, serverPublicKey)) throw new AuditVerificationError('forged_tree_head', 'the current tree head is not signed by this server key');
+    if (!verifyTreeHead(current, serverPublicKey))
+      throw new AuditVerificationError('forged_tree_head', 'the current tree head is not signed by this server key');
     const from = saved.payload;
     const to = current.payload;
     if (to.tenant_id !== from.tenant_id || to.server_id !== from.server_id) {
-      throw new AuditVerificationError('other_log', `the saved tree head is of another log (organisation ${from.tenant_id}, server ${from.server_id})`);
+      throw new AuditVerificationError(
+        'other_log',
+        `the saved tree head is of another log (organisation ${from.tenant_id}, server ${from.server_id})`,
+      );
     }
     const truncated = () =>
-      new AuditVerificationError('log_truncated', `the log has ${to.tree_size} entries but the saved tree head covers ${from.tree_size}: entries were removed from its end`);
+      new AuditVerificationError(
+        'log_truncated',
+        `the log has ${to.tree_size} entries but the saved tree head covers ${from.tree_size}: entries were removed from its end`,
+      );
     if (to.tree_size < from.tree_size) throw truncated();
     if (from.tree_size === 0) return current; // every log extends the empty one
     let proof: ConsistencyProofBody;

@@ -36,11 +36,15 @@ export class SigilAuth {
   readonly serviceUrl: string;
 
   constructor(options: SigilAuthOptions) {
-    if (typeof options !== 'object' || options === null) throw new SigilConfigError('new SigilAuth() needs an options object with serviceUrl');
+    if (typeof options !== 'object' || options === null)
+      throw new SigilConfigError('new SigilAuth() needs an options object with serviceUrl');
     this.serviceUrl = normaliseServiceUrl(options.serviceUrl);
     const apiKey = options.apiKey ?? process.env.SIGIL_API_KEY;
     if (apiKey === undefined || apiKey === '') {
-      throw new SigilConfigError('No Sigil API key: pass { apiKey } to new SigilAuth() or set the SIGIL_API_KEY environment variable', 'missing_api_key');
+      throw new SigilConfigError(
+        'No Sigil API key: pass { apiKey } to new SigilAuth() or set the SIGIL_API_KEY environment variable',
+        'missing_api_key',
+      );
     }
     if (typeof apiKey !== 'string' || !/^[\x21-\x7e]+$/.test(apiKey)) {
       throw new SigilConfigError('The Sigil API key must be printable ASCII without spaces (sgk_...)', 'invalid_api_key');
@@ -63,7 +67,8 @@ export class SigilAuth {
 
 /** Checks the service URL and strips trailing slashes. Plain http is refused except to loopback. */
 export function normaliseServiceUrl(serviceUrl: unknown): string {
-  if (typeof serviceUrl !== 'string' || serviceUrl === '') throw new SigilConfigError('serviceUrl is required, e.g. https://sigil.example.com');
+  if (typeof serviceUrl !== 'string' || serviceUrl === '')
+    throw new SigilConfigError('serviceUrl is required, e.g. https://sigil.example.com');
   let normalized: { url: string; parsed: URL };
   try {
     normalized = normalizeServiceUrl(serviceUrl, 'serviceUrl');

@@ -52,7 +52,13 @@ export class SigilApiError extends SigilError {
 
   constructor(
     message: string,
-    options: { code: string; status: number; details?: Record<string, unknown> | undefined; attempts: number; retryAfterMs?: number | undefined },
+    options: {
+      code: string;
+      status: number;
+      details?: Record<string, unknown> | undefined;
+      attempts: number;
+      retryAfterMs?: number | undefined;
+    },
   ) {
     super(message, options);
     this.attempts = options.attempts;

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { MpaValidationError, validateMpaRequest } from '@sigilauth/protocol';
 import { AwaitTimeoutError, SigilApiError, SigilConfigError, SigilNetworkError, SigilValidationError } from './errors.js';
 import { sleep, type HttpClient } from './http.js';
-import type { AwaitResultOptions, CallOptions, MpaCreateOptions, MpaList, MpaListOptions, MpaRequest, MpaRequestInput, MpaResult } from './types.js';
+import type {
+  AwaitResultOptions,
+  CallOptions,
+  MpaCreateOptions,
+  MpaList,
+  MpaListOptions,
+  MpaRequest,
+  MpaRequestInput,
+  MpaResult,
+} from './types.js';
 
 const DEFAULT_POLL_INTERVAL_MS = 3_000;
 /** A poll is placed this long after the request's expires_at, when the server reports the timeout. */

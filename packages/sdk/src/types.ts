@@ -2,7 +2,17 @@
  * The wire types of Sigil's integrator API, as the server sends and accepts them.
  * Request bodies accept readonly arrays so callers can pass frozen or `as const` data.
  */
-import type { Approver, ApprovalGroup, DeviceAttestation, MpaAction, MpaRequestInput, MpaRequestView, MpaStatus, ParamValue, Pictogram } from '@sigilauth/protocol';
+import type {
+  Approver,
+  ApprovalGroup,
+  DeviceAttestation,
+  MpaAction,
+  MpaRequestInput,
+  MpaRequestView,
+  MpaStatus,
+  ParamValue,
+  Pictogram,
+} from '@sigilauth/protocol';
 
 export type { Approver, ApprovalGroup, DeviceAttestation, MpaAction, MpaRequestInput, MpaStatus, ParamValue, Pictogram };
 

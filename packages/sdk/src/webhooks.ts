@@ -73,7 +73,12 @@ export class WebhooksApi {
     else if (rawBody instanceof Uint8Array) body = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength).toString('utf8');
     else throw new TypeError('webhooks.verify: pass the raw request body (a string or Buffer), not parsed JSON');
     const record = headers instanceof Headers ? Object.fromEntries(headers.entries()) : headers;
-    const event = verifyWebhook(body, record, secret, options.toleranceSeconds === undefined ? {} : { toleranceSeconds: options.toleranceSeconds });
+    const event = verifyWebhook(
+      body,
+      record,
+      secret,
+      options.toleranceSeconds === undefined ? {} : { toleranceSeconds: options.toleranceSeconds },
+    );
     if (typeof event !== 'object' || event === null || Array.isArray(event) || typeof (event as { type?: unknown }).type !== 'string') {
       throw new WebhookVerificationError('invalid_body', 'the webhook body is not an event object with a type');
     }

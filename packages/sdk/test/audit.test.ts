@@ -32,7 +32,11 @@ test('sigil.audit proves offline that an entry was logged and the log only grew'
 
   const proof = await sigil.audit.inclusionProof(entry.leaf_index, saved.payload.tree_size);
   assert.ok(sigil.audit.verifyInclusion(proof, saved.payload, entry));
-  assert.equal(sigil.audit.verifyInclusion(proof, saved.payload, { ...entry, data: { ...entry.data, name: 'Mallory' } }), false, 'an altered entry fails');
+  assert.equal(
+    sigil.audit.verifyInclusion(proof, saved.payload, { ...entry, data: { ...entry.data, name: 'Mallory' } }),
+    false,
+    'an altered entry fails',
+  );
 
   await pairDevice(t.api, t.serverId, new TestDevice('Bob'));
   const later = await sigil.audit.treeHead();

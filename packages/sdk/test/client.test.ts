@@ -56,21 +56,41 @@ describe('configuration', { timeout: 300_000 }, () => {
   });
 
   test('plain http is refused except to loopback hosts', () => {
-    for (const serviceUrl of ['http://sigil.example.com', 'http://10.0.0.1:8080', 'http://[::2]', 'http://128.0.0.1', 'http://localhost.example.com']) {
+    for (const serviceUrl of [
+      'http://sigil.example.com',
+      'http://10.0.0.1:8080',
+      'http://[::2]',
+      'http://128.0.0.1',
+      'http://localhost.example.com',
+    ]) {
       assert.throws(
         () => new SigilAuth({ serviceUrl, apiKey: KEY }),
         (err: unknown) => err instanceof SigilConfigError && err.code === 'insecure_service_url' && /https/.test(err.message),
         serviceUrl,
       );
     }
-    for (const serviceUrl of ['http://localhost:3000', 'http://LOCALHOST', 'http://127.0.0.1:1', 'http://127.255.0.9', 'http://[::1]:8080', 'https://sigil.example.com', 'https://10.0.0.1']) {
+    for (const serviceUrl of [
+      'http://localhost:3000',
+      'http://LOCALHOST',
+      'http://127.0.0.1:1',
+      'http://127.255.0.9',
+      'http://[::1]:8080',
+      'https://sigil.example.com',
+      'https://10.0.0.1',
+    ]) {
       assert.doesNotThrow(() => new SigilAuth({ serviceUrl, apiKey: KEY }), serviceUrl);
     }
     assert.ok(isLoopbackHost('127.0.0.1') && isLoopbackHost('[::1]') && !isLoopbackHost('::2'));
   });
 
   test('malformed service URLs and options are refused', () => {
-    for (const serviceUrl of ['', 'sigil.example.com', 'ftp://sigil.example.com', 'https://user:pw@sigil.example.com', 'https://sigil.example.com/?a=1']) {
+    for (const serviceUrl of [
+      '',
+      'sigil.example.com',
+      'ftp://sigil.example.com',
+      'https://user:pw@sigil.example.com',
+      'https://sigil.example.com/?a=1',
+    ]) {
       assert.throws(() => new SigilAuth({ serviceUrl, apiKey: KEY }), SigilConfigError, serviceUrl);
     }
     assert.throws(() => new SigilAuth({ serviceUrl: 'https://s.example', apiKey: 'sgk bad' }), SigilConfigError);

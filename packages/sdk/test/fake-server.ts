@@ -13,7 +13,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(JSON.stringify(body));
 }
 
-export function sendError(res: ServerResponse, status: number, code: string, message: string, details?: Record<string, unknown>, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { error: { code, message, ...(details ? { details } : {}) } }, headers);
 }
 

@@ -10,47 +10,47 @@
 import { SigilAuth } from '@sigilauth/sdk';
 
 const sigil = new SigilAuth({
-  serviceUrl: 'https://sigil.example.com'
+  serviceUrl: 'https://sigil.example.com',
 });
 
 const mpaRequest = await sigil.mpa.request({
-  required: 2,  // Need 2 out of 3 groups
+  required: 2, // Need 2 out of 3 groups
   groups: [
     {
       name: 'Engineering Leads',
       approvers: [
         {
-          fingerprint: 'abc123...',  // Alice
-          device_public_key: 'Ag8xYz...'
+          fingerprint: 'abc123...', // Alice
+          device_public_key: 'Ag8xYz...',
         },
         {
-          fingerprint: 'def456...',  // Bob
-          device_public_key: 'AhMxNj...'
-        }
-      ]
+          fingerprint: 'def456...', // Bob
+          device_public_key: 'AhMxNj...',
+        },
+      ],
     },
     {
       name: 'Security Team',
       approvers: [
         {
-          fingerprint: 'ghi789...',  // Carol
-          device_public_key: 'AjQyOT...'
-        }
-      ]
+          fingerprint: 'ghi789...', // Carol
+          device_public_key: 'AjQyOT...',
+        },
+      ],
     },
     {
       name: 'Operations',
       approvers: [
         {
-          fingerprint: 'jkl012...',  // Dave
-          device_public_key: 'AkU3MT...'
+          fingerprint: 'jkl012...', // Dave
+          device_public_key: 'AkU3MT...',
         },
         {
-          fingerprint: 'mno345...',  // Eve
-          device_public_key: 'AlY4Nz...'
-        }
-      ]
-    }
+          fingerprint: 'mno345...', // Eve
+          device_public_key: 'AlY4Nz...',
+        },
+      ],
+    },
   ],
   action: {
     type: 'cold_boot',
@@ -59,10 +59,10 @@ const mpaRequest = await sigil.mpa.request({
       engine_id: 'ENG-001',
       reason: 'Scheduled maintenance',
       requested_by: 'alice@example.com',
-      ticket: 'MAINT-1234'
-    }
+      ticket: 'MAINT-1234',
+    },
   },
-  expires_in_seconds: 600  // 10 minutes
+  expires_in_seconds: 600, // 10 minutes
 });
 
 console.log('MPA request created:', mpaRequest.request_id);
@@ -70,8 +70,8 @@ console.log('Waiting for', mpaRequest.groups_required, 'of', mpaRequest.groups_t
 
 // Poll for result
 const result = await sigil.mpa.awaitResult(mpaRequest.request_id, {
-  pollInterval: 3000,  // Check every 3 seconds
-  timeout: 600000      // 10 minutes
+  pollInterval: 3000, // Check every 3 seconds
+  timeout: 600000, // 10 minutes
 });
 
 if (result.status === 'approved') {
@@ -107,7 +107,7 @@ export async function successCase(result: MpaResult): Promise<void> {
   if (result.status === 'approved') {
     console.log('Approved by:', result.groups_satisfied);
     // ["Engineering Leads", "Security Team"]
-  
+
     // Proceed with the action
     await performSensitiveAction();
   }
@@ -116,10 +116,10 @@ export async function successCase(result: MpaResult): Promise<void> {
 export async function denialCase(result: MpaResult, mpaRequest: MpaRequest, action: MpaAction): Promise<void> {
   if (result.status === 'rejected') {
     console.log('At least one group denied the request');
-  
+
     // Log who requested it and why it was denied
     await logDenial(mpaRequest.request_id, action);
-  
+
     // Notify the requester
     await notifyRequester('Your MPA request was denied');
   }
@@ -128,10 +128,10 @@ export async function denialCase(result: MpaResult, mpaRequest: MpaRequest, acti
 export async function timeoutCase(result: MpaResult, mpaRequest: MpaRequest): Promise<void> {
   if (result.status === 'timeout') {
     console.log('MPA timed out');
-  
+
     console.log('Groups that approved:', result.groups_satisfied);
     // Might be ["Engineering Leads"] — not enough
-  
+
     // Escalate or retry
     await escalateToOnCall(mpaRequest.request_id);
   }
@@ -155,7 +155,7 @@ export async function progressiveEscalation(): Promise<MpaRequest> {
     required: 2,
     groups: [teamLeads, security],
     expires_in_seconds: 300,
-    action: { type: 'rotate_keys', description: 'Rotate production encryption keys' } // EDITED
+    action: { type: 'rotate_keys', description: 'Rotate production encryption keys' }, // EDITED
   });
 
   if (result.status === 'timeout') {
@@ -164,7 +164,7 @@ export async function progressiveEscalation(): Promise<MpaRequest> {
       required: 1,
       groups: [onCallRotation],
       expires_in_seconds: 300,
-      action: { type: 'rotate_keys', description: 'Rotate production encryption keys' } // EDITED
+      action: { type: 'rotate_keys', description: 'Rotate production encryption keys' }, // EDITED
     });
   }
   return result;
@@ -175,16 +175,16 @@ export async function userInitiated(): Promise<void> {
   const userDevices = await getUserDevices(userId);
 
   await sigil.mpa.request({
-    required: 2,  // Need 2 of their 3 devices
-    groups: userDevices.map(device => ({
+    required: 2, // Need 2 of their 3 devices
+    groups: userDevices.map((device) => ({
       name: device.name,
-      approvers: [{ fingerprint: device.fingerprint, device_public_key: device.public_key }]
+      approvers: [{ fingerprint: device.fingerprint, device_public_key: device.public_key }],
     })),
     action: {
       type: 'delete_account',
       description: 'Delete your account',
-      params: { user_id: userId, email: userEmail }
-    }
+      params: { user_id: userId, email: userEmail },
+    },
   });
 }
 

@@ -23,7 +23,10 @@ describe('the product guide', { timeout: 300_000 }, () => {
   test('every example in guide-examples.ts type-checks against the built SDK (and misuse does not)', async () => {
     const result = await run(process.execPath, [TSC, '--noEmit', '-p', join(SDK_DIR, 'test', 'tsconfig.json')], { cwd: SDK_DIR }).then(
       ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: err.code ?? 1,
+        output: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+      }),
     );
     assert.equal(result.code, 0, result.output);
   });

@@ -52,17 +52,26 @@ describe('retries', { timeout: 300_000 }, () => {
   test('Retry-After: 0 retries at once; a Retry-After beyond 60 s is not waited for', async () => {
     // On virtual time (virtual-time.ts) the retry must come with no time passed at all; the SDK's
     // own backoff would have waited.
-    const vt = virtualTime((_req, i) => (i === 0 ? { status: 503, body: { error: { code: 'unavailable', message: 'x' } }, headers: { 'retry-after': '0' } } : { status: 200, body: view() }));
+    const vt = virtualTime((_req, i) =>
+      i === 0
+        ? { status: 503, body: { error: { code: 'unavailable', message: 'x' } }, headers: { 'retry-after': '0' } }
+        : { status: 200, body: view() },
+    );
     try {
       const sigil = new SigilAuth({ serviceUrl: 'http://127.0.0.1:9', apiKey: KEY, fetch: vt.fetch });
       const { value, elapsed } = await vt.run(() => sigil.mpa.get(REQUEST_ID));
       assert.equal(value?.request_id, REQUEST_ID);
       assert.equal(elapsed, 0);
-      assert.deepEqual(vt.requests.map((r) => r.at), [0, 0]);
+      assert.deepEqual(
+        vt.requests.map((r) => r.at),
+        [0, 0],
+      );
     } finally {
       vt.dispose();
     }
-    const { server, sigil } = await setup((_req, res) => sendError(res, 429, 'rate_limited', 'come back in an hour', undefined, { 'retry-after': '3600' }));
+    const { server, sigil } = await setup((_req, res) =>
+      sendError(res, 429, 'rate_limited', 'come back in an hour', undefined, { 'retry-after': '3600' }),
+    );
     await assert.rejects(sigil.mpa.get('hour'), (err: unknown) => {
       assert.ok(err instanceof SigilApiError);
       assert.equal(err.status, 429);
@@ -126,19 +135,32 @@ describe('retries', { timeout: 300_000 }, () => {
   });
 
   test('other 4xx (401, 404, 409) are not retried', async () => {
-    for (const [status, code] of [[401, 'unauthorized'], [404, 'not_found'], [409, 'request_completed']] as const) {
+    for (const [status, code] of [
+      [401, 'unauthorized'],
+      [404, 'not_found'],
+      [409, 'request_completed'],
+    ] as const) {
       const { server, sigil } = await setup((_req, res) => sendError(res, status, code, 'no'));
-      await assert.rejects(sigil.mpa.get(REQUEST_ID), (err: unknown) => err instanceof SigilApiError && err.status === status && err.code === code);
+      await assert.rejects(
+        sigil.mpa.get(REQUEST_ID),
+        (err: unknown) => err instanceof SigilApiError && err.status === status && err.code === code,
+      );
       assert.equal(server.requests.length, 1);
     }
   });
 
   test('a non-JSON error body still gives a SigilApiError', async () => {
-    const { sigil } = await setup((_req, res) => {
-      res.writeHead(500, { 'content-type': 'text/html' });
-      res.end('<html>oops</html>');
-    }, { maxRetries: 0 });
-    await assert.rejects(sigil.mpa.get(REQUEST_ID), (err: unknown) => err instanceof SigilApiError && err.status === 500 && err.code === 'http_500');
+    const { sigil } = await setup(
+      (_req, res) => {
+        res.writeHead(500, { 'content-type': 'text/html' });
+        res.end('<html>oops</html>');
+      },
+      { maxRetries: 0 },
+    );
+    await assert.rejects(
+      sigil.mpa.get(REQUEST_ID),
+      (err: unknown) => err instanceof SigilApiError && err.status === 500 && err.code === 'http_500',
+    );
   });
 
   test('redirects are not followed', async () => {
@@ -146,7 +168,10 @@ describe('retries', { timeout: 300_000 }, () => {
       res.writeHead(301, { location: 'https://elsewhere.example/v1/devices' });
       res.end();
     });
-    await assert.rejects(sigil.devices.list(), (err: unknown) => err instanceof SigilApiError && err.code === 'unexpected_redirect' && err.status === 301);
+    await assert.rejects(
+      sigil.devices.list(),
+      (err: unknown) => err instanceof SigilApiError && err.code === 'unexpected_redirect' && err.status === 301,
+    );
     assert.equal(server.requests.length, 1);
   });
 });
@@ -187,9 +212,14 @@ describe('idempotency', { timeout: 300_000 }, () => {
 
   test('a POST without an idempotency key (pairing) is retried on 429 but not on 503', async () => {
     const { server, sigil } = await setup((_req, res, i) =>
-      i === 0 ? sendError(res, 429, 'rate_limited', 'x', undefined, { 'retry-after': '0' }) : sendError(res, 503, 'pairing_capacity', 'too many pairings'),
+      i === 0
+        ? sendError(res, 429, 'rate_limited', 'x', undefined, { 'retry-after': '0' })
+        : sendError(res, 503, 'pairing_capacity', 'too many pairings'),
     );
-    await assert.rejects(sigil.pairings.create(), (err: unknown) => err instanceof SigilApiError && err.code === 'pairing_capacity' && err.attempts === 2);
+    await assert.rejects(
+      sigil.pairings.create(),
+      (err: unknown) => err instanceof SigilApiError && err.code === 'pairing_capacity' && err.attempts === 2,
+    );
     assert.equal(server.requests.length, 2);
   });
 });
@@ -212,13 +242,19 @@ describe('network failures', { timeout: 300_000 }, () => {
     const server = await startFakeServer((_req, res) => sendJson(res, 200, {}));
     await server.close();
     const sigil = new SigilAuth({ serviceUrl: server.url, apiKey: KEY, maxRetries: 1 });
-    await assert.rejects(sigil.pairings.create({ name: 'x' }), (err: unknown) => err instanceof SigilNetworkError && err.attempts === 2 && /ECONNREFUSED/.test(err.message));
+    await assert.rejects(
+      sigil.pairings.create({ name: 'x' }),
+      (err: unknown) => err instanceof SigilNetworkError && err.attempts === 2 && /ECONNREFUSED/.test(err.message),
+    );
   });
 
   test('the per-request timeout aborts a hung request, which is retried', async () => {
     // Long enough for each attempt to reach the server on a busy machine before it is aborted.
     const { server, sigil } = await setup(() => undefined, { maxRetries: 1, timeoutMs: 1_000 });
-    await assert.rejects(sigil.mpa.get(REQUEST_ID), (err: unknown) => err instanceof SigilNetworkError && err.code === 'timeout' && err.attempts === 2);
+    await assert.rejects(
+      sigil.mpa.get(REQUEST_ID),
+      (err: unknown) => err instanceof SigilNetworkError && err.code === 'timeout' && err.attempts === 2,
+    );
     assert.equal(server.requests.length, 2);
   });
 

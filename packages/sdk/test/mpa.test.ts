@@ -129,9 +129,14 @@ describe('mpa.get, list and cancel', { timeout: 300_000 }, () => {
 
   test('a retried cancel that meets 409 approved still throws', async () => {
     const { sigil } = await setup((_req, res, i) =>
-      i === 0 ? sendError(res, 503, 'unavailable', 'x', undefined, { 'retry-after': '0' }) : sendError(res, 409, 'request_completed', 'MPA request is already approved', { status: 'approved' }),
+      i === 0
+        ? sendError(res, 503, 'unavailable', 'x', undefined, { 'retry-after': '0' })
+        : sendError(res, 409, 'request_completed', 'MPA request is already approved', { status: 'approved' }),
     );
-    await assert.rejects(sigil.mpa.cancel(REQUEST_ID), (err: unknown) => err instanceof SigilApiError && err.status === 409 && err.details?.status === 'approved');
+    await assert.rejects(
+      sigil.mpa.cancel(REQUEST_ID),
+      (err: unknown) => err instanceof SigilApiError && err.status === 409 && err.details?.status === 'approved',
+    );
   });
 });
 
@@ -171,10 +176,16 @@ describe('mpa.awaitResult', { timeout: 300_000 }, () => {
       vt.dispose();
     }
   };
-  const pending = (overrides: Record<string, unknown> = {}) => ({ status: 200, body: view({ expires_at: '2026-04-24T11:00:00.000Z', ...overrides }) });
+  const pending = (overrides: Record<string, unknown> = {}) => ({
+    status: 200,
+    body: view({ expires_at: '2026-04-24T11:00:00.000Z', ...overrides }),
+  });
 
   test('throws AwaitTimeoutError when its own timeout passes first: polls every interval, the last at the deadline', async () => {
-    const { error, elapsed, polls } = await onVirtualTime(() => pending(), (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 30, timeout: 200 }));
+    const { error, elapsed, polls } = await onVirtualTime(
+      () => pending(),
+      (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 30, timeout: 200 }),
+    );
     assert.ok(error instanceof AwaitTimeoutError);
     assert.ok(error instanceof SigilError);
     assert.equal(error.code, 'await_timeout');
@@ -185,7 +196,10 @@ describe('mpa.awaitResult', { timeout: 300_000 }, () => {
   });
 
   test('never sleeps past its timeout', async () => {
-    const { error, elapsed, polls } = await onVirtualTime(() => pending(), (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 60_000, timeout: 150 }));
+    const { error, elapsed, polls } = await onVirtualTime(
+      () => pending(),
+      (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 60_000, timeout: 150 }),
+    );
     assert.ok(error instanceof AwaitTimeoutError);
     assert.equal(elapsed, 150);
     assert.deepEqual(polls, [0, 150], 'one poll at the start, one at the deadline');
@@ -204,7 +218,10 @@ describe('mpa.awaitResult', { timeout: 300_000 }, () => {
 
   test('a server that stays unavailable past the timeout gives AwaitTimeoutError, with the error as cause', async () => {
     const { error, elapsed, polls } = await onVirtualTime(
-      (_req, i) => (i === 0 ? pending() : { status: 503, body: { error: { code: 'unavailable', message: 'storage is unavailable' } }, headers: { 'retry-after': '1' } }),
+      (_req, i) =>
+        i === 0
+          ? pending()
+          : { status: 503, body: { error: { code: 'unavailable', message: 'storage is unavailable' } }, headers: { 'retry-after': '1' } },
       (sigil) => sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 50, timeout: 300 }),
     );
     assert.ok(error instanceof AwaitTimeoutError);
@@ -216,12 +233,17 @@ describe('mpa.awaitResult', { timeout: 300_000 }, () => {
 
   test('a persistent server error ends the wait with that error', async () => {
     const { sigil } = await setup((_req, res) => sendError(res, 404, 'not_found', 'MPA request not found'));
-    await assert.rejects(sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 10 }), (err: unknown) => err instanceof SigilApiError && err.code === 'not_found');
+    await assert.rejects(
+      sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 10 }),
+      (err: unknown) => err instanceof SigilApiError && err.code === 'not_found',
+    );
   });
 
   test('can be aborted with a signal', async () => {
     const { sigil } = await setup((_req, res) => sendJson(res, 200, view()));
-    await assert.rejects(sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 10, signal: AbortSignal.timeout(100) }), { name: 'TimeoutError' });
+    await assert.rejects(sigil.mpa.awaitResult(REQUEST_ID, { pollInterval: 10, signal: AbortSignal.timeout(100) }), {
+      name: 'TimeoutError',
+    });
   });
 
   test('rejects nonsensical options', async () => {

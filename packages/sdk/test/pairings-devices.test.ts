@@ -79,12 +79,21 @@ describe('devices', { timeout: 300_000 }, () => {
     const a = newApprover();
     const { server, sigil } = await setup((req, res) =>
       req.url.endsWith(a.fingerprint)
-        ? sendJson(res, 200, { ...a, name: 'Alice phone', paired_at: new Date().toISOString(), status: 'revoked', revoked_at: new Date().toISOString() })
+        ? sendJson(res, 200, {
+            ...a,
+            name: 'Alice phone',
+            paired_at: new Date().toISOString(),
+            status: 'revoked',
+            revoked_at: new Date().toISOString(),
+          })
         : sendError(res, 404, 'not_found', 'device not found'),
     );
     const revoked = await sigil.devices.revoke(a.fingerprint);
     assert.equal(revoked.status, 'revoked');
     assert.deepEqual([server.requests[0]!.method, server.requests[0]!.url], ['DELETE', `/v1/devices/${a.fingerprint}`]);
-    await assert.rejects(sigil.devices.revoke('0'.repeat(64)), (err: unknown) => err instanceof SigilApiError && err.status === 404 && err.code === 'not_found');
+    await assert.rejects(
+      sigil.devices.revoke('0'.repeat(64)),
+      (err: unknown) => err instanceof SigilApiError && err.status === 404 && err.code === 'not_found',
+    );
   });
 });

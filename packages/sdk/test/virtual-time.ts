@@ -30,7 +30,10 @@ export function virtualTime(answer: (request: VirtualRequest, index: number) => 
     const request = { method: init?.method ?? 'GET', url: new URL(String(input)).pathname, at: Date.now() - epoch };
     requests.push(request);
     const { status, body, headers = {} } = answer(request, requests.length - 1);
-    return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+    return new Response(body === undefined ? null : JSON.stringify(body), {
+      status,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
   };
 
   /** Settles `call`, letting virtual time pass while it waits; its outcome and the virtual ms it took. */

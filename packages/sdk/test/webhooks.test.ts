@@ -43,7 +43,14 @@ describe('webhooks.verify', { timeout: 300_000 }, () => {
   });
 
   test('device events verify too', () => {
-    const paired = { type: 'device.paired', fingerprint: 'f'.repeat(64), device_public_key: 'A'.repeat(43) + '=', name: 'Alice phone', pairing_id: 'p', timestamp: '2026-04-24T10:35:42Z' };
+    const paired = {
+      type: 'device.paired',
+      fingerprint: 'f'.repeat(64),
+      device_public_key: 'A'.repeat(43) + '=',
+      name: 'Alice phone',
+      pairing_id: 'p',
+      timestamp: '2026-04-24T10:35:42Z',
+    };
     const { body, secret, headers } = signed(paired);
     const event = sigil.webhooks.verify(body, headers, secret);
     assert.equal(event.type, 'device.paired');
@@ -79,7 +86,10 @@ describe('webhooks.verify', { timeout: 300_000 }, () => {
   test('a signed body that is not an event object is refused', () => {
     for (const value of [[1, 2], 'mpa.approved', { no_type: true }]) {
       const { body, secret, headers } = signed(value);
-      assert.throws(() => sigil.webhooks.verify(body, headers, secret), (err: unknown) => err instanceof WebhookVerificationError && err.code === 'invalid_body');
+      assert.throws(
+        () => sigil.webhooks.verify(body, headers, secret),
+        (err: unknown) => err instanceof WebhookVerificationError && err.code === 'invalid_body',
+      );
     }
   });
 

@@ -73,7 +73,11 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     clock: options.clock ?? Date.now,
     requireApiKey: requireApiKey(options.db),
     pairingRateLimit: {
-      rateLimit: { max: options.pairingRateLimit ?? 10, timeWindow: '1 minute', keyGenerator: (request) => clientNetworks(request.ip).client },
+      rateLimit: {
+        max: options.pairingRateLimit ?? 10,
+        timeWindow: '1 minute',
+        keyGenerator: (request) => clientNetworks(request.ip).client,
+      },
     },
     webhooks: options.webhooks ?? { allowPrivate: false },
     webAuthn: options.webAuthn ?? new WebAuthnSettings({ attestationRequired: false }),
@@ -84,14 +88,25 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     logger:
       options.logger === false
         ? false
-        : { ...safeLoggerOptions(typeof options.logger === 'object' ? options.logger.level : 'info'), stream: prettyStream(typeof options.logger === 'object' ? (options.logger.format ?? 'json') : 'json') },
+        : {
+            ...safeLoggerOptions(typeof options.logger === 'object' ? options.logger.level : 'info'),
+            stream: prettyStream(typeof options.logger === 'object' ? (options.logger.format ?? 'json') : 'json'),
+          },
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: 16 * 1024,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false }, onCreate: useSupportedTimestamps },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+      onCreate: useSupportedTimestamps,
+    },
     clientErrorHandler,
     frameworkErrors: (err, _request, reply) => {
-      void (reply as FastifyReply).code(400).send({ error: { code: 'invalid_request', message: err.code === 'FST_ERR_BAD_URL' ? 'the URL path has a percent-escape that is not valid UTF-8' : err.message } });
+      void (reply as FastifyReply).code(400).send({
+        error: {
+          code: 'invalid_request',
+          message: err.code === 'FST_ERR_BAD_URL' ? 'the URL path has a percent-escape that is not valid UTF-8' : err.message,
+        },
+      });
     },
     schemaErrorFormatter: formatValidationErrors,
     return503OnClosing: true,

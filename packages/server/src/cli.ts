@@ -17,7 +17,8 @@ const program = new Command('sigil').description('Sigil multi-party approval ser
 
 /** The one place the environment is read: every setting, checked, before a command does anything. */
 const settingsFrom = (flags: SettingFlags): Readonly<Settings> => loadSettings(process.env, flags);
-const dataDirOption = () => new Option('--data-dir <dir>', 'embedded store directory (ignored when DATABASE_URL is set)').default(DEFAULTS.dataDir);
+const dataDirOption = () =>
+  new Option('--data-dir <dir>', 'embedded store directory (ignored when DATABASE_URL is set)').default(DEFAULTS.dataDir);
 
 program
   .command('serve')
@@ -84,7 +85,12 @@ async function askOrgName(): Promise<string | undefined> {
 /** Opens the configured store for one command; two connections are plenty for it. */
 async function withStore<T>(dataDir: string, fn: (db: Database, settings: Readonly<Settings>) => Promise<T>): Promise<T> {
   const settings = settingsFrom({ dataDir });
-  const db = await openStorage({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, poolSize: 2, pgliteTemplate: settings.pgliteTemplate });
+  const db = await openStorage({
+    databaseUrl: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    poolSize: 2,
+    pgliteTemplate: settings.pgliteTemplate,
+  });
   try {
     return await fn(db, settings);
   } finally {

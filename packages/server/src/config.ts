@@ -145,7 +145,8 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>, 
   };
   const integer = (min: number, max: number) => (v: string) => {
     const n = Number(v);
-    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) throw new Error(`must be an integer from ${min} to ${max}, not "${v}"`);
+    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new Error(`must be an integer from ${min} to ${max}, not "${v}"`);
     return n;
   };
   const boolean = (v: string) => {
@@ -175,7 +176,8 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>, 
   }
   const metricsPort = read('--metrics-port (SIGIL_METRICS_PORT)', flags.metricsPort ?? given('SIGIL_METRICS_PORT'), parsePort);
   const metricsHost = flags.metricsHost ?? given('SIGIL_METRICS_HOST');
-  if (metricsHost !== undefined && metricsPort === undefined) throw new SettingError('--metrics-host (SIGIL_METRICS_HOST) needs --metrics-port (SIGIL_METRICS_PORT)');
+  if (metricsHost !== undefined && metricsPort === undefined)
+    throw new SettingError('--metrics-host (SIGIL_METRICS_HOST) needs --metrics-port (SIGIL_METRICS_PORT)');
   const refreshSeconds = read('SIGIL_METRICS_REFRESH_SECONDS', given('SIGIL_METRICS_REFRESH_SECONDS'), integer(1, 3600));
   const retrySchedule = read('SIGIL_WEBHOOK_RETRY_SCHEDULE_MS', given('SIGIL_WEBHOOK_RETRY_SCHEDULE_MS'), (v) => {
     const delays = v.split(',').map((s) => Number(s.trim()));
@@ -211,8 +213,10 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>, 
     tlsKey,
     logLevel,
     logFormat,
-    pairingRateLimit: read('SIGIL_PAIRING_RATE_LIMIT', given('SIGIL_PAIRING_RATE_LIMIT'), integer(1, 1_000_000)) ?? DEFAULTS.pairingRateLimit,
-    maxPendingPerDevice: read('SIGIL_MAX_PENDING_PER_DEVICE', given('SIGIL_MAX_PENDING_PER_DEVICE'), integer(1, 100_000)) ?? DEFAULT_MAX_PENDING_PER_DEVICE,
+    pairingRateLimit:
+      read('SIGIL_PAIRING_RATE_LIMIT', given('SIGIL_PAIRING_RATE_LIMIT'), integer(1, 1_000_000)) ?? DEFAULTS.pairingRateLimit,
+    maxPendingPerDevice:
+      read('SIGIL_MAX_PENDING_PER_DEVICE', given('SIGIL_MAX_PENDING_PER_DEVICE'), integer(1, 100_000)) ?? DEFAULT_MAX_PENDING_PER_DEVICE,
     trustProxy: read('SIGIL_TRUST_PROXY', given('SIGIL_TRUST_PROXY'), parseTrustProxy) ?? false,
     metrics: {
       token: metricsToken ?? null,

@@ -51,9 +51,16 @@ export async function startMetricsListener(metrics: Metrics, config: MetricsEndp
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
     const status = err instanceof ApiError ? err.statusCode : 500;
-    void reply.code(status).send({ error: { code: err instanceof ApiError ? err.code : 'internal_error', message: err instanceof ApiError ? err.message : 'internal server error' } });
+    void reply.code(status).send({
+      error: {
+        code: err instanceof ApiError ? err.code : 'internal_error',
+        message: err instanceof ApiError ? err.message : 'internal server error',
+      },
+    });
   });
-  app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ error: { code: 'not_found', message: 'this listener serves only GET /metrics' } }));
+  app.setNotFoundHandler(
+    (_request, reply) => void reply.code(404).send({ error: { code: 'not_found', message: 'this listener serves only GET /metrics' } }),
+  );
   metricsRoute(app, metrics, config.token);
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -46,7 +46,11 @@ export function createMetrics(db: Database) {
       help: 'Times this instance found an audit log that no longer extends what it saw (cut short or rewritten); alert on any',
       registers: [registry],
     }),
-    connectedDevices: new Gauge({ name: 'sigil_connected_devices', help: 'Device WebSockets authenticated on this instance', registers: [registry] }),
+    connectedDevices: new Gauge({
+      name: 'sigil_connected_devices',
+      help: 'Device WebSockets authenticated on this instance',
+      registers: [registry],
+    }),
     webhookDeliveries: new Gauge({
       name: 'sigil_webhook_deliveries',
       help: `Webhook deliveries in storage by status (all instances; refreshed in the background)`,

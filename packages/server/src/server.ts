@@ -120,7 +120,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
     });
     const stopSweeper = startExpirySweeper(db, clock, app.log);
-    const metricsListener = metricsConfig.listen ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen }) : null;
+    const metricsListener = metricsConfig.listen
+      ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen })
+      : null;
     try {
       await app.listen({ host: config.host, port: config.port });
     } catch (err) {
@@ -128,7 +130,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       throw err;
     }
     const stopGaugeRefresh = startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log);
-    const webhookWorker = await startWebhookWorker({ db, log: app.log, config: webhookConfig, ...(config.clock ? { clock: config.clock } : {}) });
+    const webhookWorker = await startWebhookWorker({
+      db,
+      log: app.log,
+      config: webhookConfig,
+      ...(config.clock ? { clock: config.clock } : {}),
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -181,7 +188,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 function resolveMetricsConfig(given: ServerConfig['metrics'] = {}): MetricsEndpointConfig {
   const token = given.token ?? null;
   checkMetricsToken(token);
-  if (given.host !== undefined && given.port === undefined) throw new Error('--metrics-host (SIGIL_METRICS_HOST) needs --metrics-port (SIGIL_METRICS_PORT)');
+  if (given.host !== undefined && given.port === undefined)
+    throw new Error('--metrics-host (SIGIL_METRICS_HOST) needs --metrics-port (SIGIL_METRICS_PORT)');
   return {
     token,
     listen: given.port !== undefined ? { host: given.host ?? DEFAULTS.metricsHost, port: given.port } : null,

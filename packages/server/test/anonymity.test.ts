@@ -18,13 +18,9 @@ describeEachStore('who decided is never disclosed', (kind) => {
   let t: TestServer;
   let rx: Receiver;
   let now = Date.now();
-  const [alice, bob, carol, dave, eve] = ['Alice Ashford', 'Bob Brightwater', 'Carol Cavendish', 'Dave Dunmore', 'Eve Everleigh'].map((n) => new TestDevice(n)) as [
-    TestDevice,
-    TestDevice,
-    TestDevice,
-    TestDevice,
-    TestDevice,
-  ];
+  const [alice, bob, carol, dave, eve] = ['Alice Ashford', 'Bob Brightwater', 'Carol Cavendish', 'Dave Dunmore', 'Eve Everleigh'].map(
+    (n) => new TestDevice(n),
+  ) as [TestDevice, TestDevice, TestDevice, TestDevice, TestDevice];
   const everyone = [alice, bob, carol, dave, eve];
   /** Everything the integrator was answered, as text. */
   const integratorSaw: string[] = [];
@@ -41,10 +37,19 @@ describeEachStore('who decided is never disclosed', (kind) => {
   const decide = async (device: TestDevice, created: { request_id: string; action: never }, decision: 'approve' | 'deny') => {
     const res = await t.api
       .withKey(null)
-      .post(`/v1/mpa/requests/${created.request_id}/decisions`, device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), decision, { issued_at: now }));
+      .post(
+        `/v1/mpa/requests/${created.request_id}/decisions`,
+        device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), decision, { issued_at: now }),
+      );
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
-  const traces = (device: TestDevice) => [device.fingerprint, device.fingerprint.slice(0, 12), device.publicKey, device.name, device.name.split(' ')[0]!];
+  const traces = (device: TestDevice) => [
+    device.fingerprint,
+    device.fingerprint.slice(0, 12),
+    device.publicKey,
+    device.name,
+    device.name.split(' ')[0]!,
+  ];
 
   before(async () => {
     now = Date.now(); // this suite's own start: the other store's run may have taken minutes
@@ -59,7 +64,16 @@ describeEachStore('who decided is never disclosed', (kind) => {
       let ready!: () => void;
       const synced = new Promise<void>((resolve) => (ready = resolve));
       const session = new DeviceSession({
-        server: { url: t.server.url, server_id: t.serverId, server_public_key: info.server_public_key, org_name: 'Acme Corp', tenant_id: '', device_name: device.name, pairing_id: '', paired_at: '' },
+        server: {
+          url: t.server.url,
+          server_id: t.serverId,
+          server_public_key: info.server_public_key,
+          org_name: 'Acme Corp',
+          tenant_id: '',
+          device_name: device.name,
+          pairing_id: '',
+          paired_at: '',
+        },
         key: { privateKey: device.privateKey, publicKey: device.publicKey, fingerprint: device.fingerprint, path: '', created: false },
         now: () => now,
         onSync: (v) => {
@@ -105,14 +119,19 @@ describeEachStore('who decided is never disclosed', (kind) => {
     ]);
     const outcomes = ['approved', 'rejected', 'cancelled', 'timeout'];
     await waitFor(async () => (await integrator('GET', `/v1/mpa/requests/${timedOut.request_id}`)).status === 'timeout', 'the timeout');
-    for (const [i, r] of requests.entries()) assert.equal((await integrator('GET', `/v1/mpa/requests/${r.request_id}`)).status, outcomes[i]);
+    for (const [i, r] of requests.entries())
+      assert.equal((await integrator('GET', `/v1/mpa/requests/${r.request_id}`)).status, outcomes[i]);
     await integrator('GET', '/v1/mpa/requests?limit=100');
     for (const status of outcomes) await integrator('GET', `/v1/mpa/requests?status=${status}`);
 
     // Every event type of every request reached the receiver.
     const ids = new Set(requests.map((r) => r.request_id));
-    const events = () => rx.received.map((r) => JSON.parse(r.body) as { type: string; request_id: string }).filter((e) => ids.has(e.request_id));
-    await waitFor(() => new Set(events().map((e) => e.type)).size === MPA_EVENTS.length && events().length === 8, 'created and an outcome for each request');
+    const events = () =>
+      rx.received.map((r) => JSON.parse(r.body) as { type: string; request_id: string }).filter((e) => ids.has(e.request_id));
+    await waitFor(
+      () => new Set(events().map((e) => e.type)).size === MPA_EVENTS.length && events().length === 8,
+      'created and an outcome for each request',
+    );
     // Each event type carries exactly the documented fields: nothing more to leak through.
     const fields = ['action', 'groups_required', 'groups_satisfied', 'groups_total', 'request_id', 'status', 'timestamp', 'type'];
     for (const e of events()) {
@@ -120,7 +139,10 @@ describeEachStore('who decided is never disclosed', (kind) => {
     }
     // Every device (each is an approver of every request) saw every request end.
     for (const [device, views] of deviceSaw) {
-      await waitFor(() => requests.every((r, i) => views.some((v) => v.request_id === r.request_id && v.status === outcomes[i])), `${device.name}'s device to see every outcome`);
+      await waitFor(
+        () => requests.every((r, i) => views.some((v) => v.request_id === r.request_id && v.status === outcomes[i])),
+        `${device.name}'s device to see every outcome`,
+      );
     }
 
     const searched = [...integratorSaw, ...rx.received.map((r) => r.body)];
@@ -138,7 +160,12 @@ describeEachStore('who decided is never disclosed', (kind) => {
       }
       // The only decision a device is told of is its own.
       for (const v of views) {
-        if (v.my_decision !== null) assert.equal(v.my_decision, decided.get(`${v.request_id} ${viewer.fingerprint}`), `${viewer.name} was told of a decision that is not its own`);
+        if (v.my_decision !== null)
+          assert.equal(
+            v.my_decision,
+            decided.get(`${v.request_id} ${viewer.fingerprint}`),
+            `${viewer.name} was told of a decision that is not its own`,
+          );
       }
     }
   });

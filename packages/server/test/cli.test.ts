@@ -60,13 +60,36 @@ describeEachStore('the sigil command', (kind) => {
 
   test('serve --tls-cert/--tls-key serves HTTPS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sigil-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const server = await startSigil(store, {}, { args: ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')] });
     try {
       assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
       const status = await new Promise<number>((resolve, reject) => {
-        https.get(`${server.url}/healthz`, { ca: readFileSync(join(dir, 'cert.pem')) }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+        https
+          .get(`${server.url}/healthz`, { ca: readFileSync(join(dir, 'cert.pem')) }, (res) => resolve(res.statusCode ?? 0))
+          .on('error', reject);
       });
       assert.equal(status, 200);
     } finally {

@@ -21,12 +21,16 @@ describeEachStore('clock edges', (kind) => {
     expires_in_seconds: 60,
   };
   const decide = (device: TestDevice, created: { request_id: string; action: never }, issuedAt: number) =>
-    t.api.withKey(null).post(
-      `/v1/mpa/requests/${created.request_id}/decisions`,
-      device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve', { issued_at: issuedAt }),
-    );
+    t.api
+      .withKey(null)
+      .post(
+        `/v1/mpa/requests/${created.request_id}/decisions`,
+        device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve', { issued_at: issuedAt }),
+      );
   const recorded = async (requestId: string) =>
-    (await t.server.db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_decisions WHERE request_id = $1', [requestId])).map((r) => r.fingerprint).sort();
+    (await t.server.db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_decisions WHERE request_id = $1', [requestId]))
+      .map((r) => r.fingerprint)
+      .sort();
 
   before(async () => {
     store = await createStore(kind);
@@ -42,7 +46,11 @@ describeEachStore('clock edges', (kind) => {
     const created = (await t.api.post('/v1/mpa/requests', body)).body;
     const expiresAt = Date.parse(created.expires_at);
     now = expiresAt - 1; // still pending: the sweeper has nothing to do yet
-    for (const [device, issuedAt] of [[a, expiresAt], [b, expiresAt + 1], [c, expiresAt + 60_000]] as const) {
+    for (const [device, issuedAt] of [
+      [a, expiresAt],
+      [b, expiresAt + 1],
+      [c, expiresAt + 60_000],
+    ] as const) {
       const late = await decide(device, created, issuedAt);
       assert.equal(late.status, 409, `signed ${issuedAt - expiresAt} ms after expiry: ${JSON.stringify(late.body)}`);
       assert.equal(late.body.error.code, 'request_completed');
@@ -59,7 +67,10 @@ describeEachStore('clock edges', (kind) => {
     assert.equal(SIGNATURE_FRESHNESS_MS, 120_000);
     now = Date.now();
     const created = (await t.api.post('/v1/mpa/requests', { ...body, expires_in_seconds: 900 })).body;
-    for (const [device, issuedAt] of [[a, now - 120_001], [a, now + 120_001]] as const) {
+    for (const [device, issuedAt] of [
+      [a, now - 120_001],
+      [a, now + 120_001],
+    ] as const) {
       const stale = await decide(device, created, issuedAt);
       assert.equal(stale.status, 400, JSON.stringify(stale.body));
       assert.equal(stale.body.error.code, 'stale_signature');
@@ -73,7 +84,9 @@ describeEachStore('clock edges', (kind) => {
     now = Date.now();
     const complete = async (issuedAt: number) => {
       const opened = await t.api.post('/v1/pairings', {});
-      return t.api.withKey(null).post('/v1/pairings/complete', new TestDevice(`P ${issuedAt - now}`).pairingBody(t.serverId, opened.body.code, issuedAt));
+      return t.api
+        .withKey(null)
+        .post('/v1/pairings/complete', new TestDevice(`P ${issuedAt - now}`).pairingBody(t.serverId, opened.body.code, issuedAt));
     };
     for (const issuedAt of [now - 120_001, now + 120_001]) {
       const stale = await complete(issuedAt);

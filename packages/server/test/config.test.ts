@@ -11,8 +11,16 @@ const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 /** The rows of the README's configuration table: [setting, flag / variable, default]. */
 function configurationTable(): string[][] {
   const section = README.slice(README.indexOf('## Configuration'));
-  const rows = section.slice(0, section.indexOf('\n\n', section.indexOf('| ---'))).split('\n').filter((l) => l.startsWith('|'));
-  return rows.slice(2).map((row) => row.slice(1, -1).split(' | ').map((cell) => cell.trim()));
+  const rows = section
+    .slice(0, section.indexOf('\n\n', section.indexOf('| ---')))
+    .split('\n')
+    .filter((l) => l.startsWith('|'));
+  return rows.slice(2).map((row) =>
+    row
+      .slice(1, -1)
+      .split(' | ')
+      .map((cell) => cell.trim()),
+  );
 }
 const namesIn = (text: string) => new Set(text.match(/--[a-z-]+|SIGIL_[A-Z_]+|DATABASE_URL/g) ?? []);
 
@@ -25,7 +33,10 @@ test('the README configuration table lists exactly the settings the server reads
     const name = spec.env ?? spec.flag!;
     const row = table.find(([, names]) => namesIn(names!).has(name));
     assert.ok(row, `a README row for ${name}`);
-    assert.ok(row[2]!.startsWith(spec.documentedDefault), `README default of ${name}: "${row[2]}" should start with "${spec.documentedDefault}"`);
+    assert.ok(
+      row[2]!.startsWith(spec.documentedDefault),
+      `README default of ${name}: "${row[2]}" should start with "${spec.documentedDefault}"`,
+    );
   }
 });
 
@@ -42,8 +53,12 @@ test('every variable and serve flag the code reads is declared in SETTINGS', () 
 
 test('only the command line reads the environment', () => {
   const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
-  const readers = files(SRC).filter((f) => /process\.env/.test(readFileSync(f, 'utf8'))).map((f) => f.slice(SRC.length));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    );
+  const readers = files(SRC)
+    .filter((f) => /process\.env/.test(readFileSync(f, 'utf8')))
+    .map((f) => f.slice(SRC.length));
   assert.deepEqual(readers, ['cli.ts']);
 });
 

@@ -25,7 +25,8 @@ describeEachStore('decision signatures are checked against every attack', (kind)
     const created = (await t.api.post('/v1/mpa/requests', req)).body;
     id = created.request_id;
     digest = actionDigest(created.action);
-    otherId = (await t.api.post('/v1/mpa/requests', { ...req, action: { ...req.action, description: 'Cold boot engine ENG-002' } })).body.request_id;
+    otherId = (await t.api.post('/v1/mpa/requests', { ...req, action: { ...req.action, description: 'Cold boot engine ENG-002' } })).body
+      .request_id;
   });
   after(async () => {
     await t?.close();

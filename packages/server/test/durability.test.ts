@@ -27,13 +27,18 @@ describeEachStore('acknowledged writes survive kill -9 of the server', (kind) =>
     for (const d of devices) await pairDevice(api, serverId, d);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await api.post('/v1/mpa/requests', coldBootRequest({ engineering: [devices[0]], security: [devices[1]], operations: [devices[2]] }));
+      const res = await api.post(
+        '/v1/mpa/requests',
+        coldBootRequest({ engineering: [devices[0]], security: [devices[1]], operations: [devices[2]] }),
+      );
       assert.equal(res.status, 201);
       ids.push(res.body.request_id);
     }
     const created = (await api.get(`/v1/mpa/requests/${ids[0]}`)).body;
     const { actionDigest } = await import('@sigilauth/protocol');
-    const decision = await api.withKey(null).post(`/v1/mpa/requests/${ids[0]}/decisions`, devices[0].decisionBody(serverId, ids[0]!, actionDigest(created.action), 'approve'));
+    const decision = await api
+      .withKey(null)
+      .post(`/v1/mpa/requests/${ids[0]}/decisions`, devices[0].decisionBody(serverId, ids[0]!, actionDigest(created.action), 'approve'));
     assert.equal(decision.status, 200);
     const last = ids.at(-1)!;
 

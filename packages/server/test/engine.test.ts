@@ -9,9 +9,11 @@ const scenario = fc
   .record({ groups: fc.integer({ min: 1, max: 6 }), expiresIn: fc.integer({ min: 10, max: 1000 }) })
   .chain(({ groups, expiresIn }) =>
     fc.record({
-      policy: fc.integer({ min: 1, max: groups }).map(
-        (required): EnginePolicy => ({ required, groupNames: Array.from({ length: groups }, (_, i) => `g${i}`), expiresAt: T0 + expiresIn }),
-      ),
+      policy: fc.integer({ min: 1, max: groups }).map((required): EnginePolicy => ({
+        required,
+        groupNames: Array.from({ length: groups }, (_, i) => `g${i}`),
+        expiresAt: T0 + expiresIn,
+      })),
       events: fc
         .array(
           fc.record({
@@ -35,19 +37,40 @@ const scenario = fc
 describe('quorum engine', () => {
   test('the guide example: Alice and Carol approve 2 of 3 groups', () => {
     const policy = { required: 2, groupNames: ['Engineering Leads', 'Security Team', 'Operations'], expiresAt: T0 + 600_000 };
-    const state = evaluate(policy, [{ kind: 'approve', groupIndex: 0, at: T0 + 1 }, { kind: 'approve', groupIndex: 1, at: T0 + 2 }], T0 + 3);
+    const state = evaluate(
+      policy,
+      [
+        { kind: 'approve', groupIndex: 0, at: T0 + 1 },
+        { kind: 'approve', groupIndex: 1, at: T0 + 2 },
+      ],
+      T0 + 3,
+    );
     assert.deepEqual(state, { status: 'approved', groupsSatisfied: ['Engineering Leads', 'Security Team'], completedAt: T0 + 2 });
   });
 
   test('a second approval in the same group adds nothing', () => {
     const policy = { required: 2, groupNames: ['a', 'b'], expiresAt: T0 + 100 };
-    const state = evaluate(policy, [{ kind: 'approve', groupIndex: 0, at: T0 }, { kind: 'approve', groupIndex: 0, at: T0 + 1 }], T0 + 2);
+    const state = evaluate(
+      policy,
+      [
+        { kind: 'approve', groupIndex: 0, at: T0 },
+        { kind: 'approve', groupIndex: 0, at: T0 + 1 },
+      ],
+      T0 + 2,
+    );
     assert.deepEqual(state, { status: 'pending', groupsSatisfied: ['a'], completedAt: null });
   });
 
   test('a denial rejects at once, keeping the groups already satisfied', () => {
     const policy = { required: 2, groupNames: ['a', 'b', 'c'], expiresAt: T0 + 100 };
-    const state = evaluate(policy, [{ kind: 'approve', groupIndex: 0, at: T0 }, { kind: 'deny', groupIndex: 2, at: T0 + 5 }], T0 + 6);
+    const state = evaluate(
+      policy,
+      [
+        { kind: 'approve', groupIndex: 0, at: T0 },
+        { kind: 'deny', groupIndex: 2, at: T0 + 5 },
+      ],
+      T0 + 6,
+    );
     assert.deepEqual(state, { status: 'rejected', groupsSatisfied: ['a'], completedAt: T0 + 5 });
   });
 
@@ -115,7 +138,10 @@ describe('quorum engine', () => {
         const firstApproval = state.groupsSatisfied.map((name) =>
           events.findIndex((e) => e.kind === 'approve' && policy.groupNames[e.groupIndex] === name),
         );
-        assert.deepEqual(firstApproval, [...firstApproval].sort((a, b) => a - b));
+        assert.deepEqual(
+          firstApproval,
+          [...firstApproval].sort((a, b) => a - b),
+        );
       }),
       { numRuns: 1000 },
     );

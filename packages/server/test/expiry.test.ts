@@ -6,7 +6,6 @@ import { pairDevice, startTestServer, type TestServer } from '../../../test/supp
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
 
-
 describeEachStore('expiry', (kind) => {
   let store: TestStore;
   let t: TestServer;
@@ -14,9 +13,22 @@ describeEachStore('expiry', (kind) => {
   const clock = () => now;
   const a = new TestDevice('A');
   const b = new TestDevice('B');
-  const body = { required: 2, groups: [{ name: 'A', approvers: [a.approver] }, { name: 'B', approvers: [b.approver] }], action: { type: 'x', description: 'y' }, expires_in_seconds: 60 };
+  const body = {
+    required: 2,
+    groups: [
+      { name: 'A', approvers: [a.approver] },
+      { name: 'B', approvers: [b.approver] },
+    ],
+    action: { type: 'x', description: 'y' },
+    expires_in_seconds: 60,
+  };
   const storedStatus = async (id: string) =>
-    (await t.server.db.query<{ status: string; groups_satisfied: string[]; completed_at: Date | null }>('SELECT status, groups_satisfied, completed_at FROM mpa_requests WHERE id = $1', [id]))[0]!;
+    (
+      await t.server.db.query<{ status: string; groups_satisfied: string[]; completed_at: Date | null }>(
+        'SELECT status, groups_satisfied, completed_at FROM mpa_requests WHERE id = $1',
+        [id],
+      )
+    )[0]!;
 
   before(async () => {
     store = await createStore(kind);
@@ -34,7 +46,12 @@ describeEachStore('expiry', (kind) => {
     const witness = (await t.api.post('/v1/mpa/requests', body)).body;
     now += 1;
     const created = (await t.api.post('/v1/mpa/requests', body)).body;
-    await t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, a.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve', { issued_at: now }));
+    await t.api
+      .withKey(null)
+      .post(
+        `/v1/mpa/requests/${created.request_id}/decisions`,
+        a.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve', { issued_at: now }),
+      );
     now += 59_999;
     await waitFor(async () => (await storedStatus(witness.request_id)).status === 'timeout', 'the sweeper to end the witness');
     assert.equal((await storedStatus(created.request_id)).status, 'pending', 'not ended 1 ms before its expiry');
@@ -45,10 +62,21 @@ describeEachStore('expiry', (kind) => {
     }, 'timeout');
     assert.deepEqual(row.groups_satisfied, ['A']);
     assert.equal(row.completed_at?.toISOString(), created.expires_at);
-    const events = await t.server.db.query<{ type: string; payload: { groups_satisfied: string[] } }>('SELECT type, payload FROM events WHERE request_id = $1 ORDER BY created_at', [created.request_id]);
-    assert.deepEqual(events.map((e) => e.type), ['mpa.created', 'mpa.timeout']);
+    const events = await t.server.db.query<{ type: string; payload: { groups_satisfied: string[] } }>(
+      'SELECT type, payload FROM events WHERE request_id = $1 ORDER BY created_at',
+      [created.request_id],
+    );
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['mpa.created', 'mpa.timeout'],
+    );
     assert.deepEqual(events[1]!.payload.groups_satisfied, ['A']);
-    const late = await t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, b.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve', { issued_at: now }));
+    const late = await t.api
+      .withKey(null)
+      .post(
+        `/v1/mpa/requests/${created.request_id}/decisions`,
+        b.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve', { issued_at: now }),
+      );
     assert.equal(late.status, 409);
     assert.equal(late.body.error.details.status, 'timeout');
   });
@@ -63,5 +91,4 @@ describeEachStore('expiry', (kind) => {
     assert.equal(view.body.status, 'timeout');
     await waitFor(async () => (await storedStatus(created.request_id)).status === 'timeout', 'timeout recorded after restart');
   });
-
 });

@@ -23,7 +23,11 @@ after(() => {
 });
 
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const urlOf = (terminal: TerminalProcess) => terminal.output().match(/is running at (\S+)/)![1]!.replace(ESCAPES, '');
+const urlOf = (terminal: TerminalProcess) =>
+  terminal
+    .output()
+    .match(/is running at (\S+)/)![1]!
+    .replace(ESCAPES, '');
 /** The environment without the test runner's log settings: what a person's shell has. */
 const shellEnv = { SIGIL_LOG_LEVEL: '', SIGIL_LOG_FORMAT: '', SIGIL_ORG_NAME: '' };
 
@@ -50,7 +54,9 @@ test('in a terminal, the first start asks for the organisation name, then logs r
   }
 
   // Started again in a terminal, with --log-level info: readable request lines; nothing asked any more.
-  const again = runInTerminal([process.execPath, SIGIL_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], { env: shellEnv });
+  const again = runInTerminal([process.execPath, SIGIL_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
+    env: shellEnv,
+  });
   try {
     await again.waitFor(/is running at http/, 'the banner', 90_000);
     assert.doesNotMatch(again.output(), /Organisation name approvers will see/);
@@ -62,7 +68,10 @@ test('in a terminal, the first start asks for the organisation name, then logs r
   }
 
   // --log-format json on a terminal: one JSON object per line.
-  const json = runInTerminal([process.execPath, SIGIL_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json', '--log-level', 'info'], { env: shellEnv });
+  const json = runInTerminal(
+    [process.execPath, SIGIL_CLI, 'serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json', '--log-level', 'info'],
+    { env: shellEnv },
+  );
   try {
     await json.waitFor(/is running at http/, 'the banner', 90_000);
     await fetch(`${urlOf(json)}/healthz`);
@@ -94,7 +103,16 @@ test('--org-name names the organisation without asking; GET / leads to the conso
 
       const api = new Api(server.url, server.apiKey);
       const { body: pairing } = await api.post('/v1/pairings', { name: 'Frank' });
-      const paired = await runCli(DEVICE_CLI, ['pair', '--server', server.url, '--code', pairing.code, '--yes', '--home', join(tempDir(), 'frank')]);
+      const paired = await runCli(DEVICE_CLI, [
+        'pair',
+        '--server',
+        server.url,
+        '--code',
+        pairing.code,
+        '--yes',
+        '--home',
+        join(tempDir(), 'frank'),
+      ]);
       assert.equal(paired.code, 0, paired.stderr);
       fingerprint = paired.stdout.match(/^fingerprint: (\S+)$/m)![1]!;
       publicKey = paired.stdout.match(/^public_key: (\S+)$/m)![1]!;
@@ -105,12 +123,16 @@ test('--org-name names the organisation without asking; GET / leads to the conso
     const listed = await runCli(SIGIL_CLI, ['device', 'list', '--data-dir', store.dataDir]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^1 device of Globex/m);
-    assert.match(listed.stdout, /^"Frank"  active  sigil-device  paired /m);
+    assert.match(listed.stdout, /^"Frank" {2}active {2}sigil-device {2}paired /m);
     assert.ok(listed.stdout.includes(`  fingerprint: ${fingerprint}\n`), listed.stdout);
     assert.ok(listed.stdout.includes(`  public_key: ${publicKey}\n`), listed.stdout);
     const json = await runCli(SIGIL_CLI, ['device', 'list', '--json', '--data-dir', store.dataDir]);
     assert.deepEqual(
-      JSON.parse(json.stdout).data.map((d: { fingerprint: string; device_public_key: string; name: string }) => [d.name, d.fingerprint, d.device_public_key]),
+      JSON.parse(json.stdout).data.map((d: { fingerprint: string; device_public_key: string; name: string }) => [
+        d.name,
+        d.fingerprint,
+        d.device_public_key,
+      ]),
       [['Frank', fingerprint, publicKey]],
     );
     const test = await runCli(SIGIL_CLI, ['device', 'list', '--test', '--data-dir', store.dataDir]);
@@ -133,9 +155,24 @@ test('npm install on this Node raises no engine warnings: every locked package a
 test('a device home made inside the checkout by mistake is ignored by git (it holds a private key)', async () => {
   const root = new URL('../../../', import.meta.url).pathname;
   const ignored = await new Promise<string>((resolve, reject) =>
-    execFile('git', ['check-ignore', '--no-index', 'alice/device-key.pem', 'alice/servers.json', '.sigil-device/device-key.pem', 'alice/device-key.pem.tmp-1-ab'], { cwd: root }, (err, stdout) =>
-      err && !stdout ? reject(err) : resolve(stdout),
+    execFile(
+      'git',
+      [
+        'check-ignore',
+        '--no-index',
+        'alice/device-key.pem',
+        'alice/servers.json',
+        '.sigil-device/device-key.pem',
+        'alice/device-key.pem.tmp-1-ab',
+      ],
+      { cwd: root },
+      (err, stdout) => (err && !stdout ? reject(err) : resolve(stdout)),
     ),
   );
-  assert.deepEqual(ignored.trim().split('\n'), ['alice/device-key.pem', 'alice/servers.json', '.sigil-device/device-key.pem', 'alice/device-key.pem.tmp-1-ab']);
+  assert.deepEqual(ignored.trim().split('\n'), [
+    'alice/device-key.pem',
+    'alice/servers.json',
+    '.sigil-device/device-key.pem',
+    'alice/device-key.pem.tmp-1-ab',
+  ]);
 });

@@ -44,10 +44,12 @@ describeEachStore('a late decision is told the final status', (kind) => {
   }
 
   const decide = (device: TestDevice, created: { request_id: string; action: never }, decision: 'approve' | 'deny', issuedAt: number) =>
-    t.api.withKey(null).post(
-      `/v1/mpa/requests/${created.request_id}/decisions`,
-      device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), decision, { issued_at: issuedAt }),
-    );
+    t.api
+      .withKey(null)
+      .post(
+        `/v1/mpa/requests/${created.request_id}/decisions`,
+        device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), decision, { issued_at: issuedAt }),
+      );
 
   const decideWithPasskey = (created: { request_id: string; action: never }, issuedAt: number) => {
     const payload: DecisionPayload = {
@@ -59,13 +61,18 @@ describeEachStore('a late decision is told the final status', (kind) => {
       action_digest: actionDigest(created.action),
       issued_at: issuedAt,
     };
-    return t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, { payload, webauthn: passkey.assert(decisionChallenge(payload)) });
+    return t.api
+      .withKey(null)
+      .post(`/v1/mpa/requests/${created.request_id}/decisions`, { payload, webauthn: passkey.assert(decisionChallenge(payload)) });
   };
 
   const endings = {
-    approved: async (created: { request_id: string; action: never }) => assert.equal((await decide(first, created, 'approve', now)).status, 200),
-    rejected: async (created: { request_id: string; action: never }) => assert.equal((await decide(first, created, 'deny', now)).status, 200),
-    cancelled: async (created: { request_id: string; action: never }) => assert.equal((await t.api.post(`/v1/mpa/requests/${created.request_id}/cancel`, {})).status, 200),
+    approved: async (created: { request_id: string; action: never }) =>
+      assert.equal((await decide(first, created, 'approve', now)).status, 200),
+    rejected: async (created: { request_id: string; action: never }) =>
+      assert.equal((await decide(first, created, 'deny', now)).status, 200),
+    cancelled: async (created: { request_id: string; action: never }) =>
+      assert.equal((await t.api.post(`/v1/mpa/requests/${created.request_id}/cancel`, {})).status, 200),
   };
 
   for (const [status, end] of Object.entries(endings)) {

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const files = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 
 /** HTTP routes, command lines, start-up and the connection fan-out: they call the domain's storage modules, never SQL. */
 const SQL_FREE = /(^|\/)(routes|[a-z-]+-routes|cli|app|server|device-gateway|request-fanout|events)\.ts$/;

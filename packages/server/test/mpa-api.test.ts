@@ -9,7 +9,13 @@ import { createStore, describeEachStore, type TestStore } from '../../../test/su
 describeEachStore('MPA requests over HTTP', (kind) => {
   let store: TestStore;
   let t: TestServer;
-  const [alice, bob, carol, dave, eve] = ['Alice', 'Bob', 'Carol', 'Dave', 'Eve'].map((n) => new TestDevice(n)) as [TestDevice, TestDevice, TestDevice, TestDevice, TestDevice];
+  const [alice, bob, carol, dave, eve] = ['Alice', 'Bob', 'Carol', 'Dave', 'Eve'].map((n) => new TestDevice(n)) as [
+    TestDevice,
+    TestDevice,
+    TestDevice,
+    TestDevice,
+    TestDevice,
+  ];
   const body = (expires = 600) => coldBootRequest({ engineering: [alice, bob], security: [carol], operations: [dave, eve] }, expires);
   const decide = (device: TestDevice, id: string, decision: 'approve' | 'deny', digest: string) =>
     t.api.withKey(null).post(`/v1/mpa/requests/${id}/decisions`, device.decisionBody(t.serverId, id, digest, decision));
@@ -113,7 +119,10 @@ describeEachStore('MPA requests over HTTP', (kind) => {
     for (let i = 0; i < 3; i++) ids.push((await t.api.post('/v1/mpa/requests', body())).body.request_id);
     const page1 = await t.api.get('/v1/mpa/requests?status=pending&limit=2');
     assert.equal(page1.status, 200);
-    assert.deepEqual(page1.body.data.map((r: { request_id: string }) => r.request_id), [ids[2], ids[1]]);
+    assert.deepEqual(
+      page1.body.data.map((r: { request_id: string }) => r.request_id),
+      [ids[2], ids[1]],
+    );
     assert.ok(page1.body.next_cursor);
     const page2 = await t.api.get(`/v1/mpa/requests?status=pending&limit=2&cursor=${page1.body.next_cursor}`);
     assert.equal(page2.body.data[0].request_id, ids[0]);

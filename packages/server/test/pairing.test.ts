@@ -41,7 +41,10 @@ describeEachStore('device pairing', (kind) => {
     assert.equal(result.body.device_public_key, alice.publicKey);
     assert.equal(result.body.name, "Alice's laptop");
     const devices = (await t.api.get('/v1/devices')).body.data;
-    assert.deepEqual(devices.map((d: { fingerprint: string }) => d.fingerprint), [alice.fingerprint]);
+    assert.deepEqual(
+      devices.map((d: { fingerprint: string }) => d.fingerprint),
+      [alice.fingerprint],
+    );
 
     const reuse = await complete(new TestDevice('Mallory').pairingBody(t.serverId, opened.body.code, now));
     assert.equal(reuse.status, 400);
@@ -65,7 +68,10 @@ describeEachStore('device pairing', (kind) => {
     assert.equal(late.status, 400);
     assert.equal(late.body.error.code, 'invalid_code');
     assert.equal((await t.api.get(`/v1/pairings/${atFive.body.pairing_id}`)).body.status, 'expired');
-    assert.equal((await t.api.get('/v1/devices')).body.data.some((d: { name: string }) => d.name === 'Late'), false);
+    assert.equal(
+      (await t.api.get('/v1/devices')).body.data.some((d: { name: string }) => d.name === 'Late'),
+      false,
+    );
   });
 
   test('three wrong codes naming the pairing (its first four digits) burn it, and the right code no longer works', async () => {
@@ -80,7 +86,10 @@ describeEachStore('device pairing', (kind) => {
     assert.equal((await t.api.get(`/v1/pairings/${opened.body.pairing_id}`)).body.status, 'expired');
     const honest = await complete(new TestDevice('Honest').pairingBody(t.serverId, code, now));
     assert.equal(honest.status, 400);
-    assert.equal((await t.api.get('/v1/devices')).body.data.some((d: { name: string }) => d.name === 'Mallory' || d.name === 'Honest'), false);
+    assert.equal(
+      (await t.api.get('/v1/devices')).body.data.some((d: { name: string }) => d.name === 'Mallory' || d.name === 'Honest'),
+      false,
+    );
   });
 
   test('the proof must be signed by the key it names, for this server, now', async () => {
@@ -102,7 +111,11 @@ describeEachStore('device pairing', (kind) => {
 
 test('pairing completion: the documented number of attempts per client per minute, then 429', async () => {
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-  const limit = Number(/^\| pairing attempts per client \(IPv4 address, IPv6 \/64\) per minute, per instance \| `SIGIL_PAIRING_RATE_LIMIT` \| `(\d+)` \|$/m.exec(readme)?.[1]);
+  const limit = Number(
+    /^\| pairing attempts per client \(IPv4 address, IPv6 \/64\) per minute, per instance \| `SIGIL_PAIRING_RATE_LIMIT` \| `(\d+)` \|$/m.exec(
+      readme,
+    )?.[1],
+  );
   assert.ok(Number.isSafeInteger(limit) && limit > 0, 'the README states the default limit');
   // Its own server with the default limit, so no other test's attempts share the rate window.
   const store = await createStore('pglite');
@@ -110,8 +123,12 @@ test('pairing completion: the documented number of attempts per client per minut
   try {
     const device = new TestDevice('Spam');
     const answers = [];
-    for (let i = 0; i <= limit; i++) answers.push(await t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, '99999999')));
-    assert.deepEqual(answers.map((a) => a.status), [...Array(limit).fill(400), 429]);
+    for (let i = 0; i <= limit; i++)
+      answers.push(await t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, '99999999')));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [...Array(limit).fill(400), 429],
+    );
     assert.equal(answers[limit]!.body.error.code, 'rate_limited');
   } finally {
     await t.close();

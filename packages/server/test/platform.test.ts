@@ -24,10 +24,17 @@ describeEachStore('API keys, tenants and HTTP hygiene', (kind) => {
 
   test('keys have the documented form and are stored only as a hash', async () => {
     assert.match(t.api.apiKey!, /^sgk_live_[0-9a-f]{64}$/);
-    const { key } = await createApiKey(t.server.db, (await t.server.db.query<{ id: string }>('SELECT id FROM tenants LIMIT 1'))[0]!.id, 'x', 'test');
+    const { key } = await createApiKey(
+      t.server.db,
+      (await t.server.db.query<{ id: string }>('SELECT id FROM tenants LIMIT 1'))[0]!.id,
+      'x',
+      'test',
+    );
     assert.match(key, /^sgk_test_[0-9a-f]{64}$/);
     const rows = await t.server.db.query<Record<string, unknown>>('SELECT * FROM api_keys');
-    const dump = JSON.stringify(rows, (_k, v) => (v && typeof v === 'object' && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v));
+    const dump = JSON.stringify(rows, (_k, v) =>
+      v && typeof v === 'object' && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v,
+    );
     assert.ok(!dump.includes(key.slice(9)) && !dump.includes(t.api.apiKey!.slice(9)), 'no key stored in clear');
     assert.ok(rows.every((r) => Buffer.from(r.key_hash as Uint8Array).length === 32));
   });

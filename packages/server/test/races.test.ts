@@ -33,7 +33,9 @@ describeEachStore('concurrent decisions', (kind) => {
     // The denial is launched at a different point among the approvals each round, so that over
     // the rounds it both wins and loses; rounds go on (bounded) until each outcome has happened.
     for (let round = 0; round < 40 && !(outcomes.has('approved') && outcomes.has('rejected')); round++) {
-      const created = (await t.api.post('/v1/mpa/requests', { required: REQUIRED, groups, action: { type: 'race', description: `round ${round}` } })).body;
+      const created = (
+        await t.api.post('/v1/mpa/requests', { required: REQUIRED, groups, action: { type: 'race', description: `round ${round}` } })
+      ).body;
       const digest = actionDigest(created.action);
       const denier = devices[(round * 5) % devices.length]!;
       const approvers = devices.filter((d) => d !== denier);
@@ -53,7 +55,11 @@ describeEachStore('concurrent decisions', (kind) => {
       const final = (await t.api.get(`/v1/mpa/requests/${created.request_id}`)).body;
       assert.ok(final.status === 'approved' || final.status === 'rejected', final.status);
       outcomes.set(final.status, (outcomes.get(final.status) ?? 0) + 1);
-      assert.equal(responses.get(denier)!.status === 200, final.status === 'rejected', 'the denial counted if and only if the request was rejected');
+      assert.equal(
+        responses.get(denier)!.status === 200,
+        final.status === 'rejected',
+        'the denial counted if and only if the request was rejected',
+      );
 
       // Replay the recorded decisions in the order they committed: the first that ends the
       // request decides it, and nothing is recorded after it.
@@ -61,7 +67,11 @@ describeEachStore('concurrent decisions', (kind) => {
         'SELECT fingerprint, decision, group_index FROM mpa_decisions WHERE request_id = $1 ORDER BY seq',
         [created.request_id],
       );
-      assert.equal(recorded.length, [...responses.values()].filter((r) => r.status === 200).length, 'every accepted response was recorded, no other');
+      assert.equal(
+        recorded.length,
+        [...responses.values()].filter((r) => r.status === 200).length,
+        'every accepted response was recorded, no other',
+      );
       const satisfied: string[] = [];
       let ended: { at: number; status: string } | null = null;
       for (const [i, d] of recorded.entries()) {
@@ -85,15 +95,24 @@ describeEachStore('concurrent decisions', (kind) => {
         `SELECT type FROM events WHERE request_id = $1 AND type <> 'mpa.created'`,
         [created.request_id],
       );
-      assert.deepEqual(terminal.map((e) => e.type), [`mpa.${final.status}`], 'exactly one terminal event');
+      assert.deepEqual(
+        terminal.map((e) => e.type),
+        [`mpa.${final.status}`],
+        'exactly one terminal event',
+      );
     }
-    assert.ok((outcomes.get('approved') ?? 0) > 0 && (outcomes.get('rejected') ?? 0) > 0, `outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    assert.ok(
+      (outcomes.get('approved') ?? 0) > 0 && (outcomes.get('rejected') ?? 0) > 0,
+      `outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`,
+    );
   });
 
   test('the same decision sent many times at once is recorded once', async () => {
     const created = (await t.api.post('/v1/mpa/requests', { required: 2, groups, action: { type: 'dup', description: 'dup' } })).body;
     const body = devices[0]!.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve');
-    const responses = await Promise.all(Array.from({ length: 20 }, () => t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, body)));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, body)),
+    );
     assert.equal(responses.filter((r) => r.status === 200).length, 1);
     assert.ok(responses.every((r) => r.status === 200 || r.body.error.code === 'already_decided'));
     const final = (await t.api.get(`/v1/mpa/requests/${created.request_id}`)).body;

@@ -38,7 +38,7 @@ describeEachStore('tenant isolation', (kind) => {
     await store?.dispose();
   });
 
-  test("another organisation can neither see nor retry a delivery; the owner can", async () => {
+  test('another organisation can neither see nor retry a delivery; the owner can', async () => {
     const seen = await other.get(`/v1/webhooks/deliveries/${delivery.id}`);
     assert.equal(seen.status, 404);
     assert.equal(seen.body.error.code, 'not_found');
@@ -65,7 +65,11 @@ describeEachStore('tenant isolation', (kind) => {
     assert.ok(ours.tree_size > 2);
 
     // Our leaf indexes and sizes do not exist in their log.
-    for (const path of [`/v1/audit/proof/inclusion?index=1&size=${ours.tree_size}`, `/v1/audit/proof/inclusion?index=1`, `/v1/audit/proof/consistency?from=1&to=${ours.tree_size}`]) {
+    for (const path of [
+      `/v1/audit/proof/inclusion?index=1&size=${ours.tree_size}`,
+      `/v1/audit/proof/inclusion?index=1`,
+      `/v1/audit/proof/consistency?from=1&to=${ours.tree_size}`,
+    ]) {
       const res = await other.get(path);
       assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.error.code, 'invalid_request');

@@ -7,7 +7,13 @@ import { createStore, describeEachStore, type TestStore } from '../../../test/su
 describeEachStore('MPA request validation', (kind) => {
   let store: TestStore;
   let t: TestServer;
-  const [a, b, c, unpaired, revoked] = ['A', 'B', 'C', 'U', 'R'].map((n) => new TestDevice(n)) as TestDevice[] as [TestDevice, TestDevice, TestDevice, TestDevice, TestDevice];
+  const [a, b, c, unpaired, revoked] = ['A', 'B', 'C', 'U', 'R'].map((n) => new TestDevice(n)) as TestDevice[] as [
+    TestDevice,
+    TestDevice,
+    TestDevice,
+    TestDevice,
+    TestDevice,
+  ];
   const valid = () => coldBootRequest({ engineering: [a], security: [b], operations: [c] });
 
   before(async () => {
@@ -29,7 +35,7 @@ describeEachStore('MPA request validation', (kind) => {
     else assert.match(res.body.error.message, message);
   };
 
-  test('the guide\'s messages, exactly', async () => {
+  test("the guide's messages, exactly", async () => {
     await rejects({ ...valid(), required: 4 }, 'Invalid MPA request: required cannot exceed number of groups');
     for (const expires of [59, 901, 0, 60.5, '300']) {
       await rejects({ ...valid(), expires_in_seconds: expires }, 'Invalid expires_in_seconds: must be between 60 and 900');
@@ -49,11 +55,23 @@ describeEachStore('MPA request validation', (kind) => {
     await rejects({ ...v, required: 0 }, 'Invalid MPA request: required must be an integer of at least 1');
     await rejects({ ...v, required: 1.5 }, 'Invalid MPA request: required must be an integer of at least 1');
     await rejects({ ...v, groups: [] }, 'Invalid MPA request: groups must be a non-empty array');
-    await rejects({ ...v, groups: [{ ...v.groups[0], name: ' ' }, v.groups[1], v.groups[2]] }, 'Invalid MPA request: groups[0].name is required');
-    await rejects({ ...v, groups: [v.groups[0], { ...v.groups[1], name: 'Engineering Leads' }, v.groups[2]] }, 'Invalid MPA request: duplicate group name "Engineering Leads"');
-    await rejects({ ...v, groups: [v.groups[0], { ...v.groups[1], approvers: [] }, v.groups[2]] }, 'Invalid MPA request: group "Security Team" has no approvers');
     await rejects(
-      { ...v, groups: [v.groups[0], { ...v.groups[1], approvers: [{ fingerprint: a.fingerprint, device_public_key: b.publicKey }] }, v.groups[2]] },
+      { ...v, groups: [{ ...v.groups[0], name: ' ' }, v.groups[1], v.groups[2]] },
+      'Invalid MPA request: groups[0].name is required',
+    );
+    await rejects(
+      { ...v, groups: [v.groups[0], { ...v.groups[1], name: 'Engineering Leads' }, v.groups[2]] },
+      'Invalid MPA request: duplicate group name "Engineering Leads"',
+    );
+    await rejects(
+      { ...v, groups: [v.groups[0], { ...v.groups[1], approvers: [] }, v.groups[2]] },
+      'Invalid MPA request: group "Security Team" has no approvers',
+    );
+    await rejects(
+      {
+        ...v,
+        groups: [v.groups[0], { ...v.groups[1], approvers: [{ fingerprint: a.fingerprint, device_public_key: b.publicKey }] }, v.groups[2]],
+      },
       `Invalid MPA request: fingerprint ${a.fingerprint} does not match its device_public_key`,
     );
     await rejects(
@@ -62,11 +80,20 @@ describeEachStore('MPA request validation', (kind) => {
     );
     await rejects({ ...v, action: { ...v.action, type: undefined } }, 'Invalid MPA request: action.type is required');
     await rejects({ ...v, action: { ...v.action, description: '' } }, 'Invalid MPA request: action.description is required');
-    await rejects({ ...v, action: { ...v.action, params: { nested: { a: 1 } } } }, 'Invalid MPA request: action.params.nested must be a string, number or boolean');
-    await rejects({ ...v, action: { ...v.action, params: { big: 'x'.repeat(1001) } } }, 'Invalid MPA request: action.params.big must be at most 1000 characters');
+    await rejects(
+      { ...v, action: { ...v.action, params: { nested: { a: 1 } } } },
+      'Invalid MPA request: action.params.nested must be a string, number or boolean',
+    );
+    await rejects(
+      { ...v, action: { ...v.action, params: { big: 'x'.repeat(1001) } } },
+      'Invalid MPA request: action.params.big must be at most 1000 characters',
+    );
     const nine = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'j'].map((k) => [k, 'x'.repeat(1000)]));
     await rejects({ ...v, action: { ...v.action, params: nine } }, 'Invalid MPA request: action must be at most 8192 bytes as JSON');
-    await rejects({ ...v, action: { ...v.action, description: 'Cold boot\u200b' } }, 'Invalid MPA request: action.description contains an invisible or formatting character (U+200B)');
+    await rejects(
+      { ...v, action: { ...v.action, description: 'Cold boot\u200b' } },
+      'Invalid MPA request: action.description contains an invisible or formatting character (U+200B)',
+    );
     await rejects({ ...v, colour: 'red' }, 'Invalid MPA request: unknown field colour');
     const many = Array.from({ length: 21 }, (_, i) => ({ name: `g${i}`, approvers: [a.approver] }));
     await rejects({ ...v, groups: many }, 'Invalid MPA request: at most 20 groups are allowed');

@@ -28,9 +28,15 @@ const common = {
   metafile: true,
   logLevel: 'warning',
 };
-const result = await build({ ...common, entryPoints: { approve: `${here}approve.ts`, console: `${here}console.ts`, sigil: `${here}sigil.css` }, format: 'esm' });
+const result = await build({
+  ...common,
+  entryPoints: { approve: `${here}approve.ts`, console: `${here}console.ts`, sigil: `${here}sigil.css` },
+  format: 'esm',
+});
 // The service worker is a classic script (not every browser runs module workers).
 const worker = await build({ ...common, entryPoints: { sw: `${here}pwa/sw.ts` }, format: 'iife' });
 Object.assign(result.metafile.outputs, worker.metafile.outputs);
-const sizes = Object.entries(result.metafile.outputs).map(([file, { bytes }]) => `${file.split('/').pop()} ${(bytes / 1024).toFixed(1)} KiB`);
+const sizes = Object.entries(result.metafile.outputs).map(
+  ([file, { bytes }]) => `${file.split('/').pop()} ${(bytes / 1024).toFixed(1)} KiB`,
+);
 console.log(`web front end: ${sizes.join(', ')}`);

@@ -13,7 +13,13 @@ type Api = <T = any>(method: string, path: string, body?: unknown) => Promise<Ap
 export function contactsEditor(api: Api, fingerprint: string, name: string): HTMLElement {
   const id = `contacts-${fingerprint.slice(0, 12)}`;
   const email = h('input', { id: `${id}-email`, type: 'email', maxlength: 254, autocomplete: 'off' });
-  const slack = h('input', { id: `${id}-slack`, type: 'url', maxlength: 2048, placeholder: 'https://hooks.slack.com/services/…', autocomplete: 'off' });
+  const slack = h('input', {
+    id: `${id}-slack`,
+    type: 'url',
+    maxlength: 2048,
+    placeholder: 'https://hooks.slack.com/services/…',
+    autocomplete: 'off',
+  });
   const status = h('p', { class: 'hint', role: 'status' });
   const form = h(
     'form',

@@ -22,7 +22,13 @@ export const webCrypto: SigilCrypto = {
   async generateP256() {
     const pair = await crypto.subtle.generateKey(ECDSA_P256, false, ['sign', 'verify']);
     const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
-    return { privateKey: pair.privateKey, publicKey: concatBytes(new Uint8Array([(raw[64]! & 1) === 1 ? 0x03 : 0x02]), raw.subarray(1, 33)) };
+    return {
+      privateKey: pair.privateKey,
+      publicKey: concatBytes(new Uint8Array([(raw[64]! & 1) === 1 ? 0x03 : 0x02]), raw.subarray(1, 33)),
+    };
   },
-  signP256: async (privateKey, message) => toLowSBytes(new Uint8Array(await crypto.subtle.sign(ECDSA_SHA256, privateKey as Parameters<typeof crypto.subtle.sign>[1], own(message)))),
+  signP256: async (privateKey, message) =>
+    toLowSBytes(
+      new Uint8Array(await crypto.subtle.sign(ECDSA_SHA256, privateKey as Parameters<typeof crypto.subtle.sign>[1], own(message))),
+    ),
 };

@@ -30,24 +30,36 @@ function readSavedHeads(file: string): SignedTreeHead[] {
     values = Array.isArray(whole) ? whole : [whole];
   } catch {
     try {
-      values = text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
+      values = text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as unknown);
     } catch {
       throw new InvalidArgumentError(`${file} is not a tree head, a JSON array of them, or one per line`);
     }
   }
   const heads = values.filter(isTreeHeadShaped);
-  if (heads.length === 0 || heads.length !== values.length) throw new InvalidArgumentError(`${file} holds something other than signed tree heads`);
+  if (heads.length === 0 || heads.length !== values.length)
+    throw new InvalidArgumentError(`${file} holds something other than signed tree heads`);
   return heads;
 }
 
 function isTreeHeadShaped(v: unknown): v is SignedTreeHead {
   const p = (v as SignedTreeHead | null)?.payload;
-  return typeof p === 'object' && p !== null && p.purpose === 'audit-tree-head' && typeof p.tenant_id === 'string' && Number.isSafeInteger(p.tree_size) && p.tree_size >= 0;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    p.purpose === 'audit-tree-head' &&
+    typeof p.tenant_id === 'string' &&
+    Number.isSafeInteger(p.tree_size) &&
+    p.tree_size >= 0
+  );
 }
 
 /** The store's identity, without making one (loadServerIdentity would, on an empty store). */
 async function existingIdentity(db: Database) {
-  if ((await existingServerPublicKey(db)) === null) throw new InvalidArgumentError('the store has no server identity yet; run sigil serve once');
+  if ((await existingServerPublicKey(db)) === null)
+    throw new InvalidArgumentError('the store has no server identity yet; run sigil serve once');
   return loadServerIdentity(db);
 }
 
@@ -77,7 +89,9 @@ export function registerAuditCommands(program: Command, withStore: WithStore, da
           const tenantId = head.payload.tenant_id;
           if (known.has(tenantId) || (opts.tenant !== undefined && tenantId !== opts.tenant)) continue;
           failed = true;
-          await write(`saved tree head of size ${head.payload.tree_size} is for organisation ${tenantId}, which the store does not have: FAILED (removed?)\n`);
+          await write(
+            `saved tree head of size ${head.payload.tree_size} is for organisation ${tenantId}, which the store does not have: FAILED (removed?)\n`,
+          );
         }
         for (const tenant of tenants) {
           const report = await verifyAuditLog(db, tenant.id, publicKey, { savedHeads });
@@ -100,7 +114,9 @@ export function registerAuditCommands(program: Command, withStore: WithStore, da
     });
   audit
     .command('head')
-    .description('print the latest signed tree head of each organisation, one JSON object per line (signs one if the log has grown): save it outside the server')
+    .description(
+      'print the latest signed tree head of each organisation, one JSON object per line (signs one if the log has grown): save it outside the server',
+    )
     .option('--tenant <id>', 'only this organisation (default: all)')
     .addOption(dataDirOption())
     .action(async (opts: { tenant?: string; dataDir: string }) => {
@@ -108,7 +124,13 @@ export function registerAuditCommands(program: Command, withStore: WithStore, da
         const identity = await existingIdentity(db);
         for (const tenant of await tenantsFor(db, opts.tenant)) {
           await integrateTenant(db, tenant.id);
-          const head = await signTreeHeadIfGrown(db, { sign: identity.signTreeHead, serverId: identity.serverId }, tenant.id, Date.now(), 0);
+          const head = await signTreeHeadIfGrown(
+            db,
+            { sign: identity.signTreeHead, serverId: identity.serverId },
+            tenant.id,
+            Date.now(),
+            0,
+          );
           await write(`${JSON.stringify(head)}\n`);
         }
       });

@@ -55,8 +55,10 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  r.get('/v1/audit/tree-head', { ...auth, schema: { summary: 'The latest signed tree head; one is signed on demand if the log has grown' } }, async (request) =>
-    currentHead(tenantOf(request)),
+  r.get(
+    '/v1/audit/tree-head',
+    { ...auth, schema: { summary: 'The latest signed tree head; one is signed on demand if the log has grown' } },
+    async (request) => currentHead(tenantOf(request)),
   );
 
   r.get(
@@ -70,7 +72,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const tenantId = tenantOf(request);
-      const size = request.query.size !== undefined ? Number(request.query.size) : (await defaultSize(tenantId));
+      const size = request.query.size !== undefined ? Number(request.query.size) : await defaultSize(tenantId);
       return inclusion(ctx.db, tenantId, Number(request.query.index), size);
     },
   );
@@ -86,7 +88,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const tenantId = tenantOf(request);
-      const to = request.query.to !== undefined ? Number(request.query.to) : (await defaultSize(tenantId));
+      const to = request.query.to !== undefined ? Number(request.query.to) : await defaultSize(tenantId);
       return consistency(ctx.db, tenantId, Number(request.query.from), to);
     },
   );

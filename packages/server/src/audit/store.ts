@@ -170,7 +170,10 @@ export async function latestTreeHead(db: Queryable, tenantId: string): Promise<S
 }
 
 export async function treeHeadAt(db: Queryable, tenantId: string, size: number): Promise<SignedTreeHead | null> {
-  const [row] = await db.query<HeadRow>(`SELECT ${HEAD_COLUMNS} FROM audit_tree_heads WHERE tenant_id = $1 AND tree_size = $2`, [tenantId, size]);
+  const [row] = await db.query<HeadRow>(`SELECT ${HEAD_COLUMNS} FROM audit_tree_heads WHERE tenant_id = $1 AND tree_size = $2`, [
+    tenantId,
+    size,
+  ]);
   return row ? toSignedHead(row) : null;
 }
 
@@ -212,7 +215,14 @@ export async function signTreeHeadIfGrown(
     throw new AuditLogTamperedError(problem);
   }
   if (latest && (latest.payload.tree_size >= log.size || now - latest.payload.timestamp < minIntervalMs)) return latest;
-  const signed = signing.sign({ purpose: 'audit-tree-head', server_id: signing.serverId, tenant_id: tenantId, tree_size: log.size, root_hash: log.root, timestamp: now });
+  const signed = signing.sign({
+    purpose: 'audit-tree-head',
+    server_id: signing.serverId,
+    tenant_id: tenantId,
+    tree_size: log.size,
+    root_hash: log.root,
+    timestamp: now,
+  });
   await db.transaction(async (tx) => {
     const inserted = await tx.query(
       `INSERT INTO audit_tree_heads (tenant_id, tree_size, root_hash, signed_at_ms, server_id, signature)
@@ -283,7 +293,10 @@ export async function inclusion(db: Queryable, tenantId: string, index: number, 
   if (size > available) throw new ApiError(400, 'invalid_request', `size ${size} is larger than the log (${available} entries)`);
   if (index >= size) throw new ApiError(400, 'invalid_request', `index must be below size (${size})`);
   const leaves = await loadLeafHashes(db, tenantId, size);
-  const [row] = await db.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index = $2`, [tenantId, index]);
+  const [row] = await db.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index = $2`, [
+    tenantId,
+    index,
+  ]);
   return {
     leaf_index: index,
     tree_size: size,
@@ -313,10 +326,9 @@ export async function consistency(db: Queryable, tenantId: string, from: number,
 
 /** Up to `limit` integrated entries of an organisation's log after leaf `after`, in order. */
 export async function entriesAfter(db: Queryable, tenantId: string, after: number, limit: number): Promise<StoredEntry[]> {
-  const rows = await db.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index > $2 ORDER BY leaf_index LIMIT $3`, [
-    tenantId,
-    after,
-    limit,
-  ]);
+  const rows = await db.query<EntryRow>(
+    `SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index > $2 ORDER BY leaf_index LIMIT $3`,
+    [tenantId, after, limit],
+  );
   return rows.map(toEntry);
 }

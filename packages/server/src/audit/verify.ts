@@ -42,7 +42,12 @@ export interface VerifyOptions {
 
 const BATCH = 5000;
 
-export async function verifyAuditLog(db: Queryable, tenantId: string, serverPublicKey: KeyObject | string, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyAuditLog(
+  db: Queryable,
+  tenantId: string,
+  serverPublicKey: KeyObject | string,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
   const saved = (options.savedHeads ?? []).filter((h) => h?.payload?.tenant_id === tenantId);
   // Leaf hashes are kept only when saved heads need consistency proofs.
@@ -171,9 +176,18 @@ export async function verifyAuditLog(db: Queryable, tenantId: string, serverPubl
     [tenantId],
   );
   // Problems that name an entry first, in log order; then what only the tree heads reveal.
-  const general = (p: VerifyProblem) => (p.kind === 'cross_check' ? 2 : p.kind === 'tree_head' || p.kind === 'log_state' || p.kind === 'saved_head' ? 1 : 0);
+  const general = (p: VerifyProblem) =>
+    p.kind === 'cross_check' ? 2 : p.kind === 'tree_head' || p.kind === 'log_state' || p.kind === 'saved_head' ? 1 : 0;
   problems.sort((a, b) => general(a) - general(b) || a.leafIndex - b.leafIndex);
-  return { tenantId, entries: count, pending: Number(pending?.n ?? 0), treeHeads: heads.length, savedHeads: saved.length, rootHash: root, problems };
+  return {
+    tenantId,
+    entries: count,
+    pending: Number(pending?.n ?? 0),
+    treeHeads: heads.length,
+    savedHeads: saved.length,
+    rootHash: root,
+    problems,
+  };
 }
 
 function iso(head: SignedTreeHead): string {
@@ -186,14 +200,25 @@ function iso(head: SignedTreeHead): string {
  * computed from the stored leaves, must verify against the saved root and the current root,
  * exactly as a third party holding the saved head would check it.
  */
-function checkSavedHeads(saved: SignedTreeHead[], leaves: Buffer[], root: string, serverPublicKey: KeyObject | string, chainBroken: boolean): VerifyProblem[] {
+function checkSavedHeads(
+  saved: SignedTreeHead[],
+  leaves: Buffer[],
+  root: string,
+  serverPublicKey: KeyObject | string,
+  chainBroken: boolean,
+): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const size = leaves.length;
   for (const head of saved) {
     const { tree_size: savedSize, root_hash: savedRoot } = head.payload;
     const what = `the saved tree head of size ${savedSize} signed at ${iso(head)}`;
     if (!verifyTreeHead(head, serverPublicKey)) {
-      problems.push({ kind: 'saved_head', leafIndex: savedSize, entryId: null, message: `${what} is not signed by the server key (forged, altered, or the server key was replaced)` });
+      problems.push({
+        kind: 'saved_head',
+        leafIndex: savedSize,
+        entryId: null,
+        message: `${what} is not signed by the server key (forged, altered, or the server key was replaced)`,
+      });
       continue;
     }
     if (savedSize > size) {
@@ -207,7 +232,8 @@ function checkSavedHeads(saved: SignedTreeHead[], leaves: Buffer[], root: string
     }
     const consistent =
       !chainBroken &&
-      (savedSize === 0 || verifyConsistency(savedSize, size, savedRoot, root, savedSize === size ? [] : consistencyProof(leaves, savedSize, size)));
+      (savedSize === 0 ||
+        verifyConsistency(savedSize, size, savedRoot, root, savedSize === size ? [] : consistencyProof(leaves, savedSize, size)));
     if (!consistent) {
       problems.push({
         kind: 'saved_head',

@@ -30,7 +30,11 @@ export type AuditAlarm = (tenantId: string, problem: string) => void;
 
 export class AuditLogTamperedError extends ApiError {
   constructor(problem: string) {
-    super(500, 'audit_log_tampered', `the audit log no longer extends what this server saw: ${problem}; no tree head is signed until an operator has looked (run sigil audit verify --since-head)`);
+    super(
+      500,
+      'audit_log_tampered',
+      `the audit log no longer extends what this server saw: ${problem}; no tree head is signed until an operator has looked (run sigil audit verify --since-head)`,
+    );
   }
 }
 
@@ -51,16 +55,20 @@ export class AuditWitness {
    * it does not.
    */
   observe(db: Queryable, tenantId: string): Promise<StoredLogState> {
-    const run = (this.queues.get(tenantId) ?? Promise.resolve()).catch(() => {}).then(async () => {
-      const state = await readLogState(db, tenantId);
-      const problem = await this.problemWith(db, tenantId, state);
-      if (problem) this.raise(tenantId, problem);
-      return state;
-    });
+    const run = (this.queues.get(tenantId) ?? Promise.resolve())
+      .catch(() => {})
+      .then(async () => {
+        const state = await readLogState(db, tenantId);
+        const problem = await this.problemWith(db, tenantId, state);
+        if (problem) this.raise(tenantId, problem);
+        return state;
+      });
     this.queues.set(tenantId, run);
-    void run.finally(() => {
-      if (this.queues.get(tenantId) === run) this.queues.delete(tenantId);
-    }).catch(() => {});
+    void run
+      .finally(() => {
+        if (this.queues.get(tenantId) === run) this.queues.delete(tenantId);
+      })
+      .catch(() => {});
     return run;
   }
 
@@ -92,12 +100,17 @@ export class AuditWitness {
     const frontier = state.frontier.map((h) => Buffer.from(h, 'hex'));
     const previous = this.seen.get(tenantId);
     if (!previous) {
-      if (frontierRoot(frontier).toString('hex') !== state.root) return `the stored tree state (size ${state.size}) does not match its own root`;
+      if (frontierRoot(frontier).toString('hex') !== state.root)
+        return `the stored tree state (size ${state.size}) does not match its own root`;
       this.seen.set(tenantId, { size: state.size, root: state.root, frontier });
       return null;
     }
-    if (state.size < previous.size) return `the log has ${state.size} entries, but this server saw ${previous.size}: entries were removed from its end`;
-    if (state.size === previous.size) return state.root === previous.root ? null : `the log of ${state.size} entries has a different root than this server saw: entries were rewritten`;
+    if (state.size < previous.size)
+      return `the log has ${state.size} entries, but this server saw ${previous.size}: entries were removed from its end`;
+    if (state.size === previous.size)
+      return state.root === previous.root
+        ? null
+        : `the log of ${state.size} entries has a different root than this server saw: entries were rewritten`;
     let extended = previous.frontier;
     let size = previous.size;
     while (size < state.size) {
@@ -130,5 +143,7 @@ export async function readLogState(db: Queryable, tenantId: string): Promise<Sto
     `SELECT tree_size, encode(root_hash, 'hex') AS root_hash, frontier FROM audit_logs WHERE tenant_id = $1`,
     [tenantId],
   );
-  return row ? { size: Number(row.tree_size), root: row.root_hash, frontier: row.frontier } : { size: 0, root: EMPTY_ROOT_HEX, frontier: [] };
+  return row
+    ? { size: Number(row.tree_size), root: row.root_hash, frontier: row.frontier }
+    : { size: 0, root: EMPTY_ROOT_HEX, frontier: [] };
 }

@@ -36,7 +36,12 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
         for (const item of claimed) {
           const p: Promise<void> = o
             .handle(item)
-            .catch((err: Error) => o.log.warn({ err: err.message, ...o.describe(item) }, `${o.what} bookkeeping failed; the lease will expire and it is retried`))
+            .catch((err: Error) =>
+              o.log.warn(
+                { err: err.message, ...o.describe(item) },
+                `${o.what} bookkeeping failed; the lease will expire and it is retried`,
+              ),
+            )
             .finally(() => {
               inflight.delete(p);
               wake();

@@ -17,7 +17,10 @@ export function registerDeviceCommands(program: Command, withStore: WithStore, d
     .action(async (opts: { tenant?: string; test?: boolean; json?: boolean; dataDir: string }) => {
       await withStore(opts.dataDir, async (db) => {
         const organisation = opts.tenant ? await getTenant(db, opts.tenant) : await defaultTenant(db);
-        if (!organisation) throw new InvalidArgumentError(opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once');
+        if (!organisation)
+          throw new InvalidArgumentError(
+            opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once',
+          );
         const tenant = opts.test ? await testModeTenant(db, organisation.live_tenant_id ?? organisation.id) : organisation;
         const devices = await listDevices(db, tenant.id);
         if (opts.json) {

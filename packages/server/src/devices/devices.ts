@@ -70,12 +70,18 @@ export async function pairedDeviceTenant(db: Queryable, fingerprint: string, pub
 
 /** The organisation of an unrevoked device, by fingerprint (a key belongs to one organisation), or null. */
 export async function activeDeviceTenant(db: Queryable, fingerprint: string): Promise<string | null> {
-  const [device] = await db.query<{ tenant_id: string }>('SELECT tenant_id FROM devices WHERE fingerprint = $1 AND revoked_at IS NULL', [fingerprint]);
+  const [device] = await db.query<{ tenant_id: string }>('SELECT tenant_id FROM devices WHERE fingerprint = $1 AND revoked_at IS NULL', [
+    fingerprint,
+  ]);
   return device?.tenant_id ?? null;
 }
 
 /** A device's name and key with its organisation's name, as the web approver shows them. */
-export async function deviceProfile(db: Queryable, tenantId: string, fingerprint: string): Promise<{ name: string; public_key: string; org_name: string } | null> {
+export async function deviceProfile(
+  db: Queryable,
+  tenantId: string,
+  fingerprint: string,
+): Promise<{ name: string; public_key: string; org_name: string } | null> {
   const [device] = await db.query<{ name: string; public_key: string; org_name: string }>(
     'SELECT d.name, d.public_key, t.name AS org_name FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.tenant_id = $1 AND d.fingerprint = $2',
     [tenantId, fingerprint],

@@ -89,11 +89,24 @@ export class DeviceGateway {
           channel = this.channel(authenticated, socket);
           this.fanout.add(channel);
           this.deps.onConnectionCountChange?.(++this.count);
-          this.send(socket, { purpose: 'server-message', type: 'ready', server_id: identity.serverId, fingerprint: authenticated.fingerprint, issued_at: clock() });
+          this.send(socket, {
+            purpose: 'server-message',
+            type: 'ready',
+            server_id: identity.serverId,
+            fingerprint: authenticated.fingerprint,
+            issued_at: clock(),
+          });
           return this.sync(channel);
         },
         (err: Error) => {
-          this.send(socket, { purpose: 'server-message', type: 'error', server_id: identity.serverId, code: 'unauthorized', message: err.message, issued_at: clock() });
+          this.send(socket, {
+            purpose: 'server-message',
+            type: 'error',
+            server_id: identity.serverId,
+            code: 'unauthorized',
+            message: err.message,
+            issued_at: clock(),
+          });
           socket.close(4003, 'unauthorized');
         },
       );

@@ -36,7 +36,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (err instanceof StorageUnavailableError) {
       request.log.warn({ err: err.message }, 'storage unavailable');
-      return reply.code(503).header('retry-after', '1').send({ error: { code: 'unavailable', message: 'storage is unavailable; retry shortly' } });
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: { code: 'unavailable', message: 'storage is unavailable; retry shortly' } });
     }
     const fe = err as FastifyError;
     if (fe.validation || err instanceof MpaValidationError) {

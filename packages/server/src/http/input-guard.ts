@@ -87,7 +87,9 @@ export function isSupportedTimestamp(value: string): boolean {
 const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 
 /** Ajv hook (Fastify's `ajv.onCreate`): every `format: date-time` in every route schema means isSupportedTimestamp. */
-export function useSupportedTimestamps(ajv: { addFormat(name: string, format: { type: 'string'; validate: (s: string) => boolean }): unknown }): void {
+export function useSupportedTimestamps(ajv: {
+  addFormat(name: string, format: { type: 'string'; validate: (s: string) => boolean }): unknown;
+}): void {
   ajv.addFormat('date-time', { type: 'string', validate: isSupportedTimestamp });
 }
 
@@ -102,7 +104,9 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
         : [400, 'Bad Request', 'invalid_request', 'malformed HTTP request: a header or the request line has a forbidden character'];
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

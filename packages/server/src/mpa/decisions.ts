@@ -1,4 +1,13 @@
-import { DomainTag, decisionChallenge, isFresh, verifyPayload, type Approver, type DecisionPayload, type DeviceRequestView, type WebAuthnAssertion } from '@sigilauth/protocol';
+import {
+  DomainTag,
+  decisionChallenge,
+  isFresh,
+  verifyPayload,
+  type Approver,
+  type DecisionPayload,
+  type DeviceRequestView,
+  type WebAuthnAssertion,
+} from '@sigilauth/protocol';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database } from '../storage/database.js';
 import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
@@ -25,7 +34,8 @@ async function checkDecision(
   verify: (approver: Approver) => Promise<void>,
 ): Promise<RequestRow> {
   if (payload.purpose !== 'mpa-decision') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "mpa-decision"');
-  if (payload.request_id !== requestId) throw new ApiError(400, 'invalid_request', 'payload.request_id does not match the request in the URL');
+  if (payload.request_id !== requestId)
+    throw new ApiError(400, 'invalid_request', 'payload.request_id does not match the request in the URL');
   if (payload.server_id !== serverId) throw new ApiError(400, 'wrong_server', 'the decision was signed for another server');
   if (!isFresh(payload.issued_at, now)) throw new ApiError(400, 'stale_signature', 'payload.issued_at is too far from the server clock');
 
@@ -87,9 +97,14 @@ export async function submitWebAuthnDecision(
   });
   // A replay of an accepted decision is answered like any second decision; the counter check
   // then refuses other re-used assertions (and cloned authenticators) before anything is recorded.
-  if (await hasDecided(db, requestId, payload.fingerprint)) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+  if (await hasDecided(db, requestId, payload.fingerprint))
+    throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
   if (!(await advanceSignCount(db, payload.fingerprint, counter, now))) {
-    throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
+    throw new ApiError(
+      401,
+      'invalid_signature',
+      "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator",
+    );
   }
   const signature = encodeAssertionRecord(assertion);
   return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature }, now);

@@ -10,9 +10,7 @@ export interface EnginePolicy {
 
 /** One recorded event, in the order the store serialised them. */
 export type EngineEvent =
-  | { kind: 'approve'; groupIndex: number; at: number }
-  | { kind: 'deny'; groupIndex: number; at: number }
-  | { kind: 'cancel'; at: number };
+  { kind: 'approve'; groupIndex: number; at: number } | { kind: 'deny'; groupIndex: number; at: number } | { kind: 'cancel'; at: number };
 
 export interface EngineState {
   status: MpaStatus;

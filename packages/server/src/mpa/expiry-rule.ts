@@ -22,7 +22,8 @@ export const expirySql = {
   /** Pending and not yet expired: still waiting for decisions. */
   stillPending: (alias: string, now: string) => `(${col(alias, 'status')} = 'pending' AND NOT ${expirySql.hasExpired(alias, now)})`,
   /** The SQL of effectiveStatus. */
-  effectiveStatus: (alias: string, now: string) => `(CASE WHEN ${expirySql.overdue(alias, now)} THEN 'timeout' ELSE ${col(alias, 'status')} END)`,
+  effectiveStatus: (alias: string, now: string) =>
+    `(CASE WHEN ${expirySql.overdue(alias, now)} THEN 'timeout' ELSE ${col(alias, 'status')} END)`,
 };
 
 const col = (alias: string, name: string) => (alias ? `${alias}.${name}` : name);

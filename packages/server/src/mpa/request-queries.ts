@@ -33,7 +33,8 @@ function decodeListCursor(cursor: string): [string, string] {
   }
   if (Array.isArray(decoded) && decoded.length === 2) {
     const [time, id] = decoded as unknown[];
-    if (typeof time === 'string' && typeof id === 'string' && CURSOR_TIME.test(time) && isSupportedTimestamp(time) && UUID.test(id)) return [time, id];
+    if (typeof time === 'string' && typeof id === 'string' && CURSOR_TIME.test(time) && isSupportedTimestamp(time) && UUID.test(id))
+      return [time, id];
   }
   throw new ApiError(400, 'invalid_request', 'cursor is not valid: pass back the next_cursor of the previous page');
 }
@@ -51,7 +52,8 @@ export async function listRequests(db: Queryable, tenantId: string, { status, li
   );
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
-  const next = rows.length > limit && last ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url') : null;
+  const next =
+    rows.length > limit && last ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url') : null;
   return { data: page.map((r) => toView(r, now)), next_cursor: next };
 }
 
@@ -118,7 +120,6 @@ export async function pendingViewsPage(db: Queryable, device: DeviceRef, now: nu
   const more = requests.length < rows.length;
   return { requests, next_cursor: more ? requests[requests.length - 1]!.request_id : null };
 }
-
 
 /** The devices a request names, by fingerprint. */
 export async function approverFingerprints(db: Queryable, requestId: string): Promise<string[]> {

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { actionDigest, type ApprovalGroup, type Decision, type DeviceRequestView, type MpaPolicy, type MpaRequestView, type MpaStatus } from '@sigilauth/protocol';
+import {
+  actionDigest,
+  type ApprovalGroup,
+  type Decision,
+  type DeviceRequestView,
+  type MpaPolicy,
+  type MpaRequestView,
+  type MpaStatus,
+} from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';
@@ -39,10 +47,24 @@ export async function createRequest(
       `INSERT INTO mpa_requests (id, tenant_id, required, groups, action, action_digest, expires_at, created_at, idempotency_key, body_hash)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
-      [id, tenantId, policy.required, JSON.stringify(policy.groups), JSON.stringify(policy.action), actionDigest(policy.action), expiresAt, createdAt, idempotencyKey ?? null, bodyHash],
+      [
+        id,
+        tenantId,
+        policy.required,
+        JSON.stringify(policy.groups),
+        JSON.stringify(policy.action),
+        actionDigest(policy.action),
+        expiresAt,
+        createdAt,
+        idempotencyKey ?? null,
+        bodyHash,
+      ],
     );
     if (!inserted) {
-      const [existing] = await tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE tenant_id = $1 AND idempotency_key = $2`, [tenantId, idempotencyKey]);
+      const [existing] = await tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE tenant_id = $1 AND idempotency_key = $2`, [
+        tenantId,
+        idempotencyKey,
+      ]);
       if (!existing) throw new Error('idempotent request vanished');
       if (existing.body_hash !== bodyHash) {
         throw new ApiError(409, 'idempotency_conflict', 'Idempotency-Key was already used with a different request body');
@@ -142,7 +164,14 @@ async function lockForTransition(
     [id, tenantId ?? null],
   );
   if (!row) throw notFound('MPA request');
-  const rows = await tx.query<{ source: 'decision' | 'device'; group_index: number; decision: Decision; decided_at: Date; revoked_at: Date | null; org_name: string }>(
+  const rows = await tx.query<{
+    source: 'decision' | 'device';
+    group_index: number;
+    decision: Decision;
+    decided_at: Date;
+    revoked_at: Date | null;
+    org_name: string;
+  }>(
     `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, NULL::timestamptz AS revoked_at, NULL AS org_name FROM mpa_decisions WHERE request_id = $1)
      UNION ALL
      (SELECT 'device', NULL, NULL, NULL, NULL, dev.revoked_at, t.name FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
@@ -172,7 +201,8 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
     state.completedAt === null ? null : new Date(state.completedAt),
   ]);
   const changedStatus = state.status !== row.status;
-  if (changedStatus && state.status !== 'pending') await tx.query('UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending', [row.id]);
+  if (changedStatus && state.status !== 'pending')
+    await tx.query('UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending', [row.id]);
   row.status = state.status;
   row.groups_satisfied = state.groupsSatisfied;
   row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
@@ -288,4 +318,3 @@ export async function expireDueRequests(db: Database, now: number, batch = 100):
     return due.length;
   });
 }
-

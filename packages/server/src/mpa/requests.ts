@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { canonicalize, type ApprovalGroup, type Decision, type DeviceRequestView, type MpaRequestView, type MpaStatus, type ParamValue } from '@sigilauth/protocol';
+import {
+  canonicalize,
+  type ApprovalGroup,
+  type Decision,
+  type DeviceRequestView,
+  type MpaRequestView,
+  type MpaStatus,
+  type ParamValue,
+} from '@sigilauth/protocol';
 import type { EnginePolicy, EngineState } from './engine.js';
 import { effectiveStatus } from './expiry-rule.js';
 
@@ -24,7 +32,8 @@ export interface RequestRow {
   body_hash: string | null;
 }
 
-export const COLUMNS = 'id, tenant_id, required, groups, action, action_digest, status, groups_satisfied, expires_at, created_at, completed_at, body_hash';
+export const COLUMNS =
+  'id, tenant_id, required, groups, action, action_digest, status, groups_satisfied, expires_at, created_at, completed_at, body_hash';
 
 /** The status as of now: a pending request past its expiry is a timeout even before the sweeper records it. */
 function currentState(row: RequestRow, now: number): Pick<EngineState, 'status' | 'completedAt'> {
@@ -77,7 +86,8 @@ export const VIEW_COLUMNS = `r.id, r.tenant_id, r.required, r.groups, r.action, 
             r.created_at, r.completed_at, a.group_index,
             (SELECT t.name FROM tenants t WHERE t.id = r.tenant_id) AS org_name,
             (SELECT d.decision FROM mpa_decisions d WHERE d.request_id = a.request_id AND d.fingerprint = a.fingerprint) AS my_decision`;
-export const STILL_PAIRED = 'EXISTS (SELECT 1 FROM devices dev WHERE dev.tenant_id = r.tenant_id AND dev.fingerprint = a.fingerprint AND dev.revoked_at IS NULL)';
+export const STILL_PAIRED =
+  'EXISTS (SELECT 1 FROM devices dev WHERE dev.tenant_id = r.tenant_id AND dev.fingerprint = a.fingerprint AND dev.revoked_at IS NULL)';
 
 /** A paired device as its sessions see it: the one organisation its key belongs to, and the key. */
 export interface DeviceRef {
@@ -86,10 +96,15 @@ export interface DeviceRef {
 }
 
 export type ViewRow = RequestRow & { group_index: number; org_name: string; my_decision: Decision | null };
-export const toDeviceView = (row: ViewRow, now: number) => deviceView(row, { groupIndex: row.group_index, orgName: row.org_name, myDecision: row.my_decision }, now);
+export const toDeviceView = (row: ViewRow, now: number) =>
+  deviceView(row, { groupIndex: row.group_index, orgName: row.org_name, myDecision: row.my_decision }, now);
 
 /** A request as one of its approvers' devices sees it. */
-export function deviceView(row: RequestRow, seat: { groupIndex: number; orgName: string; myDecision: Decision | null }, now: number): DeviceRequestView {
+export function deviceView(
+  row: RequestRow,
+  seat: { groupIndex: number; orgName: string; myDecision: Decision | null },
+  now: number,
+): DeviceRequestView {
   const { status, completedAt } = currentState(row, now);
   return {
     tenant_id: row.tenant_id,

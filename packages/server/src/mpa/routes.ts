@@ -31,7 +31,11 @@ const MpaRequestBody = Type.Object(
       params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
     }),
     expires_in_seconds: Type.Optional(
-      Type.Integer({ minimum: MPA_LIMITS.minExpiresInSeconds, maximum: MPA_LIMITS.maxExpiresInSeconds, default: MPA_LIMITS.defaultExpiresInSeconds }),
+      Type.Integer({
+        minimum: MPA_LIMITS.minExpiresInSeconds,
+        maximum: MPA_LIMITS.maxExpiresInSeconds,
+        default: MPA_LIMITS.defaultExpiresInSeconds,
+      }),
     ),
   },
   { additionalProperties: false },
@@ -50,7 +54,8 @@ const DecisionPayloadSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const Base64Url = (maxLength: number, description: string) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength, description });
+const Base64Url = (maxLength: number, description: string) =>
+  Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength, description });
 
 /** A device's raw signature, or a passkey's WebAuthn assertion over the same payload (docs/protocol.md). */
 const DecisionBody = Type.Union([
@@ -105,7 +110,8 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
         now: ctx.clock(),
         maxPendingPerDevice: ctx.maxPendingPerDevice,
       }).catch((err: unknown) => {
-        if (err instanceof ApiError && err.code === 'too_many_pending_requests') void reply.header('retry-after', String(err.details?.retry_after_seconds));
+        if (err instanceof ApiError && err.code === 'too_many_pending_requests')
+          void reply.header('retry-after', String(err.details?.retry_after_seconds));
         throw err;
       });
       if (replayed) void reply.header('idempotent-replayed', 'true');
@@ -147,14 +153,28 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.post(
     '/v1/mpa/requests/:id/decisions',
-    { schema: { summary: 'Called by a device: a signed approve or deny (a device signature, or a passkey assertion)', params: IdParams, body: DecisionBody } },
+    {
+      schema: {
+        summary: 'Called by a device: a signed approve or deny (a device signature, or a passkey assertion)',
+        params: IdParams,
+        body: DecisionBody,
+      },
+    },
     async (request) => {
       const body = request.body;
       const payload = body.payload as DecisionPayload;
       const started = performance.now();
       const view =
         'webauthn' in body
-          ? await submitWebAuthnDecision(ctx.db, ctx.identity.serverId, ctx.webAuthn.relyingParty(), request.params.id, payload, body.webauthn, ctx.clock())
+          ? await submitWebAuthnDecision(
+              ctx.db,
+              ctx.identity.serverId,
+              ctx.webAuthn.relyingParty(),
+              request.params.id,
+              payload,
+              body.webauthn,
+              ctx.clock(),
+            )
           : await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, body.signature, ctx.clock());
       ctx.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
       return view;

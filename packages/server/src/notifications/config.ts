@@ -50,11 +50,13 @@ export function notificationSettings(env: Readonly<Record<string, string | undef
     } catch {
       throw new Error('SIGIL_SMTP_URL must be a URL such as smtps://user:password@mail.example.com');
     }
-    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error(`SIGIL_SMTP_URL must start with smtp:// or smtps://, not ${url.protocol}//`);
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+      throw new Error(`SIGIL_SMTP_URL must start with smtp:// or smtps://, not ${url.protocol}//`);
     config.smtpUrl = smtp;
   }
   if (env.SIGIL_MAIL_FROM) {
-    if (env.SIGIL_MAIL_FROM.length > 200 || !env.SIGIL_MAIL_FROM.includes('@')) throw new Error('SIGIL_MAIL_FROM must be an address such as "Sigil <sigil@example.com>"');
+    if (env.SIGIL_MAIL_FROM.length > 200 || !env.SIGIL_MAIL_FROM.includes('@'))
+      throw new Error('SIGIL_MAIL_FROM must be an address such as "Sigil <sigil@example.com>"');
     config.mailFrom = env.SIGIL_MAIL_FROM;
   }
   const subject = env.SIGIL_VAPID_SUBJECT;
@@ -65,7 +67,8 @@ export function notificationSettings(env: Readonly<Record<string, string | undef
   const share = env.SIGIL_NOTIFY_REMINDER_AT;
   if (share !== undefined && share !== '') {
     const n = Number(share);
-    if (!Number.isFinite(n) || n < 0 || n >= 1) throw new Error(`SIGIL_NOTIFY_REMINDER_AT must be a number from 0 (no reminder) to below 1, not ${share}`);
+    if (!Number.isFinite(n) || n < 0 || n >= 1)
+      throw new Error(`SIGIL_NOTIFY_REMINDER_AT must be a number from 0 (no reminder) to below 1, not ${share}`);
     config.reminderAt = n;
   }
   return config;

@@ -48,22 +48,43 @@ export function checkEmail(email: string): string {
 const b64urlBytes = (value: string) => (/^[A-Za-z0-9_-]+={0,2}$/.test(value) ? Buffer.from(value, 'base64url') : null);
 
 /** A subscription as PushSubscription.toJSON() gives it: the endpoint under the SSRF rules, a P-256 key and a 16-byte secret. */
-async function checkSubscription(sub: PushSubscriptionInput, policy: UrlPolicy): Promise<{ endpoint: string; p256dh: string; auth: string }> {
+async function checkSubscription(
+  sub: PushSubscriptionInput,
+  policy: UrlPolicy,
+): Promise<{ endpoint: string; p256dh: string; auth: string }> {
   const endpoint = await checkWebhookUrl(sub.endpoint, policy);
-  if (!policy.allowPrivate && !endpoint.startsWith('https:')) throw new ApiError(400, 'invalid_url', 'a push endpoint must be an https: URL');
+  if (!policy.allowPrivate && !endpoint.startsWith('https:'))
+    throw new ApiError(400, 'invalid_url', 'a push endpoint must be an https: URL');
   const p256dh = b64urlBytes(sub.keys.p256dh);
-  if (!p256dh || p256dh.length !== 65 || p256dh[0] !== 4) throw new ApiError(400, 'invalid_request', 'push_subscription.keys.p256dh must be an uncompressed P-256 point (65 bytes, base64url)');
+  if (!p256dh || p256dh.length !== 65 || p256dh[0] !== 4)
+    throw new ApiError(400, 'invalid_request', 'push_subscription.keys.p256dh must be an uncompressed P-256 point (65 bytes, base64url)');
   const auth = b64urlBytes(sub.keys.auth);
   if (!auth || auth.length !== 16) throw new ApiError(400, 'invalid_request', 'push_subscription.keys.auth must be 16 bytes, base64url');
   return { endpoint, p256dh: sub.keys.p256dh, auth: sub.keys.auth };
 }
 
 /** Sets what the input names (null clears it), leaving the rest; only for an active device of the tenant. */
-export async function updateContacts(db: Queryable, tenantId: string, fingerprint: string, input: ContactsInput, policy: UrlPolicy, now: number): Promise<ContactsView> {
+export async function updateContacts(
+  db: Queryable,
+  tenantId: string,
+  fingerprint: string,
+  input: ContactsInput,
+  policy: UrlPolicy,
+  now: number,
+): Promise<ContactsView> {
   const email = input.email === undefined || input.email === null ? input.email : checkEmail(input.email);
-  const slack = input.slack_webhook_url === undefined || input.slack_webhook_url === null ? input.slack_webhook_url : await checkWebhookUrl(input.slack_webhook_url, policy);
-  const push = input.push_subscription === undefined || input.push_subscription === null ? input.push_subscription : await checkSubscription(input.push_subscription, policy);
-  const [device] = await db.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [tenantId, fingerprint]);
+  const slack =
+    input.slack_webhook_url === undefined || input.slack_webhook_url === null
+      ? input.slack_webhook_url
+      : await checkWebhookUrl(input.slack_webhook_url, policy);
+  const push =
+    input.push_subscription === undefined || input.push_subscription === null
+      ? input.push_subscription
+      : await checkSubscription(input.push_subscription, policy);
+  const [device] = await db.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [
+    tenantId,
+    fingerprint,
+  ]);
   if (!device) throw notFound('device');
   if (device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and is no longer notified');
   const [row] = await db.query<ContactsRow>(
@@ -77,13 +98,28 @@ export async function updateContacts(db: Queryable, tenantId: string, fingerprin
        push_auth = CASE WHEN $7 THEN EXCLUDED.push_auth ELSE c.push_auth END,
        updated_at = EXCLUDED.updated_at
      RETURNING email, slack_webhook_url, push_endpoint`,
-    [tenantId, fingerprint, email !== undefined, email ?? null, slack !== undefined, slack ?? null, push !== undefined, push?.endpoint ?? null, push?.p256dh ?? null, push?.auth ?? null, new Date(now)],
+    [
+      tenantId,
+      fingerprint,
+      email !== undefined,
+      email ?? null,
+      slack !== undefined,
+      slack ?? null,
+      push !== undefined,
+      push?.endpoint ?? null,
+      push?.p256dh ?? null,
+      push?.auth ?? null,
+      new Date(now),
+    ],
   );
   return contactsView(row);
 }
 
 export async function getContacts(db: Queryable, tenantId: string, fingerprint: string): Promise<ContactsView> {
-  const [row] = await db.query<ContactsRow>('SELECT email, slack_webhook_url, push_endpoint FROM device_contacts WHERE tenant_id = $1 AND fingerprint = $2', [tenantId, fingerprint]);
+  const [row] = await db.query<ContactsRow>(
+    'SELECT email, slack_webhook_url, push_endpoint FROM device_contacts WHERE tenant_id = $1 AND fingerprint = $2',
+    [tenantId, fingerprint],
+  );
   return contactsView(row);
 }
 
@@ -106,7 +142,10 @@ export async function getSettings(db: Queryable, tenantId: string) {
 }
 
 export async function updateSettings(db: Queryable, tenantId: string, input: SettingsInput, policy: UrlPolicy, now: number) {
-  const slack = input.slack_webhook_url === undefined || input.slack_webhook_url === null ? input.slack_webhook_url : await checkWebhookUrl(input.slack_webhook_url, policy);
+  const slack =
+    input.slack_webhook_url === undefined || input.slack_webhook_url === null
+      ? input.slack_webhook_url
+      : await checkWebhookUrl(input.slack_webhook_url, policy);
   await db.query(
     `INSERT INTO notification_settings AS s (tenant_id, content, slack_webhook_url, updated_at) VALUES ($1, coalesce($2, 'full'), $4, $5)
      ON CONFLICT (tenant_id) DO UPDATE SET content = coalesce($2, s.content),

@@ -25,7 +25,14 @@ const KIND_OF_EVENT: Readonly<Record<string, NotificationKind>> = {
  * ones only, for a reminder), skipping revoked devices, and one to the organisation's Slack
  * channel when it has one.
  */
-async function enqueue(tx: Queryable, tenantId: string, requestId: string, eventKey: string, kind: NotificationKind, at: Date | null): Promise<void> {
+async function enqueue(
+  tx: Queryable,
+  tenantId: string,
+  requestId: string,
+  eventKey: string,
+  kind: NotificationKind,
+  at: Date | null,
+): Promise<void> {
   await tx.query(
     `WITH inserted AS (
        INSERT INTO notifications (id, tenant_id, request_id, event_key, kind, fingerprint, channel, target, next_attempt_at, created_at)
@@ -51,7 +58,10 @@ async function enqueue(tx: Queryable, tenantId: string, requestId: string, event
 }
 
 /** Inside recordEvent's transaction: the approvers hear of a new or finished request. */
-export async function enqueueNotifications(tx: Queryable, event: { id: string; tenantId: string; type: string; requestId: string | null }): Promise<void> {
+export async function enqueueNotifications(
+  tx: Queryable,
+  event: { id: string; tenantId: string; type: string; requestId: string | null },
+): Promise<void> {
   const kind = KIND_OF_EVENT[event.type];
   if (!kind || !event.requestId) return;
   await enqueue(tx, event.tenantId, event.requestId, event.id, kind, null);

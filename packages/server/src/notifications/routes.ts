@@ -18,7 +18,10 @@ const PushSubscription = Type.Union([
     {
       endpoint: Type.String({ minLength: 1, maxLength: 2048 }),
       expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
-      keys: Type.Object({ p256dh: Type.String({ minLength: 1, maxLength: 200 }), auth: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      keys: Type.Object(
+        { p256dh: Type.String({ minLength: 1, maxLength: 200 }), auth: Type.String({ minLength: 1, maxLength: 100 }) },
+        { additionalProperties: false },
+      ),
     },
     { additionalProperties: false },
   ),
@@ -50,7 +53,10 @@ export function notificationRoutes(app: FastifyInstance, ctx: AppContext): void 
     { preHandler: ctx.requireApiKey, schema: { params: Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false }) } },
     async (request) => {
       const tenantId = tenantOf(request);
-      const [device] = await ctx.db.query('SELECT 1 FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [tenantId, request.params.fingerprint]);
+      const [device] = await ctx.db.query('SELECT 1 FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [
+        tenantId,
+        request.params.fingerprint,
+      ]);
       if (!device) throw notFound('device');
       return { fingerprint: request.params.fingerprint, notifications: await getContacts(ctx.db, tenantId, request.params.fingerprint) };
     },
@@ -92,7 +98,10 @@ export function approverNotificationRoutes(app: FastifyInstance, ctx: AppContext
     {
       schema: {
         hide: true,
-        body: Type.Object({ email: Type.Optional(Email), push_subscription: Type.Optional(PushSubscription) }, { additionalProperties: false }),
+        body: Type.Object(
+          { email: Type.Optional(Email), push_subscription: Type.Optional(PushSubscription) },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request) => {

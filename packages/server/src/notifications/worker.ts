@@ -65,7 +65,12 @@ RETURNING w.id, w.tenant_id, w.request_id, w.kind, w.fingerprint, w.channel, w.t
           (SELECT c.push_auth FROM device_contacts c WHERE c.tenant_id = w.tenant_id AND c.fingerprint = w.fingerprint AND c.push_endpoint = w.target) AS push_auth`;
 
 /** Delay before the next attempt after `failedAttempts` failures, or null when none is left. */
-export function notifyRetryDelayMs(config: NotificationConfig, failedAttempts: number, retryAfterSeconds: number | null | undefined, random = Math.random): number | null {
+export function notifyRetryDelayMs(
+  config: NotificationConfig,
+  failedAttempts: number,
+  retryAfterSeconds: number | null | undefined,
+  random = Math.random,
+): number | null {
   const base = config.retryScheduleMs[failedAttempts - 1];
   if (base === undefined) return null;
   const delay = Math.round(base * (1 + 0.2 * random()));
@@ -96,7 +101,13 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
     // A request's own news is worth nothing once it expired; its outcome for a day.
     const ttl = n.kind === 'created' || n.kind === 'reminder' ? (n.expires_at.getTime() - now) / 1000 : 86_400;
     if (ttl <= 0) return { outcome: 'failed', error: 'the request expired before the push service could be reached' };
-    return sendPush({ endpoint: n.target, p256dh: n.push_p256dh, auth: n.push_auth }, content, { ...o.vapid, subject: vapidSubject }, ttl, http);
+    return sendPush(
+      { endpoint: n.target, p256dh: n.push_p256dh, auth: n.push_auth },
+      content,
+      { ...o.vapid, subject: vapidSubject },
+      ttl,
+      http,
+    );
   };
 
   const deliver = async (n: Claimed) => {
@@ -133,7 +144,8 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
       }
     });
     o.counter.inc({ channel: n.channel, outcome: result.outcome });
-    if (status === 'failed') log.warn({ notification: n.id, request: n.request_id, channel: n.channel, reason: error }, 'notification failed');
+    if (status === 'failed')
+      log.warn({ notification: n.id, request: n.request_id, channel: n.channel, reason: error }, 'notification failed');
   };
 
   if (db.kind === 'pglite') {

@@ -39,7 +39,12 @@ const rateLimited = (seconds: number, why: string) => {
 };
 
 /** Takes one failure from the bucket if it has room; else returns how long until it will. */
-async function reserve(db: Queryable, key: string, budget: Budget, now: Date): Promise<{ lastFailureAt: Date | null } | { waitSeconds: number }> {
+async function reserve(
+  db: Queryable,
+  key: string,
+  budget: Budget,
+  now: Date,
+): Promise<{ lastFailureAt: Date | null } | { waitSeconds: number }> {
   const [row] = await db.query<{ last_failure_at: Date | null }>(
     `INSERT INTO pairing_failure_buckets AS b (key, level, updated_at) VALUES ($1, 1, $2)
      ON CONFLICT (key) DO UPDATE SET level = ${LEVEL} + 1, updated_at = $2 WHERE ${LEVEL} + 1 <= $4
@@ -47,12 +52,20 @@ async function reserve(db: Queryable, key: string, budget: Budget, now: Date): P
     [key, now, perSecond(budget), budget.capacity],
   );
   if (row) return { lastFailureAt: row.last_failure_at };
-  const [full] = await db.query<{ level: number }>(`SELECT ${LEVEL} AS level FROM pairing_failure_buckets b WHERE key = $1`, [key, now, perSecond(budget)]);
+  const [full] = await db.query<{ level: number }>(`SELECT ${LEVEL} AS level FROM pairing_failure_buckets b WHERE key = $1`, [
+    key,
+    now,
+    perSecond(budget),
+  ]);
   return { waitSeconds: ((full?.level ?? budget.capacity) + 1 - budget.capacity) / perSecond(budget) };
 }
 
 async function giveBack(db: Queryable, key: string, budget: Budget, now: Date): Promise<void> {
-  await db.query(`UPDATE pairing_failure_buckets b SET level = greatest(0, ${LEVEL} - 1), updated_at = $2 WHERE key = $1`, [key, now, perSecond(budget)]);
+  await db.query(`UPDATE pairing_failure_buckets b SET level = greatest(0, ${LEVEL} - 1), updated_at = $2 WHERE key = $1`, [
+    key,
+    now,
+    perSecond(budget),
+  ]);
 }
 
 export interface CodeAttempt {
@@ -90,7 +103,11 @@ export async function admitCodeAttempt(db: Queryable, address: string, nowMs: nu
   const server = PAIRING_FAILURE_BUDGETS.server;
   const recentFailure = nowMs - lastFailure < PAIRING_FAILURE_BUDGETS.stormMemoryMs;
   if (recentFailure) {
-    const [row] = await db.query<{ level: number }>(`SELECT ${LEVEL} AS level FROM pairing_failure_buckets b WHERE key = $1`, [SERVER_KEY, now, perSecond(server)]);
+    const [row] = await db.query<{ level: number }>(`SELECT ${LEVEL} AS level FROM pairing_failure_buckets b WHERE key = $1`, [
+      SERVER_KEY,
+      now,
+      perSecond(server),
+    ]);
     if ((row?.level ?? 0) >= server.capacity) {
       await release();
       throw rateLimited(
@@ -109,7 +126,10 @@ export async function admitCodeAttempt(db: Queryable, address: string, nowMs: nu
     async fail() {
       if (done) return;
       done = true;
-      await db.query('UPDATE pairing_failure_buckets SET last_failure_at = $2 WHERE key = ANY($1::text[])', [buckets.map((b) => b.key), now]);
+      await db.query('UPDATE pairing_failure_buckets SET last_failure_at = $2 WHERE key = ANY($1::text[])', [
+        buckets.map((b) => b.key),
+        now,
+      ]);
       // The server's budget counts at most twice its capacity, so a storm ends within an hour of the last failure.
       await db.query(
         `INSERT INTO pairing_failure_buckets AS b (key, level, updated_at) VALUES ($1, 1, $2)

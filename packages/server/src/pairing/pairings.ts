@@ -41,16 +41,21 @@ export interface PairingRow {
   failed_attempts: number;
 }
 
-export async function createPairing(db: Database, tenantId: string, nameHint: string | null, now: number): Promise<{ pairing: PairingRow; code: string }> {
+export async function createPairing(
+  db: Database,
+  tenantId: string,
+  nameHint: string | null,
+  now: number,
+): Promise<{ pairing: PairingRow; code: string }> {
   await db.query(`UPDATE pairings SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1`, [new Date(now)]);
   const created = await db.transaction(async (tx) => {
     // The tenant row lock makes the count and the insert one step for every instance; NO KEY
     // UPDATE, so that it does not hold up the organisation's other writes (their foreign keys).
     await tx.query('SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE', [tenantId]);
-    const [open] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM pairings WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2`, [
-      tenantId,
-      new Date(now),
-    ]);
+    const [open] = await tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pairings WHERE tenant_id = $1 AND status = 'pending' AND expires_at > $2`,
+      [tenantId, new Date(now)],
+    );
     if (open!.n >= PAIRING_MAX_OPEN_PER_ORG) {
       throw new ApiError(
         429,
@@ -127,10 +132,10 @@ async function lockPairingByCode(tx: Queryable, code: string, now: number): Prom
   }
   if (!timingSafeEqual(Buffer.from(pairing.code_hash), hashCode(parsed.secret))) {
     const burned = pairing.failed_attempts + 1 >= PAIRING_MAX_FAILURES;
-    await tx.query(`UPDATE pairings SET failed_attempts = failed_attempts + 1, status = CASE WHEN $2 THEN 'expired' ELSE status END WHERE id = $1`, [
-      pairing.id,
-      burned,
-    ]);
+    await tx.query(
+      `UPDATE pairings SET failed_attempts = failed_attempts + 1, status = CASE WHEN $2 THEN 'expired' ELSE status END WHERE id = $1`,
+      [pairing.id, burned],
+    );
     return null;
   }
   return { id: pairing.id, tenant_id: pairing.tenant_id, name_hint: pairing.name_hint, expires_at: pairing.expires_at };
@@ -141,7 +146,13 @@ async function lockPairingByCode(tx: Queryable, code: string, now: number): Prom
  * committing what a wrong guess costs the pairing), which is then also charged to the client's
  * networks and answered `400 invalid_code`.
  */
-async function withCodeBudget<T>(db: Database, code: string, clientAddress: string, now: number, judge: () => Promise<T | null>): Promise<T> {
+async function withCodeBudget<T>(
+  db: Database,
+  code: string,
+  clientAddress: string,
+  now: number,
+  judge: () => Promise<T | null>,
+): Promise<T> {
   if (!splitCode(code)) throw WRONG_CODE();
   const attempt = await admitCodeAttempt(db, clientAddress, now);
   let outcome: T | null;
@@ -173,7 +184,13 @@ export async function checkPairingCode(db: Database, code: string, clientAddress
         'SELECT p.name_hint, t.name AS org_name FROM pairings p JOIN tenants t ON t.id = p.tenant_id WHERE p.id = $1',
         [pairing.id],
       );
-      return { pairing_id: pairing.id, tenant_id: pairing.tenant_id, expires_at: pairing.expires_at, name_hint: row!.name_hint, org_name: row!.org_name };
+      return {
+        pairing_id: pairing.id,
+        tenant_id: pairing.tenant_id,
+        expires_at: pairing.expires_at,
+        name_hint: row!.name_hint,
+        org_name: row!.org_name,
+      };
     }),
   );
 }
@@ -208,10 +225,21 @@ export async function completePairingForKey(db: Database, code: string, key: Pai
       const [inserted] = await tx.query(
         `INSERT INTO devices (tenant_id, fingerprint, public_key, name, paired_at, attestation) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (fingerprint) DO NOTHING RETURNING 1 AS inserted`,
-        [pairing.tenant_id, key.fingerprint, key.publicKey, name, new Date(now), key.attestation === null ? null : JSON.stringify(key.attestation)],
+        [
+          pairing.tenant_id,
+          key.fingerprint,
+          key.publicKey,
+          name,
+          new Date(now),
+          key.attestation === null ? null : JSON.stringify(key.attestation),
+        ],
       );
       if (!inserted) throw alreadyPaired();
-      await tx.query(`UPDATE pairings SET status = 'completed', completed_at = $2, fingerprint = $3 WHERE id = $1`, [pairing.id, new Date(now), key.fingerprint]);
+      await tx.query(`UPDATE pairings SET status = 'completed', completed_at = $2, fingerprint = $3 WHERE id = $1`, [
+        pairing.id,
+        new Date(now),
+        key.fingerprint,
+      ]);
       await key.onPaired?.(tx, pairing);
       const device = { fingerprint: key.fingerprint, device_public_key: key.publicKey, name };
       await appendAudit(tx, pairing.tenant_id, 'device.paired', {
@@ -219,7 +247,11 @@ export async function completePairingForKey(db: Database, code: string, key: Pai
         ...device,
         ...(key.attestation ? { attestation: key.attestation } : {}),
       });
-      await recordEvent(tx, pairing.tenant_id, 'device.paired', { ...device, pairing_id: pairing.id, timestamp: new Date(now).toISOString() });
+      await recordEvent(tx, pairing.tenant_id, 'device.paired', {
+        ...device,
+        pairing_id: pairing.id,
+        timestamp: new Date(now).toISOString(),
+      });
       const [tenant] = await tx.query<{ name: string }>('SELECT name FROM tenants WHERE id = $1', [pairing.tenant_id]);
       return { pairing_id: pairing.id, tenant_id: pairing.tenant_id, org_name: tenant!.name, ...device };
     }),
@@ -227,7 +259,14 @@ export async function completePairingForKey(db: Database, code: string, key: Pai
 }
 
 /** Completes a pairing for a device that proved possession of its key over the code. */
-export async function completePairing(db: Database, serverId: string, proof: PairingProof, signature: string, clientAddress: string, now: number) {
+export async function completePairing(
+  db: Database,
+  serverId: string,
+  proof: PairingProof,
+  signature: string,
+  clientAddress: string,
+  now: number,
+) {
   if (proof.purpose !== 'pairing') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "pairing"');
   if (proof.server_id !== serverId) throw new ApiError(400, 'wrong_server', 'the pairing proof was signed for another server');
   if (!isFresh(proof.issued_at, now)) throw new ApiError(400, 'stale_signature', 'payload.issued_at is too far from the server clock');
@@ -241,5 +280,11 @@ export async function completePairing(db: Database, serverId: string, proof: Pai
   if (!verifyPayload(DomainTag.pairing, proof, signature, proof.device_public_key)) {
     throw new ApiError(401, 'invalid_signature', 'the pairing proof signature does not verify');
   }
-  return completePairingForKey(db, proof.code, { publicKey: proof.device_public_key, fingerprint, name: proof.name, attestation: null }, clientAddress, now);
+  return completePairingForKey(
+    db,
+    proof.code,
+    { publicKey: proof.device_public_key, fingerprint, name: proof.name, attestation: null },
+    clientAddress,
+    now,
+  );
 }

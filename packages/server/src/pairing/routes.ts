@@ -29,7 +29,9 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
       preHandler: ctx.requireApiKey,
       schema: {
         summary: 'Open a pairing: a single-use 8-digit code valid for 5 minutes',
-        body: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false })),
+        body: Type.Optional(
+          Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false }),
+        ),
       },
     },
     async (request, reply) => {
@@ -66,7 +68,14 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
           'this server accepts only devices with verified hardware attestation (SIGIL_ATTESTATION_REQUIRED=true); a software key such as sigil-device cannot pair: use a passkey at /approve',
         );
       }
-      const device = await completePairing(ctx.db, ctx.identity.serverId, request.body.payload as PairingProof, request.body.signature, request.ip, ctx.clock());
+      const device = await completePairing(
+        ctx.db,
+        ctx.identity.serverId,
+        request.body.payload as PairingProof,
+        request.body.signature,
+        request.ip,
+        ctx.clock(),
+      );
       return { status: 'completed', server_id: ctx.identity.serverId, ...device, paired_at: new Date(ctx.clock()).toISOString() };
     },
   );

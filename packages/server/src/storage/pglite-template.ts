@@ -15,7 +15,9 @@ const STAMP_FILE = fileURLToPath(new URL('../pgdata-template.json', import.meta.
 
 /** What identifies the PGlite build a template was made with: the sizes of its WASM and data files. */
 function pgliteBuildStamp(): string {
-  const sizes = ['pglite.wasm', 'initdb.wasm', 'pglite.data'].map((f) => statSync(fileURLToPath(import.meta.resolve(`@electric-sql/pglite/${f}`))).size);
+  const sizes = ['pglite.wasm', 'initdb.wasm', 'pglite.data'].map(
+    (f) => statSync(fileURLToPath(import.meta.resolve(`@electric-sql/pglite/${f}`))).size,
+  );
   return `pglite-files:${sizes.join(',')}`;
 }
 

@@ -1,13 +1,39 @@
 import pg from 'pg';
-import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler, type Queryable } from './database.js';
+import {
+  RECONNECTED_CHANNEL,
+  StorageUnavailableError,
+  withoutStatementData,
+  type Database,
+  type NotificationHandler,
+  type Queryable,
+} from './database.js';
 
-const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '08007', '08P01']);
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  '08007',
+  '08P01',
+]);
 
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return (
     (e.code !== undefined && CONNECTION_ERROR_CODES.has(e.code)) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|the database system is (starting up|shutting down|in recovery)/.test(e.message ?? '')
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|the database system is (starting up|shutting down|in recovery)/.test(
+      e.message ?? '',
+    )
   );
 }
 

@@ -32,10 +32,11 @@ export async function defaultTenant(db: Queryable): Promise<Tenant | null> {
 
 /** Renames an organisation and its test-mode twin. */
 export async function renameTenant(db: Queryable, id: string, name: string): Promise<void> {
-  await db.query(
-    `UPDATE tenants SET name = CASE WHEN id = $1 THEN $2 ELSE $3 END WHERE id = $1 OR live_tenant_id = $1`,
-    [id, name, name + TEST_MODE_SUFFIX],
-  );
+  await db.query(`UPDATE tenants SET name = CASE WHEN id = $1 THEN $2 ELSE $3 END WHERE id = $1 OR live_tenant_id = $1`, [
+    id,
+    name,
+    name + TEST_MODE_SUFFIX,
+  ]);
 }
 
 /** The organisation itself for a live tenant id, or the live organisation of a test-mode twin. */
@@ -59,5 +60,7 @@ export async function testModeTenant(db: Queryable, liveId: string): Promise<Ten
 
 /** Every organisation, or the one with this ID (none when it does not exist), oldest first. */
 export async function listTenants(db: Queryable, id: string | null = null): Promise<Array<{ id: string; name: string }>> {
-  return db.query<{ id: string; name: string }>('SELECT id, name FROM tenants WHERE $1::uuid IS NULL OR id = $1 ORDER BY created_at, id', [id]);
+  return db.query<{ id: string; name: string }>('SELECT id, name FROM tenants WHERE $1::uuid IS NULL OR id = $1 ORDER BY created_at, id', [
+    id,
+  ]);
 }

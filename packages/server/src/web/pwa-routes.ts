@@ -10,7 +10,10 @@ export function pwaRoutes(r: FastifyInstance, ctx: AppContext, buildId: string, 
   const icons = new Map<number, Buffer>();
   r.get('/approve/manifest.webmanifest', hidden, async (_request, reply) => {
     const tenant = await defaultTenant(ctx.db);
-    return reply.header('content-type', 'application/manifest+json').header('cache-control', 'no-cache').send(JSON.stringify(approverManifest(tenant?.name ?? null)));
+    return reply
+      .header('content-type', 'application/manifest+json')
+      .header('cache-control', 'no-cache')
+      .send(JSON.stringify(approverManifest(tenant?.name ?? null)));
   });
   for (const size of [192, 512]) {
     r.get(`/approve/icon-${size}.png`, hidden, async (_request, reply) => {

@@ -9,7 +9,13 @@ import { IdParams, Uuid } from '../http/schemas.js';
 import { deviceViews, pendingViewsPage } from '../mpa/request-queries.js';
 import { defaultTenant } from '../tenants/tenants.js';
 import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
-import { advanceSignCount, consumeChallenge, findCredentialByFingerprint, findCredentialById, issueChallenge } from '../webauthn/credentials.js';
+import {
+  advanceSignCount,
+  consumeChallenge,
+  findCredentialByFingerprint,
+  findCredentialById,
+  issueChallenge,
+} from '../webauthn/credentials.js';
 import { completePasskeyPairing, passkeyRegistrationOptions, requireRelyingParty } from '../webauthn/registration.js';
 import { approverNotificationRoutes } from '../notifications/routes.js';
 import { ApproverEvents } from './events.js';
@@ -65,8 +71,10 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     });
     const r = web.withTypeProvider<TypeBoxTypeProvider>();
     const hidden = { schema: { hide: true } };
-    const secure = (request: FastifyRequest) => request.protocol === 'https' || ctx.webAuthn.relyingParty()?.origin.startsWith('https:') === true;
-    const html = (reply: FastifyReply, body: string) => reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+    const secure = (request: FastifyRequest) =>
+      request.protocol === 'https' || ctx.webAuthn.relyingParty()?.origin.startsWith('https:') === true;
+    const html = (reply: FastifyReply, body: string) =>
+      reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 
     for (const path of ['/approve', '/approve/', '/approve/pair', '/approve/requests/:id']) {
       r.get(path, hidden, async (_request, reply) => html(reply, pages.approve));
@@ -75,14 +83,15 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
 
     pwaRoutes(r, ctx, buildId, assets.get('sw.js') ?? null);
 
-    r.get('/web/:file', { schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 40 }) }) } }, async (request, reply) => {
-      const body = assets.get(request.params.file);
-      if (!body) throw notFound('asset');
-      return reply
-        .header('content-type', ASSETS[request.params.file]!)
-        .header('cache-control', 'public, max-age=3600')
-        .send(body);
-    });
+    r.get(
+      '/web/:file',
+      { schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 40 }) }) } },
+      async (request, reply) => {
+        const body = assets.get(request.params.file);
+        if (!body) throw notFound('asset');
+        return reply.header('content-type', ASSETS[request.params.file]!).header('cache-control', 'public, max-age=3600').send(body);
+      },
+    );
 
     // ---- approver API: everything the page needs before and after pairing ----
 
@@ -153,7 +162,13 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         const device = await completePasskeyPairing(
           ctx.db,
           ctx.webAuthn,
-          { challengeId: challenge_id, code, name, credential: credential as Parameters<typeof completePasskeyPairing>[2]['credential'], proof },
+          {
+            challengeId: challenge_id,
+            code,
+            name,
+            credential: credential as Parameters<typeof completePasskeyPairing>[2]['credential'],
+            proof,
+          },
           request.ip,
           now,
         );
@@ -175,7 +190,10 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       '/approve/api/session',
       {
         config: pairingLimit,
-        schema: { hide: true, body: Type.Object({ challenge_id: Type.String({ format: 'uuid' }), webauthn: Assertion }, { additionalProperties: false }) },
+        schema: {
+          hide: true,
+          body: Type.Object({ challenge_id: Type.String({ format: 'uuid' }), webauthn: Assertion }, { additionalProperties: false }),
+        },
       },
       async (request, reply) => {
         const rp = requireRelyingParty(ctx.webAuthn);
@@ -186,7 +204,11 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         if (!credential) throw new ApiError(401, 'unknown_passkey', 'this passkey is not paired with this server');
         const { counter } = await verifyPasskeyAssertion(rp, credential, challenge.challenge, request.body.webauthn);
         if (!(await advanceSignCount(ctx.db, credential.fingerprint, counter, now))) {
-          throw new ApiError(401, 'invalid_signature', "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator");
+          throw new ApiError(
+            401,
+            'invalid_signature',
+            "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator",
+          );
         }
         const tenantId = await activeDeviceTenant(ctx.db, credential.fingerprint);
         if (tenantId === null) throw new ApiError(403, 'device_revoked', 'this passkey has been revoked by the organisation');

@@ -78,7 +78,10 @@ export async function describeAttestation(fmt: string, aaguid: string, attestati
   if (!HARDWARE_ATTESTATION_FORMATS.includes(fmt)) return { ...base, verified: false };
   const x5c = decodeAttestationObject(new Uint8Array(attestationObject)).get('attStmt').get('x5c');
   const hasChain = Array.isArray(x5c) && x5c.length > 0;
-  const anchors = statement && fmt !== 'apple' ? statement.attestationRootCertificates : SettingsService.getRootCertificates({ identifier: fmt as RootCertIdentifier });
+  const anchors =
+    statement && fmt !== 'apple'
+      ? statement.attestationRootCertificates
+      : SettingsService.getRootCertificates({ identifier: fmt as RootCertIdentifier });
   return { ...base, verified: hasChain && anchors.length > 0 };
 }
 

@@ -32,7 +32,16 @@ export async function insertCredential(
   const rows = await tx.query(
     `INSERT INTO webauthn_credentials (fingerprint, credential_id, public_key, cose_public_key, rp_id, sign_count, transports, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1`,
-    [c.fingerprint, c.credential_id, c.public_key, Buffer.from(c.cose_public_key), c.rp_id, c.sign_count, c.transports ? JSON.stringify(c.transports) : null, new Date(now)],
+    [
+      c.fingerprint,
+      c.credential_id,
+      c.public_key,
+      Buffer.from(c.cose_public_key),
+      c.rp_id,
+      c.sign_count,
+      c.transports ? JSON.stringify(c.transports) : null,
+      new Date(now),
+    ],
   );
   return rows.length === 1;
 }
@@ -73,14 +82,10 @@ export async function issueChallenge(
   const challenge = freshChallenge();
   const proofChallenge = purpose === 'registration' ? freshChallenge() : null;
   const expiresAt = new Date(now + ttlMs);
-  await db.query('INSERT INTO webauthn_challenges (id, purpose, challenge, pairing_id, expires_at, proof_challenge) VALUES ($1, $2, $3, $4, $5, $6)', [
-    id,
-    purpose,
-    challenge,
-    pairingId,
-    expiresAt,
-    proofChallenge,
-  ]);
+  await db.query(
+    'INSERT INTO webauthn_challenges (id, purpose, challenge, pairing_id, expires_at, proof_challenge) VALUES ($1, $2, $3, $4, $5, $6)',
+    [id, purpose, challenge, pairingId, expiresAt, proofChallenge],
+  );
   return { id, challenge, proofChallenge, expiresAt };
 }
 

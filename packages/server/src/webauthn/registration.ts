@@ -25,7 +25,14 @@ export function requireRelyingParty(settings: WebAuthnSettings): RelyingParty {
  * that pairing, and `proof`: the request options for the assertion the new passkey must then make
  * over a second fresh challenge, proving that the browser holds its private key.
  */
-export async function passkeyRegistrationOptions(db: Database, settings: WebAuthnSettings, code: string, name: string | undefined, clientAddress: string, now: number) {
+export async function passkeyRegistrationOptions(
+  db: Database,
+  settings: WebAuthnSettings,
+  code: string,
+  name: string | undefined,
+  clientAddress: string,
+  now: number,
+) {
   const rp = requireRelyingParty(settings);
   const pairing = await checkPairingCode(db, code, clientAddress, now);
   const ttl = Math.max(1000, Math.min(REGISTRATION_TTL_MS, pairing.expires_at.getTime() - now));
@@ -74,7 +81,13 @@ export interface PasskeyPairing {
  * about the key it names (attestation `none` carries no signature at all), so without the proof
  * anyone could pair someone else's public key.
  */
-export async function completePasskeyPairing(db: Database, settings: WebAuthnSettings, input: PasskeyPairing, clientAddress: string, now: number) {
+export async function completePasskeyPairing(
+  db: Database,
+  settings: WebAuthnSettings,
+  input: PasskeyPairing,
+  clientAddress: string,
+  now: number,
+) {
   const rp = requireRelyingParty(settings);
   const challenge = await consumeChallenge(db, input.challengeId, 'registration', now);
   if (!challenge || !challenge.pairing_id || !challenge.proof_challenge) {
@@ -107,9 +120,15 @@ export async function completePasskeyPairing(db: Database, settings: WebAuthnSet
     cose_public_key: info.credential.publicKey,
     rp_id: info.rpID ?? rp.rpId,
   };
-  const proven = await verifyPasskeyAssertion(rp, { ...credential, sign_count: info.credential.counter }, challenge.proof_challenge, input.proof);
+  const proven = await verifyPasskeyAssertion(
+    rp,
+    { ...credential, sign_count: info.credential.counter },
+    challenge.proof_challenge,
+    input.proof,
+  );
   const attestation: DeviceAttestation = await describeAttestation(info.fmt, info.aaguid, info.attestationObject);
-  if (settings.attestationRequired && !attestation.verified) throw new ApiError(403, 'attestation_required', attestationRefusal(attestation));
+  if (settings.attestationRequired && !attestation.verified)
+    throw new ApiError(403, 'attestation_required', attestationRefusal(attestation));
 
   const device = await completePairingForKey(
     db,
@@ -128,7 +147,8 @@ export async function completePasskeyPairing(db: Database, settings: WebAuthnSet
           { ...credential, sign_count: Math.max(info.credential.counter, proven.counter), transports: info.credential.transports },
           now,
         );
-        if (!stored) throw new ApiError(409, 'device_already_paired', 'this passkey is already paired on this server: create a new passkey');
+        if (!stored)
+          throw new ApiError(409, 'device_already_paired', 'this passkey is already paired on this server: create a new passkey');
       },
     },
     clientAddress,

@@ -38,7 +38,8 @@ export function relyingPartyOf(publicUrl: string, rpId?: string): RelyingParty {
     throw new Error('SIGIL_PUBLIC_URL must be https: (browsers allow passkeys over plain http only on localhost)');
   }
   const id = (rpId ?? host).toLowerCase();
-  if (/^[\d.]+$/.test(id) || id.includes(':') || id.includes('[')) throw new Error(`the RP ID must be a host name, not an IP address: ${id}`);
+  if (/^[\d.]+$/.test(id) || id.includes(':') || id.includes('['))
+    throw new Error(`the RP ID must be a host name, not an IP address: ${id}`);
   if (host !== id && !host.endsWith(`.${id}`)) throw new Error(`SIGIL_RP_ID ${id} must be ${host} or a parent domain of it`);
   return { rpId: id, origin: url.origin };
 }

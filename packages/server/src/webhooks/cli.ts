@@ -18,10 +18,19 @@ export function registerWebhookCommands(program: Command, withStore: WithStore, 
     .option('--test', "register it in the organisation's test mode (it receives only test-mode events)")
     .addOption(dataDirOption())
     .action(async (url: string, opts: { events?: string; description?: string; tenant?: string; test?: boolean; dataDir: string }) => {
-      const events = opts.events === undefined ? null : opts.events.split(',').map((e) => e.trim()).filter(Boolean);
+      const events =
+        opts.events === undefined
+          ? null
+          : opts.events
+              .split(',')
+              .map((e) => e.trim())
+              .filter(Boolean);
       await withStore(opts.dataDir, async (db, settings) => {
         const organisation = opts.tenant ? await getTenant(db, opts.tenant) : await defaultTenant(db);
-        if (!organisation) throw new InvalidArgumentError(opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once');
+        if (!organisation)
+          throw new InvalidArgumentError(
+            opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once',
+          );
         const tenant = opts.test ? await testModeTenant(db, organisation.live_tenant_id ?? organisation.id) : organisation;
         const { allowPrivate } = settings.webhooks;
         const { endpoint, secret } = await createEndpoint(
@@ -48,7 +57,9 @@ export function registerWebhookCommands(program: Command, withStore: WithStore, 
         const tenantOf = await endpointTenants(db);
         for (const e of await listEndpoints(db, null, Date.now())) {
           const state = e.enabled ? 'enabled' : `disabled (${e.disabled_reason ?? 'unknown'})`;
-          process.stdout.write(`${e.id}  ${state}  events=${e.events ? e.events.join(',') : 'all'}  tenant=${tenantOf.get(e.id)}  ${e.url}\n`);
+          process.stdout.write(
+            `${e.id}  ${state}  events=${e.events ? e.events.join(',') : 'all'}  tenant=${tenantOf.get(e.id)}  ${e.url}\n`,
+          );
         }
       });
     });

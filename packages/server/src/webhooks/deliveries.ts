@@ -148,13 +148,22 @@ export async function listDeliveries(db: Queryable, tenantId: string, endpointId
     : [];
   const last = page[page.length - 1];
   return {
-    data: page.map((r) => toView(r, attempts.filter((a) => a.delivery_id === r.id), o.now)),
+    data: page.map((r) =>
+      toView(
+        r,
+        attempts.filter((a) => a.delivery_id === r.id),
+        o.now,
+      ),
+    ),
     next_cursor: rows.length > o.limit && last ? String(last.seq) : null,
   };
 }
 
 export async function getDelivery(db: Queryable, tenantId: string, id: string, now: number): Promise<DeliveryView> {
-  const [row] = await db.query<DeliveryRow>(`SELECT ${COLUMNS} FROM webhook_deliveries d WHERE d.id = $1 AND d.tenant_id = $2`, [id, tenantId]);
+  const [row] = await db.query<DeliveryRow>(`SELECT ${COLUMNS} FROM webhook_deliveries d WHERE d.id = $1 AND d.tenant_id = $2`, [
+    id,
+    tenantId,
+  ]);
   if (!row) throw notFound('webhook delivery');
   const attempts = await db.query<AttemptRow>(
     'SELECT delivery_id, attempt, started_at, status_code, latency_ms, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt',
@@ -184,7 +193,13 @@ export async function retryDelivery(db: Database, tenantId: string, id: string, 
         WHERE id = $1`,
       [id, new Date(now)],
     );
-    await appendAudit(tx, tenantId, 'webhook.delivery_retried', { webhook_id: row.endpoint_id, delivery_id: id, event_id: row.event_id, ...actor }, row.request_id);
+    await appendAudit(
+      tx,
+      tenantId,
+      'webhook.delivery_retried',
+      { webhook_id: row.endpoint_id, delivery_id: id, event_id: row.event_id, ...actor },
+      row.request_id,
+    );
     await tx.query('SELECT pg_notify($1, $2)', [DELIVERY_CHANNEL, '']);
   });
   return getDelivery(db, tenantId, id, now);

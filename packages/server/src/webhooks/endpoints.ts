@@ -84,7 +84,8 @@ export function toEndpointView(row: EndpointRow, now: number = Date.now()): Endp
 /** The secrets a delivery is signed with right now: the current one, and the previous one during the overlap. */
 export function signingSecrets(row: Pick<EndpointRow, 'secret' | 'previous_secret' | 'previous_secret_expires_at'>, now: number): string[] {
   const secrets = [row.secret];
-  if (row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at.getTime() > now) secrets.push(row.previous_secret);
+  if (row.previous_secret && row.previous_secret_expires_at && row.previous_secret_expires_at.getTime() > now)
+    secrets.push(row.previous_secret);
   return secrets;
 }
 
@@ -97,12 +98,18 @@ export interface UrlPolicy {
 export async function checkWebhookUrl(url: string, policy: UrlPolicy): Promise<string> {
   if (url.length > MAX_URL_LENGTH) throw new ApiError(400, 'invalid_url', `webhook URL must be at most ${MAX_URL_LENGTH} characters`);
   try {
-    const target = await resolveWebhookTarget(url, { allowPrivate: policy.allowPrivate, ...(policy.lookup ? { lookup: policy.lookup } : {}) });
+    const target = await resolveWebhookTarget(url, {
+      allowPrivate: policy.allowPrivate,
+      ...(policy.lookup ? { lookup: policy.lookup } : {}),
+    });
     target.url.hash = '';
     return target.url.toString();
   } catch (err) {
     if (err instanceof WebhookTargetError) {
-      const hint = err.code === 'forbidden_address' && !policy.allowPrivate ? ' (a self-hosted server can allow private addresses with SIGIL_WEBHOOK_ALLOW_PRIVATE=true)' : '';
+      const hint =
+        err.code === 'forbidden_address' && !policy.allowPrivate
+          ? ' (a self-hosted server can allow private addresses with SIGIL_WEBHOOK_ALLOW_PRIVATE=true)'
+          : '';
       throw new ApiError(400, err.code, `${err.message}${hint}`);
     }
     throw err;
@@ -112,7 +119,8 @@ export async function checkWebhookUrl(url: string, policy: UrlPolicy): Promise<s
 function normaliseEvents(events: readonly string[] | null | undefined): string[] | null {
   if (events === undefined || events === null) return null;
   const unknown = events.filter((e) => !WEBHOOK_EVENT_TYPES.includes(e as EventType));
-  if (unknown.length > 0) throw new ApiError(400, 'invalid_request', `unknown event type ${unknown[0]}; known: ${WEBHOOK_EVENT_TYPES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new ApiError(400, 'invalid_request', `unknown event type ${unknown[0]}; known: ${WEBHOOK_EVENT_TYPES.join(', ')}`);
   if (events.length === 0) throw new ApiError(400, 'invalid_request', 'events must name at least one event type, or be omitted for all');
   return [...new Set(events)];
 }
@@ -138,7 +146,9 @@ export async function createEndpoint(
   const events = normaliseEvents(input.events);
   const secret = generateWebhookSecret();
   return db.transaction(async (tx) => {
-    const [{ n } = { n: 0 }] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1', [tenantId]);
+    const [{ n } = { n: 0 }] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1', [
+      tenantId,
+    ]);
     if (n >= MAX_ENDPOINTS_PER_TENANT) {
       throw new ApiError(409, 'too_many_webhooks', `an organisation can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints`);
     }
@@ -147,7 +157,13 @@ export async function createEndpoint(
        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${COLUMNS}`,
       [randomUUID(), tenantId, url, input.description ?? null, events, secret, new Date(now)],
     );
-    await appendAudit(tx, tenantId, 'webhook.created', { webhook_id: row!.id, url, events, description: input.description ?? null, ...actor });
+    await appendAudit(tx, tenantId, 'webhook.created', {
+      webhook_id: row!.id,
+      url,
+      events,
+      description: input.description ?? null,
+      ...actor,
+    });
     return { endpoint: toEndpointView(row!, now), secret };
   });
 }
@@ -167,7 +183,10 @@ export async function getEndpoint(db: Queryable, tenantId: string, id: string, n
 }
 
 async function lockEndpoint(tx: Queryable, tenantId: string, id: string): Promise<EndpointRow> {
-  const [row] = await tx.query<EndpointRow>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [id, tenantId]);
+  const [row] = await tx.query<EndpointRow>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [
+    id,
+    tenantId,
+  ]);
   if (!row) throw notFound('webhook endpoint');
   return row;
 }
@@ -195,7 +214,8 @@ export async function updateEndpoint(
     const changes: Record<string, unknown> = {};
     if (url !== undefined && url !== row.url) changes.url = { from: row.url, to: url };
     if (events !== undefined && JSON.stringify(events) !== JSON.stringify(row.events)) changes.events = { from: row.events, to: events };
-    if (patch.description !== undefined && patch.description !== row.description) changes.description = { from: row.description, to: patch.description };
+    if (patch.description !== undefined && patch.description !== row.description)
+      changes.description = { from: row.description, to: patch.description };
     if (patch.enabled !== undefined && patch.enabled !== row.enabled) changes.enabled = { from: row.enabled, to: patch.enabled };
     if (Object.keys(changes).length === 0) return toEndpointView(row, now);
     const enabling = patch.enabled === true && !row.enabled;
@@ -241,7 +261,11 @@ export async function rotateSecret(
         WHERE id = $1 AND tenant_id = $2`,
       [id, tenantId, expires, secret, new Date(now)],
     );
-    await appendAudit(tx, tenantId, 'webhook.secret_rotated', { webhook_id: id, previous_secret_expires_at: expires.toISOString(), ...actor });
+    await appendAudit(tx, tenantId, 'webhook.secret_rotated', {
+      webhook_id: id,
+      previous_secret_expires_at: expires.toISOString(),
+      ...actor,
+    });
     return { secret, previous_secret_expires_at: expires.toISOString() };
   });
 }

@@ -64,18 +64,13 @@ export function postWebhook(
       settled = true;
       clearTimeout(timer);
       const result: PostWebhookResult =
-        status === 0
-          ? { status: 0, retryAfterSeconds: null, latencyMs: elapsed() }
-          : { status, retryAfterSeconds, latencyMs };
+        status === 0 ? { status: 0, retryAfterSeconds: null, latencyMs: elapsed() } : { status, retryAfterSeconds, latencyMs };
       if (error !== undefined) result.error = error;
       resolve(result);
     };
 
     const timer = setTimeout(() => {
-      const message =
-        status === 0
-          ? `timed out after ${timeoutMs} ms`
-          : `timed out after ${timeoutMs} ms reading the response body`;
+      const message = status === 0 ? `timed out after ${timeoutMs} ms` : `timed out after ${timeoutMs} ms reading the response body`;
       finish(message);
       request?.destroy(new Error(message));
     }, timeoutMs);
@@ -95,11 +90,7 @@ export function postWebhook(
     const hostnameIsIP = isIP(hostname) !== 0;
     // Answers every lookup with the checked address; Node ≥ 20 asks with `all: true` when it
     // auto-selects the address family, and with a single-answer callback otherwise.
-    const pinnedLookup = ((
-      _hostname: string,
-      lookupOptions: { all?: boolean },
-      callback: (...args: unknown[]) => void,
-    ): void => {
+    const pinnedLookup = ((_hostname: string, lookupOptions: { all?: boolean }, callback: (...args: unknown[]) => void): void => {
       if (lookupOptions.all === true) callback(null, [{ address, family }]);
       else callback(null, address, family);
     }) as unknown as LookupFunction;

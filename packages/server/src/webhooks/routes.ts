@@ -17,7 +17,10 @@ import {
   type Actor,
 } from './endpoints.js';
 
-const EventTypes = Type.Array(Type.Union(WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length });
+const EventTypes = Type.Array(Type.Union(WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t))), {
+  minItems: 1,
+  maxItems: WEBHOOK_EVENT_TYPES.length,
+});
 const Url = Type.String({ minLength: 1, maxLength: MAX_URL_LENGTH, description: 'http: or https: URL of a public address' });
 const Description = Type.String({ maxLength: 500 });
 
@@ -35,7 +38,11 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: 'Register a webhook endpoint; the response carries its signing secret, shown once',
         body: Type.Object(
-          { url: Url, events: Type.Optional(Type.Union([EventTypes, Type.Null()])), description: Type.Optional(Type.Union([Description, Type.Null()])) },
+          {
+            url: Url,
+            events: Type.Optional(Type.Union([EventTypes, Type.Null()])),
+            description: Type.Optional(Type.Union([Description, Type.Null()])),
+          },
           { additionalProperties: false },
         ),
       },
@@ -119,6 +126,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/v1/webhooks/deliveries/:id/retry',
     { ...auth, schema: { summary: 'Deliver again now (a failed or delivered one gets one more attempt)', params: IdParams } },
-    async (request, reply) => reply.code(202).send(await retryDelivery(ctx.db, tenantOf(request), request.params.id, actorOf(request), ctx.clock())),
+    async (request, reply) =>
+      reply.code(202).send(await retryDelivery(ctx.db, tenantOf(request), request.params.id, actorOf(request), ctx.clock())),
   );
 }

@@ -147,10 +147,7 @@ function isMetadataAddress(ip: string): boolean {
  * the connection could be steered to any of them). Returns the URL with the first address,
  * which the HTTP client must connect to.
  */
-export async function resolveWebhookTarget(
-  url: string,
-  options: ResolveWebhookTargetOptions,
-): Promise<WebhookTarget> {
+export async function resolveWebhookTarget(url: string, options: ResolveWebhookTargetOptions): Promise<WebhookTarget> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -158,10 +155,7 @@ export async function resolveWebhookTarget(
     throw new WebhookTargetError('invalid_url', 'webhook URL is not a valid absolute URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new WebhookTargetError(
-      'invalid_url',
-      `webhook URL scheme ${parsed.protocol} is not allowed; use http: or https:`,
-    );
+    throw new WebhookTargetError('invalid_url', `webhook URL scheme ${parsed.protocol} is not allowed; use http: or https:`);
   }
   if (parsed.username !== '' || parsed.password !== '') {
     throw new WebhookTargetError('invalid_url', 'webhook URL must not carry a username or password');
@@ -172,10 +166,7 @@ export async function resolveWebhookTarget(
   }
   const normalizedName = hostname.toLowerCase().replace(/\.+$/, '');
   if (METADATA_HOSTNAMES.has(normalizedName)) {
-    throw new WebhookTargetError(
-      'forbidden_address',
-      `webhook host ${hostname} is a cloud metadata endpoint`,
-    );
+    throw new WebhookTargetError('forbidden_address', `webhook host ${hostname} is a cloud metadata endpoint`);
   }
 
   let addresses: ResolvedAddress[];
@@ -205,16 +196,10 @@ export async function resolveWebhookTarget(
       );
     }
     if (isMetadataAddress(address)) {
-      throw new WebhookTargetError(
-        'forbidden_address',
-        `webhook host ${hostname} resolves to ${address}, a cloud metadata endpoint`,
-      );
+      throw new WebhookTargetError('forbidden_address', `webhook host ${hostname} resolves to ${address}, a cloud metadata endpoint`);
     }
     if (!options.allowPrivate && isForbiddenAddress(address)) {
-      throw new WebhookTargetError(
-        'forbidden_address',
-        `webhook host ${hostname} resolves to ${address}, a private or reserved address`,
-      );
+      throw new WebhookTargetError('forbidden_address', `webhook host ${hostname} resolves to ${address}, a private or reserved address`);
     }
     checked.push({ address, family });
   }

@@ -58,7 +58,12 @@ export function leaseMs(config: Pick<WebhookConfig, 'timeoutMs'>): number {
 }
 
 /** Delay before the next attempt after `failedAttempts` failures, or null when there is none left. */
-export function retryDelayMs(config: WebhookConfig, failedAttempts: number, retryAfterSeconds: number | null, random = Math.random): number | null {
+export function retryDelayMs(
+  config: WebhookConfig,
+  failedAttempts: number,
+  retryAfterSeconds: number | null,
+  random = Math.random,
+): number | null {
   const base = config.retryScheduleMs[failedAttempts - 1];
   if (base === undefined) return null;
   let delay = Math.round(base * (1 + 0.2 * random()));
@@ -107,7 +112,10 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     const headers = webhookHeaders(signingSecrets(d, now), d.event_id, Math.floor(now / 1000), body);
     let result: PostWebhookResult;
     try {
-      const target = await resolveWebhookTarget(d.url, { allowPrivate: config.allowPrivate, ...(config.lookup ? { lookup: config.lookup } : {}) });
+      const target = await resolveWebhookTarget(d.url, {
+        allowPrivate: config.allowPrivate,
+        ...(config.lookup ? { lookup: config.lookup } : {}),
+      });
       result = await postWebhook(target, body, headers, { timeoutMs: config.timeoutMs });
     } catch (err) {
       if (!(err instanceof WebhookTargetError)) throw err;
@@ -154,7 +162,15 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
           tx,
           d.tenant_id,
           'webhook.delivery_failed',
-          { webhook_id: d.endpoint_id, delivery_id: d.id, event_id: d.event_id, event_type: d.event_type, attempts: d.attempts, last_status_code: result.status || null, last_error: error },
+          {
+            webhook_id: d.endpoint_id,
+            delivery_id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            attempts: d.attempts,
+            last_status_code: result.status || null,
+            last_error: error,
+          },
           d.request_id,
         );
       }
@@ -173,7 +189,15 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
       await appendAudit(tx, d.tenant_id, 'webhook.disabled', { webhook_id: d.endpoint_id, reason, url: d.url });
       log.warn({ webhook: d.endpoint_id, reason }, 'webhook endpoint disabled');
     });
-    o.onAttempt?.({ deliveryId: d.id, eventId: d.event_id, attempt: d.attempts, status: result.status, ok, final, latencyMs: result.latencyMs });
+    o.onAttempt?.({
+      deliveryId: d.id,
+      eventId: d.event_id,
+      attempt: d.attempts,
+      status: result.status,
+      ok,
+      final,
+      latencyMs: result.latencyMs,
+    });
   };
 
   if (db.kind === 'pglite') {

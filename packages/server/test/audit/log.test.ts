@@ -33,7 +33,9 @@ describeEachStore('audit log', (kind) => {
     const entries = [];
     let cursor: string | null = null;
     do {
-      const res: { status: number; body: { data: unknown[]; next_cursor: string | null } } = await api.get(`/v1/audit?limit=3${query}${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: { status: number; body: { data: unknown[]; next_cursor: string | null } } = await api.get(
+        `/v1/audit?limit=3${query}${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       assert.equal(res.status, 200, JSON.stringify(res.body));
       entries.push(...res.body.data);
       cursor = res.body.next_cursor;
@@ -63,7 +65,15 @@ describeEachStore('audit log', (kind) => {
   test('every security event is logged, with contiguous leaf indexes and recomputable leaf hashes', async () => {
     const entries = await all(t.api);
     const types = entries.map((e) => e.type);
-    for (const type of ['apikey.created', 'pairing.created', 'device.paired', 'mpa.created', 'mpa.decision', 'mpa.completed', 'mpa.cancelled']) {
+    for (const type of [
+      'apikey.created',
+      'pairing.created',
+      'device.paired',
+      'mpa.created',
+      'mpa.decision',
+      'mpa.completed',
+      'mpa.cancelled',
+    ]) {
       assert.ok(types.includes(type), `${type} in ${types.join(', ')}`);
     }
     entries.forEach((e, i) => {
@@ -82,8 +92,14 @@ describeEachStore('audit log', (kind) => {
 
     // Filters: by request, by type, by time.
     const forRequest = await all(t.api, `&request_id=${approvedId}`);
-    assert.deepEqual(forRequest.map((e) => e.type), ['mpa.created', 'mpa.decision', 'mpa.completed']);
-    assert.deepEqual((await all(t.api, '&type=mpa.cancelled')).map((e) => e.request_id), [cancelledId]);
+    assert.deepEqual(
+      forRequest.map((e) => e.type),
+      ['mpa.created', 'mpa.decision', 'mpa.completed'],
+    );
+    assert.deepEqual(
+      (await all(t.api, '&type=mpa.cancelled')).map((e) => e.request_id),
+      [cancelledId],
+    );
     const future = new Date(Date.now() + 3_600_000).toISOString();
     assert.equal((await all(t.api, `&since=${future}`)).length, 0);
     assert.equal((await all(t.api, `&until=${future}`)).length, entries.length);
@@ -171,7 +187,10 @@ describeEachStore('audit log', (kind) => {
     const other = await createTenant(t.server.db, 'Other Org');
     const api = new Api(t.server.url, (await createApiKey(t.server.db, other.id, 'other', 'live')).key);
     const entries = await all(api);
-    assert.deepEqual(entries.map((e) => [e.leaf_index, e.type, e.tenant_id]), [[0, 'apikey.created', other.id]]);
+    assert.deepEqual(
+      entries.map((e) => [e.leaf_index, e.type, e.tenant_id]),
+      [[0, 'apikey.created', other.id]],
+    );
     const signed = await head(api);
     assert.equal(signed.payload.tenant_id, other.id);
     assert.equal(signed.payload.tree_size, 1);
@@ -182,13 +201,18 @@ describeEachStore('audit log', (kind) => {
   test('the integrator signs tree heads by itself once the log grows', async () => {
     const before = (await head()).payload.tree_size;
     const created = await t.api.post('/v1/mpa/requests', oneGroupRequest(device));
-    await t.api.withKey(null).post(
-      `/v1/mpa/requests/${created.body.request_id}/decisions`,
-      device.decisionBody(t.serverId, created.body.request_id, actionDigest(created.body.action), 'deny'),
+    await t.api
+      .withKey(null)
+      .post(
+        `/v1/mpa/requests/${created.body.request_id}/decisions`,
+        device.decisionBody(t.serverId, created.body.request_id, actionDigest(created.body.action), 'deny'),
+      );
+    await waitFor(
+      async () => {
+        const rows = await t.server.db.query<{ n: number | string }>('SELECT max(tree_size) AS n FROM audit_tree_heads');
+        return Number(rows[0]?.n) >= before + 3;
+      },
+      `a signed head of at least ${before + 3} entries`,
     );
-    await waitFor(async () => {
-      const rows = await t.server.db.query<{ n: number | string }>('SELECT max(tree_size) AS n FROM audit_tree_heads');
-      return Number(rows[0]?.n) >= before + 3;
-    }, `a signed head of at least ${before + 3} entries`);
   });
 });

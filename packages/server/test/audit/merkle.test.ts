@@ -73,12 +73,19 @@ function refConsistency(m: number, d: Buffer[]): Buffer[] {
 
 /** What the verifier sees of a claim: sides of each step (plus whether it starts from the old root). */
 const inclusionShape = (index: number, size: number): string =>
-  refPath(index, Array.from({ length: size }, () => SOME_HASH))
+  refPath(
+    index,
+    Array.from({ length: size }, () => SOME_HASH),
+  )
     .map((s) => s.side)
     .join('');
 
 function consistencyShape(from: number, to: number): string {
-  const { seed, steps } = refSubproof(from, Array.from({ length: to }, () => SOME_HASH), true);
+  const { seed, steps } = refSubproof(
+    from,
+    Array.from({ length: to }, () => SOME_HASH),
+    true,
+  );
   return `${seed ? 'node' : 'old'}:${steps.map((s) => s.side).join('')}`;
 }
 
@@ -258,7 +265,15 @@ test('inclusion edge cases', () => {
   assert.equal(verifyInclusion(leaf, 0, 1, [], root1), true);
   assert.equal(verifyInclusion(leaf, 0, 1, [], Buffer.alloc(0)), false);
   assert.equal(verifyInclusion(Buffer.alloc(0), 0, 1, [], root1), false);
-  for (const [index, size] of [[0, 0], [1, 0], [1, 1], [2, 1], [-1, 1], [0.5, 1], [0, 1.5]] as const) {
+  for (const [index, size] of [
+    [0, 0],
+    [1, 0],
+    [1, 1],
+    [2, 1],
+    [-1, 1],
+    [0.5, 1],
+    [0, 1.5],
+  ] as const) {
     assert.equal(verifyInclusion(SOME_HASH, index, size, [], emptyRoot()), false, `${index}/${size}`);
     assert.equal(verifyInclusion(leaf, index, size, [], root1), false, `${index}/${size}`);
   }
@@ -320,9 +335,7 @@ const MAX = 300;
 const sizeAndIndex = fc
   .integer({ min: 1, max: MAX })
   .chain((size) => fc.record({ size: fc.constant(size), index: fc.integer({ min: 0, max: size - 1 }) }));
-const fromTo = fc
-  .integer({ min: 1, max: MAX })
-  .chain((to) => fc.record({ to: fc.constant(to), from: fc.integer({ min: 1, max: to }) }));
+const fromTo = fc.integer({ min: 1, max: MAX }).chain((to) => fc.record({ to: fc.constant(to), from: fc.integer({ min: 1, max: to }) }));
 const salt = fc.integer({ min: 0, max: 1_000_000 });
 const bytePos = fc.integer({ min: 0, max: HASH_SIZE - 1 });
 const mask = fc.integer({ min: 1, max: 255 });
@@ -333,7 +346,10 @@ test('property: rootHash and proofs match the literal RFC 6962 recursion', () =>
       const leaves = makeLeaves(to, s);
       const index = r % to;
       assert.deepEqual(rootHash(leaves), refMth(leaves));
-      assert.deepEqual(inclusionProof(leaves, index), refPath(index, leaves).map((x) => x.hash));
+      assert.deepEqual(
+        inclusionProof(leaves, index),
+        refPath(index, leaves).map((x) => x.hash),
+      );
       assert.deepEqual(consistencyProof(leaves, from, to), from === to ? [] : refConsistency(from, leaves));
     }),
     { numRuns: 150 },
@@ -448,7 +464,14 @@ test('property: changing from/to breaks consistency unless the proof has the sam
         const accepts = (f: number, t: number): boolean =>
           f >= 1 && (from === to ? f === t : f < t && consistencyShape(f, t) === consistencyShape(from, to));
         // Neighbouring size pairs, from = 0, and a random pair.
-        const claims = [[from - 1, to], [from + 1, to], [from, to + 1], [from, to - 1], [0, to], [otherFrom, otherTo]] as const;
+        const claims = [
+          [from - 1, to],
+          [from + 1, to],
+          [from, to + 1],
+          [from, to - 1],
+          [0, to],
+          [otherFrom, otherTo],
+        ] as const;
         for (const [f, t] of claims) {
           if (f === from && t === to) continue;
           assert.equal(verifyConsistency(f, t, r1, r2, proof), accepts(f, t), `${f} -> ${t}`);

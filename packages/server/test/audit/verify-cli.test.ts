@@ -22,7 +22,13 @@ describeEachStore('sigil audit verify', (kind) => {
   const sql = (statements: string[], params: unknown[][] = []) => sqlOnStore(store, statements, params);
   const env = (): Record<string, string> => (store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {});
   const verify = (): Promise<RunResult> => runCli(SIGIL_CLI, ['audit', 'verify', '--data-dir', store.dataDir], { env: env() });
-  const restore = () => sql(['DELETE FROM audit_entries', 'INSERT INTO audit_entries SELECT * FROM audit_backup', 'DELETE FROM audit_tree_heads', 'INSERT INTO audit_tree_heads SELECT * FROM heads_backup']);
+  const restore = () =>
+    sql([
+      'DELETE FROM audit_entries',
+      'INSERT INTO audit_entries SELECT * FROM audit_backup',
+      'DELETE FROM audit_tree_heads',
+      'INSERT INTO audit_tree_heads SELECT * FROM heads_backup',
+    ]);
   const tampered = async (statements: string[], expect: RegExp[], params: unknown[][] = []) => {
     await sql(statements, params);
     const res = await verify();
@@ -71,9 +77,16 @@ describeEachStore('sigil audit verify', (kind) => {
     const victim = rows[5]!;
     await tampered(
       [`UPDATE audit_entries SET data = jsonb_set(data, '{tampered}', 'true') WHERE id = ${victim.id}`],
-      [new RegExp(`first problem: entry ${victim.id} at leaf index ${victim.leaf_index} \\(${victim.type.replace('.', '\\.')}\\) was changed`)],
+      [
+        new RegExp(
+          `first problem: entry ${victim.id} at leaf index ${victim.leaf_index} \\(${victim.type.replace('.', '\\.')}\\) was changed`,
+        ),
+      ],
     );
-    await tampered([`UPDATE audit_entries SET created_at = created_at + interval '1 second' WHERE id = ${victim.id}`], [new RegExp(`entry ${victim.id} at leaf index ${victim.leaf_index}`)]);
+    await tampered(
+      [`UPDATE audit_entries SET created_at = created_at + interval '1 second' WHERE id = ${victim.id}`],
+      [new RegExp(`entry ${victim.id} at leaf index ${victim.leaf_index}`)],
+    );
   });
 
   test('a change that also rewrites the stored leaf hash is caught by the signed tree heads', async () => {
@@ -89,14 +102,27 @@ describeEachStore('sigil audit verify', (kind) => {
       [[JSON.stringify(forged.data), auditLeafHash(forged)]],
     );
     const ranges = [...res.stdout.matchAll(/leaf index (\d+)\.\.(\d+) was changed/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    assert.ok(ranges.some(([lo, hi]) => lo! <= victim.leaf_index && victim.leaf_index <= hi!), `no reported range covers leaf ${victim.leaf_index}`);
+    assert.ok(
+      ranges.some(([lo, hi]) => lo! <= victim.leaf_index && victim.leaf_index <= hi!),
+      `no reported range covers leaf ${victim.leaf_index}`,
+    );
   });
 
   test('a removed entry is named by its leaf index', async () => {
     const victim = rows[4]!;
-    await tampered([`DELETE FROM audit_entries WHERE id = ${victim.id}`], [new RegExp(`first problem: the entry at leaf index ${victim.leaf_index} is missing \\(removed\\)`)]);
+    await tampered(
+      [`DELETE FROM audit_entries WHERE id = ${victim.id}`],
+      [new RegExp(`first problem: the entry at leaf index ${victim.leaf_index} is missing \\(removed\\)`)],
+    );
     const last = rows[rows.length - 1]!;
-    await tampered([`DELETE FROM audit_entries WHERE id = ${last.id}`], [new RegExp(`covers leaf indexes up to ${last.leaf_index}, but the log ends at leaf index ${last.leaf_index - 1}: entries were removed`)]);
+    await tampered(
+      [`DELETE FROM audit_entries WHERE id = ${last.id}`],
+      [
+        new RegExp(
+          `covers leaf indexes up to ${last.leaf_index}, but the log ends at leaf index ${last.leaf_index - 1}: entries were removed`,
+        ),
+      ],
+    );
   });
 
   test('reordered entries are named', async () => {
@@ -108,7 +134,10 @@ describeEachStore('sigil audit verify', (kind) => {
         `UPDATE audit_entries SET leaf_index = ${a.leaf_index} WHERE id = ${b.id}`,
         `UPDATE audit_entries SET leaf_index = ${b.leaf_index} WHERE id = ${a.id}`,
       ],
-      [new RegExp(`first problem: entry ${b.id} at leaf index ${a.leaf_index} .* was changed or moved`), new RegExp(`entry ${a.id} at leaf index ${b.leaf_index}`)],
+      [
+        new RegExp(`first problem: entry ${b.id} at leaf index ${a.leaf_index} .* was changed or moved`),
+        new RegExp(`entry ${a.id} at leaf index ${b.leaf_index}`),
+      ],
     );
     // Swap the two rows' contents, each keeping its place and stored hash.
     await tampered(
@@ -122,15 +151,21 @@ describeEachStore('sigil audit verify', (kind) => {
   });
 
   test('a forged tree head is refused', async () => {
-    await tampered([`UPDATE audit_tree_heads SET root_hash = decode(repeat('ab', 32), 'hex') WHERE tree_size = (SELECT max(tree_size) FROM audit_tree_heads)`], [
-      /has an invalid signature/,
-    ]);
+    await tampered(
+      [
+        `UPDATE audit_tree_heads SET root_hash = decode(repeat('ab', 32), 'hex') WHERE tree_size = (SELECT max(tree_size) FROM audit_tree_heads)`,
+      ],
+      [/has an invalid signature/],
+    );
   });
 
   test('sigil audit export --format jsonl streams every entry with its leaf index and hash', async () => {
     const res = await runCli(SIGIL_CLI, ['audit', 'export', '--format', 'jsonl', '--data-dir', store.dataDir], { env: env() });
     assert.equal(res.code, 0, res.stderr);
-    const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, rows.length);
     lines.forEach((e, i) => {
       assert.equal(e.leaf_index, i);

@@ -44,9 +44,9 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     await swCdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(payload) });
   };
   const shownNotifications = (page: Page) =>
-    page.evaluate(`navigator.serviceWorker.getRegistration('/approve/').then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url })))`) as Promise<
-      Array<{ title: string; body: string; tag: string; url: string }>
-    >;
+    page.evaluate(
+      `navigator.serviceWorker.getRegistration('/approve/').then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url })))`,
+    ) as Promise<Array<{ title: string; body: string; tag: string; url: string }>>;
 
   before(async () => {
     store = await createStore('pglite');
@@ -86,7 +86,11 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     // Carol: sigil-device in a terminal.
     carolHome = mkdtempSync(join(tmpdir(), 'sigil-notify-carol-'));
     const carolCode = (await api.post('/v1/pairings', {})).body.code;
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', carolCode, '--name', 'Carol terminal', '--yes', '--home', carolHome], { timeoutMs: 20_000 });
+    const paired = await runCli(
+      DEVICE_CLI,
+      ['pair', '--server', origin, '--code', carolCode, '--name', 'Carol terminal', '--yes', '--home', carolHome],
+      { timeoutMs: 20_000 },
+    );
     assert.equal(paired.code, 0, paired.stderr);
     carolPrint = paired.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1]!;
     // A desktop with notify-send: a stand-in that records what it was asked to show.
@@ -94,7 +98,9 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     mkdirSync(bin);
     writeFileSync(join(bin, 'notify-send'), `#!/bin/sh\nprintf '%s|%s\\n' "$3" "$4" >> '${join(carolHome, 'desktop')}'\n`);
     chmodSync(join(bin, 'notify-send'), 0o755);
-    listen = spawnCli(DEVICE_CLI, ['listen', '--server', origin, '--home', carolHome, '--desktop-notify'], { PATH: `${bin}:${process.env.PATH}` });
+    listen = spawnCli(DEVICE_CLI, ['listen', '--server', origin, '--home', carolHome, '--desktop-notify'], {
+      PATH: `${bin}:${process.env.PATH}`,
+    });
     await listen.waitFor('Waiting for approval requests', { timeoutMs: 20_000 });
   });
 
@@ -122,7 +128,10 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
       assert.equal(bytes.subarray(1, 4).toString(), 'PNG');
       assert.equal(bytes.readUInt32BE(16), Number(icon.sizes.split('x')[0]));
     }
-    const scope = await waitFor(() => page.evaluate(`navigator.serviceWorker.getRegistration('/approve/').then((r) => r && r.active ? r.scope : null)`), 'the service worker active');
+    const scope = await waitFor(
+      () => page.evaluate(`navigator.serviceWorker.getRegistration('/approve/').then((r) => r && r.active ? r.scope : null)`),
+      'the service worker active',
+    );
     assert.equal(scope, `${origin}/approve`);
     swCdp = await alice.context.newCDPSession(page);
     swCdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
@@ -161,7 +170,7 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
       const c = (await page.evaluate('window.__subscribeCalls')) as Array<{ userVisibleOnly: boolean; key: string }>;
       return c.length > 0 ? c : null;
     }, 'the subscribe call');
-    const settings = await page.evaluate(`fetch('/approve/api/notifications').then((r) => r.json())`) as { vapid_public_key: string };
+    const settings = (await page.evaluate(`fetch('/approve/api/notifications').then((r) => r.json())`)) as { vapid_public_key: string };
     assert.equal(calls[0]!.userVisibleOnly, true);
     assert.equal(calls[0]!.key, settings.vapid_public_key);
     // Headless Chromium has no push service to reach: the page says so and stores nothing.
@@ -179,7 +188,16 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
       groups: [
         { name: 'Engineering', approvers: [{ fingerprint: alicePrint, device_public_key: aliceView.device_public_key }] },
         { name: 'Security', approvers: [bob.approver] },
-        { name: 'Operations', approvers: [{ fingerprint: carolPrint, device_public_key: (await api.get('/v1/devices')).body.data.find((d: { fingerprint: string }) => d.fingerprint === carolPrint).device_public_key }] },
+        {
+          name: 'Operations',
+          approvers: [
+            {
+              fingerprint: carolPrint,
+              device_public_key: (await api.get('/v1/devices')).body.data.find((d: { fingerprint: string }) => d.fingerprint === carolPrint)
+                .device_public_key,
+            },
+          ],
+        },
       ],
       action: { type: 'deployment', description: 'Deploy billing v7 to production', params: { ticket: 'CHG-991' } },
       expires_in_seconds: 600,
@@ -211,7 +229,9 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     // Tapping the notification opens the request's approval screen; deciding still needs the passkey.
     const sw = alice.context.serviceWorkers().find((w) => w.url().startsWith(`${origin}/approve/sw.js`));
     assert.ok(sw, 'the service worker');
-    await sw.evaluate(`self.registration.getNotifications({ tag: ${JSON.stringify(id)} }).then(([n]) => self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n })))`);
+    await sw.evaluate(
+      `self.registration.getNotifications({ tag: ${JSON.stringify(id)} }).then(([n]) => self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n })))`,
+    );
     await alice.page.waitForURL(link);
     await alice.page.getByRole('heading', { name: 'Acme Corp is requesting approval' }).waitFor();
     await alice.page.getByRole('button', { name: 'Approve with passkey' }).waitFor();
@@ -227,20 +247,39 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     await consolePage.getByRole('heading', { name: 'Notifications' }).waitFor();
     const table = consolePage.locator('table', { has: consolePage.locator('caption', { hasText: 'Notifications of this request' }) });
     await table.locator('tr', { hasText: "Alice's phone" }).filter({ hasText: 'Push' }).filter({ hasText: 'delivered' }).waitFor();
-    await table.locator('tr', { hasText: 'Bob laptop' }).filter({ hasText: 'Email' }).filter({ hasText: 'sent' }).filter({ hasText: 'bob@acme.test' }).waitFor();
+    await table
+      .locator('tr', { hasText: 'Bob laptop' })
+      .filter({ hasText: 'Email' })
+      .filter({ hasText: 'sent' })
+      .filter({ hasText: 'bob@acme.test' })
+      .waitFor();
     await consolePage.screenshot({ path: screenshotPath('console-notifications'), fullPage: true });
 
     // Bob denies: all three hear of it.
-    const denied = await api.withKey(null).post(`/v1/mpa/requests/${id}/decisions`, bob.decisionBody(serverId, id, actionDigest(created.body.action), 'deny'));
+    const denied = await api
+      .withKey(null)
+      .post(`/v1/mpa/requests/${id}/decisions`, bob.decisionBody(serverId, id, actionDigest(created.body.action), 'deny'));
     assert.equal(denied.status, 200, JSON.stringify(denied.body));
-    const outcome = await waitFor(() => push.messages.find((m) => m.payload.request_id === id && m.payload.kind === 'rejected'), 'the denial push');
+    const outcome = await waitFor(
+      () => push.messages.find((m) => m.payload.request_id === id && m.payload.kind === 'rejected'),
+      'the denial push',
+    );
     await deliverToBrowser(outcome.payload);
-    await waitFor(async () => (await shownNotifications(alice.page)).find((n) => n.tag === id && n.title === 'MPA request denied'), 'the denial shown, replacing the request');
+    await waitFor(
+      async () => (await shownNotifications(alice.page)).find((n) => n.tag === id && n.title === 'MPA request denied'),
+      'the denial shown, replacing the request',
+    );
     assert.equal((await shownNotifications(alice.page)).filter((n) => n.tag === id).length, 1);
-    await waitFor(() => smtp.mails.find((m) => m.text.includes(id) && m.headers.get('subject') === 'MPA request denied'), 'the denial email');
+    await waitFor(
+      () => smtp.mails.find((m) => m.text.includes(id) && m.headers.get('subject') === 'MPA request denied'),
+      'the denial email',
+    );
     await listen.waitFor(`MPA request denied (request ${id})`);
     const desktop = join(carolHome, 'desktop');
-    await waitFor(() => existsSync(desktop) && readFileSync(desktop, 'utf8').includes('MPA request denied|Deploy billing v7 to production'), 'the desktop notification of the denial');
+    await waitFor(
+      () => existsSync(desktop) && readFileSync(desktop, 'utf8').includes('MPA request denied|Deploy billing v7 to production'),
+      'the desktop notification of the denial',
+    );
     assert.ok(readFileSync(desktop, 'utf8').includes('Acme Corp is requesting approval|Deploy billing v7 to production'));
     await table.locator('tr', { hasText: 'Denied' }).filter({ hasText: 'Push' }).filter({ hasText: 'delivered' }).waitFor();
     await table.locator('tr', { hasText: 'Denied' }).filter({ hasText: 'Email' }).filter({ hasText: 'sent' }).waitFor();

@@ -33,13 +33,19 @@ test('the documented retry schedule is the code’s', () => {
 
 test('the documented titles are the ones sent', () => {
   for (const kind of ['created', 'reminder', 'approved', 'rejected', 'timeout', 'cancelled'] as NotificationKind[]) {
-    const { title } = notificationContent({ kind, orgName: 'Acme Corp', description: 'x', requestId: '0', content: 'full' }, 'https://example.test');
+    const { title } = notificationContent(
+      { kind, orgName: 'Acme Corp', description: 'x', requestId: '0', content: 'full' },
+      'https://example.test',
+    );
     assert.ok(doc.includes(`\`${title}\``), `docs/notifications.md shows "${title}"`);
   }
 });
 
 test('the documented states of the log are the schema’s', () => {
-  const states = /status text NOT NULL DEFAULT 'queued' CHECK \(status IN \(([^)]+)\)\)/.exec(migration)![1]!.match(/'[a-z_]+'/g)!.map((s) => s.slice(1, -1));
+  const states = /status text NOT NULL DEFAULT 'queued' CHECK \(status IN \(([^)]+)\)\)/
+    .exec(migration)![1]!
+    .match(/'[a-z_]+'/g)!
+    .map((s) => s.slice(1, -1));
   assert.deepEqual(states, ['queued', 'sent', 'delivered', 'failed']);
   for (const state of states) assert.match(doc, new RegExp(`^\\| \`${state}\` \\| \\w`, 'm'), `docs/notifications.md explains ${state}`);
 });

@@ -29,7 +29,10 @@ test('queued notifications are sent after a restart, once each', async () => {
     await lo.smtp.resume();
     t = await startNotifyServer(store, lo.smtp.url, {}, apiKey);
     const api2 = t.api;
-    await waitFor(async () => (await notificationLog(api2, request.id)).every((r) => r.status === 'delivered' || r.status === 'sent'), 'both notifications after the restart');
+    await waitFor(
+      async () => (await notificationLog(api2, request.id)).every((r) => r.status === 'delivered' || r.status === 'sent'),
+      'both notifications after the restart',
+    );
     assert.equal(lo.push.messages.filter((m) => m.payload.request_id === request.id).length, 1);
     assert.equal(lo.smtp.mails.filter((m) => m.text.includes(request.id)).length, 1);
   } finally {

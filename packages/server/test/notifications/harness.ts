@@ -37,14 +37,26 @@ export async function startLoopback(): Promise<Loopback> {
 }
 
 /** `apiKey`: for a restart on the same store, the key the first start made. */
-export function startNotifyServer(store: TestStore, smtpUrl: string | null, overrides: Partial<ServerConfig> = {}, apiKey: string | null = null): Promise<TestServer> {
+export function startNotifyServer(
+  store: TestStore,
+  smtpUrl: string | null,
+  overrides: Partial<ServerConfig> = {},
+  apiKey: string | null = null,
+): Promise<TestServer> {
   return startTestServer(store, {
     apiKey,
     config: {
       pairingRateLimit: 100,
       ...overrides,
       webhooks: { allowPrivate: true, pollIntervalMs: 200, ...overrides.webhooks },
-      notifications: { smtpUrl, mailFrom: 'Sigil <sigil@example.test>', retryScheduleMs: TEST_NOTIFY_RETRY_MS, timeoutMs: 2_000, pollIntervalMs: 100, ...overrides.notifications },
+      notifications: {
+        smtpUrl,
+        mailFrom: 'Sigil <sigil@example.test>',
+        retryScheduleMs: TEST_NOTIFY_RETRY_MS,
+        timeoutMs: 2_000,
+        pollIntervalMs: 100,
+        ...overrides.notifications,
+      },
     },
   });
 }
@@ -58,14 +70,27 @@ export function requestFor(devices: TestDevice[], description = 'Deploy v2.4 to 
   };
 }
 
-export async function create(api: Api, devices: TestDevice[], description?: string, expiresInSeconds?: number): Promise<{ id: string; action: any }> {
+export async function create(
+  api: Api,
+  devices: TestDevice[],
+  description?: string,
+  expiresInSeconds?: number,
+): Promise<{ id: string; action: any }> {
   const res = await api.post('/v1/mpa/requests', requestFor(devices, description, expiresInSeconds));
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.request_id, action: res.body.action };
 }
 
-export async function decide(api: Api, serverId: string, device: TestDevice, request: { id: string; action: any }, decision: 'approve' | 'deny') {
-  const res = await api.withKey(null).post(`/v1/mpa/requests/${request.id}/decisions`, device.decisionBody(serverId, request.id, actionDigest(request.action), decision));
+export async function decide(
+  api: Api,
+  serverId: string,
+  device: TestDevice,
+  request: { id: string; action: any },
+  decision: 'approve' | 'deny',
+) {
+  const res = await api
+    .withKey(null)
+    .post(`/v1/mpa/requests/${request.id}/decisions`, device.decisionBody(serverId, request.id, actionDigest(request.action), decision));
   if (res.status !== 200) throw new Error(`decision failed: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
@@ -73,5 +98,13 @@ export const patchDevice = (api: Api, fingerprint: string, body: unknown) => api
 export const notificationLog = async (api: Api, id: string) => {
   const res = await api.get(`/v1/mpa/requests/${id}/notifications`);
   if (res.status !== 200) throw new Error(`log: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.data as Array<{ kind: string; channel: string; fingerprint: string | null; status: string; reason: string | null; target: string; attempts: any[] }>;
+  return res.body.data as Array<{
+    kind: string;
+    channel: string;
+    fingerprint: string | null;
+    status: string;
+    reason: string | null;
+    target: string;
+    attempts: any[];
+  }>;
 };

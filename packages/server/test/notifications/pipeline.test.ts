@@ -6,7 +6,18 @@ import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
-import { create, decide, notificationLog, pairDevice, patchDevice, startLoopback, startNotifyServer, waitFor, type Loopback, type TestServer } from './harness.js';
+import {
+  create,
+  decide,
+  notificationLog,
+  pairDevice,
+  patchDevice,
+  startLoopback,
+  startNotifyServer,
+  waitFor,
+  type Loopback,
+  type TestServer,
+} from './harness.js';
 
 describeEachStore('notifications', (kind) => {
   let store: TestStore;
@@ -28,7 +39,11 @@ describeEachStore('notifications', (kind) => {
     assert.equal((await patchDevice(t.api, mailer.fingerprint, { email: 'bob@example.test' })).status, 200);
     const slack = await patchDevice(t.api, chatty.fingerprint, { slack_webhook_url: lo.slack.url });
     assert.equal(slack.status, 200, JSON.stringify(slack.body));
-    assert.equal(slack.body.notifications.slack_webhook, `${new URL(lo.slack.url).origin}/…`, 'the Slack URL is a capability: only its origin is shown');
+    assert.equal(
+      slack.body.notifications.slack_webhook,
+      `${new URL(lo.slack.url).origin}/…`,
+      'the Slack URL is a capability: only its origin is shown',
+    );
   });
   after(async () => {
     await t?.close();
@@ -89,10 +104,19 @@ describeEachStore('notifications', (kind) => {
     const request = await create(t.api, [phone, mailer, chatty], 'Rotate the root key');
     await waitFor(() => lo.push.messages.some((m) => m.payload.request_id === request.id), 'the first push');
     await decide(t.api, t.serverId, mailer, request, 'deny');
-    const push = await waitFor(() => lo.push.messages.find((m) => m.payload.request_id === request.id && m.payload.kind === 'rejected'), 'the denial push');
+    const push = await waitFor(
+      () => lo.push.messages.find((m) => m.payload.request_id === request.id && m.payload.kind === 'rejected'),
+      'the denial push',
+    );
     assert.equal(push.payload.title, 'MPA request denied');
-    await waitFor(() => lo.smtp.mails.find((m) => m.text.includes(request.id) && m.headers.get('subject') === 'MPA request denied'), 'the denial email');
-    await waitFor(() => lo.slack.received.find((r) => r.body.includes(request.id) && r.body.includes('MPA request denied')), 'the denial on Slack');
+    await waitFor(
+      () => lo.smtp.mails.find((m) => m.text.includes(request.id) && m.headers.get('subject') === 'MPA request denied'),
+      'the denial email',
+    );
+    await waitFor(
+      () => lo.slack.received.find((r) => r.body.includes(request.id) && r.body.includes('MPA request denied')),
+      'the denial on Slack',
+    );
     const log = await waitFor(async () => {
       const rows = await notificationLog(t.api, request.id);
       return rows.length === 6 && rows.every((r) => r.status !== 'queued') ? rows : null;
@@ -159,7 +183,10 @@ describeEachStore('notifications', (kind) => {
       assert.equal(lo.smtp.mails.filter((m) => m.text.includes(r.id)).length, 1);
     }
     const row = (await notificationLog(t.api, requests[0]!.id)).find((r) => r.channel === 'push')!;
-    assert.ok(row.attempts.some((a) => a.outcome === 'failed' && a.error), 'the failed attempts are in the log with their reason');
+    assert.ok(
+      row.attempts.some((a) => a.outcome === 'failed' && a.error),
+      'the failed attempts are in the log with their reason',
+    );
   });
 
   test('a subscription the push service calls gone is dropped; revocation forgets a device', async () => {
@@ -170,10 +197,16 @@ describeEachStore('notifications', (kind) => {
     lo.push.answer = (id) => (id === lo.push.idOf(sub) ? 'gone' : 'accept');
     try {
       const request = await create(t.api, [extra]);
-      const row = await waitFor(async () => (await notificationLog(t.api, request.id)).find((r) => r.channel === 'push' && r.status === 'failed'), 'the failed push');
+      const row = await waitFor(
+        async () => (await notificationLog(t.api, request.id)).find((r) => r.channel === 'push' && r.status === 'failed'),
+        'the failed push',
+      );
       assert.match(row.reason ?? '', /gone/);
       assert.equal(row.attempts.length, 1, 'a gone subscription is not retried');
-      await waitFor(async () => (await t.api.get(`/v1/devices/${extra.fingerprint}/notifications`)).body.notifications.push === null, 'the subscription dropped');
+      await waitFor(
+        async () => (await t.api.get(`/v1/devices/${extra.fingerprint}/notifications`)).body.notifications.push === null,
+        'the subscription dropped',
+      );
     } finally {
       lo.push.answer = () => 'accept';
     }
@@ -225,11 +258,21 @@ describeEachStore('notification reminders', (kind) => {
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(lo.smtp.mails.filter((m) => m.headers.get('subject')?.startsWith('Reminder')).length, 0, 'not before half the expiry');
     offset += 60_000;
-    const reminder = await waitFor(() => lo.smtp.mails.find((m) => m.text.includes(two.id) && m.headers.get('subject')?.startsWith('Reminder:')), 'the reminder');
+    const reminder = await waitFor(
+      () => lo.smtp.mails.find((m) => m.text.includes(two.id) && m.headers.get('subject')?.startsWith('Reminder:')),
+      'the reminder',
+    );
     assert.deepEqual(reminder.to, ['erin@example.test'], 'only the approver who has not decided');
     offset += 100_000;
-    await waitFor(async () => (await notificationLog(t.api, two.id)).filter((r) => r.kind === 'reminder').every((r) => r.status === 'sent'), 'the reminder logged');
+    await waitFor(
+      async () => (await notificationLog(t.api, two.id)).filter((r) => r.kind === 'reminder').every((r) => r.status === 'sent'),
+      'the reminder logged',
+    );
     await new Promise((r) => setTimeout(r, 400));
-    assert.equal(lo.smtp.mails.filter((m) => m.text.includes(two.id) && m.headers.get('subject')?.startsWith('Reminder:')).length, 1, 'once');
+    assert.equal(
+      lo.smtp.mails.filter((m) => m.text.includes(two.id) && m.headers.get('subject')?.startsWith('Reminder:')).length,
+      1,
+      'once',
+    );
   });
 });

@@ -42,7 +42,8 @@ export async function truncateLog(db: Queryable, tenantId: string, cut: number):
     } else if (type === 'mpa.decision') {
       await db.query('DELETE FROM mpa_decisions WHERE request_id = $1 AND fingerprint = $2', [id, data.fingerprint]);
     } else if (type === 'mpa.created') {
-      for (const table of ['mpa_decisions', 'mpa_approvers', 'webhook_deliveries', 'events']) await db.query(`DELETE FROM ${table} WHERE request_id = $1`, [id]);
+      for (const table of ['mpa_decisions', 'mpa_approvers', 'webhook_deliveries', 'events'])
+        await db.query(`DELETE FROM ${table} WHERE request_id = $1`, [id]);
       await db.query('DELETE FROM mpa_requests WHERE id = $1', [id]);
     }
   }
@@ -52,7 +53,10 @@ export async function truncateLog(db: Queryable, tenantId: string, cut: number):
 
 /** Changes the data of the entry at a leaf index, with a matching leaf hash and tree state. */
 export async function rewriteEntry(db: Queryable, tenantId: string, leafIndex: number, change: Record<string, unknown>): Promise<void> {
-  const [row] = await db.query<Parameters<typeof toEntry>[0]>(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index = $2`, [tenantId, leafIndex]);
+  const [row] = await db.query<Parameters<typeof toEntry>[0]>(
+    `SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index = $2`,
+    [tenantId, leafIndex],
+  );
   if (!row) throw new Error(`no entry at leaf index ${leafIndex}`);
   const entry = toEntry(row);
   const data = { ...entry.data, ...change };

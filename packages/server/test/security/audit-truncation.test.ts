@@ -27,7 +27,9 @@ import { rewriteEntry, truncateLog } from './audit-tamper.js';
 
 const tenantOf = async (db: Database) => (await db.query<{ id: string }>('SELECT id FROM tenants ORDER BY created_at, id LIMIT 1'))[0]!.id;
 const maxHead = async (db: Database, tenantId: string) =>
-  Number((await db.query<{ n: string | null }>('SELECT max(tree_size) AS n FROM audit_tree_heads WHERE tenant_id = $1', [tenantId]))[0]!.n ?? -1);
+  Number(
+    (await db.query<{ n: string | null }>('SELECT max(tree_size) AS n FROM audit_tree_heads WHERE tenant_id = $1', [tenantId]))[0]!.n ?? -1,
+  );
 
 describeEachStore('a running server refuses to sign a doctored audit log', (kind) => {
   let store: TestStore;
@@ -71,7 +73,14 @@ describeEachStore('a running server refuses to sign a doctored audit log', (kind
     const pairing = await t.api.post('/v1/pairings', { name: 'after the cut' });
     assert.equal(pairing.status, 201);
     await waitFor(
-      async () => (await t.server.db.query('SELECT 1 FROM audit_entries WHERE tenant_id = $1 AND leaf_index IS NOT NULL AND data->>$2 = $3', [tenantId, 'pairing_id', pairing.body.pairing_id])).length > 0,
+      async () =>
+        (
+          await t.server.db.query('SELECT 1 FROM audit_entries WHERE tenant_id = $1 AND leaf_index IS NOT NULL AND data->>$2 = $3', [
+            tenantId,
+            'pairing_id',
+            pairing.body.pairing_id,
+          ])
+        ).length > 0,
       'the new entry to be integrated',
     );
     assert.equal((await t.api.get('/v1/audit/tree-head')).status, 500);
@@ -101,7 +110,8 @@ describeEachStore('a running server notices a doctored audit log by itself', (ki
   test('a log cut short while nothing else happens raises the alarm without any request', async () => {
     await createAndApprove(t.api, t.serverId, device, 'one');
     const seen = (await t.api.get('/v1/audit/tree-head')).body as SignedTreeHead;
-    const alarms = async () => Number(/^sigil_audit_alarms_total (\d+)/m.exec(await (await fetch(`${t.server.url}/metrics`)).text())?.[1] ?? 0);
+    const alarms = async () =>
+      Number(/^sigil_audit_alarms_total (\d+)/m.exec(await (await fetch(`${t.server.url}/metrics`)).text())?.[1] ?? 0);
     assert.equal(await alarms(), 0);
     await t.server.db.transaction((tx) => truncateLog(tx, tenantId, seen.payload.tree_size - 2));
     await waitFor(async () => (await alarms()) >= 1, 'the alarm');
@@ -168,7 +178,9 @@ describeEachStore('signed heads go out by webhook', (kind) => {
     const witnessed = () =>
       receiver.received.flatMap((r) => {
         try {
-          return [verifyWebhook(r.body, r.headers as Record<string, string>, witness.body.secret) as { type: string; tree_head: SignedTreeHead }];
+          return [
+            verifyWebhook(r.body, r.headers as Record<string, string>, witness.body.secret) as { type: string; tree_head: SignedTreeHead },
+          ];
         } catch {
           return [];
         }
@@ -177,11 +189,16 @@ describeEachStore('signed heads go out by webhook', (kind) => {
       () => witnessed().find((e) => e.type === 'audit.head' && e.tree_head.payload.tree_size === head.payload.tree_size),
       'the head to arrive by webhook',
     );
-    assert.ok(witnessed().every((e) => e.type === 'audit.head'), 'the witness endpoint receives only what it asked for');
+    assert.ok(
+      witnessed().every((e) => e.type === 'audit.head'),
+      'the witness endpoint receives only what it asked for',
+    );
     assert.ok(verifyTreeHead(received.tree_head, info.server_public_key), 'the delivered head is signed by the server');
     assert.deepEqual(received.tree_head, head);
     // Deliveries are queued in the head's own transaction: the catch-all endpoint's list is complete.
-    const types = (await t.api.get(`/v1/webhooks/${everything.body.id}/deliveries?limit=100`)).body.data.map((d: { event_type: string }) => d.event_type);
+    const types = (await t.api.get(`/v1/webhooks/${everything.body.id}/deliveries?limit=100`)).body.data.map(
+      (d: { event_type: string }) => d.event_type,
+    );
     assert.ok(types.includes('device.paired'));
     assert.ok(!types.includes('audit.head'), 'audit.head is sent only to endpoints that ask for it');
   });
@@ -208,7 +225,16 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
     }
   };
   /** Tables an attack touches, parents before children. */
-  const TOUCHED = ['audit_logs', 'audit_entries', 'audit_tree_heads', 'mpa_requests', 'mpa_approvers', 'mpa_decisions', 'events', 'webhook_deliveries'];
+  const TOUCHED = [
+    'audit_logs',
+    'audit_entries',
+    'audit_tree_heads',
+    'mpa_requests',
+    'mpa_approvers',
+    'mpa_decisions',
+    'events',
+    'webhook_deliveries',
+  ];
   const backup = () =>
     onStore(async (db) => {
       for (const table of TOUCHED) {
@@ -239,7 +265,12 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
       writeFileSync(savedFile, `${JSON.stringify(saved)}\n`);
       const rejected = await api.post('/v1/mpa/requests', oneGroupRequest(device, 'to be rejected'));
       rejectedRequest = rejected.body.request_id;
-      const denied = await api.withKey(null).post(`/v1/mpa/requests/${rejectedRequest}/decisions`, device.decisionBody(serverId, rejectedRequest, actionDigest(rejected.body.action), 'deny'));
+      const denied = await api
+        .withKey(null)
+        .post(
+          `/v1/mpa/requests/${rejectedRequest}/decisions`,
+          device.decisionBody(serverId, rejectedRequest, actionDigest(rejected.body.action), 'deny'),
+        );
       assert.equal(denied.status, 200);
       pendingRequest = (await api.post('/v1/mpa/requests', oneGroupRequest(device, 'still pending'))).body.request_id;
       assert.ok(pendingRequest);
@@ -257,7 +288,10 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
   test('sigil audit head exports a signed head per organisation that covers the whole log', async () => {
     const res = await cli('head');
     assert.equal(res.code, 0, res.stderr);
-    const heads = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as SignedTreeHead);
+    const heads = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as SignedTreeHead);
     assert.equal(heads.length, 1);
     const [publicKey, entries] = await onStore(async (db) => [
       (await db.query<{ public_key: string }>('SELECT public_key FROM server_identity'))[0]!.public_key,
@@ -282,7 +316,12 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
       assert.equal(fooled.code, 0, `without a saved head the cut is invisible:\n${fooled.stdout}`);
       const res = await cli('verify', '--since-head', savedFile);
       assert.equal(res.code, 1, res.stdout);
-      assert.match(res.stdout, new RegExp(`saved tree head of size ${saved.payload.tree_size} .* covers ${saved.payload.tree_size} entries but the log has ${cut}: entries were removed from its end \\(the log was truncated\\)`));
+      assert.match(
+        res.stdout,
+        new RegExp(
+          `saved tree head of size ${saved.payload.tree_size} .* covers ${saved.payload.tree_size} entries but the log has ${cut}: entries were removed from its end \\(the log was truncated\\)`,
+        ),
+      );
     } finally {
       await restore();
     }
@@ -293,7 +332,10 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
     await onStore(async (db) => {
       await db.transaction(async (tx) => {
         await truncateLog(tx, saved.payload.tenant_id, cut);
-        for (let i = 0; i < 6; i++) await tx.query(`INSERT INTO audit_entries (tenant_id, type, data) VALUES ($1, 'pairing.created', '{"name_hint":"filler"}')`, [saved.payload.tenant_id]);
+        for (let i = 0; i < 6; i++)
+          await tx.query(`INSERT INTO audit_entries (tenant_id, type, data) VALUES ($1, 'pairing.created', '{"name_hint":"filler"}')`, [
+            saved.payload.tenant_id,
+          ]);
       });
       await integrateTenant(db, saved.payload.tenant_id);
     });
@@ -326,7 +368,10 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
     assert.equal(res.code, 1);
     assert.match(res.stdout, /is not signed by the server key/);
     const elsewhere = join(dir, 'elsewhere.json');
-    writeFileSync(elsewhere, JSON.stringify([saved, { ...saved, payload: { ...saved.payload, tenant_id: '00000000-0000-4000-8000-000000000000' } }]));
+    writeFileSync(
+      elsewhere,
+      JSON.stringify([saved, { ...saved, payload: { ...saved.payload, tenant_id: '00000000-0000-4000-8000-000000000000' } }]),
+    );
     const gone = await cli('verify', '--since-head', elsewhere);
     assert.equal(gone.code, 1);
     assert.match(gone.stdout, /organisation 00000000-0000-4000-8000-000000000000, which the store does not have/);
@@ -350,8 +395,16 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
     try {
       const res = await cli('verify');
       assert.equal(res.code, 1, res.stdout);
-      assert.match(res.stdout, new RegExp(`\\[cross_check\\] decision \\(approve\\) by device ${forgedBy.fingerprint} on request ${pendingRequest} is in storage but has no mpa.decision audit entry`));
-      assert.match(res.stdout, new RegExp(`\\[cross_check\\] request ${rejectedRequest} is approved in storage but the log records no such outcome`));
+      assert.match(
+        res.stdout,
+        new RegExp(
+          `\\[cross_check\\] decision \\(approve\\) by device ${forgedBy.fingerprint} on request ${pendingRequest} is in storage but has no mpa.decision audit entry`,
+        ),
+      );
+      assert.match(
+        res.stdout,
+        new RegExp(`\\[cross_check\\] request ${rejectedRequest} is approved in storage but the log records no such outcome`),
+      );
     } finally {
       await restore();
     }

@@ -26,7 +26,8 @@ describeEachStore('one organisation per device key, and revocation is permanent'
   let t: TestServer;
   let other: Api;
 
-  const complete = (device: TestDevice, code: string) => t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, code));
+  const complete = (device: TestDevice, code: string) =>
+    t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, code));
 
   before(async () => {
     store = await createStore(kind);
@@ -72,11 +73,17 @@ describeEachStore('one organisation per device key, and revocation is permanent'
     }
     const listed = (await t.api.get('/v1/devices')).body.data.find((d: { fingerprint: string }) => d.fingerprint === bob.fingerprint);
     assert.equal(listed.status, 'revoked');
-    assert.deepEqual((await other.get('/v1/devices')).body.data.filter((d: { fingerprint: string }) => d.fingerprint === bob.fingerprint), []);
+    assert.deepEqual(
+      (await other.get('/v1/devices')).body.data.filter((d: { fingerprint: string }) => d.fingerprint === bob.fingerprint),
+      [],
+    );
     const socket = await DeviceSocket.open(t.server.url, t.serverId, bob);
     try {
       await socket.waitFor((f) => f.payload.type === 'error', 'the refusal');
-      assert.equal(socket.frames.some((f) => f.payload.type === 'ready'), false);
+      assert.equal(
+        socket.frames.some((f) => f.payload.type === 'ready'),
+        false,
+      );
     } finally {
       await socket.close();
     }
@@ -86,14 +93,24 @@ describeEachStore('one organisation per device key, and revocation is permanent'
     const home = mkdtempSync(join(tmpdir(), 'sigil-device-identity-'));
     try {
       const pair = async (api: Api) =>
-        runCli(DEVICE_CLI, ['pair', '--server', t.server.url, '--code', (await api.post('/v1/pairings', {})).body.code, '--yes', '--home', home], { timeoutMs: 120_000 });
+        runCli(
+          DEVICE_CLI,
+          ['pair', '--server', t.server.url, '--code', (await api.post('/v1/pairings', {})).body.code, '--yes', '--home', home],
+          { timeoutMs: 120_000 },
+        );
       const first = await pair(t.api);
       assert.equal(first.code, 0, first.stderr);
       const fingerprint = first.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1];
       const second = await pair(other);
       assert.notEqual(second.code, 0);
-      assert.match(second.stderr, /already paired.*\(device_already_paired\)\. This device's key is in .*; pair with a new one: --home NEW_DIR/s);
-      assert.equal((await other.get('/v1/devices')).body.data.some((d: { fingerprint: string }) => d.fingerprint === fingerprint), false);
+      assert.match(
+        second.stderr,
+        /already paired.*\(device_already_paired\)\. This device's key is in .*; pair with a new one: --home NEW_DIR/s,
+      );
+      assert.equal(
+        (await other.get('/v1/devices')).body.data.some((d: { fingerprint: string }) => d.fingerprint === fingerprint),
+        false,
+      );
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -104,7 +121,12 @@ describeEachStore('one organisation per device key, and revocation is permanent'
     await pairDevice(t.api, t.serverId, carol);
     const [tenant] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Other Org'");
     await assert.rejects(
-      t.server.db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name) VALUES ($1, $2, $3, $4)', [tenant!.id, carol.fingerprint, carol.publicKey, 'copy']),
+      t.server.db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name) VALUES ($1, $2, $3, $4)', [
+        tenant!.id,
+        carol.fingerprint,
+        carol.publicKey,
+        'copy',
+      ]),
       (err: { code?: string }) => err.code === '23505',
     );
   });
@@ -136,29 +158,38 @@ describeEachStore('upgrading a store where a key was paired with several organis
     const shared = new TestDevice('shared');
     const own = new TestDevice('own');
     const insertDevice = (tenant: string, d: TestDevice, pairedAt: string) =>
-      db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name, paired_at) VALUES ($1, $2, $3, $4, $5)', [tenant, d.fingerprint, d.publicKey, d.name, pairedAt]);
+      db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name, paired_at) VALUES ($1, $2, $3, $4, $5)', [
+        tenant,
+        d.fingerprint,
+        d.publicKey,
+        d.name,
+        pairedAt,
+      ]);
     await insertDevice(first.id, shared, '2026-01-01T00:00:00Z');
     await insertDevice(later.id, shared, '2026-01-02T00:00:00Z');
     await insertDevice(later.id, own, '2026-01-03T00:00:00Z');
     const session = (tenant: string, fingerprint: string, token: number) =>
-      db.query("INSERT INTO approver_sessions (token_hash, tenant_id, fingerprint, created_at, expires_at) VALUES ($1, $2, $3, now(), now() + interval '1 hour')", [
-        Buffer.from([token]),
-        tenant,
-        fingerprint,
-      ]);
+      db.query(
+        "INSERT INTO approver_sessions (token_hash, tenant_id, fingerprint, created_at, expires_at) VALUES ($1, $2, $3, now(), now() + interval '1 hour')",
+        [Buffer.from([token]), tenant, fingerprint],
+      );
     await session(first.id, shared.fingerprint, 1);
     await session(later.id, shared.fingerprint, 2);
 
     await migrate(db);
 
-    const devices = await db.query<{ tenant_id: string; fingerprint: string }>('SELECT tenant_id, fingerprint FROM devices ORDER BY paired_at');
+    const devices = await db.query<{ tenant_id: string; fingerprint: string }>(
+      'SELECT tenant_id, fingerprint FROM devices ORDER BY paired_at',
+    );
     assert.deepEqual(devices, [
       { tenant_id: first.id, fingerprint: shared.fingerprint },
       { tenant_id: later.id, fingerprint: own.fingerprint },
     ]);
     const sessions = await db.query<{ tenant_id: string }>('SELECT tenant_id FROM approver_sessions');
     assert.deepEqual(sessions, [{ tenant_id: first.id }]);
-    const audit = await db.query<{ tenant_id: string; type: string; data: { fingerprint: string; reason: string } }>('SELECT tenant_id, type, data FROM audit_entries');
+    const audit = await db.query<{ tenant_id: string; type: string; data: { fingerprint: string; reason: string } }>(
+      'SELECT tenant_id, type, data FROM audit_entries',
+    );
     assert.equal(audit.length, 1);
     assert.equal(audit[0]!.tenant_id, later.id);
     assert.equal(audit[0]!.type, 'device.revoked');

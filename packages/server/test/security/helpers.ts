@@ -5,12 +5,26 @@ import type { ApiResponse } from '../../../../test/support/api.js';
 import type { TestDevice } from '../../../../test/support/device-keys.js';
 
 /** POSTs JSON from a chosen loopback source address (127.0.0.0/8 all reaches the server), as a client elsewhere on the network would. */
-export function postFrom(baseUrl: string, path: string, body: unknown, localAddress: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+export function postFrom(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  localAddress: string,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
   const url = new URL(path, baseUrl);
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        localAddress,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -96,9 +110,17 @@ export class DeviceSocket {
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as SignedFrame;
       if (frame.payload.type === 'challenge') {
-        const payload = { purpose: 'device-session', server_id: serverId, fingerprint: device.fingerprint, nonce: frame.payload.nonce, issued_at: Date.now() };
+        const payload = {
+          purpose: 'device-session',
+          server_id: serverId,
+          fingerprint: device.fingerprint,
+          nonce: frame.payload.nonce,
+          issued_at: Date.now(),
+        };
         const signature = signPayload(DomainTag.deviceSession, payload, device.privateKey);
-        ws.send(JSON.stringify({ type: 'auth', payload, device_public_key: device.publicKey, signature: sign ? sign(signature) : signature }));
+        ws.send(
+          JSON.stringify({ type: 'auth', payload, device_public_key: device.publicKey, signature: sign ? sign(signature) : signature }),
+        );
       }
       socket.inbox.add(frame);
     });
@@ -184,7 +206,9 @@ export function assertBudgetSpent(statuses: number[], budget: { capacity: number
   const heard = statuses.indexOf(429) < 0 ? statuses.length : statuses.indexOf(429);
   const refilled = Math.ceil(((Date.now() - startedMs) / 3_600_000) * budget.perHour);
   const answers = statuses.join(',');
-  if (heard < budget.capacity || heard > budget.capacity + refilled) throw new Error(`${heard} wrong codes heard, budget ${budget.capacity} (+${refilled} refilled): ${answers}`);
-  if (statuses.slice(0, heard).some((s) => s !== 400) || statuses.slice(heard).some((s) => s !== 429)) throw new Error(`heard, then refused: ${answers}`);
+  if (heard < budget.capacity || heard > budget.capacity + refilled)
+    throw new Error(`${heard} wrong codes heard, budget ${budget.capacity} (+${refilled} refilled): ${answers}`);
+  if (statuses.slice(0, heard).some((s) => s !== 400) || statuses.slice(heard).some((s) => s !== 429))
+    throw new Error(`heard, then refused: ${answers}`);
   if (heard === statuses.length) throw new Error(`never refused: ${answers}`);
 }

@@ -38,11 +38,15 @@ interface Probe {
 }
 
 /** Every place a schema puts a string, number or record key, as JSON-pointer-like paths ("*" = array item, "{}" = record key). */
-function leaves(schema: Schema | undefined, path: string[] = [], out: Array<{ path: string[]; kind: 'string' | 'date' | 'number' | 'key' }> = []) {
+function leaves(
+  schema: Schema | undefined,
+  path: string[] = [],
+  out: Array<{ path: string[]; kind: 'string' | 'date' | 'number' | 'key' }> = [],
+) {
   if (!schema || typeof schema !== 'object') return out;
   for (const branch of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) leaves(branch, path, out);
   const types: string[] = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
-  if (types.includes('string') || schema.const !== undefined && typeof schema.const === 'string') {
+  if (types.includes('string') || (schema.const !== undefined && typeof schema.const === 'string')) {
     out.push({ path, kind: schema.format === 'date-time' ? 'date' : 'string' });
   }
   if (types.includes('integer') || types.includes('number')) out.push({ path, kind: 'number' });
@@ -151,7 +155,16 @@ describeEachStore('hostile input on every route', (kind) => {
   const pathFor = (template: string) =>
     template
       .replace('{fingerprint}', a.fingerprint)
-      .replace('{id}', template.startsWith('/v1/webhooks/deliveries') ? ids.delivery! : template.startsWith('/v1/webhooks') ? ids.webhook! : template.startsWith('/v1/pairings') ? ids.pairing! : ids.request!);
+      .replace(
+        '{id}',
+        template.startsWith('/v1/webhooks/deliveries')
+          ? ids.delivery!
+          : template.startsWith('/v1/webhooks')
+            ? ids.webhook!
+            : template.startsWith('/v1/pairings')
+              ? ids.pairing!
+              : ids.request!,
+      );
 
   /** Row counts and contents of every table, minus what background work may change while the probes run. */
   const snapshot = async () => {
@@ -174,7 +187,11 @@ describeEachStore('hostile input on every route', (kind) => {
     store = await createStore(kind);
     t = await startTestServer(store, {
       // No background integration during the probes: the snapshot compares the whole store.
-      config: { webhooks: { allowPrivate: true }, audit: { intervalMs: 3_600_000, signIntervalMs: 3_600_000 }, pairingRateLimit: 1_000_000 },
+      config: {
+        webhooks: { allowPrivate: true },
+        audit: { intervalMs: 3_600_000, signIntervalMs: 3_600_000 },
+        pairingRateLimit: 1_000_000,
+      },
     });
     key = t.api.apiKey!;
     for (const d of [a, b]) await pairDevice(t.api, t.serverId, d);
@@ -197,7 +214,9 @@ describeEachStore('hostile input on every route', (kind) => {
         const query = base?.query ?? {};
         const qs = (extra: Record<string, string>) => {
           const all = { ...query, ...extra };
-          const text = Object.entries(all).map(([k, v]) => `${k}=${v}`).join('&');
+          const text = Object.entries(all)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('&');
           return text ? `?${text}` : '';
         };
         const bodySchema = op.requestBody?.content?.['application/json']?.schema;
@@ -208,7 +227,12 @@ describeEachStore('hostile input on every route', (kind) => {
         // Path parameters.
         for (const param of (op.parameters ?? []).filter((p: Schema) => p.in === 'path')) {
           for (const v of HOSTILE_PATH) {
-            probes.push({ label: `${route} path ${param.name}=${v}`, method: m, path: template.replace(`{${param.name}}`, v).replace(/\{\w+\}/g, ids.request!), ...(bodyText ? { body: bodyText } : {}) });
+            probes.push({
+              label: `${route} path ${param.name}=${v}`,
+              method: m,
+              path: template.replace(`{${param.name}}`, v).replace(/\{\w+\}/g, ids.request!),
+              ...(bodyText ? { body: bodyText } : {}),
+            });
           }
         }
         // Query parameters, declared or not.
@@ -216,14 +240,22 @@ describeEachStore('hostile input on every route', (kind) => {
         for (const name of [...queryParams.map((p: Schema) => p.name as string), 'unexpected']) {
           const schema = queryParams.find((p: Schema) => p.name === name)?.schema;
           const values = schema?.format === 'date-time' ? [...HOSTILE_QUERY, ...HOSTILE_DATES.map(encodeURIComponent)] : HOSTILE_QUERY;
-          for (const v of values) probes.push({ label: `${route} query ${name}=${v}`, method: m, path: `${path}${qs({ [name]: v })}`, ...(bodyText ? { body: bodyText } : {}) });
+          for (const v of values)
+            probes.push({
+              label: `${route} query ${name}=${v}`,
+              method: m,
+              path: `${path}${qs({ [name]: v })}`,
+              ...(bodyText ? { body: bodyText } : {}),
+            });
         }
         // Every string, date, number and record key of the body.
         for (const leaf of leaves(bodySchema)) {
           const values: unknown[] =
             leaf.kind === 'number'
               ? // A parameter may be any finite number; everywhere else even a finite huge one is out of range.
-                (leaf.path.includes('params') ? HOSTILE_NUMBERS.filter((n) => n.includes('400')) : HOSTILE_NUMBERS).map((n) => `${RAW_NUMBER}${n}`)
+                (leaf.path.includes('params') ? HOSTILE_NUMBERS.filter((n) => n.includes('400')) : HOSTILE_NUMBERS).map(
+                  (n) => `${RAW_NUMBER}${n}`,
+                )
               : leaf.kind === 'date'
                 ? [...HOSTILE_STRINGS, ...HOSTILE_DATES]
                 : HOSTILE_STRINGS;
@@ -255,10 +287,23 @@ describeEachStore('hostile input on every route', (kind) => {
           probes.push({ label: `${method} ${path} body=${JSON.stringify(v)}`, method, path, body });
         }
       }
-      for (const v of HOSTILE_QUERY) probes.push({ label: `${method} ${path} query ${v}`, method, path: `${path}?x=${v}`, ...(method === 'POST' ? { body: '{}' } : {}) });
+      for (const v of HOSTILE_QUERY)
+        probes.push({
+          label: `${method} ${path} query ${v}`,
+          method,
+          path: `${path}?x=${v}`,
+          ...(method === 'POST' ? { body: '{}' } : {}),
+        });
     }
     // Headers the API reads.
-    for (const v of ['\u00e9t\u00e9', 'a b', '']) probes.push({ label: `Idempotency-Key ${JSON.stringify(v)}`, method: 'POST', path: '/v1/mpa/requests', body: JSON.stringify(mpaBody()), headers: { 'idempotency-key': v } });
+    for (const v of ['\u00e9t\u00e9', 'a b', ''])
+      probes.push({
+        label: `Idempotency-Key ${JSON.stringify(v)}`,
+        method: 'POST',
+        path: '/v1/mpa/requests',
+        body: JSON.stringify(mpaBody()),
+        headers: { 'idempotency-key': v },
+      });
     // Cursors that decode to something else than a page position.
     const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
     for (const cursor of [
@@ -272,7 +317,11 @@ describeEachStore('hostile input on every route', (kind) => {
       'x'.repeat(201),
       '%00',
     ]) {
-      probes.push({ label: `GET /v1/mpa/requests cursor ${cursor.slice(0, 40)}`, method: 'GET', path: `/v1/mpa/requests?cursor=${cursor}` });
+      probes.push({
+        label: `GET /v1/mpa/requests cursor ${cursor.slice(0, 40)}`,
+        method: 'GET',
+        path: `/v1/mpa/requests?cursor=${cursor}`,
+      });
     }
   });
 
@@ -298,7 +347,10 @@ describeEachStore('hostile input on every route', (kind) => {
       'GET /v1/audit query since=0000-01-01T00',
       'GET /v1/mpa/requests query cursor=',
     ]) {
-      assert.ok(labels.some((l) => l.startsWith(must)), `no probe for ${must}`);
+      assert.ok(
+        labels.some((l) => l.startsWith(must)),
+        `no probe for ${must}`,
+      );
     }
     assert.ok(probes.length > 500, `only ${probes.length} probes`);
   });
@@ -349,21 +401,33 @@ describeEachStore('hostile input on every route', (kind) => {
     assert.equal((await api.post('/v1/pairings', { name: 'Carol laptop' })).status, 201);
     const hook = await api.post('/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['device.revoked'], description: 'ops' });
     assert.equal(hook.status, 201, JSON.stringify(hook.body));
-    assert.equal((await api.request('PATCH', `/v1/webhooks/${hook.body.id}`, { description: 'changed', url: 'http://127.0.0.1:9/other' })).status, 200);
+    assert.equal(
+      (await api.request('PATCH', `/v1/webhooks/${hook.body.id}`, { description: 'changed', url: 'http://127.0.0.1:9/other' })).status,
+      200,
+    );
     assert.equal((await api.get('/v1/audit?type=mpa.created&since=2020-01-01T00:00:00Z&until=2999-01-01T00:00:00Z&limit=10')).status, 200);
-    assert.equal((await api.get('/v1/audit?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59.999Z')).status, 200, 'the extreme supported dates are accepted');
+    assert.equal(
+      (await api.get('/v1/audit?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59.999Z')).status,
+      200,
+      'the extreme supported dates are accepted',
+    );
     assert.equal((await api.post('/v1/mpa/requests', mpaBody(), { 'idempotency-key': 'order-42' })).status, 201);
     const page = await api.get('/v1/mpa/requests?limit=1');
     assert.equal(page.status, 200);
     assert.ok(page.body.next_cursor, 'several requests exist, so there is a next page');
     assert.equal((await api.get(`/v1/mpa/requests?limit=1&cursor=${page.body.next_cursor}`)).status, 200, 'a real cursor still works');
     // A request still pending can be decided with its exact digest: the fields above round-trip unchanged.
-    const created = await api.post('/v1/mpa/requests', { ...mpaBody(), action: { type: 'deploy', description: 'Deploy «β» 🚀', params: { note: 'tab\there' } } });
+    const created = await api.post('/v1/mpa/requests', {
+      ...mpaBody(),
+      action: { type: 'deploy', description: 'Deploy «β» 🚀', params: { note: 'tab\there' } },
+    });
     assert.equal(created.status, 201);
-    const decided = await api.withKey(null).post(
-      `/v1/mpa/requests/${created.body.request_id}/decisions`,
-      a.decisionBody(t.serverId, created.body.request_id, actionDigest(created.body.action), 'approve'),
-    );
+    const decided = await api
+      .withKey(null)
+      .post(
+        `/v1/mpa/requests/${created.body.request_id}/decisions`,
+        a.decisionBody(t.serverId, created.body.request_id, actionDigest(created.body.action), 'approve'),
+      );
     assert.equal(decided.status, 200, JSON.stringify(decided.body));
   });
 });

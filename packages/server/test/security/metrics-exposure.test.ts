@@ -91,11 +91,19 @@ describeEachStore('storage gauges refresh in the background', (kind) => {
 
   test('every status is exported, and a new request shows up after a refresh', async () => {
     const text = await (await scrape(t.server.url)).text();
-    for (const status of ['pending', 'approved', 'rejected', 'timeout', 'cancelled']) assert.notEqual(sample(text, `sigil_mpa_requests{status="${status}"}`), null, status);
+    for (const status of ['pending', 'approved', 'rejected', 'timeout', 'cancelled'])
+      assert.notEqual(sample(text, `sigil_mpa_requests{status="${status}"}`), null, status);
     const before = sample(text, 'sigil_mpa_requests{status="pending"}')!;
-    const created = await t.api.post('/v1/mpa/requests', { required: 1, groups: [{ name: 'Ops', approvers: [device.approver] }], action: { type: 'r', description: 'Restart' } });
+    const created = await t.api.post('/v1/mpa/requests', {
+      required: 1,
+      groups: [{ name: 'Ops', approvers: [device.approver] }],
+      action: { type: 'r', description: 'Restart' },
+    });
     assert.equal(created.status, 201);
-    await waitFor(async () => sample(await (await scrape(t.server.url)).text(), 'sigil_mpa_requests{status="pending"}') === before + 1, 'the gauge to count the new request');
+    await waitFor(
+      async () => sample(await (await scrape(t.server.url)).text(), 'sigil_mpa_requests{status="pending"}') === before + 1,
+      'the gauge to count the new request',
+    );
   });
 
   test('a device socket that authenticates twice is counted once, and uncounted when it closes', async () => {
@@ -107,14 +115,26 @@ describeEachStore('storage gauges refresh in the background', (kind) => {
       const messages: any[] = [];
       socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
       const challenge = await waitFor(() => messages.find((m) => m.payload?.type === 'challenge'), 'the challenge');
-      const payload = { purpose: 'device-session' as const, server_id: t.serverId, fingerprint: device.fingerprint, nonce: challenge.payload.nonce, issued_at: Date.now() };
-      const auth = JSON.stringify({ type: 'auth', payload, device_public_key: device.publicKey, signature: signPayload(DomainTag.deviceSession, payload, device.privateKey) });
+      const payload = {
+        purpose: 'device-session' as const,
+        server_id: t.serverId,
+        fingerprint: device.fingerprint,
+        nonce: challenge.payload.nonce,
+        issued_at: Date.now(),
+      };
+      const auth = JSON.stringify({
+        type: 'auth',
+        payload,
+        device_public_key: device.publicKey,
+        signature: signPayload(DomainTag.deviceSession, payload, device.privateKey),
+      });
       // The proofs arrive together, before the server has finished checking the first.
       for (let i = 0; i < authentications; i++) socket.send(auth);
       await waitFor(() => messages.some((m) => m.payload?.type === 'sync'), 'the sync after authentication');
       return socket;
     };
-    const closed = (socket: WebSocket) => new Promise<void>((resolve) => (socket.readyState === WebSocket.CLOSED ? resolve() : socket.once('close', () => resolve())));
+    const closed = (socket: WebSocket) =>
+      new Promise<void>((resolve) => (socket.readyState === WebSocket.CLOSED ? resolve() : socket.once('close', () => resolve())));
 
     try {
       const first = await open(3);

@@ -53,7 +53,7 @@ describe('one organisation cannot use up pairing for everyone (real server)', ()
     await store?.dispose();
   });
 
-  test("an organisation filling the server with open pairings is capped, and other organisations still pair", async () => {
+  test('an organisation filling the server with open pairings is capped, and other organisations still pair', async () => {
     const hog = await orgApi(t, 'Hog Inc');
     const codes: string[] = [];
     for (let i = 0; i < PAIRING_MAX_OPEN_PER_ORG; i++) {
@@ -72,7 +72,10 @@ describe('one organisation cannot use up pairing for everyone (real server)', ()
     const device = new TestDevice('Other');
     assert.equal((await t.api.withKey(null).post('/v1/pairings/complete', device.pairingBody(t.serverId, opened.body.code))).status, 200);
     // Using one of its codes makes room for one more.
-    assert.equal((await t.api.withKey(null).post('/v1/pairings/complete', new TestDevice('Hog device').pairingBody(t.serverId, codes[0]!))).status, 200);
+    assert.equal(
+      (await t.api.withKey(null).post('/v1/pairings/complete', new TestDevice('Hog device').pairingBody(t.serverId, codes[0]!))).status,
+      200,
+    );
     assert.equal((await hog.post('/v1/pairings', {})).status, 201);
     assert.equal((await hog.post('/v1/pairings', {})).status, 429);
   });
@@ -103,7 +106,10 @@ describe('wrong codes from rotating addresses (real server, clients on many loop
     }
     assert.equal((await t.api.get(`/v1/pairings/${opened.pairing_id}`)).body.status, 'pending');
     const victim = new TestDevice('Victim');
-    assert.equal((await postFrom(t.server.url, '/v1/pairings/complete', victim.pairingBody(t.serverId, opened.code), '127.0.0.1')).status, 200);
+    assert.equal(
+      (await postFrom(t.server.url, '/v1/pairings/complete', victim.pairingBody(t.serverId, opened.code), '127.0.0.1')).status,
+      200,
+    );
   });
 
   test('rotating addresses inside one network share its budget of wrong codes', async () => {
@@ -178,13 +184,18 @@ describePostgres('pairing limits across instances on one PostgreSQL', () => {
     const statuses: number[] = [];
     for (let i = 0; i < PAIRING_FAILURE_BUDGETS.narrow.capacity + 4; i++) {
       const server = i % 2 === 0 ? first : second;
-      statuses.push((await postFrom(server.server.url, '/v1/pairings/complete', guesser.pairingBody(first.serverId, '12345678'), `127.9.9.${1 + i}`)).status);
+      statuses.push(
+        (await postFrom(server.server.url, '/v1/pairings/complete', guesser.pairingBody(first.serverId, '12345678'), `127.9.9.${1 + i}`))
+          .status,
+      );
     }
     assertBudgetSpent(statuses, PAIRING_FAILURE_BUDGETS.narrow, started);
 
     const hog = await orgApi(first, 'Hog Inc');
     const results = await Promise.all(
-      Array.from({ length: PAIRING_MAX_OPEN_PER_ORG + 10 }, (_, i) => new Api((i % 2 === 0 ? first : second).server.url, hog.apiKey).post('/v1/pairings', {})),
+      Array.from({ length: PAIRING_MAX_OPEN_PER_ORG + 10 }, (_, i) =>
+        new Api((i % 2 === 0 ? first : second).server.url, hog.apiKey).post('/v1/pairings', {}),
+      ),
     );
     assert.equal(results.filter((r) => r.status === 201).length, PAIRING_MAX_OPEN_PER_ORG);
     assert.equal(results.filter((r) => r.status === 429).length, 10);

@@ -72,7 +72,11 @@ describe('passkey pairing proves possession of the key (real server, software au
     const devices = (await t.api.get('/v1/devices')).body.data as Array<{ fingerprint: string; status: string }>;
     assert.equal(devices.find((d) => d.fingerprint === stolen.fingerprint)?.status, 'revoked');
     // The stolen key still cannot decide anything.
-    const request = await t.api.post('/v1/mpa/requests', { required: 1, groups: [{ name: 'G', approvers: [stolen.approver] }], action: { type: 't', description: 'd' } });
+    const request = await t.api.post('/v1/mpa/requests', {
+      required: 1,
+      groups: [{ name: 'G', approvers: [stolen.approver] }],
+      action: { type: 't', description: 'd' },
+    });
     assert.equal(request.status, 400);
     assert.match(request.body.error.message, /revoked/);
   });

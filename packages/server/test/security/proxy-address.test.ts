@@ -39,7 +39,9 @@ for (const [setting, label] of [
       const device = new TestDevice('Guesser');
       /** A wrong code through nginx: the client's own X-Forwarded-For, then the address nginx saw. */
       const guess = (spoofed: string, client: string) =>
-        api.withKey(null).post('/v1/pairings/complete', device.pairingBody(serverId, '99999999'), { 'x-forwarded-for': `${spoofed}, ${client}` });
+        api
+          .withKey(null)
+          .post('/v1/pairings/complete', device.pairingBody(serverId, '99999999'), { 'x-forwarded-for': `${spoofed}, ${client}` });
       const started = Date.now();
       const statuses: number[] = [];
       for (let i = 0; i < PAIRING_FAILURE_BUDGETS.narrow.capacity + 3; i++) {
@@ -58,7 +60,10 @@ for (const [setting, label] of [
 test('SIGIL_TRUST_PROXY=true, which believes the client, is refused at start with what to set instead', async () => {
   const store = await createStore('pglite');
   try {
-    await assert.rejects(startSigil(store, { SIGIL_TRUST_PROXY: 'true' }, { timeoutMs: 60_000 }), /SIGIL_TRUST_PROXY=true would believe every X-Forwarded-For entry.*number of proxies/s);
+    await assert.rejects(
+      startSigil(store, { SIGIL_TRUST_PROXY: 'true' }, { timeoutMs: 60_000 }),
+      /SIGIL_TRUST_PROXY=true would believe every X-Forwarded-For entry.*number of proxies/s,
+    );
   } finally {
     await store.dispose();
   }
@@ -71,7 +76,8 @@ test('trusted proxy settings: hop counts, addresses and CIDR ranges, nothing els
   assert.equal(parseTrustProxy('0'), false);
   assert.equal(parseTrustProxy('2'), 2);
   assert.equal(parseTrustProxy('10.0.0.5, 10.0.1.0/24,::1,fd00::/8'), '10.0.0.5,10.0.1.0/24,::1,fd00::/8');
-  for (const bad of ['true', 'yes', 'nginx', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129', '99']) assert.throws(() => parseTrustProxy(bad), /SIGIL_TRUST_PROXY/, bad);
+  for (const bad of ['true', 'yes', 'nginx', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129', '99'])
+    assert.throws(() => parseTrustProxy(bad), /SIGIL_TRUST_PROXY/, bad);
 });
 
 test('the client address is the entry the first trusted proxy appended, never one to its left', async () => {
@@ -94,7 +100,11 @@ test('the client address is the entry the first trusted proxy appended, never on
 test('limits key on networks, so rotating addresses inside one does not escape them', () => {
   assert.deepEqual(clientNetworks('203.0.113.7'), { client: '203.0.113.7/32', narrow: '203.0.113.0/24', wide: '203.0.0.0/16' });
   assert.deepEqual(clientNetworks('::ffff:203.0.113.7'), clientNetworks('203.0.113.7'));
-  assert.deepEqual(clientNetworks('2001:db8:1:2:3:4:5:6'), { client: '2001:db8:1:2::/64', narrow: '2001:db8:1:2::/64', wide: '2001:db8:1::/48' });
+  assert.deepEqual(clientNetworks('2001:db8:1:2:3:4:5:6'), {
+    client: '2001:db8:1:2::/64',
+    narrow: '2001:db8:1:2::/64',
+    wide: '2001:db8:1::/48',
+  });
   // every address of a /64 is one client; the compressed and expanded forms agree
   assert.deepEqual(clientNetworks('2001:db8:1:2::ffff'), clientNetworks('2001:0db8:0001:0002:ffff:ffff:ffff:ffff'));
   assert.deepEqual(clientNetworks('2001:db8::1'), { client: '2001:db8:0:0::/64', narrow: '2001:db8:0:0::/64', wide: '2001:db8:0::/48' });

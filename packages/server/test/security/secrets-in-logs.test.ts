@@ -57,14 +57,27 @@ describeEachStore('secrets never reach the logs', (kind) => {
     secrets['pairing code'] = pairing.body.code;
     const device = new TestDevice('Laptop');
     const forged = device.pairingBody(pairing.body.server_id, pairing.body.code);
-    assert.equal((await api.withKey(null).post('/v1/pairings/complete', { ...forged, signature: forged.signature.replace(/^./, (c: string) => (c === 'A' ? 'B' : 'A')) })).status, 401);
+    assert.equal(
+      (
+        await api
+          .withKey(null)
+          .post('/v1/pairings/complete', { ...forged, signature: forged.signature.replace(/^./, (c: string) => (c === 'A' ? 'B' : 'A')) })
+      ).status,
+      401,
+    );
     assert.equal((await api.get(`/v1/pairings/${pairing.body.pairing_id}?code=${pairing.body.code}`)).status, 200);
-    assert.equal((await api.withKey(null).post('/v1/pairings/complete', device.pairingBody(pairing.body.server_id, pairing.body.code))).status, 200);
+    assert.equal(
+      (await api.withKey(null).post('/v1/pairings/complete', device.pairingBody(pairing.body.server_id, pairing.body.code))).status,
+      200,
+    );
 
     // A session cookie that is not a session.
     const session = randomBytes(32).toString('base64url');
     secrets['session cookie'] = session;
-    assert.equal((await api.withKey(null).request('GET', '/approve/api/me', undefined, { cookie: `sigil_approver=${session}` })).status, 401);
+    assert.equal(
+      (await api.withKey(null).request('GET', '/approve/api/me', undefined, { cookie: `sigil_approver=${session}` })).status,
+      401,
+    );
 
     // A webhook created for real (its secret must never be logged) and one the database refuses.
     const hook = await api.post('/v1/webhooks', { url: receiver.url, description: 'ok' });
@@ -75,22 +88,37 @@ describeEachStore('secrets never reach the logs', (kind) => {
     secrets['rotated webhook secret'] = rotated.body.secret;
     const failed = await api.post('/v1/webhooks', { url: receiver.url, description: POISON });
     assert.equal(failed.status, 500, 'the injected fault fails the insert');
-    assert.deepEqual(failed.body, { error: { code: 'internal_error', message: 'internal server error' } }, 'the client learns nothing of the row either');
+    assert.deepEqual(
+      failed.body,
+      { error: { code: 'internal_error', message: 'internal server error' } },
+      'the client learns nothing of the row either',
+    );
 
     // The scenario happened, and was logged: wait for the error line and the last request's line.
     // Log lines are the JSON ones; the banner (which shows the first API key once, by design) is not a log line.
-    const logLines = () => sigil.output().split('\n').filter((line) => line.startsWith('{'));
+    const logLines = () =>
+      sigil
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'));
     const logs = await waitFor(() => {
       const out = logLines().join('\n');
       return /"unhandled error"/.test(out) && /"code":"23514"/.test(out) && /"statusCode":500/.test(out) ? out : null;
     }, 'the database error to be logged');
-    assert.ok(logLines().every((line) => JSON.parse(line)), 'every log line is JSON');
+    assert.ok(
+      logLines().every((line) => JSON.parse(line)),
+      'every log line is JSON',
+    );
     assert.match(logs, /"url":"\/v1\/devices"/, 'requests are logged, by path');
 
     for (const [what, secret] of Object.entries(secrets)) assert.ok(!logs.includes(secret), `the ${what} appears in the logs`);
     assert.doesNotMatch(logs, /whsec_[A-Za-z0-9+/]/, 'a webhook secret (the rolled-back one included) appears in the logs');
     assert.doesNotMatch(logs, /sgk_(live|test)_[0-9a-f]/, 'an API key appears in the logs');
-    assert.doesNotMatch(logs, /Failing row contains|"params"|"detail"|"internalQuery"/, "a database error's row or parameters appear in the logs");
+    assert.doesNotMatch(
+      logs,
+      /Failing row contains|"params"|"detail"|"internalQuery"/,
+      "a database error's row or parameters appear in the logs",
+    );
     assert.doesNotMatch(logs, /api_key=|token=|code=/, 'a query string appears in the logs');
   });
 });

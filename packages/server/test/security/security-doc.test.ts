@@ -61,7 +61,10 @@ const section = (title: string) => {
 
 const attacks = () => {
   const within = section('Attacks and defences');
-  return headings.filter((h) => h.level === 4 && h.line > within.line && h.line < (headings.find((o) => o.line > within.line && o.level === 2)?.line ?? Infinity));
+  return headings.filter(
+    (h) =>
+      h.level === 4 && h.line > within.line && h.line < (headings.find((o) => o.line > within.line && o.level === 2)?.line ?? Infinity),
+  );
 };
 
 /** The titles of a test file's tests as written in its source (a template title keeps its ${...}). */
@@ -139,7 +142,10 @@ test('every attack has Attacker, Attack, Defence and Tests, in that order, and c
     const labels = text.flatMap((l) => /^\*\*([A-Z][^*]*)\.\*\*/.exec(l)?.[1] ?? []);
     assert.deepEqual(labels, ATTACK_PARAGRAPHS, `"${h.title}" has the paragraphs ${ATTACK_PARAGRAPHS.join(', ')}`);
     const tests = text.slice(text.findIndex((l) => l.startsWith('**Tests.**')));
-    assert.ok(tests.some((l) => CITATION.test(l)), `"${h.title}" cites a test under **Tests.**`);
+    assert.ok(
+      tests.some((l) => CITATION.test(l)),
+      `"${h.title}" cites a test under **Tests.**`,
+    );
   }
 });
 
@@ -190,7 +196,10 @@ test('what holds is stated with the tests that prove it, and the known limits ar
   assert.ok(claims.length >= 5, 'what holds states each property in a bold sentence');
   for (const [k, start] of claims.entries()) {
     const own = holds.slice(start, claims[k + 1] ?? holds.length);
-    assert.ok(own.some((l) => CITATION.test(l)), `"${holds[start]!.slice(0, 60)}…" cites the tests that prove it`);
+    assert.ok(
+      own.some((l) => CITATION.test(l)),
+      `"${holds[start]!.slice(0, 60)}…" cites the tests that prove it`,
+    );
   }
   assert.ok(body(section('Known limits')).filter((l) => l.startsWith('- ')).length >= 2, 'the known limits are a list');
 });

@@ -51,12 +51,23 @@ describe('only low-S signatures (real server)', () => {
 
     const malleated = await DeviceSocket.open(t.server.url, t.serverId, device, highS);
     await malleated.waitFor((f) => f.payload.type === 'error', 'the refusal');
-    assert.equal(malleated.frames.some((f) => f.payload.type === 'ready'), false);
+    assert.equal(
+      malleated.frames.some((f) => f.payload.type === 'ready'),
+      false,
+    );
     await malleated.close();
 
-    const created = (await t.api.post('/v1/mpa/requests', { required: 1, groups: [{ name: 'G', approvers: [device.approver] }], action: { type: 't', description: 'd' } })).body;
+    const created = (
+      await t.api.post('/v1/mpa/requests', {
+        required: 1,
+        groups: [{ name: 'G', approvers: [device.approver] }],
+        action: { type: 't', description: 'd' },
+      })
+    ).body;
     const decision = device.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve');
-    const twinDecision = await t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, { ...decision, signature: highS(decision.signature) });
+    const twinDecision = await t.api
+      .withKey(null)
+      .post(`/v1/mpa/requests/${created.request_id}/decisions`, { ...decision, signature: highS(decision.signature) });
     assert.equal(twinDecision.status, 401, JSON.stringify(twinDecision.body));
     assert.equal((await t.api.get(`/v1/mpa/requests/${created.request_id}`)).body.status, 'pending');
     assert.equal((await t.api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, decision)).status, 200);
@@ -69,13 +80,25 @@ describe('only low-S signatures (real server)', () => {
     const heads: SignedTreeHead[] = [];
     try {
       for (let i = 0; i < 8; i++) {
-        const { request_id } = (await t.api.post('/v1/mpa/requests', { required: 1, groups: [{ name: 'G', approvers: [device.approver] }], action: { type: 't', description: `d${i}` } })).body;
-        await socket.waitFor((f) => f.payload.type === 'request' && (f.payload.request as { request_id: string }).request_id === request_id, `request ${i}`);
+        const { request_id } = (
+          await t.api.post('/v1/mpa/requests', {
+            required: 1,
+            groups: [{ name: 'G', approvers: [device.approver] }],
+            action: { type: 't', description: `d${i}` },
+          })
+        ).body;
+        await socket.waitFor(
+          (f) => f.payload.type === 'request' && (f.payload.request as { request_id: string }).request_id === request_id,
+          `request ${i}`,
+        );
         heads.push((await t.api.get('/v1/audit/tree-head')).body);
       }
       assert.ok(socket.frames.length >= 10);
       assert.ok(socket.allSignedBy(serverKey));
-      assert.deepEqual(socket.frames.filter((f) => !low(f.signature)).map((f) => f.payload.type), []);
+      assert.deepEqual(
+        socket.frames.filter((f) => !low(f.signature)).map((f) => f.payload.type),
+        [],
+      );
     } finally {
       await socket.close();
     }
@@ -88,7 +111,11 @@ describe('only low-S signatures (real server)', () => {
 
   test('a tree head stored with the high-S twin of its signature (signed before this rule) reads, and verifies, as the low-S one', async () => {
     const head: SignedTreeHead = (await t.api.get('/v1/audit/tree-head')).body;
-    await t.server.db.query('UPDATE audit_tree_heads SET signature = $3 WHERE tenant_id = $1 AND tree_size = $2', [head.payload.tenant_id, head.payload.tree_size, highS(head.signature)]);
+    await t.server.db.query('UPDATE audit_tree_heads SET signature = $3 WHERE tenant_id = $1 AND tree_size = $2', [
+      head.payload.tenant_id,
+      head.payload.tree_size,
+      highS(head.signature),
+    ]);
     const read: SignedTreeHead = (await t.api.get('/v1/audit/tree-head')).body;
     assert.equal(low(read.signature), true);
     assert.deepEqual(read, head, 'the signature as the server made it');
@@ -97,12 +124,18 @@ describe('only low-S signatures (real server)', () => {
     assert.deepEqual(report.problems, []);
   });
 
-  test("passkey assertions are accepted with either S, as authenticators make them; the other twin cannot replay a decision", async () => {
+  test('passkey assertions are accepted with either S, as authenticators make them; the other twin cannot replay a decision', async () => {
     const phone = SoftwarePasskey.create(t.server.publicOrigin!);
     const paired = await pairPasskey(t.api, (await t.api.post('/v1/pairings', {})).body.code, phone);
     assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
     for (const s of ['high', 'low'] as const) {
-      const created = (await t.api.post('/v1/mpa/requests', { required: 1, groups: [{ name: 'G', approvers: [phone.approver] }], action: { type: 't', description: `passkey ${s}` } })).body;
+      const created = (
+        await t.api.post('/v1/mpa/requests', {
+          required: 1,
+          groups: [{ name: 'G', approvers: [phone.approver] }],
+          action: { type: 't', description: `passkey ${s}` },
+        })
+      ).body;
       const payload: DecisionPayload = {
         purpose: 'mpa-decision',
         server_id: t.serverId,

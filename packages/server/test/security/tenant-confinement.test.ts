@@ -43,7 +43,9 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     await pairDevice(t.api, t.serverId, victim);
     await pairDevice(mallory, t.serverId, malloryDevice);
     malloryPhone.authenticator = SoftwarePasskey.create(origin);
-    const paired = await pairPasskey(mallory, (await mallory.post('/v1/pairings', {})).body.code, malloryPhone.authenticator, { name: "Mallory's phone" });
+    const paired = await pairPasskey(mallory, (await mallory.post('/v1/pairings', {})).body.code, malloryPhone.authenticator, {
+      name: "Mallory's phone",
+    });
     assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
     malloryPhone.cookie = paired.cookie!;
   });
@@ -58,7 +60,10 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     const mallorySse = await EventStream.open(t.server.url, malloryPhone.cookie);
     try {
       const sync = await victimSocket.waitFor((f) => f.payload.type === 'sync', 'the sync');
-      assert.deepEqual((sync.payload.requests as Array<{ request_id: string }>).map((r) => r.request_id), [secret.request_id]);
+      assert.deepEqual(
+        (sync.payload.requests as Array<{ request_id: string }>).map((r) => r.request_id),
+        [secret.request_id],
+      );
 
       // 1. Become the victim's device: a passkey pairing of its public key with Mallory's own code.
       const impostor = SoftwarePasskey.claiming(origin, victim.publicKey);
@@ -77,7 +82,10 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
       const list = await anon.request('GET', '/approve/api/requests', undefined, { cookie: malloryPhone.cookie });
       assert.equal(list.status, 200);
       assert.deepEqual(list.body.requests, []);
-      assert.equal((await anon.request('GET', `/approve/api/requests/${secret.request_id}`, undefined, { cookie: malloryPhone.cookie })).status, 404);
+      assert.equal(
+        (await anon.request('GET', `/approve/api/requests/${secret.request_id}`, undefined, { cookie: malloryPhone.cookie })).status,
+        404,
+      );
       const decide = await anon.post(
         `/v1/mpa/requests/${secret.request_id}/decisions`,
         malloryDevice.decisionBody(t.serverId, secret.request_id, actionDigest(secret.action), 'approve'),
@@ -89,11 +97,21 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
 
       // 4. Changes flow to their own organisation's devices only. Mallory's request to its own
       // devices, then the victim organisation's cancellation: each side sees its own, and only that.
-      const own = (await mallory.post('/v1/mpa/requests', request('Mallory internal', [malloryDevice.approver, malloryPhone.authenticator!.approver]))).body;
+      const own = (
+        await mallory.post('/v1/mpa/requests', request('Mallory internal', [malloryDevice.approver, malloryPhone.authenticator!.approver]))
+      ).body;
       await mallorySse.waitFor((e) => e.event === 'request' && e.data.request_id === own.request_id, "Mallory's own request");
       assert.equal((await t.api.post(`/v1/mpa/requests/${secret.request_id}/cancel`)).status, 200);
-      await victimSocket.waitFor((f) => f.payload.type === 'request' && (f.payload.request as { request_id: string; status: string }).status === 'cancelled', 'the cancellation');
-      const later = (await mallory.post('/v1/mpa/requests', request('Mallory internal, later', [malloryDevice.approver, malloryPhone.authenticator!.approver]))).body;
+      await victimSocket.waitFor(
+        (f) => f.payload.type === 'request' && (f.payload.request as { request_id: string; status: string }).status === 'cancelled',
+        'the cancellation',
+      );
+      const later = (
+        await mallory.post(
+          '/v1/mpa/requests',
+          request('Mallory internal, later', [malloryDevice.approver, malloryPhone.authenticator!.approver]),
+        )
+      ).body;
       await mallorySse.waitFor((e) => e.event === 'request' && e.data.request_id === later.request_id, "Mallory's later request");
       const seen = mallorySse.events.filter((e) => e.event === 'request');
       assert.ok(seen.length >= 2);
@@ -101,8 +119,13 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
         seen.every((e) => e.data.tenant_id === malloryTenant && e.data.request_id !== secret.request_id),
         'the session saw its own organisation only',
       );
-      const victimIds = victimSocket.frames.flatMap((f) => (f.payload.type === 'request' ? [(f.payload.request as { request_id: string }).request_id] : []));
-      assert.ok(victimIds.every((id) => id === secret.request_id), `the victim device got only its organisation's request: ${victimIds.join(', ')}`);
+      const victimIds = victimSocket.frames.flatMap((f) =>
+        f.payload.type === 'request' ? [(f.payload.request as { request_id: string }).request_id] : [],
+      );
+      assert.ok(
+        victimIds.every((id) => id === secret.request_id),
+        `the victim device got only its organisation's request: ${victimIds.join(', ')}`,
+      );
     } finally {
       mallorySse.close();
       await victimSocket.close();
@@ -113,9 +136,21 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     const mine = (await t.api.post('/v1/mpa/requests', request('Acme only', [victim.approver]))).body;
     const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
     const now = Date.now();
-    assert.deepEqual((await deviceViews(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, [mine.request_id], now)).map((v) => v.request_id), [mine.request_id]);
-    assert.deepEqual(await deviceViews(t.server.db, { tenantId: malloryTenant, fingerprint: victim.fingerprint }, [mine.request_id], now), []);
+    assert.deepEqual(
+      (await deviceViews(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, [mine.request_id], now)).map(
+        (v) => v.request_id,
+      ),
+      [mine.request_id],
+    );
+    assert.deepEqual(
+      await deviceViews(t.server.db, { tenantId: malloryTenant, fingerprint: victim.fingerprint }, [mine.request_id], now),
+      [],
+    );
     assert.deepEqual((await pendingViewsPage(t.server.db, { tenantId: malloryTenant, fingerprint: victim.fingerprint }, now)).requests, []);
-    assert.ok((await pendingViewsPage(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, now)).requests.some((v) => v.request_id === mine.request_id));
+    assert.ok(
+      (await pendingViewsPage(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, now)).requests.some(
+        (v) => v.request_id === mine.request_id,
+      ),
+    );
   });
 });

@@ -107,10 +107,12 @@ describeEachStore('test mode is separate from live mode', (kind) => {
 
     test(`a ${me} device cannot decide a ${otherSide} request`, async () => {
       const { mine, other } = sides();
-      const res = await t.api.withKey(null).post(
-        `/v1/mpa/requests/${other.requestId}/decisions`,
-        mine.device.decisionBody(t.serverId, other.requestId, other.digest, 'approve'),
-      );
+      const res = await t.api
+        .withKey(null)
+        .post(
+          `/v1/mpa/requests/${other.requestId}/decisions`,
+          mine.device.decisionBody(t.serverId, other.requestId, other.digest, 'approve'),
+        );
       assert.equal(res.status, 403);
       assert.equal(res.body.error.code, 'not_an_approver');
       assert.equal((await other.api.get(`/v1/mpa/requests/${other.requestId}`)).body.status, 'pending', 'still pending');
@@ -118,7 +120,10 @@ describeEachStore('test mode is separate from live mode', (kind) => {
 
     test(`a ${me} key cannot see or change ${otherSide} webhooks, and its endpoint gets no ${otherSide} events`, async () => {
       const { mine, other } = sides();
-      assert.deepEqual((await mine.api.get('/v1/webhooks')).body.data.map((w: { id: string }) => w.id), [mine.webhookId]);
+      assert.deepEqual(
+        (await mine.api.get('/v1/webhooks')).body.data.map((w: { id: string }) => w.id),
+        [mine.webhookId],
+      );
       assert.equal((await mine.api.get(`/v1/webhooks/${other.webhookId}`)).status, 404);
       assert.equal((await mine.api.request('PATCH', `/v1/webhooks/${other.webhookId}`, { enabled: false })).status, 404);
       assert.equal((await mine.api.post(`/v1/webhooks/${other.webhookId}/rotate-secret`)).status, 404);
@@ -130,20 +135,34 @@ describeEachStore('test mode is separate from live mode', (kind) => {
 
       // Deliveries are created with the event, in its transaction: this endpoint's list is complete.
       const requestIds = new Set(
-        (await mine.api.get(`/v1/webhooks/${mine.webhookId}/deliveries?limit=100`)).body.data.map((d: { request_id: string | null }) => d.request_id),
+        (await mine.api.get(`/v1/webhooks/${mine.webhookId}/deliveries?limit=100`)).body.data.map(
+          (d: { request_id: string | null }) => d.request_id,
+        ),
       );
       assert.ok(requestIds.has(mine.requestId) && requestIds.has(mine.cancelledId));
-      assert.ok(!requestIds.has(other.requestId) && !requestIds.has(other.cancelledId), `a ${otherSide} event was queued for the ${me} endpoint`);
+      assert.ok(
+        !requestIds.has(other.requestId) && !requestIds.has(other.cancelledId),
+        `a ${otherSide} event was queued for the ${me} endpoint`,
+      );
       // And what actually arrived: this side's last event (the cancellation), and nothing of the other side.
-      await waitFor(() => mine.receiver.received.some((r) => r.body.includes(`"mpa.cancelled"`) && r.body.includes(mine.cancelledId)), `the ${me} endpoint to receive its cancellation`);
+      await waitFor(
+        () => mine.receiver.received.some((r) => r.body.includes(`"mpa.cancelled"`) && r.body.includes(mine.cancelledId)),
+        `the ${me} endpoint to receive its cancellation`,
+      );
       const bodies = mine.receiver.received.map((r) => r.body).join('\n');
-      assert.ok(!bodies.includes(other.requestId) && !bodies.includes(other.cancelledId) && !bodies.includes(other.device.fingerprint), `the ${me} endpoint received a ${otherSide} event`);
+      assert.ok(
+        !bodies.includes(other.requestId) && !bodies.includes(other.cancelledId) && !bodies.includes(other.device.fingerprint),
+        `the ${me} endpoint received a ${otherSide} event`,
+      );
     });
 
     test(`a ${me} key reads only the ${me} audit log`, async () => {
       const { mine, other } = sides();
       const entries = (await mine.api.get('/v1/audit?limit=1000')).body.data as Array<{ request_id: string | null; data: unknown }>;
-      assert.ok(entries.some((e) => e.request_id === mine.requestId), 'its own requests are in its log');
+      assert.ok(
+        entries.some((e) => e.request_id === mine.requestId),
+        'its own requests are in its log',
+      );
       const text = JSON.stringify(entries);
       assert.ok(!text.includes(other.requestId) && !text.includes(other.device.fingerprint), `the ${me} log shows ${otherSide} objects`);
       assert.equal((await mine.api.get(`/v1/audit?request_id=${other.requestId}`)).body.data.length, 0);
@@ -164,7 +183,10 @@ describeEachStore('test mode is separate from live mode', (kind) => {
     try {
       assert.equal((await sandbox.api.get('/v1/devices')).status, 401);
     } finally {
-      await t.server.db.query('UPDATE api_keys SET tenant_id = (SELECT id FROM tenants WHERE live_tenant_id = $2) WHERE id = $1', [row!.id, row!.live]);
+      await t.server.db.query('UPDATE api_keys SET tenant_id = (SELECT id FROM tenants WHERE live_tenant_id = $2) WHERE id = $1', [
+        row!.id,
+        row!.live,
+      ]);
     }
     assert.equal((await sandbox.api.get('/v1/devices')).status, 200);
   });

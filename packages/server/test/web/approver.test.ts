@@ -35,7 +35,11 @@ const ASSERT_IN_PAGE = `async ({ challenge, credentialId }) => {
 }`;
 
 /** The assertion the page's passkey makes over a challenge, in the decision endpoint's `webauthn` form. */
-async function assertInPage(page: Page, challenge: Buffer, credentialId: string): Promise<Record<'credential_id' | 'authenticator_data' | 'client_data_json' | 'signature', string>> {
+async function assertInPage(
+  page: Page,
+  challenge: Buffer,
+  credentialId: string,
+): Promise<Record<'credential_id' | 'authenticator_data' | 'client_data_json' | 'signature', string>> {
   const args = JSON.stringify({ challenge: challenge.toString('base64url'), credentialId });
   return page.evaluate(`(${ASSERT_IN_PAGE})(${args})`);
 }
@@ -78,7 +82,9 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
       ],
     });
   const bobResponds = async (requestId: string, decision: 'approve' | 'deny') => {
-    const res = await runCli(DEVICE_CLI, ['respond', requestId, `--${decision}`, '--home', bobHome, '--server', origin], { timeoutMs: 120_000 });
+    const res = await runCli(DEVICE_CLI, ['respond', requestId, `--${decision}`, '--home', bobHome, '--server', origin], {
+      timeoutMs: 120_000,
+    });
     assert.equal(res.code, 0, `sigil-device respond failed:\n${res.stdout}\n${res.stderr}`);
   };
   const status = async (id: string) => (await api.get(`/v1/mpa/requests/${id}`)).body as { status: string; groups_satisfied: string[] };
@@ -108,7 +114,11 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
 
     bobHome = mkdtempSync(join(tmpdir(), 'sigil-web-bob-'));
     const bobCode = (await api.post('/v1/pairings', { name: 'Bob' })).body.code;
-    const paired = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', bobCode, '--name', 'Bob (security)', '--yes', '--home', bobHome], { timeoutMs: 120_000 });
+    const paired = await runCli(
+      DEVICE_CLI,
+      ['pair', '--server', origin, '--code', bobCode, '--name', 'Bob (security)', '--yes', '--home', bobHome],
+      { timeoutMs: 120_000 },
+    );
     assert.equal(paired.code, 0, paired.stderr);
     bob = {
       fingerprint: paired.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1]!,
@@ -273,7 +283,12 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     let refused = 0;
     await page.route(`**/approve/api/requests/${request_id}`, (route) =>
       refused++ < 2
-        ? route.fulfill({ status: 503, contentType: 'application/json', headers: { 'retry-after': '1' }, body: JSON.stringify({ error: { code: 'unavailable', message: 'storage is unavailable; retry shortly' } }) })
+        ? route.fulfill({
+            status: 503,
+            contentType: 'application/json',
+            headers: { 'retry-after': '1' },
+            body: JSON.stringify({ error: { code: 'unavailable', message: 'storage is unavailable; retry shortly' } }),
+          })
         : route.continue(),
     );
     assert.equal(await page.locator('article.screen').getByText('MPA request denied').count(), 0, 'not shown before the reconnect');
@@ -291,7 +306,10 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     await page.getByRole('heading', { name: 'Approve requests with a passkey' }).waitFor();
     await page.getByRole('button', { name: 'Sign in with passkey' }).click();
     await page.getByRole('heading', { name: 'Requests' }).waitFor();
-    await page.getByRole('link', { name: /Cold boot engine ENG-001/ }).first().waitFor();
+    await page
+      .getByRole('link', { name: /Cold boot engine ENG-001/ })
+      .first()
+      .waitFor();
     assert.equal((await status(request_id)).status, 'pending');
     await api.post(`/v1/mpa/requests/${request_id}/cancel`);
   });
@@ -335,7 +353,13 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     const altered = [
       { payload, webauthn: { ...assertion, authenticator_data: flipByte(assertion.authenticator_data, 5) } }, // RP ID hash
       { payload, webauthn: { ...assertion, authenticator_data: flipByte(assertion.authenticator_data, 36) } }, // counter
-      { payload, webauthn: { ...assertion, client_data_json: Buffer.from(JSON.stringify({ ...clientData, origin: 'https://sigil.example' })).toString('base64url') } },
+      {
+        payload,
+        webauthn: {
+          ...assertion,
+          client_data_json: Buffer.from(JSON.stringify({ ...clientData, origin: 'https://sigil.example' })).toString('base64url'),
+        },
+      },
       { payload, webauthn: { ...assertion, signature: flipByte(assertion.signature, 20) } },
       { payload: { ...payload, decision: 'deny' }, webauthn: assertion },
       { payload: { ...payload, issued_at: payload.issued_at + 1 }, webauthn: assertion },
@@ -382,7 +406,9 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
 
   test('a passkey used from another origin is refused', async () => {
     // A look-alike page on another localhost port: the same RP ID, so the browser lets it use the passkey.
-    const evil: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Totally Sigil</title>'));
+    const evil: Server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Totally Sigil</title>'),
+    );
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
     try {
       const evilOrigin = `http://localhost:${(evil.address() as { port: number }).port}`;
@@ -433,7 +459,10 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     const js = await fetch(`${origin}/web/approve.js`);
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type') ?? '', /javascript/);
-    assert.ok(Number(js.headers.get('content-length') ?? (await js.arrayBuffer()).byteLength) < 64 * 1024, 'the approver bundle stays small');
+    assert.ok(
+      Number(js.headers.get('content-length') ?? (await js.arrayBuffer()).byteLength) < 64 * 1024,
+      'the approver bundle stays small',
+    );
     for (const path of ['/approve/api/me', '/approve/api/requests', '/approve/events']) {
       const res = await fetch(`${origin}${path}`);
       assert.equal(res.status, 401, path);

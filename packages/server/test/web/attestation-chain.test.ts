@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { actionDigest, decisionChallenge, type DecisionPayload } from '@sigilauth/protocol';
 import { startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { attestationCertificate, metadataStatement, pairPasskey, sessionCookie, SoftwarePasskey, testCa, type Attestation, type Certificate } from '../../../../test/support/webauthn.js';
+import {
+  attestationCertificate,
+  metadataStatement,
+  pairPasskey,
+  sessionCookie,
+  SoftwarePasskey,
+  testCa,
+  type Attestation,
+  type Certificate,
+} from '../../../../test/support/webauthn.js';
 
 const AAGUID = '5a1e0001-7e57-4c0d-9d3f-0123456789ab';
 const AAGUID_WITHOUT_ROOTS = '5a1e0002-7e57-4c0d-9d3f-0123456789ab';
@@ -29,7 +38,10 @@ before(async () => {
   const metadataFile = join(dir, 'metadata.json');
   writeFileSync(
     metadataFile,
-    JSON.stringify([metadataStatement(AAGUID, 'Sigil Test Security Key', [ca]), metadataStatement(AAGUID_WITHOUT_ROOTS, 'Key With No Roots', [])]),
+    JSON.stringify([
+      metadataStatement(AAGUID, 'Sigil Test Security Key', [ca]),
+      metadataStatement(AAGUID_WITHOUT_ROOTS, 'Key With No Roots', []),
+    ]),
   );
   store = await createStore('pglite');
   t = await startTestServer(store, { config: { pairingRateLimit: 200, webAuthn: { attestationRequired: true, metadataFile } } });
@@ -76,7 +88,9 @@ test('a passkey whose packed attestation chains to a root of its metadata statem
     action_digest: actionDigest(created.body.action),
     issued_at: Date.now(),
   };
-  const decided = await t.api.withKey(null).post(`/v1/mpa/requests/${created.body.request_id}/decisions`, { payload, webauthn: passkey.assert(decisionChallenge(payload)) });
+  const decided = await t.api
+    .withKey(null)
+    .post(`/v1/mpa/requests/${created.body.request_id}/decisions`, { payload, webauthn: passkey.assert(decisionChallenge(payload)) });
   assert.equal(decided.status, 200, JSON.stringify(decided.body));
   assert.equal(decided.body.status, 'approved');
 });
@@ -85,7 +99,10 @@ test('every attestation short of a chain to a trusted root is refused, and the c
   const opened = (await t.api.post('/v1/pairings', { name: 'Security key' })).body;
   const rogueCa = await testCa('CN=Rogue Root, O=Not The Vendor, C=NL');
   const rogueLeaf = await attestationCertificate(rogueCa);
-  const expired = await attestationCertificate(ca, { notBefore: new Date(Date.now() - 30 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+  const expired = await attestationCertificate(ca, {
+    notBefore: new Date(Date.now() - 30 * 86_400_000),
+    notAfter: new Date(Date.now() - 86_400_000),
+  });
   // Each with a valid proof of possession, so that only the attestation is wrong: a statement or
   // certificate that does not verify makes an invalid registration (400), and one that verifies
   // without a trusted root to anchor it is refused by the attestation policy (403).
@@ -94,13 +111,55 @@ test('every attestation short of a chain to a trusted root is refused, and the c
   const cases: Array<[string, string, Attestation, readonly [number, string], RegExp]> = [
     ['no attestation', AAGUID, { format: 'none' }, unanchored, /no attestation \("none"\)/],
     ['self attestation', AAGUID, { format: 'self' }, unanchored, /"packed" attestation does not chain to a trusted root/],
-    ['a chain to another root than the statement names', AAGUID, { format: 'packed', x5c: [rogueLeaf.der], signer: rogueLeaf.privateKey }, unverifiable, /does not verify: x5c could not be chained to any specified trust anchor/],
-    ['the root certificate itself as the attestation certificate', AAGUID, { format: 'packed', x5c: [ca.der], signer: ca.privateKey }, unverifiable, /does not verify: Certificate OU was not "Authenticator Attestation"/],
-    ['a chain under a statement without root certificates', AAGUID_WITHOUT_ROOTS, { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey }, unanchored, /"packed" attestation does not chain to a trusted root/],
-    ['a chain for an authenticator without a statement', AAGUID_UNKNOWN, { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey }, unanchored, /"packed" attestation does not chain to a trusted root/],
-    ['an expired attestation certificate', AAGUID, { format: 'packed', x5c: [expired.der], signer: expired.privateKey }, unverifiable, /does not verify: Certificate not good after/],
-    ['a statement not signed by the certificate', AAGUID, { format: 'packed', x5c: [leaf.der], signer: rogueLeaf.privateKey }, unverifiable, /attestation statement does not verify/],
-    ['a zero-filled certificate', AAGUID, { format: 'packed', x5c: [Buffer.alloc(300)], signer: leaf.privateKey }, unverifiable, /does not verify: .*Certificate ASN1 schema/],
+    [
+      'a chain to another root than the statement names',
+      AAGUID,
+      { format: 'packed', x5c: [rogueLeaf.der], signer: rogueLeaf.privateKey },
+      unverifiable,
+      /does not verify: x5c could not be chained to any specified trust anchor/,
+    ],
+    [
+      'the root certificate itself as the attestation certificate',
+      AAGUID,
+      { format: 'packed', x5c: [ca.der], signer: ca.privateKey },
+      unverifiable,
+      /does not verify: Certificate OU was not "Authenticator Attestation"/,
+    ],
+    [
+      'a chain under a statement without root certificates',
+      AAGUID_WITHOUT_ROOTS,
+      { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey },
+      unanchored,
+      /"packed" attestation does not chain to a trusted root/,
+    ],
+    [
+      'a chain for an authenticator without a statement',
+      AAGUID_UNKNOWN,
+      { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey },
+      unanchored,
+      /"packed" attestation does not chain to a trusted root/,
+    ],
+    [
+      'an expired attestation certificate',
+      AAGUID,
+      { format: 'packed', x5c: [expired.der], signer: expired.privateKey },
+      unverifiable,
+      /does not verify: Certificate not good after/,
+    ],
+    [
+      'a statement not signed by the certificate',
+      AAGUID,
+      { format: 'packed', x5c: [leaf.der], signer: rogueLeaf.privateKey },
+      unverifiable,
+      /attestation statement does not verify/,
+    ],
+    [
+      'a zero-filled certificate',
+      AAGUID,
+      { format: 'packed', x5c: [Buffer.alloc(300)], signer: leaf.privateKey },
+      unverifiable,
+      /does not verify: .*Certificate ASN1 schema/,
+    ],
   ];
   for (const [what, aaguid, attestation, [status, code], message] of cases) {
     const res = await pair(opened.code, SoftwarePasskey.create(origin(), { aaguid }), attestation);
@@ -111,6 +170,10 @@ test('every attestation short of a chain to a trusted root is refused, and the c
   }
   assert.equal((await t.api.get(`/v1/pairings/${opened.pairing_id}`)).body.status, 'pending');
   assert.equal((await t.api.get('/v1/devices')).body.data.length, 1, 'only the passkey of the first test');
-  const good = await pair(opened.code, SoftwarePasskey.create(origin(), { aaguid: AAGUID }), { format: 'packed', x5c: [leaf.der], signer: leaf.privateKey });
+  const good = await pair(opened.code, SoftwarePasskey.create(origin(), { aaguid: AAGUID }), {
+    format: 'packed',
+    x5c: [leaf.der],
+    signer: leaf.privateKey,
+  });
   assert.equal(good.status, 200, JSON.stringify(good.body));
 });

@@ -21,12 +21,27 @@ const OTHER_AAGUID = 'cb69481e-8ff7-4039-93ec-0a2729a154a9';
 
 /** An attestation object with the given format and statement (only attStmt matters to describeAttestation). */
 function attestationObject(fmt: string, attStmt: Map<string, unknown>): Uint8Array {
-  return isoCBOR.encode(new Map<string, unknown>([['fmt', fmt], ['attStmt', attStmt], ['authData', new Uint8Array(37)]]) as never);
+  return isoCBOR.encode(
+    new Map<string, unknown>([
+      ['fmt', fmt],
+      ['attStmt', attStmt],
+      ['authData', new Uint8Array(37)],
+    ]) as never,
+  );
 }
 let ca: Certificate;
 let leaf: Certificate;
-const withChain = (alg = -7) => new Map<string, unknown>([['alg', alg], ['sig', new Uint8Array(70)], ['x5c', [leaf.der]]]);
-const selfAttested = () => new Map<string, unknown>([['alg', -7], ['sig', new Uint8Array(70)]]);
+const withChain = (alg = -7) =>
+  new Map<string, unknown>([
+    ['alg', alg],
+    ['sig', new Uint8Array(70)],
+    ['x5c', [leaf.der]],
+  ]);
+const selfAttested = () =>
+  new Map<string, unknown>([
+    ['alg', -7],
+    ['sig', new Uint8Array(70)],
+  ]);
 
 // describeAttestation runs after SimpleWebAuthn has verified the registration: it says whether
 // that verification checked the chain against a trust anchor. Acceptance and refusal of real
@@ -89,7 +104,10 @@ describe('what an attestation proves', () => {
 describe('relying party settings', () => {
   test('the public URL gives the origin and RP ID; plain http only on localhost; the RP ID must cover the host', () => {
     assert.deepEqual(relyingPartyOf('https://sigil.example.com/'), { rpId: 'sigil.example.com', origin: 'https://sigil.example.com' });
-    assert.deepEqual(relyingPartyOf('https://sigil.example.com:8443', 'example.com'), { rpId: 'example.com', origin: 'https://sigil.example.com:8443' });
+    assert.deepEqual(relyingPartyOf('https://sigil.example.com:8443', 'example.com'), {
+      rpId: 'example.com',
+      origin: 'https://sigil.example.com:8443',
+    });
     assert.deepEqual(relyingPartyOf('http://localhost:8080'), { rpId: 'localhost', origin: 'http://localhost:8080' });
     assert.throws(() => relyingPartyOf('http://sigil.example.com'), /https/);
     assert.throws(() => relyingPartyOf('https://sigil.example.com', 'other.com'), /parent domain/);
@@ -117,7 +135,11 @@ describe('SIGIL_ATTESTATION_REQUIRED=true (real sigil serve, headless Chromium)'
     store = await createStore('pglite');
     const port = await freePort();
     origin = `http://localhost:${port}`;
-    sigil = await startSigil(store, { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin, SIGIL_ATTESTATION_REQUIRED: 'true' }, { port });
+    sigil = await startSigil(
+      store,
+      { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin, SIGIL_ATTESTATION_REQUIRED: 'true' },
+      { port },
+    );
     api = new Api(origin, sigil.apiKey);
     browser = await launchChromium();
     home = mkdtempSync(join(tmpdir(), 'sigil-web-attest-'));
@@ -159,7 +181,9 @@ describe('SIGIL_ATTESTATION_REQUIRED=true (real sigil serve, headless Chromium)'
 
   test('a software key is refused: sigil-device pairing and the raw API both get 403 attestation_required', async () => {
     const opened = (await api.post('/v1/pairings', { name: 'Terminal' })).body;
-    const res = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', opened.code, '--yes', '--home', home], { timeoutMs: 120_000 });
+    const res = await runCli(DEVICE_CLI, ['pair', '--server', origin, '--code', opened.code, '--yes', '--home', home], {
+      timeoutMs: 120_000,
+    });
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /verified hardware attestation/);
     assert.match(res.stderr, /attestation_required/);

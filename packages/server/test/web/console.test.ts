@@ -62,7 +62,8 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
   });
 
   test('requests appear live, filter by status, and one request shows its timeline', async () => {
-    const created = (await api.post('/v1/mpa/requests', coldBootRequest({ engineering: [alice], security: [bob], operations: [carol] }))).body;
+    const created = (await api.post('/v1/mpa/requests', coldBootRequest({ engineering: [alice], security: [bob], operations: [carol] })))
+      .body;
     await page.getByRole('link', { name: 'Cold boot engine ENG-001' }).waitFor();
     await page.getByLabel('Status').selectOption('approved');
     await page.waitForURL(/#\/requests\?status=approved$/);
@@ -76,7 +77,9 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
 
     const digest = actionDigest(created.action);
     for (const device of [alice, bob]) {
-      const res = await api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, device.decisionBody(serverId, created.request_id, digest, 'approve'));
+      const res = await api
+        .withKey(null)
+        .post(`/v1/mpa/requests/${created.request_id}/decisions`, device.decisionBody(serverId, created.request_id, digest, 'approve'));
       assert.equal(res.status, 200);
     }
     // The page refreshes itself while the request is pending, then shows the outcome.
@@ -110,7 +113,10 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
     await rows.filter({ hasText: 'Dave' }).waitFor();
     await page.screenshot({ path: screenshotPath('console-devices'), fullPage: true });
     await page.getByRole('button', { name: 'Revoke Dave' }).click();
-    await rows.filter({ hasText: 'Dave' }).getByText(/^revoked/).waitFor();
+    await rows
+      .filter({ hasText: 'Dave' })
+      .getByText(/^revoked/)
+      .waitFor();
     const listed = (await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Dave');
     assert.equal(listed.status, 'revoked');
   });

@@ -9,7 +9,8 @@ export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../../test-results/sc
 export function browserUnavailable(): string | null {
   if (existsSync(CHROMIUM_PATH)) return null;
   const reason = `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set SIGIL_CHROMIUM)`;
-  if (process.env.SIGIL_REQUIRE_INTEGRATION === '1' || process.env.CI === 'true') throw new Error(`browser tests are required in this run: ${reason}`);
+  if (process.env.SIGIL_REQUIRE_INTEGRATION === '1' || process.env.CI === 'true')
+    throw new Error(`browser tests are required in this run: ${reason}`);
   return reason;
 }
 
@@ -18,7 +19,15 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM_PATH,
     headless: true,
     timeout: 30_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 

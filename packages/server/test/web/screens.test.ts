@@ -51,16 +51,19 @@ describe('approval screens and the console device page, in a browser', { skip: s
     if (shots.length > 0) console.log(`screenshots: ${shots.join(' ')}`);
   });
 
-  test("a passkey paired without a name takes the name the administrator gave the pairing", async () => {
+  test('a passkey paired without a name takes the name the administrator gave the pairing', async () => {
     const opened = await api.post('/v1/pairings', { name: 'Alice (engineering)' });
     const { page } = alice;
     await page.goto(`${origin}/approve/pair?code=${opened.body.code}`);
     assert.equal(await page.getByLabel('Name for this device').inputValue(), '', 'nothing is filled in for the approver');
     await page.getByLabel('The console shows the same pictogram').check();
     await page.getByRole('button', { name: 'Create passkey' }).click();
-    await page.getByText('Paired with Acme Corp as "Alice (engineering)"').waitFor().catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await page.locator('main').textContent()}`);
-    });
+    await page
+      .getByText('Paired with Acme Corp as "Alice (engineering)"')
+      .waitFor()
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await page.locator('main').textContent()}`);
+      });
     const devices = (await api.get('/v1/devices')).body.data as Array<{ name: string; fingerprint: string; device_public_key: string }>;
     const device = devices.find((d) => d.name === 'Alice (engineering)');
     assert.ok(device, JSON.stringify(devices.map((d) => d.name)));
@@ -88,13 +91,27 @@ describe('approval screens and the console device page, in a browser', { skip: s
     await shoot(page, 'approval-pending');
 
     const digest = actionDigest(created.action);
-    assert.equal((await api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, bob.decisionBody(serverId, created.request_id, digest, 'approve'))).status, 200);
+    assert.equal(
+      (
+        await api
+          .withKey(null)
+          .post(`/v1/mpa/requests/${created.request_id}/decisions`, bob.decisionBody(serverId, created.request_id, digest, 'approve'))
+      ).status,
+      200,
+    );
     await screen.getByText('1 of 2 approvals received. Waiting for one more.', { exact: true }).waitFor();
     await screen.getByText('Your group has already approved', { exact: false }).waitFor();
     await screen.getByRole('button', { name: 'Approve with passkey' }).waitFor();
     await shoot(page, 'approval-pending-group-satisfied');
 
-    assert.equal((await api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, carol.decisionBody(serverId, created.request_id, digest, 'approve'))).status, 200);
+    assert.equal(
+      (
+        await api
+          .withKey(null)
+          .post(`/v1/mpa/requests/${created.request_id}/decisions`, carol.decisionBody(serverId, created.request_id, digest, 'approve'))
+      ).status,
+      200,
+    );
     await screen.getByText('MPA request approved', { exact: true }).waitFor();
     await screen.getByRole('heading', { name: 'Acme Corp requested approval' }).waitFor();
     await screen.getByText('2 of 2 approvals received.', { exact: true }).waitFor();
@@ -120,7 +137,14 @@ describe('approval screens and the console device page, in a browser', { skip: s
     const screen = page.locator('article.screen');
     await screen.getByText('0 of 1 approval received. Waiting for one more.', { exact: true }).waitFor();
     const digest = actionDigest(created.action);
-    assert.equal((await api.withKey(null).post(`/v1/mpa/requests/${created.request_id}/decisions`, carol.decisionBody(serverId, created.request_id, digest, 'deny'))).status, 200);
+    assert.equal(
+      (
+        await api
+          .withKey(null)
+          .post(`/v1/mpa/requests/${created.request_id}/decisions`, carol.decisionBody(serverId, created.request_id, digest, 'deny'))
+      ).status,
+      200,
+    );
     await screen.getByText('MPA request denied', { exact: true }).waitFor();
     await screen.getByRole('heading', { name: 'Acme Corp requested approval' }).waitFor();
     await screen.getByText('0 of 1 approval received.', { exact: true }).waitFor();
@@ -140,7 +164,7 @@ describe('approval screens and the console device page, in a browser', { skip: s
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Requests' }).waitFor();
       await page.getByText('2 of 2 approved (2 groups)').waitFor();
-      assert.equal(await page.getByText(/\(\d+ groups\)$/).count() >= 1, true);
+      assert.equal((await page.getByText(/\(\d+ groups\)$/).count()) >= 1, true);
       assert.equal(await page.getByText(/of 1 \(1 groups\)/).count(), 0);
 
       await page.getByRole('link', { name: 'Devices' }).click();

@@ -9,7 +9,9 @@ import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.
 
 const DOC = readFileSync(new URL('../../../../docs/web-approver.md', import.meta.url), 'utf8');
 /** Every `Header: value` the "Security headers" section names. */
-const DOCUMENTED = [...(/## Security headers\n([\s\S]*?)(\n## |$)/.exec(DOC)?.[1] ?? '').matchAll(/`([A-Za-z-]+): ([^`]+)`/g)].map((m) => [m[1]!.toLowerCase(), m[2]!] as const);
+const DOCUMENTED = [...(/## Security headers\n([\s\S]*?)(\n## |$)/.exec(DOC)?.[1] ?? '').matchAll(/`([A-Za-z-]+): ([^`]+)`/g)].map(
+  (m) => [m[1]!.toLowerCase(), m[2]!] as const,
+);
 
 let store: TestStore;
 let t: TestServer;
@@ -31,7 +33,8 @@ after(async () => {
 });
 
 function assertSecure(what: string, headers: Headers): void {
-  for (const [name, value] of DOCUMENTED) assert.ok(headers.get(name)?.includes(value), `${what}: ${name} is ${headers.get(name)}, documented ${value}`);
+  for (const [name, value] of DOCUMENTED)
+    assert.ok(headers.get(name)?.includes(value), `${what}: ${name} is ${headers.get(name)}, documented ${value}`);
   const csp = headers.get('content-security-policy') ?? '';
   assert.match(csp, /frame-ancestors 'none'/, what);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, what);

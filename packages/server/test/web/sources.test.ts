@@ -33,7 +33,10 @@ test('the web sources keep no copy of the protocol or of the WebAuthn conversion
 });
 
 test('the web sources import @sigilauth/protocol and @simplewebauthn/browser by name', () => {
-  const all = sources(WEB).map((f) => readFileSync(f, 'utf8')).join('\n');
-  for (const part of ['screen', 'decision', 'merkle', 'audit', 'crypto/web']) assert.match(all, new RegExp(`from '@sigilauth/protocol/${part}'`));
+  const all = sources(WEB)
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  for (const part of ['screen', 'decision', 'merkle', 'audit', 'crypto/web'])
+    assert.match(all, new RegExp(`from '@sigilauth/protocol/${part}'`));
   assert.match(all, /from '@simplewebauthn\/browser'/);
 });

@@ -46,7 +46,9 @@ describeEachStore('webhooks survive a crash', (kind) => {
   test('receiver down, SIGKILL, restart with the receiver up: the event is delivered', { timeout: 300_000 }, async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/hook`;
-    const added = await runCli(SIGIL_CLI, ['webhook', 'add', url, '--events', 'mpa.created', '--data-dir', store.dataDir], { env: cliEnv() });
+    const added = await runCli(SIGIL_CLI, ['webhook', 'add', url, '--events', 'mpa.created', '--data-dir', store.dataDir], {
+      env: cliEnv(),
+    });
     assert.equal(added.code, 0, added.stderr);
     const secret = added.stdout.trim().split('\n').pop()!;
     assert.match(secret, /^whsec_/);
@@ -56,7 +58,10 @@ describeEachStore('webhooks survive a crash', (kind) => {
     const created = await first.api.post('/v1/mpa/requests', oneGroupRequest(device));
     assert.equal(created.status, 201);
     // The event is committed; its first attempt failed (connection refused).
-    await waitFor(async () => (await first.api.get(`/v1/webhooks/${webhookId}/deliveries`)).body.data[0]?.attempts.length >= 1, 'a failed attempt');
+    await waitFor(
+      async () => (await first.api.get(`/v1/webhooks/${webhookId}/deliveries`)).body.data[0]?.attempts.length >= 1,
+      'a failed attempt',
+    );
     await first.p.kill();
 
     const rx = await Receiver.start(() => ({ status: 200 }), port);
@@ -120,7 +125,13 @@ describeEachStore('webhooks survive a crash', (kind) => {
 
   test('without SIGIL_WEBHOOK_ALLOW_PRIVATE, loopback and a name resolving to it are refused', { timeout: 300_000 }, async () => {
     const { p, api } = await start({});
-    for (const url of ['http://127.0.0.1:9/hook', 'http://localhost:9/hook', 'http://[::1]:9/hook', 'http://10.0.0.1/hook', 'http://169.254.169.254/']) {
+    for (const url of [
+      'http://127.0.0.1:9/hook',
+      'http://localhost:9/hook',
+      'http://[::1]:9/hook',
+      'http://10.0.0.1/hook',
+      'http://169.254.169.254/',
+    ]) {
       const res = await api.post('/v1/webhooks', { url });
       assert.equal(res.status, 400, url);
       assert.equal(res.body.error.code, 'forbidden_address', url);

@@ -53,12 +53,16 @@ describeEachStore('webhook delivery API', (kind) => {
       return data.length === count && data.every((d) => d.status !== 'pending') ? data : null;
     }, `${count} settled deliveries`);
 
-  test('an endpoint\'s deliveries page newest first, every one exactly once, with filters', async () => {
+  test("an endpoint's deliveries page newest first, every one exactly once, with filters", async () => {
     const { id: endpoint } = await endpointFor(() => ({ status: 204 }));
     const requestIds: string[] = [];
     for (let i = 0; i < 5; i++) requestIds.push(await createRequest());
     const all = await settled(endpoint, 5);
-    assert.deepEqual(all.map((d) => d.request_id), [...requestIds].reverse(), 'newest first');
+    assert.deepEqual(
+      all.map((d) => d.request_id),
+      [...requestIds].reverse(),
+      'newest first',
+    );
 
     const pages: DeliveryView[][] = [];
     let cursor: string | null = null;
@@ -70,12 +74,22 @@ describeEachStore('webhook delivery API', (kind) => {
       pages.push(res.body.data);
       cursor = res.body.next_cursor;
     } while (cursor && pages.length < 10);
-    assert.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
-    assert.deepEqual(pages.flat().map((d) => d.id), all.map((d) => d.id), 'the pages are the whole list, in order');
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [2, 2, 1],
+    );
+    assert.deepEqual(
+      pages.flat().map((d) => d.id),
+      all.map((d) => d.id),
+      'the pages are the whole list, in order',
+    );
 
     const one = all[2]!;
     const byEvent = await t.api.get(`/v1/webhooks/${endpoint}/deliveries?event_id=${one.event_id}`);
-    assert.deepEqual(byEvent.body.data.map((d: DeliveryView) => d.id), [one.id]);
+    assert.deepEqual(
+      byEvent.body.data.map((d: DeliveryView) => d.id),
+      [one.id],
+    );
     assert.equal(byEvent.body.next_cursor, null);
     assert.equal((await t.api.get(`/v1/webhooks/${endpoint}/deliveries?status=failed`)).body.data.length, 0);
     assert.equal((await t.api.get(`/v1/webhooks/${endpoint}/deliveries?status=succeeded`)).body.data.length, 5);

@@ -54,10 +54,17 @@ describeEachStore('webhook delivery', (kind) => {
       assert.equal(created.length, 4);
       assert.equal(approved.length, 4);
       const createdOk = created.find((r) => r.status === 200)!;
-      assert.ok(approved.every((r) => r.at >= createdOk.at), 'mpa.approved waited for mpa.created');
+      assert.ok(
+        approved.every((r) => r.at >= createdOk.at),
+        'mpa.approved waited for mpa.created',
+      );
     }
     for (const r of accepted) {
-      const headers = { 'webhook-id': r.id, 'webhook-timestamp': String(r.headers['webhook-timestamp']), 'webhook-signature': String(r.headers['webhook-signature']) };
+      const headers = {
+        'webhook-id': r.id,
+        'webhook-timestamp': String(r.headers['webhook-timestamp']),
+        'webhook-signature': String(r.headers['webhook-signature']),
+      };
       const event = wh.verify(r.body, headers) as Record<string, unknown>;
       assert.deepEqual(event, verifyWebhook(r.body, r.headers, endpoint.secret));
       assert.match(r.id, /^evt_[0-9a-f]{32}$/);
@@ -93,8 +100,14 @@ describeEachStore('webhook delivery', (kind) => {
     for (const d of deliveries.body.data) {
       assert.equal(d.status, 'succeeded');
       assert.equal(d.attempt_count, 4);
-      assert.deepEqual(d.attempts.map((a: { status_code: number }) => a.status_code), [500, 500, 500, 200]);
-      assert.deepEqual(d.attempts.map((a: { attempt: number }) => a.attempt), [1, 2, 3, 4]);
+      assert.deepEqual(
+        d.attempts.map((a: { status_code: number }) => a.status_code),
+        [500, 500, 500, 200],
+      );
+      assert.deepEqual(
+        d.attempts.map((a: { attempt: number }) => a.attempt),
+        [1, 2, 3, 4],
+      );
       for (const a of d.attempts) {
         assert.equal(typeof a.latency_ms, 'number');
         assert.ok(!Number.isNaN(Date.parse(a.started_at)));
@@ -118,7 +131,10 @@ describeEachStore('webhook delivery', (kind) => {
     // A delivery is written in its event's transaction, and mpa.created committed first: had the
     // filter let it through, its delivery would be listed, and sent before mpa.approved.
     const deliveries = (await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data;
-    assert.deepEqual(deliveries.map((d: { event_type: string }) => d.event_type), ['mpa.approved']);
+    assert.deepEqual(
+      deliveries.map((d: { event_type: string }) => d.event_type),
+      ['mpa.approved'],
+    );
     assert.equal(rx.received.length, 1);
     const event = JSON.parse(rx.received[0]!.body);
     assert.equal(event.type, 'mpa.approved');
@@ -151,7 +167,11 @@ describeEachStore('webhook delivery', (kind) => {
     const signatures = String(r.headers['webhook-signature']).split(' ');
     assert.equal(signatures.length, 2);
     for (const s of signatures) assert.match(s, /^v1,[A-Za-z0-9+/]{43}=$/);
-    const headers = { 'webhook-id': r.id, 'webhook-timestamp': String(r.headers['webhook-timestamp']), 'webhook-signature': String(r.headers['webhook-signature']) };
+    const headers = {
+      'webhook-id': r.id,
+      'webhook-timestamp': String(r.headers['webhook-timestamp']),
+      'webhook-signature': String(r.headers['webhook-signature']),
+    };
     for (const secret of [endpoint.secret, newSecret]) {
       assert.equal((new Webhook(secret).verify(r.body, headers) as { type: string }).type, 'mpa.approved');
     }
@@ -213,17 +233,26 @@ describeEachStore('webhook delivery', (kind) => {
     }, 'the endpoint to be disabled');
     assert.match(disabled.disabled_reason, /2 deliveries in a row failed/);
     const audit = await waitFor(
-      async () => (await t.api.get('/v1/audit?type=webhook.disabled')).body.data.find((e: { data: { webhook_id: string } }) => e.data.webhook_id === endpoint.id),
+      async () =>
+        (await t.api.get('/v1/audit?type=webhook.disabled')).body.data.find(
+          (e: { data: { webhook_id: string } }) => e.data.webhook_id === endpoint.id,
+        ),
       'the audit entry',
     );
     assert.match(audit.data.reason, /2 deliveries in a row failed/);
     // A disabled endpoint gets no new deliveries (none is even written), while an enabled one,
     // the witness, gets the same event; re-enabling clears the failure record.
-    const before = { received: rx.received.length, deliveries: (await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.length };
+    const before = {
+      received: rx.received.length,
+      deliveries: (await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.length,
+    };
     const witness = await receiver();
     await register(witness.url, { events: ['mpa.created'] });
     const created = await t.api.post('/v1/mpa/requests', oneGroupRequest(device));
-    await waitFor(() => [...witness.accepted().values()].some((r) => JSON.parse(r.body).request_id === created.body.request_id), 'the witness to get the event');
+    await waitFor(
+      () => [...witness.accepted().values()].some((r) => JSON.parse(r.body).request_id === created.body.request_id),
+      'the witness to get the event',
+    );
     assert.equal((await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.length, before.deliveries);
     assert.equal(rx.received.length, before.received);
     const enabled = await t.api.request('PATCH', `/v1/webhooks/${endpoint.id}`, { enabled: true });
@@ -247,7 +276,11 @@ describeEachStore('webhook delivery', (kind) => {
     assert.equal(event.fingerprint, leaving.fingerprint);
     assert.equal(event.name, 'Leaving laptop');
     assert.equal(event.timestamp, revoked.body.revoked_at);
-    assert.deepEqual((await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.map((d: { event_type: string }) => d.event_type), ['device.revoked'], 'the pairing before it was not sent');
+    assert.deepEqual(
+      (await t.api.get(`/v1/webhooks/${endpoint.id}/deliveries`)).body.data.map((d: { event_type: string }) => d.event_type),
+      ['device.revoked'],
+      'the pairing before it was not sent',
+    );
     await disable(endpoint.id);
   });
 });

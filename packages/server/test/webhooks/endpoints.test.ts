@@ -89,7 +89,13 @@ describeEachStore('webhook endpoints API', (kind) => {
     await pairDevice(t.api, t.serverId, device);
     const root = t.server.db;
     const ids: string[] = [];
-    for (const url of ['http://10.0.0.1/hook', 'http://127.0.0.1:9/hook', 'http://169.254.169.254/', 'http://[::1]:9/', 'http://internal.example/']) {
+    for (const url of [
+      'http://10.0.0.1/hook',
+      'http://127.0.0.1:9/hook',
+      'http://169.254.169.254/',
+      'http://[::1]:9/',
+      'http://internal.example/',
+    ]) {
       const [row] = await root.query<{ id: string }>(
         `INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, created_at, updated_at)
          SELECT gen_random_uuid(), tenant_id, $1, '{mpa.created}', $2, now(), now()
@@ -100,7 +106,10 @@ describeEachStore('webhook endpoints API', (kind) => {
     }
     await t.api.post('/v1/mpa/requests', oneGroupRequest(device));
     for (const id of ids) {
-      const attempt = await waitFor(async () => (await t.api.get(`/v1/webhooks/${id}/deliveries`)).body.data[0]?.attempts[0], `an attempt for ${id}`);
+      const attempt = await waitFor(
+        async () => (await t.api.get(`/v1/webhooks/${id}/deliveries`)).body.data[0]?.attempts[0],
+        `an attempt for ${id}`,
+      );
       assert.equal(attempt.status_code, null);
       assert.match(attempt.error, /refused by the SSRF guard: .*(private or reserved|metadata)/);
     }
@@ -111,7 +120,11 @@ describeEachStore('webhook endpoints API', (kind) => {
     // Public names are accepted (resolved through the fake table; nothing is ever sent to them here).
     FAKE_DNS['hooks.example.com'] = [{ address: '93.184.215.14', family: 4 }];
     try {
-      const created = await t.api.post('/v1/webhooks', { url: 'https://hooks.example.com/sigil#frag', events: ['mpa.approved', 'mpa.approved'], description: 'prod' });
+      const created = await t.api.post('/v1/webhooks', {
+        url: 'https://hooks.example.com/sigil#frag',
+        events: ['mpa.approved', 'mpa.approved'],
+        description: 'prod',
+      });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const ep = created.body;
       assert.equal(ep.url, 'https://hooks.example.com/sigil');

@@ -15,14 +15,24 @@ export { waitFor } from '../../../../test/support/wait.js';
 export const TEST_RETRY_SCHEDULE_MS = [50, 100, 150, 200, 250, 300, 350];
 
 /** Starts the server in this process with webhook settings for tests (loopback allowed, fast retries). */
-export function startWebhookServer(store: TestStore, overrides: Partial<ServerConfig> = {}, apiKey: string | null = null): Promise<TestServer> {
+export function startWebhookServer(
+  store: TestStore,
+  overrides: Partial<ServerConfig> = {},
+  apiKey: string | null = null,
+): Promise<TestServer> {
   return startTestServer(store, {
     apiKey,
     config: {
       pairingRateLimit: 100,
       audit: { intervalMs: 100, signIntervalMs: 0 },
       ...overrides,
-      webhooks: { allowPrivate: true, retryScheduleMs: TEST_RETRY_SCHEDULE_MS, timeoutMs: 2_000, pollIntervalMs: 200, ...overrides.webhooks },
+      webhooks: {
+        allowPrivate: true,
+        retryScheduleMs: TEST_RETRY_SCHEDULE_MS,
+        timeoutMs: 2_000,
+        pollIntervalMs: 200,
+        ...overrides.webhooks,
+      },
     },
   });
 }
@@ -41,11 +51,9 @@ export async function createAndApprove(api: Api, serverId: string, device: TestD
   const created = await api.post('/v1/mpa/requests', oneGroupRequest(device, description));
   if (created.status !== 201) throw new Error(`create failed: ${created.status} ${JSON.stringify(created.body)}`);
   const id: string = created.body.request_id;
-  const decided = await api.withKey(null).post(
-    `/v1/mpa/requests/${id}/decisions`,
-    device.decisionBody(serverId, id, actionDigest(created.body.action), 'approve'),
-  );
+  const decided = await api
+    .withKey(null)
+    .post(`/v1/mpa/requests/${id}/decisions`, device.decisionBody(serverId, id, actionDigest(created.body.action), 'approve'));
   if (decided.status !== 200) throw new Error(`decision failed: ${decided.status} ${JSON.stringify(decided.body)}`);
   return id;
 }
-

@@ -70,7 +70,10 @@ test('a 503 with Retry-After as an HTTP-date', async () => {
   try {
     const result = await postWebhook(loopbackTarget(`http://127.0.0.1:${server.port}/`), BODY, SIGNED, { timeoutMs: 30_000 });
     assert.equal(result.status, 503);
-    assert.ok(result.retryAfterSeconds !== null && result.retryAfterSeconds >= 85 && result.retryAfterSeconds <= 91, String(result.retryAfterSeconds));
+    assert.ok(
+      result.retryAfterSeconds !== null && result.retryAfterSeconds >= 85 && result.retryAfterSeconds <= 91,
+      String(result.retryAfterSeconds),
+    );
   } finally {
     await server.close();
   }
@@ -106,7 +109,10 @@ test('a 302 is a result, never followed', async () => {
     // A request of our own reaches the target after postWebhook returned; a followed redirect
     // would have been made before it returned, so the target must have seen ours first.
     assert.equal((await fetch(`http://127.0.0.1:${elsewhere.port}/probe`)).status, 200);
-    assert.deepEqual(elsewhere.requests.map((r) => r.url), ['/probe']);
+    assert.deepEqual(
+      elsewhere.requests.map((r) => r.url),
+      ['/probe'],
+    );
   } finally {
     await Promise.all([redirecting.close(), elsewhere.close()]);
   }
@@ -238,7 +244,9 @@ test('an unsupported scheme or a mismatched address family resolves with status 
   const ftp = await postWebhook({ url: new URL('ftp://127.0.0.1/'), address: '127.0.0.1', family: 4 }, BODY, SIGNED, { timeoutMs: 1000 });
   assert.equal(ftp.status, 0);
   assert.match(ftp.error ?? '', /scheme/);
-  const mismatch = await postWebhook({ url: new URL('http://127.0.0.1/'), address: '127.0.0.1', family: 6 }, BODY, SIGNED, { timeoutMs: 1000 });
+  const mismatch = await postWebhook({ url: new URL('http://127.0.0.1/'), address: '127.0.0.1', family: 6 }, BODY, SIGNED, {
+    timeoutMs: 1000,
+  });
   assert.equal(mismatch.status, 0);
   assert.match(mismatch.error ?? '', /IPv6/);
 });

@@ -58,22 +58,33 @@ describePostgres('two instances on one PostgreSQL', () => {
     const expected = 1 + 2 * REQUESTS; // device.paired, then created + outcome per request
     // Wait until every delivery's result is recorded: none is pending, in flight or due again.
     // A claim counts its attempt before sending, so one attempt each means none was sent twice.
-    const rows = await waitFor(async () => {
-      const all = await queryStore<{ status: string; attempts: number; recorded: number }>(
-        store,
-        'SELECT status, attempts, (SELECT count(*)::int FROM webhook_attempts a WHERE a.delivery_id = d.id) AS recorded FROM webhook_deliveries d',
-      );
-      return all.length === expected && all.every((row) => row.status !== 'pending') ? all : null;
-    }, `${expected} deliveries recorded`, 60_000);
+    const rows = await waitFor(
+      async () => {
+        const all = await queryStore<{ status: string; attempts: number; recorded: number }>(
+          store,
+          'SELECT status, attempts, (SELECT count(*)::int FROM webhook_attempts a WHERE a.delivery_id = d.id) AS recorded FROM webhook_deliveries d',
+        );
+        return all.length === expected && all.every((row) => row.status !== 'pending') ? all : null;
+      },
+      `${expected} deliveries recorded`,
+      60_000,
+    );
     for (const row of rows) assert.deepEqual(row, { status: 'succeeded', attempts: 1, recorded: 1 });
     const perId = new Map<string, number>();
     for (const r of rx.received) perId.set(r.id, (perId.get(r.id) ?? 0) + 1);
     assert.equal(perId.size, expected);
-    assert.deepEqual([...perId.values()].filter((n) => n !== 1), [], 'each webhook-id exactly once');
+    assert.deepEqual(
+      [...perId.values()].filter((n) => n !== 1),
+      [],
+      'each webhook-id exactly once',
+    );
     assert.equal(rx.accepted().size, expected);
 
     for (const id of requestIds) {
-      const types = rx.received.map((r) => JSON.parse(r.body)).filter((e) => e.request_id === id).map((e) => e.type);
+      const types = rx.received
+        .map((r) => JSON.parse(r.body))
+        .filter((e) => e.request_id === id)
+        .map((e) => e.type);
       assert.equal(types.length, 2);
       assert.equal(types[0], 'mpa.created', `${id}: ${types.join(', ')}`);
     }

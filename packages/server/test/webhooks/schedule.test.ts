@@ -21,7 +21,9 @@ const documented = (pattern: RegExp) => {
   assert.ok(match, `docs/webhooks.md states ${pattern}`);
   return match[1]!;
 };
-const SCHEDULE_MS = documented(/\*\*Retries\*\* after a failure: ([^(]+?) \(/).split(', ').map(duration);
+const SCHEDULE_MS = documented(/\*\*Retries\*\* after a failure: ([^(]+?) \(/)
+  .split(', ')
+  .map(duration);
 const JITTER = Number(documented(/lengthened by up to (\d+) % of jitter/)) / 100;
 const MAX_RETRY_AFTER_MS = duration(documented(/postpones the next attempt, up to (\d+ hours)/));
 const DISABLE_AFTER_MS = duration(documented(/has failed for (\d+ days)/));
@@ -101,23 +103,35 @@ describeEachStore('webhook delivery schedule (default settings, injected clock)'
       assert.equal(d.status, 'pending');
       const delay = delayAfter(d, n);
       const base = SCHEDULE_MS[n - 1]!;
-      assert.ok(delay >= base && delay <= Math.round(base * (1 + JITTER)), `after attempt ${n}: ${delay} ms, documented ${base} ms + up to ${JITTER * 100} %`);
+      assert.ok(
+        delay >= base && delay <= Math.round(base * (1 + JITTER)),
+        `after attempt ${n}: ${delay} ms, documented ${base} ms + up to ${JITTER * 100} %`,
+      );
       delays.push(delay);
       now = Date.parse(d.next_attempt_at!);
     }
-    assert.ok(delays.some((delay, i) => delay > SCHEDULE_MS[i]!), `no jitter at all: ${delays}`);
+    assert.ok(
+      delays.some((delay, i) => delay > SCHEDULE_MS[i]!),
+      `no jitter at all: ${delays}`,
+    );
     const failed = await afterAttempt(id, SCHEDULE_MS.length + 1);
     assert.equal(failed.status, 'failed');
     assert.equal(failed.next_attempt_at, null);
     assert.equal(rx.received.length, SCHEDULE_MS.length + 1);
-    const audit = (await t.api.get('/v1/audit?type=webhook.delivery_failed')).body.data.find((e: { data: { delivery_id: string } }) => e.data.delivery_id === id);
+    const audit = (await t.api.get('/v1/audit?type=webhook.delivery_failed')).body.data.find(
+      (e: { data: { delivery_id: string } }) => e.data.delivery_id === id,
+    );
     assert.equal(audit?.data.attempts, SCHEDULE_MS.length + 1);
     await t.api.request('PATCH', `/v1/webhooks/${endpoint}`, { enabled: false });
   });
 
   test('Retry-After postpones the next attempt, at most by the documented cap, and never brings it forward', async () => {
     const { id: endpoint } = await endpointFor(({ attempt }) =>
-      attempt === 1 ? { status: 503, headers: { 'retry-after': String(2 * 86_400) } } : attempt === 2 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 204 },
+      attempt === 1
+        ? { status: 503, headers: { 'retry-after': String(2 * 86_400) } }
+        : attempt === 2
+          ? { status: 429, headers: { 'retry-after': '1' } }
+          : { status: 204 },
     );
     const id = await deliveryFor(endpoint);
     const first = await afterAttempt(id, 1);
@@ -125,7 +139,10 @@ describeEachStore('webhook delivery schedule (default settings, injected clock)'
     now = Date.parse(first.next_attempt_at!);
     const second = await afterAttempt(id, 2);
     const delay = delayAfter(second, 2);
-    assert.ok(delay >= SCHEDULE_MS[1]! && delay <= SCHEDULE_MS[1]! * (1 + JITTER), `1 s asked, the schedule's ${SCHEDULE_MS[1]} ms kept: ${delay}`);
+    assert.ok(
+      delay >= SCHEDULE_MS[1]! && delay <= SCHEDULE_MS[1]! * (1 + JITTER),
+      `1 s asked, the schedule's ${SCHEDULE_MS[1]} ms kept: ${delay}`,
+    );
     now = Date.parse(second.next_attempt_at!);
     assert.equal((await afterAttempt(id, 3)).status, 'succeeded');
     await t.api.request('PATCH', `/v1/webhooks/${endpoint}`, { enabled: false });
@@ -147,7 +164,9 @@ describeEachStore('webhook delivery schedule (default settings, injected clock)'
     const disabled = await view();
     assert.equal(disabled.enabled, false);
     assert.equal(disabled.disabled_reason, `every attempt failed for ${DISABLE_AFTER_MS / 3_600_000} h`);
-    const audit = (await t.api.get('/v1/audit?type=webhook.disabled')).body.data.find((e: { data: { webhook_id: string } }) => e.data.webhook_id === endpoint);
+    const audit = (await t.api.get('/v1/audit?type=webhook.disabled')).body.data.find(
+      (e: { data: { webhook_id: string } }) => e.data.webhook_id === endpoint,
+    );
     assert.equal(audit?.data.reason, disabled.disabled_reason);
   });
 });

@@ -25,11 +25,7 @@ const noDns = async (hostname: string): Promise<ResolvedAddress[]> => {
   throw new Error(`unexpected lookup of ${hostname}`);
 };
 
-async function rejectsWith(
-  code: WebhookTargetErrorCode,
-  promise: Promise<unknown>,
-  messageIncludes?: string,
-): Promise<void> {
+async function rejectsWith(code: WebhookTargetErrorCode, promise: Promise<unknown>, messageIncludes?: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof WebhookTargetError, `expected WebhookTargetError, got ${String(error)}`);
     assert.equal(error.code, code);
@@ -82,7 +78,16 @@ test('every special-purpose IPv4 range is forbidden, edges included', () => {
     assert.equal(isForbiddenAddress(ip), true, ip);
   }
   // Just outside those ranges.
-  for (const ip of ['100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '198.17.255.255', '198.20.0.0', '11.0.0.1', '223.255.255.255']) {
+  for (const ip of [
+    '100.63.255.255',
+    '100.128.0.0',
+    '172.15.255.255',
+    '172.32.0.0',
+    '198.17.255.255',
+    '198.20.0.0',
+    '11.0.0.1',
+    '223.255.255.255',
+  ]) {
     assert.equal(isForbiddenAddress(ip), false, ip);
   }
 });
@@ -110,7 +115,15 @@ test('every special-purpose IPv6 range is forbidden', () => {
 });
 
 test('IPv4-mapped and NAT64 addresses are judged by the IPv4 address inside', () => {
-  for (const ip of ['::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.1.2.3', '[::ffff:169.254.169.254]', '64:ff9b::a9fe:a9fe', '64:ff9b::192.168.0.1', '2002:7f00:1::1']) {
+  for (const ip of [
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:10.1.2.3',
+    '[::ffff:169.254.169.254]',
+    '64:ff9b::a9fe:a9fe',
+    '64:ff9b::192.168.0.1',
+    '2002:7f00:1::1',
+  ]) {
     assert.equal(isForbiddenAddress(ip), true, ip);
   }
   for (const ip of ['::ffff:8.8.8.8', '::FFFF:0808:0808', '64:ff9b::1.1.1.1', '2002:808:808::1']) {
@@ -178,11 +191,7 @@ test('a hostname resolving to both public and private addresses is refused', asy
       { address: '::1', family: 6 },
     ],
   });
-  await rejectsWith(
-    'forbidden_address',
-    resolveWebhookTarget('https://mixed.example.com/', { allowPrivate: false, lookup }),
-    '::1',
-  );
+  await rejectsWith('forbidden_address', resolveWebhookTarget('https://mixed.example.com/', { allowPrivate: false, lookup }), '::1');
 });
 
 test('allowPrivate lets private addresses through', async () => {

@@ -7,9 +7,13 @@ export const getConfig = (): Promise<ApiResult<Config>> => request<Config>('GET'
 export const getMe = (): Promise<ApiResult<Me>> => request<Me>('GET', '/approve/api/me');
 
 export const getRequests = (cursor?: string): Promise<ApiResult<RequestPage>> =>
-  request<RequestPage>('GET', cursor === undefined ? '/approve/api/requests' : `/approve/api/requests?cursor=${encodeURIComponent(cursor)}`);
+  request<RequestPage>(
+    'GET',
+    cursor === undefined ? '/approve/api/requests' : `/approve/api/requests?cursor=${encodeURIComponent(cursor)}`,
+  );
 
-export const getRequest = (id: string): Promise<ApiResult<DeviceRequestView>> => request<DeviceRequestView>('GET', `/approve/api/requests/${id}`);
+export const getRequest = (id: string): Promise<ApiResult<DeviceRequestView>> =>
+  request<DeviceRequestView>('GET', `/approve/api/requests/${id}`);
 
 export const postDecision = (id: string, body: unknown): Promise<ApiResult<DeviceRequestView>> =>
   request<DeviceRequestView>('POST', `/v1/mpa/requests/${id}/decisions`, body);

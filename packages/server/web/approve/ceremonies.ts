@@ -56,7 +56,9 @@ export async function pair(
       credential = await startRegistration({ optionsJSON: opened.body.options });
     } catch (err) {
       status.textContent = '';
-      error.textContent = isCancelled(err) ? 'No passkey was created: the prompt was cancelled or timed out.' : `No passkey was created: ${(err as Error).message}`;
+      error.textContent = isCancelled(err)
+        ? 'No passkey was created: the prompt was cancelled or timed out.'
+        : `No passkey was created: ${(err as Error).message}`;
       return;
     }
     // The server pairs a passkey only once it has signed a fresh challenge: proof that this
@@ -66,11 +68,19 @@ export async function pair(
     let proof: AuthenticationResponseJSON;
     try {
       proof = await startAuthentication({
-        optionsJSON: { challenge: p.challenge, rpId: p.rpId, userVerification: 'required', timeout: p.timeout, allowCredentials: [{ type: 'public-key', id: credential.rawId }] },
+        optionsJSON: {
+          challenge: p.challenge,
+          rpId: p.rpId,
+          userVerification: 'required',
+          timeout: p.timeout,
+          allowCredentials: [{ type: 'public-key', id: credential.rawId }],
+        },
       });
     } catch (err) {
       status.textContent = '';
-      error.textContent = isCancelled(err) ? 'Not paired: the passkey prompt was cancelled or timed out; try again.' : `Not paired: ${(err as Error).message}`;
+      error.textContent = isCancelled(err)
+        ? 'Not paired: the passkey prompt was cancelled or timed out; try again.'
+        : `Not paired: ${(err as Error).message}`;
       return;
     }
     status.textContent = 'Pairing…';
@@ -141,10 +151,18 @@ export async function signIn(button: HTMLButtonElement, error: HTMLElement): Pro
     try {
       const o = opened.body.options;
       credential = await startAuthentication({
-        optionsJSON: { challenge: o.challenge, rpId: o.rpId, userVerification: 'required', timeout: o.timeout, allowCredentials: hint ? [{ type: 'public-key', id: hint }] : [] },
+        optionsJSON: {
+          challenge: o.challenge,
+          rpId: o.rpId,
+          userVerification: 'required',
+          timeout: o.timeout,
+          allowCredentials: hint ? [{ type: 'public-key', id: hint }] : [],
+        },
       });
     } catch (err) {
-      error.textContent = isCancelled(err) ? 'Not signed in: the passkey prompt was cancelled or timed out.' : `Not signed in: ${(err as Error).message}`;
+      error.textContent = isCancelled(err)
+        ? 'Not signed in: the passkey prompt was cancelled or timed out.'
+        : `Not signed in: ${(err as Error).message}`;
       return;
     }
     const done = await openSession({ challenge_id: opened.body.challenge_id, webauthn: assertionJson(credential) });

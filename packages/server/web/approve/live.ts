@@ -47,7 +47,11 @@ function setConnection(state: Connection): void {
 }
 
 export const connectionText = () =>
-  app.connection === 'live' ? 'Live: new requests appear here as they arrive.' : app.connection === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  app.connection === 'live'
+    ? 'Live: new requests appear here as they arrive.'
+    : app.connection === 'connecting'
+      ? 'Connecting…'
+      : 'Reconnecting…';
 
 /** Shows a page of pending requests and reads the ones after it; resolves to the IDs of all it read. */
 export async function readPages(first: RequestPage, show: (view: DeviceRequestView) => void = upsert): Promise<Set<string>> {
@@ -111,4 +115,3 @@ export function updateTitle(): void {
   const waiting = [...requests.values()].filter((r) => r.status === 'pending' && r.my_decision === null).length;
   document.title = waiting > 0 ? `(${waiting}) Sigil approver` : 'Sigil approver';
 }
-

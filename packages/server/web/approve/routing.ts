@@ -18,9 +18,13 @@ export function route(): void {
   const url = new URL(location.href);
   renderNav();
   if (!app.config) return;
-  if (!app.config.rp_id || !app.config.origin) return showUnavailable('Passkeys are not set up on this server yet: its administrator must set SIGIL_PUBLIC_URL to the address browsers use.');
+  if (!app.config.rp_id || !app.config.origin)
+    return showUnavailable(
+      'Passkeys are not set up on this server yet: its administrator must set SIGIL_PUBLIC_URL to the address browsers use.',
+    );
   if (location.origin !== app.config.origin) return showWrongOrigin(app.config.origin);
-  if (!window.PublicKeyCredential) return showUnavailable('This browser does not support passkeys. Use a current version of Safari, Chrome, Edge or Firefox.');
+  if (!window.PublicKeyCredential)
+    return showUnavailable('This browser does not support passkeys. Use a current version of Safari, Chrome, Edge or Firefox.');
   if (url.pathname === '/approve/pair') return showPairing(url.searchParams.get('code') ?? '');
   if (!app.me) return showWelcome();
   const match = url.pathname.match(/^\/approve\/requests\/([0-9a-f-]{36})$/);

@@ -23,4 +23,3 @@ export async function signOut(): Promise<void> {
   requests.clear();
   navigate('/approve', true);
 }
-

@@ -10,4 +10,3 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   }
   return res;
 }
-

@@ -25,7 +25,6 @@ function renderNav(current: string): void {
   );
 }
 
-
 export function route(): void {
   if (!session.apiKey || !session.info) return showSignIn();
   stopTimers();
@@ -40,7 +39,6 @@ export function route(): void {
   if (parts[0] === 'audit' && features.audit) return void showAudit();
   void showRequests(params.get('status') ?? '');
 }
-
 
 export function installRouting(): void {
   window.addEventListener('hashchange', route);

@@ -21,9 +21,28 @@ export function table(caption: string, headers: string[], rows: Child[][]): HTML
       'table',
       {},
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows.length > 0 ? rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c)))) : h('tr', {}, h('td', { colspan: headers.length }, 'Nothing yet.'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headers.map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.length > 0
+          ? rows.map((cells) =>
+              h(
+                'tr',
+                {},
+                cells.map((c) => h('td', {}, c)),
+              ),
+            )
+          : h('tr', {}, h('td', { colspan: headers.length }, 'Nothing yet.')),
+      ),
     ),
   );
 }
-

@@ -8,7 +8,12 @@ export interface ApiErrorBody {
   error?: { code?: string; message?: string; details?: Record<string, unknown> };
 }
 
-export async function request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
+export async function request<T = any>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResult<T>> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -18,7 +23,10 @@ export async function request<T = any>(method: string, path: string, body?: unkn
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    return { status: 0, body: { error: { code: 'network', message: 'The server could not be reached. Check your connection and try again.' } } as T };
+    return {
+      status: 0,
+      body: { error: { code: 'network', message: 'The server could not be reached. Check your connection and try again.' } } as T,
+    };
   }
   const text = await res.text();
   let parsed: unknown = null;

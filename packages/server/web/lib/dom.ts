@@ -57,7 +57,8 @@ export function focusMain(target?: HTMLElement | null): void {
  */
 export function preserveFocus(container: Element, render: () => void): void {
   const active = document.activeElement;
-  const key = active && container.contains(active) ? (active.getAttribute('href') ?? active.getAttribute('aria-label') ?? active.textContent) : null;
+  const key =
+    active && container.contains(active) ? (active.getAttribute('href') ?? active.getAttribute('aria-label') ?? active.textContent) : null;
   render();
   if (key === null) return;
   for (const el of container.querySelectorAll<HTMLElement>('a, button')) {

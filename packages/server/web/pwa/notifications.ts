@@ -22,7 +22,9 @@ export function registerServiceWorker(): Promise<ServiceWorkerRegistration | nul
 }
 
 const pushSupported = () => 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
-const installed = () => window.matchMedia?.('(display-mode: standalone)').matches === true || (navigator as Navigator & { standalone?: boolean }).standalone === true;
+const installed = () =>
+  window.matchMedia?.('(display-mode: standalone)').matches === true ||
+  (navigator as Navigator & { standalone?: boolean }).standalone === true;
 const isIos = () => /iphone|ipad|ipod/i.test(navigator.userAgent) || (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
 
 let installPrompt: (Event & { prompt(): Promise<void> }) | null = null;
@@ -39,13 +41,17 @@ async function currentSubscription(): Promise<PushSubscription | null> {
 
 /** Asks the browser (which asks the person) and hands the subscription to the server. */
 export async function subscribe(vapidPublicKey: string): Promise<string | null> {
-  if ((await Notification.requestPermission()) !== 'granted') return 'Notifications are blocked for this site. Allow them in the browser settings and try again.';
+  if ((await Notification.requestPermission()) !== 'granted')
+    return 'Notifications are blocked for this site. Allow them in the browser settings and try again.';
   const registration = (await registerServiceWorker()) ?? null;
   if (!registration) return 'This browser could not start the approver in the background.';
   await navigator.serviceWorker.ready;
   let subscription: PushSubscription;
   try {
-    subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64urlToBytes(vapidPublicKey) });
+    subscription = await registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: base64urlToBytes(vapidPublicKey),
+    });
   } catch (err) {
     return `The browser's push service refused: ${(err as Error).message}`;
   }
@@ -73,11 +79,20 @@ function base64urlToBytes(value: string): Uint8Array<ArrayBuffer> {
 function installHint(): HTMLElement | null {
   if (installed()) return null;
   if (isIos()) {
-    return h('p', { class: 'hint' }, 'On iPhone or iPad (iOS 16.4 or later): tap Share, then Add to Home Screen, and open Sigil from the Home Screen. Notifications work from there.');
+    return h(
+      'p',
+      { class: 'hint' },
+      'On iPhone or iPad (iOS 16.4 or later): tap Share, then Add to Home Screen, and open Sigil from the Home Screen. Notifications work from there.',
+    );
   }
   const button = h('button', { type: 'button', class: 'button small js-install', hidden: installPrompt === null }, 'Install the approver');
   button.addEventListener('click', () => void installPrompt?.prompt());
-  return h('p', { class: 'hint' }, 'Install the approver on this device to get notifications like an app (browser menu, Install or Add to Home Screen). ', button);
+  return h(
+    'p',
+    { class: 'hint' },
+    'Install the approver on this device to get notifications like an app (browser menu, Install or Add to Home Screen). ',
+    button,
+  );
 }
 
 /** The "Notifications" card on the inbox. */
@@ -93,7 +108,16 @@ export function notificationSection(): HTMLElement {
     emailInput,
     h('button', { type: 'submit', class: 'button small' }, 'Save'),
   );
-  const section = h('section', { class: 'card notify', 'aria-labelledby': 'notify-heading' }, h('h2', { id: 'notify-heading' }, 'Notifications'), status, actions, error, emailForm, installHint());
+  const section = h(
+    'section',
+    { class: 'card notify', 'aria-labelledby': 'notify-heading' },
+    h('h2', { id: 'notify-heading' }, 'Notifications'),
+    status,
+    actions,
+    error,
+    emailForm,
+    installHint(),
+  );
 
   const render = async () => {
     const res = await request<Settings>('GET', '/approve/api/notifications');
@@ -101,7 +125,12 @@ export function notificationSection(): HTMLElement {
     emailInput.value = res.body.email ?? '';
     const subscribed = res.body.push !== null && (pushSupported() ? (await currentSubscription()) !== null : false);
     if (!pushSupported()) {
-      replace(status, installed() || !isIos() ? 'This browser cannot receive push notifications.' : 'Install the approver (below) to get push notifications.');
+      replace(
+        status,
+        installed() || !isIos()
+          ? 'This browser cannot receive push notifications.'
+          : 'Install the approver (below) to get push notifications.',
+      );
       return replace(actions);
     }
     if (subscribed) {

@@ -7,7 +7,15 @@ const escapeHtml = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 
 export function emailMessage(content: NotificationContent) {
-  const text = [content.title, '', ...(content.body ? [content.body, ''] : []), `Open the request: ${content.url}`, '', 'Deciding needs your passkey or device; this link alone cannot approve anything.', ''].join('\n');
+  const text = [
+    content.title,
+    '',
+    ...(content.body ? [content.body, ''] : []),
+    `Open the request: ${content.url}`,
+    '',
+    'Deciding needs your passkey or device; this link alone cannot approve anything.',
+    '',
+  ].join('\n');
   const html = `<!doctype html><html><body>
 <h1 style="font-size:18px">${escapeHtml(content.title)}</h1>
 ${content.body ? `<p>${escapeHtml(content.body)}</p>` : ''}

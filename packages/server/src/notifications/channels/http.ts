@@ -13,7 +13,10 @@ export interface HttpPolicy {
  */
 export async function guardedPost(url: string, body: string | Buffer, headers: Record<string, string>, policy: HttpPolicy) {
   try {
-    const target = await resolveWebhookTarget(url, { allowPrivate: policy.allowPrivate, ...(policy.lookup ? { lookup: policy.lookup } : {}) });
+    const target = await resolveWebhookTarget(url, {
+      allowPrivate: policy.allowPrivate,
+      ...(policy.lookup ? { lookup: policy.lookup } : {}),
+    });
     return await postWebhook(target, body, headers, { timeoutMs: policy.timeoutMs });
   } catch (err) {
     if (!(err instanceof WebhookTargetError)) throw err;

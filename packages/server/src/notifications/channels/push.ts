@@ -27,19 +27,34 @@ export async function sendPush(
   ttlSeconds: number,
   policy: HttpPolicy,
 ): Promise<SendResult> {
-  const payload: PushPayload = { title: content.title, body: content.body, url: content.url, request_id: content.requestId, kind: content.kind };
-  const details = webpush.generateRequestDetails({ endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } }, JSON.stringify(payload), {
-    vapidDetails: { subject: vapid.subject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
-    TTL: Math.max(0, Math.floor(ttlSeconds)),
-    // One topic per request: a push service holding an older message of it replaces that message.
-    topic: content.requestId.replaceAll('-', ''),
-    urgency: content.kind === 'created' || content.kind === 'reminder' ? 'high' : 'normal',
-    contentEncoding: 'aes128gcm',
-  });
+  const payload: PushPayload = {
+    title: content.title,
+    body: content.body,
+    url: content.url,
+    request_id: content.requestId,
+    kind: content.kind,
+  };
+  const details = webpush.generateRequestDetails(
+    { endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } },
+    JSON.stringify(payload),
+    {
+      vapidDetails: { subject: vapid.subject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
+      TTL: Math.max(0, Math.floor(ttlSeconds)),
+      // One topic per request: a push service holding an older message of it replaces that message.
+      topic: content.requestId.replaceAll('-', ''),
+      urgency: content.kind === 'created' || content.kind === 'reminder' ? 'high' : 'normal',
+      contentEncoding: 'aes128gcm',
+    },
+  );
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(details.headers)) headers[name.toLowerCase()] = String(value);
   const result = await guardedPost(details.endpoint, details.body ?? Buffer.alloc(0), headers, policy);
   if (result.status === -1) return { outcome: 'failed', error: result.error ?? 'refused' };
-  if (result.status === 404 || result.status === 410) return { outcome: 'failed', error: `the push service says the subscription is gone (HTTP ${result.status}); it was removed`, gone: true };
+  if (result.status === 404 || result.status === 410)
+    return {
+      outcome: 'failed',
+      error: `the push service says the subscription is gone (HTTP ${result.status}); it was removed`,
+      gone: true,
+    };
   return fromHttpStatus(result.status, result.error, result.retryAfterSeconds);
 }

@@ -7,7 +7,12 @@ export type SendResult =
   /** Never going to work (refused address, 4xx); `gone` when a push subscription no longer exists. */
   | { outcome: 'failed'; error: string; gone?: boolean };
 
-export function fromHttpStatus(status: number, error: string | undefined, retryAfterSeconds: number | null, delivered: 'sent' | 'delivered' = 'delivered'): SendResult {
+export function fromHttpStatus(
+  status: number,
+  error: string | undefined,
+  retryAfterSeconds: number | null,
+  delivered: 'sent' | 'delivered' = 'delivered',
+): SendResult {
   if (status >= 200 && status < 300) return { outcome: delivered };
   const reason = error ?? `HTTP ${status}`;
   if (status === 0 || status === 408 || status === 429 || status >= 500) return { outcome: 'retry', error: reason, retryAfterSeconds };

@@ -32,30 +32,37 @@ export function renderInboxList(): void {
     replace(list, h('li', { class: 'empty' }, 'No requests are waiting for you.'));
     return;
   }
-  preserveFocus(list, () => replace(
-    list,
-    views.map((view) => {
-      const model = approvalScreen(view, now());
-      const outcome = outcomeLine(view.status);
-      const state =
-        outcome ?? (view.my_decision === 'approve' ? 'You approved' : view.my_decision === 'deny' ? 'You denied' : null);
-      return h(
-        'li',
-        {},
-        h(
-          'a',
-          { href: `/approve/requests/${view.request_id}`, 'data-nav': true, class: `inbox-item${view.status === 'pending' && !view.my_decision ? ' waiting' : ''}` },
-          h('span', { class: 'inbox-org' }, model.heading),
-          h('span', { class: 'inbox-title' }, model.description),
+  preserveFocus(list, () =>
+    replace(
+      list,
+      views.map((view) => {
+        const model = approvalScreen(view, now());
+        const outcome = outcomeLine(view.status);
+        const state = outcome ?? (view.my_decision === 'approve' ? 'You approved' : view.my_decision === 'deny' ? 'You denied' : null);
+        return h(
+          'li',
+          {},
           h(
-            'span',
-            { class: 'inbox-meta' },
-            state ? h('span', { class: 'inbox-state' }, state) : h('span', { class: 'js-expires', 'data-expires': view.expires_at }, model.timeLeft ?? ''),
-            ' · ',
-            model.quorum,
+            'a',
+            {
+              href: `/approve/requests/${view.request_id}`,
+              'data-nav': true,
+              class: `inbox-item${view.status === 'pending' && !view.my_decision ? ' waiting' : ''}`,
+            },
+            h('span', { class: 'inbox-org' }, model.heading),
+            h('span', { class: 'inbox-title' }, model.description),
+            h(
+              'span',
+              { class: 'inbox-meta' },
+              state
+                ? h('span', { class: 'inbox-state' }, state)
+                : h('span', { class: 'js-expires', 'data-expires': view.expires_at }, model.timeLeft ?? ''),
+              ' · ',
+              model.quorum,
+            ),
           ),
-        ),
-      );
-    }),
-  ));
+        );
+      }),
+    ),
+  );
 }

@@ -21,7 +21,12 @@ export async function showRequest(id: string): Promise<void> {
     replace(main(), h('p', { class: 'loading' }, 'Loading…'));
     const res = await getRequest(id);
     if (res.status !== 200) {
-      replace(main(), h('p', {}, h('a', { href: '/approve', 'data-nav': true }, '← All requests')), h('h1', {}, 'Request not found'), h('p', {}, errorMessage(res)));
+      replace(
+        main(),
+        h('p', {}, h('a', { href: '/approve', 'data-nav': true }, '← All requests')),
+        h('h1', {}, 'Request not found'),
+        h('p', {}, errorMessage(res)),
+      );
       focusMain();
       return;
     }
@@ -67,7 +72,12 @@ function renderScreen(initial: DeviceRequestView): void {
       }
       return;
     }
-    const cls = state.kind === 'finished' ? `outcome-final status-${state.status}` : state.kind === 'approved' ? 'outcome-approved' : 'outcome-denied';
+    const cls =
+      state.kind === 'finished'
+        ? `outcome-final status-${state.status}`
+        : state.kind === 'approved'
+          ? 'outcome-approved'
+          : 'outcome-denied';
     replace(outcome, ...state.lines.map((line, i) => h('p', i === 0 ? { class: cls } : {}, line)));
     actions.hidden = true;
   };
@@ -99,7 +109,9 @@ function renderScreen(initial: DeviceRequestView): void {
       try {
         webauthn = await assertDecision(challenge, app.me);
       } catch (err) {
-        error.textContent = isCancelled(err) ? 'Nothing was sent: the passkey prompt was cancelled or timed out.' : `Nothing was sent: ${(err as Error).message}`;
+        error.textContent = isCancelled(err)
+          ? 'Nothing was sent: the passkey prompt was cancelled or timed out.'
+          : `Nothing was sent: ${(err as Error).message}`;
         return;
       }
       replace(outcome, h('p', {}, 'Sending…'));

@@ -36,24 +36,62 @@ function pictogramSection(pictogram: Pictogram): HTMLElement {
 
 export function guessDeviceName(): string {
   const ua = navigator.userAgent;
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
-  const os = /iPhone|iPad/.test(ua) ? 'iOS' : /Android/.test(ua) ? 'Android' : /Mac OS X/.test(ua) ? 'macOS' : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : '';
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Firefox\//.test(ua)
+      ? 'Firefox'
+      : /Chrome\//.test(ua)
+        ? 'Chrome'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : 'Browser';
+  const os = /iPhone|iPad/.test(ua)
+    ? 'iOS'
+    : /Android/.test(ua)
+      ? 'Android'
+      : /Mac OS X/.test(ua)
+        ? 'macOS'
+        : /Windows/.test(ua)
+          ? 'Windows'
+          : /Linux/.test(ua)
+            ? 'Linux'
+            : '';
   return os ? `${browser} on ${os}` : browser;
 }
 
 export function showWelcome(): void {
   const error = h('p', { class: 'error', role: 'alert' });
-  const signInButton: HTMLButtonElement = h('button', { type: 'button', class: 'button primary', onclick: () => void signIn(signInButton, error) }, 'Sign in with passkey');
+  const signInButton: HTMLButtonElement = h(
+    'button',
+    { type: 'button', class: 'button primary', onclick: () => void signIn(signInButton, error) },
+    'Sign in with passkey',
+  );
   replace(
     main(),
     h('h1', {}, 'Approve requests with a passkey'),
-    h('p', {}, `Approvers for ${sanitizeText(app.config?.org_name ?? 'this organisation')} see and decide on approval requests here, confirming each with this device's fingerprint, face or screen lock.`),
-    h('section', { class: 'card', 'aria-labelledby': 'signin-heading' }, h('h2', { id: 'signin-heading' }, 'Already paired?'), h('p', {}, signInButton), error),
+    h(
+      'p',
+      {},
+      `Approvers for ${sanitizeText(app.config?.org_name ?? 'this organisation')} see and decide on approval requests here, confirming each with this device's fingerprint, face or screen lock.`,
+    ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'signin-heading' },
+      h('h2', { id: 'signin-heading' }, 'Already paired?'),
+      h('p', {}, signInButton),
+      error,
+    ),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'pair-heading' },
       h('h2', { id: 'pair-heading' }, 'New here?'),
-      h('p', {}, 'Ask your administrator for a pairing code, then ', h('a', { href: '/approve/pair', 'data-nav': true }, 'pair this browser'), '.'),
+      h(
+        'p',
+        {},
+        'Ask your administrator for a pairing code, then ',
+        h('a', { href: '/approve/pair', 'data-nav': true }, 'pair this browser'),
+        '.',
+      ),
     ),
   );
   focusMain();
@@ -72,7 +110,14 @@ export function showPairing(code: string): void {
     'aria-describedby': 'pair-code-hint',
     value: code,
   });
-  const nameInput = h('input', { id: 'pair-name', name: 'name', maxlength: 100, placeholder: 'As your administrator named it', 'aria-describedby': 'pair-name-hint', autocomplete: 'off' });
+  const nameInput = h('input', {
+    id: 'pair-name',
+    name: 'name',
+    maxlength: 100,
+    placeholder: 'As your administrator named it',
+    'aria-describedby': 'pair-name-hint',
+    autocomplete: 'off',
+  });
   const matches = h('input', { id: 'pair-match', type: 'checkbox', required: true });
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Create passkey');
   const status = h('p', { class: 'status', role: 'status' });
@@ -80,8 +125,24 @@ export function showPairing(code: string): void {
   const form = h(
     'form',
     { class: 'card form', novalidate: true },
-    h('div', { class: 'field' }, h('label', { for: 'pair-code' }, 'Pairing code'), codeInput, h('p', { class: 'hint', id: 'pair-code-hint' }, '8 digits, from your administrator.')),
-    h('div', { class: 'field' }, h('label', { for: 'pair-name' }, 'Name for this device (optional)'), nameInput, h('p', { class: 'hint', id: 'pair-name-hint' }, `Leave it empty to use the name your administrator gave this pairing (or "${guessDeviceName()}" if none).`)),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'pair-code' }, 'Pairing code'),
+      codeInput,
+      h('p', { class: 'hint', id: 'pair-code-hint' }, '8 digits, from your administrator.'),
+    ),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'pair-name' }, 'Name for this device (optional)'),
+      nameInput,
+      h(
+        'p',
+        { class: 'hint', id: 'pair-name-hint' },
+        `Leave it empty to use the name your administrator gave this pairing (or "${guessDeviceName()}" if none).`,
+      ),
+    ),
     h('div', { class: 'field check' }, matches, h('label', { for: 'pair-match' }, 'The console shows the same pictogram')),
     h('div', { class: 'actions' }, submit),
     status,

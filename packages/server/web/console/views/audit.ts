@@ -20,7 +20,10 @@ export async function showAudit(): Promise<void> {
   const entries: AuditEntry[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 10; page++) {
-    const res: ApiResult<{ data: AuditEntry[]; next_cursor: string | null }> = await api('GET', `/v1/audit?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    const res: ApiResult<{ data: AuditEntry[]; next_cursor: string | null }> = await api(
+      'GET',
+      `/v1/audit?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     if (res.status !== 200) break;
     entries.push(...res.body.data);
     cursor = res.body.next_cursor;
@@ -41,11 +44,21 @@ export async function showAudit(): Promise<void> {
         'dl',
         { class: 'kv card', id: 'audit-verification' },
         h('dt', {}, 'Signed tree head'),
-        h('dd', {}, `${size} entries, root ${head.payload.root_hash.slice(0, 16)}…, signed ${fmtTime(new Date(head.payload.timestamp).toISOString())}`),
+        h(
+          'dd',
+          {},
+          `${size} entries, root ${head.payload.root_hash.slice(0, 16)}…, signed ${fmtTime(new Date(head.payload.timestamp).toISOString())}`,
+        ),
         h('dt', {}, 'Signature'),
         h('dd', {}, signatureOk ? badge('valid: signed by this server', 'ok') : badge('INVALID', 'bad')),
         h('dt', {}, 'Entries'),
-        h('dd', {}, badLeaf ? badge(`entry ${badLeaf.leaf_index} does not match its leaf hash`, 'bad') : badge(`${inTree.length} leaf hashes recomputed`, 'ok')),
+        h(
+          'dd',
+          {},
+          badLeaf
+            ? badge(`entry ${badLeaf.leaf_index} does not match its leaf hash`, 'bad')
+            : badge(`${inTree.length} leaf hashes recomputed`, 'ok'),
+        ),
         h('dt', {}, 'Root'),
         h(
           'dd',
@@ -88,4 +101,3 @@ function summarize(e: AuditEntry): string {
       .join(' ');
   return pick('group', 'decision', 'status', 'name', 'url', 'event_type', 'name_hint').slice(0, 160);
 }
-

@@ -44,7 +44,15 @@ function copyButton(label: string, text: string, target?: HTMLElement): HTMLElem
 function deviceIdentity(d: Device): HTMLElement {
   const line = (label: string, value: string) => {
     const code = h('code', { class: 'mono identity-value' }, value);
-    return h('div', { class: 'identity-line' }, h('span', { class: 'identity-label' }, `${label}:`), ' ', code, ' ', copyButton(`${sanitizeText(d.name)}'s ${label}`, value, code));
+    return h(
+      'div',
+      { class: 'identity-line' },
+      h('span', { class: 'identity-label' }, `${label}:`),
+      ' ',
+      code,
+      ' ',
+      copyButton(`${sanitizeText(d.name)}'s ${label}`, value, code),
+    );
   };
   const approver = JSON.stringify({ fingerprint: d.fingerprint, device_public_key: d.device_public_key });
   return h(
@@ -52,7 +60,13 @@ function deviceIdentity(d: Device): HTMLElement {
     { class: 'identity' },
     line('fingerprint', d.fingerprint),
     line('device_public_key', d.device_public_key),
-    h('div', { class: 'identity-line approver' }, h('span', { class: 'identity-label' }, 'As an approver in a request:'), ' ', copyButton(`${sanitizeText(d.name)} as an approver`, approver)),
+    h(
+      'div',
+      { class: 'identity-line approver' },
+      h('span', { class: 'identity-label' }, 'As an approver in a request:'),
+      ' ',
+      copyButton(`${sanitizeText(d.name)} as an approver`, approver),
+    ),
   );
 }
 
@@ -81,21 +95,25 @@ export async function showDevices(): Promise<void> {
           d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
           fmtTime(d.paired_at),
           d.status === 'active'
-            ? [h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'button small danger',
-                  'aria-label': `Revoke ${sanitizeText(d.name)}`,
-                  onclick: async () => {
-                    if (!window.confirm(`Revoke "${sanitizeText(d.name)}"? It can no longer decide anything, including open requests.`)) return;
-                    const done = await api('DELETE', `/v1/devices/${d.fingerprint}`);
-                    announce(done.status === 200 ? `${sanitizeText(d.name)} revoked` : errorMessage(done));
-                    await load();
+            ? [
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'button small danger',
+                    'aria-label': `Revoke ${sanitizeText(d.name)}`,
+                    onclick: async () => {
+                      if (!window.confirm(`Revoke "${sanitizeText(d.name)}"? It can no longer decide anything, including open requests.`))
+                        return;
+                      const done = await api('DELETE', `/v1/devices/${d.fingerprint}`);
+                      announce(done.status === 200 ? `${sanitizeText(d.name)} revoked` : errorMessage(done));
+                      await load();
+                    },
                   },
-                },
-                'Revoke',
-              ), contactsEditor(api, d.fingerprint, sanitizeText(d.name))]
+                  'Revoke',
+                ),
+                contactsEditor(api, d.fingerprint, sanitizeText(d.name)),
+              ]
             : '',
         ]),
       ),
@@ -118,9 +136,20 @@ export async function showDevices(): Promise<void> {
         h('h3', {}, 'Pairing code'),
         h('p', { class: 'code-display', id: 'pairing-code' }, p.code),
         h('p', {}, `Valid until ${new Date(p.expires_at).toLocaleTimeString()}, once.`),
-        h('p', {}, 'Web approver: open ', h('a', { href: link, target: '_blank', rel: 'noopener' }, link), ' on the approver’s phone or computer.'),
+        h(
+          'p',
+          {},
+          'Web approver: open ',
+          h('a', { href: link, target: '_blank', rel: 'noopener' }, link),
+          ' on the approver’s phone or computer.',
+        ),
         h('p', {}, 'Terminal: ', h('span', { class: 'mono' }, `sigil-device pair --server ${location.origin} --code ${p.code}`)),
-        h('p', {}, 'The device must show this server pictogram: ', h('strong', {}, `${p.pictogram.emoji.join(' ')} (${p.pictogram.names.join(', ')})`)),
+        h(
+          'p',
+          {},
+          'The device must show this server pictogram: ',
+          h('strong', {}, `${p.pictogram.emoji.join(' ')} (${p.pictogram.names.join(', ')})`),
+        ),
         state,
       );
       announce(`Pairing code ${p.code.split('').join(' ')}`);
@@ -128,7 +157,8 @@ export async function showDevices(): Promise<void> {
         const s = await api<{ status: string; name: string | null }>('GET', `/v1/pairings/${p.pairing_id}`);
         if (s.status !== 200 || s.body.status === 'pending') return;
         window.clearInterval(poll);
-        state.textContent = s.body.status === 'completed' ? `Paired: ${sanitizeText(s.body.name ?? 'device')}.` : 'This code expired without being used.';
+        state.textContent =
+          s.body.status === 'completed' ? `Paired: ${sanitizeText(s.body.name ?? 'device')}.` : 'This code expired without being used.';
         await load();
       }, 2000);
       onLeave(() => window.clearInterval(poll));
@@ -150,4 +180,3 @@ export async function showDevices(): Promise<void> {
   focusMain();
   await load();
 }
-

@@ -20,7 +20,12 @@ export async function showRequest(id: string): Promise<void> {
   const load = async () => {
     const res = await api<MpaRequestView>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}`);
     if (res.status !== 200) {
-      replace(main(), h('p', {}, h('a', { href: '#/requests' }, '← Requests')), h('h1', {}, 'Request not found'), h('p', {}, errorMessage(res)));
+      replace(
+        main(),
+        h('p', {}, h('a', { href: '#/requests' }, '← Requests')),
+        h('h1', {}, 'Request not found'),
+        h('p', {}, errorMessage(res)),
+      );
       return false;
     }
     const r = res.body;
@@ -34,7 +39,9 @@ export async function showRequest(id: string): Promise<void> {
     shown = JSON.stringify([r, notifications]);
     const names = new Map((devices.status === 200 ? devices.body.data : []).map((d) => [d.fingerprint, d.name]));
     const deviceName = (fp: string | null) => (fp === null ? 'Organisation channel' : sanitizeText(names.get(fp) ?? short(fp)));
-    const items: TimelineItem[] = [{ at: r.created_at, text: [h('strong', {}, 'Created'), ` · ${r.groups_required} of ${r.groups_total} groups required`] }];
+    const items: TimelineItem[] = [
+      { at: r.created_at, text: [h('strong', {}, 'Created'), ` · ${r.groups_required} of ${r.groups_total} groups required`] },
+    ];
     const satisfied = new Set<string>();
     let decided = false;
     if (features.audit) {
@@ -60,10 +67,9 @@ export async function showRequest(id: string): Promise<void> {
     if (features.webhooks) {
       const endpoints = await api<{ data: Array<{ id: string; url: string }> }>('GET', '/v1/webhooks');
       for (const endpoint of endpoints.status === 200 ? endpoints.body.data : []) {
-        const deliveries = await api<{ data: Array<{ request_id: string | null; event_type: string; status: string; attempt_count: number; created_at: string }> }>(
-          'GET',
-          `/v1/webhooks/${endpoint.id}/deliveries?limit=100`,
-        );
+        const deliveries = await api<{
+          data: Array<{ request_id: string | null; event_type: string; status: string; attempt_count: number; created_at: string }>;
+        }>('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=100`);
         for (const d of deliveries.status === 200 ? deliveries.body.data : []) {
           if (d.request_id !== id) continue;
           items.push({
@@ -113,7 +119,11 @@ export async function showRequest(id: string): Promise<void> {
         h('dt', {}, 'Action type'),
         h('dd', {}, sanitizeText(r.action.type)),
         h('dt', {}, 'Quorum'),
-        h('dd', {}, `${r.groups_satisfied.length} of ${plural(r.groups_required, 'required group')} approved (${plural(r.groups_total, 'group')} in all)`),
+        h(
+          'dd',
+          {},
+          `${r.groups_satisfied.length} of ${plural(r.groups_required, 'required group')} approved (${plural(r.groups_total, 'group')} in all)`,
+        ),
         h('dt', {}, 'Groups satisfied'),
         h('dd', {}, r.groups_satisfied.length > 0 ? r.groups_satisfied.map(sanitizeText).join(', ') : 'none yet'),
         h('dt', {}, 'Expires'),
@@ -122,7 +132,11 @@ export async function showRequest(id: string): Promise<void> {
       ),
       cancel,
       h('h2', {}, 'Timeline'),
-      h('ol', { class: 'timeline' }, items.map((i) => h('li', {}, i.at ? h('time', { datetime: i.at }, fmtTime(i.at)) : null, i.text))),
+      h(
+        'ol',
+        { class: 'timeline' },
+        items.map((i) => h('li', {}, i.at ? h('time', { datetime: i.at }, fmtTime(i.at)) : null, i.text)),
+      ),
       notificationLogSection(notifications, deviceName, table, badge),
     );
     return stillChanging;
@@ -131,4 +145,3 @@ export async function showRequest(id: string): Promise<void> {
   focusMain();
   if (pending) every(REFRESH_MS, async () => void (await load()));
 }
-

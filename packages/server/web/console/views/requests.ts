@@ -4,7 +4,7 @@ import type { MpaRequestView } from '@sigilauth/protocol/validation';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main, REFRESH_MS, STATUSES} from '../state.js';
+import { main, REFRESH_MS, STATUSES } from '../state.js';
 import { every } from '../timers.js';
 import { fmtTime, plural, statusBadge, table } from '../widgets.js';
 
@@ -34,23 +34,24 @@ export async function showRequests(status: string): Promise<void> {
     const snapshot = JSON.stringify(res.body.data);
     if (snapshot === shown) return;
     shown = snapshot;
-    preserveFocus(body, () => replace(
-      body,
-      table(
-        'MPA requests',
-        ['Created', 'Action', 'Status', 'Groups', 'Expires / completed'],
-        res.body.data.map((r) => [
-          fmtTime(r.created_at),
-          h('a', { href: `#/requests/${r.request_id}` }, sanitizeText(r.action.description)),
-          statusBadge(r.status),
-          `${r.groups_satisfied.length} of ${r.groups_required} approved (${plural(r.groups_total, 'group')})`,
-          r.completed_at ? fmtTime(r.completed_at) : fmtTime(r.expires_at),
-        ]),
+    preserveFocus(body, () =>
+      replace(
+        body,
+        table(
+          'MPA requests',
+          ['Created', 'Action', 'Status', 'Groups', 'Expires / completed'],
+          res.body.data.map((r) => [
+            fmtTime(r.created_at),
+            h('a', { href: `#/requests/${r.request_id}` }, sanitizeText(r.action.description)),
+            statusBadge(r.status),
+            `${r.groups_satisfied.length} of ${r.groups_required} approved (${plural(r.groups_total, 'group')})`,
+            r.completed_at ? fmtTime(r.completed_at) : fmtTime(r.expires_at),
+          ]),
+        ),
       ),
-    ));
+    );
   };
   let shown = '';
   await load();
   every(REFRESH_MS, load);
 }
-

@@ -16,7 +16,14 @@ export function signOut(message?: string): void {
 export function showSignIn(message?: string): void {
   stopTimers();
   replace($('#nav'));
-  const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'api-key-hint' });
+  const input = h('input', {
+    id: 'api-key',
+    type: 'password',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    required: true,
+    'aria-describedby': 'api-key-hint',
+  });
   const error = h('p', { class: 'error', role: 'alert' }, message ?? '');
   const submit = h('button', { type: 'submit', class: 'button primary' }, 'Sign in');
   const form = h(
@@ -27,7 +34,11 @@ export function showSignIn(message?: string): void {
       { class: 'field' },
       h('label', { for: 'api-key' }, 'API key'),
       input,
-      h('p', { class: 'hint', id: 'api-key-hint' }, 'An sgk_live_ or sgk_test_ key. It stays in this browser tab (sessionStorage) and is sent only to this server.'),
+      h(
+        'p',
+        { class: 'hint', id: 'api-key-hint' },
+        'An sgk_live_ or sgk_test_ key. It stays in this browser tab (sessionStorage) and is sent only to this server.',
+      ),
     ),
     h('div', { class: 'actions' }, submit),
     error,
@@ -62,4 +73,3 @@ export async function enter(serverInfo: Info): Promise<void> {
   if (!location.hash) history.replaceState(null, '', '#/requests');
   route();
 }
-

@@ -10,10 +10,17 @@ import { badge, fmtTime, short, table } from '../widgets.js';
 export async function showWebhooks(): Promise<void> {
   replace(main(), h('h1', {}, 'Webhooks'), h('p', { class: 'loading' }, 'Loading…'));
   focusMain();
-  const res = await api<{ data: Array<{ id: string; url: string; description: string | null; events: string[] | null; enabled: boolean; consecutive_failures: number; disabled_reason: string | null }> }>(
-    'GET',
-    '/v1/webhooks',
-  );
+  const res = await api<{
+    data: Array<{
+      id: string;
+      url: string;
+      description: string | null;
+      events: string[] | null;
+      enabled: boolean;
+      consecutive_failures: number;
+      disabled_reason: string | null;
+    }>;
+  }>('GET', '/v1/webhooks');
   if (res.status !== 200) return replace(main(), h('h1', {}, 'Webhooks'), h('p', { class: 'error' }, errorMessage(res)));
   replace(
     main(),
@@ -23,7 +30,10 @@ export async function showWebhooks(): Promise<void> {
       'Webhook endpoints',
       ['Endpoint', 'Events', 'State', 'Failures'],
       res.body.data.map((e) => [
-        [h('a', { href: `#/webhooks/${e.id}`, class: 'mono' }, sanitizeText(e.url)), e.description ? h('div', { class: 'hint' }, sanitizeText(e.description)) : null],
+        [
+          h('a', { href: `#/webhooks/${e.id}`, class: 'mono' }, sanitizeText(e.url)),
+          e.description ? h('div', { class: 'hint' }, sanitizeText(e.description)) : null,
+        ],
         e.events ? e.events.join(', ') : 'all events',
         e.enabled ? badge('enabled', 'ok') : badge(`disabled${e.disabled_reason ? `: ${sanitizeText(e.disabled_reason)}` : ''}`, 'bad'),
         String(e.consecutive_failures),
@@ -37,12 +47,24 @@ export async function showWebhook(id: string): Promise<void> {
   const load = async () => {
     const [endpoint, deliveries] = await Promise.all([
       api<{ url: string; enabled: boolean }>('GET', `/v1/webhooks/${encodeURIComponent(id)}`),
-      api<{ data: Array<{ id: string; event_type: string; request_id: string | null; status: string; attempt_count: number; created_at: string; attempts: Array<{ status_code: number | null; error: string | null }> }> }>(
-        'GET',
-        `/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=100`,
-      ),
+      api<{
+        data: Array<{
+          id: string;
+          event_type: string;
+          request_id: string | null;
+          status: string;
+          attempt_count: number;
+          created_at: string;
+          attempts: Array<{ status_code: number | null; error: string | null }>;
+        }>;
+      }>('GET', `/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=100`),
     ]);
-    if (endpoint.status !== 200 || deliveries.status !== 200) return replace(main(), h('p', {}, h('a', { href: '#/webhooks' }, '← Webhooks')), h('p', { class: 'error' }, errorMessage(endpoint.status !== 200 ? endpoint : deliveries)));
+    if (endpoint.status !== 200 || deliveries.status !== 200)
+      return replace(
+        main(),
+        h('p', {}, h('a', { href: '#/webhooks' }, '← Webhooks')),
+        h('p', { class: 'error' }, errorMessage(endpoint.status !== 200 ? endpoint : deliveries)),
+      );
     replace(
       main(),
       h('p', {}, h('a', { href: '#/webhooks' }, '← Webhooks')),
@@ -68,4 +90,3 @@ export async function showWebhook(id: string): Promise<void> {
   focusMain();
   every(REFRESH_MS * 2, load);
 }
-
