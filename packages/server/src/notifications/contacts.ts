@@ -115,7 +115,10 @@ export async function updateContacts(
   return contactsView(row);
 }
 
+/** A device of the tenant's contacts (revoked devices have none); 404 for a device the tenant does not have. */
 export async function getContacts(db: Queryable, tenantId: string, fingerprint: string): Promise<ContactsView> {
+  const [device] = await db.query('SELECT 1 FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [tenantId, fingerprint]);
+  if (!device) throw notFound('device');
   const [row] = await db.query<ContactsRow>(
     'SELECT email, slack_webhook_url, push_endpoint FROM device_contacts WHERE tenant_id = $1 AND fingerprint = $2',
     [tenantId, fingerprint],
