@@ -58,3 +58,9 @@ export function fromBase64(encoded: string): Uint8Array<ArrayBuffer> {
 
 /** base64url without padding, as WebAuthn encodes its fields. */
 export const toBase64url = (bytes: Uint8Array): string => toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+/** Unpadded base64url (a VAPID public key, a WebAuthn field) back to bytes; strict, as fromBase64. */
+export function fromBase64url(encoded: string): Uint8Array<ArrayBuffer> {
+  const standard = encoded.replace(/-/g, '+').replace(/_/g, '/');
+  return fromBase64(standard + '='.repeat((4 - (standard.length % 4)) % 4));
+}

@@ -3,6 +3,7 @@
  * device after the person asks for it, an email address for this device, and how to install the
  * approver so a phone can receive pushes.
  */
+import { fromBase64url } from '@sigilauth/protocol/bytes';
 import { errorMessage, request } from '../lib/api.js';
 import { announce, h, replace } from '../lib/dom.js';
 
@@ -50,7 +51,7 @@ export async function subscribe(vapidPublicKey: string): Promise<string | null> 
   try {
     subscription = await registration.pushManager.subscribe({
       userVisibleOnly: true,
-      applicationServerKey: base64urlToBytes(vapidPublicKey),
+      applicationServerKey: fromBase64url(vapidPublicKey),
     });
   } catch (err) {
     return `The browser's push service refused: ${(err as Error).message}`;
@@ -67,13 +68,6 @@ export async function unsubscribe(): Promise<string | null> {
   const res = await request('PUT', '/approve/api/notifications', { push_subscription: null });
   await (await currentSubscription())?.unsubscribe().catch(() => false);
   return res.status === 200 ? null : errorMessage(res);
-}
-
-function base64urlToBytes(value: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(value.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (value.length % 4)) % 4));
-  const bytes = new Uint8Array(new ArrayBuffer(binary.length));
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
 function installHint(): HTMLElement | null {
@@ -103,9 +97,8 @@ export function notificationSection(): HTMLElement {
   const emailInput = h('input', { type: 'email', id: 'notify-email', autocomplete: 'email', maxlength: 254 });
   const emailForm = h(
     'form',
-    { class: 'notify-email' },
-    h('label', { for: 'notify-email' }, 'Email me too (optional)'),
-    emailInput,
+    { class: 'form notify-email' },
+    h('div', { class: 'field' }, h('label', { for: 'notify-email' }, 'Email me too (optional)'), emailInput),
     h('button', { type: 'submit', class: 'button small' }, 'Save'),
   );
   const section = h(
