@@ -1,6 +1,7 @@
 import {
   decodePublicKey,
   DomainTag,
+  ErrorCode,
   fingerprintOf,
   isFingerprint,
   pictogramFor,
@@ -85,7 +86,7 @@ export interface PairOptions {
 /** Completes a pairing: proves possession of the device key over the code, for this server only. */
 export async function pairDevice(options: PairOptions): Promise<{ server: PairedServer; response: PairingResponse }> {
   const code = normalizePairingCode(options.code);
-  if (code === null) throw new SigilApiError(0, 'invalid_code', 'the pairing code must be 8 digits');
+  if (code === null) throw new SigilApiError(0, ErrorCode.invalid_code, 'the pairing code must be 8 digits');
   const { info, key } = options;
   const payload: PairingProof = {
     purpose: 'pairing',

@@ -12,3 +12,4 @@ export * from './text.js';
 export * from './labels.js';
 export * from './client-helpers.js';
 export * from './node.js';
+export * from './errors.js';

@@ -1,3 +1,4 @@
+import type { ErrorCode } from './errors.js';
 import type { Decision, MpaStatus, ParamValue } from './mpa.js';
 import type { Pictogram } from './pictogram.js';
 
@@ -79,7 +80,7 @@ export type ServerMessage =
       issued_at: number;
     }
   | { purpose: 'server-message'; type: 'request'; server_id: string; fingerprint: string; request: DeviceRequestView; issued_at: number }
-  | { purpose: 'server-message'; type: 'error'; server_id: string; code: string; message: string; issued_at: number };
+  | { purpose: 'server-message'; type: 'error'; server_id: string; code: ErrorCode; message: string; issued_at: number };
 
 export interface SignedServerMessage {
   payload: ServerMessage;

@@ -95,7 +95,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   const defaultSize = async (tenantId: string): Promise<number> => {
     const head = (await latestTreeHead(ctx.db, tenantId)) ?? (await currentHead(tenantId));
-    if (head.payload.tree_size === 0) throw new ApiError(404, 'empty_log', 'the audit log is empty');
+    if (head.payload.tree_size === 0) throw new ApiError('empty_log', 'the audit log is empty');
     return head.payload.tree_size;
   };
 }

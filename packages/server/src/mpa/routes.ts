@@ -102,7 +102,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { raw, policy } = request.body as unknown as { raw: unknown; policy: MpaPolicy };
       const key = request.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
-        throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
+        throw new ApiError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
       }
       const { view, replayed } = await createRequest(ctx.db, tenantOf(request), policy, {
         idempotencyKey: key,

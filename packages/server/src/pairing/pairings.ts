@@ -57,9 +57,7 @@ export async function createPairing(
       [tenantId, new Date(now)],
     );
     if (open!.n >= PAIRING_MAX_OPEN_PER_ORG) {
-      throw new ApiError(
-        429,
-        'too_many_pairings',
+      throw new ApiError('too_many_pairings',
         `this organisation already has ${PAIRING_MAX_OPEN_PER_ORG} open pairing codes; wait until some are used or expire (5 minutes)`,
       );
     }
@@ -78,7 +76,7 @@ export async function createPairing(
     }
     return null;
   });
-  if (!created) throw new ApiError(503, 'pairing_capacity', 'too many pairings are open on this server; try again shortly');
+  if (!created) throw new ApiError('pairing_capacity', 'too many pairings are open on this server; try again shortly');
   return created;
 }
 
@@ -104,7 +102,7 @@ export async function getPairing(db: Queryable, tenantId: string, id: string, no
   };
 }
 
-const WRONG_CODE = () => new ApiError(400, 'invalid_code', 'the pairing code is wrong, expired or already used');
+const WRONG_CODE = () => new ApiError('invalid_code', 'the pairing code is wrong, expired or already used');
 
 interface OpenPairing {
   id: string;
@@ -206,9 +204,7 @@ export interface PairingKey {
 }
 
 const alreadyPaired = () =>
-  new ApiError(
-    409,
-    'device_already_paired',
+  new ApiError('device_already_paired',
     'this device key is already paired on this server (or was, and has been revoked): a key belongs to one organisation for good; pair with a new key',
   );
 
@@ -267,18 +263,18 @@ export async function completePairing(
   clientAddress: string,
   now: number,
 ) {
-  if (proof.purpose !== 'pairing') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "pairing"');
-  if (proof.server_id !== serverId) throw new ApiError(400, 'wrong_server', 'the pairing proof was signed for another server');
-  if (!isFresh(proof.issued_at, now)) throw new ApiError(400, 'stale_signature', 'payload.issued_at is too far from the server clock');
+  if (proof.purpose !== 'pairing') throw new ApiError('invalid_request', 'payload.purpose must be "pairing"');
+  if (proof.server_id !== serverId) throw new ApiError('wrong_server', 'the pairing proof was signed for another server');
+  if (!isFresh(proof.issued_at, now)) throw new ApiError('stale_signature', 'payload.issued_at is too far from the server clock');
   let fingerprint: string;
   try {
     fingerprint = fingerprintOf(proof.device_public_key);
   } catch {
-    throw new ApiError(400, 'invalid_request', 'device_public_key must be a 33-byte compressed P-256 point in standard base64');
+    throw new ApiError('invalid_request', 'device_public_key must be a 33-byte compressed P-256 point in standard base64');
   }
-  if (fingerprint !== proof.fingerprint) throw new ApiError(400, 'fingerprint_mismatch', 'fingerprint does not match device_public_key');
+  if (fingerprint !== proof.fingerprint) throw new ApiError('fingerprint_mismatch', 'fingerprint does not match device_public_key');
   if (!verifyPayload(DomainTag.pairing, proof, signature, proof.device_public_key)) {
-    throw new ApiError(401, 'invalid_signature', 'the pairing proof signature does not verify');
+    throw new ApiError('invalid_signature', 'the pairing proof signature does not verify');
   }
   return completePairingForKey(
     db,
