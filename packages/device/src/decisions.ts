@@ -65,7 +65,10 @@ export function signDecision(
 ): { payload: DecisionPayload; signature: string } {
   const digest = actionDigest(displayedAction(view));
   if (digest !== view.action_digest) {
-    throw new DecisionError(ErrorCode.action_mismatch, 'Refusing to sign: the action shown does not match the action digest the server sent');
+    throw new DecisionError(
+      ErrorCode.action_mismatch,
+      'Refusing to sign: the action shown does not match the action digest the server sent',
+    );
   }
   const payload: DecisionPayload = {
     purpose: 'mpa-decision',
@@ -110,7 +113,8 @@ export async function submitDecision(
     if (err.code === ErrorCode.request_completed)
       throw new DecisionError(err.code, `Request already ${statusWord(err.details?.status)}`, err.status);
     if (err.code === ErrorCode.already_decided) throw new DecisionError(err.code, 'You have already decided on this request', err.status);
-    if (err.code === ErrorCode.not_an_approver) throw new DecisionError(err.code, 'This device is not an approver of this request', err.status);
+    if (err.code === ErrorCode.not_an_approver)
+      throw new DecisionError(err.code, 'This device is not an approver of this request', err.status);
     if (err.code === ErrorCode.device_revoked)
       throw new DecisionError(err.code, 'This device has been revoked and can no longer decide', err.status);
     throw new DecisionError(err.code, `The server refused the decision: ${err.message} (${err.code})`, err.status);

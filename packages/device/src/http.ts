@@ -38,7 +38,8 @@ export async function requestJson(url: string, init: { method?: string; body?: u
   if (!response.ok) {
     const error = parseErrorBody(text);
     const code = error?.code !== undefined ? sanitizeText(error.code) : `http_${response.status}`;
-    const message = error?.message !== undefined ? sanitizeText(error.message) : `HTTP ${response.status} ${sanitizeText(response.statusText)}`;
+    const message =
+      error?.message !== undefined ? sanitizeText(error.message) : `HTTP ${response.status} ${sanitizeText(response.statusText)}`;
     throw new SigilApiError(response.status, code, message, error?.details);
   }
   let body: unknown = undefined;

@@ -59,7 +59,10 @@ export const ERROR_CATALOGUE = {
   // The audit log.
   empty_log: { status: 404, meaning: 'the audit log has no entries yet' },
   audit_log_damaged: { status: 500, meaning: 'the stored audit log does not hash to its tree; run sigil audit verify' },
-  audit_log_tampered: { status: 500, meaning: 'the audit log no longer extends what this server saw; no tree head is signed until an operator has looked' },
+  audit_log_tampered: {
+    status: 500,
+    meaning: 'the audit log no longer extends what this server saw; no tree head is signed until an operator has looked',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A code of the catalogue: what `error.code` of every error body is. */

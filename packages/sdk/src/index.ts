@@ -41,5 +41,6 @@ export {
   type SigilErrorOptions,
 } from './errors.js';
 export { WebhookVerificationError, type WebhookVerificationErrorCode } from '@sigilauth/protocol';
+export { ERROR_CATALOGUE, ERROR_CODES, ErrorCode, isErrorCode } from '@sigilauth/protocol';
 export type { FetchLike } from './http.js';
 export type * from './types.js';

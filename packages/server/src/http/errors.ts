@@ -47,7 +47,10 @@ const BY_STATUS: Record<number, ErrorCode> = {
 /** The error body, and its status, for any error a handler or Fastify raised. */
 export function errorAnswer(err: FastifyError | ApiError | Error): { status: number; body: ErrorBody } | null {
   if (err instanceof ApiError) {
-    return { status: err.statusCode, body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+    return {
+      status: err.statusCode,
+      body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
+    };
   }
   const fe = err as FastifyError;
   const code: ErrorCode | undefined =
