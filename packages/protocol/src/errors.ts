@@ -84,8 +84,3 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export function errorStatus(code: ErrorCode): number {
   return ERROR_CATALOGUE[code].status;
 }
-
-/** The body of every error answer. */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
-}

@@ -94,4 +94,6 @@ export { charClass, type CharClass, codePointName, displayText, MAX_COMBINING_MA
 export { labelSkeleton, lowerCase, paramLabel, paramSkeleton } from './labels.js';
 export { backoffDelay, normalizeServiceUrl, parseErrorBody, ServiceUrlError } from './client-helpers.js';
 export { actionDigest, pictogramFor, validateMpaRequest } from './node.js';
-export { ERROR_CATALOGUE, ERROR_CODES, type ErrorBody, ErrorCode, errorStatus, isErrorCode } from './errors.js';
+export { ERROR_CATALOGUE, ERROR_CODES, ErrorCode, errorStatus, isErrorCode } from './errors.js';
+export { ErrorBodySchema, ErrorCodeSchema, type ErrorBody } from './wire/error.js';
+export { PictogramSchema, ServerInfoSchema } from './wire/info.js';

@@ -1,6 +1,5 @@
 import type { ErrorCode } from './errors.js';
 import type { Decision, MpaStatus, ParamValue } from './mpa.js';
-import type { Pictogram } from './pictogram.js';
 
 /** How far a signed time may be from the verifier's clock, either way. */
 export const SIGNATURE_FRESHNESS_MS = 120_000;
@@ -114,10 +113,4 @@ export interface DeviceStatusRequest {
   request_ids: string[];
 }
 
-export interface ServerInfo {
-  server_id: string;
-  server_public_key: string;
-  pictogram: Pictogram;
-  org_name: string;
-  version: string;
-}
+export type { ServerInfo } from './wire/info.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServerInfo } from '@sigilauth/protocol';
+import { ServerInfoSchema, type ServerInfo } from '@sigilauth/protocol';
 import type { AppContext } from './app.js';
 import { ApiError, errorBody } from './http/errors.js';
 import { ping } from './storage/database.js';
@@ -26,7 +26,7 @@ export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
       return reply.code(503).send(errorBody('unavailable', 'storage is unreachable'));
     }
   });
-  app.get('/v1/info', async (request): Promise<ServerInfo> => {
+  app.get('/v1/info', { schema: { response: { 200: ServerInfoSchema } } }, async (request): Promise<ServerInfo> => {
     if (request.headers.authorization) await ctx.requireApiKey(request);
     const tenant = request.auth ? await getTenant(ctx.db, request.auth.tenantId) : await defaultTenant(ctx.db);
     if (!tenant) throw new ApiError('not_initialised', 'the server has no organisation yet');

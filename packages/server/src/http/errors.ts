@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { errorStatus, MpaValidationError, type ErrorBody, type ErrorCode } from '@sigilauth/protocol';
+import { ErrorBodySchema, errorStatus, MpaValidationError, type ErrorBody, type ErrorCode } from '@sigilauth/protocol';
 import { StorageUnavailableError } from '../storage/database.js';
 
 /** An error the client caused or must know about; becomes `{ error: { code, message, details? } }` with the code's status. */
@@ -60,7 +60,15 @@ export function errorAnswer(err: FastifyError | ApiError | Error): { status: num
   return code ? { status: errorStatus(code), body: { error: { code, message: fe.message } } } : null;
 }
 
+/** Every route answers its errors with the one error body, and says so in /openapi.json. */
+const ERROR_RESPONSES = { '4xx': ErrorBodySchema, '5xx': ErrorBodySchema };
+
 export function installErrorHandling(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema ?? {};
+    route.schema = { ...schema, response: { ...ERROR_RESPONSES, ...(schema.response as object | undefined) } };
+  });
+
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
   });

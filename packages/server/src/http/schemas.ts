@@ -1,9 +1,5 @@
 import { Type } from 'typebox';
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
-});
-
 export const Uuid = Type.String({ format: 'uuid' });
 export const Fingerprint = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lower-case hex SHA-256 of the compressed public key' });
 export const PublicKey = Type.String({ pattern: '^A[A-Za-z0-9+/]{43}$', description: '33-byte compressed P-256 point, standard base64' });
