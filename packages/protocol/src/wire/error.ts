@@ -11,7 +11,9 @@ export const ErrorBodySchema = Type.Object(
       {
         code: ErrorCodeSchema,
         message: Type.String(),
-        details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'structured facts, e.g. status or retry_after_seconds' })),
+        details: Type.Optional(
+          Type.Record(Type.String(), Type.Unknown(), { description: 'structured facts, e.g. status or retry_after_seconds' }),
+        ),
       },
       { additionalProperties: false },
     ),
