@@ -34,8 +34,7 @@ async function checkDecision(
   verify: (approver: Approver) => Promise<void>,
 ): Promise<RequestRow> {
   if (payload.purpose !== 'mpa-decision') throw new ApiError('invalid_request', 'payload.purpose must be "mpa-decision"');
-  if (payload.request_id !== requestId)
-    throw new ApiError('invalid_request', 'payload.request_id does not match the request in the URL');
+  if (payload.request_id !== requestId) throw new ApiError('invalid_request', 'payload.request_id does not match the request in the URL');
   if (payload.server_id !== serverId) throw new ApiError('wrong_server', 'the decision was signed for another server');
   if (!isFresh(payload.issued_at, now)) throw new ApiError('stale_signature', 'payload.issued_at is too far from the server clock');
 
@@ -100,7 +99,8 @@ export async function submitWebAuthnDecision(
   if (await hasDecided(db, requestId, payload.fingerprint))
     throw new ApiError('already_decided', 'this device has already decided on this request');
   if (!(await advanceSignCount(db, payload.fingerprint, counter, now))) {
-    throw new ApiError('invalid_signature',
+    throw new ApiError(
+      'invalid_signature',
       "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator",
     );
   }

@@ -138,7 +138,8 @@ async function checkPendingQuota(tx: Queryable, tenantId: string, groups: Approv
   const [first] = full;
   if (!first) return;
   const retryAfter = Math.max(1, Math.ceil((first.first_expiry.getTime() - now) / 1000));
-  throw new ApiError('too_many_pending_requests',
+  throw new ApiError(
+    'too_many_pending_requests',
     `Device ${first.fingerprint} already has ${max} pending requests from this organisation; wait until some are decided or expire`,
     { fingerprint: first.fingerprint, limit: max, retry_after_seconds: retryAfter },
   );

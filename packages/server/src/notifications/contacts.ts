@@ -53,8 +53,7 @@ async function checkSubscription(
   policy: UrlPolicy,
 ): Promise<{ endpoint: string; p256dh: string; auth: string }> {
   const endpoint = await checkWebhookUrl(sub.endpoint, policy);
-  if (!policy.allowPrivate && !endpoint.startsWith('https:'))
-    throw new ApiError('invalid_url', 'a push endpoint must be an https: URL');
+  if (!policy.allowPrivate && !endpoint.startsWith('https:')) throw new ApiError('invalid_url', 'a push endpoint must be an https: URL');
   const p256dh = b64urlBytes(sub.keys.p256dh);
   if (!p256dh || p256dh.length !== 65 || p256dh[0] !== 4)
     throw new ApiError('invalid_request', 'push_subscription.keys.p256dh must be an uncompressed P-256 point (65 bytes, base64url)');

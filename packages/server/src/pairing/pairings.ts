@@ -57,7 +57,8 @@ export async function createPairing(
       [tenantId, new Date(now)],
     );
     if (open!.n >= PAIRING_MAX_OPEN_PER_ORG) {
-      throw new ApiError('too_many_pairings',
+      throw new ApiError(
+        'too_many_pairings',
         `this organisation already has ${PAIRING_MAX_OPEN_PER_ORG} open pairing codes; wait until some are used or expire (5 minutes)`,
       );
     }
@@ -204,7 +205,8 @@ export interface PairingKey {
 }
 
 const alreadyPaired = () =>
-  new ApiError('device_already_paired',
+  new ApiError(
+    'device_already_paired',
     'this device key is already paired on this server (or was, and has been revoked): a key belongs to one organisation for good; pair with a new key',
   );
 

@@ -62,7 +62,8 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       if (ctx.webAuthn.attestationRequired) {
-        throw new ApiError('attestation_required',
+        throw new ApiError(
+          'attestation_required',
           'this server accepts only devices with verified hardware attestation (SIGIL_ATTESTATION_REQUIRED=true); a software key such as sigil-device cannot pair: use a passkey at /approve',
         );
       }

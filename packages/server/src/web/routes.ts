@@ -204,7 +204,8 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         if (!credential) throw new ApiError('unknown_passkey', 'this passkey is not paired with this server');
         const { counter } = await verifyPasskeyAssertion(rp, credential, challenge.challenge, request.body.webauthn);
         if (!(await advanceSignCount(ctx.db, credential.fingerprint, counter, now))) {
-          throw new ApiError('invalid_signature',
+          throw new ApiError(
+            'invalid_signature',
             "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator",
           );
         }

@@ -127,8 +127,7 @@ export async function completePasskeyPairing(
     input.proof,
   );
   const attestation: DeviceAttestation = await describeAttestation(info.fmt, info.aaguid, info.attestationObject);
-  if (settings.attestationRequired && !attestation.verified)
-    throw new ApiError('attestation_required', attestationRefusal(attestation));
+  if (settings.attestationRequired && !attestation.verified) throw new ApiError('attestation_required', attestationRefusal(attestation));
 
   const device = await completePairingForKey(
     db,
@@ -147,8 +146,7 @@ export async function completePasskeyPairing(
           { ...credential, sign_count: Math.max(info.credential.counter, proven.counter), transports: info.credential.transports },
           now,
         );
-        if (!stored)
-          throw new ApiError('device_already_paired', 'this passkey is already paired on this server: create a new passkey');
+        if (!stored) throw new ApiError('device_already_paired', 'this passkey is already paired on this server: create a new passkey');
       },
     },
     clientAddress,
