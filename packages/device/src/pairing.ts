@@ -6,6 +6,7 @@ import {
   isFingerprint,
   pictogramFor,
   signPayload,
+  type PairingCompleted,
   type PairingProof,
   type Pictogram,
   type ServerInfo,
@@ -60,17 +61,8 @@ export function normalizePairingCode(code: string): string | null {
   return /^\d{8}$/.test(digits) ? digits : null;
 }
 
-export interface PairingResponse {
-  status: 'completed';
-  server_id: string;
-  pairing_id: string;
-  tenant_id: string;
-  org_name: string;
-  fingerprint: string;
-  device_public_key: string;
-  name: string;
-  paired_at: string;
-}
+/** The server's answer to a completed pairing. */
+export type PairingResponse = PairingCompleted;
 
 export interface PairOptions {
   code: string;

@@ -95,5 +95,32 @@ export { labelSkeleton, lowerCase, paramLabel, paramSkeleton } from './labels.js
 export { backoffDelay, normalizeServiceUrl, parseErrorBody, ServiceUrlError } from './client-helpers.js';
 export { actionDigest, pictogramFor, validateMpaRequest } from './node.js';
 export { ERROR_CATALOGUE, ERROR_CODES, ErrorCode, errorStatus, isErrorCode } from './errors.js';
-export { ErrorBodySchema, ErrorCodeSchema, type ErrorBody } from './wire/error.js';
-export { PictogramSchema, ServerInfoSchema } from './wire/info.js';
+export {
+  ActionSchema,
+  DecisionSchema,
+  DeviceAttestationSchema,
+  DeviceListSchema,
+  DeviceSchema,
+  ErrorBodySchema,
+  ErrorCodeSchema,
+  FingerprintSchema,
+  MpaListSchema,
+  MpaRequestViewSchema,
+  MpaStatusSchema,
+  PairingCompletedSchema,
+  PairingCreatedSchema,
+  PairingSchema,
+  ParamValueSchema,
+  PictogramSchema,
+  PublicKeySchema,
+  ServerInfoSchema,
+  TimestampSchema,
+  UuidSchema,
+  type Device,
+  type DeviceList,
+  type ErrorBody,
+  type MpaList,
+  type Pairing,
+  type PairingCompleted,
+  type PairingCreated,
+} from './wire/index.js';

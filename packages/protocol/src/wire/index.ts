@@ -1,4 +1,29 @@
 // "@sigilauth/protocol/wire": the TypeBox schemas of what crosses between a Sigil server and its
 // clients, with their Static types. Runtime-neutral.
+export {
+  ActionSchema,
+  DecisionSchema,
+  FingerprintSchema,
+  MpaStatusSchema,
+  ParamValueSchema,
+  PublicKeySchema,
+  TimestampSchema,
+  UuidSchema,
+} from './common.js';
+export {
+  DeviceAttestationSchema,
+  DeviceListSchema,
+  DeviceSchema,
+  PairingCompletedSchema,
+  PairingCreatedSchema,
+  PairingSchema,
+  type Device,
+  type DeviceAttestation,
+  type DeviceList,
+  type Pairing,
+  type PairingCompleted,
+  type PairingCreated,
+} from './devices.js';
 export { ErrorBodySchema, ErrorCodeSchema, type ErrorBody } from './error.js';
 export { PictogramSchema, ServerInfoSchema, type Pictogram, type ServerInfo } from './info.js';
+export { MpaListSchema, MpaRequestViewSchema, type MpaList, type MpaRequestView } from './mpa.js';

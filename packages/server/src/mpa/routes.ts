@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MPA_LIMITS, MpaValidationError, validateMpaRequest, type DecisionPayload, type MpaPolicy } from '@sigilauth/protocol';
+import {
+  MPA_LIMITS,
+  MpaListSchema,
+  MpaRequestViewSchema,
+  MpaValidationError,
+  validateMpaRequest,
+  type DecisionPayload,
+  type MpaPolicy,
+} from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
@@ -88,7 +96,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       preHandler: ctx.requireApiKey,
       bodyLimit: 512 * 1024,
-      schema: { summary: 'Create an MPA request', body: MpaRequestBody },
+      schema: { summary: 'Create an MPA request', body: MpaRequestBody, response: { 201: MpaRequestViewSchema } },
       validatorCompiler: () => (body: unknown) => {
         try {
           return { value: { raw: body, policy: validateMpaRequest(body) } };
@@ -132,6 +140,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 200: MpaListSchema },
       },
     },
     async (request) =>
@@ -143,12 +152,16 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       }),
   );
 
-  r.get('/v1/mpa/requests/:id', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    getRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.get(
+    '/v1/mpa/requests/:id',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: MpaRequestViewSchema } } },
+    async (request) => getRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
-  r.post('/v1/mpa/requests/:id/cancel', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    cancelRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.post(
+    '/v1/mpa/requests/:id/cancel',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: MpaRequestViewSchema } } },
+    async (request) => cancelRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
   r.post(

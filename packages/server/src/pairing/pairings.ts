@@ -1,5 +1,13 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { DomainTag, fingerprintOf, isFresh, verifyPayload, type DeviceAttestation, type PairingProof } from '@sigilauth/protocol';
+import {
+  DomainTag,
+  fingerprintOf,
+  isFresh,
+  verifyPayload,
+  type DeviceAttestation,
+  type Pairing,
+  type PairingProof,
+} from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -81,7 +89,7 @@ export async function createPairing(
   return created;
 }
 
-export async function getPairing(db: Queryable, tenantId: string, id: string, now: number) {
+export async function getPairing(db: Queryable, tenantId: string, id: string, now: number): Promise<Pairing> {
   const [row] = await db.query<PairingRow & { device_name: string | null; public_key: string | null }>(
     `SELECT p.id, p.tenant_id, p.name_hint, p.status, p.expires_at, p.created_at, p.completed_at, p.fingerprint, p.failed_attempts,
             d.name AS device_name, d.public_key
@@ -97,8 +105,8 @@ export async function getPairing(db: Queryable, tenantId: string, id: string, no
     name: row.device_name ?? row.name_hint,
     expires_at: row.expires_at.toISOString(),
     created_at: row.created_at.toISOString(),
-    ...(status === 'completed'
-      ? { completed_at: row.completed_at?.toISOString(), fingerprint: row.fingerprint, device_public_key: row.public_key }
+    ...(status === 'completed' && row.completed_at && row.fingerprint && row.public_key
+      ? { completed_at: row.completed_at.toISOString(), fingerprint: row.fingerprint, device_public_key: row.public_key }
       : {}),
   };
 }
