@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors.js';
 import type { Decision, MpaStatus, ParamValue } from './mpa.js';
+import type { DeviceRequestView } from './wire/device-view.js';
 
 /** How far a signed time may be from the verifier's clock, either way. */
 export const SIGNATURE_FRESHNESS_MS = 120_000;
@@ -39,27 +40,7 @@ export interface DecisionPayload {
   issued_at: number;
 }
 
-/** What a device is shown about one request: everything on the approval screen. */
-export interface DeviceRequestView {
-  tenant_id: string;
-  org_name: string;
-  request_id: string;
-  status: MpaStatus;
-  action: { type: string; description: string; params: Record<string, ParamValue> };
-  action_digest: string;
-  groups_required: number;
-  groups_total: number;
-  groups_satisfied_count: number;
-  /** The group this device approves for. */
-  group_name: string;
-  /** This device's own recorded decision, if any. */
-  my_decision: Decision | null;
-  /** Whether this device's group already counts as approved (someone in it approved); absent from older servers. */
-  my_group_satisfied?: boolean;
-  expires_at: string;
-  created_at: string;
-  completed_at: string | null;
-}
+export type { DeviceRequestView };
 
 /** Messages the server sends on the device WebSocket; each is wrapped in a SignedServerMessage. */
 export type ServerMessage =

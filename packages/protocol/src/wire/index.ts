@@ -11,6 +11,20 @@ export {
   UuidSchema,
 } from './common.js';
 export {
+  AuditEntrySchema,
+  AuditListSchema,
+  ConsistencyProofSchema,
+  InclusionProofSchema,
+  SignedTreeHeadSchema,
+  TreeHeadSchema,
+  type AuditEntry,
+  type AuditList,
+  type ConsistencyProof,
+  type InclusionProof,
+  type SignedTreeHead,
+  type TreeHead,
+} from './audit.js';
+export {
   DeviceAttestationSchema,
   DeviceListSchema,
   DeviceSchema,
@@ -24,6 +38,7 @@ export {
   type PairingCompleted,
   type PairingCreated,
 } from './devices.js';
+export { DeviceRequestViewSchema, type DeviceRequestView } from './device-view.js';
 export { ErrorBodySchema, ErrorCodeSchema, type ErrorBody } from './error.js';
 export { PictogramSchema, ServerInfoSchema, type Pictogram, type ServerInfo } from './info.js';
 export { MpaListSchema, MpaRequestViewSchema, type MpaList, type MpaRequestView } from './mpa.js';

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import {
+  DeviceRequestViewSchema,
   MPA_LIMITS,
   MpaListSchema,
   MpaRequestViewSchema,
@@ -171,6 +172,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'Called by a device: a signed approve or deny (a device signature, or a passkey assertion)',
         params: IdParams,
         body: DecisionBody,
+        response: { 200: DeviceRequestViewSchema },
       },
     },
     async (request) => {
