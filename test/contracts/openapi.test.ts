@@ -1,6 +1,6 @@
 // /openapi.json against the protocol's wire schemas: every route documents its error answers with
 // the one error body, and a client generated from the document by openapi-typescript agrees, type
-// for type, with what the clients use.
+// for type, with what the SDK, the device and the protocol declare.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +54,17 @@ describe('/openapi.json', () => {
     }
   });
 
+  test('every route describes its success answer', () => {
+    for (const [name, operation] of operations()) {
+      const success = Object.entries(operation.responses ?? {}).filter(([status]) => /^2\d\d$/.test(status));
+      assert.ok(success.length > 0, `${name} documents a 2xx answer`);
+      for (const [status, response] of success) {
+        if (status === '204') continue;
+        assert.ok(response.content?.['application/json']?.schema, `${name} ${status} has a JSON schema`);
+      }
+    }
+  });
+
   test('GET /v1/info answers the protocol ServerInfo', () => {
     const schema = doc.paths['/v1/info']?.get?.responses?.['200']?.content?.['application/json']?.schema;
     assert.deepEqual(Object.keys((schema?.properties as object | undefined) ?? {}), Object.keys(ServerInfoSchema.properties));
@@ -67,20 +78,40 @@ describe('/openapi.json', () => {
       writeFileSync(
         join(dir, 'check.ts'),
         `import type { paths } from './api.js';
-import type { ErrorBody, ServerInfo } from '@sigilauth/protocol';
-import type { SigilApiError } from '@sigilauth/sdk';
+import type { DeviceRequestView, ErrorBody, ServerInfo } from '@sigilauth/protocol';
+import type { AuditEntry, Device, MpaList, MpaRequest, MpaRequestInput, Pairing, PairingCreated, SignedTreeHead, SigilApiError } from '@sigilauth/sdk';
+import type { PairingResponse } from '@sigilauth/device';
 
 type Json<R> = R extends { content: { 'application/json': infer B } } ? B : never;
-type Info = Json<paths['/v1/info']['get']['responses'][200]>;
-type Refusal = Json<paths['/v1/mpa/requests/{id}']['get']['responses']['4XX']>;
+type Answer<P extends keyof paths, M extends keyof paths[P], S extends PropertyKey> = paths[P][M] extends { responses: infer R }
+  ? S extends keyof R ? Json<R[S]> : never
+  : never;
+/** Fails to compile unless A and B are assignable both ways. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const same = <A, B>(ok: Same<A, B>) => ok;
 
-// The server info: the generated type and the protocol's are the same, both ways.
-export const infoFromServer = (x: Info): ServerInfo => x;
-export const infoToServer = (x: ServerInfo): Info => x;
-// Error bodies: the same both ways, and the SDK's error carries the generated code.
-export const errorFromServer = (x: Refusal): ErrorBody => x;
-export const errorToServer = (x: ErrorBody): Refusal => x;
-export const sdkCode = (x: Refusal): SigilApiError['code'] => x.error.code;
+export const checks = [
+  same<Answer<'/v1/info', 'get', 200>, ServerInfo>(true),
+  same<Answer<'/v1/mpa/requests/{id}', 'get', '4XX'>, ErrorBody>(true),
+  same<Answer<'/v1/mpa/requests/{id}', 'get', '5XX'>, ErrorBody>(true),
+  same<Answer<'/v1/mpa/requests', 'post', 201>, MpaRequest>(true),
+  same<Answer<'/v1/mpa/requests', 'get', 200>, MpaList>(true),
+  same<Answer<'/v1/mpa/requests/{id}', 'get', 200>, MpaRequest>(true),
+  same<Answer<'/v1/mpa/requests/{id}/cancel', 'post', 200>, MpaRequest>(true),
+  same<Answer<'/v1/mpa/requests/{id}/decisions', 'post', 200>, DeviceRequestView>(true),
+  same<Answer<'/v1/pairings', 'post', 201>, PairingCreated>(true),
+  same<Answer<'/v1/pairings/{id}', 'get', 200>, Pairing>(true),
+  same<Answer<'/v1/pairings/complete', 'post', 200>, PairingResponse>(true),
+  same<Answer<'/v1/devices', 'get', 200>, { data: Device[] }>(true),
+  same<Answer<'/v1/devices/{fingerprint}', 'delete', 200>, Device>(true),
+  same<Answer<'/v1/audit', 'get', 200>, { data: AuditEntry[]; next_cursor: string | null }>(true),
+  same<Answer<'/v1/audit/tree-head', 'get', 200>, SignedTreeHead>(true),
+];
+
+// What the SDK sends is what the document accepts, and the SDK's error code covers the document's.
+type CreateBody = paths['/v1/mpa/requests']['post'] extends { requestBody?: infer B } ? Json<NonNullable<B>> : never;
+export const body = (x: CreateBody): MpaRequestInput => x;
+export const sdkCode = (x: Answer<'/v1/info', 'get', '4XX'>): SigilApiError['code'] => x.error.code;
 `,
       );
       const program = ts.createProgram([join(dir, 'check.ts')], {
@@ -95,6 +126,7 @@ export const sdkCode = (x: Refusal): SigilApiError['code'] => x.error.code;
         paths: {
           '@sigilauth/protocol': [source('protocol/src/index.ts')],
           '@sigilauth/sdk': [source('sdk/src/index.ts')],
+          '@sigilauth/device': [source('device/src/index.ts')],
         },
       });
       const problems = ts

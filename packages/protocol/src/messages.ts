@@ -1,5 +1,5 @@
 import type { ErrorCode } from './errors.js';
-import type { Decision, MpaStatus, ParamValue } from './mpa.js';
+import type { Decision } from './mpa.js';
 import type { DeviceRequestView } from './wire/device-view.js';
 
 /** How far a signed time may be from the verifier's clock, either way. */

@@ -41,4 +41,30 @@ export {
 export { DeviceRequestViewSchema, type DeviceRequestView } from './device-view.js';
 export { ErrorBodySchema, ErrorCodeSchema, type ErrorBody } from './error.js';
 export { PictogramSchema, ServerInfoSchema, type Pictogram, type ServerInfo } from './info.js';
+export {
+  ContactsSchema,
+  DeviceContactsSchema,
+  NotificationListSchema,
+  NotificationSchema,
+  NotificationSettingsSchema,
+  type Contacts,
+  type DeviceContacts,
+  type Notification,
+  type NotificationList,
+  type NotificationSettings,
+} from './notifications.js';
+export {
+  WebhookDeliveryListSchema,
+  WebhookDeliverySchema,
+  WebhookEndpointCreatedSchema,
+  WebhookEndpointListSchema,
+  WebhookEndpointSchema,
+  WebhookSecretRotatedSchema,
+  type WebhookDelivery,
+  type WebhookDeliveryList,
+  type WebhookEndpoint,
+  type WebhookEndpointCreated,
+  type WebhookEndpointList,
+  type WebhookSecretRotated,
+} from './webhooks.js';
 export { MpaListSchema, MpaRequestViewSchema, type MpaList, type MpaRequestView } from './mpa.js';
