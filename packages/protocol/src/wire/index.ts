@@ -38,6 +38,19 @@ export {
   type PairingCompleted,
   type PairingCreated,
 } from './devices.js';
+export {
+  ChallengeMessageSchema,
+  DeviceAuthMessageSchema,
+  DeviceSessionProofSchema,
+  DeviceStatusRequestSchema,
+  DeviceSyncRequestSchema,
+  ErrorMessageSchema,
+  ReadyMessageSchema,
+  RequestMessageSchema,
+  ServerMessageSchema,
+  SignedServerMessageSchema,
+  SyncMessageSchema,
+} from './device-session.js';
 export { DeviceRequestViewSchema, type DeviceRequestView } from './device-view.js';
 export { ErrorBodySchema, ErrorCodeSchema, type ErrorBody } from './error.js';
 export { PictogramSchema, ServerInfoSchema, type Pictogram, type ServerInfo } from './info.js';
