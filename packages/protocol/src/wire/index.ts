@@ -81,3 +81,26 @@ export {
   type WebhookSecretRotated,
 } from './webhooks.js';
 export { MpaListSchema, MpaRequestViewSchema, type MpaList, type MpaRequestView } from './mpa.js';
+export {
+  AuditHeadEventSchema,
+  DevicePairedEventSchema,
+  DeviceRevokedEventSchema,
+  MpaApprovedEventSchema,
+  MpaCancelledEventSchema,
+  MpaCreatedEventSchema,
+  MpaRejectedEventSchema,
+  MpaTimeoutEventSchema,
+  WebhookEventSchema,
+  type AuditHeadEvent,
+  type DevicePairedEvent,
+  type DeviceRevokedEvent,
+  type DeviceWebhookEvent,
+  type MpaApprovedEvent,
+  type MpaCancelledEvent,
+  type MpaCreatedEvent,
+  type MpaRejectedEvent,
+  type MpaTimeoutEvent,
+  type MpaWebhookEvent,
+  type WebhookEvent,
+  type WebhookEventType,
+} from './webhook-events.js';
