@@ -44,6 +44,8 @@ export class FakeSigil {
   transform: ((message: { payload: Payload; signature: string }) => unknown) | null = null;
   /** Answer auth with a signed error. */
   refuseDevices = false;
+  /** Cut every new WebSocket connection at once: the server is unreachable. */
+  offline = false;
   /** Reply to POST decisions with this status and body instead of accepting. */
   decisionReply: { status: number; body: unknown } | null = null;
   private readonly http: Server;
@@ -115,6 +117,10 @@ export class FakeSigil {
   }
 
   private onConnection(ws: WebSocket): void {
+    if (this.offline) {
+      ws.terminate();
+      return;
+    }
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));
     const nonce = randomBytes(32).toString('base64');

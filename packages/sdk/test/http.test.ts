@@ -259,9 +259,12 @@ describe('network failures', { timeout: 300_000 }, () => {
   });
 
   test("the caller's AbortSignal stops the call and its retries", async () => {
-    const { server, sigil } = await setup((_req, res) => sendError(res, 503, 'unavailable', 'x', undefined, { 'retry-after': '5' }));
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('stop')), 100);
+    // Aborted once the first attempt has been answered, while the client waits out Retry-After.
+    const { server, sigil } = await setup((_req, res) => {
+      res.on('finish', () => controller.abort(new Error('stop')));
+      sendError(res, 503, 'unavailable', 'x', undefined, { 'retry-after': '5' });
+    });
     await assert.rejects(sigil.mpa.get(REQUEST_ID, { signal: controller.signal }), /stop/);
     assert.equal(server.requests.length, 1);
   });
