@@ -5,6 +5,7 @@ export * from './pictogram.js';
 export * from './mpa.js';
 export * from './messages.js';
 export * from './webhooks.js';
+export * from './governance.js';
 export * from './audit.js';
 export * from './approval-screen.js';
 export * from './webauthn.js';

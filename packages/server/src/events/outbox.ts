@@ -4,7 +4,15 @@ import { enqueueNotifications } from '../notifications/outbox.js';
 import { enqueueDeliveries } from '../webhooks/deliveries.js';
 
 export type EventType =
-  'mpa.created' | 'mpa.approved' | 'mpa.rejected' | 'mpa.timeout' | 'mpa.cancelled' | 'device.paired' | 'device.revoked' | 'audit.head';
+    | 'mpa.created'
+  | 'mpa.approved'
+  | 'mpa.rejected'
+  | 'mpa.timeout'
+  | 'mpa.cancelled'
+  | 'mpa.flagged'
+  | 'device.paired'
+  | 'device.revoked'
+  | 'audit.head';
 
 /**
  * Records an integrator-facing event in the same transaction as the change that caused it,

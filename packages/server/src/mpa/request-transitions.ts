@@ -16,7 +16,9 @@ import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
-import { COLUMNS, deviceView, eventPayload, policyOf, toView, type RequestRow } from './requests.js';
+import { detectFlags, originKeys, recordFlags, type DecisionOrigin } from '../governance/anomaly-flags.js';
+import { getGovernanceSettings } from '../governance/settings.js';
+import { COLUMNS, deviceView, eventPayload, policyOf, requiredOf, toView, type RequestRow } from './requests.js';
 
 /** Every change of an MPA request's state: creation, decisions, cancellation and expiry, each in one transaction. */
 
@@ -169,12 +171,14 @@ async function lockForTransition(
     group_index: number;
     decision: Decision;
     decided_at: Date;
+    raises_required: boolean;
     revoked_at: Date | null;
     org_name: string;
   }>(
-    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, NULL::timestamptz AS revoked_at, NULL AS org_name FROM mpa_decisions WHERE request_id = $1)
+    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, raises_required, NULL::timestamptz AS revoked_at, NULL AS org_name
+        FROM mpa_decisions WHERE request_id = $1)
      UNION ALL
-     (SELECT 'device', NULL, NULL, NULL, NULL, dev.revoked_at, t.name FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
+     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
        WHERE dev.tenant_id = $2 AND dev.fingerprint = $3)
      ORDER BY source DESC, seq`,
     [id, row.tenant_id, deviceFingerprint ?? null],
@@ -183,7 +187,8 @@ async function lockForTransition(
   let device: { revoked_at: Date | null; org_name: string } | null = null;
   for (const r of rows) {
     if (r.source === 'device') device = { revoked_at: r.revoked_at, org_name: r.org_name };
-    else events.push({ kind: r.decision === 'approve' ? 'approve' : 'deny', groupIndex: r.group_index, at: r.decided_at.getTime() });
+    else if (r.decision === 'deny') events.push({ kind: 'deny', groupIndex: r.group_index, at: r.decided_at.getTime() });
+    else events.push({ kind: 'approve', groupIndex: r.group_index, at: r.decided_at.getTime(), raisesRequired: r.raises_required });
   }
   if (row.status === 'pending') {
     const state = evaluate(policyOf(row), events, now);
@@ -194,11 +199,12 @@ async function lockForTransition(
 
 /** Persists a new engine state with its outbox event, audit entry and announcement. */
 async function applyTransition(tx: Queryable, row: RequestRow, state: EngineState): Promise<void> {
-  await tx.query('UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4 WHERE id = $1', [
+  await tx.query('UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1', [
     row.id,
     state.status,
     JSON.stringify(state.groupsSatisfied),
     state.completedAt === null ? null : new Date(state.completedAt),
+    state.required ?? null,
   ]);
   const changedStatus = state.status !== row.status;
   if (changedStatus && state.status !== 'pending')
@@ -206,6 +212,7 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
   row.status = state.status;
   row.groups_satisfied = state.groupsSatisfied;
   row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
+  row.effective_required = state.required ?? null;
   if (changedStatus && state.status !== 'pending') {
     await recordEvent(tx, row.tenant_id, `mpa.${state.status}` as EventType, eventPayload(row, state), row.id);
     await appendAudit(
@@ -249,6 +256,8 @@ export interface VerifiedDecision {
   decision: Decision;
   payload: unknown;
   signature: string;
+  /** Where the decision came from, for anomaly flags (docs/governance.md); none: not judged. */
+  origin?: DecisionOrigin | undefined;
 }
 
 /**
@@ -262,10 +271,23 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
     const at = serialTime(events, now);
     if (!device || device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
+    const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at) : null;
+    const raisesRequired = judged?.raisesRequired ?? false;
     const [inserted] = await tx.query<{ decided_at: Date }>(
-      `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
-      [row.id, d.fingerprint, groupIndex, d.decision, JSON.stringify(d.payload), d.signature, new Date(at)],
+      `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at, network, client, raises_required)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
+      [
+        row.id,
+        d.fingerprint,
+        groupIndex,
+        d.decision,
+        JSON.stringify(d.payload),
+        d.signature,
+        new Date(at),
+        judged?.network ?? null,
+        judged?.client ?? null,
+        raisesRequired,
+      ],
     );
     if (!inserted) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
     const group = row.groups[groupIndex]!.name;
@@ -276,8 +298,32 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
       { request_id: row.id, fingerprint: d.fingerprint, group, decision: d.decision, payload: d.payload, signature: d.signature },
       row.id,
     );
-    const state = evaluate(policyOf(row), [...events, { kind: d.decision, groupIndex, at }], now);
-    if (state.status !== row.status || state.groupsSatisfied.length !== row.groups_satisfied.length) {
+    const event: EngineEvent = d.decision === 'approve' ? { kind: 'approve', groupIndex, at, raisesRequired } : { kind: 'deny', groupIndex, at };
+    const state = evaluate(policyOf(row), [...events, event], now);
+    if (judged) {
+      const groupsRequired = state.required ?? requiredOf(row);
+      await recordFlags(
+        tx,
+        {
+          tenantId: row.tenant_id,
+          requestId: row.id,
+          fingerprint: d.fingerprint,
+          groupIndex,
+          group,
+          decision: d.decision,
+          at,
+          extraGroupRequired: groupsRequired > requiredOf(row),
+          groupsRequired,
+          groupsTotal: row.groups.length,
+        },
+        judged.flags,
+      );
+    }
+    if (
+      state.status !== row.status ||
+      state.groupsSatisfied.length !== row.groups_satisfied.length ||
+      (state.required ?? row.required) !== requiredOf(row)
+    ) {
       await applyTransition(tx, row, state);
     } else {
       await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
@@ -286,7 +332,26 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
   });
 }
 
-/** Moves pending requests past their expiry to timeout; safe to run on every instance at once. */
+/**
+ * A decision's anomaly flags and origin, judged under the row lock against the device's history
+ * before this decision; a flagged approval raises the quorum when the organisation asks for it.
+ */
+async function judgeDecision(tx: Queryable, row: RequestRow, d: VerifiedDecision, origin: DecisionOrigin, at: number) {
+  const { network, client } = originKeys(origin);
+  const settings = await getGovernanceSettings(tx, row.tenant_id);
+  const flags = await detectFlags(tx, settings.anomaly_flags, settings.time_zone, {
+    tenantId: row.tenant_id,
+    fingerprint: d.fingerprint,
+    decision: d.decision,
+    at,
+    requestCreatedAt: row.created_at.getTime(),
+    network,
+    client,
+  });
+  const raisesRequired = d.decision === 'approve' && flags.length > 0 && settings.anomaly_flags.flagged_approval_requires_extra_group;
+  return { network, client, flags, raisesRequired };
+}
+
 /**
  * The time of a new event: now, or the latest recorded event's time if that is later. Instances
  * read their clocks before taking the row lock, so a transaction that locks later may hold an
@@ -308,6 +373,7 @@ export async function statusForLateDecision(db: Database, id: string, now: numbe
   });
 }
 
+/** Moves pending requests past their expiry to timeout; safe to run on every instance at once. */
 export async function expireDueRequests(db: Database, now: number, batch = 100): Promise<number> {
   return db.transaction(async (tx) => {
     const due = await tx.query<{ id: string }>(
