@@ -1,4 +1,6 @@
-import { verifyWebhook, WebhookVerificationError, type SignedTreeHead } from '@sigilauth/protocol';
+import { verifyWebhook, WebhookVerificationError, type AnomalyFlagKind, type MpaFlaggedPayload, type SignedTreeHead } from '@sigilauth/protocol';
+
+export type { AnomalyFlagKind };
 import type { MpaStatus, ParamValue } from './types.js';
 
 interface MpaEventFields {
@@ -18,6 +20,11 @@ export type MpaApprovedEvent = MpaEventOf<'approved', 'mpa.approved'>;
 export type MpaRejectedEvent = MpaEventOf<'rejected', 'mpa.rejected'>;
 export type MpaTimeoutEvent = MpaEventOf<'timeout', 'mpa.timeout'>;
 export type MpaCancelledEvent = MpaEventOf<'cancelled', 'mpa.cancelled'>;
+/**
+ * An approval was flagged as unusual (only to endpoints that list `mpa.flagged` in their events):
+ * the group whose approval it was and the kinds of flag, never the device, and never a denial.
+ */
+export type MpaFlaggedEvent = MpaFlaggedPayload;
 export type MpaWebhookEvent = MpaCreatedEvent | MpaApprovedEvent | MpaRejectedEvent | MpaTimeoutEvent | MpaCancelledEvent;
 
 export interface DevicePairedEvent {
@@ -50,7 +57,7 @@ export interface AuditHeadEvent {
 }
 
 /** A webhook body; narrow on `type`. */
-export type WebhookEvent = MpaWebhookEvent | DeviceWebhookEvent | AuditHeadEvent;
+export type WebhookEvent = MpaWebhookEvent | MpaFlaggedEvent | DeviceWebhookEvent | AuditHeadEvent;
 export type WebhookEventType = WebhookEvent['type'];
 
 /** Node's IncomingHttpHeaders, any plain record, or a fetch Headers object. */
