@@ -1,4 +1,10 @@
-import { verifyWebhook, WebhookVerificationError, type AnomalyFlagKind, type MpaFlaggedPayload, type SignedTreeHead } from '@sigilauth/protocol';
+import {
+  verifyWebhook,
+  WebhookVerificationError,
+  type AnomalyFlagKind,
+  type MpaFlaggedPayload,
+  type SignedTreeHead,
+} from '@sigilauth/protocol';
 
 export type { AnomalyFlagKind };
 import type { MpaStatus, ParamValue } from './types.js';

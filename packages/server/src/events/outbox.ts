@@ -4,7 +4,7 @@ import { enqueueNotifications } from '../notifications/outbox.js';
 import { enqueueDeliveries } from '../webhooks/deliveries.js';
 
 export type EventType =
-    | 'mpa.created'
+  | 'mpa.created'
   | 'mpa.approved'
   | 'mpa.rejected'
   | 'mpa.timeout'

@@ -14,7 +14,9 @@ interface TenantOptions {
 async function tenantOf(db: Database, opts: TenantOptions) {
   const organisation = opts.tenant ? await getTenant(db, opts.tenant) : await defaultTenant(db);
   if (!organisation)
-    throw new InvalidArgumentError(opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once');
+    throw new InvalidArgumentError(
+      opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once',
+    );
   return opts.test ? testModeTenant(db, organisation.live_tenant_id ?? organisation.id) : organisation;
 }
 
@@ -74,7 +76,13 @@ export function registerGovernanceCommands(program: Command, withStore: WithStor
       };
       await withStore(opts.dataDir, async (db) => {
         const tenant = await tenantOf(db, opts);
-        const after = await updateGovernanceSettings(db, tenant.id, { time_zone: opts.timeZone, anomaly_flags: anomaly }, 'cli', Date.now());
+        const after = await updateGovernanceSettings(
+          db,
+          tenant.id,
+          { time_zone: opts.timeZone, anomaly_flags: anomaly },
+          'cli',
+          Date.now(),
+        );
         process.stdout.write(`${JSON.stringify(after, null, 2)}\n`);
       });
     },

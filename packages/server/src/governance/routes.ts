@@ -13,11 +13,19 @@ const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'an IAN
 const Bounded = (key: keyof typeof ANOMALY_LIMITS, description: string) => Type.Integer({ ...ANOMALY_LIMITS[key], description });
 
 const AnomalyFields = {
-  rubber_stamp_seconds: Bounded('rubber_stamp_seconds', 'an approval less than this many seconds after the request was created is flagged (0: never)'),
+  rubber_stamp_seconds: Bounded(
+    'rubber_stamp_seconds',
+    'an approval less than this many seconds after the request was created is flagged (0: never)',
+  ),
   burst_requests: Bounded('burst_requests', 'an approval by a device sent this many requests within burst_minutes is flagged'),
   burst_minutes: Bounded('burst_minutes', 'the window of burst_requests'),
-  new_hour_min_history: Bounded('new_hour_min_history', 'approvals a device must have on record before an approval in a new hour is flagged'),
-  flagged_approval_requires_extra_group: Type.Boolean({ description: 'a flagged approval raises the quorum by one group, capped at every group' }),
+  new_hour_min_history: Bounded(
+    'new_hour_min_history',
+    'approvals a device must have on record before an approval in a new hour is flagged',
+  ),
+  flagged_approval_requires_extra_group: Type.Boolean({
+    description: 'a flagged approval raises the quorum by one group, capped at every group',
+  }),
 };
 
 const SettingsView = Type.Object({
@@ -64,14 +72,21 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.get(
     '/v1/governance/settings',
-    { preHandler: ctx.requireApiKey, schema: { summary: "The organisation's governance settings", response: { 200: SettingsView, ...Errors } } },
+    {
+      preHandler: ctx.requireApiKey,
+      schema: { summary: "The organisation's governance settings", response: { 200: SettingsView, ...Errors } },
+    },
     async (request) => getGovernanceSettings(ctx.db, tenantOf(request)),
   );
   r.patch(
     '/v1/governance/settings',
     {
       preHandler: ctx.requireApiKey,
-      schema: { summary: "Change some of the organisation's governance settings", body: SettingsPatch, response: { 200: SettingsView, ...Errors } },
+      schema: {
+        summary: "Change some of the organisation's governance settings",
+        body: SettingsPatch,
+        response: { 200: SettingsView, ...Errors },
+      },
     },
     async (request) => updateGovernanceSettings(ctx.db, tenantOf(request), request.body, 'api', ctx.clock()),
   );
@@ -92,7 +107,11 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/mpa/requests/:id/flags',
     {
       preHandler: ctx.requireApiKey,
-      schema: { summary: "A request's anomaly flags, oldest first", params: IdParams, response: { 200: Type.Object({ data: Type.Array(Flag) }), ...Errors } },
+      schema: {
+        summary: "A request's anomaly flags, oldest first",
+        params: IdParams,
+        response: { 200: Type.Object({ data: Type.Array(Flag) }), ...Errors },
+      },
     },
     async (request) => {
       const data = await requestFlags(ctx.db, tenantOf(request), request.params.id);
@@ -107,15 +126,23 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: "A device's time zone and its 100 most recent anomaly flags, newest first",
         params: DeviceParams,
-        response: { 200: Type.Object({ fingerprint: Fingerprint, time_zone: Type.Union([TimeZone, Type.Null()]), effective_time_zone: TimeZone, data: Type.Array(Flag) }), ...Errors },
+        response: {
+          200: Type.Object({
+            fingerprint: Fingerprint,
+            time_zone: Type.Union([TimeZone, Type.Null()]),
+            effective_time_zone: TimeZone,
+            data: Type.Array(Flag),
+          }),
+          ...Errors,
+        },
       },
     },
     async (request) => {
       const tenantId = tenantOf(request);
-      const [device] = await ctx.db.query<{ time_zone: string | null }>('SELECT time_zone FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [
-        tenantId,
-        request.params.fingerprint,
-      ]);
+      const [device] = await ctx.db.query<{ time_zone: string | null }>(
+        'SELECT time_zone FROM devices WHERE tenant_id = $1 AND fingerprint = $2',
+        [tenantId, request.params.fingerprint],
+      );
       if (!device) throw notFound('device');
       const org = await getGovernanceSettings(ctx.db, tenantId);
       return {

@@ -44,8 +44,15 @@ interface SettingsRow extends AnomalySettings {
   time_zone: string;
 }
 
-const SETTING_COLUMNS = 'time_zone, rubber_stamp_seconds, burst_requests, burst_minutes, new_hour_min_history, flagged_approval_requires_extra_group';
-const ANOMALY_KEYS = ['rubber_stamp_seconds', 'burst_requests', 'burst_minutes', 'new_hour_min_history', 'flagged_approval_requires_extra_group'] as const;
+const SETTING_COLUMNS =
+  'time_zone, rubber_stamp_seconds, burst_requests, burst_minutes, new_hour_min_history, flagged_approval_requires_extra_group';
+const ANOMALY_KEYS = [
+  'rubber_stamp_seconds',
+  'burst_requests',
+  'burst_minutes',
+  'new_hour_min_history',
+  'flagged_approval_requires_extra_group',
+] as const;
 
 function fromRow(row: SettingsRow | undefined): GovernanceSettings {
   if (!row) return structuredClone(DEFAULT_GOVERNANCE);
@@ -112,7 +119,16 @@ export async function updateGovernanceSettings(
       `INSERT INTO governance_settings (tenant_id, ${SETTING_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (tenant_id) DO UPDATE SET time_zone = $2, rubber_stamp_seconds = $3, burst_requests = $4, burst_minutes = $5,
          new_hour_min_history = $6, flagged_approval_requires_extra_group = $7, updated_at = $8`,
-      [tenantId, after.time_zone, a.rubber_stamp_seconds, a.burst_requests, a.burst_minutes, a.new_hour_min_history, a.flagged_approval_requires_extra_group, new Date(now)],
+      [
+        tenantId,
+        after.time_zone,
+        a.rubber_stamp_seconds,
+        a.burst_requests,
+        a.burst_minutes,
+        a.new_hour_min_history,
+        a.flagged_approval_requires_extra_group,
+        new Date(now),
+      ],
     );
     const changes: Record<string, { from: unknown; to: unknown }> = {};
     if (before.time_zone !== after.time_zone) changes.time_zone = { from: before.time_zone, to: after.time_zone };

@@ -298,7 +298,8 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
       { request_id: row.id, fingerprint: d.fingerprint, group, decision: d.decision, payload: d.payload, signature: d.signature },
       row.id,
     );
-    const event: EngineEvent = d.decision === 'approve' ? { kind: 'approve', groupIndex, at, raisesRequired } : { kind: 'deny', groupIndex, at };
+    const event: EngineEvent =
+      d.decision === 'approve' ? { kind: 'approve', groupIndex, at, raisesRequired } : { kind: 'deny', groupIndex, at };
     const state = evaluate(policyOf(row), [...events, event], now);
     if (judged) {
       const groupsRequired = state.required ?? requiredOf(row);

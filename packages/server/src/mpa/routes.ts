@@ -179,7 +179,15 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
               ctx.clock(),
               origin('passkey'),
             )
-          : await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, body.signature, ctx.clock(), origin('device_key'));
+          : await submitDecision(
+              ctx.db,
+              ctx.identity.serverId,
+              request.params.id,
+              payload,
+              body.signature,
+              ctx.clock(),
+              origin('device_key'),
+            );
       ctx.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
       return view;
     },

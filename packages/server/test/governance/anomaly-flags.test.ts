@@ -35,7 +35,11 @@ test('engine: a quorum-raising approval cannot itself reach the old quorum; the 
     ],
     3,
   );
-  assert.deepEqual(capped, { status: 'approved', groupsSatisfied: ['a', 'b'], completedAt: 2 }, 'a request needing every group stays satisfiable');
+  assert.deepEqual(
+    capped,
+    { status: 'approved', groupsSatisfied: ['a', 'b'], completedAt: 2 },
+    'a request needing every group stays satisfiable',
+  );
 });
 
 describeEachStore('anomaly flags', (kind) => {
@@ -86,9 +90,9 @@ describeEachStore('anomaly flags', (kind) => {
     assert.equal((await decide(device, created)).status, 200);
   };
   const flaggedEvents = async (requestId: string) =>
-    (await t.server.db.query<{ payload: any }>("SELECT payload FROM events WHERE type = 'mpa.flagged' AND request_id = $1", [requestId])).map(
-      (r) => r.payload,
-    );
+    (
+      await t.server.db.query<{ payload: any }>("SELECT payload FROM events WHERE type = 'mpa.flagged' AND request_id = $1", [requestId])
+    ).map((r) => r.payload);
 
   before(async () => {
     store = await createStore(kind);
@@ -160,9 +164,10 @@ describeEachStore('anomaly flags', (kind) => {
       [['rubber_stamp', created.request_id]],
     );
     assert.deepEqual((await t.api.get(`/v1/devices/${b.fingerprint}/flags`)).body.data, []);
-    const [audit] = await t.server.db.query<{ data: any }>("SELECT data FROM audit_entries WHERE type = 'mpa.flagged' AND request_id = $1", [
-      created.request_id,
-    ]);
+    const [audit] = await t.server.db.query<{ data: any }>(
+      "SELECT data FROM audit_entries WHERE type = 'mpa.flagged' AND request_id = $1",
+      [created.request_id],
+    );
     assert.equal(audit?.data.fingerprint, a.fingerprint, 'the audit log names the device, for the organisation');
     assert.deepEqual(
       audit?.data.flags.map((f: any) => f.kind),
@@ -316,9 +321,10 @@ describeEachStore('anomaly flags', (kind) => {
       const second = await decide(b, created);
       assert.equal(second.body.status, 'approved');
       assert.deepEqual((await t.api.get(`/v1/mpa/requests/${created.request_id}`)).body.groups_required, 2);
-      const [completed] = await t.server.db.query<{ payload: any }>("SELECT payload FROM events WHERE type = 'mpa.approved' AND request_id = $1", [
-        created.request_id,
-      ]);
+      const [completed] = await t.server.db.query<{ payload: any }>(
+        "SELECT payload FROM events WHERE type = 'mpa.approved' AND request_id = $1",
+        [created.request_id],
+      );
       assert.equal(completed?.payload.groups_required, 2);
     } finally {
       await settings({ anomaly_flags: { flagged_approval_requires_extra_group: false } });

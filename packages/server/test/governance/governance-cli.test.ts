@@ -18,7 +18,16 @@ after(async () => {
 });
 
 test('sigil governance set and show; bad values are refused and change nothing', async () => {
-  const set = await sigil('governance', 'set', '--time-zone', 'Europe/Berlin', '--rubber-stamp-seconds', '12', '--require-extra-group', 'on');
+  const set = await sigil(
+    'governance',
+    'set',
+    '--time-zone',
+    'Europe/Berlin',
+    '--rubber-stamp-seconds',
+    '12',
+    '--require-extra-group',
+    'on',
+  );
   assert.equal(set.code, 0, set.stderr);
   const shown = await sigil('governance', 'show');
   assert.equal(shown.code, 0, shown.stderr);
