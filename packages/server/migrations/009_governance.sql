@@ -1,4 +1,5 @@
--- Governance (docs/governance.md): anomaly flags on approvers' decisions.
+-- Governance (docs/governance.md): anomaly flags on approvers' decisions, and timing privacy
+-- (decisions released at batch boundaries).
 
 -- An organisation's governance settings; an organisation without a row has the defaults.
 -- time_zone is the zone "hour of day" is read in for devices that set none of their own.
@@ -10,6 +11,10 @@ CREATE TABLE governance_settings (
   burst_minutes integer NOT NULL DEFAULT 10,
   new_hour_min_history integer NOT NULL DEFAULT 10,
   flagged_approval_requires_extra_group boolean NOT NULL DEFAULT false,
+  -- Timing privacy: decisions are released at multiples of this many seconds (null: at once);
+  -- a denial ends its request at once when release_deny_immediately.
+  release_batch_seconds integer,
+  release_deny_immediately boolean NOT NULL DEFAULT false,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 
@@ -41,3 +46,10 @@ CREATE TABLE mpa_flags (
 );
 CREATE INDEX mpa_flags_request ON mpa_flags (request_id, id);
 CREATE INDEX mpa_flags_device ON mpa_flags (tenant_id, fingerprint, id DESC);
+
+-- Timing privacy: a decision recorded but not yet released is `held` (with the flags it raised,
+-- recorded on release); its request is released at `release_due_at` by whichever instance claims it.
+ALTER TABLE mpa_decisions ADD COLUMN held boolean NOT NULL DEFAULT false;
+ALTER TABLE mpa_decisions ADD COLUMN held_flags jsonb;
+ALTER TABLE mpa_requests ADD COLUMN release_due_at timestamptz;
+CREATE INDEX mpa_requests_release_due ON mpa_requests (release_due_at) WHERE release_due_at IS NOT NULL;

@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { clientNetworks } from '../pairing/client-network.js';
 import type { Queryable } from '../storage/database.js';
+import { hasSubscribers } from '../webhooks/deliveries.js';
 import type { AnomalySettings } from './settings.js';
 
 /**
@@ -149,7 +150,8 @@ export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: read
     },
     d.requestId,
   );
-  if (d.decision !== 'approve') return;
+  // Like audit.head, written only when some endpoint subscribes: it is never sent otherwise.
+  if (d.decision !== 'approve' || !(await hasSubscribers(tx, d.tenantId, 'mpa.flagged'))) return;
   const payload: Omit<MpaFlaggedPayload, 'type'> = {
     request_id: d.requestId,
     group: d.group,

@@ -7,7 +7,7 @@ import { tenantOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
 import { ErrorBody, Fingerprint, IdParams, Timestamp, Uuid } from '../http/schemas.js';
 import { deviceFlags, requestFlags } from './anomaly-flags.js';
-import { ANOMALY_LIMITS, getGovernanceSettings, setDeviceTimeZone, updateGovernanceSettings } from './settings.js';
+import { ANOMALY_LIMITS, BATCH_SECONDS, getGovernanceSettings, setDeviceTimeZone, updateGovernanceSettings } from './settings.js';
 
 const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'an IANA time zone name, such as Europe/Paris' });
 const Bounded = (key: keyof typeof ANOMALY_LIMITS, description: string) => Type.Integer({ ...ANOMALY_LIMITS[key], description });
@@ -28,9 +28,13 @@ const AnomalyFields = {
   }),
 };
 
+const BatchSeconds = Type.Integer({ ...BATCH_SECONDS, description: 'decisions are released at multiples of this many seconds' });
+const DenyImmediately = Type.Boolean({ description: 'a denial ends its request at once instead of at the next boundary' });
+
 const SettingsView = Type.Object({
   time_zone: TimeZone,
   anomaly_flags: Type.Object(AnomalyFields),
+  decision_release: Type.Union([Type.Object({ batch_seconds: BatchSeconds, deny_immediately: DenyImmediately }), Type.Null()]),
 });
 
 const SettingsPatch = Type.Object(
@@ -43,6 +47,12 @@ const SettingsPatch = Type.Object(
         },
         { additionalProperties: false },
       ),
+    ),
+    decision_release: Type.Optional(
+      Type.Union([
+        Type.Object({ batch_seconds: BatchSeconds, deny_immediately: Type.Optional(DenyImmediately) }, { additionalProperties: false }),
+        Type.Null(),
+      ]),
     ),
   },
   { additionalProperties: false },

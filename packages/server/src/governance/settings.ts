@@ -16,11 +16,22 @@ export interface AnomalySettings {
   flagged_approval_requires_extra_group: boolean;
 }
 
+/** Timing privacy: decisions are released at multiples of batch_seconds (docs/governance.md). */
+export interface DecisionRelease {
+  batch_seconds: number;
+  /** A denial ends its request at once instead of waiting for the boundary. */
+  deny_immediately: boolean;
+}
+
 export interface GovernanceSettings {
   /** IANA zone in which devices without their own zone read "hour of day". */
   time_zone: string;
   anomaly_flags: AnomalySettings;
+  /** null: every decision is released when it is recorded. */
+  decision_release: DecisionRelease | null;
 }
+
+export const BATCH_SECONDS = { minimum: 1, maximum: 900 } as const;
 
 export const ANOMALY_LIMITS = {
   rubber_stamp_seconds: { minimum: 0, maximum: 600, default: 5 },
@@ -38,14 +49,17 @@ export const DEFAULT_GOVERNANCE: GovernanceSettings = {
     new_hour_min_history: ANOMALY_LIMITS.new_hour_min_history.default,
     flagged_approval_requires_extra_group: false,
   },
+  decision_release: null,
 };
 
 interface SettingsRow extends AnomalySettings {
   time_zone: string;
+  release_batch_seconds: number | null;
+  release_deny_immediately: boolean;
 }
 
 const SETTING_COLUMNS =
-  'time_zone, rubber_stamp_seconds, burst_requests, burst_minutes, new_hour_min_history, flagged_approval_requires_extra_group';
+  'time_zone, rubber_stamp_seconds, burst_requests, burst_minutes, new_hour_min_history, flagged_approval_requires_extra_group, release_batch_seconds, release_deny_immediately';
 const ANOMALY_KEYS = [
   'rubber_stamp_seconds',
   'burst_requests',
@@ -56,8 +70,13 @@ const ANOMALY_KEYS = [
 
 function fromRow(row: SettingsRow | undefined): GovernanceSettings {
   if (!row) return structuredClone(DEFAULT_GOVERNANCE);
-  const { time_zone, ...anomaly } = row;
-  return { time_zone, anomaly_flags: anomaly };
+  const { time_zone, release_batch_seconds, release_deny_immediately, ...anomaly } = row;
+  return {
+    time_zone,
+    anomaly_flags: anomaly,
+    decision_release:
+      release_batch_seconds === null ? null : { batch_seconds: release_batch_seconds, deny_immediately: release_deny_immediately },
+  };
 }
 
 export async function getGovernanceSettings(db: Queryable, tenantId: string): Promise<GovernanceSettings> {
@@ -68,6 +87,8 @@ export async function getGovernanceSettings(db: Queryable, tenantId: string): Pr
 export interface GovernanceInput {
   time_zone?: string | undefined;
   anomaly_flags?: Partial<AnomalySettings> | undefined;
+  /** null turns batching off; deny_immediately defaults to false. */
+  decision_release?: { batch_seconds: number; deny_immediately?: boolean | undefined } | null | undefined;
 }
 
 /** Whether PostgreSQL, which reads the hours, knows this IANA time zone name. */
@@ -107,18 +128,29 @@ export async function updateGovernanceSettings(
   now: number,
 ): Promise<GovernanceSettings> {
   checkAnomaly(input.anomaly_flags ?? {});
+  const release = input.decision_release;
+  const { minimum, maximum } = BATCH_SECONDS;
+  if (release && (!Number.isInteger(release.batch_seconds) || release.batch_seconds < minimum || release.batch_seconds > maximum))
+    throw new ApiError(400, 'invalid_request', `decision_release.batch_seconds must be an integer from ${minimum} to ${maximum}`);
   return db.transaction(async (tx) => {
     if (input.time_zone !== undefined) await checkTimeZone(tx, input.time_zone);
     const before = await getGovernanceSettings(tx, tenantId);
     const after: GovernanceSettings = {
       time_zone: input.time_zone ?? before.time_zone,
       anomaly_flags: { ...before.anomaly_flags, ...definedOnly(input.anomaly_flags ?? {}) },
+      decision_release:
+        release === undefined
+          ? before.decision_release
+          : release === null
+            ? null
+            : { batch_seconds: release.batch_seconds, deny_immediately: release.deny_immediately ?? false },
     };
     const a = after.anomaly_flags;
     await tx.query(
-      `INSERT INTO governance_settings (tenant_id, ${SETTING_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO governance_settings (tenant_id, ${SETTING_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (tenant_id) DO UPDATE SET time_zone = $2, rubber_stamp_seconds = $3, burst_requests = $4, burst_minutes = $5,
-         new_hour_min_history = $6, flagged_approval_requires_extra_group = $7, updated_at = $8`,
+         new_hour_min_history = $6, flagged_approval_requires_extra_group = $7, release_batch_seconds = $8,
+         release_deny_immediately = $9, updated_at = $10`,
       [
         tenantId,
         after.time_zone,
@@ -127,6 +159,8 @@ export async function updateGovernanceSettings(
         a.burst_minutes,
         a.new_hour_min_history,
         a.flagged_approval_requires_extra_group,
+        after.decision_release?.batch_seconds ?? null,
+        after.decision_release?.deny_immediately ?? false,
         new Date(now),
       ],
     );
@@ -135,6 +169,8 @@ export async function updateGovernanceSettings(
     for (const key of ANOMALY_KEYS) {
       if (before.anomaly_flags[key] !== a[key]) changes[`anomaly_flags.${key}`] = { from: before.anomaly_flags[key], to: a[key] };
     }
+    if (JSON.stringify(before.decision_release) !== JSON.stringify(after.decision_release))
+      changes.decision_release = { from: before.decision_release, to: after.decision_release };
     if (Object.keys(changes).length > 0) await appendAudit(tx, tenantId, 'governance.updated', { changes, via });
     return after;
   });

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { actionDigest } from '@sigilauth/protocol';
 import { pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
+import { waitFor } from '../../../../test/support/wait.js';
+import { Receiver } from '../../../../test/support/webhook-receiver.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { evaluate } from '../../src/mpa/engine.js';
 
@@ -47,6 +49,7 @@ describeEachStore('anomaly flags', (kind) => {
   let t: TestServer;
   let now = DAY0;
   let seq = 0;
+  let receiver: Receiver | undefined;
   const fresh = () => new TestDevice(`dev${++seq}`);
 
   /** Pairing signs with the real clock: the server's clock is the real one meanwhile. */
@@ -96,9 +99,14 @@ describeEachStore('anomaly flags', (kind) => {
 
   before(async () => {
     store = await createStore(kind);
-    t = await startTestServer(store, { clock: () => now, config: { trustProxy: 1 } });
+    t = await startTestServer(store, { clock: () => now, config: { trustProxy: 1, webhooks: { allowPrivate: true } } });
+    // mpa.flagged is written only for an endpoint that subscribes to it.
+    receiver = await Receiver.start();
+    const endpoint = await t.api.post('/v1/webhooks', { url: receiver.url, events: ['mpa.flagged'] });
+    assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
   });
   after(async () => {
+    await receiver?.close();
     await t?.close();
     await store?.dispose();
   });
@@ -114,13 +122,14 @@ describeEachStore('anomaly flags', (kind) => {
         new_hour_min_history: 10,
         flagged_approval_requires_extra_group: false,
       },
+      decision_release: null,
     });
     for (const [body, code] of [
       [{ time_zone: 'Mars/Olympus_Mons' }, 400],
       [{ time_zone: 'Europe/Paris', anomaly_flags: { burst_requests: 1 } }, 400],
       [{ anomaly_flags: { rubber_stamp_seconds: 601 } }, 400],
       [{ anomaly_flags: { colour: 'red' } }, 400],
-      [{ decision_release: { batch_seconds: 30 } }, 400],
+      [{ decision_release: { batch_seconds: 0 } }, 400],
     ] as const) {
       const res = await settings(body);
       assert.equal(res.status, code, JSON.stringify(body));
@@ -196,6 +205,11 @@ describeEachStore('anomaly flags', (kind) => {
       timestamp: new Date(now).toISOString(),
     });
     assert.ok(!JSON.stringify(event).includes(a.fingerprint), 'the event never names the device');
+    const delivered = await waitFor(
+      () => receiver!.received.find((r) => r.body.includes(approved.request_id)),
+      'the mpa.flagged webhook to be delivered',
+    );
+    assert.deepEqual(JSON.parse(delivered.body), event);
 
     now += 60_000;
     const denied = await create([[a], [b]], 2);
