@@ -24,13 +24,16 @@ const integer = (value: string) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
 };
+const batchSeconds = (value: string) => (value === 'off' ? ('off' as const) : integer(value));
 const onOff = (value: string) => {
   if (value !== 'on' && value !== 'off') throw new InvalidArgumentError('expected on or off');
   return value === 'on';
 };
 
 export function registerGovernanceCommands(program: Command, withStore: WithStore, dataDirOption: () => Option): void {
-  const governance = program.command('governance').description("an organisation's governance settings: anomaly flags and time zones");
+  const governance = program
+    .command('governance')
+    .description("an organisation's governance settings: anomaly flags, time zones, timing privacy");
   const scoped = (command: Command) =>
     command
       .option('--tenant <id>', 'organisation (default: the first one)')
@@ -55,7 +58,9 @@ export function registerGovernanceCommands(program: Command, withStore: WithStor
       .option('--burst-requests <n>', 'flag approvals by a device sent this many requests within --burst-minutes', integer)
       .option('--burst-minutes <n>', 'the window of --burst-requests', integer)
       .option('--new-hour-min-history <n>', 'approvals a device needs on record before a new hour is flagged', integer)
-      .option('--require-extra-group <on|off>', 'a flagged approval raises the quorum by one group', onOff),
+      .option('--require-extra-group <on|off>', 'a flagged approval raises the quorum by one group', onOff)
+      .option('--batch-seconds <n|off>', 'timing privacy: release decisions at multiples of n seconds (off: at once)', batchSeconds)
+      .option('--deny-immediately <on|off>', 'with --batch-seconds: a denial ends its request at once', onOff),
   ).action(
     async (
       opts: TenantOptions & {
@@ -65,6 +70,8 @@ export function registerGovernanceCommands(program: Command, withStore: WithStor
         burstMinutes?: number;
         newHourMinHistory?: number;
         requireExtraGroup?: boolean;
+        batchSeconds?: number | 'off';
+        denyImmediately?: boolean;
       },
     ) => {
       const anomaly: Partial<AnomalySettings> = {
@@ -76,10 +83,20 @@ export function registerGovernanceCommands(program: Command, withStore: WithStor
       };
       await withStore(opts.dataDir, async (db) => {
         const tenant = await tenantOf(db, opts);
+        const current = (await getGovernanceSettings(db, tenant.id)).decision_release;
+        const batch = opts.batchSeconds ?? current?.batch_seconds;
+        if (opts.denyImmediately !== undefined && (batch === undefined || batch === 'off'))
+          throw new InvalidArgumentError('--deny-immediately needs --batch-seconds (decisions released in batches)');
+        const decisionRelease =
+          opts.batchSeconds === undefined && opts.denyImmediately === undefined
+            ? undefined
+            : batch === 'off' || batch === undefined
+              ? null
+              : { batch_seconds: batch, deny_immediately: opts.denyImmediately ?? current?.deny_immediately ?? false };
         const after = await updateGovernanceSettings(
           db,
           tenant.id,
-          { time_zone: opts.timeZone, anomaly_flags: anomaly },
+          { time_zone: opts.timeZone, anomaly_flags: anomaly, decision_release: decisionRelease },
           'cli',
           Date.now(),
         );

@@ -36,14 +36,18 @@ test('sigil governance set and show; bad values are refused and change nothing',
   assert.equal(settings.anomaly_flags.rubber_stamp_seconds, 12);
   assert.equal(settings.anomaly_flags.flagged_approval_requires_extra_group, true);
   assert.equal(settings.anomaly_flags.burst_requests, 5);
+  assert.deepEqual(settings.decision_release, { batch_seconds: 30, deny_immediately: true });
+  assert.deepEqual(settings.decision_release, { batch_seconds: 30, deny_immediately: true });
 
   for (const args of [
     ['--time-zone', 'Not/AZone'],
     ['--require-extra-group', 'maybe'],
+    ['--batch-seconds', '901'],
+    ['--batch-seconds', '901'],
   ]) {
     const refused = await sigil('governance', 'set', ...args);
     assert.notEqual(refused.code, 0, args.join(' '));
-    assert.match(refused.stderr, /time_zone|on or off/);
+    assert.match(refused.stderr, /time_zone|on or off|batch_seconds/);
   }
   assert.deepEqual(JSON.parse((await sigil('governance', 'show')).stdout), settings);
 });
