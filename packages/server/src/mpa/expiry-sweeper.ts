@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { startPeriodic } from '../background/periodic.js';
 import type { Database } from '../storage/database.js';
-import { expireDueRequests, releaseDueDecisions } from './request-transitions.js';
+import { expireDueRequests } from './request-transitions.js';
 
 export const SWEEP_INTERVAL_MS = 250;
 
@@ -11,6 +11,6 @@ export const SWEEP_INTERVAL_MS = 250;
  */
 export function startExpirySweeper(db: Database, clock: () => number, log: FastifyBaseLogger): () => Promise<void> {
   return startPeriodic('expiry sweep', SWEEP_INTERVAL_MS, log, async (isStopped) => {
-    while (!isStopped() && (await releaseDueDecisions(db, clock())) + (await expireDueRequests(db, clock())) > 0);
+    while (!isStopped() && (await expireDueRequests(db, clock())) > 0);
   });
 }

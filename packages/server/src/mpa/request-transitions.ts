@@ -516,26 +516,16 @@ export async function statusForLateDecision(db: Database, id: string, now: numbe
   });
 }
 
-/** Moves pending requests past their expiry to timeout; safe to run on every instance at once. */
+/**
+ * Moves pending requests past their expiry to timeout, and releases decisions held for timing
+ * privacy whose release is due (never later than the expiry); safe to run on every instance at
+ * once: SKIP LOCKED gives each due request to exactly one.
+ */
 export async function expireDueRequests(db: Database, now: number, batch = 100): Promise<number> {
   return db.transaction(async (tx) => {
     const due = await tx.query<{ id: string }>(
-      `SELECT id FROM mpa_requests WHERE ${expirySql.overdue('', '$1')} ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-      [new Date(now), batch],
-    );
-    for (const { id } of due) await lockForTransition(tx, id, now);
-    return due.length;
-  });
-}
-
-/**
- * Releases the held decisions of requests whose release is due (timing privacy); safe to run on
- * every instance at once: SKIP LOCKED gives each due request to exactly one.
- */
-export async function releaseDueDecisions(db: Database, now: number, batch = 100): Promise<number> {
-  return db.transaction(async (tx) => {
-    const due = await tx.query<{ id: string }>(
-      'SELECT id FROM mpa_requests WHERE release_due_at <= $1 ORDER BY release_due_at LIMIT $2 FOR UPDATE SKIP LOCKED',
+      `SELECT id FROM mpa_requests WHERE ${expirySql.overdue('', '$1')} OR (status = 'pending' AND release_due_at <= $1)
+        ORDER BY coalesce(release_due_at, expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [new Date(now), batch],
     );
     for (const { id } of due) await lockForTransition(tx, id, now);
