@@ -7,7 +7,14 @@ import { tenantOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
 import { ErrorBody, Fingerprint, IdParams, Timestamp, Uuid } from '../http/schemas.js';
 import { deviceFlags, requestFlags } from './anomaly-flags.js';
-import { ANOMALY_LIMITS, BATCH_SECONDS, getGovernanceSettings, setDeviceTimeZone, updateGovernanceSettings } from './settings.js';
+import {
+  ANOMALY_LIMITS,
+  BATCH_SECONDS,
+  deviceTimeZone,
+  getGovernanceSettings,
+  setDeviceTimeZone,
+  updateGovernanceSettings,
+} from './settings.js';
 
 const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'an IANA time zone name, such as Europe/Paris' });
 const Bounded = (key: keyof typeof ANOMALY_LIMITS, description: string) => Type.Integer({ ...ANOMALY_LIMITS[key], description });
@@ -149,18 +156,8 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const tenantId = tenantOf(request);
-      const [device] = await ctx.db.query<{ time_zone: string | null }>(
-        'SELECT time_zone FROM devices WHERE tenant_id = $1 AND fingerprint = $2',
-        [tenantId, request.params.fingerprint],
-      );
-      if (!device) throw notFound('device');
-      const org = await getGovernanceSettings(ctx.db, tenantId);
-      return {
-        fingerprint: request.params.fingerprint,
-        time_zone: device.time_zone,
-        effective_time_zone: device.time_zone ?? org.time_zone,
-        data: await deviceFlags(ctx.db, tenantId, request.params.fingerprint, 100),
-      };
+      const zone = await deviceTimeZone(ctx.db, tenantId, request.params.fingerprint);
+      return { ...zone, data: await deviceFlags(ctx.db, tenantId, request.params.fingerprint, 100) };
     },
   );
 }

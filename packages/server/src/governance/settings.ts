@@ -201,3 +201,18 @@ export async function setDeviceTimeZone(
     return { fingerprint, time_zone: zone, effective_time_zone: zone ?? org.time_zone };
   });
 }
+
+/** A device's own time zone and the one its hours are read in (its own, else its organisation's). */
+export async function deviceTimeZone(
+  db: Queryable,
+  tenantId: string,
+  fingerprint: string,
+): Promise<{ fingerprint: string; time_zone: string | null; effective_time_zone: string }> {
+  const [device] = await db.query<{ time_zone: string | null }>('SELECT time_zone FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [
+    tenantId,
+    fingerprint,
+  ]);
+  if (!device) throw notFound('device');
+  const org = await getGovernanceSettings(db, tenantId);
+  return { fingerprint, time_zone: device.time_zone, effective_time_zone: device.time_zone ?? org.time_zone };
+}

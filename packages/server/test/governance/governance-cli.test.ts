@@ -27,6 +27,10 @@ test('sigil governance set and show; bad values are refused and change nothing',
     '12',
     '--require-extra-group',
     'on',
+    '--batch-seconds',
+    '30',
+    '--deny-immediately',
+    'on',
   );
   assert.equal(set.code, 0, set.stderr);
   const shown = await sigil('governance', 'show');
@@ -37,12 +41,10 @@ test('sigil governance set and show; bad values are refused and change nothing',
   assert.equal(settings.anomaly_flags.flagged_approval_requires_extra_group, true);
   assert.equal(settings.anomaly_flags.burst_requests, 5);
   assert.deepEqual(settings.decision_release, { batch_seconds: 30, deny_immediately: true });
-  assert.deepEqual(settings.decision_release, { batch_seconds: 30, deny_immediately: true });
 
   for (const args of [
     ['--time-zone', 'Not/AZone'],
     ['--require-extra-group', 'maybe'],
-    ['--batch-seconds', '901'],
     ['--batch-seconds', '901'],
   ]) {
     const refused = await sigil('governance', 'set', ...args);
