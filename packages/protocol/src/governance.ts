@@ -14,21 +14,3 @@ export const ANOMALY_FLAG_KINDS = ['new_hour', 'rubber_stamp', 'new_network', 'n
  * - `approval_burst`: an approval by a device that was sent `burst_requests` or more requests in `burst_minutes`.
  */
 export type AnomalyFlagKind = (typeof ANOMALY_FLAG_KINDS)[number];
-
-/**
- * The `mpa.flagged` webhook: an approval was flagged. Group-level only, like every event the
- * application receives: the group whose approval it was, never the device or person, and never
- * a denial (flags on denials stay in the console and the audit log).
- */
-export interface MpaFlaggedPayload {
-  type: 'mpa.flagged';
-  request_id: string;
-  /** The group whose approval was flagged. */
-  group: string;
-  flags: AnomalyFlagKind[];
-  /** Whether the flag raised the request's quorum by one group (the organisation's setting, capped at every group). */
-  extra_group_required: boolean;
-  groups_required: number;
-  groups_total: number;
-  timestamp: string;
-}

@@ -1,4 +1,4 @@
-import type { AnomalyFlagKind, Decision, MpaFlaggedPayload } from '@sigilauth/protocol';
+import type { AnomalyFlagKind, Decision, MpaFlaggedEvent } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { clientNetworks } from '../pairing/client-network.js';
@@ -152,7 +152,7 @@ export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: read
   );
   // Like audit.head, written only when some endpoint subscribes: it is never sent otherwise.
   if (d.decision !== 'approve' || !(await hasSubscribers(tx, d.tenantId, 'mpa.flagged'))) return;
-  const payload: Omit<MpaFlaggedPayload, 'type'> = {
+  const payload: Omit<MpaFlaggedEvent, 'type'> = {
     request_id: d.requestId,
     group: d.group,
     flags: flags.map((f) => f.kind),

@@ -5,7 +5,7 @@ import { ANOMALY_FLAG_KINDS, type AnomalyFlagKind } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { ErrorBody, Fingerprint, IdParams, Timestamp, Uuid } from '../http/schemas.js';
+import { Fingerprint, IdParams, Timestamp, Uuid } from '../http/schemas.js';
 import { deviceFlags, requestFlags } from './anomaly-flags.js';
 import {
   ANOMALY_LIMITS,
@@ -82,7 +82,6 @@ const DeviceTimeZone = Type.Object({
   time_zone: Type.Union([TimeZone, Type.Null()]),
   effective_time_zone: TimeZone,
 });
-const Errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };
 
 /** The organisation's governance settings, devices' time zones, and the anomaly flags of requests and devices. */
 export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -91,7 +90,7 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/governance/settings',
     {
       preHandler: ctx.requireApiKey,
-      schema: { summary: "The organisation's governance settings", response: { 200: SettingsView, ...Errors } },
+      schema: { summary: "The organisation's governance settings", response: { 200: SettingsView } },
     },
     async (request) => getGovernanceSettings(ctx.db, tenantOf(request)),
   );
@@ -102,7 +101,7 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: "Change some of the organisation's governance settings",
         body: SettingsPatch,
-        response: { 200: SettingsView, ...Errors },
+        response: { 200: SettingsView },
       },
     },
     async (request) => updateGovernanceSettings(ctx.db, tenantOf(request), request.body, 'api', ctx.clock()),
@@ -115,7 +114,7 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: "Set a device's own time zone (null: the organisation's)",
         params: DeviceParams,
         body: Type.Object({ time_zone: Type.Union([TimeZone, Type.Null()]) }, { additionalProperties: false }),
-        response: { 200: DeviceTimeZone, ...Errors },
+        response: { 200: DeviceTimeZone },
       },
     },
     async (request) => setDeviceTimeZone(ctx.db, tenantOf(request), request.params.fingerprint, request.body.time_zone, 'api'),
@@ -127,7 +126,7 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: "A request's anomaly flags, oldest first",
         params: IdParams,
-        response: { 200: Type.Object({ data: Type.Array(Flag) }), ...Errors },
+        response: { 200: Type.Object({ data: Type.Array(Flag) }) },
       },
     },
     async (request) => {
@@ -150,7 +149,6 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
             effective_time_zone: TimeZone,
             data: Type.Array(Flag),
           }),
-          ...Errors,
         },
       },
     },

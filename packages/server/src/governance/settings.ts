@@ -100,7 +100,7 @@ async function isTimeZone(db: Queryable, zone: string): Promise<boolean> {
 
 export async function checkTimeZone(db: Queryable, zone: string): Promise<void> {
   if (!(await isTimeZone(db, zone)))
-    throw new ApiError(400, 'invalid_request', `time_zone ${JSON.stringify(zone)} is not an IANA time zone name such as Europe/Paris`);
+    throw new ApiError('invalid_request', `time_zone ${JSON.stringify(zone)} is not an IANA time zone name such as Europe/Paris`);
 }
 
 /** Checks bounds the schema cannot express (and that the CLI, which has no schema, needs). */
@@ -109,11 +109,11 @@ function checkAnomaly(input: Partial<AnomalySettings>): void {
     const value = input[key as keyof typeof ANOMALY_LIMITS];
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value < minimum || value > maximum)
-      throw new ApiError(400, 'invalid_request', `anomaly_flags.${key} must be an integer from ${minimum} to ${maximum}`);
+      throw new ApiError('invalid_request', `anomaly_flags.${key} must be an integer from ${minimum} to ${maximum}`);
   }
   const flag = input.flagged_approval_requires_extra_group;
   if (flag !== undefined && typeof flag !== 'boolean')
-    throw new ApiError(400, 'invalid_request', 'anomaly_flags.flagged_approval_requires_extra_group must be true or false');
+    throw new ApiError('invalid_request', 'anomaly_flags.flagged_approval_requires_extra_group must be true or false');
 }
 
 /**
@@ -131,7 +131,7 @@ export async function updateGovernanceSettings(
   const release = input.decision_release;
   const { minimum, maximum } = BATCH_SECONDS;
   if (release && (!Number.isInteger(release.batch_seconds) || release.batch_seconds < minimum || release.batch_seconds > maximum))
-    throw new ApiError(400, 'invalid_request', `decision_release.batch_seconds must be an integer from ${minimum} to ${maximum}`);
+    throw new ApiError('invalid_request', `decision_release.batch_seconds must be an integer from ${minimum} to ${maximum}`);
   return db.transaction(async (tx) => {
     if (input.time_zone !== undefined) await checkTimeZone(tx, input.time_zone);
     const before = await getGovernanceSettings(tx, tenantId);

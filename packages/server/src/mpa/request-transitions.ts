@@ -69,7 +69,7 @@ export async function createRequest(
       ]);
       if (!existing) throw new Error('idempotent request vanished');
       if (existing.body_hash !== bodyHash) {
-        throw new ApiError(409, 'idempotency_conflict', 'Idempotency-Key was already used with a different request body');
+        throw new ApiError('idempotency_conflict', 'Idempotency-Key was already used with a different request body');
       }
       return { view: toView(existing, now), replayed: true };
     }
@@ -112,9 +112,9 @@ async function checkApproversPaired(tx: Queryable, tenantId: string, groups: App
   for (const { fingerprint, device_public_key } of approvers) {
     const device = devices.get(fingerprint);
     if (!device || device.public_key !== device_public_key) {
-      throw new ApiError(400, 'invalid_request', `Invalid MPA request: device ${fingerprint} is not paired with this organisation`);
+      throw new ApiError('invalid_request', `Invalid MPA request: device ${fingerprint} is not paired with this organisation`);
     }
-    if (device.revoked_at) throw new ApiError(400, 'invalid_request', `Invalid MPA request: device ${fingerprint} has been revoked`);
+    if (device.revoked_at) throw new ApiError('invalid_request', `Invalid MPA request: device ${fingerprint} has been revoked`);
   }
 }
 
@@ -141,7 +141,6 @@ async function checkPendingQuota(tx: Queryable, tenantId: string, groups: Approv
   if (!first) return;
   const retryAfter = Math.max(1, Math.ceil((first.first_expiry.getTime() - now) / 1000));
   throw new ApiError(
-    429,
     'too_many_pending_requests',
     `Device ${first.fingerprint} already has ${max} pending requests from this organisation; wait until some are decided or expire`,
     { fingerprint: first.fingerprint, limit: max, retry_after_seconds: retryAfter },
@@ -341,7 +340,7 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
 }
 
 function completedError(row: RequestRow): ApiError {
-  return new ApiError(409, 'request_completed', `MPA request is already ${row.status}`, { status: row.status });
+  return new ApiError('request_completed', `MPA request is already ${row.status}`, { status: row.status });
 }
 
 /**
@@ -387,7 +386,7 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
     const { row, events, held, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
     if (row.status !== 'pending') return completedError(row);
     const at = serialTime([...events, ...held.map((h) => h.event)], now);
-    if (!device || device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and can no longer decide');
+    if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
     const settings = await getGovernanceSettings(tx, row.tenant_id);
     const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings) : null;
@@ -413,7 +412,7 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
         hold ? JSON.stringify(judged?.flags ?? []) : null,
       ],
     );
-    if (!inserted) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+    if (!inserted) throw new ApiError('already_decided', 'this device has already decided on this request');
     if (hold) {
       // Recorded and answered now; released (counted, audited, announced) at the next boundary,
       // or at the request's expiry if that comes first.
