@@ -47,6 +47,9 @@ const (
 	EventMPATimeout WebhookEventType = "mpa.timeout"
 	// EventMPACancelled: a request was cancelled.
 	EventMPACancelled WebhookEventType = "mpa.cancelled"
+	// EventMPAFlagged: an approval was flagged as unusual (only to endpoints that list it; it
+	// carries Group, Flags and ExtraGroupRequired, never the device).
+	EventMPAFlagged WebhookEventType = "mpa.flagged"
 	// EventDevicePaired: a device paired (it carries DevicePublicKey and PairingID).
 	EventDevicePaired WebhookEventType = "device.paired"
 	// EventDeviceRevoked: a device was revoked.
@@ -80,6 +83,13 @@ type WebhookEvent struct {
 	Action MPAAction `json:"action"`
 	// ExpiresAt is when the request expires (mpa.created only).
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Group is the group whose approval was flagged (mpa.flagged).
+	Group string `json:"group,omitempty"`
+	// Flags are the kinds of anomaly (mpa.flagged): new_hour, rubber_stamp, new_network,
+	// new_client, approval_burst.
+	Flags []string `json:"flags,omitempty"`
+	// ExtraGroupRequired says the flag raised the quorum by one group (mpa.flagged).
+	ExtraGroupRequired bool `json:"extra_group_required,omitempty"`
 
 	// Fingerprint is the device's fingerprint (device.* events).
 	Fingerprint string `json:"fingerprint,omitempty"`

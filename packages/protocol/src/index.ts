@@ -94,6 +94,7 @@ export { charClass, type CharClass, codePointName, displayText, MAX_COMBINING_MA
 export { labelSkeleton, lowerCase, paramLabel, paramSkeleton } from './labels.js';
 export { backoffDelay, normalizeServiceUrl, parseErrorBody, ServiceUrlError } from './client-helpers.js';
 export { actionDigest, pictogramFor, validateMpaRequest } from './node.js';
+export { ANOMALY_FLAG_KINDS, type AnomalyFlagKind } from './governance.js';
 export { ERROR_CATALOGUE, ERROR_CODES, ErrorCode, errorStatus, isErrorCode } from './errors.js';
 export {
   ActionSchema,
@@ -175,6 +176,7 @@ export {
   MpaApprovedEventSchema,
   MpaCancelledEventSchema,
   MpaCreatedEventSchema,
+  MpaFlaggedEventSchema,
   MpaRejectedEventSchema,
   MpaTimeoutEventSchema,
   WebhookEventSchema,
@@ -185,6 +187,7 @@ export {
   type MpaApprovedEvent,
   type MpaCancelledEvent,
   type MpaCreatedEvent,
+  type MpaFlaggedEvent,
   type MpaRejectedEvent,
   type MpaTimeoutEvent,
   type MpaWebhookEvent,

@@ -23,6 +23,8 @@ export {
   type MpaRejectedEvent,
   type MpaTimeoutEvent,
   type MpaCancelledEvent,
+  type MpaFlaggedEvent,
+  type AnomalyFlagKind,
   type DeviceWebhookEvent,
   type DevicePairedEvent,
   type DeviceRevokedEvent,

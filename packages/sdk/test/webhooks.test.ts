@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWebhookSecret, webhookHeaders } from '@sigilauth/protocol';
-import { SigilAuth, WebhookVerificationError, type WebhookEvent } from '../src/index.js';
+import { SigilAuth, WebhookVerificationError, type AnomalyFlagKind, type WebhookEvent } from '../src/index.js';
 
 const sigil = new SigilAuth({ serviceUrl: 'https://sigil.example.com', apiKey: 'sgk_test_key' });
 const now = () => Math.floor(Date.now() / 1000);
@@ -40,6 +40,25 @@ describe('webhooks.verify', { timeout: 300_000 }, () => {
     const upper = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toUpperCase(), v]));
     assert.deepEqual(sigil.webhooks.verify(Buffer.from(body), upper, secret), approved);
     assert.deepEqual(sigil.webhooks.verify(new TextEncoder().encode(body), new Headers(headers), secret), approved);
+  });
+
+  test('mpa.flagged narrows to the flag kinds and the group, with no status', () => {
+    const flagged = {
+      type: 'mpa.flagged',
+      request_id: approved.request_id,
+      group: 'Security Team',
+      flags: ['rubber_stamp', 'new_network'],
+      extra_group_required: true,
+      groups_required: 3,
+      groups_total: 3,
+      timestamp: '2026-04-24T10:35:40Z',
+    };
+    const { body, secret, headers } = signed(flagged);
+    const event: WebhookEvent = sigil.webhooks.verify(body, headers, secret);
+    assert.deepEqual(event, flagged);
+    if (event.type !== 'mpa.flagged') return assert.fail('expected mpa.flagged');
+    const kinds: AnomalyFlagKind[] = event.flags;
+    assert.deepEqual([kinds, event.group, event.extra_group_required], [['rubber_stamp', 'new_network'], 'Security Team', true]);
   });
 
   test('device events verify too', () => {

@@ -18,6 +18,7 @@ import type { ServerIdentity } from './identity/server-identity.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoute } from './metrics-endpoint.js';
 import { mpaRoutes } from './mpa/routes.js';
+import { governanceRoutes } from './governance/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { clientNetworks } from './pairing/client-network.js';
 import { pairingRoutes } from './pairing/routes.js';
@@ -147,6 +148,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     mpaRoutes(scoped, ctx);
     webhookRoutes(scoped, ctx);
     notificationRoutes(scoped, ctx);
+    governanceRoutes(scoped, ctx);
     auditRoutes(scoped, ctx);
     await webRoutes(scoped, ctx);
     await gateway.start(scoped);

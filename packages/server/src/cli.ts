@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerAuditCommands } from './audit/cli.js';
 import { DEFAULTS, loadSettings, parseOrgName, type SettingFlags, type Settings } from './config.js';
 import { registerDeviceCommands } from './devices/cli.js';
+import { registerGovernanceCommands } from './governance/cli.js';
 import { defaultLogging } from './http/log-output.js';
 import type { Database } from './storage/database.js';
 import { startServer } from './server.js';
@@ -145,6 +146,7 @@ apikey
 
 registerDeviceCommands(program, withStore, dataDirOption);
 registerWebhookCommands(program, withStore, dataDirOption);
+registerGovernanceCommands(program, withStore, dataDirOption);
 registerAuditCommands(program, withStore, dataDirOption);
 
 program.parseAsync().catch((err: Error) => {

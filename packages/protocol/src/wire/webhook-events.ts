@@ -1,6 +1,7 @@
 import { Type, type Static, type TLiteral } from 'typebox';
 import { ActionSchema, FingerprintSchema, PublicKeySchema, TimestampSchema, UuidSchema } from './common.js';
 import { SignedTreeHeadSchema } from './audit.js';
+import { ANOMALY_FLAG_KINDS, type AnomalyFlagKind } from '../governance.js';
 
 /** The body of every webhook delivery, by `type`. */
 
@@ -34,6 +35,26 @@ export type MpaTimeoutEvent = Static<typeof MpaTimeoutEventSchema>;
 export const MpaCancelledEventSchema = mpaEvent(Type.Literal('mpa.cancelled'), Type.Literal('cancelled'));
 export type MpaCancelledEvent = Static<typeof MpaCancelledEventSchema>;
 export type MpaWebhookEvent = MpaCreatedEvent | MpaApprovedEvent | MpaRejectedEvent | MpaTimeoutEvent | MpaCancelledEvent;
+
+/**
+ * An approval was flagged as unusual (only to endpoints that list `mpa.flagged` in their events;
+ * docs/governance.md). Group-level only, like every event the application receives: the group
+ * whose approval it was, never the device or person, and never a denial.
+ */
+export const MpaFlaggedEventSchema = Type.Object(
+  {
+    type: Type.Literal('mpa.flagged'),
+    request_id: UuidSchema,
+    group: Type.String({ description: 'the group whose approval was flagged' }),
+    flags: Type.Array(Type.Unsafe<AnomalyFlagKind>({ type: 'string', enum: [...ANOMALY_FLAG_KINDS] })),
+    extra_group_required: Type.Boolean({ description: "whether the flag raised the request's quorum by one group" }),
+    groups_required: Type.Integer(),
+    groups_total: Type.Integer(),
+    timestamp: TimestampSchema,
+  },
+  { additionalProperties: false },
+);
+export type MpaFlaggedEvent = Static<typeof MpaFlaggedEventSchema>;
 
 export const DevicePairedEventSchema = Type.Object(
   {
@@ -73,6 +94,7 @@ export const WebhookEventSchema = Type.Union([
   MpaRejectedEventSchema,
   MpaTimeoutEventSchema,
   MpaCancelledEventSchema,
+  MpaFlaggedEventSchema,
   DevicePairedEventSchema,
   DeviceRevokedEventSchema,
   AuditHeadEventSchema,

@@ -248,7 +248,7 @@ function checkSavedHeads(
 
 /**
  * Requests and decisions in storage against their audit entries: each request has its
- * mpa.created entry, each decision its mpa.decision entry, each finished request an entry with
+ * mpa.created entry, each decision its mpa.decision entry (a decision held for timing privacy gets it when released), each finished request an entry with
  * its outcome; and each such entry names a request or decision that exists. A row written or
  * changed behind the server's back (a forged approval, a flipped outcome) shows up here even
  * though the log itself is intact.
@@ -268,7 +268,7 @@ async function crossCheck(db: Queryable, tenantId: string): Promise<VerifyProble
      UNION ALL
      SELECT 'decision (' || d.decision || ') by device ' || d.fingerprint || ' on request ' || d.request_id || ' is in storage but has no mpa.decision audit entry', NULL, NULL
        FROM mpa_decisions d JOIN mpa_requests r ON r.id = d.request_id
-      WHERE r.tenant_id = $1
+      WHERE r.tenant_id = $1 AND NOT d.held
         AND NOT EXISTS (SELECT 1 FROM audit_entries a WHERE a.tenant_id = $1 AND a.request_id = d.request_id AND a.type = 'mpa.decision'
                           AND a.data->>'fingerprint' = d.fingerprint AND a.data->>'decision' = d.decision)
      UNION ALL

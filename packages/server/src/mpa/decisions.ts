@@ -8,6 +8,7 @@ import {
   type DeviceRequestView,
   type WebAuthnAssertion,
 } from '@sigilauth/protocol';
+import type { DecisionOrigin } from '../governance/anomaly-flags.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database } from '../storage/database.js';
 import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/assertion.js';
@@ -62,13 +63,14 @@ export async function submitDecision(
   payload: DecisionPayload,
   signature: string,
   now: number,
+  origin?: DecisionOrigin,
 ): Promise<DeviceRequestView> {
   await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
     if (!verifyPayload(DomainTag.mpaDecision, payload, signature, approver.device_public_key)) {
       throw new ApiError('invalid_signature', 'the decision signature does not verify against the approver key');
     }
   });
-  return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature }, now);
+  return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature, origin }, now);
 }
 
 /**
@@ -84,6 +86,7 @@ export async function submitWebAuthnDecision(
   payload: DecisionPayload,
   assertion: WebAuthnAssertion,
   now: number,
+  origin?: DecisionOrigin,
 ): Promise<DeviceRequestView> {
   let counter = 0;
   await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
@@ -105,5 +108,5 @@ export async function submitWebAuthnDecision(
     );
   }
   const signature = encodeAssertionRecord(assertion);
-  return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature }, now);
+  return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature, origin }, now);
 }

@@ -10,13 +10,17 @@ export interface EnginePolicy {
 
 /** One recorded event, in the order the store serialised them. */
 export type EngineEvent =
-  { kind: 'approve'; groupIndex: number; at: number } | { kind: 'deny'; groupIndex: number; at: number } | { kind: 'cancel'; at: number };
+  | { kind: 'approve'; groupIndex: number; at: number; /** a flagged approval under "require one more group" */ raisesRequired?: boolean }
+  | { kind: 'deny'; groupIndex: number; at: number }
+  | { kind: 'cancel'; at: number };
 
 export interface EngineState {
   status: MpaStatus;
   /** Names of satisfied groups, in the order they were satisfied. */
   groupsSatisfied: string[];
   completedAt: number | null;
+  /** Set once a flagged approval raised the quorum: the number of groups now required. */
+  required?: number;
 }
 
 /**
@@ -24,17 +28,33 @@ export interface EngineState {
  * the first approval in a group satisfies it; the Mth satisfied group approves; any denial
  * rejects; a cancel cancels; reaching expiresAt while pending is a timeout. The first terminal
  * outcome is final: later events, and events at or after expiry, change nothing.
+ *
+ * An approval that raises the quorum (flagged, in an organisation that requires one more group
+ * then) raises it before it counts, so it cannot itself reach the old quorum: the request then
+ * needs required + 1 groups, at most every group. However many approvals are flagged, the
+ * quorum rises once.
  */
 export function evaluate(policy: EnginePolicy, events: readonly EngineEvent[], now: number): EngineState {
   const satisfied: number[] = [];
-  const names = () => satisfied.map((i) => policy.groupNames[i]!);
+  let required = policy.required;
+  const state = (status: MpaStatus, completedAt: number | null): EngineState => ({
+    status,
+    groupsSatisfied: satisfied.map((i) => policy.groupNames[i]!),
+    completedAt,
+    ...(required !== policy.required ? { required } : {}),
+  });
   for (const event of events) {
     if (hasExpired(policy.expiresAt, event.at)) break;
-    if (event.kind === 'cancel') return { status: 'cancelled', groupsSatisfied: names(), completedAt: event.at };
-    if (event.kind === 'deny') return { status: 'rejected', groupsSatisfied: names(), completedAt: event.at };
+    if (event.kind === 'cancel') return state('cancelled', event.at);
+    if (event.kind === 'deny') return state('rejected', event.at);
+    if (event.raisesRequired) required = raisedQuorum(policy);
     if (!satisfied.includes(event.groupIndex)) satisfied.push(event.groupIndex);
-    if (satisfied.length >= policy.required) return { status: 'approved', groupsSatisfied: names(), completedAt: event.at };
+    if (satisfied.length >= required) return state('approved', event.at);
   }
-  if (hasExpired(policy.expiresAt, now)) return { status: 'timeout', groupsSatisfied: names(), completedAt: policy.expiresAt };
-  return { status: 'pending', groupsSatisfied: names(), completedAt: null };
+  if (hasExpired(policy.expiresAt, now)) return state('timeout', policy.expiresAt);
+  return state('pending', null);
 }
+
+/** The quorum once raised by a flagged approval: one more group, capped at the number of groups. */
+export const raisedQuorum = (policy: Pick<EnginePolicy, 'required' | 'groupNames'>): number =>
+  Math.min(policy.required + 1, policy.groupNames.length);

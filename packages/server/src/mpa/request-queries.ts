@@ -45,7 +45,7 @@ export async function listRequests(db: Queryable, tenantId: string, { status, li
   const rows = await db.query<RequestRow>(
     `SELECT ${COLUMNS} FROM mpa_requests
      WHERE tenant_id = $1
-       AND ($2::text IS NULL OR ${expirySql.effectiveStatus('', '$3')} = $2)
+       AND ($2::text IS NULL OR (CASE WHEN release_due_at IS NOT NULL THEN status ELSE ${expirySql.effectiveStatus('', '$3')} END) = $2)
        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
      ORDER BY created_at DESC, id DESC LIMIT $6`,
     [tenantId, status ?? null, new Date(now), after?.[0] ?? null, after?.[1] ?? null, limit + 1],

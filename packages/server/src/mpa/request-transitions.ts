@@ -16,7 +16,9 @@ import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
-import { COLUMNS, deviceView, eventPayload, policyOf, toView, type RequestRow } from './requests.js';
+import { detectFlags, originKeys, recordFlags, type DecisionOrigin, type DetectedFlag } from '../governance/anomaly-flags.js';
+import { getGovernanceSettings, type GovernanceSettings } from '../governance/settings.js';
+import { COLUMNS, deviceView, eventPayload, policyOf, requiredOf, toView, type RequestRow } from './requests.js';
 
 /** Every change of an MPA request's state: creation, decisions, cancellation and expiry, each in one transaction. */
 
@@ -145,11 +147,23 @@ async function checkPendingQuota(tx: Queryable, tenantId: string, groups: Approv
   );
 }
 
+/** A decision recorded but not yet released (timing privacy, docs/governance.md). */
+interface HeldDecision {
+  event: EngineEvent;
+  fingerprint: string;
+  groupIndex: number;
+  decision: Decision;
+  payload: unknown;
+  signature: string;
+  flags: DetectedFlag[];
+}
+
 /**
- * Locks the request row and brings a pending request that is past its expiry to timeout.
+ * Locks the request row and brings a pending request up to date: releases its held decisions
+ * once their release is due, and times it out past its expiry.
  * After the lock, one statement reads the recorded decisions (in the order the store serialised
  * them) and, for a decision, the deciding device's pairing and organisation name: one round trip
- * instead of two.
+ * instead of two. `events` are the released decisions, `held` those still held.
  */
 async function lockForTransition(
   tx: Queryable,
@@ -157,7 +171,12 @@ async function lockForTransition(
   now: number,
   tenantId?: string,
   deviceFingerprint?: string,
-): Promise<{ row: RequestRow; events: EngineEvent[]; device: { revoked_at: Date | null; org_name: string } | null }> {
+): Promise<{
+  row: RequestRow;
+  events: EngineEvent[];
+  held: HeldDecision[];
+  device: { revoked_at: Date | null; org_name: string } | null;
+}> {
   const [row] = await tx.query<RequestRow>(
     `SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`,
     [id, tenantId ?? null],
@@ -168,36 +187,137 @@ async function lockForTransition(
     group_index: number;
     decision: Decision;
     decided_at: Date;
+    raises_required: boolean;
+    held: boolean;
+    fingerprint: string;
+    payload: unknown;
+    signature: string;
+    held_flags: DetectedFlag[] | null;
     revoked_at: Date | null;
     org_name: string;
   }>(
-    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, NULL::timestamptz AS revoked_at, NULL AS org_name FROM mpa_decisions WHERE request_id = $1)
+    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, raises_required, held, fingerprint,
+             CASE WHEN held THEN payload END AS payload, CASE WHEN held THEN signature END AS signature, held_flags,
+             NULL::timestamptz AS revoked_at, NULL AS org_name
+        FROM mpa_decisions WHERE request_id = $1)
      UNION ALL
-     (SELECT 'device', NULL, NULL, NULL, NULL, dev.revoked_at, t.name FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
+     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name
+        FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
        WHERE dev.tenant_id = $2 AND dev.fingerprint = $3)
      ORDER BY source DESC, seq`,
     [id, row.tenant_id, deviceFingerprint ?? null],
   );
   const events: EngineEvent[] = [];
+  let held: HeldDecision[] = [];
   let device: { revoked_at: Date | null; org_name: string } | null = null;
   for (const r of rows) {
-    if (r.source === 'device') device = { revoked_at: r.revoked_at, org_name: r.org_name };
-    else events.push({ kind: r.decision === 'approve' ? 'approve' : 'deny', groupIndex: r.group_index, at: r.decided_at.getTime() });
+    if (r.source === 'device') {
+      device = { revoked_at: r.revoked_at, org_name: r.org_name };
+      continue;
+    }
+    const event = engineEvent(r.decision, r.group_index, r.decided_at.getTime(), r.raises_required);
+    if (!r.held) events.push(event);
+    else
+      held.push({
+        event,
+        fingerprint: r.fingerprint,
+        groupIndex: r.group_index,
+        decision: r.decision,
+        payload: r.payload,
+        signature: r.signature,
+        flags: r.held_flags ?? [],
+      });
   }
-  if (row.status === 'pending') {
+  if (row.status === 'pending' && row.release_due_at) {
+    if (now >= row.release_due_at.getTime()) {
+      events.push(...(await releaseHeld(tx, row, events, held, now)));
+      held = [];
+    }
+  } else if (row.status === 'pending') {
     const state = evaluate(policyOf(row), events, now);
     if (state.status === 'timeout') await applyTransition(tx, row, state);
   }
-  return { row, events, device };
+  return { row, events, held, device };
+}
+
+const engineEvent = (decision: Decision, groupIndex: number, at: number, raisesRequired: boolean): EngineEvent =>
+  decision === 'approve' ? { kind: 'approve', groupIndex, at, raisesRequired } : { kind: 'deny', groupIndex, at };
+
+/**
+ * The order in which decisions released together count: denials first, then approvals, each in
+ * the order they arrived. Until its approvals are released a request has decided nothing anyone
+ * can see, so a denial that arrives before the release still rejects it.
+ */
+const releaseOrder = (held: readonly { event: EngineEvent }[]): EngineEvent[] => [
+  ...held.filter((h) => h.event.kind === 'deny').map((h) => h.event),
+  ...held.filter((h) => h.event.kind !== 'deny').map((h) => h.event),
+];
+
+/** The next release boundary after `at`: boundaries are the multiples of batch_seconds since the epoch. */
+export const nextBoundary = (at: number, batchSeconds: number): number =>
+  (Math.floor(at / (batchSeconds * 1000)) + 1) * batchSeconds * 1000;
+
+/**
+ * Releases a request's held decisions at its release time: they count (in release order), the
+ * new state is written as of the release time (completed_at, webhooks, notifications), and
+ * their audit entries and flags are written now. Returns the events released.
+ */
+async function releaseHeld(tx: Queryable, row: RequestRow, events: EngineEvent[], held: HeldDecision[], now: number) {
+  const releaseAt = row.release_due_at!.getTime();
+  const released = releaseOrder(held);
+  const state = evaluate(policyOf(row), [...events, ...released], now);
+  const final = state.status === 'approved' || state.status === 'rejected' ? { ...state, completedAt: releaseAt } : state;
+  await flushHeld(tx, row, held, releaseAt, final.required ?? row.required);
+  await applyTransition(tx, row, final);
+  return released;
+}
+
+/**
+ * Writes what a held decision leaves behind once released (its mpa.decision audit entry, its
+ * flags with their mpa.flagged entry and event, dated `at`) and marks nothing held any more.
+ */
+async function flushHeld(tx: Queryable, row: RequestRow, held: HeldDecision[], at: number, groupsRequired: number): Promise<void> {
+  if (held.length === 0 && !row.release_due_at) return;
+  for (const h of held) {
+    const group = row.groups[h.groupIndex]!.name;
+    await appendAudit(
+      tx,
+      row.tenant_id,
+      'mpa.decision',
+      { request_id: row.id, fingerprint: h.fingerprint, group, decision: h.decision, payload: h.payload, signature: h.signature },
+      row.id,
+    );
+    const raised = h.event.kind === 'approve' && h.event.raisesRequired === true && groupsRequired > row.required;
+    await recordFlags(
+      tx,
+      {
+        tenantId: row.tenant_id,
+        requestId: row.id,
+        fingerprint: h.fingerprint,
+        groupIndex: h.groupIndex,
+        group,
+        decision: h.decision,
+        at,
+        extraGroupRequired: raised,
+        groupsRequired,
+        groupsTotal: row.groups.length,
+      },
+      h.flags,
+    );
+  }
+  await tx.query('UPDATE mpa_decisions SET held = false, held_flags = NULL WHERE request_id = $1 AND held', [row.id]);
+  await tx.query('UPDATE mpa_requests SET release_due_at = NULL WHERE id = $1', [row.id]);
+  row.release_due_at = null;
 }
 
 /** Persists a new engine state with its outbox event, audit entry and announcement. */
 async function applyTransition(tx: Queryable, row: RequestRow, state: EngineState): Promise<void> {
-  await tx.query('UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4 WHERE id = $1', [
+  await tx.query('UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1', [
     row.id,
     state.status,
     JSON.stringify(state.groupsSatisfied),
     state.completedAt === null ? null : new Date(state.completedAt),
+    state.required ?? null,
   ]);
   const changedStatus = state.status !== row.status;
   if (changedStatus && state.status !== 'pending')
@@ -205,6 +325,7 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
   row.status = state.status;
   row.groups_satisfied = state.groupsSatisfied;
   row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
+  row.effective_required = state.required ?? null;
   if (changedStatus && state.status !== 'pending') {
     await recordEvent(tx, row.tenant_id, `mpa.${state.status}` as EventType, eventPayload(row, state), row.id);
     await appendAudit(
@@ -235,9 +356,13 @@ async function transitionOrRefuse<T>(db: Database, fn: (tx: Queryable) => Promis
 
 export async function cancelRequest(db: Database, tenantId: string, id: string, now: number): Promise<MpaRequestView> {
   return transitionOrRefuse(db, async (tx) => {
-    const { row, events } = await lockForTransition(tx, id, now, tenantId);
+    const { row, events, held } = await lockForTransition(tx, id, now, tenantId);
     if (row.status !== 'pending') return completedError(row);
-    await applyTransition(tx, row, evaluate(policyOf(row), [...events, { kind: 'cancel', at: serialTime(events, now) }], now));
+    // Decisions still held when the application cancels are recorded but do not count: it
+    // withdrew the request before it could see them.
+    const at = serialTime([...events, ...held.map((h) => h.event)], now);
+    await flushHeld(tx, row, held, at, requiredOf(row));
+    await applyTransition(tx, row, evaluate(policyOf(row), [...events, { kind: 'cancel', at }], now));
     return toView(row, now);
   });
 }
@@ -248,6 +373,8 @@ export interface VerifiedDecision {
   decision: Decision;
   payload: unknown;
   signature: string;
+  /** Where the decision came from, for anomaly flags (docs/governance.md); none: not judged. */
+  origin?: DecisionOrigin | undefined;
 }
 
 /**
@@ -256,17 +383,51 @@ export interface VerifiedDecision {
  */
 export async function recordDecision(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
   return transitionOrRefuse(db, async (tx) => {
-    const { row, events, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
+    const { row, events, held, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
     if (row.status !== 'pending') return completedError(row);
-    const at = serialTime(events, now);
+    const at = serialTime([...events, ...held.map((h) => h.event)], now);
     if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
+    const settings = await getGovernanceSettings(tx, row.tenant_id);
+    const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings) : null;
+    const raisesRequired = judged?.raisesRequired ?? false;
+    const release = settings.decision_release;
+    const hold = release !== null && !(d.decision === 'deny' && release.deny_immediately);
     const [inserted] = await tx.query<{ decided_at: Date }>(
-      `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
-      [row.id, d.fingerprint, groupIndex, d.decision, JSON.stringify(d.payload), d.signature, new Date(at)],
+      `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at, network, client, raises_required,
+                                  held, held_flags)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
+      [
+        row.id,
+        d.fingerprint,
+        groupIndex,
+        d.decision,
+        JSON.stringify(d.payload),
+        d.signature,
+        new Date(at),
+        judged?.network ?? null,
+        judged?.client ?? null,
+        raisesRequired,
+        hold,
+        hold ? JSON.stringify(judged?.flags ?? []) : null,
+      ],
     );
     if (!inserted) throw new ApiError('already_decided', 'this device has already decided on this request');
+    if (hold) {
+      // Recorded and answered now; released (counted, audited, announced) at the next boundary,
+      // or at the request's expiry if that comes first.
+      if (!row.release_due_at) {
+        const due = Math.min(nextBoundary(at, release.batch_seconds), row.expires_at.getTime());
+        await tx.query('UPDATE mpa_requests SET release_due_at = $2 WHERE id = $1', [row.id, new Date(due)]);
+        row.release_due_at = new Date(due);
+      }
+      return deviceView(row, { groupIndex, orgName: device.org_name, myDecision: d.decision }, now);
+    }
+    const event = engineEvent(d.decision, groupIndex, at, raisesRequired);
+    const evaluated = evaluate(policyOf(row), [...events, ...releaseOrder([...held, { event }])], now);
+    // Held decisions released with this one are dated by it, never by their own arrival.
+    const state = held.length > 0 && evaluated.completedAt !== null ? { ...evaluated, completedAt: at } : evaluated;
+    await flushHeld(tx, row, held, at, state.required ?? row.required);
     const group = row.groups[groupIndex]!.name;
     await appendAudit(
       tx,
@@ -275,8 +436,30 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
       { request_id: row.id, fingerprint: d.fingerprint, group, decision: d.decision, payload: d.payload, signature: d.signature },
       row.id,
     );
-    const state = evaluate(policyOf(row), [...events, { kind: d.decision, groupIndex, at }], now);
-    if (state.status !== row.status || state.groupsSatisfied.length !== row.groups_satisfied.length) {
+    if (judged) {
+      const groupsRequired = state.required ?? requiredOf(row);
+      await recordFlags(
+        tx,
+        {
+          tenantId: row.tenant_id,
+          requestId: row.id,
+          fingerprint: d.fingerprint,
+          groupIndex,
+          group,
+          decision: d.decision,
+          at,
+          extraGroupRequired: groupsRequired > requiredOf(row),
+          groupsRequired,
+          groupsTotal: row.groups.length,
+        },
+        judged.flags,
+      );
+    }
+    if (
+      state.status !== row.status ||
+      state.groupsSatisfied.length !== row.groups_satisfied.length ||
+      (state.required ?? row.required) !== requiredOf(row)
+    ) {
       await applyTransition(tx, row, state);
     } else {
       await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
@@ -285,7 +468,32 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
   });
 }
 
-/** Moves pending requests past their expiry to timeout; safe to run on every instance at once. */
+/**
+ * A decision's anomaly flags and origin, judged under the row lock against the device's history
+ * before this decision; a flagged approval raises the quorum when the organisation asks for it.
+ */
+async function judgeDecision(
+  tx: Queryable,
+  row: RequestRow,
+  d: VerifiedDecision,
+  origin: DecisionOrigin,
+  at: number,
+  settings: GovernanceSettings,
+) {
+  const { network, client } = originKeys(origin);
+  const flags = await detectFlags(tx, settings.anomaly_flags, settings.time_zone, {
+    tenantId: row.tenant_id,
+    fingerprint: d.fingerprint,
+    decision: d.decision,
+    at,
+    requestCreatedAt: row.created_at.getTime(),
+    network,
+    client,
+  });
+  const raisesRequired = d.decision === 'approve' && flags.length > 0 && settings.anomaly_flags.flagged_approval_requires_extra_group;
+  return { network, client, flags, raisesRequired };
+}
+
 /**
  * The time of a new event: now, or the latest recorded event's time if that is later. Instances
  * read their clocks before taking the row lock, so a transaction that locks later may hold an
@@ -307,10 +515,16 @@ export async function statusForLateDecision(db: Database, id: string, now: numbe
   });
 }
 
+/**
+ * Moves pending requests past their expiry to timeout, and releases decisions held for timing
+ * privacy whose release is due (never later than the expiry); safe to run on every instance at
+ * once: SKIP LOCKED gives each due request to exactly one.
+ */
 export async function expireDueRequests(db: Database, now: number, batch = 100): Promise<number> {
   return db.transaction(async (tx) => {
     const due = await tx.query<{ id: string }>(
-      `SELECT id FROM mpa_requests WHERE ${expirySql.overdue('', '$1')} ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      `SELECT id FROM mpa_requests WHERE ${expirySql.overdue('', '$1')} OR (status = 'pending' AND release_due_at <= $1)
+        ORDER BY coalesce(release_due_at, expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [new Date(now), batch],
     );
     for (const { id } of due) await lockForTransition(tx, id, now);

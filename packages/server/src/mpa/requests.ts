@@ -30,14 +30,25 @@ export interface RequestRow {
   created_at: Date;
   completed_at: Date | null;
   body_hash: string | null;
+  /** The quorum once a flagged approval raised it; null when it was not raised. */
+  effective_required: number | null;
+  /** When the decisions held for timing privacy are released; null when none are held. */
+  release_due_at: Date | null;
 }
 
-export const COLUMNS =
-  'id, tenant_id, required, groups, action, action_digest, status, groups_satisfied, expires_at, created_at, completed_at, body_hash';
+/** The number of groups a request needs now: its own, or the quorum a flagged approval raised it to. */
+export const requiredOf = (row: Pick<RequestRow, 'required' | 'effective_required'>): number => row.effective_required ?? row.required;
 
-/** The status as of now: a pending request past its expiry is a timeout even before the sweeper records it. */
+export const COLUMNS =
+  'id, tenant_id, required, groups, action, action_digest, status, groups_satisfied, expires_at, created_at, completed_at, body_hash, effective_required, release_due_at';
+
+/**
+ * The status as of now: a pending request past its expiry is a timeout even before the sweeper
+ * records it, unless it holds decisions not yet released (their release, due by its expiry at the
+ * latest, decides it).
+ */
 function currentState(row: RequestRow, now: number): Pick<EngineState, 'status' | 'completedAt'> {
-  const status = effectiveStatus(row.status, row.expires_at.getTime(), now);
+  const status = row.release_due_at ? row.status : effectiveStatus(row.status, row.expires_at.getTime(), now);
   if (status !== row.status) return { status, completedAt: row.expires_at.getTime() };
   return { status: row.status, completedAt: row.completed_at?.getTime() ?? null };
 }
@@ -47,7 +58,7 @@ export function toView(row: RequestRow, now: number): MpaRequestView {
   return {
     request_id: row.id,
     status,
-    groups_required: row.required,
+    groups_required: requiredOf(row),
     groups_total: row.groups.length,
     groups_satisfied: row.groups_satisfied,
     expires_at: row.expires_at.toISOString(),
@@ -62,7 +73,7 @@ export function eventPayload(row: RequestRow, state: EngineState): Record<string
     request_id: row.id,
     status: state.status,
     groups_satisfied: state.groupsSatisfied,
-    groups_required: row.required,
+    groups_required: requiredOf(row),
     groups_total: row.groups.length,
     action: row.action,
     timestamp: new Date(state.completedAt ?? row.created_at.getTime()).toISOString(),
@@ -83,7 +94,7 @@ export function policyOf(row: RequestRow): EnginePolicy {
  * the equivalent five-way join: this runs for every decision response and every push.
  */
 export const VIEW_COLUMNS = `r.id, r.tenant_id, r.required, r.groups, r.action, r.action_digest, r.status, r.groups_satisfied, r.expires_at,
-            r.created_at, r.completed_at, a.group_index,
+            r.created_at, r.completed_at, r.effective_required, r.release_due_at, a.group_index,
             (SELECT t.name FROM tenants t WHERE t.id = r.tenant_id) AS org_name,
             (SELECT d.decision FROM mpa_decisions d WHERE d.request_id = a.request_id AND d.fingerprint = a.fingerprint) AS my_decision`;
 export const STILL_PAIRED =
@@ -113,7 +124,7 @@ export function deviceView(
     status,
     action: row.action,
     action_digest: row.action_digest,
-    groups_required: row.required,
+    groups_required: requiredOf(row),
     groups_total: row.groups.length,
     groups_satisfied_count: row.groups_satisfied.length,
     group_name: row.groups[seat.groupIndex]!.name,

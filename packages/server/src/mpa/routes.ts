@@ -13,6 +13,7 @@ import {
 } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
+import type { DecisionOrigin } from '../governance/anomaly-flags.js';
 import { ApiError } from '../http/errors.js';
 import { Fingerprint, IdParams, PublicKey, Signature, Uuid } from '../http/schemas.js';
 import { submitDecision, submitWebAuthnDecision } from './decisions.js';
@@ -179,6 +180,8 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       const body = request.body;
       const payload = body.payload as DecisionPayload;
       const started = performance.now();
+      const userAgent = request.headers['user-agent'];
+      const origin = (via: DecisionOrigin['via']): DecisionOrigin => ({ ip: request.ip, userAgent, via });
       const view =
         'webauthn' in body
           ? await submitWebAuthnDecision(
@@ -189,8 +192,17 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
               payload,
               body.webauthn,
               ctx.clock(),
+              origin('passkey'),
             )
-          : await submitDecision(ctx.db, ctx.identity.serverId, request.params.id, payload, body.signature, ctx.clock());
+          : await submitDecision(
+              ctx.db,
+              ctx.identity.serverId,
+              request.params.id,
+              payload,
+              body.signature,
+              ctx.clock(),
+              origin('device_key'),
+            );
       ctx.metrics.decisionSeconds.observe((performance.now() - started) / 1000);
       return view;
     },

@@ -8,7 +8,7 @@ import type { Actor } from './endpoints.js';
 export const DELIVERY_CHANNEL = 'sigil_webhook_deliveries';
 
 /** Event types an endpoint receives only when it lists them (an endpoint with `events: null` does not). */
-export const OPT_IN_EVENT_TYPES: readonly string[] = ['audit.head'];
+export const OPT_IN_EVENT_TYPES: readonly string[] = ['audit.head', 'mpa.flagged'];
 
 /**
  * Inside the transaction that records an event: one pending delivery per enabled endpoint of the

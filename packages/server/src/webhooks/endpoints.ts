@@ -13,6 +13,7 @@ export const WEBHOOK_EVENT_TYPES: readonly EventType[] = [
   'mpa.rejected',
   'mpa.timeout',
   'mpa.cancelled',
+  'mpa.flagged',
   'device.paired',
   'device.revoked',
   'audit.head',

@@ -94,7 +94,8 @@ describeEachStore('audit log', (kind) => {
     const forRequest = await all(t.api, `&request_id=${approvedId}`);
     assert.deepEqual(
       forRequest.map((e) => e.type),
-      ['mpa.created', 'mpa.decision', 'mpa.completed'],
+      // approved within a second of its creation: flagged as rubber-stamping (docs/governance.md)
+      ['mpa.created', 'mpa.decision', 'mpa.flagged', 'mpa.completed'],
     );
     assert.deepEqual(
       (await all(t.api, '&type=mpa.cancelled')).map((e) => e.request_id),

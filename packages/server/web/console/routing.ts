@@ -5,6 +5,7 @@ import { features, session } from './state.js';
 import { stopTimers } from './timers.js';
 import { showAudit } from './views/audit.js';
 import { showDevices } from './views/devices.js';
+import { showGovernance } from './views/governance.js';
 import { showRequest } from './views/request.js';
 import { showRequests } from './views/requests.js';
 import { showSignIn, signOut } from './views/sign-in.js';
@@ -14,6 +15,7 @@ function renderNav(current: string): void {
   const links: Array<[string, string]> = [
     ['#/requests', 'Requests'],
     ['#/devices', 'Devices'],
+    ['#/governance', 'Governance'],
     ...(features.webhooks ? ([['#/webhooks', 'Webhooks']] as Array<[string, string]>) : []),
     ...(features.audit ? ([['#/audit', 'Audit log']] as Array<[string, string]>) : []),
   ];
@@ -35,6 +37,7 @@ export function route(): void {
   renderNav(section);
   if (parts[0] === 'requests' && parts[1]) return void showRequest(parts[1]);
   if (parts[0] === 'devices') return void showDevices();
+  if (parts[0] === 'governance') return void showGovernance();
   if (parts[0] === 'webhooks' && features.webhooks) return void (parts[1] ? showWebhook(parts[1]) : showWebhooks());
   if (parts[0] === 'audit' && features.audit) return void showAudit();
   void showRequests(params.get('status') ?? '');

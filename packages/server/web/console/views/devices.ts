@@ -9,6 +9,7 @@ import { api } from '../api.js';
 import { main, type Device } from '../state.js';
 import { onLeave } from '../timers.js';
 import { badge, fmtTime, table } from '../widgets.js';
+import { deviceFlagsDisclosure } from './flags.js';
 
 function attestationCell(a: DeviceAttestation | undefined): Child[] {
   if (!a || a.format === 'software') return [badge('software key', 'neutral')];
@@ -113,8 +114,9 @@ export async function showDevices(): Promise<void> {
                   'Revoke',
                 ),
                 contactsEditor(api, d.fingerprint, sanitizeText(d.name)),
+                deviceFlagsDisclosure(d.fingerprint, sanitizeText(d.name)),
               ]
-            : '',
+            : deviceFlagsDisclosure(d.fingerprint, sanitizeText(d.name)),
         ]),
       ),
     );

@@ -7,6 +7,7 @@ import { api } from '../api.js';
 import { anyQueued, notificationLogSection, type NotificationRow } from '../../notification-log.js';
 import { features, main, REFRESH_MS, type AuditEntry, type Device } from '../state.js';
 import { every } from '../timers.js';
+import { requestFlagsSection, type Flag } from './flags.js';
 import { badge, fmtTime, plural, short, statusBadge, table } from '../widgets.js';
 
 interface TimelineItem {
@@ -29,14 +30,16 @@ export async function showRequest(id: string): Promise<void> {
       return false;
     }
     const r = res.body;
-    const [notes, devices] = await Promise.all([
+    const [notes, devices, flagged] = await Promise.all([
       api<{ data: NotificationRow[] }>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/notifications`),
       api<{ data: Device[] }>('GET', '/v1/devices'),
+      api<{ data: Flag[] }>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/flags`),
     ]);
     const notifications = notes.status === 200 ? notes.body.data : [];
+    const flags = flagged.status === 200 ? flagged.body.data : [];
     const stillChanging = r.status === 'pending' || anyQueued(notifications);
-    if (JSON.stringify([r, notifications]) === shown) return stillChanging;
-    shown = JSON.stringify([r, notifications]);
+    if (JSON.stringify([r, notifications, flags]) === shown) return stillChanging;
+    shown = JSON.stringify([r, notifications, flags]);
     const names = new Map((devices.status === 200 ? devices.body.data : []).map((d) => [d.fingerprint, d.name]));
     const deviceName = (fp: string | null) => (fp === null ? 'Organisation channel' : sanitizeText(names.get(fp) ?? short(fp)));
     const items: TimelineItem[] = [
@@ -131,6 +134,7 @@ export async function showRequest(id: string): Promise<void> {
         params.flatMap(([k, v]) => [h('dt', {}, paramLabel(k)), h('dd', {}, formatParamValue(v))]),
       ),
       cancel,
+      requestFlagsSection(flags),
       h('h2', {}, 'Timeline'),
       h(
         'ol',

@@ -1,0 +1,221 @@
+import type { AnomalyFlagKind, Decision, MpaFlaggedEvent } from '@sigilauth/protocol';
+import { appendAudit } from '../audit/log.js';
+import { recordEvent } from '../events/outbox.js';
+import { clientNetworks } from '../pairing/client-network.js';
+import type { Queryable } from '../storage/database.js';
+import { hasSubscribers } from '../webhooks/deliveries.js';
+import type { AnomalySettings } from './settings.js';
+
+/**
+ * Anomaly flags (docs/governance.md): what is unusual about one decision, judged against the
+ * deciding device's own history. Flags never block a decision; they are recorded, shown, audited
+ * and (for approvals) sent to the application as `mpa.flagged`, and may raise the request's
+ * quorum when the organisation asks for that.
+ */
+
+/** Where a decision came from, as the decision route saw it. */
+export interface DecisionOrigin {
+  /** The client's address (after the trusted proxies). */
+  ip: string;
+  userAgent: string | undefined;
+  /** How the decision was signed: a device key (sigil-device, an SDK) or a passkey (the web approver). */
+  via: 'device_key' | 'passkey';
+}
+
+/** What a decision's origin is compared by: the client's /24 or /64, and its kind and user agent without versions. */
+export function originKeys(origin: DecisionOrigin): { network: string; client: string } {
+  const agent = (origin.userAgent ?? '')
+    .replace(/\/[^\s;)]*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
+  return { network: clientNetworks(origin.ip).narrow, client: agent ? `${origin.via}: ${agent}` : origin.via };
+}
+
+export interface DetectedFlag {
+  kind: AnomalyFlagKind;
+  details: Record<string, unknown>;
+}
+
+export interface DecisionFacts {
+  tenantId: string;
+  fingerprint: string;
+  decision: Decision;
+  /** When the decision is recorded. */
+  at: number;
+  requestCreatedAt: number;
+  network: string;
+  client: string;
+}
+
+interface HistoryRow {
+  zone: string;
+  hour: number;
+  approvals: number;
+  approvals_in_hour: number;
+  with_origin: number;
+  same_network: number;
+  same_client: number;
+  recent_requests: number;
+}
+
+/**
+ * The flags a decision raises, read (in one statement) from the device's decisions recorded
+ * before it: run it before the decision is inserted.
+ */
+export async function detectFlags(
+  tx: Queryable,
+  settings: AnomalySettings,
+  orgTimeZone: string,
+  f: DecisionFacts,
+): Promise<DetectedFlag[]> {
+  const [h] = await tx.query<HistoryRow>(
+    `WITH z AS (SELECT coalesce((SELECT time_zone FROM devices WHERE tenant_id = $1 AND fingerprint = $2), $3) AS tz)
+     SELECT z.tz AS zone,
+            extract(hour FROM $4::timestamptz AT TIME ZONE z.tz)::int AS hour,
+            count(d.decision) FILTER (WHERE d.decision = 'approve')::int AS approvals,
+            count(d.decision) FILTER (WHERE d.decision = 'approve'
+              AND extract(hour FROM d.decided_at AT TIME ZONE z.tz) = extract(hour FROM $4::timestamptz AT TIME ZONE z.tz))::int AS approvals_in_hour,
+            count(d.network)::int AS with_origin,
+            count(d.decision) FILTER (WHERE d.network = $5)::int AS same_network,
+            count(d.decision) FILTER (WHERE d.client = $6)::int AS same_client,
+            (SELECT count(*)::int FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
+              WHERE a.fingerprint = $2 AND r.tenant_id = $1 AND r.created_at > $7 AND r.created_at <= $4) AS recent_requests
+       FROM z LEFT JOIN mpa_decisions d ON d.fingerprint = $2
+      GROUP BY z.tz`,
+    [f.tenantId, f.fingerprint, orgTimeZone, new Date(f.at), f.network, f.client, new Date(f.at - settings.burst_minutes * 60_000)],
+  );
+  if (!h) return [];
+  const flags: DetectedFlag[] = [];
+  if (f.decision === 'approve') {
+    if (h.approvals >= settings.new_hour_min_history && h.approvals_in_hour === 0)
+      flags.push({ kind: 'new_hour', details: { hour: h.hour, time_zone: h.zone, prior_approvals: h.approvals } });
+    const seconds = (f.at - f.requestCreatedAt) / 1000;
+    if (settings.rubber_stamp_seconds > 0 && seconds < settings.rubber_stamp_seconds)
+      flags.push({ kind: 'rubber_stamp', details: { seconds_after_creation: seconds, threshold_seconds: settings.rubber_stamp_seconds } });
+    if (h.recent_requests >= settings.burst_requests)
+      flags.push({ kind: 'approval_burst', details: { requests: h.recent_requests, minutes: settings.burst_minutes } });
+  }
+  if (h.with_origin > 0 && h.same_network === 0) flags.push({ kind: 'new_network', details: { network: f.network } });
+  if (h.with_origin > 0 && h.same_client === 0) flags.push({ kind: 'new_client', details: { client: f.client } });
+  return flags;
+}
+
+export interface FlaggedDecision {
+  tenantId: string;
+  requestId: string;
+  fingerprint: string;
+  groupIndex: number;
+  group: string;
+  decision: Decision;
+  at: number;
+  /** Whether the flag raised the request's quorum. */
+  extraGroupRequired: boolean;
+  groupsRequired: number;
+  groupsTotal: number;
+}
+
+/**
+ * Records a decision's flags in the caller's transaction: one row each, one audit entry naming
+ * the device, and for an approval the group-level `mpa.flagged` event. A flagged denial is never
+ * sent to the application: naming its group would tell which approvers denied.
+ */
+export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: readonly DetectedFlag[]): Promise<void> {
+  if (flags.length === 0) return;
+  await tx.query(
+    `INSERT INTO mpa_flags (tenant_id, request_id, fingerprint, group_index, decision, kind, details, created_at)
+     SELECT $1, $2, $3, $4, $5, k, dt, $8 FROM unnest($6::text[], $7::jsonb[]) AS t(k, dt)`,
+    [
+      d.tenantId,
+      d.requestId,
+      d.fingerprint,
+      d.groupIndex,
+      d.decision,
+      flags.map((f) => f.kind),
+      flags.map((f) => JSON.stringify(f.details)),
+      new Date(d.at),
+    ],
+  );
+  await appendAudit(
+    tx,
+    d.tenantId,
+    'mpa.flagged',
+    {
+      request_id: d.requestId,
+      fingerprint: d.fingerprint,
+      group: d.group,
+      decision: d.decision,
+      flags: flags.map((f) => ({ kind: f.kind, ...f.details })),
+      extra_group_required: d.extraGroupRequired,
+    },
+    d.requestId,
+  );
+  // Like audit.head, written only when some endpoint subscribes: it is never sent otherwise.
+  if (d.decision !== 'approve' || !(await hasSubscribers(tx, d.tenantId, 'mpa.flagged'))) return;
+  const payload: Omit<MpaFlaggedEvent, 'type'> = {
+    request_id: d.requestId,
+    group: d.group,
+    flags: flags.map((f) => f.kind),
+    extra_group_required: d.extraGroupRequired,
+    groups_required: d.groupsRequired,
+    groups_total: d.groupsTotal,
+    timestamp: new Date(d.at).toISOString(),
+  };
+  await recordEvent(tx, d.tenantId, 'mpa.flagged', { ...payload }, d.requestId);
+}
+
+export interface FlagView {
+  request_id: string;
+  fingerprint: string;
+  device_name: string | null;
+  group: string;
+  decision: Decision;
+  kind: AnomalyFlagKind;
+  details: Record<string, unknown>;
+  created_at: string;
+}
+
+interface FlagRow {
+  request_id: string;
+  fingerprint: string;
+  device_name: string | null;
+  group_index: number;
+  groups: Array<{ name: string }>;
+  decision: Decision;
+  kind: AnomalyFlagKind;
+  details: Record<string, unknown>;
+  created_at: Date;
+}
+
+const toFlagView = (r: FlagRow): FlagView => ({
+  request_id: r.request_id,
+  fingerprint: r.fingerprint,
+  device_name: r.device_name,
+  group: r.groups[r.group_index]?.name ?? '',
+  decision: r.decision,
+  kind: r.kind,
+  details: r.details,
+  created_at: r.created_at.toISOString(),
+});
+
+const FLAG_SELECT = `SELECT f.request_id, f.fingerprint, dev.name AS device_name, f.group_index, r.groups, f.decision, f.kind, f.details, f.created_at
+  FROM mpa_flags f JOIN mpa_requests r ON r.id = f.request_id
+  LEFT JOIN devices dev ON dev.tenant_id = f.tenant_id AND dev.fingerprint = f.fingerprint`;
+
+/** A request's flags, oldest first (null when the organisation has no such request). */
+export async function requestFlags(db: Queryable, tenantId: string, requestId: string): Promise<FlagView[] | null> {
+  const [exists] = await db.query('SELECT 1 FROM mpa_requests WHERE id = $1 AND tenant_id = $2', [requestId, tenantId]);
+  if (!exists) return null;
+  const rows = await db.query<FlagRow>(`${FLAG_SELECT} WHERE f.request_id = $1 AND f.tenant_id = $2 ORDER BY f.id`, [requestId, tenantId]);
+  return rows.map(toFlagView);
+}
+
+/** A device's most recent flags, newest first. */
+export async function deviceFlags(db: Queryable, tenantId: string, fingerprint: string, limit: number): Promise<FlagView[]> {
+  const rows = await db.query<FlagRow>(`${FLAG_SELECT} WHERE f.tenant_id = $1 AND f.fingerprint = $2 ORDER BY f.id DESC LIMIT $3`, [
+    tenantId,
+    fingerprint,
+    limit,
+  ]);
+  return rows.map(toFlagView);
+}
