@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import type { GovernanceEventType } from '@sigilauth/protocol';
 import type { Queryable } from '../storage/database.js';
 import { enqueueNotifications } from '../notifications/outbox.js';
 import { enqueueDeliveries } from '../webhooks/deliveries.js';
 
 export type EventType =
-  'mpa.created' | 'mpa.approved' | 'mpa.rejected' | 'mpa.timeout' | 'mpa.cancelled' | 'device.paired' | 'device.revoked' | 'audit.head';
+  | 'mpa.created'
+  | 'mpa.approved'
+  | 'mpa.rejected'
+  | 'mpa.timeout'
+  | 'mpa.cancelled'
+  | 'device.paired'
+  | 'device.revoked'
+  | 'audit.head'
+  | GovernanceEventType;
 
 /**
  * Records an integrator-facing event in the same transaction as the change that caused it,

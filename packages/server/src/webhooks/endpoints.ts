@@ -1,6 +1,6 @@
 /** Webhook endpoints: a tenant's receivers, their signing secrets and their state. */
 import { randomUUID } from 'node:crypto';
-import { generateWebhookSecret } from '@sigilauth/protocol';
+import { GOVERNANCE_EVENT_TYPES, generateWebhookSecret } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import type { EventType } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -16,6 +16,7 @@ export const WEBHOOK_EVENT_TYPES: readonly EventType[] = [
   'device.paired',
   'device.revoked',
   'audit.head',
+  ...GOVERNANCE_EVENT_TYPES,
 ];
 
 /** After a rotation the previous secret keeps signing for this long. */
