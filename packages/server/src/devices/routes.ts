@@ -12,8 +12,8 @@ const FingerprintParams = Type.Object({ fingerprint: Fingerprint }, { additional
 export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.get('/v1/devices', { preHandler: ctx.requireApiKey }, async (request) => ({ data: await listDevices(ctx.db, tenantOf(request)) }));
-  r.patch(
-    '/v1/devices/:fingerprint',
+  r.put(
+    '/v1/devices/:fingerprint/owner',
     {
       preHandler: ctx.requireApiKey,
       schema: {
