@@ -10,11 +10,45 @@ import type {
   MpaRequestInput,
   MpaRequestView,
   MpaStatus,
+  OverrideCreated,
+  OverrideInput,
+  OverrideSettings,
+  OverrideStatus,
+  OverrideView,
   ParamValue,
   Pictogram,
+  RequestedBy,
+  TeamGroup,
+  TeamInput,
+  TeamMemberView,
+  TeamUpdate,
+  TeamView,
 } from '@sigilauth/protocol';
 
-export type { Approver, ApprovalGroup, DeviceAttestation, MpaAction, MpaRequestInput, MpaStatus, ParamValue, Pictogram };
+export type {
+  Approver,
+  ApprovalGroup,
+  DeviceAttestation,
+  MpaAction,
+  MpaRequestInput,
+  MpaStatus,
+  OverrideCreated,
+  OverrideInput,
+  OverrideSettings,
+  OverrideStatus,
+  ParamValue,
+  Pictogram,
+  RequestedBy,
+  TeamGroup,
+  TeamInput,
+  TeamUpdate,
+};
+
+/** An approval team, as GET /v1/teams/:slug answers. */
+export type Team = TeamView;
+export type TeamMember = TeamMemberView;
+/** An emergency override and where its review stands. */
+export type Override = OverrideView;
 
 /** A request that has finished: every status but 'pending'. */
 export type MpaTerminalStatus = Exclude<MpaStatus, 'pending'>;
@@ -86,6 +120,8 @@ export interface Device {
   revoked_at?: string;
   /** How the key is held: `software` (sigil-device) or a passkey's attestation. */
   attestation: DeviceAttestation;
+  /** Who the device belongs to, as your application names them (devices.setOwner), or null. */
+  owner_id: string | null;
 }
 
 /** Options every API call accepts. */

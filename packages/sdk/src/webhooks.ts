@@ -1,5 +1,5 @@
 import { verifyWebhook, WebhookVerificationError, type SignedTreeHead } from '@sigilauth/protocol';
-import type { MpaStatus, ParamValue } from './types.js';
+import type { MpaStatus, ParamValue, RequestedBy } from './types.js';
 
 interface MpaEventFields {
   request_id: string;
@@ -49,8 +49,44 @@ export interface AuditHeadEvent {
   timestamp: string;
 }
 
+/** A team was created, changed or deleted: its state after the change, and the members added and removed. */
+export interface TeamWebhookEvent {
+  type: 'team.created' | 'team.updated' | 'team.deleted';
+  slug: string;
+  name: string;
+  min_members: number;
+  members: string[];
+  added: string[];
+  removed: string[];
+  timestamp: string;
+}
+
+interface OverrideEventFields {
+  override_id: string;
+  review_request_id: string;
+  reason: string;
+  action: { type: string; description: string; params: Record<string, ParamValue> };
+  timestamp: string;
+}
+
+/** An emergency override was recorded; its review request was opened with it. */
+export type OverrideCreatedEvent = OverrideEventFields & { type: 'override.created'; requested_by: RequestedBy | null };
+
+/** An override's review request ended: `outcome` approved (endorsed), rejected, timeout or cancelled. */
+export type OverrideReviewedEvent = OverrideEventFields & {
+  type: 'override.reviewed';
+  outcome: Exclude<MpaStatus, 'pending'>;
+  groups_satisfied: string[];
+};
+
 /** A webhook body; narrow on `type`. */
-export type WebhookEvent = MpaWebhookEvent | DeviceWebhookEvent | AuditHeadEvent;
+export type WebhookEvent =
+  | MpaWebhookEvent
+  | DeviceWebhookEvent
+  | AuditHeadEvent
+  | TeamWebhookEvent
+  | OverrideCreatedEvent
+  | OverrideReviewedEvent;
 export type WebhookEventType = WebhookEvent['type'];
 
 /** Node's IncomingHttpHeaders, any plain record, or a fetch Headers object. */
