@@ -24,6 +24,7 @@ export interface Device {
   status: 'active' | 'revoked';
   revoked_at?: string;
   attestation?: DeviceAttestation;
+  owner_id?: string | null;
 }
 
 /** One entry of GET /v1/audit: the fields its leaf commits to, and where it sits in the log (null until it has a leaf). */
