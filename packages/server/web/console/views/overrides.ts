@@ -24,13 +24,13 @@ function settingsForm(settings: OverrideSettings, teams: TeamView[], reload: () 
   const expires = h('input', { id: 'ov-expires', type: 'number', min: 60, max: 900, value: settings.review_expires_in_seconds });
   const boxes = teams.map((t) => {
     const box = h('input', { type: 'checkbox', value: t.slug, checked: settings.review_teams.includes(t.slug), id: `ov-team-${t.slug}` });
-    return { box, row: h('div', {}, box, ' ', h('label', { for: `ov-team-${t.slug}` }, sanitizeText(t.name))) };
+    return { box, row: h('div', { class: 'check' }, box, ' ', h('label', { for: `ov-team-${t.slug}` }, sanitizeText(t.name))) };
   });
   const result = h('div', { 'aria-live': 'polite' });
   const form = h(
     'form',
     { class: 'form' },
-    h('div', { class: 'field' }, enabled, ' ', h('label', { for: 'ov-enabled' }, 'Allow emergency overrides')),
+    h('div', { class: 'field check' }, enabled, ' ', h('label', { for: 'ov-enabled' }, 'Allow emergency overrides')),
     h('div', { class: 'field' }, h('label', { for: 'ov-limit' }, 'Most overrides in any 24 hours (empty: no limit)'), limit),
     h('fieldset', { class: 'field' }, h('legend', {}, 'Teams that review each override'), boxes.length ? boxes.map((b) => b.row) : 'Create a team first.'),
     h('div', { class: 'field' }, h('label', { for: 'ov-required' }, 'Teams that must endorse an override'), required),
