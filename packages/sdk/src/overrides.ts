@@ -45,7 +45,12 @@ export class OverridesApi {
   }
 
   async getSettings(options: CallOptions = {}): Promise<OverrideSettings> {
-    return this.#http.request<OverrideSettings>({ method: 'GET', path: '/v1/overrides/settings', idempotent: true, signal: options.signal });
+    return this.#http.request<OverrideSettings>({
+      method: 'GET',
+      path: '/v1/overrides/settings',
+      idempotent: true,
+      signal: options.signal,
+    });
   }
 
   /** Turns overrides on or off, limits them per day, and chooses the teams that review them. */

@@ -81,12 +81,7 @@ export type OverrideReviewedEvent = OverrideEventFields & {
 
 /** A webhook body; narrow on `type`. */
 export type WebhookEvent =
-  | MpaWebhookEvent
-  | DeviceWebhookEvent
-  | AuditHeadEvent
-  | TeamWebhookEvent
-  | OverrideCreatedEvent
-  | OverrideReviewedEvent;
+  MpaWebhookEvent | DeviceWebhookEvent | AuditHeadEvent | TeamWebhookEvent | OverrideCreatedEvent | OverrideReviewedEvent;
 export type WebhookEventType = WebhookEvent['type'];
 
 /** Node's IncomingHttpHeaders, any plain record, or a fetch Headers object. */

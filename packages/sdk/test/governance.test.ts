@@ -5,7 +5,7 @@ import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { postgresAvailable } from '../../../test/support/postgres.js';
 import { createStore } from '../../../test/support/stores.js';
-import { SigilApiError, SigilAuth, SigilValidationError } from '../src/index.js';
+import { SigilAuth, SigilValidationError, type SigilApiError } from '../src/index.js';
 
 test('teams, owners and overrides through the Node SDK against a real server', async (t) => {
   const store = await createStore((await postgresAvailable()) ? 'postgres' : 'pglite');
@@ -30,7 +30,10 @@ test('teams, owners and overrides through the Node SDK against a real server', a
   );
   assert.equal((await sigil.teams.get('security')).min_members, 2);
   await assert.rejects(sigil.teams.get('Not a slug'), SigilValidationError);
-  await assert.rejects(sigil.teams.create({ slug: 'security', name: 'Again' }), (err: SigilApiError) => err.code === 'team_exists' && err.status === 409);
+  await assert.rejects(
+    sigil.teams.create({ slug: 'security', name: 'Again' }),
+    (err: SigilApiError) => err.code === 'team_exists' && err.status === 409,
+  );
 
   // A request naming the team, beside inline approvers, with the requester left out.
   const owned = await sigil.devices.setOwner(bob.fingerprint, 'user-bob');
@@ -58,7 +61,10 @@ test('teams, owners and overrides through the Node SDK against a real server', a
 
   // Overrides
   assert.equal((await sigil.overrides.getSettings()).enabled, false);
-  await assert.rejects(sigil.overrides.create({ reason: 'r', action: COLD_BOOT_ACTION }), (err: SigilApiError) => err.code === 'overrides_disabled');
+  await assert.rejects(
+    sigil.overrides.create({ reason: 'r', action: COLD_BOOT_ACTION }),
+    (err: SigilApiError) => err.code === 'overrides_disabled',
+  );
   await sigil.teams.update('security', { min_members: 1 });
   await sigil.overrides.updateSettings({
     enabled: true,

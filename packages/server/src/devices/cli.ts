@@ -43,19 +43,29 @@ export function registerDeviceCommands(program: Command, withStore: WithStore, d
     });
   device
     .command('owner <fingerprint> [owner-id]')
-    .description("link a device to its owner, as your application names the person (a request naming that owner as requester leaves the owner's devices out)")
+    .description(
+      "link a device to its owner, as your application names the person (a request naming that owner as requester leaves the owner's devices out)",
+    )
     .option('--clear', 'unlink the device from its owner')
     .option('--tenant <id>', 'organisation (default: the first one)')
     .option('--test', "one of the organisation's test-mode devices")
     .addOption(dataDirOption())
-    .action(async (fingerprint: string, ownerId: string | undefined, opts: { clear?: boolean; tenant?: string; test?: boolean; dataDir: string }) => {
-      if (!isFingerprint(fingerprint)) throw new InvalidArgumentError(`"${fingerprint}" is not a device fingerprint (64 lower-case hex characters)`);
-      if (opts.clear === (ownerId !== undefined)) throw new InvalidArgumentError('give an owner id, or --clear');
-      if (ownerId !== undefined && !OWNER_ID.test(ownerId)) throw new InvalidArgumentError('the owner id must be 1-200 printable ASCII characters without spaces');
-      await withStore(opts.dataDir, async (db) => {
-        const tenant = await commandTenant(db, opts);
-        const device = await setDeviceOwner(db, tenant.id, fingerprint, ownerId ?? null);
-        process.stdout.write(`${device.fingerprint}  "${displayText(device.name)}"  owner=${device.owner_id ?? '(none)'}\n`);
-      });
-    });
+    .action(
+      async (
+        fingerprint: string,
+        ownerId: string | undefined,
+        opts: { clear?: boolean; tenant?: string; test?: boolean; dataDir: string },
+      ) => {
+        if (!isFingerprint(fingerprint))
+          throw new InvalidArgumentError(`"${fingerprint}" is not a device fingerprint (64 lower-case hex characters)`);
+        if (opts.clear === (ownerId !== undefined)) throw new InvalidArgumentError('give an owner id, or --clear');
+        if (ownerId !== undefined && !OWNER_ID.test(ownerId))
+          throw new InvalidArgumentError('the owner id must be 1-200 printable ASCII characters without spaces');
+        await withStore(opts.dataDir, async (db) => {
+          const tenant = await commandTenant(db, opts);
+          const device = await setDeviceOwner(db, tenant.id, fingerprint, ownerId ?? null);
+          process.stdout.write(`${device.fingerprint}  "${displayText(device.name)}"  owner=${device.owner_id ?? '(none)'}\n`);
+        });
+      },
+    );
 }

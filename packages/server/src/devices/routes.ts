@@ -20,16 +20,16 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: "Link a device to its owner (null unlinks): a request naming that owner as requester leaves the owner's devices out",
         params: FingerprintParams,
         body: Type.Object(
-          { owner_id: Type.Union([Type.String({ pattern: OWNER_ID.source, description: '1-200 printable ASCII characters' }), Type.Null()]) },
+          {
+            owner_id: Type.Union([Type.String({ pattern: OWNER_ID.source, description: '1-200 printable ASCII characters' }), Type.Null()]),
+          },
           { additionalProperties: false },
         ),
       },
     },
     async (request) => setDeviceOwner(ctx.db, tenantOf(request), request.params.fingerprint, request.body.owner_id),
   );
-  r.delete(
-    '/v1/devices/:fingerprint',
-    { preHandler: ctx.requireApiKey, schema: { params: FingerprintParams } },
-    async (request) => revokeDevice(ctx.db, tenantOf(request), request.params.fingerprint, ctx.clock()),
+  r.delete('/v1/devices/:fingerprint', { preHandler: ctx.requireApiKey, schema: { params: FingerprintParams } }, async (request) =>
+    revokeDevice(ctx.db, tenantOf(request), request.params.fingerprint, ctx.clock()),
   );
 }

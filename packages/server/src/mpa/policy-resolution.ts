@@ -64,7 +64,11 @@ export async function resolvePolicy(tx: Queryable, tenantId: string, policy: Mpa
           `${notCounted > 0 ? ` (${notCounted} of the requester's devices not counted)` : ''}; it requires at least ${team.min_members}`,
       );
     }
-    return { name: group.name, team: group.team, approvers: eligible.map((m) => ({ fingerprint: m.fingerprint, device_public_key: m.device_public_key })) };
+    return {
+      name: group.name,
+      team: group.team,
+      approvers: eligible.map((m) => ({ fingerprint: m.fingerprint, device_public_key: m.device_public_key })),
+    };
   });
 
   const groupOf = new Map<string, string>();
@@ -72,7 +76,10 @@ export async function resolvePolicy(tx: Queryable, tenantId: string, policy: Mpa
     for (const { fingerprint } of group.approvers) {
       const other = groupOf.get(fingerprint);
       if (other !== undefined) {
-        throw refuse('invalid_request', `device ${fingerprint} is in group "${other}" and group "${group.name}"; a device may count for one group only`);
+        throw refuse(
+          'invalid_request',
+          `device ${fingerprint} is in group "${other}" and group "${group.name}"; a device may count for one group only`,
+        );
       }
       groupOf.set(fingerprint, group.name);
     }
@@ -82,7 +89,10 @@ export async function resolvePolicy(tx: Queryable, tenantId: string, policy: Mpa
   const satisfiable = groups.length - empty.length;
   if (satisfiable < policy.required) {
     const why = empty
-      .map((g) => `"${g.name}" has no one who can approve (${g.team ? `team "${g.team}" has no active member outside the requester` : "only the requester's devices"})`)
+      .map(
+        (g) =>
+          `"${g.name}" has no one who can approve (${g.team ? `team "${g.team}" has no active member outside the requester` : "only the requester's devices"})`,
+      )
       .join('; ');
     throw refuse(
       'unsatisfiable_request',

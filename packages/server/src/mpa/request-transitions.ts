@@ -119,7 +119,11 @@ function auditRequestFields(row: RequestRow, resolved: ResolvedPolicy): Record<s
   return {
     request_id: row.id,
     required: row.required,
-    groups: resolved.groups.map((g) => ({ name: g.name, ...(g.team ? { team: g.team } : {}), approvers: g.approvers.map((a) => a.fingerprint) })),
+    groups: resolved.groups.map((g) => ({
+      name: g.name,
+      ...(g.team ? { team: g.team } : {}),
+      approvers: g.approvers.map((a) => a.fingerprint),
+    })),
     ...(resolved.requested_by ? { requester: resolved.requested_by, requester_devices_excluded: resolved.excluded } : {}),
     action: row.action,
     action_digest: row.action_digest,

@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MPA_LIMITS, MpaValidationError, OWNER_ID, TEAM_SLUG, validateMpaRequest, type DecisionPayload, type MpaPolicy } from '@sigilauth/protocol';
+import {
+  MPA_LIMITS,
+  MpaValidationError,
+  OWNER_ID,
+  TEAM_SLUG,
+  validateMpaRequest,
+  type DecisionPayload,
+  type MpaPolicy,
+} from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
@@ -45,7 +53,7 @@ const MpaRequestBody = Type.Object(
     ),
     requested_by: Type.Optional(
       Type.Union([Type.Object({ fingerprint: Fingerprint }), Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) })], {
-        description: "the requester: their own devices (this one, or every device linked to this owner) never count",
+        description: 'the requester: their own devices (this one, or every device linked to this owner) never count',
       }),
     ),
   },

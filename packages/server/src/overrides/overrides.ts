@@ -46,10 +46,10 @@ function reviewAction(id: string, input: OverrideInput): MpaAction {
 
 /** Group names of the review request: each team's name, with its slug when two teams share a name. */
 async function reviewGroups(tx: Queryable, tenantId: string, slugs: string[]): Promise<Array<{ name: string; team: string }>> {
-  const rows = await tx.query<{ slug: string; name: string }>('SELECT slug, name FROM teams WHERE tenant_id = $1 AND slug = ANY($2::text[])', [
-    tenantId,
-    slugs,
-  ]);
+  const rows = await tx.query<{ slug: string; name: string }>(
+    'SELECT slug, name FROM teams WHERE tenant_id = $1 AND slug = ANY($2::text[])',
+    [tenantId, slugs],
+  );
   const names = new Map(rows.map((r) => [r.slug, r.name]));
   const counts = new Map<string, number>();
   for (const name of names.values()) counts.set(name, (counts.get(name) ?? 0) + 1);
@@ -100,7 +100,8 @@ export async function createOverride(
         ...(input.requested_by ? { requested_by: input.requested_by } : {}),
       });
     } catch (err) {
-      if (err instanceof MpaValidationError) throw new ApiError(400, 'invalid_request', err.message.replace('Invalid MPA request', 'Invalid override'));
+      if (err instanceof MpaValidationError)
+        throw new ApiError(400, 'invalid_request', err.message.replace('Invalid MPA request', 'Invalid override'));
       throw err;
     }
     const { view: review } = await createRequestIn(tx, tenantId, policy, {
@@ -111,9 +112,23 @@ export async function createOverride(
     const action = { type: input.action.type, description: input.action.description, params: input.action.params ?? {} };
     await tx.query(
       `INSERT INTO overrides (id, tenant_id, reason, action, requested_by, review_request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [id, tenantId, input.reason, JSON.stringify(action), input.requested_by ? JSON.stringify(input.requested_by) : null, review.id, new Date(now)],
+      [
+        id,
+        tenantId,
+        input.reason,
+        JSON.stringify(action),
+        input.requested_by ? JSON.stringify(input.requested_by) : null,
+        review.id,
+        new Date(now),
+      ],
     );
-    const fields = { override_id: id, reason: input.reason, action, requested_by: input.requested_by ?? null, review_request_id: review.id };
+    const fields = {
+      override_id: id,
+      reason: input.reason,
+      action,
+      requested_by: input.requested_by ?? null,
+      review_request_id: review.id,
+    };
     await appendAudit(tx, tenantId, 'override.created', { ...fields, emergency: true }, review.id);
     await recordEvent(tx, tenantId, 'override.created', { ...fields, timestamp: new Date(now).toISOString() }, review.id);
     return {
@@ -161,7 +176,12 @@ function toOverrideView(row: OverrideRow, now: number): OverrideView {
 }
 
 /** The organisation's most recent overrides (at most 100), newest first, optionally only those awaiting review or reviewed. */
-export async function listOverrides(db: Queryable, tenantId: string, status: OverrideStatus | undefined, now: number): Promise<OverrideView[]> {
+export async function listOverrides(
+  db: Queryable,
+  tenantId: string,
+  status: OverrideStatus | undefined,
+  now: number,
+): Promise<OverrideView[]> {
   const rows = await db.query<OverrideRow>(
     `SELECT o.id, o.reason, o.action, o.requested_by, o.created_at, o.reviewed_at, o.review_request_id, r.status AS review_status, r.expires_at
        FROM overrides o JOIN mpa_requests r ON r.id = o.review_request_id

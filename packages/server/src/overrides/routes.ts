@@ -86,9 +86,11 @@ export function overrideRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) =>
-      reply.code(201).send(
-        await createOverride(ctx.db, tenantOf(request), request.body, { now: ctx.clock(), maxPendingPerDevice: ctx.maxPendingPerDevice }),
-      ),
+      reply
+        .code(201)
+        .send(
+          await createOverride(ctx.db, tenantOf(request), request.body, { now: ctx.clock(), maxPendingPerDevice: ctx.maxPendingPerDevice }),
+        ),
   );
 
   r.get(

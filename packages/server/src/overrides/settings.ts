@@ -29,7 +29,13 @@ export async function overrideSettings(tx: Queryable, tenantId: string, lock = f
     [tenantId],
   );
   return toSettings(
-    row ?? { enabled: false, daily_limit: null, review_teams: [], review_required: 1, review_expires_in_seconds: MPA_LIMITS.maxExpiresInSeconds },
+    row ?? {
+      enabled: false,
+      daily_limit: null,
+      review_teams: [],
+      review_required: 1,
+      review_expires_in_seconds: MPA_LIMITS.maxExpiresInSeconds,
+    },
   );
 }
 
@@ -40,12 +46,20 @@ export async function saveOverrideSettings(db: Database, tenantId: string, setti
     throw new ApiError(400, 'invalid_request', 'overrides can be enabled only with at least one review team');
   }
   if (teams.length > 0 && settings.review_required > teams.length) {
-    throw new ApiError(400, 'invalid_request', `review_required (${settings.review_required}) cannot exceed the number of review teams (${teams.length})`);
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `review_required (${settings.review_required}) cannot exceed the number of review teams (${teams.length})`,
+    );
   }
   return db.transaction(async (tx) => {
-    const found = await tx.query<{ slug: string }>('SELECT slug FROM teams WHERE tenant_id = $1 AND slug = ANY($2::text[])', [tenantId, teams]);
+    const found = await tx.query<{ slug: string }>('SELECT slug FROM teams WHERE tenant_id = $1 AND slug = ANY($2::text[])', [
+      tenantId,
+      teams,
+    ]);
     const missing = teams.find((t) => !found.some((f) => f.slug === t));
-    if (missing !== undefined) throw new ApiError(400, 'unknown_team', `review_teams names team "${missing}", which this organisation does not have`);
+    if (missing !== undefined)
+      throw new ApiError(400, 'unknown_team', `review_teams names team "${missing}", which this organisation does not have`);
     await tx.query(
       `INSERT INTO override_settings (tenant_id, enabled, daily_limit, review_teams, review_required, review_expires_in_seconds, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, now())

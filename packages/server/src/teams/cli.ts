@@ -16,7 +16,9 @@ interface TenantOptions {
 export async function commandTenant(db: Database, opts: { tenant?: string; test?: boolean }): Promise<Tenant> {
   const organisation = opts.tenant ? await getTenant(db, opts.tenant) : await defaultTenant(db);
   if (!organisation)
-    throw new InvalidArgumentError(opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once');
+    throw new InvalidArgumentError(
+      opts.tenant ? `no organisation ${opts.tenant}` : 'the store has no organisation yet; run sigil serve once',
+    );
   return opts.test ? testModeTenant(db, organisation.live_tenant_id ?? organisation.id) : organisation;
 }
 
@@ -46,7 +48,8 @@ function describe(team: TeamView): string {
   const lines = [
     `${team.slug}  "${displayText(team.name)}"  ${team.active_members} active of ${team.members.length}, at least ${team.min_members} required`,
   ];
-  for (const m of team.members) lines.push(`  ${m.fingerprint}  ${m.status}  "${displayText(m.name)}"${m.owner_id ? `  owner=${m.owner_id}` : ''}`);
+  for (const m of team.members)
+    lines.push(`  ${m.fingerprint}  ${m.status}  "${displayText(m.name)}"${m.owner_id ? `  owner=${m.owner_id}` : ''}`);
   return lines.join('\n');
 }
 
@@ -66,16 +69,22 @@ export function registerTeamCommands(program: Command, withStore: WithStore, dat
       await withStore(opts.dataDir, async (db) => {
         const tenant = await commandTenant(db, opts);
         const teams = await listTeams(db, tenant.id);
-        print(opts.json, { data: teams }, [`${teams.length} team${teams.length === 1 ? '' : 's'} of ${displayText(tenant.name)}`, ...teams.map(describe)].join('\n'));
+        print(
+          opts.json,
+          { data: teams },
+          [`${teams.length} team${teams.length === 1 ? '' : 's'} of ${displayText(tenant.name)}`, ...teams.map(describe)].join('\n'),
+        );
       });
     },
   );
-  common(team.command('show <slug>').description('show one team')).action(async (slug: string, opts: TenantOptions & { json?: boolean }) => {
-    await withStore(opts.dataDir, async (db) => {
-      const found = await getTeam(db, (await commandTenant(db, opts)).id, slugArg(slug));
-      print(opts.json, found, describe(found));
-    });
-  });
+  common(team.command('show <slug>').description('show one team')).action(
+    async (slug: string, opts: TenantOptions & { json?: boolean }) => {
+      await withStore(opts.dataDir, async (db) => {
+        const found = await getTeam(db, (await commandTenant(db, opts)).id, slugArg(slug));
+        print(opts.json, found, describe(found));
+      });
+    },
+  );
   common(
     team
       .command('create <slug>')
@@ -89,7 +98,12 @@ export function registerTeamCommands(program: Command, withStore: WithStore, dat
       const created = await createTeam(
         db,
         tenant.id,
-        { slug: slugArg(slug), name: opts.name, members: fingerprints(opts.member ?? []), ...(opts.minMembers ? { min_members: opts.minMembers } : {}) },
+        {
+          slug: slugArg(slug),
+          name: opts.name,
+          members: fingerprints(opts.member ?? []),
+          ...(opts.minMembers ? { min_members: opts.minMembers } : {}),
+        },
         Date.now(),
       );
       print(opts.json, created, `Created team\n${describe(created)}`);

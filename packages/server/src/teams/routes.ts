@@ -56,14 +56,15 @@ export function teamRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.get(
     '/v1/teams',
-    { ...auth, schema: { summary: "The organisation's teams", response: { 200: Type.Object({ data: Type.Array(TeamSchema) }), ...Errors } } },
+    {
+      ...auth,
+      schema: { summary: "The organisation's teams", response: { 200: Type.Object({ data: Type.Array(TeamSchema) }), ...Errors } },
+    },
     async (request) => ({ data: await listTeams(ctx.db, tenantOf(request)) }),
   );
 
-  r.get(
-    '/v1/teams/:slug',
-    { ...auth, schema: { params: SlugParams, response: { 200: TeamSchema, ...Errors } } },
-    async (request) => getTeam(ctx.db, tenantOf(request), request.params.slug),
+  r.get('/v1/teams/:slug', { ...auth, schema: { params: SlugParams, response: { 200: TeamSchema, ...Errors } } }, async (request) =>
+    getTeam(ctx.db, tenantOf(request), request.params.slug),
   );
 
   r.patch(

@@ -114,7 +114,8 @@ async function recordChange(
 
 export async function createTeam(db: Database, tenantId: string, input: TeamInput, now: number): Promise<TeamView> {
   const members = input.members ?? [];
-  if (members.length > TEAM_LIMITS.maxMembers) throw new ApiError(400, 'invalid_request', `a team has at most ${TEAM_LIMITS.maxMembers} members`);
+  if (members.length > TEAM_LIMITS.maxMembers)
+    throw new ApiError(400, 'invalid_request', `a team has at most ${TEAM_LIMITS.maxMembers} members`);
   return db.transaction(async (tx) => {
     await checkNewMembers(tx, tenantId, members);
     const [inserted] = await tx.query<{ slug: string }>(
@@ -144,7 +145,11 @@ export async function updateTeam(db: Database, tenantId: string, slug: string, u
       throw new ApiError(400, 'invalid_request', `a team has at most ${TEAM_LIMITS.maxMembers} members`);
     }
     await addMembers(tx, tenantId, slug, added, now);
-    await tx.query('DELETE FROM team_members WHERE tenant_id = $1 AND slug = $2 AND fingerprint = ANY($3::text[])', [tenantId, slug, removed]);
+    await tx.query('DELETE FROM team_members WHERE tenant_id = $1 AND slug = $2 AND fingerprint = ANY($3::text[])', [
+      tenantId,
+      slug,
+      removed,
+    ]);
     await tx.query(
       'UPDATE teams SET name = coalesce($3, name), min_members = coalesce($4, min_members), updated_at = $5 WHERE tenant_id = $1 AND slug = $2',
       [tenantId, slug, update.name ?? null, update.min_members ?? null, new Date(now)],

@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pairDevice, startTestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';

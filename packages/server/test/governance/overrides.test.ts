@@ -124,11 +124,16 @@ describeEachStore('break-glass overrides', (kind) => {
     assert.equal(reviewed.review_status, 'approved');
     assert.ok(reviewed.reviewed_at);
     const [reviewedEvent] = await events('override.reviewed');
-    assert.deepEqual([reviewedEvent.override_id, reviewedEvent.outcome, reviewedEvent.groups_satisfied], [o.override_id, 'approved', ['Security Team']]);
+    assert.deepEqual(
+      [reviewedEvent.override_id, reviewedEvent.outcome, reviewedEvent.groups_satisfied],
+      [o.override_id, 'approved', ['Security Team']],
+    );
   });
 
   test('the daily limit: the limit-th override in 24 hours passes, the next is a 429 until the first is a day old', async () => {
-    const first = (await t.server.db.query<{ created_at: Date }>('SELECT created_at FROM overrides ORDER BY created_at'))[0]!.created_at.getTime();
+    const first = (
+      await t.server.db.query<{ created_at: Date }>('SELECT created_at FROM overrides ORDER BY created_at')
+    )[0]!.created_at.getTime();
     now += 1000;
     const second = await override({ requested_by: { fingerprint: carol.fingerprint } });
     assert.equal(second.status, 201);

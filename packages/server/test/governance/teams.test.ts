@@ -36,8 +36,11 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
   const audit = async (type: string) =>
     (await t.server.db.query<{ data: any }>('SELECT data FROM audit_entries WHERE type = $1 ORDER BY id', [type])).map((r) => r.data);
   const approversOf = async (id: string) =>
-    (await t.server.db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1 ORDER BY fingerprint', [id]))
-      .map((r) => r.fingerprint);
+    (
+      await t.server.db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1 ORDER BY fingerprint', [
+        id,
+      ])
+    ).map((r) => r.fingerprint);
 
   before(async () => {
     store = await createStore(kind);
@@ -101,7 +104,9 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
 
   test('teams are confined to their organisation and to test or live mode', async () => {
     assert.equal((await t.api.post('/v1/teams', { slug: 'sec', name: 'Security Team', members: [carol.fingerprint] })).status, 201);
-    const [tenant] = await t.server.db.query<{ id: string }>('SELECT id FROM tenants WHERE live_tenant_id IS NULL AND name = $1', ['Acme Corp']);
+    const [tenant] = await t.server.db.query<{ id: string }>('SELECT id FROM tenants WHERE live_tenant_id IS NULL AND name = $1', [
+      'Acme Corp',
+    ]);
     const testApi = t.api.withKey((await createApiKey(t.server.db, tenant!.id, 'ci', 'test')).key);
     assert.equal((await testApi.get('/v1/teams/sec')).status, 404);
     assert.deepEqual((await testApi.get('/v1/teams')).body.data, []);
@@ -115,10 +120,13 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
 
   test('a request freezes a team’s active members; later changes affect only later requests', async () => {
     await t.api.post('/v1/teams', { slug: 'security', name: 'Security', members: [carol.fingerprint, dave.fingerprint], min_members: 1 });
-    const body = request([
-      { name: 'Engineering Leads', approvers: [alice.approver, bob.approver] },
-      { name: 'Security Team', team: 'security' },
-    ], { required: 2 });
+    const body = request(
+      [
+        { name: 'Engineering Leads', approvers: [alice.approver, bob.approver] },
+        { name: 'Security Team', team: 'security' },
+      ],
+      { required: 2 },
+    );
     const first = await t.api.post('/v1/mpa/requests', body);
     assert.equal(first.status, 201, JSON.stringify(first.body));
     assert.equal(first.body.groups_total, 2);
@@ -132,7 +140,10 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
     const digest = actionDigest(first.body.action);
     assert.equal((await decide(dave, first.body.request_id, 'approve', digest)).body.groups_satisfied_count, 1);
     assert.equal((await decide(alice, first.body.request_id, 'approve', digest)).body.status, 'approved');
-    assert.deepEqual((await t.api.get(`/v1/mpa/requests/${first.body.request_id}`)).body.groups_satisfied, ['Security Team', 'Engineering Leads']);
+    assert.deepEqual((await t.api.get(`/v1/mpa/requests/${first.body.request_id}`)).body.groups_satisfied, [
+      'Security Team',
+      'Engineering Leads',
+    ]);
     assert.equal((await decide(dave, second.body.request_id, 'approve', digest)).body.error.code, 'not_an_approver');
     const [createdAudit] = (await audit('mpa.created')).filter((a) => a.request_id === first.body.request_id);
     assert.deepEqual(createdAudit.groups[1], { name: 'Security Team', team: 'security', approvers: [carol.fingerprint, dave.fingerprint] });
@@ -154,14 +165,26 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
 
     const mixed = await t.api.post(
       '/v1/mpa/requests',
-      request([{ name: 'Eng', approvers: [alice.approver] }, { name: 'Pair', team: 'pair' }], { required: 1 }),
+      request(
+        [
+          { name: 'Eng', approvers: [alice.approver] },
+          { name: 'Pair', team: 'pair' },
+        ],
+        { required: 1 },
+      ),
     );
     assert.equal(mixed.body.error.code, 'team_below_minimum', 'a team group is checked even when other groups could reach quorum');
     await t.api.delete('/v1/teams/pair');
 
     const both = await t.api.post('/v1/teams', { slug: 'dup', name: 'Dup', members: [alice.fingerprint] });
     assert.equal(both.status, 201);
-    const twice = await t.api.post('/v1/mpa/requests', request([{ name: 'Eng', approvers: [alice.approver] }, { name: 'Dup', team: 'dup' }]));
+    const twice = await t.api.post(
+      '/v1/mpa/requests',
+      request([
+        { name: 'Eng', approvers: [alice.approver] },
+        { name: 'Dup', team: 'dup' },
+      ]),
+    );
     assert.equal(twice.status, 400);
     assert.match(twice.body.error.message, /is in group "Eng" and group "Dup"; a device may count for one group only/);
     const teamAndApprovers = await t.api.post('/v1/mpa/requests', request([{ name: 'X', team: 'dup', approvers: [alice.approver] }]));
@@ -232,14 +255,23 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
     // By fingerprint: Bob's device names the requester, and its owner's other device (Alice) goes too.
     const byDevice = await t.api.post(
       '/v1/mpa/requests',
-      request([{ name: 'Engineering Leads', approvers: [alice.approver, bob.approver] }, { name: 'Security Team', approvers: [carol.approver] }], {
-        required: 2,
-        requested_by: { fingerprint: bob.fingerprint },
-      }),
+      request(
+        [
+          { name: 'Engineering Leads', approvers: [alice.approver, bob.approver] },
+          { name: 'Security Team', approvers: [carol.approver] },
+        ],
+        {
+          required: 2,
+          requested_by: { fingerprint: bob.fingerprint },
+        },
+      ),
     );
     assert.equal(byDevice.status, 400);
     assert.equal(byDevice.body.error.code, 'unsatisfiable_request');
-    assert.match(byDevice.body.error.message, /required is 2 but only 1 of 2 groups can be satisfied: "Engineering Leads" has no one who can approve/);
+    assert.match(
+      byDevice.body.error.message,
+      /required is 2 but only 1 of 2 groups can be satisfied: "Engineering Leads" has no one who can approve/,
+    );
 
     // A team whose only eligible members are the requester's is below its minimum.
     await t.api.post('/v1/teams', { slug: 'leads', name: 'Leads', members: [alice.fingerprint, bob.fingerprint] });

@@ -73,7 +73,11 @@ describe('console: teams, device owners and overrides (real sigil serve, headles
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Devices' }).click();
     await page.getByRole('textbox', { name: 'Owner of Alice' }).fill('user-alice');
     await page.getByRole('button', { name: 'Save owner of Alice' }).click();
-    await waitFor(async () => (await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Alice').owner_id === 'user-alice' || null, 'the owner to be saved');
+    await waitFor(
+      async () =>
+        (await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Alice').owner_id === 'user-alice' || null,
+      'the owner to be saved',
+    );
   });
 
   test('overrides: settings saved in the console, an override listed until its review request ends', async () => {
@@ -99,7 +103,10 @@ describe('console: teams, device owners and overrides (real sigil serve, headles
     const review = created.body.review_request;
     const res = await api
       .withKey(null)
-      .post(`/v1/mpa/requests/${review.request_id}/decisions`, bob.decisionBody(serverId, review.request_id, actionDigest(review.action), 'approve'));
+      .post(
+        `/v1/mpa/requests/${review.request_id}/decisions`,
+        bob.decisionBody(serverId, review.request_id, actionDigest(review.action), 'approve'),
+      );
     assert.equal(res.status, 200);
     // The list refreshes itself: the override leaves "Awaiting review" for "Reviewed".
     await awaiting.getByText('Nothing yet.').waitFor();

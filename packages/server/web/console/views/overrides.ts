@@ -19,7 +19,14 @@ const overrideRows = (overrides: OverrideView[]) =>
 
 function settingsForm(settings: OverrideSettings, teams: TeamView[], reload: () => Promise<void>): HTMLElement {
   const enabled = h('input', { id: 'ov-enabled', type: 'checkbox', checked: settings.enabled });
-  const limit = h('input', { id: 'ov-limit', type: 'number', min: 1, max: 1000, value: settings.daily_limit ?? '', placeholder: 'no limit' });
+  const limit = h('input', {
+    id: 'ov-limit',
+    type: 'number',
+    min: 1,
+    max: 1000,
+    value: settings.daily_limit ?? '',
+    placeholder: 'no limit',
+  });
   const required = h('input', { id: 'ov-required', type: 'number', min: 1, max: 20, value: settings.review_required });
   const expires = h('input', { id: 'ov-expires', type: 'number', min: 60, max: 900, value: settings.review_expires_in_seconds });
   const boxes = teams.map((t) => {
@@ -32,7 +39,12 @@ function settingsForm(settings: OverrideSettings, teams: TeamView[], reload: () 
     { class: 'form' },
     h('div', { class: 'field check' }, enabled, ' ', h('label', { for: 'ov-enabled' }, 'Allow emergency overrides')),
     h('div', { class: 'field' }, h('label', { for: 'ov-limit' }, 'Most overrides in any 24 hours (empty: no limit)'), limit),
-    h('fieldset', { class: 'field' }, h('legend', {}, 'Teams that review each override'), boxes.length ? boxes.map((b) => b.row) : 'Create a team first.'),
+    h(
+      'fieldset',
+      { class: 'field' },
+      h('legend', {}, 'Teams that review each override'),
+      boxes.length ? boxes.map((b) => b.row) : 'Create a team first.',
+    ),
     h('div', { class: 'field' }, h('label', { for: 'ov-required' }, 'Teams that must endorse an override'), required),
     h('div', { class: 'field' }, h('label', { for: 'ov-expires' }, 'Review time, seconds (60-900)'), expires),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, 'Save override settings')),

@@ -115,7 +115,10 @@ export async function showTeams(): Promise<void> {
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, 'Create team')),
   );
   const load = async () => {
-    const [teams, devices] = await Promise.all([api<{ data: TeamView[] }>('GET', '/v1/teams'), api<{ data: Device[] }>('GET', '/v1/devices')]);
+    const [teams, devices] = await Promise.all([
+      api<{ data: TeamView[] }>('GET', '/v1/teams'),
+      api<{ data: Device[] }>('GET', '/v1/devices'),
+    ]);
     if (teams.status !== 200) return replace(list, h('p', { class: 'error' }, errorMessage(teams)));
     const known = devices.status === 200 ? devices.body.data : [];
     replace(
@@ -139,7 +142,11 @@ export async function showTeams(): Promise<void> {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void (async () => {
-      const res = await api<TeamView>('POST', '/v1/teams', { slug: slug.value.trim(), name: name.value.trim(), min_members: Number(min.value) });
+      const res = await api<TeamView>('POST', '/v1/teams', {
+        slug: slug.value.trim(),
+        name: name.value.trim(),
+        min_members: Number(min.value),
+      });
       if (res.status !== 201) return replace(result, h('p', { class: 'error', role: 'alert' }, errorMessage(res)));
       replace(result, h('p', { role: 'status' }, `Created team ${sanitizeText(res.body.name)}; add its members below.`));
       form.reset();
