@@ -1,4 +1,4 @@
-import { isTeamGroup, type ApprovalGroup, type MpaPolicy, type RequestedBy } from '@sigilauth/protocol';
+import { GOVERNANCE_ERROR_CODES, isTeamGroup, type ApprovalGroup, type MpaPolicy, type RequestedBy } from '@sigilauth/protocol';
 import { ApiError } from '../http/errors.js';
 import type { Queryable } from '../storage/database.js';
 import { teamsForRequest } from '../teams/teams.js';
@@ -53,13 +53,17 @@ export async function resolvePolicy(tx: Queryable, tenantId: string, policy: Mpa
       return { name: group.name, approvers };
     }
     const team = teams.get(group.team);
-    if (!team) throw refuse('unknown_team', `group "${group.name}" names team "${group.team}", which this organisation does not have`);
+    if (!team)
+      throw refuse(
+        GOVERNANCE_ERROR_CODES.unknownTeam,
+        `group "${group.name}" names team "${group.team}", which this organisation does not have`,
+      );
     const eligible = team.active.filter((m) => !excluded.has(m.fingerprint));
     team.active.forEach((m) => excluded.has(m.fingerprint) && left.add(m.fingerprint));
     if (eligible.length < team.min_members) {
       const notCounted = team.active.length - eligible.length;
       throw refuse(
-        'team_below_minimum',
+        GOVERNANCE_ERROR_CODES.teamBelowMinimum,
         `team "${group.team}" (group "${group.name}") has ${eligible.length} active member${eligible.length === 1 ? '' : 's'} who can approve` +
           `${notCounted > 0 ? ` (${notCounted} of the requester's devices not counted)` : ''}; it requires at least ${team.min_members}`,
       );
@@ -95,7 +99,7 @@ export async function resolvePolicy(tx: Queryable, tenantId: string, policy: Mpa
       )
       .join('; ');
     throw refuse(
-      'unsatisfiable_request',
+      GOVERNANCE_ERROR_CODES.unsatisfiableRequest,
       `required is ${policy.required} but only ${satisfiable} of ${groups.length} groups can be satisfied: ${why}`,
     );
   }

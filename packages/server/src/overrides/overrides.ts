@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   EMERGENCY_OVERRIDE_ACTION,
+  GOVERNANCE_ERROR_CODES,
   MpaValidationError,
   TERMINAL_STATUSES,
   validateMpaRequest,
@@ -70,7 +71,7 @@ export async function createOverride(
     if (!settings.enabled) {
       throw new ApiError(
         403,
-        'overrides_disabled',
+        GOVERNANCE_ERROR_CODES.overridesDisabled,
         'emergency overrides are turned off for this organisation; turn them on, with the teams that review them, in the console or with PUT /v1/overrides/settings',
       );
     }
@@ -83,7 +84,7 @@ export async function createOverride(
         const retryAfter = Math.max(1, Math.ceil((recent[0]!.created_at.getTime() + DAY_MS - now) / 1000));
         throw new ApiError(
           429,
-          'override_limit_reached',
+          GOVERNANCE_ERROR_CODES.overrideLimitReached,
           `this organisation allows ${settings.daily_limit} emergency override${settings.daily_limit === 1 ? '' : 's'} in 24 hours, and that many have been made`,
           { limit: settings.daily_limit, retry_after_seconds: retryAfter },
         );

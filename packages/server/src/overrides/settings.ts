@@ -1,4 +1,4 @@
-import { MPA_LIMITS, type OverrideSettings } from '@sigilauth/protocol';
+import { GOVERNANCE_ERROR_CODES, MPA_LIMITS, type OverrideSettings } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { ApiError } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
@@ -59,7 +59,11 @@ export async function saveOverrideSettings(db: Database, tenantId: string, setti
     ]);
     const missing = teams.find((t) => !found.some((f) => f.slug === t));
     if (missing !== undefined)
-      throw new ApiError(400, 'unknown_team', `review_teams names team "${missing}", which this organisation does not have`);
+      throw new ApiError(
+        400,
+        GOVERNANCE_ERROR_CODES.unknownTeam,
+        `review_teams names team "${missing}", which this organisation does not have`,
+      );
     await tx.query(
       `INSERT INTO override_settings (tenant_id, enabled, daily_limit, review_teams, review_required, review_expires_in_seconds, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, now())

@@ -1,4 +1,11 @@
-import { TEAM_LIMITS, type TeamInput, type TeamMemberView, type TeamUpdate, type TeamView } from '@sigilauth/protocol';
+import {
+  GOVERNANCE_ERROR_CODES,
+  TEAM_LIMITS,
+  type TeamInput,
+  type TeamMemberView,
+  type TeamUpdate,
+  type TeamView,
+} from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -123,7 +130,7 @@ export async function createTeam(db: Database, tenantId: string, input: TeamInpu
        ON CONFLICT DO NOTHING RETURNING slug`,
       [tenantId, input.slug, input.name, input.min_members ?? 1, new Date(now)],
     );
-    if (!inserted) throw new ApiError(409, 'team_exists', `a team with slug ${input.slug} already exists`);
+    if (!inserted) throw new ApiError(409, GOVERNANCE_ERROR_CODES.teamExists, `a team with slug ${input.slug} already exists`);
     await addMembers(tx, tenantId, input.slug, members, now);
     const team = await getTeam(tx, tenantId, input.slug);
     await recordChange(tx, tenantId, 'team.created', team, { added: members, removed: [] }, now);
