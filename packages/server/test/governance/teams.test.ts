@@ -115,6 +115,17 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
     assert.equal(named.status, 400);
     assert.equal(named.body.error.code, 'unknown_team');
     assert.equal((await t.api.withKey(null).get('/v1/teams')).status, 401);
+
+    // Another organisation on the same server sees none of it, and cannot link this one's devices.
+    const other = await createTenant(t.server.db, 'Mallory Ltd');
+    const mallory = t.api.withKey((await createApiKey(t.server.db, other.id, 'k', 'live')).key);
+    assert.equal((await mallory.get('/v1/teams/sec')).status, 404);
+    assert.equal((await patch('/v1/teams/sec', { add_members: [] }, mallory)).status, 404);
+    assert.equal((await mallory.delete('/v1/teams/sec')).status, 404);
+    assert.equal((await mallory.post('/v1/mpa/requests', request([{ name: 'S', team: 'sec' }]))).body.error.code, 'unknown_team');
+    assert.equal((await mallory.request('PUT', `/v1/devices/${carol.fingerprint}/owner`, { owner_id: 'mallory' })).status, 404);
+    assert.deepEqual((await mallory.get('/v1/overrides')).body.data, []);
+    assert.equal((await t.api.get('/v1/teams/sec')).body.members.length, 1, 'untouched');
     await t.api.delete('/v1/teams/sec');
   });
 
@@ -146,7 +157,10 @@ describeEachStore('approval teams and requester exclusion', (kind) => {
     ]);
     assert.equal((await decide(dave, second.body.request_id, 'approve', digest)).body.error.code, 'not_an_approver');
     const [createdAudit] = (await audit('mpa.created')).filter((a) => a.request_id === first.body.request_id);
-    assert.deepEqual(createdAudit.groups[1], { name: 'Security Team', team: 'security', approvers: [carol.fingerprint, dave.fingerprint] });
+    assert.deepEqual(
+      { ...createdAudit.groups[1], approvers: [...createdAudit.groups[1].approvers].sort() },
+      { name: 'Security Team', team: 'security', approvers: [carol.fingerprint, dave.fingerprint].sort() },
+    );
     await t.api.post(`/v1/mpa/requests/${second.body.request_id}/cancel`);
     await t.api.delete('/v1/teams/security');
   });
