@@ -9,12 +9,12 @@ import {
   type MpaRequestView,
   type MpaStatus,
 } from '@sigilauth/protocol';
-import { recordOverrideReviewed } from '../overrides/review.js';
 import { appendAudit } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent, type EventType } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
+import { recordOverrideReviewed } from '../overrides/review.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy-resolution.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
@@ -39,8 +39,8 @@ export async function createRequest(
   options: CreateOptions,
 ): Promise<{ view: MpaRequestView; replayed: boolean }> {
   return db.transaction(async (tx) => {
-    const { view, replayed } = await createRequestIn(tx, tenantId, policy, options);
-    return { view: toView(view, options.now), replayed };
+    const { row, replayed } = await createRequestIn(tx, tenantId, policy, options);
+    return { view: toView(row, options.now), replayed };
   });
 }
 
@@ -54,10 +54,10 @@ export async function createRequestIn(
   tenantId: string,
   policy: MpaPolicy,
   { idempotencyKey, bodyHash, now, maxPendingPerDevice }: CreateOptions,
-): Promise<{ view: RequestRow; replayed: boolean }> {
+): Promise<{ row: RequestRow; replayed: boolean }> {
   if (idempotencyKey !== undefined) {
     const existing = await requestByIdempotencyKey(tx, tenantId, idempotencyKey, bodyHash);
-    if (existing) return { view: existing, replayed: true };
+    if (existing) return { row: existing, replayed: true };
   }
   const resolved = await resolvePolicy(tx, tenantId, policy);
   await checkApproversPaired(tx, tenantId, resolved.groups);
@@ -86,7 +86,7 @@ export async function createRequestIn(
   if (!inserted) {
     const existing = await requestByIdempotencyKey(tx, tenantId, idempotencyKey!, bodyHash);
     if (!existing) throw new Error('idempotent request vanished');
-    return { view: existing, replayed: true };
+    return { row: existing, replayed: true };
   }
   const fingerprints: string[] = [];
   const groupIndexes: number[] = [];
@@ -99,7 +99,7 @@ export async function createRequestIn(
   await recordEvent(tx, tenantId, 'mpa.created', { ...eventPayload(inserted, state), expires_at: expiresAt.toISOString() }, id);
   await appendAudit(tx, tenantId, 'mpa.created', auditRequestFields(inserted, resolved), id);
   await announceRequestChanged(tx, { tenantId, requestId: id });
-  return { view: inserted, replayed: false };
+  return { row: inserted, replayed: false };
 }
 
 /** The request an Idempotency-Key already made, or null; a different body under the same key is a 409. */

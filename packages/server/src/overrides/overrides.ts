@@ -105,7 +105,7 @@ export async function createOverride(
         throw new ApiError(400, 'invalid_request', err.message.replace('Invalid MPA request', 'Invalid override'));
       throw err;
     }
-    const { view: review } = await createRequestIn(tx, tenantId, policy, {
+    const { row: review } = await createRequestIn(tx, tenantId, policy, {
       bodyHash: hashBody({ override_id: id }),
       now,
       ...(maxPendingPerDevice !== undefined ? { maxPendingPerDevice } : {}),
