@@ -88,23 +88,3 @@ export interface OverrideSettings {
 
 /** The action type of an override's review request. */
 export const EMERGENCY_OVERRIDE_ACTION = 'emergency_override';
-
-/** Error codes of the governance endpoints (besides the general invalid_request, not_found, unauthorized). */
-export const GOVERNANCE_ERROR_CODES = {
-  /** POST /v1/mpa/requests: a group names a team the organisation does not have. */
-  unknownTeam: 'unknown_team',
-  /** A team group has fewer eligible active members than the team's min_members. */
-  teamBelowMinimum: 'team_below_minimum',
-  /** Fewer groups have an eligible approver than `required` (teams emptied, the requester's devices left out). */
-  unsatisfiableRequest: 'unsatisfiable_request',
-  /** POST /v1/teams: the slug is taken. */
-  teamExists: 'team_exists',
-  /** POST /v1/overrides: the organisation has overrides turned off. */
-  overridesDisabled: 'overrides_disabled',
-  /** POST /v1/overrides: the organisation's daily limit is reached; retry_after_seconds says when one frees up. */
-  overrideLimitReached: 'override_limit_reached',
-} as const;
-
-/** Webhook event types of governance. */
-export const GOVERNANCE_EVENT_TYPES = ['team.created', 'team.updated', 'team.deleted', 'override.created', 'override.reviewed'] as const;
-export type GovernanceEventType = (typeof GOVERNANCE_EVENT_TYPES)[number];

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { OWNER_ID } from '@sigilauth/protocol';
+import { DeviceListSchema, DeviceSchema, OWNER_ID } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { Fingerprint } from '../http/schemas.js';
@@ -11,7 +11,9 @@ const FingerprintParams = Type.Object({ fingerprint: Fingerprint }, { additional
 
 export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  r.get('/v1/devices', { preHandler: ctx.requireApiKey }, async (request) => ({ data: await listDevices(ctx.db, tenantOf(request)) }));
+  r.get('/v1/devices', { preHandler: ctx.requireApiKey, schema: { response: { 200: DeviceListSchema } } }, async (request) => ({
+    data: await listDevices(ctx.db, tenantOf(request)),
+  }));
   r.put(
     '/v1/devices/:fingerprint/owner',
     {
@@ -25,11 +27,14 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 200: DeviceSchema },
       },
     },
     async (request) => setDeviceOwner(ctx.db, tenantOf(request), request.params.fingerprint, request.body.owner_id),
   );
-  r.delete('/v1/devices/:fingerprint', { preHandler: ctx.requireApiKey, schema: { params: FingerprintParams } }, async (request) =>
-    revokeDevice(ctx.db, tenantOf(request), request.params.fingerprint, ctx.clock()),
+  r.delete(
+    '/v1/devices/:fingerprint',
+    { preHandler: ctx.requireApiKey, schema: { params: FingerprintParams, response: { 200: DeviceSchema } } },
+    async (request) => revokeDevice(ctx.db, tenantOf(request), request.params.fingerprint, ctx.clock()),
   );
 }

@@ -1,4 +1,4 @@
-import { GOVERNANCE_ERROR_CODES, isTeamGroup, type ApprovalGroup, type MpaPolicy, type RequestedBy } from '@sigilauth/protocol';
+import { isTeamGroup, type ApprovalGroup, type ErrorCode, type MpaPolicy, type RequestedBy } from '@sigilauth/protocol';
 import { ApiError } from '../http/errors.js';
 import type { Queryable } from '../storage/database.js';
 import { teamsForRequest } from '../teams/teams.js';
@@ -19,7 +19,7 @@ export interface ResolvedPolicy extends Omit<MpaPolicy, 'groups'> {
   excluded: string[];
 }
 
-const refuse = (code: string, detail: string) => new ApiError(400, code, `Invalid MPA request: ${detail}`);
+const refuse = (code: ErrorCode, detail: string) => new ApiError(code, `Invalid MPA request: ${detail}`);
 
 /** The requester's devices: the one named, and every device linked to the same owner. */
 async function requesterDevices(tx: Queryable, tenantId: string, requestedBy: RequestedBy | undefined): Promise<Set<string>> {
@@ -53,17 +53,13 @@ export async function resolvePolicy(tx: Queryable, tenantId: string, policy: Mpa
       return { name: group.name, approvers };
     }
     const team = teams.get(group.team);
-    if (!team)
-      throw refuse(
-        GOVERNANCE_ERROR_CODES.unknownTeam,
-        `group "${group.name}" names team "${group.team}", which this organisation does not have`,
-      );
+    if (!team) throw refuse('unknown_team', `group "${group.name}" names team "${group.team}", which this organisation does not have`);
     const eligible = team.active.filter((m) => !excluded.has(m.fingerprint));
     team.active.forEach((m) => excluded.has(m.fingerprint) && left.add(m.fingerprint));
     if (eligible.length < team.min_members) {
       const notCounted = team.active.length - eligible.length;
       throw refuse(
-        GOVERNANCE_ERROR_CODES.teamBelowMinimum,
+        'team_below_minimum',
         `team "${group.team}" (group "${group.name}") has ${eligible.length} active member${eligible.length === 1 ? '' : 's'} who can approve` +
           `${notCounted > 0 ? ` (${notCounted} of the requester's devices not counted)` : ''}; it requires at least ${team.min_members}`,
       );
@@ -99,7 +95,7 @@ export async function resolvePolicy(tx: Queryable, tenantId: string, policy: Mpa
       )
       .join('; ');
     throw refuse(
-      GOVERNANCE_ERROR_CODES.unsatisfiableRequest,
+      'unsatisfiable_request',
       `required is ${policy.required} but only ${satisfiable} of ${groups.length} groups can be satisfied: ${why}`,
     );
   }

@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import {
+  DeviceRequestViewSchema,
   MPA_LIMITS,
+  MpaListSchema,
+  MpaRequestViewSchema,
   MpaValidationError,
   OWNER_ID,
   TEAM_SLUG,
@@ -107,7 +110,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       preHandler: ctx.requireApiKey,
       bodyLimit: 512 * 1024,
-      schema: { summary: 'Create an MPA request', body: MpaRequestBody },
+      schema: { summary: 'Create an MPA request', body: MpaRequestBody, response: { 201: MpaRequestViewSchema } },
       validatorCompiler: () => (body: unknown) => {
         try {
           return { value: { raw: body, policy: validateMpaRequest(body) } };
@@ -121,7 +124,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { raw, policy } = request.body as unknown as { raw: unknown; policy: MpaPolicy };
       const key = request.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
-        throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
+        throw new ApiError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
       }
       const { view, replayed } = await createRequest(ctx.db, tenantOf(request), policy, {
         idempotencyKey: key,
@@ -151,6 +154,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 200: MpaListSchema },
       },
     },
     async (request) =>
@@ -162,12 +166,16 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       }),
   );
 
-  r.get('/v1/mpa/requests/:id', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    getRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.get(
+    '/v1/mpa/requests/:id',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: MpaRequestViewSchema } } },
+    async (request) => getRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
-  r.post('/v1/mpa/requests/:id/cancel', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    cancelRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.post(
+    '/v1/mpa/requests/:id/cancel',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: MpaRequestViewSchema } } },
+    async (request) => cancelRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
   r.post(
@@ -177,6 +185,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'Called by a device: a signed approve or deny (a device signature, or a passkey assertion)',
         params: IdParams,
         body: DecisionBody,
+        response: { 200: DeviceRequestViewSchema },
       },
     },
     async (request) => {

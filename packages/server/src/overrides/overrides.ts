@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   EMERGENCY_OVERRIDE_ACTION,
-  GOVERNANCE_ERROR_CODES,
   MpaValidationError,
   TERMINAL_STATUSES,
   validateMpaRequest,
@@ -36,7 +35,7 @@ const REVIEW_PARAMS = ['override_reason', 'override_action', 'override_id'] as c
 function reviewAction(id: string, input: OverrideInput): MpaAction {
   const params = input.action.params ?? {};
   for (const key of REVIEW_PARAMS) {
-    if (key in params) throw new ApiError(400, 'invalid_request', `action.params.${key} is reserved for the review request`);
+    if (key in params) throw new ApiError('invalid_request', `action.params.${key} is reserved for the review request`);
   }
   return {
     type: EMERGENCY_OVERRIDE_ACTION,
@@ -70,8 +69,7 @@ export async function createOverride(
     const settings = await overrideSettings(tx, tenantId, true);
     if (!settings.enabled) {
       throw new ApiError(
-        403,
-        GOVERNANCE_ERROR_CODES.overridesDisabled,
+        'overrides_disabled',
         'emergency overrides are turned off for this organisation; turn them on, with the teams that review them, in the console or with PUT /v1/overrides/settings',
       );
     }
@@ -83,8 +81,7 @@ export async function createOverride(
       if (recent.length >= settings.daily_limit) {
         const retryAfter = Math.max(1, Math.ceil((recent[0]!.created_at.getTime() + DAY_MS - now) / 1000));
         throw new ApiError(
-          429,
-          GOVERNANCE_ERROR_CODES.overrideLimitReached,
+          'override_limit_reached',
           `this organisation allows ${settings.daily_limit} emergency override${settings.daily_limit === 1 ? '' : 's'} in 24 hours, and that many have been made`,
           { limit: settings.daily_limit, retry_after_seconds: retryAfter },
         );
@@ -102,7 +99,7 @@ export async function createOverride(
       });
     } catch (err) {
       if (err instanceof MpaValidationError)
-        throw new ApiError(400, 'invalid_request', err.message.replace('Invalid MPA request', 'Invalid override'));
+        throw new ApiError('invalid_request', err.message.replace('Invalid MPA request', 'Invalid override'));
       throw err;
     }
     const { row: review } = await createRequestIn(tx, tenantId, policy, {

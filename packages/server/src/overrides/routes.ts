@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MPA_LIMITS, OVERRIDE_LIMITS, OWNER_ID, TEAM_SLUG } from '@sigilauth/protocol';
+import { ErrorBodySchema, MPA_LIMITS, OVERRIDE_LIMITS, OWNER_ID, TEAM_SLUG } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
-import { ErrorBody, Fingerprint, Timestamp, Uuid } from '../http/schemas.js';
+import { Fingerprint, Timestamp, Uuid } from '../http/schemas.js';
 import { createOverride, listOverrides } from './overrides.js';
 import { overrideSettings, saveOverrideSettings } from './settings.js';
 
@@ -53,7 +53,7 @@ const Settings = Type.Object(
   },
   { additionalProperties: false },
 );
-const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody };
+const Errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 
 export function overrideRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,4 +1,4 @@
-import { GOVERNANCE_ERROR_CODES, MPA_LIMITS, type OverrideSettings } from '@sigilauth/protocol';
+import { MPA_LIMITS, type OverrideSettings } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { ApiError } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
@@ -41,13 +41,12 @@ export async function overrideSettings(tx: Queryable, tenantId: string, lock = f
 
 export async function saveOverrideSettings(db: Database, tenantId: string, settings: OverrideSettings): Promise<OverrideSettings> {
   const teams = settings.review_teams;
-  if (new Set(teams).size !== teams.length) throw new ApiError(400, 'invalid_request', 'review_teams lists a team twice');
+  if (new Set(teams).size !== teams.length) throw new ApiError('invalid_request', 'review_teams lists a team twice');
   if (settings.enabled && teams.length === 0) {
-    throw new ApiError(400, 'invalid_request', 'overrides can be enabled only with at least one review team');
+    throw new ApiError('invalid_request', 'overrides can be enabled only with at least one review team');
   }
   if (teams.length > 0 && settings.review_required > teams.length) {
     throw new ApiError(
-      400,
       'invalid_request',
       `review_required (${settings.review_required}) cannot exceed the number of review teams (${teams.length})`,
     );
@@ -59,11 +58,7 @@ export async function saveOverrideSettings(db: Database, tenantId: string, setti
     ]);
     const missing = teams.find((t) => !found.some((f) => f.slug === t));
     if (missing !== undefined)
-      throw new ApiError(
-        400,
-        GOVERNANCE_ERROR_CODES.unknownTeam,
-        `review_teams names team "${missing}", which this organisation does not have`,
-      );
+      throw new ApiError('unknown_team', `review_teams names team "${missing}", which this organisation does not have`);
     await tx.query(
       `INSERT INTO override_settings (tenant_id, enabled, daily_limit, review_teams, review_required, review_expires_in_seconds, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, now())

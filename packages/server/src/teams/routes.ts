@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MPA_LIMITS, TEAM_LIMITS, TEAM_SLUG } from '@sigilauth/protocol';
+import { ErrorBodySchema, MPA_LIMITS, TEAM_LIMITS, TEAM_SLUG } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
-import { ErrorBody, Fingerprint, Timestamp } from '../http/schemas.js';
+import { Fingerprint, Timestamp } from '../http/schemas.js';
 import { createTeam, deleteTeam, getTeam, listTeams, updateTeam } from './teams.js';
 
 const Slug = Type.String({ pattern: TEAM_SLUG.source, description: "1-63 lower-case letters, digits, '-' or '_'" });
@@ -29,7 +29,7 @@ export const TeamSchema = Type.Object({
   created_at: Timestamp,
   updated_at: Timestamp,
 });
-const Errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const Errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema };
 
 // A team's members are at most the most approvers a group may list.
 if (TEAM_LIMITS.maxMembers > MPA_LIMITS.maxApproversPerGroup) throw new Error('a team may not outgrow a group');

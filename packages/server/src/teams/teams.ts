@@ -1,11 +1,4 @@
-import {
-  GOVERNANCE_ERROR_CODES,
-  TEAM_LIMITS,
-  type TeamInput,
-  type TeamMemberView,
-  type TeamUpdate,
-  type TeamView,
-} from '@sigilauth/protocol';
+import { TEAM_LIMITS, type TeamInput, type TeamMemberView, type TeamUpdate, type TeamView } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -79,7 +72,7 @@ export async function getTeam(db: Queryable, tenantId: string, slug: string, loc
 
 /** Refuses fingerprints that are not active devices of this organisation. */
 async function checkNewMembers(tx: Queryable, tenantId: string, fingerprints: string[]): Promise<void> {
-  if (new Set(fingerprints).size !== fingerprints.length) throw new ApiError(400, 'invalid_request', 'a device is listed twice');
+  if (new Set(fingerprints).size !== fingerprints.length) throw new ApiError('invalid_request', 'a device is listed twice');
   const rows = await tx.query<{ fingerprint: string; revoked_at: Date | null }>(
     'SELECT fingerprint, revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = ANY($2::text[])',
     [tenantId, fingerprints],
@@ -87,8 +80,8 @@ async function checkNewMembers(tx: Queryable, tenantId: string, fingerprints: st
   const found = new Map(rows.map((r) => [r.fingerprint, r]));
   for (const fp of fingerprints) {
     const device = found.get(fp);
-    if (!device) throw new ApiError(400, 'invalid_request', `device ${fp} is not paired with this organisation`);
-    if (device.revoked_at) throw new ApiError(400, 'invalid_request', `device ${fp} has been revoked`);
+    if (!device) throw new ApiError('invalid_request', `device ${fp} is not paired with this organisation`);
+    if (device.revoked_at) throw new ApiError('invalid_request', `device ${fp} has been revoked`);
   }
 }
 
@@ -122,7 +115,7 @@ async function recordChange(
 export async function createTeam(db: Database, tenantId: string, input: TeamInput, now: number): Promise<TeamView> {
   const members = input.members ?? [];
   if (members.length > TEAM_LIMITS.maxMembers)
-    throw new ApiError(400, 'invalid_request', `a team has at most ${TEAM_LIMITS.maxMembers} members`);
+    throw new ApiError('invalid_request', `a team has at most ${TEAM_LIMITS.maxMembers} members`);
   return db.transaction(async (tx) => {
     await checkNewMembers(tx, tenantId, members);
     const [inserted] = await tx.query<{ slug: string }>(
@@ -130,7 +123,7 @@ export async function createTeam(db: Database, tenantId: string, input: TeamInpu
        ON CONFLICT DO NOTHING RETURNING slug`,
       [tenantId, input.slug, input.name, input.min_members ?? 1, new Date(now)],
     );
-    if (!inserted) throw new ApiError(409, GOVERNANCE_ERROR_CODES.teamExists, `a team with slug ${input.slug} already exists`);
+    if (!inserted) throw new ApiError('team_exists', `a team with slug ${input.slug} already exists`);
     await addMembers(tx, tenantId, input.slug, members, now);
     const team = await getTeam(tx, tenantId, input.slug);
     await recordChange(tx, tenantId, 'team.created', team, { added: members, removed: [] }, now);
@@ -141,7 +134,7 @@ export async function createTeam(db: Database, tenantId: string, input: TeamInpu
 export async function updateTeam(db: Database, tenantId: string, slug: string, update: TeamUpdate, now: number): Promise<TeamView> {
   const add = update.add_members ?? [];
   const remove = update.remove_members ?? [];
-  if (add.some((f) => remove.includes(f))) throw new ApiError(400, 'invalid_request', 'a device cannot be both added and removed');
+  if (add.some((f) => remove.includes(f))) throw new ApiError('invalid_request', 'a device cannot be both added and removed');
   return db.transaction(async (tx) => {
     const before = await getTeam(tx, tenantId, slug, true);
     const present = new Set(before.members.map((m) => m.fingerprint));
@@ -149,7 +142,7 @@ export async function updateTeam(db: Database, tenantId: string, slug: string, u
     const removed = remove.filter((f) => present.has(f));
     await checkNewMembers(tx, tenantId, added);
     if (present.size + added.length - removed.length > TEAM_LIMITS.maxMembers) {
-      throw new ApiError(400, 'invalid_request', `a team has at most ${TEAM_LIMITS.maxMembers} members`);
+      throw new ApiError('invalid_request', `a team has at most ${TEAM_LIMITS.maxMembers} members`);
     }
     await addMembers(tx, tenantId, slug, added, now);
     await tx.query('DELETE FROM team_members WHERE tenant_id = $1 AND slug = $2 AND fingerprint = ANY($3::text[])', [
