@@ -50,6 +50,10 @@ type Client struct {
 	Pairings *PairingsService
 	// Devices lists and revokes paired approver devices.
 	Devices *DevicesService
+	// Teams manages approval teams, which a request's group can name instead of listing approvers.
+	Teams *TeamsService
+	// Overrides records emergency overrides (break glass) and lists them with their review.
+	Overrides *OverridesService
 
 	serviceURL string
 	// Behind a pointer so that printing a Client with %v never shows the key.
@@ -116,6 +120,8 @@ func New(cfg Config) (*Client, error) {
 	c.MPA = &MPAService{c: c}
 	c.Pairings = &PairingsService{c: c}
 	c.Devices = &DevicesService{c: c}
+	c.Teams = &TeamsService{c: c}
+	c.Overrides = &OverridesService{c: c}
 	return c, nil
 }
 

@@ -34,3 +34,25 @@ func (s *DevicesService) Revoke(ctx context.Context, fingerprint string) (*Devic
 	}
 	return &out, nil
 }
+
+// SetOwner links a device to its owner, as your application names the person; an empty ownerID
+// unlinks it. A request with RequestedBy{ID: ownerID} never counts that owner's devices, nor
+// their other devices when it names one of them by fingerprint.
+func (s *DevicesService) SetOwner(ctx context.Context, fingerprint, ownerID string) (*Device, error) {
+	if fingerprint == "" {
+		return nil, &ValidationError{Message: "fingerprint is required"}
+	}
+	var owner any
+	if ownerID != "" {
+		if !ownerIDPattern.MatchString(ownerID) {
+			return nil, &ValidationError{Message: "ownerID must be 1-200 printable ASCII characters without spaces"}
+		}
+		owner = ownerID
+	}
+	var out Device
+	body := map[string]any{"owner_id": owner}
+	if err := s.c.do(ctx, call{method: http.MethodPut, path: "/v1/devices/" + url.PathEscape(fingerprint) + "/owner", body: body, idempotent: true}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

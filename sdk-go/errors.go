@@ -122,6 +122,18 @@ const (
 	CodeIdempotencyConflict = "idempotency_conflict"
 	// CodeTooManyPendingRequests (HTTP 429): a device has as many pending requests from this organisation as it may.
 	CodeTooManyPendingRequests = "too_many_pending_requests"
+	// CodeUnknownTeam (HTTP 400): a request group or the override settings name a team the organisation does not have.
+	CodeUnknownTeam = "unknown_team"
+	// CodeTeamBelowMinimum (HTTP 400): a team group has fewer active members who can approve than the team's min_members.
+	CodeTeamBelowMinimum = "team_below_minimum"
+	// CodeUnsatisfiableRequest (HTTP 400): fewer groups than required still have someone who can approve.
+	CodeUnsatisfiableRequest = "unsatisfiable_request"
+	// CodeTeamExists (HTTP 409): a team with this slug already exists.
+	CodeTeamExists = "team_exists"
+	// CodeOverridesDisabled (HTTP 403): the organisation has emergency overrides turned off.
+	CodeOverridesDisabled = "overrides_disabled"
+	// CodeOverrideLimitReached (HTTP 429): the organisation's daily limit of overrides is reached; retry after Retry-After.
+	CodeOverrideLimitReached = "override_limit_reached"
 	// CodeInvalidURL (HTTP 400): the URL is not an acceptable webhook or push endpoint.
 	CodeInvalidURL = "invalid_url"
 	// CodeForbiddenAddress (HTTP 400): the webhook URL resolves to a private or reserved address.

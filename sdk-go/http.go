@@ -40,6 +40,9 @@ type call struct {
 	// request are retried: 429 and refused connections.
 	idempotent     bool
 	idempotencyKey string
+	// once: a single attempt, never retried (an emergency override must not be recorded twice,
+	// nor wait out a daily limit).
+	once bool
 }
 
 type attemptResult struct {
@@ -79,7 +82,7 @@ func (c *Client) send(ctx context.Context, req call, out any) (cutByDeadline boo
 		if r.err == nil {
 			return false, nil
 		}
-		if !r.retryable || attempt > c.maxRetries {
+		if !r.retryable || req.once || attempt > c.maxRetries {
 			return false, r.err
 		}
 		delay := c.backoff(attempt)

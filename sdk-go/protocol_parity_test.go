@@ -192,6 +192,22 @@ func randomRequests(t *testing.T, n int, seed int64) []MPARequest {
 			g := &r.Groups[rng.Intn(len(r.Groups))]
 			g.Approvers = append(g.Approvers, r.Groups[rng.Intn(len(r.Groups))].Approvers...)
 		},
+		func(r *MPARequest) { // a group names a team, with or without approvers
+			g := &r.Groups[rng.Intn(len(r.Groups))]
+			g.Team = pick("security", "on-call_2", "Bad Slug", "a", strings.Repeat("a", 63), strings.Repeat("a", 64), "-x", "é")
+			if rng.Intn(3) > 0 {
+				g.Approvers = nil
+			}
+		},
+		func(r *MPARequest) { // two groups name one team
+			r.Groups[rng.Intn(len(r.Groups))].Team, r.Groups[rng.Intn(len(r.Groups))].Team = "ops", "ops"
+		},
+		func(r *MPARequest) {
+			r.RequestedBy = []*RequestedBy{
+				{Fingerprint: keys[rng.Intn(len(keys))].fingerprint}, {ID: "user-1"}, {ID: "has space"}, {ID: strings.Repeat("i", 200)},
+				{ID: strings.Repeat("i", 201)}, {ID: "é"}, {}, {Fingerprint: strings.Repeat("0", 64), ID: "both"}, {Fingerprint: "ABC"},
+			}[rng.Intn(9)]
+		},
 		func(r *MPARequest) { r.Action.Type = pick(texts...) },
 		func(r *MPARequest) { r.Action.Description = pick(texts...) },
 		func(r *MPARequest) {

@@ -37,13 +37,25 @@ type Approver struct {
 	DevicePublicKey string `json:"device_public_key"`
 }
 
-// ApprovalGroup is a set of approvers; it is satisfied when any one of them approves.
+// ApprovalGroup is a set of approvers; it is satisfied when any one of them approves. It lists
+// its Approvers, or names a Team instead (one or the other).
 type ApprovalGroup struct {
 	// Name is shown to approvers and reported in GroupsSatisfied; unique within a request,
 	// at most 100 characters.
 	Name string `json:"name"`
 	// Approvers are the group's devices: 1 to 50, each in only one group of the request.
-	Approvers []Approver `json:"approvers"`
+	Approvers []Approver `json:"approvers,omitempty"`
+	// Team is the slug of an approval team ([TeamsService]): the group's approvers are the
+	// team's active members when the request is created, frozen with the request.
+	Team string `json:"team,omitempty"`
+}
+
+// RequestedBy names a request's requester, whose own devices never count toward its quorum:
+// set exactly one of Fingerprint (that device, and every device linked to the same owner) or
+// ID (every device linked to that owner with [DevicesService.SetOwner]).
+type RequestedBy struct {
+	Fingerprint string `json:"fingerprint,omitempty"`
+	ID          string `json:"id,omitempty"`
 }
 
 // MPAAction describes what is being approved. Approvers see Description and Params.
@@ -69,6 +81,9 @@ type MPARequest struct {
 	// ExpiresInSeconds is how long approvers have: 60 to 900. Zero means the server's
 	// default of 300 (5 minutes).
 	ExpiresInSeconds int `json:"expires_in_seconds,omitempty"`
+	// RequestedBy optionally names the requester: their own devices are left out of every
+	// group, and a request they alone could satisfy is refused.
+	RequestedBy *RequestedBy `json:"requested_by,omitempty"`
 	// IdempotencyKey is sent as the Idempotency-Key header (1-255 printable ASCII characters).
 	// When empty the SDK generates a random UUID for the call, which makes its own retries
 	// safe; set your own (e.g. derived from a job ID) to make your retries safe too. It is not
@@ -229,6 +244,8 @@ type Device struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// Attestation tells how the device's key is held.
 	Attestation DeviceAttestation `json:"attestation"`
+	// OwnerID is who the device belongs to, as your application names them; empty when unset.
+	OwnerID string `json:"owner_id,omitempty"`
 }
 
 // Approver returns the device as an approver for an [ApprovalGroup].

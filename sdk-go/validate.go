@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,7 +79,11 @@ func ValidateMPARequest(req MPARequest) error {
 
 	names := make(map[string]bool, len(req.Groups))
 	devices := make(map[string]string)
+	teams := make(map[string]string)
 	for gi, group := range req.Groups {
+		if group.Team != "" && len(group.Approvers) > 0 {
+			return invalidMPA(fmt.Sprintf("groups[%d] names a team and lists approvers; give one or the other", gi))
+		}
 		name, err := checkText(group.Name, fmt.Sprintf("groups[%d].name", gi), MaxGroupNameLength)
 		if err != nil {
 			return err
@@ -87,6 +92,16 @@ func ValidateMPARequest(req MPARequest) error {
 			return invalidMPA(`duplicate group name "` + name + `"`)
 		}
 		names[name] = true
+		if group.Team != "" {
+			if !teamSlugPattern.MatchString(group.Team) {
+				return invalidMPA(fmt.Sprintf("groups[%d].team must be a team slug: 1-63 lower-case letters, digits, '-' or '_'", gi))
+			}
+			if seenIn, seen := teams[group.Team]; seen {
+				return invalidMPA(`team "` + group.Team + `" is named by more than one group ("` + seenIn + `" and "` + name + `")`)
+			}
+			teams[group.Team] = name
+			continue
+		}
 		if len(group.Approvers) == 0 {
 			return invalidMPA(`group "` + name + `" has no approvers`)
 		}
@@ -115,7 +130,36 @@ func ValidateMPARequest(req MPARequest) error {
 			devices[fingerprint] = name
 		}
 	}
-	return validateAction(req.Action)
+	if err := validateAction(req.Action); err != nil {
+		return err
+	}
+	if req.RequestedBy != nil {
+		return validateRequestedBy(*req.RequestedBy)
+	}
+	return nil
+}
+
+var (
+	// teamSlugPattern is a team's slug, as the protocol package's TEAM_SLUG.
+	teamSlugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	// ownerIDPattern is a device owner's id, as the protocol package's OWNER_ID.
+	ownerIDPattern = regexp.MustCompile(`^[\x21-\x7e]{1,200}$`)
+)
+
+func validateRequestedBy(r RequestedBy) error {
+	if (r.Fingerprint == "") == (r.ID == "") {
+		return invalidMPA("requested_by must have exactly one of fingerprint or id")
+	}
+	if r.Fingerprint != "" {
+		if !fingerprintPattern.MatchString(r.Fingerprint) {
+			return invalidMPA("requested_by.fingerprint must be 64 lower-case hex characters")
+		}
+		return nil
+	}
+	if !ownerIDPattern.MatchString(r.ID) {
+		return invalidMPA("requested_by.id must be 1-200 printable ASCII characters")
+	}
+	return nil
 }
 
 func validateAction(action MPAAction) error {

@@ -54,6 +54,16 @@ const (
 	EventDevicePaired WebhookEventType = "device.paired"
 	// EventDeviceRevoked: a device was revoked.
 	EventDeviceRevoked WebhookEventType = "device.revoked"
+	// EventTeamCreated: an approval team was created (Slug, Name, MinMembers, Members, Added).
+	EventTeamCreated WebhookEventType = "team.created"
+	// EventTeamUpdated: a team was renamed, its minimum changed, or members added or removed.
+	EventTeamUpdated WebhookEventType = "team.updated"
+	// EventTeamDeleted: a team was deleted (Removed lists its last members).
+	EventTeamDeleted WebhookEventType = "team.deleted"
+	// EventOverrideCreated: an emergency override was recorded, with its review request.
+	EventOverrideCreated WebhookEventType = "override.created"
+	// EventOverrideReviewed: an override's review request ended (Outcome).
+	EventOverrideReviewed WebhookEventType = "override.reviewed"
 )
 
 // WebhookEvent is a verified webhook delivery. Which fields are set depends on Type: the mpa.*
@@ -100,12 +110,37 @@ type WebhookEvent struct {
 	// PairingID is the pairing the device completed (device.paired).
 	PairingID string `json:"pairing_id,omitempty"`
 
+	// Slug is the team (team.* events); Name is its name, MinMembers its minimum.
+	Slug       string `json:"slug,omitempty"`
+	MinMembers int    `json:"min_members,omitempty"`
+	// Members are the team's member fingerprints after the change (team.* events).
+	Members []string `json:"members,omitempty"`
+	// Added and Removed are the fingerprints the change added and removed (team.* events).
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+
+	// OverrideID is the override (override.* events); ReviewRequestID its review request,
+	// Reason why it was made, Action what was done, RequestedBy who did it (override.created).
+	OverrideID      string       `json:"override_id,omitempty"`
+	ReviewRequestID string       `json:"review_request_id,omitempty"`
+	Reason          string       `json:"reason,omitempty"`
+	RequestedBy     *RequestedBy `json:"requested_by,omitempty"`
+	// Outcome is how the review request ended (override.reviewed): approved (endorsed),
+	// rejected, timeout or cancelled.
+	Outcome MPAStatus `json:"outcome,omitempty"`
+
 	// Raw is the verified body, unchanged.
 	Raw json.RawMessage `json:"-"`
 }
 
 // IsMPA reports whether the event is about an MPA request (an mpa.* type).
 func (e *WebhookEvent) IsMPA() bool { return strings.HasPrefix(string(e.Type), "mpa.") }
+
+// IsTeam reports whether the event is about an approval team (a team.* type).
+func (e *WebhookEvent) IsTeam() bool { return strings.HasPrefix(string(e.Type), "team.") }
+
+// IsOverride reports whether the event is about an emergency override (an override.* type).
+func (e *WebhookEvent) IsOverride() bool { return strings.HasPrefix(string(e.Type), "override.") }
 
 // IsDevice reports whether the event is about a device (a device.* type).
 func (e *WebhookEvent) IsDevice() bool { return strings.HasPrefix(string(e.Type), "device.") }

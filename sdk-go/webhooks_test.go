@@ -106,6 +106,27 @@ func TestDeviceEventsVerifyToo(t *testing.T) {
 	}
 }
 
+func TestTeamAndOverrideEventsVerifyToo(t *testing.T) {
+	team := `{"added":["5baff89de7de5c1d7b6193a1567ceeeb397cbda88f03f725c8de328591bfc194"],"members":["5baff89de7de5c1d7b6193a1567ceeeb397cbda88f03f725c8de328591bfc194"],"min_members":1,"name":"Security Team","removed":[],"slug":"security","timestamp":"2026-04-24T11:00:00.000Z","type":"team.updated"}`
+	event, err := VerifyWebhook([]byte(team), signed(t, team, "evt_2", time.Now(), testSecret), testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if event.Type != EventTeamUpdated || !event.IsTeam() || event.IsOverride() || event.Slug != "security" || event.Name != "Security Team" ||
+		event.MinMembers != 1 || len(event.Members) != 1 || len(event.Added) != 1 || len(event.Removed) != 0 {
+		t.Fatalf("event = %+v", event)
+	}
+	reviewed := `{"action":{"description":"Restart the primary database","params":{},"type":"restart_db"},"groups_satisfied":["Security Team"],"outcome":"approved","override_id":"0d3c1f0e-7a55-4a43-9b0e-3c8f8f6b1a10","reason":"Production down","review_request_id":"6f1c2b1e-7a55-4a43-9b0e-3c8f8f6b1a11","timestamp":"2026-04-24T11:05:00.000Z","type":"override.reviewed"}`
+	event, err = VerifyWebhook([]byte(reviewed), signed(t, reviewed, "evt_3", time.Now(), testSecret), testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if event.Type != EventOverrideReviewed || !event.IsOverride() || event.Outcome != StatusApproved || event.Reason != "Production down" ||
+		event.ReviewRequestID != "6f1c2b1e-7a55-4a43-9b0e-3c8f8f6b1a11" || event.Action.Type != "restart_db" || event.GroupsSatisfied[0] != "Security Team" {
+		t.Fatalf("event = %+v", event)
+	}
+}
+
 func TestDuringASecretRotationEitherSecretVerifies(t *testing.T) {
 	h := signed(t, approvedBody, "evt_rot", time.Now(), otherSecret, testSecret)
 	if len(strings.Split(h.Get("webhook-signature"), " ")) != 2 {

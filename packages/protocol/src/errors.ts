@@ -49,6 +49,13 @@ export const ERROR_CATALOGUE = {
   // MPA requests.
   idempotency_conflict: { status: 409, meaning: 'the Idempotency-Key was used with a different body' },
   too_many_pending_requests: { status: 429, meaning: 'a device has as many pending requests from this organisation as it may' },
+  // Governance: teams, requester exclusion, overrides (docs/governance.md).
+  unknown_team: { status: 400, meaning: 'a request group or the override settings name a team the organisation does not have' },
+  team_below_minimum: { status: 400, meaning: "a team group has fewer active members who can approve than the team's min_members" },
+  unsatisfiable_request: { status: 400, meaning: 'fewer groups than required still have someone who can approve' },
+  team_exists: { status: 409, meaning: 'a team with this slug already exists' },
+  overrides_disabled: { status: 403, meaning: 'the organisation has emergency overrides turned off' },
+  override_limit_reached: { status: 429, meaning: "the organisation's daily limit of overrides is reached; retry after Retry-After" },
   // Webhooks.
   invalid_url: { status: 400, meaning: 'the URL is not an acceptable webhook or push endpoint' },
   forbidden_address: { status: 400, meaning: 'the webhook URL resolves to a private or reserved address' },

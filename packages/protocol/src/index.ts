@@ -27,7 +27,26 @@ export {
   type ParamValue,
   TERMINAL_STATUSES,
   validateMpaRequestWith,
+  isTeamGroup,
+  OWNER_ID,
+  TEAM_SLUG,
+  type RequestedBy,
+  type TeamGroup,
 } from './mpa.js';
+export {
+  EMERGENCY_OVERRIDE_ACTION,
+  OVERRIDE_LIMITS,
+  TEAM_LIMITS,
+  type OverrideCreated,
+  type OverrideInput,
+  type OverrideSettings,
+  type OverrideStatus,
+  type OverrideView,
+  type TeamInput,
+  type TeamMemberView,
+  type TeamUpdate,
+  type TeamView,
+} from './governance.js';
 export {
   type DecisionPayload,
   type DeviceAuthMessage,
@@ -171,6 +190,12 @@ export {
 } from './wire/index.js';
 export {
   AuditHeadEventSchema,
+  OverrideCreatedEventSchema,
+  OverrideReviewedEventSchema,
+  TeamEventSchema,
+  type OverrideCreatedEvent,
+  type OverrideReviewedEvent,
+  type TeamWebhookEvent,
   DevicePairedEventSchema,
   DeviceRevokedEventSchema,
   MpaApprovedEventSchema,

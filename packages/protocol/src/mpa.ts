@@ -35,6 +35,23 @@ export interface ApprovalGroup {
   approvers: readonly Approver[];
 }
 
+/** A group that names an approval team instead of listing approvers: its active members when the request is created. */
+export interface TeamGroup {
+  name: string;
+  /** The team's slug (TEAM_SLUG). */
+  team: string;
+}
+
+/** Who asked for the action; their own devices never count toward the quorum (docs/governance.md). */
+export type RequestedBy = { fingerprint: string } | { id: string };
+
+/** A team's slug: lower-case letters, digits, '-' and '_', starting with a letter or digit. */
+export const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** A device owner's id, as the integrator names the person: 1-200 printable ASCII characters. */
+export const OWNER_ID = /^[\x21-\x7e]{1,200}$/;
+
+export const isTeamGroup = (group: ApprovalGroup | TeamGroup): group is TeamGroup => 'team' in group;
+
 export interface MpaAction {
   type: string;
   description: string;
@@ -46,18 +63,23 @@ export interface MpaAction {
 export interface MpaRequestInput {
   /** How many groups must approve (M of N); 1 to groups.length. */
   required: number;
-  groups: readonly ApprovalGroup[];
+  /** Each group lists its approvers, or names a team. */
+  groups: readonly (ApprovalGroup | TeamGroup)[];
   action: MpaAction;
   /** 60 to 900; default 300. */
   expires_in_seconds?: number;
+  /** Optional: the requester, whose own devices are never counted. */
+  requested_by?: RequestedBy;
 }
 
 /** The input with defaults applied: what the server stores and the policy it enforces. */
 export interface MpaPolicy {
   required: number;
-  groups: ApprovalGroup[];
+  /** Team groups are resolved to their active members by the server, when it creates the request. */
+  groups: (ApprovalGroup | TeamGroup)[];
   action: Required<MpaAction>;
   expires_in_seconds: number;
+  requested_by?: RequestedBy;
 }
 
 export type MpaStatus = 'pending' | 'approved' | 'rejected' | 'timeout' | 'cancelled';
@@ -72,8 +94,9 @@ export class MpaValidationError extends Error {
   readonly code = 'invalid_request';
 }
 
-const REQUEST_FIELDS = new Set(['required', 'groups', 'action', 'expires_in_seconds']);
+const REQUEST_FIELDS = new Set(['required', 'groups', 'action', 'expires_in_seconds', 'requested_by']);
 const GROUP_FIELDS = new Set(['name', 'approvers']);
+const TEAM_GROUP_FIELDS = new Set(['name', 'team']);
 const APPROVER_FIELDS = new Set(['fingerprint', 'device_public_key']);
 const ACTION_FIELDS = new Set(['type', 'description', 'params']);
 
@@ -134,12 +157,24 @@ export function validateMpaRequestWith(body: unknown, fingerprintOfKey: (deviceP
 
   const names = new Set<string>();
   const devices = new Map<string, string>();
-  const policyGroups: ApprovalGroup[] = groups.map((group, gi) => {
+  const teams = new Map<string, string>();
+  const policyGroups: (ApprovalGroup | TeamGroup)[] = groups.map((group, gi) => {
     if (!isPlainObject(group)) invalid(`groups[${gi}] must be an object`);
-    rejectUnknown(group, GROUP_FIELDS, `groups[${gi}].`);
+    if ('team' in group && 'approvers' in group) invalid(`groups[${gi}] names a team and lists approvers; give one or the other`);
+    rejectUnknown(group, 'team' in group ? TEAM_GROUP_FIELDS : GROUP_FIELDS, `groups[${gi}].`);
     const name = checkText(group.name, `groups[${gi}].name`, MPA_LIMITS.maxGroupNameLength);
     if (names.has(name)) invalid(`duplicate group name "${name}"`);
     names.add(name);
+    if ('team' in group) {
+      const team = group.team;
+      if (typeof team !== 'string' || !TEAM_SLUG.test(team)) {
+        invalid(`groups[${gi}].team must be a team slug: 1-63 lower-case letters, digits, '-' or '_'`);
+      }
+      const seenIn = teams.get(team);
+      if (seenIn !== undefined) invalid(`team "${team}" is named by more than one group ("${seenIn}" and "${name}")`);
+      teams.set(team, name);
+      return { name, team };
+    }
     const approvers = group.approvers;
     if (!Array.isArray(approvers) || approvers.length === 0) invalid(`group "${name}" has no approvers`);
     if (approvers.length > MPA_LIMITS.maxApproversPerGroup) {
@@ -181,7 +216,23 @@ export function validateMpaRequestWith(body: unknown, fingerprintOfKey: (deviceP
     };
   });
 
-  return { required, groups: policyGroups, action: validateAction(action), expires_in_seconds: expires };
+  const policy: MpaPolicy = { required, groups: policyGroups, action: validateAction(action), expires_in_seconds: expires };
+  if (body.requested_by !== undefined) policy.requested_by = validateRequestedBy(body.requested_by);
+  return policy;
+}
+
+function validateRequestedBy(value: unknown): RequestedBy {
+  if (!isPlainObject(value)) invalid('requested_by must be an object');
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || (keys[0] !== 'fingerprint' && keys[0] !== 'id')) {
+    invalid('requested_by must have exactly one of fingerprint or id');
+  }
+  if ('fingerprint' in value) {
+    if (!isFingerprint(value.fingerprint)) invalid('requested_by.fingerprint must be 64 lower-case hex characters');
+    return { fingerprint: value.fingerprint };
+  }
+  if (typeof value.id !== 'string' || !OWNER_ID.test(value.id)) invalid('requested_by.id must be 1-200 printable ASCII characters');
+  return { id: value.id };
 }
 
 function validateAction(action: unknown): Required<MpaAction> {

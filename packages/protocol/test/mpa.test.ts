@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import {
+  type ApprovalGroup,
   actionDigest,
   canonicalize,
   encodePublicKey,
@@ -111,7 +112,7 @@ describe('validateMpaRequest: the product guide example', () => {
     const twenty = freshApprovers.slice(0, 20).map((a, i) => ({ name: `g${i}`, approvers: [a] }));
     assert.equal(validateMpaRequest({ required: 20, groups: twenty, action: { type: 't', description: 'd' } }).groups.length, 20);
     const fifty = freshApprovers.slice(20, 70);
-    assert.equal(validateMpaRequest(withChange((b) => (b.groups[1].approvers = fifty))).groups[1]!.approvers.length, 50);
+    assert.equal((validateMpaRequest(withChange((b) => (b.groups[1].approvers = fifty))).groups[1] as ApprovalGroup).approvers.length, 50);
     const name = 'n'.repeat(100);
     assert.equal(validateMpaRequest(withChange((b) => (b.groups[0].name = name))).groups[0]!.name, name);
     const action = sizedAction(8192);

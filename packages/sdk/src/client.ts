@@ -5,7 +5,9 @@ import { SigilConfigError } from './errors.js';
 import { DevicesApi } from './devices.js';
 import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, HttpClient, type FetchLike } from './http.js';
 import { MpaApi } from './mpa.js';
+import { OverridesApi } from './overrides.js';
 import { PairingsApi } from './pairings.js';
+import { TeamsApi } from './teams.js';
 import { WebhooksApi } from './webhooks.js';
 
 export interface SigilAuthOptions {
@@ -28,6 +30,10 @@ export class SigilAuth {
   readonly pairings: PairingsApi;
   /** Paired approver devices. */
   readonly devices: DevicesApi;
+  /** Approval teams: a request's group can name a team instead of listing approvers. */
+  readonly teams: TeamsApi;
+  /** Break glass: emergency overrides and their post-facto review. */
+  readonly overrides: OverridesApi;
   /** Verification of webhook deliveries (no API call). */
   readonly webhooks: WebhooksApi;
   /** The tamper-evident audit log, and offline verification of its proofs. */
@@ -60,6 +66,8 @@ export class SigilAuth {
     this.mpa = new MpaApi(http);
     this.pairings = new PairingsApi(http);
     this.devices = new DevicesApi(http);
+    this.teams = new TeamsApi(http);
+    this.overrides = new OverridesApi(http);
     this.webhooks = new WebhooksApi();
     this.audit = new AuditApi(http);
   }

@@ -1,3 +1,4 @@
+import { OWNER_ID } from '@sigilauth/protocol';
 import { SigilValidationError } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { CallOptions, Device } from './types.js';
@@ -26,6 +27,25 @@ export class DevicesApi {
     return this.#http.request<Device>({
       method: 'DELETE',
       path: `/v1/devices/${encodeURIComponent(fingerprint)}`,
+      idempotent: true,
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Links a device to its owner, as your application names the person (null unlinks). A request
+   * with `requested_by: { id }` never counts that owner's devices, nor their other devices when
+   * it names one of them by fingerprint.
+   */
+  async setOwner(fingerprint: string, ownerId: string | null, options: CallOptions = {}): Promise<Device> {
+    if (typeof fingerprint !== 'string' || fingerprint === '') throw new SigilValidationError('fingerprint is required');
+    if (ownerId !== null && (typeof ownerId !== 'string' || !OWNER_ID.test(ownerId))) {
+      throw new SigilValidationError('ownerId must be 1-200 printable ASCII characters without spaces, or null');
+    }
+    return this.#http.request<Device>({
+      method: 'PUT',
+      path: `/v1/devices/${encodeURIComponent(fingerprint)}/owner`,
+      body: { owner_id: ownerId },
       idempotent: true,
       signal: options.signal,
     });

@@ -21,7 +21,7 @@ export interface HttpClientOptions {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
@@ -33,6 +33,8 @@ export interface HttpRequest {
   idempotent: boolean;
   idempotencyKey?: string;
   signal?: AbortSignal | undefined;
+  /** Retries for this call, instead of the client's maxRetries (0: one attempt only). */
+  maxRetries?: number;
   /**
    * Epoch ms: no attempt starts after it and none may run much beyond it; when the next retry
    * would fall after it, the call fails at the deadline with the last error.
@@ -78,7 +80,7 @@ export class HttpClient {
       const outcome = await this.#attempt<T>(url, req, headers, body, attempt, deadline);
       if (outcome.ok) return outcome.value;
       const { error, retryable, retryAfterMs } = outcome;
-      if (!retryable || attempt > this.#maxRetries) throw error;
+      if (!retryable || attempt > (req.maxRetries ?? this.#maxRetries)) throw error;
       let delay: number;
       if (retryAfterMs !== undefined) {
         if (retryAfterMs > MAX_RETRY_AFTER_MS) throw error;

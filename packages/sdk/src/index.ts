@@ -3,6 +3,8 @@ export { SigilAuth, type SigilAuthOptions } from './client.js';
 export { MpaApi } from './mpa.js';
 export { PairingsApi } from './pairings.js';
 export { DevicesApi } from './devices.js';
+export { TeamsApi } from './teams.js';
+export { OverridesApi } from './overrides.js';
 export {
   AuditApi,
   type AuditEntry,
@@ -29,6 +31,9 @@ export {
   type DevicePairedEvent,
   type DeviceRevokedEvent,
   type AuditHeadEvent,
+  type TeamWebhookEvent,
+  type OverrideCreatedEvent,
+  type OverrideReviewedEvent,
   type WebhookHeadersInput,
   type WebhookVerifyOptions,
 } from './webhooks.js';

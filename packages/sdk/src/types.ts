@@ -12,10 +12,21 @@ import type {
   MpaRequestInput,
   MpaRequestView,
   MpaStatus,
+  OverrideCreated,
+  OverrideInput,
+  OverrideSettings,
+  OverrideStatus,
+  OverrideView,
   Pairing,
   PairingCreated,
   ParamValue,
   Pictogram,
+  RequestedBy,
+  TeamGroup,
+  TeamInput,
+  TeamMemberView,
+  TeamUpdate,
+  TeamView,
 } from '@sigilauth/protocol';
 
 export type {
@@ -27,11 +38,25 @@ export type {
   MpaList,
   MpaRequestInput,
   MpaStatus,
+  OverrideCreated,
+  OverrideInput,
+  OverrideSettings,
+  OverrideStatus,
   Pairing,
   PairingCreated,
   ParamValue,
   Pictogram,
+  RequestedBy,
+  TeamGroup,
+  TeamInput,
+  TeamUpdate,
 };
+
+/** An approval team, as GET /v1/teams/:slug answers. */
+export type Team = TeamView;
+export type TeamMember = TeamMemberView;
+/** An emergency override and where its review stands. */
+export type Override = OverrideView;
 
 /** GET /v1/pairings/:id's status. */
 export type PairingStatus = Pairing['status'];

@@ -13,6 +13,9 @@ import {
   type MpaRejectedEvent,
   type MpaTimeoutEvent,
   type MpaWebhookEvent,
+  type OverrideCreatedEvent,
+  type OverrideReviewedEvent,
+  type TeamWebhookEvent,
   type WebhookEvent,
   type WebhookEventType,
 } from '@sigilauth/protocol';
@@ -30,6 +33,9 @@ export type {
   MpaRejectedEvent,
   MpaTimeoutEvent,
   MpaWebhookEvent,
+  OverrideCreatedEvent,
+  OverrideReviewedEvent,
+  TeamWebhookEvent,
   WebhookEvent,
   WebhookEventType,
 };

@@ -23,7 +23,9 @@ import { notificationRoutes } from './notifications/routes.js';
 import { clientNetworks } from './pairing/client-network.js';
 import { pairingRoutes } from './pairing/routes.js';
 import type { Database } from './storage/database.js';
+import { overrideRoutes } from './overrides/routes.js';
 import { systemRoutes } from './system-routes.js';
+import { teamRoutes } from './teams/routes.js';
 import { VERSION } from './version.js';
 import { webRoutes } from './web/routes.js';
 import { WebAuthnSettings } from './webauthn/settings.js';
@@ -146,6 +148,8 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     pairingRoutes(scoped, ctx);
     deviceRoutes(scoped, ctx);
     mpaRoutes(scoped, ctx);
+    teamRoutes(scoped, ctx);
+    overrideRoutes(scoped, ctx);
     webhookRoutes(scoped, ctx);
     notificationRoutes(scoped, ctx);
     governanceRoutes(scoped, ctx);

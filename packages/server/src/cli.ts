@@ -12,6 +12,7 @@ import { openStorage } from './storage/open.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tenants/api-keys.js';
 import { createTenant, defaultTenant, getTenant } from './tenants/tenants.js';
 import { VERSION } from './version.js';
+import { registerTeamCommands } from './teams/cli.js';
 import { registerWebhookCommands } from './webhooks/cli.js';
 
 const program = new Command('sigil').description('Sigil multi-party approval server').version(VERSION);
@@ -145,6 +146,7 @@ apikey
   });
 
 registerDeviceCommands(program, withStore, dataDirOption);
+registerTeamCommands(program, withStore, dataDirOption);
 registerWebhookCommands(program, withStore, dataDirOption);
 registerGovernanceCommands(program, withStore, dataDirOption);
 registerAuditCommands(program, withStore, dataDirOption);

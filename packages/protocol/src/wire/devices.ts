@@ -22,6 +22,9 @@ export const DeviceSchema = Type.Object(
     status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
     revoked_at: Type.Optional(TimestampSchema),
     attestation: DeviceAttestationSchema,
+    owner_id: Type.Union([Type.String(), Type.Null()], {
+      description: 'who the device belongs to, as the integrator names them (PUT /v1/devices/:fingerprint/owner); null when unset',
+    }),
   },
   { additionalProperties: false },
 );

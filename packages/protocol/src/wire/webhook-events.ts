@@ -87,6 +87,53 @@ export const AuditHeadEventSchema = Type.Object(
 );
 export type AuditHeadEvent = Static<typeof AuditHeadEventSchema>;
 
+/** An approval team was created, changed or deleted: its state after the change, and the members added and removed. */
+export const TeamEventSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('team.created'), Type.Literal('team.updated'), Type.Literal('team.deleted')]),
+    slug: Type.String(),
+    name: Type.String(),
+    min_members: Type.Integer(),
+    members: Type.Array(FingerprintSchema),
+    added: Type.Array(FingerprintSchema),
+    removed: Type.Array(FingerprintSchema),
+    timestamp: TimestampSchema,
+  },
+  { additionalProperties: false },
+);
+export type TeamWebhookEvent = Static<typeof TeamEventSchema>;
+
+const RequestedBySchema = Type.Union([
+  Type.Object({ fingerprint: FingerprintSchema }, { additionalProperties: false }),
+  Type.Object({ id: Type.String() }, { additionalProperties: false }),
+]);
+const overrideFields = {
+  override_id: UuidSchema,
+  review_request_id: UuidSchema,
+  reason: Type.String(),
+  action: ActionSchema,
+  timestamp: TimestampSchema,
+};
+
+/** An emergency override was recorded; its review request was opened with it. */
+export const OverrideCreatedEventSchema = Type.Object(
+  { type: Type.Literal('override.created'), ...overrideFields, requested_by: Type.Union([RequestedBySchema, Type.Null()]) },
+  { additionalProperties: false },
+);
+export type OverrideCreatedEvent = Static<typeof OverrideCreatedEventSchema>;
+
+/** An override's review request ended: `outcome` approved (endorsed), rejected, timeout or cancelled. */
+export const OverrideReviewedEventSchema = Type.Object(
+  {
+    type: Type.Literal('override.reviewed'),
+    ...overrideFields,
+    outcome: Type.Union([Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('timeout'), Type.Literal('cancelled')]),
+    groups_satisfied: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type OverrideReviewedEvent = Static<typeof OverrideReviewedEventSchema>;
+
 /** A webhook body; narrow on `type`. */
 export const WebhookEventSchema = Type.Union([
   MpaCreatedEventSchema,
@@ -98,6 +145,9 @@ export const WebhookEventSchema = Type.Union([
   DevicePairedEventSchema,
   DeviceRevokedEventSchema,
   AuditHeadEventSchema,
+  TeamEventSchema,
+  OverrideCreatedEventSchema,
+  OverrideReviewedEventSchema,
 ]);
 export type WebhookEvent = Static<typeof WebhookEventSchema>;
 export type WebhookEventType = WebhookEvent['type'];

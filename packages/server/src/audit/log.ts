@@ -19,7 +19,14 @@ export type AuditEventType =
   | 'webhook.deleted'
   | 'webhook.disabled'
   | 'webhook.delivery_failed'
-  | 'webhook.delivery_retried';
+  | 'webhook.delivery_retried'
+  | 'device.owner_set'
+  | 'team.created'
+  | 'team.updated'
+  | 'team.deleted'
+  | 'override.created'
+  | 'override.reviewed'
+  | 'override.settings_updated';
 
 /**
  * Appends one entry to the tenant's append-only audit log, inside the caller's transaction.

@@ -3,7 +3,9 @@ import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { displayText } from '@sigilauth/protocol';
 import { defaultTenant, getTenant, testModeTenant } from '../tenants/tenants.js';
 import type { WithStore } from '../webhooks/cli.js';
-import { listDevices } from './devices.js';
+import { OWNER_ID, isFingerprint } from '@sigilauth/protocol';
+import { commandTenant } from '../teams/cli.js';
+import { listDevices, setDeviceOwner } from './devices.js';
 
 export function registerDeviceCommands(program: Command, withStore: WithStore, dataDirOption: () => Option): void {
   const device = program.command('device').description('see paired approver devices');
@@ -39,4 +41,31 @@ export function registerDeviceCommands(program: Command, withStore: WithStore, d
         process.stdout.write(`${lines.join('\n')}\n`);
       });
     });
+  device
+    .command('owner <fingerprint> [owner-id]')
+    .description(
+      "link a device to its owner, as your application names the person (a request naming that owner as requester leaves the owner's devices out)",
+    )
+    .option('--clear', 'unlink the device from its owner')
+    .option('--tenant <id>', 'organisation (default: the first one)')
+    .option('--test', "one of the organisation's test-mode devices")
+    .addOption(dataDirOption())
+    .action(
+      async (
+        fingerprint: string,
+        ownerId: string | undefined,
+        opts: { clear?: boolean; tenant?: string; test?: boolean; dataDir: string },
+      ) => {
+        if (!isFingerprint(fingerprint))
+          throw new InvalidArgumentError(`"${fingerprint}" is not a device fingerprint (64 lower-case hex characters)`);
+        if (opts.clear === (ownerId !== undefined)) throw new InvalidArgumentError('give an owner id, or --clear');
+        if (ownerId !== undefined && !OWNER_ID.test(ownerId))
+          throw new InvalidArgumentError('the owner id must be 1-200 printable ASCII characters without spaces');
+        await withStore(opts.dataDir, async (db) => {
+          const tenant = await commandTenant(db, opts);
+          const device = await setDeviceOwner(db, tenant.id, fingerprint, ownerId ?? null);
+          process.stdout.write(`${device.fingerprint}  "${displayText(device.name)}"  owner=${device.owner_id ?? '(none)'}\n`);
+        });
+      },
+    );
 }

@@ -14,6 +14,7 @@ interface DeviceRow {
   paired_at: Date;
   revoked_at: Date | null;
   attestation: DeviceAttestation | null;
+  owner_id: string | null;
 }
 
 const toView = (d: DeviceRow) => ({
@@ -25,11 +26,13 @@ const toView = (d: DeviceRow) => ({
   ...(d.revoked_at ? { revoked_at: d.revoked_at.toISOString() } : {}),
   /** How the key is held: `software` (sigil-device) or a passkey's attestation. */
   attestation: d.attestation ?? SOFTWARE_ATTESTATION,
+  /** Who the device belongs to, as the integrator names them (docs/governance.md), or null. */
+  owner_id: d.owner_id,
 });
 
 export async function listDevices(db: Queryable, tenantId: string) {
   const rows = await db.query<DeviceRow>(
-    'SELECT fingerprint, public_key, name, paired_at, revoked_at, attestation FROM devices WHERE tenant_id = $1 ORDER BY paired_at, fingerprint',
+    'SELECT fingerprint, public_key, name, paired_at, revoked_at, attestation, owner_id FROM devices WHERE tenant_id = $1 ORDER BY paired_at, fingerprint',
     [tenantId],
   );
   return rows.map(toView);
@@ -40,7 +43,7 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
   return db.transaction(async (tx) => {
     const [row] = await tx.query<DeviceRow & { was_revoked: boolean }>(
       `UPDATE devices SET revoked_at = coalesce(revoked_at, $3) WHERE tenant_id = $1 AND fingerprint = $2
-       RETURNING fingerprint, public_key, name, paired_at, revoked_at, attestation, revoked_at <> $3 AS was_revoked`,
+       RETURNING fingerprint, public_key, name, paired_at, revoked_at, attestation, owner_id, revoked_at <> $3 AS was_revoked`,
       [tenantId, fingerprint, new Date(now)],
     );
     if (!row) throw notFound('device');
@@ -56,6 +59,29 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
       for (const { request_id } of open) await announceRequestChanged(tx, { tenantId, requestId: request_id });
     }
     return toView(row);
+  });
+}
+
+/**
+ * Links a device to its owner (or unlinks it with null): a request that names its requester never
+ * counts the requester's devices. Changing it is an audit entry.
+ */
+export async function setDeviceOwner(db: Database, tenantId: string, fingerprint: string, ownerId: string | null) {
+  return db.transaction(async (tx) => {
+    const [before] = await tx.query<{ owner_id: string | null }>(
+      'SELECT owner_id FROM devices WHERE tenant_id = $1 AND fingerprint = $2 FOR UPDATE',
+      [tenantId, fingerprint],
+    );
+    if (!before) throw notFound('device');
+    const [row] = await tx.query<DeviceRow>(
+      `UPDATE devices SET owner_id = $3 WHERE tenant_id = $1 AND fingerprint = $2
+       RETURNING fingerprint, public_key, name, paired_at, revoked_at, attestation, owner_id`,
+      [tenantId, fingerprint, ownerId],
+    );
+    if (before.owner_id !== ownerId) {
+      await appendAudit(tx, tenantId, 'device.owner_set', { fingerprint, owner_id: ownerId, previous_owner_id: before.owner_id });
+    }
+    return toView(row!);
   });
 }
 

@@ -1,23 +1,40 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { DeviceListSchema, DeviceSchema, OWNER_ID } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { Fingerprint } from '../http/schemas.js';
-import { listDevices, revokeDevice } from './devices.js';
-import { DeviceListSchema, DeviceSchema } from '@sigilauth/protocol';
+import { listDevices, revokeDevice, setDeviceOwner } from './devices.js';
+
+const FingerprintParams = Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false });
 
 export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.get('/v1/devices', { preHandler: ctx.requireApiKey, schema: { response: { 200: DeviceListSchema } } }, async (request) => ({
     data: await listDevices(ctx.db, tenantOf(request)),
   }));
-  r.delete(
-    '/v1/devices/:fingerprint',
+  r.put(
+    '/v1/devices/:fingerprint/owner',
     {
       preHandler: ctx.requireApiKey,
-      schema: { params: Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false }), response: { 200: DeviceSchema } },
+      schema: {
+        summary: "Link a device to its owner (null unlinks): a request naming that owner as requester leaves the owner's devices out",
+        params: FingerprintParams,
+        body: Type.Object(
+          {
+            owner_id: Type.Union([Type.String({ pattern: OWNER_ID.source, description: '1-200 printable ASCII characters' }), Type.Null()]),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: DeviceSchema },
+      },
     },
+    async (request) => setDeviceOwner(ctx.db, tenantOf(request), request.params.fingerprint, request.body.owner_id),
+  );
+  r.delete(
+    '/v1/devices/:fingerprint',
+    { preHandler: ctx.requireApiKey, schema: { params: FingerprintParams, response: { 200: DeviceSchema } } },
     async (request) => revokeDevice(ctx.db, tenantOf(request), request.params.fingerprint, ctx.clock()),
   );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   actionDigest,
+  EMERGENCY_OVERRIDE_ACTION,
   type ApprovalGroup,
   type Decision,
   type DeviceRequestView,
@@ -13,7 +14,9 @@ import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent, type EventType } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
+import { recordOverrideReviewed } from '../overrides/review.js';
 import type { Database, Queryable } from '../storage/database.js';
+import { resolvePolicy, type ResolvedPolicy } from './policy-resolution.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
 import { detectFlags, originKeys, recordFlags, type DecisionOrigin, type DetectedFlag } from '../governance/anomaly-flags.js';
@@ -35,64 +38,95 @@ export async function createRequest(
   db: Database,
   tenantId: string,
   policy: MpaPolicy,
-  { idempotencyKey, bodyHash, now, maxPendingPerDevice }: CreateOptions,
+  options: CreateOptions,
 ): Promise<{ view: MpaRequestView; replayed: boolean }> {
   return db.transaction(async (tx) => {
-    await checkApproversPaired(tx, tenantId, policy.groups);
-    if (idempotencyKey === undefined || !(await idempotencyKeyUsed(tx, tenantId, idempotencyKey))) {
-      await checkPendingQuota(tx, tenantId, policy.groups, maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE, now);
-    }
-    const id = randomUUID();
-    const createdAt = new Date(now);
-    const expiresAt = new Date(now + policy.expires_in_seconds * 1000);
-    const [inserted] = await tx.query<RequestRow>(
-      `INSERT INTO mpa_requests (id, tenant_id, required, groups, action, action_digest, expires_at, created_at, idempotency_key, body_hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
-      [
-        id,
-        tenantId,
-        policy.required,
-        JSON.stringify(policy.groups),
-        JSON.stringify(policy.action),
-        actionDigest(policy.action),
-        expiresAt,
-        createdAt,
-        idempotencyKey ?? null,
-        bodyHash,
-      ],
-    );
-    if (!inserted) {
-      const [existing] = await tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE tenant_id = $1 AND idempotency_key = $2`, [
-        tenantId,
-        idempotencyKey,
-      ]);
-      if (!existing) throw new Error('idempotent request vanished');
-      if (existing.body_hash !== bodyHash) {
-        throw new ApiError('idempotency_conflict', 'Idempotency-Key was already used with a different request body');
-      }
-      return { view: toView(existing, now), replayed: true };
-    }
-    const fingerprints: string[] = [];
-    const groupIndexes: number[] = [];
-    policy.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
-    await tx.query(
-      'INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending) SELECT $1, f, g, true FROM unnest($2::text[], $3::int[]) AS t(f, g)',
-      [id, fingerprints, groupIndexes],
-    );
-    const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
-    await recordEvent(tx, tenantId, 'mpa.created', { ...eventPayload(inserted, state), expires_at: expiresAt.toISOString() }, id);
-    await appendAudit(tx, tenantId, 'mpa.created', auditRequestFields(inserted), id);
-    await announceRequestChanged(tx, { tenantId, requestId: id });
-    return { view: toView(inserted, now), replayed: false };
+    const { row, replayed } = await createRequestIn(tx, tenantId, policy, options);
+    return { view: toView(row, options.now), replayed };
   });
 }
 
-function auditRequestFields(row: RequestRow): Record<string, unknown> {
+/**
+ * Creates a request inside the caller's transaction (an override creates its review request so)
+ * and returns its stored row. Team groups are resolved and the requester's devices left out here:
+ * the request freezes the approvers it names (policy-resolution.ts).
+ */
+export async function createRequestIn(
+  tx: Queryable,
+  tenantId: string,
+  policy: MpaPolicy,
+  { idempotencyKey, bodyHash, now, maxPendingPerDevice }: CreateOptions,
+): Promise<{ row: RequestRow; replayed: boolean }> {
+  if (idempotencyKey !== undefined) {
+    const existing = await requestByIdempotencyKey(tx, tenantId, idempotencyKey, bodyHash);
+    if (existing) return { row: existing, replayed: true };
+  }
+  const resolved = await resolvePolicy(tx, tenantId, policy);
+  await checkApproversPaired(tx, tenantId, resolved.groups);
+  await checkPendingQuota(tx, tenantId, resolved.groups, maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE, now);
+  const id = randomUUID();
+  const createdAt = new Date(now);
+  const expiresAt = new Date(now + resolved.expires_in_seconds * 1000);
+  const [inserted] = await tx.query<RequestRow>(
+    `INSERT INTO mpa_requests (id, tenant_id, required, groups, action, action_digest, expires_at, created_at, idempotency_key, body_hash, requested_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+    [
+      id,
+      tenantId,
+      resolved.required,
+      JSON.stringify(resolved.groups),
+      JSON.stringify(resolved.action),
+      actionDigest(resolved.action),
+      expiresAt,
+      createdAt,
+      idempotencyKey ?? null,
+      bodyHash,
+      resolved.requested_by ? JSON.stringify(resolved.requested_by) : null,
+    ],
+  );
+  if (!inserted) {
+    const existing = await requestByIdempotencyKey(tx, tenantId, idempotencyKey!, bodyHash);
+    if (!existing) throw new Error('idempotent request vanished');
+    return { row: existing, replayed: true };
+  }
+  const fingerprints: string[] = [];
+  const groupIndexes: number[] = [];
+  resolved.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
+  await tx.query(
+    'INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending) SELECT $1, f, g, true FROM unnest($2::text[], $3::int[]) AS t(f, g)',
+    [id, fingerprints, groupIndexes],
+  );
+  const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
+  await recordEvent(tx, tenantId, 'mpa.created', { ...eventPayload(inserted, state), expires_at: expiresAt.toISOString() }, id);
+  await appendAudit(tx, tenantId, 'mpa.created', auditRequestFields(inserted, resolved), id);
+  await announceRequestChanged(tx, { tenantId, requestId: id });
+  return { row: inserted, replayed: false };
+}
+
+/** The request an Idempotency-Key already made, or null; a different body under the same key is a 409. */
+async function requestByIdempotencyKey(tx: Queryable, tenantId: string, key: string, bodyHash: string): Promise<RequestRow | null> {
+  const [existing] = await tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE tenant_id = $1 AND idempotency_key = $2`, [
+    tenantId,
+    key,
+  ]);
+  if (!existing) return null;
+  if (existing.body_hash !== bodyHash) {
+    throw new ApiError('idempotency_conflict', 'Idempotency-Key was already used with a different request body');
+  }
+  return existing;
+}
+
+function auditRequestFields(row: RequestRow, resolved: ResolvedPolicy): Record<string, unknown> {
   return {
     request_id: row.id,
     required: row.required,
-    groups: row.groups.map((g) => ({ name: g.name, approvers: g.approvers.map((a) => a.fingerprint) })),
+    groups: resolved.groups.map((g) => ({
+      name: g.name,
+      ...(g.team ? { team: g.team } : {}),
+      approvers: g.approvers.map((a) => a.fingerprint),
+    })),
+    ...(resolved.requested_by ? { requester: resolved.requested_by, requester_devices_excluded: resolved.excluded } : {}),
     action: row.action,
     action_digest: row.action_digest,
     requested_by: row.action.params.requested_by ?? null,
@@ -116,11 +150,6 @@ async function checkApproversPaired(tx: Queryable, tenantId: string, groups: App
     }
     if (device.revoked_at) throw new ApiError('invalid_request', `Invalid MPA request: device ${fingerprint} has been revoked`);
   }
-}
-
-async function idempotencyKeyUsed(tx: Queryable, tenantId: string, key: string): Promise<boolean> {
-  const rows = await tx.query('SELECT 1 FROM mpa_requests WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, key]);
-  return rows.length > 0;
 }
 
 /**
@@ -335,6 +364,7 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
       { request_id: row.id, status: state.status, groups_satisfied: state.groupsSatisfied },
       row.id,
     );
+    if (row.action.type === EMERGENCY_OVERRIDE_ACTION) await recordOverrideReviewed(tx, row.tenant_id, row.id, state);
   }
   await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
 }

@@ -7,6 +7,8 @@ import {
   MpaListSchema,
   MpaRequestViewSchema,
   MpaValidationError,
+  OWNER_ID,
+  TEAM_SLUG,
   validateMpaRequest,
   type DecisionPayload,
   type MpaPolicy,
@@ -26,13 +28,19 @@ const MpaRequestBody = Type.Object(
   {
     required: Type.Integer({ minimum: 1 }),
     groups: Type.Array(
-      Type.Object({
-        name: Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxGroupNameLength }),
-        approvers: Type.Array(Type.Object({ fingerprint: Fingerprint, device_public_key: PublicKey }), {
-          minItems: 1,
-          maxItems: MPA_LIMITS.maxApproversPerGroup,
+      Type.Union([
+        Type.Object({
+          name: Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxGroupNameLength }),
+          approvers: Type.Array(Type.Object({ fingerprint: Fingerprint, device_public_key: PublicKey }), {
+            minItems: 1,
+            maxItems: MPA_LIMITS.maxApproversPerGroup,
+          }),
         }),
-      }),
+        Type.Object({
+          name: Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxGroupNameLength }),
+          team: Type.String({ pattern: TEAM_SLUG.source, description: "a team's slug: its active members when the request is created" }),
+        }),
+      ]),
       { minItems: 1, maxItems: MPA_LIMITS.maxGroups },
     ),
     action: Type.Object({
@@ -45,6 +53,11 @@ const MpaRequestBody = Type.Object(
         minimum: MPA_LIMITS.minExpiresInSeconds,
         maximum: MPA_LIMITS.maxExpiresInSeconds,
         default: MPA_LIMITS.defaultExpiresInSeconds,
+      }),
+    ),
+    requested_by: Type.Optional(
+      Type.Union([Type.Object({ fingerprint: Fingerprint }), Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) })], {
+        description: 'the requester: their own devices (this one, or every device linked to this owner) never count',
       }),
     ),
   },

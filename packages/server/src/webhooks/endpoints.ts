@@ -17,6 +17,11 @@ export const WEBHOOK_EVENT_TYPES: readonly EventType[] = [
   'device.paired',
   'device.revoked',
   'audit.head',
+  'team.created',
+  'team.updated',
+  'team.deleted',
+  'override.created',
+  'override.reviewed',
 ];
 
 /** After a rotation the previous secret keeps signing for this long. */

@@ -6,9 +6,11 @@ import { stopTimers } from './timers.js';
 import { showAudit } from './views/audit.js';
 import { showDevices } from './views/devices.js';
 import { showGovernance } from './views/governance.js';
+import { showOverrides } from './views/overrides.js';
 import { showRequest } from './views/request.js';
 import { showRequests } from './views/requests.js';
 import { showSignIn, signOut } from './views/sign-in.js';
+import { showTeams } from './views/teams.js';
 import { showWebhook, showWebhooks } from './views/webhooks.js';
 
 function renderNav(current: string): void {
@@ -16,6 +18,8 @@ function renderNav(current: string): void {
     ['#/requests', 'Requests'],
     ['#/devices', 'Devices'],
     ['#/governance', 'Governance'],
+    ['#/teams', 'Teams'],
+    ['#/overrides', 'Overrides'],
     ...(features.webhooks ? ([['#/webhooks', 'Webhooks']] as Array<[string, string]>) : []),
     ...(features.audit ? ([['#/audit', 'Audit log']] as Array<[string, string]>) : []),
   ];
@@ -38,6 +42,8 @@ export function route(): void {
   if (parts[0] === 'requests' && parts[1]) return void showRequest(parts[1]);
   if (parts[0] === 'devices') return void showDevices();
   if (parts[0] === 'governance') return void showGovernance();
+  if (parts[0] === 'teams') return void showTeams();
+  if (parts[0] === 'overrides') return void showOverrides();
   if (parts[0] === 'webhooks' && features.webhooks) return void (parts[1] ? showWebhook(parts[1]) : showWebhooks());
   if (parts[0] === 'audit' && features.audit) return void showAudit();
   void showRequests(params.get('status') ?? '');

@@ -71,6 +71,30 @@ function deviceIdentity(d: Device): HTMLElement {
   );
 }
 
+/** Who the device belongs to: a request naming that owner as its requester leaves the owner's devices out. */
+function ownerEditor(d: Device, reload: () => Promise<void>): HTMLElement {
+  const input = h('input', {
+    value: d.owner_id ?? '',
+    maxlength: 200,
+    placeholder: 'e.g. user-42',
+    class: 'narrow',
+    'aria-label': `Owner of ${sanitizeText(d.name)}`,
+  });
+  const save = async () => {
+    const value = input.value.trim();
+    const res = await api('PUT', `/v1/devices/${d.fingerprint}/owner`, { owner_id: value === '' ? null : value });
+    announce(res.status === 200 ? `Owner of ${sanitizeText(d.name)} saved` : errorMessage(res));
+    await reload();
+  };
+  return h(
+    'div',
+    { class: 'owner' },
+    input,
+    ' ',
+    h('button', { type: 'button', class: 'button small', 'aria-label': `Save owner of ${sanitizeText(d.name)}`, onclick: save }, 'Save'),
+  );
+}
+
 export async function showDevices(): Promise<void> {
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const pairing = h('div', { 'aria-live': 'polite' });
@@ -88,10 +112,11 @@ export async function showDevices(): Promise<void> {
       list,
       table(
         'Paired devices',
-        ['Name', 'Fingerprint and public key', 'Attestation', 'Status', 'Paired', ''],
+        ['Name', 'Fingerprint and public key', 'Owner', 'Attestation', 'Status', 'Paired', ''],
         res.body.data.map((d) => [
           sanitizeText(d.name),
           deviceIdentity(d),
+          ownerEditor(d, load),
           attestationCell(d.attestation),
           d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
           fmtTime(d.paired_at),

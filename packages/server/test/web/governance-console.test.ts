@@ -1,0 +1,115 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { actionDigest } from '@sigilauth/protocol';
+import { Api } from '../../../../test/support/api.js';
+import { TestDevice } from '../../../../test/support/device-keys.js';
+import { freePort, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
+import { createStore, type TestStore } from '../../../../test/support/stores.js';
+import { waitFor } from '../../../../test/support/wait.js';
+import { browserUnavailable, launchChromium, screenshotPath } from './helpers.js';
+
+const skip = browserUnavailable();
+
+describe('console: teams, device owners and overrides (real sigil serve, headless Chromium)', { skip: skip ?? false }, () => {
+  let store: TestStore;
+  let sigil: SigilProcess;
+  let origin: string;
+  let api: Api;
+  let serverId: string;
+  let browser: Browser;
+  let page: Page;
+  const [alice, bob] = [new TestDevice('Alice'), new TestDevice('Bob')];
+
+  before(async () => {
+    store = await createStore('pglite');
+    const port = await freePort();
+    origin = `http://localhost:${port}`;
+    sigil = await startSigil(store, { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin }, { port });
+    api = new Api(origin, sigil.apiKey);
+    serverId = (await api.get('/v1/info')).body.server_id;
+    for (const d of [alice, bob]) {
+      const code = (await api.post('/v1/pairings', { name: d.name })).body.code;
+      assert.equal((await api.withKey(null).post('/v1/pairings/complete', d.pairingBody(serverId, code))).status, 200);
+    }
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(15_000);
+    page = await context.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${origin}/console`);
+    await page.getByLabel('API key').fill(sigil.apiKey!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Requests' }).waitFor();
+  });
+  after(async () => {
+    await browser?.close();
+    await sigil?.stop();
+    await store?.dispose();
+  });
+
+  test('a team is created, given members and a minimum, from the console', async () => {
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Teams' }).click();
+    await page.getByRole('heading', { name: 'Teams', exact: true }).waitFor();
+    await page.getByLabel('Slug (what requests name)').fill('security');
+    await page.getByLabel('Team name').fill('Security Team');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    await page.getByText('Created team Security Team').waitFor();
+    for (const name of ['Alice', 'Bob']) {
+      await page.getByLabel('Device to add to Security Team').selectOption({ label: name });
+      await page.getByRole('button', { name: 'Add member' }).click();
+      await page.getByRole('button', { name: `Remove ${name} from Security Team` }).waitFor();
+    }
+    await page.getByLabel('Minimum members of Security Team').fill('2');
+    await page.getByRole('button', { name: 'Set minimum' }).click();
+    await page.locator('tbody tr').filter({ hasText: 'Security Team' }).getByText('2 of at least 2').waitFor();
+    const team = (await api.get('/v1/teams/security')).body;
+    assert.deepEqual([team.min_members, team.members.map((m: { name: string }) => m.name)], [2, ['Alice', 'Bob']]);
+    await page.screenshot({ path: screenshotPath('console-teams'), fullPage: true });
+  });
+
+  test("a device's owner is set on the devices page", async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Devices' }).click();
+    await page.getByRole('textbox', { name: 'Owner of Alice' }).fill('user-alice');
+    await page.getByRole('button', { name: 'Save owner of Alice' }).click();
+    await waitFor(
+      async () =>
+        (await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Alice').owner_id === 'user-alice' || null,
+      'the owner to be saved',
+    );
+  });
+
+  test('overrides: settings saved in the console, an override listed until its review request ends', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overrides' }).click();
+    await page.getByRole('heading', { name: 'Overrides', exact: true }).waitFor();
+    await page.getByLabel('Allow emergency overrides').check();
+    await page.getByLabel('Security Team').check();
+    await page.getByLabel('Most overrides in any 24 hours (empty: no limit)').fill('5');
+    await page.getByRole('button', { name: 'Save override settings' }).click();
+    await page.getByRole('heading', { name: 'Settings on' }).waitFor();
+    assert.deepEqual((await api.get('/v1/overrides/settings')).body.review_teams, ['security']);
+
+    const created = await api.post('/v1/overrides', {
+      reason: 'Payments stuck; approvers asleep',
+      action: { type: 'restart_payments', description: 'Restart the payment worker' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const awaiting = page.locator('table').first();
+    await awaiting.getByText('Restart the payment worker').waitFor();
+    await awaiting.getByText('Payments stuck; approvers asleep').waitFor();
+    await page.screenshot({ path: screenshotPath('console-overrides'), fullPage: true });
+
+    const review = created.body.review_request;
+    const res = await api
+      .withKey(null)
+      .post(
+        `/v1/mpa/requests/${review.request_id}/decisions`,
+        bob.decisionBody(serverId, review.request_id, actionDigest(review.action), 'approve'),
+      );
+    assert.equal(res.status, 200);
+    // The list refreshes itself: the override leaves "Awaiting review" for "Reviewed".
+    await awaiting.getByText('Nothing yet.').waitFor();
+    await page.locator('table').nth(1).getByText('Restart the payment worker').waitFor();
+  });
+});
