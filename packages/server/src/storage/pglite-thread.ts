@@ -95,9 +95,15 @@ export async function openPgliteThread(dataDir: string | undefined, { template =
   };
 }
 
+/**
+ * The thread's JavaScript makes short-lived garbage only (messages, PGlite's protocol buffers); a
+ * small young generation keeps that from holding tens of megabytes of the process's memory.
+ */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
 function startWorker(workerData: { dataDir: string | undefined; template: boolean }): Worker {
   const self = import.meta.url;
-  if (self.endsWith('.js')) return new Worker(new URL('./pglite-thread-worker.js', self), { workerData });
+  if (self.endsWith('.js')) return new Worker(new URL('./pglite-thread-worker.js', self), { workerData, resourceLimits: RESOURCE_LIMITS });
   // Running from the TypeScript sources (the tests, through tsx): a worker does not inherit tsx's
   // loader, so it loads the worker module through tsx's API.
   const entry = new URL('./pglite-thread-worker.ts', self).href;
@@ -105,6 +111,7 @@ function startWorker(workerData: { dataDir: string | undefined; template: boolea
   return new Worker(`import(${JSON.stringify(tsx)}).then((m) => m.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(self)}))`, {
     eval: true,
     workerData,
+    resourceLimits: RESOURCE_LIMITS,
   });
 }
 
