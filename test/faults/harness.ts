@@ -246,7 +246,8 @@ export async function playRound(
         if (outcome === 'recorded' && !decisions.has(d.fingerprint)) throw new Error(`${id}: an accepted decision is missing from storage`);
         if (outcome === 'too_late' && decisions.has(d.fingerprint)) throw new Error(`${id}: a refused decision is in storage`);
       }
-      const final = await apis()[0]!.get(`/v1/mpa/requests/${id}`);
+      const final = await apis()[0]!.served('GET', `/v1/mpa/requests/${id}`);
+      if (final.status !== 200) throw new Error(`${id}: reading the request answered ${final.status}: ${JSON.stringify(final.body)}`);
       const status: string = final.body.status;
       const denied = [...decisions.values()].includes('deny');
       if (status !== (denied ? 'rejected' : 'approved'))

@@ -42,6 +42,19 @@ export class Api {
     return { status: res.status, headers: res.headers, body: parsed as T };
   }
 
+  /**
+   * As `request`, sent again while the server answers 503 (busy or its database away), after the
+   * Retry-After it gives, as a real client does: for tests whose subject is not the 503 itself.
+   */
+  async served<T = any>(method: string, path: string, body?: unknown, attempts = 30): Promise<ApiResponse<T>> {
+    for (let i = 1; ; i++) {
+      const res = await this.request<T>(method, path, body);
+      if (res.status !== 503 || i >= attempts) return res;
+      const wait = Number(res.headers.get('retry-after'));
+      await new Promise((r) => setTimeout(r, Number.isFinite(wait) && wait > 0 ? Math.min(wait, 5) * 1000 : 500));
+    }
+  }
+
   get = <T = any>(path: string) => this.request<T>('GET', path);
   post = <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => this.request<T>('POST', path, body ?? {}, headers);
   delete = <T = any>(path: string) => this.request<T>('DELETE', path);

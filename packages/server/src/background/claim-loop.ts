@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 export interface ClaimLoopOptions<T> {
   /** Items handled at once on this instance. */
@@ -71,6 +72,37 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
       stopped = true;
       await scanning;
       await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    },
+  };
+}
+
+export interface OutboxWorkerOptions<T> extends ClaimLoopOptions<T> {
+  db: Database;
+  /** The NOTIFY channel new work is announced on. */
+  channel: string;
+  /** A scan at least this often, for work that fell due with no announcement. */
+  pollIntervalMs: number;
+}
+
+/**
+ * A claim loop woken by its NOTIFY channel, by the listener reconnecting (announcements sent
+ * while it was away are lost) and by a timer; scans once at start.
+ */
+export async function startOutboxWorker<T>(o: OutboxWorkerOptions<T>) {
+  const loop = claimLoop(o);
+  const unlisten = await o.db.listen(o.channel, loop.wake);
+  const unlistenReconnect = await o.db.listen(RECONNECTED_CHANNEL, loop.wake);
+  const timer = setInterval(loop.wake, o.pollIntervalMs);
+  timer.unref();
+  loop.wake();
+  return {
+    wake: loop.wake,
+    async stop() {
+      clearInterval(timer);
+      await unlisten().catch(() => {});
+      await unlistenReconnect().catch(() => {});
+      // Items in flight get a while to record their result; past that their leases run out and they are retried.
+      await loop.stop();
     },
   };
 }

@@ -6,8 +6,8 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
-import { claimLoop } from '../background/claim-loop.js';
-import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
+import { startOutboxWorker } from '../background/claim-loop.js';
+import type { Database } from '../storage/database.js';
 import { sendPush } from './channels/push.js';
 import type { SendResult } from './channels/result.js';
 import { sendSlack } from './channels/slack.js';
@@ -152,7 +152,10 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
     // One process holds the embedded store: a lease found now was left by a process that died mid-attempt.
     await db.query(`UPDATE notifications SET locked_until = NULL WHERE status = 'queued' AND locked_until IS NOT NULL`);
   }
-  const loop = claimLoop<Claimed>({
+  const worker = await startOutboxWorker<Claimed>({
+    db,
+    channel: NOTIFICATION_CHANNEL,
+    pollIntervalMs: config.pollIntervalMs,
     concurrency: config.concurrency,
     beforeScan: async () => {
       if (config.reminderAt > 0) await db.transaction((tx) => enqueueDueReminders(tx, config.reminderAt, clockTime() ?? new Date()));
@@ -163,20 +166,10 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
     describe: (n) => ({ notification: n.id }),
     what: 'notification',
   });
-  const wake = loop.wake;
-  const unlisten = await db.listen(NOTIFICATION_CHANNEL, wake);
-  const unlistenReconnect = await db.listen(RECONNECTED_CHANNEL, wake);
-  const timer = setInterval(wake, config.pollIntervalMs);
-  timer.unref();
-  wake();
-
   return {
-    wake,
+    wake: worker.wake,
     async stop() {
-      clearInterval(timer);
-      await unlisten().catch(() => {});
-      await unlistenReconnect().catch(() => {});
-      await loop.stop();
+      await worker.stop();
       email.close();
     },
   };

@@ -8,8 +8,8 @@
 import { canonicalize, webhookHeaders } from '@sigilauth/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { appendAudit } from '../audit/log.js';
-import { claimLoop } from '../background/claim-loop.js';
-import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
+import { startOutboxWorker } from '../background/claim-loop.js';
+import type { Database } from '../storage/database.js';
 import type { WebhookConfig } from './config.js';
 import { DELIVERY_CHANNEL } from './deliveries.js';
 import { signingSecrets } from './endpoints.js';
@@ -205,7 +205,10 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     // found now was left by a process that died mid-attempt: retry at once, not when it runs out.
     await db.query(`UPDATE webhook_deliveries SET locked_until = NULL WHERE status = 'pending' AND locked_until IS NOT NULL`);
   }
-  const loop = claimLoop<Claimed>({
+  return startOutboxWorker<Claimed>({
+    db,
+    channel: DELIVERY_CHANNEL,
+    pollIntervalMs: config.pollIntervalMs,
     concurrency: config.concurrency,
     claim: (want) => db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]),
     handle: (delivery) => deliver(delivery),
@@ -213,21 +216,4 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     describe: (delivery) => ({ delivery: delivery.id }),
     what: 'webhook delivery',
   });
-  const wake = loop.wake;
-  const unlisten = await db.listen(DELIVERY_CHANNEL, wake);
-  const unlistenReconnect = await db.listen(RECONNECTED_CHANNEL, wake);
-  const timer = setInterval(wake, config.pollIntervalMs);
-  timer.unref();
-  wake();
-
-  return {
-    wake,
-    async stop() {
-      clearInterval(timer);
-      await unlisten().catch(() => {});
-      await unlistenReconnect().catch(() => {});
-      // Let attempts in flight record their result for a while; past that their leases expire and they are retried.
-      await loop.stop();
-    },
-  };
 }

@@ -194,7 +194,7 @@ describePostgres('pairing limits across instances on one PostgreSQL', () => {
     const hog = await orgApi(first, 'Hog Inc');
     const results = await Promise.all(
       Array.from({ length: PAIRING_MAX_OPEN_PER_ORG + 10 }, (_, i) =>
-        new Api((i % 2 === 0 ? first : second).server.url, hog.apiKey).post('/v1/pairings', {}),
+        new Api((i % 2 === 0 ? first : second).server.url, hog.apiKey).served('POST', '/v1/pairings', {}),
       ),
     );
     assert.equal(results.filter((r) => r.status === 201).length, PAIRING_MAX_OPEN_PER_ORG);
