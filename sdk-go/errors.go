@@ -55,6 +55,93 @@ var (
 	ErrWebhookBody = errors.New("sigil: malformed webhook body")
 )
 
+// Error codes the server answers with, as in [APIError.Code]: the catalogue of docs/protocol.md
+// ("Error codes"), with the HTTP status each is answered with.
+const (
+	// CodeInvalidRequest (HTTP 400): the request breaks a rule: a field, parameter, header or cursor is missing or invalid.
+	CodeInvalidRequest = "invalid_request"
+	// CodeInvalidJSON (HTTP 400): the body is not JSON, or is empty where JSON is required.
+	CodeInvalidJSON = "invalid_json"
+	// CodeUnauthorized (HTTP 401): no credentials, or a wrong or revoked API key, session or token.
+	CodeUnauthorized = "unauthorized"
+	// CodeNotFound (HTTP 404): no such resource, or no such route.
+	CodeNotFound = "not_found"
+	// CodeRequestTimeout (HTTP 408): the request did not arrive in time.
+	CodeRequestTimeout = "request_timeout"
+	// CodePayloadTooLarge (HTTP 413): the body is larger than the server accepts.
+	CodePayloadTooLarge = "payload_too_large"
+	// CodeUnsupportedMediaType (HTTP 415): the body is not application/json.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	// CodeRateLimited (HTTP 429): too many requests from this client; wait for Retry-After.
+	CodeRateLimited = "rate_limited"
+	// CodeHeadersTooLarge (HTTP 431): the request headers are too large.
+	CodeHeadersTooLarge = "headers_too_large"
+	// CodeInternalError (HTTP 500): the server failed; nothing was written.
+	CodeInternalError = "internal_error"
+	// CodeUnavailable (HTTP 503): storage is unreachable or the server is stopping; retry after Retry-After.
+	CodeUnavailable = "unavailable"
+	// CodeNotInitialised (HTTP 503): the server has no organisation yet.
+	CodeNotInitialised = "not_initialised"
+	// CodeWrongServer (HTTP 400): the payload was signed for another server.
+	CodeWrongServer = "wrong_server"
+	// CodeStaleSignature (HTTP 400): the payload's issued_at is too far from the server clock.
+	CodeStaleSignature = "stale_signature"
+	// CodeFingerprintMismatch (HTTP 400): the fingerprint is not the SHA-256 of the public key.
+	CodeFingerprintMismatch = "fingerprint_mismatch"
+	// CodeInvalidSignature (HTTP 401): a signature or passkey assertion does not verify.
+	CodeInvalidSignature = "invalid_signature"
+	// CodeInvalidCode (HTTP 400): the pairing code is wrong, expired, burned or already used.
+	CodeInvalidCode = "invalid_code"
+	// CodeAttestationRequired (HTTP 403): the server accepts only devices with verified hardware attestation.
+	CodeAttestationRequired = "attestation_required"
+	// CodeDeviceAlreadyPaired (HTTP 409): this device key or passkey is already paired on this server.
+	CodeDeviceAlreadyPaired = "device_already_paired"
+	// CodeTooManyPairings (HTTP 429): the organisation has as many open pairing codes as it may.
+	CodeTooManyPairings = "too_many_pairings"
+	// CodePairingCapacity (HTTP 503): the server holds as many open pairings as it may; retry shortly.
+	CodePairingCapacity = "pairing_capacity"
+	// CodeChallengeExpired (HTTP 400): the passkey challenge was used or has expired.
+	CodeChallengeExpired = "challenge_expired"
+	// CodeInvalidRegistration (HTTP 400): the passkey registration or its key is not acceptable.
+	CodeInvalidRegistration = "invalid_registration"
+	// CodeUnknownPasskey (HTTP 401): the passkey is not paired with this server.
+	CodeUnknownPasskey = "unknown_passkey"
+	// CodeWebauthnUnavailable (HTTP 503): passkeys are not configured on this server.
+	CodeWebauthnUnavailable = "webauthn_unavailable"
+	// CodeDeviceRevoked (HTTP 403): the device has been revoked.
+	CodeDeviceRevoked = "device_revoked"
+	// CodeNotAnApprover (HTTP 403): the device is not an approver of this request.
+	CodeNotAnApprover = "not_an_approver"
+	// CodeActionMismatch (HTTP 400): the decision was signed for a different action.
+	CodeActionMismatch = "action_mismatch"
+	// CodeAlreadyDecided (HTTP 409): this device has already decided on this request.
+	CodeAlreadyDecided = "already_decided"
+	// CodeRequestCompleted (HTTP 409): the request is no longer pending; details.status is its outcome.
+	CodeRequestCompleted = "request_completed"
+	// CodeIdempotencyConflict (HTTP 409): the Idempotency-Key was used with a different body.
+	CodeIdempotencyConflict = "idempotency_conflict"
+	// CodeTooManyPendingRequests (HTTP 429): a device has as many pending requests from this organisation as it may.
+	CodeTooManyPendingRequests = "too_many_pending_requests"
+	// CodeInvalidURL (HTTP 400): the URL is not an acceptable webhook or push endpoint.
+	CodeInvalidURL = "invalid_url"
+	// CodeForbiddenAddress (HTTP 400): the webhook URL resolves to a private or reserved address.
+	CodeForbiddenAddress = "forbidden_address"
+	// CodeUnresolvable (HTTP 400): the webhook host name does not resolve.
+	CodeUnresolvable = "unresolvable"
+	// CodeTooManyWebhooks (HTTP 409): the organisation has as many webhook endpoints as it may.
+	CodeTooManyWebhooks = "too_many_webhooks"
+	// CodeWebhookDisabled (HTTP 409): the webhook endpoint is disabled.
+	CodeWebhookDisabled = "webhook_disabled"
+	// CodeDeliveryInProgress (HTTP 409): an attempt of this delivery is in progress.
+	CodeDeliveryInProgress = "delivery_in_progress"
+	// CodeEmptyLog (HTTP 404): the audit log has no entries yet.
+	CodeEmptyLog = "empty_log"
+	// CodeAuditLogDamaged (HTTP 500): the stored audit log does not hash to its tree; run sigil audit verify.
+	CodeAuditLogDamaged = "audit_log_damaged"
+	// CodeAuditLogTampered (HTTP 500): the audit log no longer extends what this server saw; no tree head is signed until an operator has looked.
+	CodeAuditLogTampered = "audit_log_tampered"
+)
+
 // ValidationError is returned when the SDK refuses a request before sending it. Message is
 // exactly what the server would answer for the same request, for example
 // "Invalid MPA request: required cannot exceed number of groups" or
@@ -71,7 +158,7 @@ func (e *ValidationError) Error() string { return e.Message }
 func (e *ValidationError) Unwrap() error { return ErrInvalidRequest }
 
 // Code is "invalid_request", the code the server uses for the same failure.
-func (e *ValidationError) Code() string { return "invalid_request" }
+func (e *ValidationError) Code() string { return CodeInvalidRequest }
 
 // ConfigError is returned by [New] (and by options such as AwaitOptions) for unusable
 // settings: no API key, a plain-http URL to a remote host, a negative timeout. It wraps
@@ -99,8 +186,8 @@ func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
 type APIError struct {
 	// Status is the HTTP status code.
 	Status int
-	// Code is the server's machine-readable code, e.g. "invalid_request", "not_found",
-	// "request_completed", "unauthorized"; "http_<status>" when the body had none.
+	// Code is the server's machine-readable code, one of the Code* constants such as
+	// [CodeInvalidRequest] or [CodeRequestCompleted]; "http_<status>" when the body had none.
 	Code string
 	// Message is the server's message, unchanged.
 	Message string
@@ -125,7 +212,7 @@ func (e *APIError) Error() string {
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrInvalidRequest:
-		return e.Code == "invalid_request"
+		return e.Code == CodeInvalidRequest
 	case ErrUnauthorized:
 		return e.Status == 401
 	case ErrNotFound:

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
-import type { Decision, DeviceRequestView } from '@sigilauth/protocol';
+import { ErrorCode, type Decision, type DeviceRequestView } from '@sigilauth/protocol';
 import { DecisionError, submitDecision } from './decisions.js';
 import { SigilApiError } from './http.js';
 import { fetchServerInfo, pairDevice } from './pairing.js';
@@ -85,7 +85,7 @@ program
     try {
       result = await pairDevice({ code: opts.code, key, info, home, ...(opts.name !== undefined ? { name: opts.name } : {}) });
     } catch (e) {
-      if (e instanceof SigilApiError && e.code === 'device_already_paired') {
+      if (e instanceof SigilApiError && e.code === ErrorCode.device_already_paired) {
         throw new CliError(
           `pairing failed: ${e.message} (${e.code}). This device's key is in ${home}; pair with a new one: --home NEW_DIR`,
         );

@@ -1,6 +1,7 @@
 import {
   actionDigest,
   DomainTag,
+  ErrorCode,
   signPayload,
   type Decision,
   type DecisionPayload,
@@ -64,7 +65,10 @@ export function signDecision(
 ): { payload: DecisionPayload; signature: string } {
   const digest = actionDigest(displayedAction(view));
   if (digest !== view.action_digest) {
-    throw new DecisionError('action_mismatch', 'Refusing to sign: the action shown does not match the action digest the server sent');
+    throw new DecisionError(
+      ErrorCode.action_mismatch,
+      'Refusing to sign: the action shown does not match the action digest the server sent',
+    );
   }
   const payload: DecisionPayload = {
     purpose: 'mpa-decision',
@@ -90,12 +94,12 @@ export async function submitDecision(
   options: { now?: number } = {},
 ): Promise<DeviceRequestView> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(view.request_id)) {
-    throw new DecisionError('invalid_request', 'the request ID is not a UUID');
+    throw new DecisionError(ErrorCode.invalid_request, 'the request ID is not a UUID');
   }
-  if (view.status !== 'pending') throw new DecisionError('request_completed', `Request already ${statusWord(view.status)}`, 409);
+  if (view.status !== 'pending') throw new DecisionError(ErrorCode.request_completed, `Request already ${statusWord(view.status)}`, 409);
   if (view.my_decision !== null) {
     throw new DecisionError(
-      'already_decided',
+      ErrorCode.already_decided,
       `You have already ${view.my_decision === 'approve' ? 'approved' : 'denied'} this request`,
       409,
     );
@@ -106,11 +110,12 @@ export async function submitDecision(
     result = await requestJson(`${server.url}/v1/mpa/requests/${encodeURIComponent(view.request_id)}/decisions`, { method: 'POST', body });
   } catch (err) {
     if (!(err instanceof SigilApiError)) throw err;
-    if (err.code === 'request_completed')
+    if (err.code === ErrorCode.request_completed)
       throw new DecisionError(err.code, `Request already ${statusWord(err.details?.status)}`, err.status);
-    if (err.code === 'already_decided') throw new DecisionError(err.code, 'You have already decided on this request', err.status);
-    if (err.code === 'not_an_approver') throw new DecisionError(err.code, 'This device is not an approver of this request', err.status);
-    if (err.code === 'device_revoked')
+    if (err.code === ErrorCode.already_decided) throw new DecisionError(err.code, 'You have already decided on this request', err.status);
+    if (err.code === ErrorCode.not_an_approver)
+      throw new DecisionError(err.code, 'This device is not an approver of this request', err.status);
+    if (err.code === ErrorCode.device_revoked)
       throw new DecisionError(err.code, 'This device has been revoked and can no longer decide', err.status);
     throw new DecisionError(err.code, `The server refused the decision: ${err.message} (${err.code})`, err.status);
   }

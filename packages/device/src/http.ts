@@ -1,3 +1,4 @@
+import { parseErrorBody } from '@sigilauth/protocol';
 import { sanitizeText } from './screen.js';
 
 /** The device's JSON calls to the server's HTTP API, and the error they fail with. */
@@ -34,19 +35,18 @@ export async function requestJson(url: string, init: { method?: string; body?: u
     throw new SigilApiError(0, 'unreachable', `cannot reach ${new URL(url).origin}: ${why}`);
   }
   const text = await response.text();
+  if (!response.ok) {
+    const error = parseErrorBody(text);
+    const code = error?.code !== undefined ? sanitizeText(error.code) : `http_${response.status}`;
+    const message =
+      error?.message !== undefined ? sanitizeText(error.message) : `HTTP ${response.status} ${sanitizeText(response.statusText)}`;
+    throw new SigilApiError(response.status, code, message, error?.details);
+  }
   let body: unknown = undefined;
   try {
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
     body = undefined;
-  }
-  if (!response.ok) {
-    const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
-    const code = typeof error?.code === 'string' ? sanitizeText(error.code) : `http_${response.status}`;
-    const message =
-      typeof error?.message === 'string' ? sanitizeText(error.message) : `HTTP ${response.status} ${sanitizeText(response.statusText)}`;
-    const details = typeof error?.details === 'object' && error.details !== null ? (error.details as Record<string, unknown>) : undefined;
-    throw new SigilApiError(response.status, code, message, details);
   }
   if (body === undefined)
     throw new SigilApiError(response.status, 'invalid_response', `the server sent a response that is not JSON (${url})`);

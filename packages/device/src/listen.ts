@@ -1,4 +1,4 @@
-import { approvalScreen, displayText, type Decision, type DeviceRequestView } from '@sigilauth/protocol';
+import { approvalScreen, displayText, ErrorCode, type Decision, type DeviceRequestView } from '@sigilauth/protocol';
 import { DecisionError, mergeViews, submitDecision } from './decisions.js';
 import { DeviceSession, type SessionOptions } from './session.js';
 import type { DeviceKey, PairedServer } from './keystore.js';
@@ -323,7 +323,7 @@ export class Listener {
     } catch (err) {
       const message = err instanceof DecisionError ? err.message : `could not reach the server: ${(err as Error).message}`;
       this.options.warn(`Could not ${verb} request ${t.view.request_id}: ${message}\n`);
-      if (err instanceof DecisionError && err.code === 'request_completed') this.session.requestStatus([t.view.request_id]);
+      if (err instanceof DecisionError && err.code === ErrorCode.request_completed) this.session.requestStatus([t.view.request_id]);
     } finally {
       t.deciding = false;
     }

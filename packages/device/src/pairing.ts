@@ -1,10 +1,12 @@
 import {
   decodePublicKey,
   DomainTag,
+  ErrorCode,
   fingerprintOf,
   isFingerprint,
   pictogramFor,
   signPayload,
+  type PairingCompleted,
   type PairingProof,
   type Pictogram,
   type ServerInfo,
@@ -59,17 +61,8 @@ export function normalizePairingCode(code: string): string | null {
   return /^\d{8}$/.test(digits) ? digits : null;
 }
 
-export interface PairingResponse {
-  status: 'completed';
-  server_id: string;
-  pairing_id: string;
-  tenant_id: string;
-  org_name: string;
-  fingerprint: string;
-  device_public_key: string;
-  name: string;
-  paired_at: string;
-}
+/** The server's answer to a completed pairing. */
+export type PairingResponse = PairingCompleted;
 
 export interface PairOptions {
   code: string;
@@ -85,7 +78,7 @@ export interface PairOptions {
 /** Completes a pairing: proves possession of the device key over the code, for this server only. */
 export async function pairDevice(options: PairOptions): Promise<{ server: PairedServer; response: PairingResponse }> {
   const code = normalizePairingCode(options.code);
-  if (code === null) throw new SigilApiError(0, 'invalid_code', 'the pairing code must be 8 digits');
+  if (code === null) throw new SigilApiError(0, ErrorCode.invalid_code, 'the pairing code must be 8 digits');
   const { info, key } = options;
   const payload: PairingProof = {
     purpose: 'pairing',

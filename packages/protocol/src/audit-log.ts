@@ -8,50 +8,18 @@ import type { SigilCrypto } from './crypto/types.js';
 import { DomainTag, verifyPayloadWith } from './domain.js';
 import { canonicalize } from './jcs.js';
 import { consistencyHolds, inclusionHolds, isIndex, leafHash, type Hashing } from './merkle.js';
+import type { AuditEntry, ConsistencyProof, InclusionProof, SignedTreeHead, TreeHead } from './wire/audit.js';
 
-/** The fields of one audit log entry that its leaf commits to, exactly as GET /v1/audit returns them. */
-export interface AuditLeafEntry {
-  leaf_index: number;
-  tenant_id: string;
-  type: string;
-  request_id: string | null;
-  data: Record<string, unknown>;
-  /** RFC 3339 UTC with milliseconds, e.g. "2026-01-31T12:00:00.000Z". */
-  created_at: string;
-}
+export type { SignedTreeHead, TreeHead };
 
-/** What the server signs, under DomainTag.treeHead, about one tenant's log. */
-export interface TreeHead {
-  purpose: 'audit-tree-head';
-  server_id: string;
-  tenant_id: string;
-  tree_size: number;
-  /** Lower-case hex Merkle root of the first tree_size leaves. */
-  root_hash: string;
-  /** Unix time in milliseconds when the head was signed. */
-  timestamp: number;
-}
-
-export interface SignedTreeHead {
-  payload: TreeHead;
-  /** ECDSA P-256 / SHA-256 over the domain-tagged canonical payload, 64-byte r||s, standard base64. */
-  signature: string;
-}
+/** The fields of one audit log entry that its leaf commits to, exactly as GET /v1/audit returns them once it is in the tree. */
+export type AuditLeafEntry = Pick<AuditEntry, 'tenant_id' | 'type' | 'request_id' | 'data' | 'created_at'> & { leaf_index: number };
 
 /** GET /v1/audit/proof/inclusion, as far as a verifier needs it. */
-export interface InclusionProofBody {
-  leaf_index: number;
-  tree_size: number;
-  leaf_hash: string;
-  audit_path: string[];
-}
+export type InclusionProofBody = Pick<InclusionProof, 'leaf_index' | 'tree_size' | 'leaf_hash' | 'audit_path'>;
 
 /** GET /v1/audit/proof/consistency, as far as a verifier needs it. */
-export interface ConsistencyProofBody {
-  from: number;
-  to: number;
-  proof: string[];
-}
+export type ConsistencyProofBody = Pick<ConsistencyProof, 'from' | 'to' | 'proof'>;
 
 /**
  * The leaf data of an entry: the UTF-8 bytes of the RFC 8785 canonical JSON of exactly

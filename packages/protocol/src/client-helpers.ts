@@ -41,3 +41,26 @@ export function normalizeServiceUrl(input: string, name = 'server URL'): { url: 
 export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
   return Math.round(random() * Math.min(capMs, baseMs * 2 ** Math.min(Math.max(0, attempt), 30)));
 }
+
+/**
+ * The parts of a server's error body `{ "error": { "code", "message", "details"? } }` that have
+ * the right types; undefined when the text is not such a body (a proxy's error page, say).
+ * `code` is a string the client compares with the catalogue's codes (`ErrorCode`): a newer
+ * server may answer with one this client does not know.
+ */
+export function parseErrorBody(text: string): { code?: string; message?: string; details?: Record<string, unknown> } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (!error || typeof error !== 'object') return undefined;
+  const { code, message, details } = error as { code?: unknown; message?: unknown; details?: unknown };
+  return {
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof message === 'string' ? { message } : {}),
+    ...(details && typeof details === 'object' && !Array.isArray(details) ? { details: details as Record<string, unknown> } : {}),
+  };
+}

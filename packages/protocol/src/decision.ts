@@ -25,8 +25,7 @@ export interface WebAuthnDecisionBody {
 }
 
 /** How a device's key is held, as the device list shows it. */
-export type DeviceAttestation =
-  { format: 'software'; verified: false } | { format: string; aaguid: string; model?: string; verified: boolean };
+export type { DeviceAttestation } from './wire/devices.js';
 
 /** The bytes whose SHA-256 is a decision's WebAuthn challenge: SIGIL-MPA-DECISION-V1, NUL, JCS(payload). */
 export function decisionChallengeInput(payload: DecisionPayload): Uint8Array<ArrayBuffer> {

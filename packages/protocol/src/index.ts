@@ -1,14 +1,193 @@
-export * from './jcs.js';
-export * from './keys.js';
-export * from './signing.js';
-export * from './pictogram.js';
-export * from './mpa.js';
-export * from './messages.js';
-export * from './webhooks.js';
-export * from './audit.js';
-export * from './approval-screen.js';
-export * from './webauthn.js';
-export * from './text.js';
-export * from './labels.js';
-export * from './client-helpers.js';
-export * from './node.js';
+// The public surface of the Node entry point "@sigilauth/protocol", listed by hand: a new export is a decision.
+export { canonicalize } from './jcs.js';
+export {
+  decodeBase64,
+  decodePublicKey,
+  encodePublicKey,
+  FINGERPRINT_PATTERN,
+  fingerprintOf,
+  generateP256KeyPair,
+  isFingerprint,
+  KeyFormatError,
+} from './keys.js';
+export { DomainTag, isLowS, signingInput, signPayload, toLowS, verifyPayload } from './signing.js';
+export { type Pictogram, PICTOGRAM_EMOJI, pictogramFromDigest, pictogramInput, pictogramWith } from './pictogram.js';
+export {
+  actionDigestWith,
+  type ApprovalGroup,
+  type Approver,
+  type Decision,
+  MPA_LIMITS,
+  type MpaAction,
+  type MpaPolicy,
+  type MpaRequestInput,
+  type MpaRequestView,
+  type MpaStatus,
+  MpaValidationError,
+  type ParamValue,
+  TERMINAL_STATUSES,
+  validateMpaRequestWith,
+} from './mpa.js';
+export {
+  type DecisionPayload,
+  type DeviceAuthMessage,
+  type DeviceRequestView,
+  type DeviceSessionProof,
+  type DeviceStatusRequest,
+  type DeviceSyncRequest,
+  isFresh,
+  type PairingProof,
+  type ServerInfo,
+  type ServerMessage,
+  SIGNATURE_FRESHNESS_MS,
+  type SignedServerMessage,
+  STATUS_REQUEST_MAX_IDS,
+} from './messages.js';
+export {
+  generateWebhookSecret,
+  signWebhook,
+  verifyWebhook,
+  type VerifyWebhookOptions,
+  webhookHeaders,
+  type WebhookHeaders,
+  WebhookVerificationError,
+  type WebhookVerificationErrorCode,
+} from './webhooks.js';
+export {
+  auditLeafData,
+  type AuditLeafEntry,
+  auditLeafHash,
+  type ConsistencyProofBody,
+  type HashInput,
+  type InclusionProofBody,
+  MERKLE_HASH_SIZE,
+  merkleEmptyRoot,
+  merkleLeafHash,
+  merkleNodeHash,
+  merkleTreeRoot,
+  type SignedTreeHead,
+  type TreeHead,
+  verifyAuditConsistency,
+  verifyAuditInclusion,
+  verifyConsistency,
+  verifyInclusion,
+  verifyTreeHead,
+} from './audit.js';
+export {
+  approvalScreen,
+  type ApprovalScreen,
+  APPROVED_WAITING,
+  DENIED,
+  formatDuration,
+  formatParamValue,
+  GROUP_ALREADY_SATISFIED,
+  outcomeLine,
+  quorumLine,
+  sanitizeText,
+  SCREEN_LABELS,
+  type ScreenField,
+  type ScreenState,
+  timeLeftLine,
+} from './approval-screen.js';
+export { decisionChallenge, type DeviceAttestation, type WebAuthnAssertion, type WebAuthnDecisionBody } from './webauthn.js';
+export { charClass, type CharClass, codePointName, displayText, MAX_COMBINING_MARKS, textProblem } from './text.js';
+export { labelSkeleton, lowerCase, paramLabel, paramSkeleton } from './labels.js';
+export { backoffDelay, normalizeServiceUrl, parseErrorBody, ServiceUrlError } from './client-helpers.js';
+export { actionDigest, pictogramFor, validateMpaRequest } from './node.js';
+export { ERROR_CATALOGUE, ERROR_CODES, ErrorCode, errorStatus, isErrorCode } from './errors.js';
+export {
+  ActionSchema,
+  AuditEntrySchema,
+  AuditListSchema,
+  ChallengeMessageSchema,
+  ConsistencyProofSchema,
+  DeviceAuthMessageSchema,
+  DeviceSessionProofSchema,
+  DeviceStatusRequestSchema,
+  DeviceSyncRequestSchema,
+  ErrorMessageSchema,
+  ReadyMessageSchema,
+  RequestMessageSchema,
+  ServerMessageSchema,
+  SignedServerMessageSchema,
+  SyncMessageSchema,
+  ContactsSchema,
+  DeviceContactsSchema,
+  NotificationListSchema,
+  NotificationSchema,
+  NotificationSettingsSchema,
+  InclusionProofSchema,
+  SignedTreeHeadSchema,
+  TreeHeadSchema,
+  type AuditEntry,
+  type AuditList,
+  type ConsistencyProof,
+  type InclusionProof,
+  DecisionSchema,
+  DeviceAttestationSchema,
+  DeviceListSchema,
+  DeviceRequestViewSchema,
+  DeviceSchema,
+  ErrorBodySchema,
+  ErrorCodeSchema,
+  FingerprintSchema,
+  MpaListSchema,
+  MpaRequestViewSchema,
+  MpaStatusSchema,
+  PairingCompletedSchema,
+  PairingCreatedSchema,
+  PairingSchema,
+  ParamValueSchema,
+  PictogramSchema,
+  PublicKeySchema,
+  ServerInfoSchema,
+  TimestampSchema,
+  UuidSchema,
+  WebhookDeliveryListSchema,
+  WebhookDeliverySchema,
+  WebhookEndpointCreatedSchema,
+  WebhookEndpointListSchema,
+  WebhookEndpointSchema,
+  WebhookSecretRotatedSchema,
+  type Contacts,
+  type Device,
+  type DeviceContacts,
+  type DeviceList,
+  type Notification,
+  type NotificationList,
+  type NotificationSettings,
+  type ErrorBody,
+  type MpaList,
+  type Pairing,
+  type PairingCompleted,
+  type PairingCreated,
+  type WebhookDelivery,
+  type WebhookDeliveryList,
+  type WebhookEndpoint,
+  type WebhookEndpointCreated,
+  type WebhookEndpointList,
+  type WebhookSecretRotated,
+} from './wire/index.js';
+export {
+  AuditHeadEventSchema,
+  DevicePairedEventSchema,
+  DeviceRevokedEventSchema,
+  MpaApprovedEventSchema,
+  MpaCancelledEventSchema,
+  MpaCreatedEventSchema,
+  MpaRejectedEventSchema,
+  MpaTimeoutEventSchema,
+  WebhookEventSchema,
+  type AuditHeadEvent,
+  type DevicePairedEvent,
+  type DeviceRevokedEvent,
+  type DeviceWebhookEvent,
+  type MpaApprovedEvent,
+  type MpaCancelledEvent,
+  type MpaCreatedEvent,
+  type MpaRejectedEvent,
+  type MpaTimeoutEvent,
+  type MpaWebhookEvent,
+  type WebhookEvent,
+  type WebhookEventType,
+} from './wire/webhook-events.js';

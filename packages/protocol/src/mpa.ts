@@ -63,19 +63,7 @@ export interface MpaPolicy {
 export type MpaStatus = 'pending' | 'approved' | 'rejected' | 'timeout' | 'cancelled';
 
 /** The integrator's view of an MPA request: group-level results only, never which device decided. */
-export interface MpaRequestView {
-  request_id: string;
-  status: MpaStatus;
-  groups_required: number;
-  groups_total: number;
-  /** Names of the groups that have approved, in the order they were satisfied. */
-  groups_satisfied: string[];
-  expires_at: string;
-  created_at: string;
-  /** Present once the request has finished. */
-  completed_at?: string;
-  action: Required<MpaAction>;
-}
+export type { MpaRequestView } from './wire/mpa.js';
 export const TERMINAL_STATUSES: readonly MpaStatus[] = ['approved', 'rejected', 'timeout', 'cancelled'];
 export type Decision = 'approve' | 'deny';
 

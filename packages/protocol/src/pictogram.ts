@@ -1,5 +1,6 @@
 import { concatBytes, utf8 } from './bytes.js';
 import type { SigilCrypto } from './crypto/types.js';
+import type { Pictogram } from './wire/info.js';
 
 /** 64 emoji that are easy to tell apart and to say aloud; index = 6 bits. Never reorder. */
 export const PICTOGRAM_EMOJI: ReadonlyArray<readonly [string, string]> = [
@@ -69,12 +70,7 @@ export const PICTOGRAM_EMOJI: ReadonlyArray<readonly [string, string]> = [
   ['📌', 'pin'],
 ];
 
-export interface Pictogram {
-  emoji: string[];
-  names: string[];
-  /** e.g. "🐶 🔑 🚀 🌵 🎸" */
-  text: string;
-}
+export type { Pictogram };
 
 /** The bytes whose SHA-256 picks a server's pictogram: "sigil-pictogram\0" || server_id (UTF-8). */
 export function pictogramInput(serverId: string): Uint8Array<ArrayBuffer> {

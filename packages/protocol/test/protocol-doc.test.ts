@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isLowS, PICTOGRAM_EMOJI, pictogramFor, STATUS_REQUEST_MAX_IDS, toLowS } from '../src/index.js';
 import { signatureVectors } from './vectors.js';
+import * as deviceSession from '../src/wire/device-session.js';
 
 /** docs/protocol.md is what a device is built from: these fail when it and the code disagree. */
 const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
@@ -67,5 +68,12 @@ describe('docs/protocol.md', () => {
     const session = section('## Device session (WebSocket)');
     assert.match(session, /\{ "type": "status", "request_ids": \[/);
     assert.match(session, new RegExp(`At most ${STATUS_REQUEST_MAX_IDS} IDs\\.`));
+  });
+
+  test('the device session names the schema of every message', () => {
+    const session = section('## Device session (WebSocket)');
+    const schemas = Object.keys(deviceSession).filter((name) => name.endsWith('Schema'));
+    assert.ok(schemas.length >= 8, 'the device session schemas');
+    for (const name of [...schemas, 'DeviceRequestViewSchema']) assert.match(session, new RegExp(`\\b${name}\\b`), name);
   });
 });

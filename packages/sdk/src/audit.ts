@@ -2,6 +2,7 @@ import {
   verifyAuditConsistency,
   verifyAuditInclusion,
   verifyTreeHead,
+  type AuditEntry,
   type AuditLeafEntry,
   type ConsistencyProofBody,
   type InclusionProofBody,
@@ -12,12 +13,7 @@ import { AuditVerificationError, SigilApiError } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { CallOptions } from './types.js';
 
-export type { AuditLeafEntry, ConsistencyProofBody, InclusionProofBody, SignedTreeHead, TreeHead };
-
-export interface AuditEntry extends AuditLeafEntry {
-  id: number;
-  leaf_hash: string | null;
-}
+export type { AuditEntry, AuditLeafEntry, ConsistencyProofBody, InclusionProofBody, SignedTreeHead, TreeHead };
 
 export interface AuditListOptions extends CallOptions {
   request_id?: string;

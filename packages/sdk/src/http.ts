@@ -1,5 +1,5 @@
 /** fetch with authentication, per-attempt timeouts, retries with backoff, and error mapping. */
-import { backoffDelay } from '@sigilauth/protocol';
+import { backoffDelay, parseErrorBody } from '@sigilauth/protocol';
 import { SigilApiError, SigilError, SigilNetworkError } from './errors.js';
 
 export const DEFAULT_MAX_RETRIES = 3;
@@ -165,17 +165,10 @@ function apiError(req: HttpRequest, response: Response, text: string, attempts: 
   let code = `http_${status}`;
   let message = `${req.method} ${req.path}: HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
   let details: Record<string, unknown> | undefined;
-  try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
-    const e = parsed?.error;
-    if (e && typeof e === 'object') {
-      if (typeof e.code === 'string') code = e.code;
-      if (typeof e.message === 'string') message = e.message;
-      if (e.details && typeof e.details === 'object' && !Array.isArray(e.details)) details = e.details as Record<string, unknown>;
-    }
-  } catch {
-    // Not JSON (a proxy's error page, say): keep the generic message.
-  }
+  const body = parseErrorBody(text);
+  if (body?.code !== undefined) code = body.code;
+  if (body?.message !== undefined) message = body.message;
+  if (body?.details !== undefined) details = body.details;
   if (status >= 300 && status < 400) {
     code = 'unexpected_redirect';
     message = `${req.method} ${req.path}: unexpected redirect (HTTP ${status}) to ${response.headers.get('location') ?? 'nowhere'}; check serviceUrl`;

@@ -1,3 +1,4 @@
+// The public surface of @sigilauth/sdk, listed by hand: a new export is a decision.
 export { SigilAuth, type SigilAuthOptions } from './client.js';
 export { MpaApi } from './mpa.js';
 export { PairingsApi } from './pairings.js';
@@ -41,5 +42,29 @@ export {
   type SigilErrorOptions,
 } from './errors.js';
 export { WebhookVerificationError, type WebhookVerificationErrorCode } from '@sigilauth/protocol';
+export { ERROR_CATALOGUE, ERROR_CODES, ErrorCode, isErrorCode } from '@sigilauth/protocol';
 export type { FetchLike } from './http.js';
-export type * from './types.js';
+export {
+  type ApprovalGroup,
+  type Approver,
+  type AwaitResultOptions,
+  type CallOptions,
+  type Device,
+  type DeviceAttestation,
+  type DeviceStatus,
+  type MpaAction,
+  type MpaCreateOptions,
+  type MpaList,
+  type MpaListOptions,
+  type MpaRequest,
+  type MpaRequestInput,
+  type MpaResult,
+  type MpaStatus,
+  type MpaTerminalStatus,
+  type Pairing,
+  type PairingCreated,
+  type PairingCreateOptions,
+  type PairingStatus,
+  type ParamValue,
+  type Pictogram,
+} from './types.js';

@@ -6,15 +6,38 @@ import type {
   Approver,
   ApprovalGroup,
   DeviceAttestation,
+  Device,
   MpaAction,
+  MpaList,
   MpaRequestInput,
   MpaRequestView,
   MpaStatus,
+  Pairing,
+  PairingCreated,
   ParamValue,
   Pictogram,
 } from '@sigilauth/protocol';
 
-export type { Approver, ApprovalGroup, DeviceAttestation, MpaAction, MpaRequestInput, MpaStatus, ParamValue, Pictogram };
+export type {
+  Approver,
+  ApprovalGroup,
+  Device,
+  DeviceAttestation,
+  MpaAction,
+  MpaList,
+  MpaRequestInput,
+  MpaStatus,
+  Pairing,
+  PairingCreated,
+  ParamValue,
+  Pictogram,
+};
+
+/** GET /v1/pairings/:id's status. */
+export type PairingStatus = Pairing['status'];
+
+/** A device's status in the device list. */
+export type DeviceStatus = Device['status'];
 
 /** A request that has finished: every status but 'pending'. */
 export type MpaTerminalStatus = Exclude<MpaStatus, 'pending'>;
@@ -35,57 +58,9 @@ export interface MpaListOptions {
   cursor?: string;
 }
 
-export interface MpaList {
-  /** Newest first. */
-  data: MpaRequest[];
-  /** Pass as `cursor` for the next page; null on the last page. */
-  next_cursor: string | null;
-}
-
-export type PairingStatus = 'pending' | 'completed' | 'expired';
-
-/** What POST /v1/pairings returns: show `code` and `pictogram` to the person pairing a device. */
-export interface PairingCreated {
-  pairing_id: string;
-  /** Single-use 8-digit code, valid until expires_at (5 minutes). */
-  code: string;
-  status: 'pending';
-  name: string | null;
-  expires_at: string;
-  server_id: string;
-  server_public_key: string;
-  /** The server's emoji fingerprint; the device shows the same five emoji. */
-  pictogram: Pictogram;
-}
-
-/** GET /v1/pairings/:id. fingerprint and device_public_key are set once completed. */
-export interface Pairing {
-  pairing_id: string;
-  status: PairingStatus;
-  name: string | null;
-  expires_at: string;
-  created_at: string;
-  completed_at?: string;
-  fingerprint?: string;
-  device_public_key?: string;
-}
-
 export interface PairingCreateOptions {
   /** A hint for the device's name, 1 to 100 characters. */
   name?: string;
-}
-
-export type DeviceStatus = 'active' | 'revoked';
-
-export interface Device {
-  fingerprint: string;
-  device_public_key: string;
-  name: string;
-  paired_at: string;
-  status: DeviceStatus;
-  revoked_at?: string;
-  /** How the key is held: `software` (sigil-device) or a passkey's attestation. */
-  attestation: DeviceAttestation;
 }
 
 /** Options every API call accepts. */

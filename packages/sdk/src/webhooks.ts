@@ -1,57 +1,34 @@
-import { verifyWebhook, WebhookVerificationError, type SignedTreeHead } from '@sigilauth/protocol';
-import type { MpaStatus, ParamValue } from './types.js';
+import {
+  verifyWebhook,
+  WebhookVerificationError,
+  type AuditHeadEvent,
+  type DevicePairedEvent,
+  type DeviceRevokedEvent,
+  type DeviceWebhookEvent,
+  type MpaApprovedEvent,
+  type MpaCancelledEvent,
+  type MpaCreatedEvent,
+  type MpaRejectedEvent,
+  type MpaTimeoutEvent,
+  type MpaWebhookEvent,
+  type WebhookEvent,
+  type WebhookEventType,
+} from '@sigilauth/protocol';
 
-interface MpaEventFields {
-  request_id: string;
-  groups_satisfied: string[];
-  groups_required: number;
-  groups_total: number;
-  action: { type: string; description: string; params: Record<string, ParamValue> };
-  /** When the request was created (mpa.created) or finished (the others). */
-  timestamp: string;
-}
-
-type MpaEventOf<S extends MpaStatus, T extends string> = MpaEventFields & { type: T; status: S };
-
-export type MpaCreatedEvent = MpaEventOf<'pending', 'mpa.created'> & { expires_at: string };
-export type MpaApprovedEvent = MpaEventOf<'approved', 'mpa.approved'>;
-export type MpaRejectedEvent = MpaEventOf<'rejected', 'mpa.rejected'>;
-export type MpaTimeoutEvent = MpaEventOf<'timeout', 'mpa.timeout'>;
-export type MpaCancelledEvent = MpaEventOf<'cancelled', 'mpa.cancelled'>;
-export type MpaWebhookEvent = MpaCreatedEvent | MpaApprovedEvent | MpaRejectedEvent | MpaTimeoutEvent | MpaCancelledEvent;
-
-export interface DevicePairedEvent {
-  type: 'device.paired';
-  fingerprint: string;
-  device_public_key: string;
-  name: string;
-  pairing_id: string;
-  timestamp: string;
-}
-
-export interface DeviceRevokedEvent {
-  type: 'device.revoked';
-  fingerprint: string;
-  name: string;
-  timestamp: string;
-}
-
-export type DeviceWebhookEvent = DevicePairedEvent | DeviceRevokedEvent;
-
-/**
- * A new signed tree head of the organisation's audit log (only to endpoints that list
- * `audit.head` in their events): keep them outside Sigil and check later that the log still
- * extends them (sigil.audit.verifySince).
- */
-export interface AuditHeadEvent {
-  type: 'audit.head';
-  tree_head: SignedTreeHead;
-  timestamp: string;
-}
-
-/** A webhook body; narrow on `type`. */
-export type WebhookEvent = MpaWebhookEvent | DeviceWebhookEvent | AuditHeadEvent;
-export type WebhookEventType = WebhookEvent['type'];
+export type {
+  AuditHeadEvent,
+  DevicePairedEvent,
+  DeviceRevokedEvent,
+  DeviceWebhookEvent,
+  MpaApprovedEvent,
+  MpaCancelledEvent,
+  MpaCreatedEvent,
+  MpaRejectedEvent,
+  MpaTimeoutEvent,
+  MpaWebhookEvent,
+  WebhookEvent,
+  WebhookEventType,
+};
 
 /** Node's IncomingHttpHeaders, any plain record, or a fetch Headers object. */
 export type WebhookHeadersInput = Record<string, string | string[] | undefined> | Headers;

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_PENDING_PER_DEVICE } from './config.js';
 import { deviceRoutes } from './devices/routes.js';
 import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gateway.js';
 import { requireApiKey } from './http/auth.js';
-import { formatValidationErrors, installErrorHandling } from './http/errors.js';
+import { errorBody, formatValidationErrors, installErrorHandling } from './http/errors.js';
 import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { clientErrorHandler, installInputGuard, useSupportedTimestamps } from './http/input-guard.js';
 import { prettyStream, type LogFormat } from './http/log-output.js';
@@ -101,15 +101,12 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     },
     clientErrorHandler,
     frameworkErrors: (err, _request, reply) => {
-      void (reply as FastifyReply).code(400).send({
-        error: {
-          code: 'invalid_request',
-          message: err.code === 'FST_ERR_BAD_URL' ? 'the URL path has a percent-escape that is not valid UTF-8' : err.message,
-        },
-      });
+      const message = err.code === 'FST_ERR_BAD_URL' ? 'the URL path has a percent-escape that is not valid UTF-8' : err.message;
+      void (reply as FastifyReply).code(400).send(errorBody('invalid_request', message));
     },
     schemaErrorFormatter: formatValidationErrors,
-    return503OnClosing: true,
+    // installErrorHandling answers requests that arrive while the server stops with the catalogue's 503.
+    return503OnClosing: false,
     forceCloseConnections: true,
   });
   installErrorHandling(app);

@@ -5,8 +5,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { ApiError } from './http/errors.js';
 import { METRICS_TOKEN_MIN_LENGTH } from './config.js';
+import { ApiError, errorAnswer, errorBody } from './http/errors.js';
 import type { Metrics } from './metrics.js';
 
 export interface MetricsEndpointConfig {
@@ -38,7 +38,7 @@ export function metricsRoute(app: FastifyInstance, metrics: Metrics, token: stri
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (!authorised(request, token)) {
       void reply.header('www-authenticate', 'Bearer realm="sigil-metrics"');
-      throw new ApiError(401, 'unauthorized', 'metrics need Authorization: Bearer <SIGIL_METRICS_TOKEN>');
+      throw new ApiError('unauthorized', 'metrics need Authorization: Bearer <SIGIL_METRICS_TOKEN>');
     }
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -48,18 +48,11 @@ export function metricsRoute(app: FastifyInstance, metrics: Metrics, token: stri
 /** A listener that serves only /metrics. */
 export async function startMetricsListener(metrics: Metrics, config: MetricsEndpointConfig & { listen: { host: string; port: number } }) {
   const app = Fastify({ logger: false, forceCloseConnections: true });
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
-    const status = err instanceof ApiError ? err.statusCode : 500;
-    void reply.code(status).send({
-      error: {
-        code: err instanceof ApiError ? err.code : 'internal_error',
-        message: err instanceof ApiError ? err.message : 'internal server error',
-      },
-    });
+  app.setErrorHandler((err: Error, _request, reply) => {
+    const answer = errorAnswer(err) ?? { status: 500, body: errorBody('internal_error', 'internal server error') };
+    void reply.code(answer.status).send(answer.body);
   });
-  app.setNotFoundHandler(
-    (_request, reply) => void reply.code(404).send({ error: { code: 'not_found', message: 'this listener serves only GET /metrics' } }),
-  );
+  app.setNotFoundHandler((_request, reply) => void reply.code(404).send(errorBody('not_found', 'this listener serves only GET /metrics')));
   metricsRoute(app, metrics, config.token);
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -1,12 +1,7 @@
 /** The console's editor for where a device is notified (PATCH /v1/devices/{fingerprint}). */
+import type { Contacts } from '@sigilauth/protocol/wire';
 import { errorMessage, type ApiResult } from './lib/api.js';
 import { h, replace } from './lib/dom.js';
-
-interface Contacts {
-  email: string | null;
-  slack_webhook: string | null;
-  push: { service: string } | null;
-}
 
 type Api = <T = any>(method: string, path: string, body?: unknown) => Promise<ApiResult<T>>;
 

@@ -1,17 +1,9 @@
 /** The console's view of a request's notifications (GET /v1/mpa/requests/{id}/notifications). */
+import type { Notification } from '@sigilauth/protocol/wire';
 import { h, type Child } from './lib/dom.js';
 
-export interface NotificationRow {
-  kind: string;
-  fingerprint: string | null;
-  channel: 'push' | 'email' | 'slack';
-  target: string;
-  status: 'queued' | 'sent' | 'delivered' | 'failed';
-  reason: string | null;
-  attempt_count: number;
-  next_attempt_at: string | null;
-  created_at: string;
-}
+/** One notification as GET /v1/mpa/requests/{id}/notifications answers it. */
+export type NotificationRow = Notification;
 
 const KIND_TEXT: Readonly<Record<string, string>> = {
   created: 'New request',

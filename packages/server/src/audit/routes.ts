@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { AuditListSchema, ConsistencyProofSchema, InclusionProofSchema, SignedTreeHeadSchema } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
@@ -38,6 +39,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 200: AuditListSchema },
       },
     },
     async (request) => {
@@ -57,7 +59,13 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.get(
     '/v1/audit/tree-head',
-    { ...auth, schema: { summary: 'The latest signed tree head; one is signed on demand if the log has grown' } },
+    {
+      ...auth,
+      schema: {
+        summary: 'The latest signed tree head; one is signed on demand if the log has grown',
+        response: { 200: SignedTreeHeadSchema },
+      },
+    },
     async (request) => currentHead(tenantOf(request)),
   );
 
@@ -68,6 +76,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: 'Audit path of the entry at a leaf index in the tree of a given size (default: the latest signed head)',
         querystring: Type.Object({ index: Count, size: Type.Optional(Count) }, { additionalProperties: false }),
+        response: { 200: InclusionProofSchema },
       },
     },
     async (request) => {
@@ -84,6 +93,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: 'Proof that the tree of `from` leaves is a prefix of the tree of `to` leaves (default: the latest signed head)',
         querystring: Type.Object({ from: Count, to: Type.Optional(Count) }, { additionalProperties: false }),
+        response: { 200: ConsistencyProofSchema },
       },
     },
     async (request) => {
@@ -95,7 +105,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   const defaultSize = async (tenantId: string): Promise<number> => {
     const head = (await latestTreeHead(ctx.db, tenantId)) ?? (await currentHead(tenantId));
-    if (head.payload.tree_size === 0) throw new ApiError(404, 'empty_log', 'the audit log is empty');
+    if (head.payload.tree_size === 0) throw new ApiError('empty_log', 'the audit log is empty');
     return head.payload.tree_size;
   };
 }

@@ -273,12 +273,12 @@ export async function loadLeafHashes(db: Queryable, tenantId: string, size: numb
   const hashes: Buffer[] = [];
   for (const row of rows) {
     if (Number(row.leaf_index) !== hashes.length || !row.leaf_hash) {
-      throw new ApiError(500, 'audit_log_damaged', `the audit log is damaged at leaf index ${hashes.length}; run sigil audit verify`);
+      throw new ApiError('audit_log_damaged', `the audit log is damaged at leaf index ${hashes.length}; run sigil audit verify`);
     }
     hashes.push(Buffer.from(row.leaf_hash, 'hex'));
   }
   if (hashes.length !== size) {
-    throw new ApiError(500, 'audit_log_damaged', `the audit log is damaged at leaf index ${hashes.length}; run sigil audit verify`);
+    throw new ApiError('audit_log_damaged', `the audit log is damaged at leaf index ${hashes.length}; run sigil audit verify`);
   }
   return hashes;
 }
@@ -290,8 +290,8 @@ export async function integratedSize(db: Queryable, tenantId: string): Promise<n
 
 export async function inclusion(db: Queryable, tenantId: string, index: number, size: number) {
   const available = await integratedSize(db, tenantId);
-  if (size > available) throw new ApiError(400, 'invalid_request', `size ${size} is larger than the log (${available} entries)`);
-  if (index >= size) throw new ApiError(400, 'invalid_request', `index must be below size (${size})`);
+  if (size > available) throw new ApiError('invalid_request', `size ${size} is larger than the log (${available} entries)`);
+  if (index >= size) throw new ApiError('invalid_request', `index must be below size (${size})`);
   const leaves = await loadLeafHashes(db, tenantId, size);
   const [row] = await db.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE tenant_id = $1 AND leaf_index = $2`, [
     tenantId,
@@ -310,8 +310,8 @@ export async function inclusion(db: Queryable, tenantId: string, index: number, 
 
 export async function consistency(db: Queryable, tenantId: string, from: number, to: number) {
   const available = await integratedSize(db, tenantId);
-  if (to > available) throw new ApiError(400, 'invalid_request', `to ${to} is larger than the log (${available} entries)`);
-  if (from < 1 || from > to) throw new ApiError(400, 'invalid_request', 'consistency proofs need 1 <= from <= to');
+  if (to > available) throw new ApiError('invalid_request', `to ${to} is larger than the log (${available} entries)`);
+  if (from < 1 || from > to) throw new ApiError('invalid_request', 'consistency proofs need 1 <= from <= to');
   const leaves = await loadLeafHashes(db, tenantId, to);
   return {
     from,

@@ -31,7 +31,6 @@ export type AuditAlarm = (tenantId: string, problem: string) => void;
 export class AuditLogTamperedError extends ApiError {
   constructor(problem: string) {
     super(
-      500,
       'audit_log_tampered',
       `the audit log no longer extends what this server saw: ${problem}; no tree head is signed until an operator has looked (run sigil audit verify --since-head)`,
     );

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { WebhookEventType } from '@sigilauth/protocol';
 import type { Queryable } from '../storage/database.js';
 import { enqueueNotifications } from '../notifications/outbox.js';
 import { enqueueDeliveries } from '../webhooks/deliveries.js';
 
-export type EventType =
-  'mpa.created' | 'mpa.approved' | 'mpa.rejected' | 'mpa.timeout' | 'mpa.cancelled' | 'device.paired' | 'device.revoked' | 'audit.head';
+/** The integrator-facing event types: the `type` of the webhook bodies @sigilauth/protocol declares. */
+export type EventType = WebhookEventType;
 
 /**
  * Records an integrator-facing event in the same transaction as the change that caused it,

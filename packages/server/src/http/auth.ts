@@ -14,14 +14,14 @@ export function requireApiKey(db: Queryable) {
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     const match = header?.match(/^Bearer\s+(\S+)$/i);
-    if (!match) throw new ApiError(401, 'unauthorized', 'missing API key: send Authorization: Bearer sgk_...');
+    if (!match) throw new ApiError('unauthorized', 'missing API key: send Authorization: Bearer sgk_...');
     const auth = await authenticateApiKey(db, match[1]!);
-    if (!auth) throw new ApiError(401, 'unauthorized', 'invalid or revoked API key');
+    if (!auth) throw new ApiError('unauthorized', 'invalid or revoked API key');
     request.auth = auth;
   };
 }
 
 export function tenantOf(request: FastifyRequest): string {
-  if (!request.auth) throw new ApiError(401, 'unauthorized', 'missing API key');
+  if (!request.auth) throw new ApiError('unauthorized', 'missing API key');
   return request.auth.tenantId;
 }

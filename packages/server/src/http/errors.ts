@@ -1,59 +1,108 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { MpaValidationError } from '@sigilauth/protocol';
+import { ErrorBodySchema, errorStatus, MpaValidationError, type ErrorBody, type ErrorCode } from '@sigilauth/protocol';
 import { StorageUnavailableError } from '../storage/database.js';
 
-/** An error the client caused or must know about; becomes `{ error: { code, message, details? } }`. */
+/** An error the client caused or must know about; becomes `{ error: { code, message, details? } }` with the code's status. */
 export class ApiError extends Error {
+  readonly statusCode: number;
+
   constructor(
-    readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
   ) {
     super(message);
+    this.statusCode = errorStatus(code);
   }
 }
 
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
 
-const FASTIFY_ERRORS: Record<string, [number, string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_json'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_request'],
+/** Fastify's own errors that reach clients, by Fastify code. */
+const FASTIFY_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_BAD_URL: 'invalid_request',
+  FST_ERR_VALIDATION: 'invalid_request',
 };
 
+/** Any other error a plugin or Fastify raises with a status: the catalogue code for that status. */
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  431: 'headers_too_large',
+  503: 'unavailable',
+};
+
+/** The error body, and its status, for any error a handler or Fastify raised. */
+export function errorAnswer(err: FastifyError | ApiError | Error): { status: number; body: ErrorBody } | null {
+  if (err instanceof ApiError) {
+    return {
+      status: err.statusCode,
+      body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
+    };
+  }
+  const fe = err as FastifyError;
+  const code: ErrorCode | undefined =
+    fe.validation || err instanceof MpaValidationError
+      ? 'invalid_request'
+      : ((fe.code ? FASTIFY_ERRORS[fe.code] : undefined) ?? (fe.statusCode !== undefined ? BY_STATUS[fe.statusCode] : undefined));
+  return code ? { status: errorStatus(code), body: { error: { code, message: fe.message } } } : null;
+}
+
+/** Every route answers its errors with the one error body, and says so in /openapi.json. */
+const ERROR_RESPONSES = { '4xx': ErrorBodySchema, '5xx': ErrorBodySchema };
+
 export function installErrorHandling(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema ?? {};
+    route.schema = { ...schema, response: { ...ERROR_RESPONSES, ...(schema.response as object | undefined) } };
+  });
+
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
+    void reply.code(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  // A request that arrives while the server stops gets the catalogue's 503, not Fastify's own body.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) {
+      void reply.header('connection', 'close').header('retry-after', '1');
+      throw new ApiError('unavailable', 'the server is stopping; retry shortly');
+    }
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => {
-    if (err instanceof ApiError) {
-      if (typeof err.details?.retry_after_seconds === 'number') void reply.header('retry-after', String(err.details.retry_after_seconds));
-      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, details: err.details } });
-    }
     if (err instanceof StorageUnavailableError) {
       request.log.warn({ err: err.message }, 'storage unavailable');
-      return reply
-        .code(503)
-        .header('retry-after', '1')
-        .send({ error: { code: 'unavailable', message: 'storage is unavailable; retry shortly' } });
+      return reply.code(503).header('retry-after', '1').send(errorBody('unavailable', 'storage is unavailable; retry shortly'));
     }
-    const fe = err as FastifyError;
-    if (fe.validation || err instanceof MpaValidationError) {
-      return reply.code(400).send({ error: { code: 'invalid_request', message: fe.message } });
-    }
-    const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
-    if (known) return reply.code(known[0]).send({ error: { code: known[1], message: fe.message } });
-    if (fe.statusCode === 429) {
-      return reply.code(429).send({ error: { code: 'rate_limited', message: fe.message } });
+    const answer = errorAnswer(err);
+    if (answer) {
+      const retryAfter = answer.body.error.details?.retry_after_seconds;
+      if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+      return reply.code(answer.status).send(answer.body);
     }
     request.log.error({ err }, 'unhandled error');
-    return reply.code(500).send({ error: { code: 'internal_error', message: 'internal server error' } });
+    return reply.code(500).send(errorBody('internal_error', 'internal server error'));
   });
 }
+
+/** `{ error: { code, message } }`. */
+export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({ error: { code, message } });
 
 /** "body/groups/0 must have required property 'name'" style messages, with unknown fields named. */
 export function formatValidationErrors(

@@ -60,7 +60,7 @@ function checkRequest(request: FastifyRequest): void {
     findForbiddenInput(request.params, 'params') ??
     findForbiddenInput(request.query, 'querystring') ??
     findForbiddenInput(request.body, 'body');
-  if (problem) throw new ApiError(400, 'invalid_request', problem);
+  if (problem) throw new ApiError('invalid_request', problem);
 }
 
 /** Earliest and latest instants accepted in any date-time field: years 0001-9999, as PostgreSQL and JavaScript both hold them. */

@@ -1,12 +1,6 @@
 import { Type } from 'typebox';
+import { FingerprintSchema, PublicKeySchema, TimestampSchema, UuidSchema } from '@sigilauth/protocol';
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
-});
-
-export const Uuid = Type.String({ format: 'uuid' });
-export const Fingerprint = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lower-case hex SHA-256 of the compressed public key' });
-export const PublicKey = Type.String({ pattern: '^A[A-Za-z0-9+/]{43}$', description: '33-byte compressed P-256 point, standard base64' });
+export { FingerprintSchema as Fingerprint, PublicKeySchema as PublicKey, TimestampSchema as Timestamp, UuidSchema as Uuid };
 export const Signature = Type.String({ pattern: '^[A-Za-z0-9+/]{86}==$', description: '64-byte r||s, standard base64' });
-export const Timestamp = Type.String({ format: 'date-time' });
-export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+export const IdParams = Type.Object({ id: UuidSchema }, { additionalProperties: false });

@@ -33,24 +33,23 @@ async function checkDecision(
   now: number,
   verify: (approver: Approver) => Promise<void>,
 ): Promise<RequestRow> {
-  if (payload.purpose !== 'mpa-decision') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "mpa-decision"');
-  if (payload.request_id !== requestId)
-    throw new ApiError(400, 'invalid_request', 'payload.request_id does not match the request in the URL');
-  if (payload.server_id !== serverId) throw new ApiError(400, 'wrong_server', 'the decision was signed for another server');
-  if (!isFresh(payload.issued_at, now)) throw new ApiError(400, 'stale_signature', 'payload.issued_at is too far from the server clock');
+  if (payload.purpose !== 'mpa-decision') throw new ApiError('invalid_request', 'payload.purpose must be "mpa-decision"');
+  if (payload.request_id !== requestId) throw new ApiError('invalid_request', 'payload.request_id does not match the request in the URL');
+  if (payload.server_id !== serverId) throw new ApiError('wrong_server', 'the decision was signed for another server');
+  if (!isFresh(payload.issued_at, now)) throw new ApiError('stale_signature', 'payload.issued_at is too far from the server clock');
 
   const request = await findRequest(db, requestId);
   if (!request) throw notFound('MPA request');
   const approver = request.groups.flatMap((g) => g.approvers).find((a) => a.fingerprint === payload.fingerprint);
-  if (!approver) throw new ApiError(403, 'not_an_approver', 'this device is not an approver of this request');
+  if (!approver) throw new ApiError('not_an_approver', 'this device is not an approver of this request');
   await verify(approver);
   if (payload.action_digest !== request.action_digest) {
-    throw new ApiError(400, 'action_mismatch', 'the decision was signed for a different action');
+    throw new ApiError('action_mismatch', 'the decision was signed for a different action');
   }
   if (hasExpired(request.expires_at.getTime(), payload.issued_at)) {
     // A request that ended before its expiry keeps its stored outcome; only a pending one timed out.
     const status = await statusForLateDecision(db, requestId, now);
-    throw new ApiError(409, 'request_completed', `MPA request is already ${status}`, { status });
+    throw new ApiError('request_completed', `MPA request is already ${status}`, { status });
   }
   return request;
 }
@@ -66,7 +65,7 @@ export async function submitDecision(
 ): Promise<DeviceRequestView> {
   await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
     if (!verifyPayload(DomainTag.mpaDecision, payload, signature, approver.device_public_key)) {
-      throw new ApiError(401, 'invalid_signature', 'the decision signature does not verify against the approver key');
+      throw new ApiError('invalid_signature', 'the decision signature does not verify against the approver key');
     }
   });
   return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature }, now);
@@ -90,18 +89,17 @@ export async function submitWebAuthnDecision(
   await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
     const credential = await findCredentialByFingerprint(db, approver.fingerprint);
     if (!credential || credential.public_key !== approver.device_public_key) {
-      throw new ApiError(401, 'invalid_signature', 'this approver has no passkey: it decides with a signature from its device key');
+      throw new ApiError('invalid_signature', 'this approver has no passkey: it decides with a signature from its device key');
     }
-    if (!relyingParty) throw new ApiError(503, 'webauthn_unavailable', 'passkeys are not configured on this server (set SIGIL_PUBLIC_URL)');
+    if (!relyingParty) throw new ApiError('webauthn_unavailable', 'passkeys are not configured on this server (set SIGIL_PUBLIC_URL)');
     ({ counter } = await verifyPasskeyAssertion(relyingParty, credential, decisionChallenge(payload).toString('base64url'), assertion));
   });
   // A replay of an accepted decision is answered like any second decision; the counter check
   // then refuses other re-used assertions (and cloned authenticators) before anything is recorded.
   if (await hasDecided(db, requestId, payload.fingerprint))
-    throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+    throw new ApiError('already_decided', 'this device has already decided on this request');
   if (!(await advanceSignCount(db, payload.fingerprint, counter, now))) {
     throw new ApiError(
-      401,
       'invalid_signature',
       "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator",
     );

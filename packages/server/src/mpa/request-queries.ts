@@ -36,7 +36,7 @@ function decodeListCursor(cursor: string): [string, string] {
     if (typeof time === 'string' && typeof id === 'string' && CURSOR_TIME.test(time) && isSupportedTimestamp(time) && UUID.test(id))
       return [time, id];
   }
-  throw new ApiError(400, 'invalid_request', 'cursor is not valid: pass back the next_cursor of the previous page');
+  throw new ApiError('invalid_request', 'cursor is not valid: pass back the next_cursor of the previous page');
 }
 
 /** Newest first, keyset-paginated by (created_at, id). */

@@ -67,7 +67,7 @@ export async function createRequest(
       ]);
       if (!existing) throw new Error('idempotent request vanished');
       if (existing.body_hash !== bodyHash) {
-        throw new ApiError(409, 'idempotency_conflict', 'Idempotency-Key was already used with a different request body');
+        throw new ApiError('idempotency_conflict', 'Idempotency-Key was already used with a different request body');
       }
       return { view: toView(existing, now), replayed: true };
     }
@@ -110,9 +110,9 @@ async function checkApproversPaired(tx: Queryable, tenantId: string, groups: App
   for (const { fingerprint, device_public_key } of approvers) {
     const device = devices.get(fingerprint);
     if (!device || device.public_key !== device_public_key) {
-      throw new ApiError(400, 'invalid_request', `Invalid MPA request: device ${fingerprint} is not paired with this organisation`);
+      throw new ApiError('invalid_request', `Invalid MPA request: device ${fingerprint} is not paired with this organisation`);
     }
-    if (device.revoked_at) throw new ApiError(400, 'invalid_request', `Invalid MPA request: device ${fingerprint} has been revoked`);
+    if (device.revoked_at) throw new ApiError('invalid_request', `Invalid MPA request: device ${fingerprint} has been revoked`);
   }
 }
 
@@ -139,7 +139,6 @@ async function checkPendingQuota(tx: Queryable, tenantId: string, groups: Approv
   if (!first) return;
   const retryAfter = Math.max(1, Math.ceil((first.first_expiry.getTime() - now) / 1000));
   throw new ApiError(
-    429,
     'too_many_pending_requests',
     `Device ${first.fingerprint} already has ${max} pending requests from this organisation; wait until some are decided or expire`,
     { fingerprint: first.fingerprint, limit: max, retry_after_seconds: retryAfter },
@@ -220,7 +219,7 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
 }
 
 function completedError(row: RequestRow): ApiError {
-  return new ApiError(409, 'request_completed', `MPA request is already ${row.status}`, { status: row.status });
+  return new ApiError('request_completed', `MPA request is already ${row.status}`, { status: row.status });
 }
 
 /**
@@ -260,14 +259,14 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
     const { row, events, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
     if (row.status !== 'pending') return completedError(row);
     const at = serialTime(events, now);
-    if (!device || device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and can no longer decide');
+    if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
     const [inserted] = await tx.query<{ decided_at: Date }>(
       `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
       [row.id, d.fingerprint, groupIndex, d.decision, JSON.stringify(d.payload), d.signature, new Date(at)],
     );
-    if (!inserted) throw new ApiError(409, 'already_decided', 'this device has already decided on this request');
+    if (!inserted) throw new ApiError('already_decided', 'this device has already decided on this request');
     const group = row.groups[groupIndex]!.name;
     await appendAudit(
       tx,

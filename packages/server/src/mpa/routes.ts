@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MPA_LIMITS, MpaValidationError, validateMpaRequest, type DecisionPayload, type MpaPolicy } from '@sigilauth/protocol';
+import {
+  DeviceRequestViewSchema,
+  MPA_LIMITS,
+  MpaListSchema,
+  MpaRequestViewSchema,
+  MpaValidationError,
+  validateMpaRequest,
+  type DecisionPayload,
+  type MpaPolicy,
+} from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
@@ -88,7 +97,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       preHandler: ctx.requireApiKey,
       bodyLimit: 512 * 1024,
-      schema: { summary: 'Create an MPA request', body: MpaRequestBody },
+      schema: { summary: 'Create an MPA request', body: MpaRequestBody, response: { 201: MpaRequestViewSchema } },
       validatorCompiler: () => (body: unknown) => {
         try {
           return { value: { raw: body, policy: validateMpaRequest(body) } };
@@ -102,7 +111,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { raw, policy } = request.body as unknown as { raw: unknown; policy: MpaPolicy };
       const key = request.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
-        throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
+        throw new ApiError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
       }
       const { view, replayed } = await createRequest(ctx.db, tenantOf(request), policy, {
         idempotencyKey: key,
@@ -132,6 +141,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 200: MpaListSchema },
       },
     },
     async (request) =>
@@ -143,12 +153,16 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       }),
   );
 
-  r.get('/v1/mpa/requests/:id', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    getRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.get(
+    '/v1/mpa/requests/:id',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: MpaRequestViewSchema } } },
+    async (request) => getRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
-  r.post('/v1/mpa/requests/:id/cancel', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    cancelRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.post(
+    '/v1/mpa/requests/:id/cancel',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: MpaRequestViewSchema } } },
+    async (request) => cancelRequest(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
   r.post(
@@ -158,6 +172,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'Called by a device: a signed approve or deny (a device signature, or a passkey assertion)',
         params: IdParams,
         body: DecisionBody,
+        response: { 200: DeviceRequestViewSchema },
       },
     },
     async (request) => {

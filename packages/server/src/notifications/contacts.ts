@@ -40,7 +40,7 @@ export type ContactsView = ReturnType<typeof contactsView>;
 export function checkEmail(email: string): string {
   const trimmed = email.trim();
   if (trimmed.length > MAX_EMAIL_LENGTH || !/^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/.test(trimmed)) {
-    throw new ApiError(400, 'invalid_request', 'email must be one address such as alice@example.com');
+    throw new ApiError('invalid_request', 'email must be one address such as alice@example.com');
   }
   return trimmed;
 }
@@ -53,13 +53,12 @@ async function checkSubscription(
   policy: UrlPolicy,
 ): Promise<{ endpoint: string; p256dh: string; auth: string }> {
   const endpoint = await checkWebhookUrl(sub.endpoint, policy);
-  if (!policy.allowPrivate && !endpoint.startsWith('https:'))
-    throw new ApiError(400, 'invalid_url', 'a push endpoint must be an https: URL');
+  if (!policy.allowPrivate && !endpoint.startsWith('https:')) throw new ApiError('invalid_url', 'a push endpoint must be an https: URL');
   const p256dh = b64urlBytes(sub.keys.p256dh);
   if (!p256dh || p256dh.length !== 65 || p256dh[0] !== 4)
-    throw new ApiError(400, 'invalid_request', 'push_subscription.keys.p256dh must be an uncompressed P-256 point (65 bytes, base64url)');
+    throw new ApiError('invalid_request', 'push_subscription.keys.p256dh must be an uncompressed P-256 point (65 bytes, base64url)');
   const auth = b64urlBytes(sub.keys.auth);
-  if (!auth || auth.length !== 16) throw new ApiError(400, 'invalid_request', 'push_subscription.keys.auth must be 16 bytes, base64url');
+  if (!auth || auth.length !== 16) throw new ApiError('invalid_request', 'push_subscription.keys.auth must be 16 bytes, base64url');
   return { endpoint, p256dh: sub.keys.p256dh, auth: sub.keys.auth };
 }
 
@@ -86,7 +85,7 @@ export async function updateContacts(
     fingerprint,
   ]);
   if (!device) throw notFound('device');
-  if (device.revoked_at) throw new ApiError(403, 'device_revoked', 'this device has been revoked and is no longer notified');
+  if (device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and is no longer notified');
   const [row] = await db.query<ContactsRow>(
     `INSERT INTO device_contacts AS c (tenant_id, fingerprint, email, slack_webhook_url, push_endpoint, push_p256dh, push_auth, updated_at)
      VALUES ($1, $2, $4, $6, $8, $9, $10, $11)

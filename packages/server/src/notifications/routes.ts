@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { DeviceContactsSchema, NotificationListSchema, NotificationSettingsSchema } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { Fingerprint, IdParams } from '../http/schemas.js';
@@ -40,6 +41,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: AppContext): void 
           { email: Type.Optional(Email), slack_webhook_url: Type.Optional(Url), push_subscription: Type.Optional(PushSubscription) },
           { additionalProperties: false },
         ),
+        response: { 200: DeviceContactsSchema },
       },
     },
     async (request) => ({
@@ -49,13 +51,23 @@ export function notificationRoutes(app: FastifyInstance, ctx: AppContext): void 
   );
   r.get(
     '/v1/devices/:fingerprint/notifications',
-    { preHandler: ctx.requireApiKey, schema: { params: Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false }) } },
+    {
+      preHandler: ctx.requireApiKey,
+      schema: {
+        params: Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false }),
+        response: { 200: DeviceContactsSchema },
+      },
+    },
     async (request) => ({
       fingerprint: request.params.fingerprint,
       notifications: await getContacts(ctx.db, tenantOf(request), request.params.fingerprint),
     }),
   );
-  r.get('/v1/notifications/settings', { preHandler: ctx.requireApiKey }, async (request) => getSettings(ctx.db, tenantOf(request)));
+  r.get(
+    '/v1/notifications/settings',
+    { preHandler: ctx.requireApiKey, schema: { response: { 200: NotificationSettingsSchema } } },
+    async (request) => getSettings(ctx.db, tenantOf(request)),
+  );
   r.patch(
     '/v1/notifications/settings',
     {
@@ -65,12 +77,15 @@ export function notificationRoutes(app: FastifyInstance, ctx: AppContext): void 
           { content: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('title_only')])), slack_webhook_url: Type.Optional(Url) },
           { additionalProperties: false },
         ),
+        response: { 200: NotificationSettingsSchema },
       },
     },
     async (request) => updateSettings(ctx.db, tenantOf(request), request.body, ctx.webhooks, ctx.clock()),
   );
-  r.get('/v1/mpa/requests/:id/notifications', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    listNotifications(ctx.db, tenantOf(request), request.params.id),
+  r.get(
+    '/v1/mpa/requests/:id/notifications',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: NotificationListSchema } } },
+    async (request) => listNotifications(ctx.db, tenantOf(request), request.params.id),
   );
 }
 

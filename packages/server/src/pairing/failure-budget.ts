@@ -35,7 +35,7 @@ const perSecond = (budget: Budget) => budget.perHour / 3600;
 
 const rateLimited = (seconds: number, why: string) => {
   const wait = Math.max(1, Math.ceil(seconds));
-  return new ApiError(429, 'rate_limited', `${why}; try again in ${wait} s`, { retry_after_seconds: wait });
+  return new ApiError('rate_limited', `${why}; try again in ${wait} s`, { retry_after_seconds: wait });
 };
 
 /** Takes one failure from the bucket if it has room; else returns how long until it will. */

@@ -1,5 +1,13 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { DomainTag, fingerprintOf, isFresh, verifyPayload, type DeviceAttestation, type PairingProof } from '@sigilauth/protocol';
+import {
+  DomainTag,
+  fingerprintOf,
+  isFresh,
+  verifyPayload,
+  type DeviceAttestation,
+  type Pairing,
+  type PairingProof,
+} from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -58,7 +66,6 @@ export async function createPairing(
     );
     if (open!.n >= PAIRING_MAX_OPEN_PER_ORG) {
       throw new ApiError(
-        429,
         'too_many_pairings',
         `this organisation already has ${PAIRING_MAX_OPEN_PER_ORG} open pairing codes; wait until some are used or expire (5 minutes)`,
       );
@@ -78,11 +85,11 @@ export async function createPairing(
     }
     return null;
   });
-  if (!created) throw new ApiError(503, 'pairing_capacity', 'too many pairings are open on this server; try again shortly');
+  if (!created) throw new ApiError('pairing_capacity', 'too many pairings are open on this server; try again shortly');
   return created;
 }
 
-export async function getPairing(db: Queryable, tenantId: string, id: string, now: number) {
+export async function getPairing(db: Queryable, tenantId: string, id: string, now: number): Promise<Pairing> {
   const [row] = await db.query<PairingRow & { device_name: string | null; public_key: string | null }>(
     `SELECT p.id, p.tenant_id, p.name_hint, p.status, p.expires_at, p.created_at, p.completed_at, p.fingerprint, p.failed_attempts,
             d.name AS device_name, d.public_key
@@ -98,13 +105,13 @@ export async function getPairing(db: Queryable, tenantId: string, id: string, no
     name: row.device_name ?? row.name_hint,
     expires_at: row.expires_at.toISOString(),
     created_at: row.created_at.toISOString(),
-    ...(status === 'completed'
-      ? { completed_at: row.completed_at?.toISOString(), fingerprint: row.fingerprint, device_public_key: row.public_key }
+    ...(status === 'completed' && row.completed_at && row.fingerprint && row.public_key
+      ? { completed_at: row.completed_at.toISOString(), fingerprint: row.fingerprint, device_public_key: row.public_key }
       : {}),
   };
 }
 
-const WRONG_CODE = () => new ApiError(400, 'invalid_code', 'the pairing code is wrong, expired or already used');
+const WRONG_CODE = () => new ApiError('invalid_code', 'the pairing code is wrong, expired or already used');
 
 interface OpenPairing {
   id: string;
@@ -207,7 +214,6 @@ export interface PairingKey {
 
 const alreadyPaired = () =>
   new ApiError(
-    409,
     'device_already_paired',
     'this device key is already paired on this server (or was, and has been revoked): a key belongs to one organisation for good; pair with a new key',
   );
@@ -267,18 +273,18 @@ export async function completePairing(
   clientAddress: string,
   now: number,
 ) {
-  if (proof.purpose !== 'pairing') throw new ApiError(400, 'invalid_request', 'payload.purpose must be "pairing"');
-  if (proof.server_id !== serverId) throw new ApiError(400, 'wrong_server', 'the pairing proof was signed for another server');
-  if (!isFresh(proof.issued_at, now)) throw new ApiError(400, 'stale_signature', 'payload.issued_at is too far from the server clock');
+  if (proof.purpose !== 'pairing') throw new ApiError('invalid_request', 'payload.purpose must be "pairing"');
+  if (proof.server_id !== serverId) throw new ApiError('wrong_server', 'the pairing proof was signed for another server');
+  if (!isFresh(proof.issued_at, now)) throw new ApiError('stale_signature', 'payload.issued_at is too far from the server clock');
   let fingerprint: string;
   try {
     fingerprint = fingerprintOf(proof.device_public_key);
   } catch {
-    throw new ApiError(400, 'invalid_request', 'device_public_key must be a 33-byte compressed P-256 point in standard base64');
+    throw new ApiError('invalid_request', 'device_public_key must be a 33-byte compressed P-256 point in standard base64');
   }
-  if (fingerprint !== proof.fingerprint) throw new ApiError(400, 'fingerprint_mismatch', 'fingerprint does not match device_public_key');
+  if (fingerprint !== proof.fingerprint) throw new ApiError('fingerprint_mismatch', 'fingerprint does not match device_public_key');
   if (!verifyPayload(DomainTag.pairing, proof, signature, proof.device_public_key)) {
-    throw new ApiError(401, 'invalid_signature', 'the pairing proof signature does not verify');
+    throw new ApiError('invalid_signature', 'the pairing proof signature does not verify');
   }
   return completePairingForKey(
     db,

@@ -7,6 +7,7 @@ import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { Fingerprint, IdParams, PublicKey, Signature } from '../http/schemas.js';
 import { completePairing, createPairing, getPairing } from './pairings.js';
+import { PairingCompletedSchema, PairingCreatedSchema, PairingSchema } from '@sigilauth/protocol';
 
 const PairingProofSchema = Type.Object(
   {
@@ -32,6 +33,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
         body: Type.Optional(
           Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false }),
         ),
+        response: { 201: PairingCreatedSchema },
       },
     },
     async (request, reply) => {
@@ -39,7 +41,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
       return reply.code(201).send({
         pairing_id: pairing.id,
         code,
-        status: pairing.status,
+        status: 'pending' as const,
         name: pairing.name_hint,
         expires_at: pairing.expires_at.toISOString(),
         server_id: ctx.identity.serverId,
@@ -48,8 +50,10 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
       });
     },
   );
-  r.get('/v1/pairings/:id', { preHandler: ctx.requireApiKey, schema: { params: IdParams } }, async (request) =>
-    getPairing(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.get(
+    '/v1/pairings/:id',
+    { preHandler: ctx.requireApiKey, schema: { params: IdParams, response: { 200: PairingSchema } } },
+    async (request) => getPairing(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
   r.post(
     '/v1/pairings/complete',
@@ -58,12 +62,12 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: 'Called by a device: complete a pairing with its code and a proof of key possession',
         body: Type.Object({ payload: PairingProofSchema, signature: Signature }, { additionalProperties: false }),
+        response: { 200: PairingCompletedSchema },
       },
     },
     async (request) => {
       if (ctx.webAuthn.attestationRequired) {
         throw new ApiError(
-          403,
           'attestation_required',
           'this server accepts only devices with verified hardware attestation (SIGIL_ATTESTATION_REQUIRED=true); a software key such as sigil-device cannot pair: use a passkey at /approve',
         );
@@ -76,7 +80,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
         request.ip,
         ctx.clock(),
       );
-      return { status: 'completed', server_id: ctx.identity.serverId, ...device, paired_at: new Date(ctx.clock()).toISOString() };
+      return { status: 'completed' as const, server_id: ctx.identity.serverId, ...device, paired_at: new Date(ctx.clock()).toISOString() };
     },
   );
 }

@@ -199,19 +199,18 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         const rp = requireRelyingParty(ctx.webAuthn);
         const now = ctx.clock();
         const challenge = await consumeChallenge(ctx.db, request.body.challenge_id, 'session', now);
-        if (!challenge) throw new ApiError(400, 'challenge_expired', 'this sign-in expired or was already used: try again');
+        if (!challenge) throw new ApiError('challenge_expired', 'this sign-in expired or was already used: try again');
         const credential = await findCredentialById(ctx.db, request.body.webauthn.credential_id);
-        if (!credential) throw new ApiError(401, 'unknown_passkey', 'this passkey is not paired with this server');
+        if (!credential) throw new ApiError('unknown_passkey', 'this passkey is not paired with this server');
         const { counter } = await verifyPasskeyAssertion(rp, credential, challenge.challenge, request.body.webauthn);
         if (!(await advanceSignCount(ctx.db, credential.fingerprint, counter, now))) {
           throw new ApiError(
-            401,
             'invalid_signature',
             "the passkey's signature counter did not increase: a replayed assertion or a cloned authenticator",
           );
         }
         const tenantId = await activeDeviceTenant(ctx.db, credential.fingerprint);
-        if (tenantId === null) throw new ApiError(403, 'device_revoked', 'this passkey has been revoked by the organisation');
+        if (tenantId === null) throw new ApiError('device_revoked', 'this passkey has been revoked by the organisation');
         setSessionCookie(reply, await openSession(ctx.db, tenantId, credential.fingerprint, now), secure(request));
         return me(tenantId, credential.fingerprint);
       },
@@ -227,7 +226,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     const me = async (tenantId: string, fingerprint: string) => {
       const device = await deviceProfile(ctx.db, tenantId, fingerprint);
       const credential = await findCredentialByFingerprint(ctx.db, fingerprint);
-      if (!device || !credential) throw new ApiError(401, 'unauthorized', 'sign in with your passkey');
+      if (!device || !credential) throw new ApiError('unauthorized', 'sign in with your passkey');
       return {
         tenant_id: tenantId,
         org_name: device.org_name,

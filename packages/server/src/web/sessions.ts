@@ -73,6 +73,6 @@ export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
 export async function requireSession(db: Queryable, request: FastifyRequest, now: number): Promise<ApproverSession> {
   const token = readCookie(request, SESSION_COOKIE);
   const session = token ? await findSession(db, token, now) : null;
-  if (!session) throw new ApiError(401, 'unauthorized', 'sign in with your passkey');
+  if (!session) throw new ApiError('unauthorized', 'sign in with your passkey');
   return session;
 }

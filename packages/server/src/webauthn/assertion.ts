@@ -20,21 +20,21 @@ export async function deviceKeyFromCose(cose: Uint8Array): Promise<string> {
   const x = key.get(COSE.x);
   const y = key.get(COSE.y);
   if (key.get(COSE.kty) !== COSE_KTY_EC2 || key.get(COSE.crv) !== COSE_CRV_P256 || key.get(COSE.alg) !== COSE_ALG_ES256) {
-    throw new ApiError(400, 'invalid_registration', 'the passkey must be an ES256 (ECDSA P-256) key');
+    throw new ApiError('invalid_registration', 'the passkey must be an ES256 (ECDSA P-256) key');
   }
   if (!(x instanceof Uint8Array) || !(y instanceof Uint8Array) || x.length !== 32 || y.length !== 32) {
-    throw new ApiError(400, 'invalid_registration', 'the passkey public key is malformed');
+    throw new ApiError('invalid_registration', 'the passkey public key is malformed');
   }
   const encoded = Buffer.concat([Buffer.from([(y[31]! & 1) === 1 ? 0x03 : 0x02]), Buffer.from(x)]).toString('base64');
   try {
     decodePublicKey(encoded);
   } catch {
-    throw new ApiError(400, 'invalid_registration', 'the passkey public key is not a point on P-256');
+    throw new ApiError('invalid_registration', 'the passkey public key is not a point on P-256');
   }
   return encoded;
 }
 
-const refused = (why: string) => new ApiError(401, 'invalid_signature', `the passkey assertion does not verify: ${why}`);
+const refused = (why: string) => new ApiError('invalid_signature', `the passkey assertion does not verify: ${why}`);
 
 function decodeClientData(encoded: string): Record<string, unknown> {
   try {

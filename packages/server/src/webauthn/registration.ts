@@ -15,7 +15,7 @@ const CEREMONY_TIMEOUT_MS = 120_000;
 
 export function requireRelyingParty(settings: WebAuthnSettings): RelyingParty {
   const rp = settings.relyingParty();
-  if (!rp) throw new ApiError(503, 'webauthn_unavailable', 'passkeys are not configured on this server (set SIGIL_PUBLIC_URL)');
+  if (!rp) throw new ApiError('webauthn_unavailable', 'passkeys are not configured on this server (set SIGIL_PUBLIC_URL)');
   return rp;
 }
 
@@ -91,7 +91,7 @@ export async function completePasskeyPairing(
   const rp = requireRelyingParty(settings);
   const challenge = await consumeChallenge(db, input.challengeId, 'registration', now);
   if (!challenge || !challenge.pairing_id || !challenge.proof_challenge) {
-    throw new ApiError(400, 'challenge_expired', 'this passkey request expired or was already used: enter the code again');
+    throw new ApiError('challenge_expired', 'this passkey request expired or was already used: enter the code again');
   }
   const { verifyRegistrationResponse } = await simpleWebAuthn();
   let verification: VerifiedRegistrationResponse;
@@ -107,10 +107,10 @@ export async function completePasskeyPairing(
       supportedAlgorithmIDs: [COSE_ALG_ES256],
     });
   } catch (err) {
-    throw new ApiError(400, 'invalid_registration', `the passkey registration does not verify: ${(err as Error).message}`);
+    throw new ApiError('invalid_registration', `the passkey registration does not verify: ${(err as Error).message}`);
   }
   const info = verification.registrationInfo;
-  if (!verification.verified || !info) throw new ApiError(400, 'invalid_registration', 'the passkey attestation statement does not verify');
+  if (!verification.verified || !info) throw new ApiError('invalid_registration', 'the passkey attestation statement does not verify');
   const publicKey = await deviceKeyFromCose(info.credential.publicKey);
   const fingerprint = fingerprintOf(publicKey);
   const credential = {
@@ -127,8 +127,7 @@ export async function completePasskeyPairing(
     input.proof,
   );
   const attestation: DeviceAttestation = await describeAttestation(info.fmt, info.aaguid, info.attestationObject);
-  if (settings.attestationRequired && !attestation.verified)
-    throw new ApiError(403, 'attestation_required', attestationRefusal(attestation));
+  if (settings.attestationRequired && !attestation.verified) throw new ApiError('attestation_required', attestationRefusal(attestation));
 
   const device = await completePairingForKey(
     db,
@@ -140,15 +139,14 @@ export async function completePasskeyPairing(
       attestation,
       onPaired: async (tx, pairing) => {
         if (pairing.id !== challenge.pairing_id) {
-          throw new ApiError(400, 'invalid_code', 'the pairing code is not the one this passkey request was made for');
+          throw new ApiError('invalid_code', 'the pairing code is not the one this passkey request was made for');
         }
         const stored = await insertCredential(
           tx,
           { ...credential, sign_count: Math.max(info.credential.counter, proven.counter), transports: info.credential.transports },
           now,
         );
-        if (!stored)
-          throw new ApiError(409, 'device_already_paired', 'this passkey is already paired on this server: create a new passkey');
+        if (!stored) throw new ApiError('device_already_paired', 'this passkey is already paired on this server: create a new passkey');
       },
     },
     clientAddress,

@@ -184,9 +184,9 @@ export async function retryDelivery(db: Database, tenantId: string, id: string, 
       [id, tenantId],
     );
     if (!row) throw notFound('webhook delivery');
-    if (!row.enabled) throw new ApiError(409, 'webhook_disabled', 'the endpoint is disabled; enable it first (PATCH enabled: true)');
+    if (!row.enabled) throw new ApiError('webhook_disabled', 'the endpoint is disabled; enable it first (PATCH enabled: true)');
     if (row.status === 'pending' && row.locked_until && row.locked_until.getTime() > now) {
-      throw new ApiError(409, 'delivery_in_progress', 'an attempt of this delivery is in progress');
+      throw new ApiError('delivery_in_progress', 'an attempt of this delivery is in progress');
     }
     await tx.query(
       `UPDATE webhook_deliveries SET status = 'pending', manual = (status <> 'pending'), next_attempt_at = $2, locked_until = NULL, completed_at = NULL

@@ -96,7 +96,7 @@ export interface UrlPolicy {
 
 /** Refuses a URL the SSRF guard would refuse to deliver to (resolving its host once). */
 export async function checkWebhookUrl(url: string, policy: UrlPolicy): Promise<string> {
-  if (url.length > MAX_URL_LENGTH) throw new ApiError(400, 'invalid_url', `webhook URL must be at most ${MAX_URL_LENGTH} characters`);
+  if (url.length > MAX_URL_LENGTH) throw new ApiError('invalid_url', `webhook URL must be at most ${MAX_URL_LENGTH} characters`);
   try {
     const target = await resolveWebhookTarget(url, {
       allowPrivate: policy.allowPrivate,
@@ -110,7 +110,7 @@ export async function checkWebhookUrl(url: string, policy: UrlPolicy): Promise<s
         err.code === 'forbidden_address' && !policy.allowPrivate
           ? ' (a self-hosted server can allow private addresses with SIGIL_WEBHOOK_ALLOW_PRIVATE=true)'
           : '';
-      throw new ApiError(400, err.code, `${err.message}${hint}`);
+      throw new ApiError(err.code, `${err.message}${hint}`);
     }
     throw err;
   }
@@ -120,8 +120,8 @@ function normaliseEvents(events: readonly string[] | null | undefined): string[]
   if (events === undefined || events === null) return null;
   const unknown = events.filter((e) => !WEBHOOK_EVENT_TYPES.includes(e as EventType));
   if (unknown.length > 0)
-    throw new ApiError(400, 'invalid_request', `unknown event type ${unknown[0]}; known: ${WEBHOOK_EVENT_TYPES.join(', ')}`);
-  if (events.length === 0) throw new ApiError(400, 'invalid_request', 'events must name at least one event type, or be omitted for all');
+    throw new ApiError('invalid_request', `unknown event type ${unknown[0]}; known: ${WEBHOOK_EVENT_TYPES.join(', ')}`);
+  if (events.length === 0) throw new ApiError('invalid_request', 'events must name at least one event type, or be omitted for all');
   return [...new Set(events)];
 }
 
@@ -150,7 +150,7 @@ export async function createEndpoint(
       tenantId,
     ]);
     if (n >= MAX_ENDPOINTS_PER_TENANT) {
-      throw new ApiError(409, 'too_many_webhooks', `an organisation can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints`);
+      throw new ApiError('too_many_webhooks', `an organisation can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints`);
     }
     const [row] = await tx.query<EndpointRow>(
       `INSERT INTO webhook_endpoints (id, tenant_id, url, description, events, secret, created_at, updated_at)

@@ -1,6 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import {
+  WebhookDeliveryListSchema,
+  WebhookDeliverySchema,
+  WebhookEndpointCreatedSchema,
+  WebhookEndpointListSchema,
+  WebhookEndpointSchema,
+  WebhookSecretRotatedSchema,
+} from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { IdParams } from '../http/schemas.js';
@@ -45,6 +53,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 201: WebhookEndpointCreatedSchema },
       },
     },
     async (request, reply) => {
@@ -53,9 +62,11 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  r.get('/v1/webhooks', auth, async (request) => ({ data: await listEndpoints(ctx.db, tenantOf(request), ctx.clock()) }));
+  r.get('/v1/webhooks', { ...auth, schema: { response: { 200: WebhookEndpointListSchema } } }, async (request) => ({
+    data: await listEndpoints(ctx.db, tenantOf(request), ctx.clock()),
+  }));
 
-  r.get('/v1/webhooks/:id', { ...auth, schema: { params: IdParams } }, async (request) =>
+  r.get('/v1/webhooks/:id', { ...auth, schema: { params: IdParams, response: { 200: WebhookEndpointSchema } } }, async (request) =>
     getEndpoint(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
@@ -75,6 +86,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 200: WebhookEndpointSchema },
       },
     },
     async (request) => updateEndpoint(ctx.db, tenantOf(request), request.params.id, request.body, policy(), actorOf(request), ctx.clock()),
@@ -82,14 +94,25 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.post(
     '/v1/webhooks/:id/rotate-secret',
-    { ...auth, schema: { summary: 'New signing secret; the previous one keeps signing for 24 hours', params: IdParams } },
+    {
+      ...auth,
+      schema: {
+        summary: 'New signing secret; the previous one keeps signing for 24 hours',
+        params: IdParams,
+        response: { 200: WebhookSecretRotatedSchema },
+      },
+    },
     async (request) => rotateSecret(ctx.db, tenantOf(request), request.params.id, actorOf(request), ctx.clock()),
   );
 
-  r.delete('/v1/webhooks/:id', { ...auth, schema: { params: IdParams } }, async (request, reply) => {
-    await deleteEndpoint(ctx.db, tenantOf(request), request.params.id, actorOf(request));
-    return reply.code(204).send();
-  });
+  r.delete(
+    '/v1/webhooks/:id',
+    { ...auth, schema: { params: IdParams, response: { 204: Type.Null({ description: 'deleted' }) } } },
+    async (request, reply) => {
+      await deleteEndpoint(ctx.db, tenantOf(request), request.params.id, actorOf(request));
+      return reply.code(204).send(null);
+    },
+  );
 
   r.get(
     '/v1/webhooks/:id/deliveries',
@@ -107,6 +130,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
           },
           { additionalProperties: false },
         ),
+        response: { 200: WebhookDeliveryListSchema },
       },
     },
     async (request) =>
@@ -119,13 +143,22 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
       }),
   );
 
-  r.get('/v1/webhooks/deliveries/:id', { ...auth, schema: { params: IdParams } }, async (request) =>
-    getDelivery(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
+  r.get(
+    '/v1/webhooks/deliveries/:id',
+    { ...auth, schema: { params: IdParams, response: { 200: WebhookDeliverySchema } } },
+    async (request) => getDelivery(ctx.db, tenantOf(request), request.params.id, ctx.clock()),
   );
 
   r.post(
     '/v1/webhooks/deliveries/:id/retry',
-    { ...auth, schema: { summary: 'Deliver again now (a failed or delivered one gets one more attempt)', params: IdParams } },
+    {
+      ...auth,
+      schema: {
+        summary: 'Deliver again now (a failed or delivered one gets one more attempt)',
+        params: IdParams,
+        response: { 202: WebhookDeliverySchema },
+      },
+    },
     async (request, reply) =>
       reply.code(202).send(await retryDelivery(ctx.db, tenantOf(request), request.params.id, actorOf(request), ctx.clock())),
   );

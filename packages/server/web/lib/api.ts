@@ -1,12 +1,14 @@
+import type { ErrorBody } from '@sigilauth/protocol/wire';
 /** JSON over fetch; never throws on an HTTP error status. */
 export interface ApiResult<T = any> {
   status: number;
   body: T;
 }
 
-export interface ApiErrorBody {
-  error?: { code?: string; message?: string; details?: Record<string, unknown> };
-}
+/** An error answer; the client also makes one (code `network`, `bad_response`) when no usable answer came. */
+type ApiErrorBody = {
+  error?: Partial<Omit<ErrorBody['error'], 'code'>> & { code?: ErrorBody['error']['code'] | 'network' | 'bad_response' };
+};
 
 export async function request<T = any>(
   method: string,
