@@ -68,8 +68,10 @@ export interface ServerHandle {
   pid: number;
   /** The first API key, when this start initialised the store. */
   apiKey: string | null;
-  /** spawn → the "is running at" banner. */
+  /** spawn → the URL in the "is running at" banner answering GET /healthz with 200. */
   startupMs: number;
+  /** spawn → the banner. */
+  bannerMs: number;
   child: ChildProcess;
   output(): string;
   cpuMs(): number;
@@ -91,12 +93,25 @@ export async function startServer(options: ServerOptions): Promise<ServerHandle>
     timeoutMs,
   });
   const pid = child.pid!;
+  // Ready means answering: GET /healthz on the printed URL, asked again at once until it says 200.
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${url}/healthz`).then(
+      (r) => r.arrayBuffer().then(() => r.status),
+      () => 0,
+    );
+    if (status === 200) break;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sigil serve exited after printing ${url}`);
+    if (Date.now() > deadline) throw new Error(`sigil serve printed ${url} but /healthz did not answer 200 in time`);
+  }
+  const ready = epochNow();
   let stopped: Promise<void> | null = null;
   return {
     url,
     pid,
     apiKey,
-    startupMs: readyAt - started,
+    startupMs: ready - started,
+    bannerMs: readyAt - started,
     child,
     output,
     cpuMs: () => processCpuMs(pid),

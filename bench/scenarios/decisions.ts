@@ -20,7 +20,7 @@ export interface PhaseRun {
   wallMs: number;
   perSec: number;
   latency: LatencySummary;
-  /** server CPU time / wall time, in % of one core */
+  /** server CPU time / wall time, in % of one core (all instances together) */
   serverCpuPct: number;
   /** all drivers' CPU time / wall time, in % of one core */
   clientCpuPct: number;
@@ -67,18 +67,20 @@ export function phaseResult(runs: PhaseRun[]): PhaseResult {
 
 const hrUs = () => Number(process.hrtime.bigint() / 1000n);
 
-/** Runs one load phase on every driver at once and measures server and client CPU around it. */
+/** Runs one load phase on every driver at once and measures server (all instances') and client CPU around it. */
 export async function runPhase(
-  server: ServerHandle,
+  server: ServerHandle | readonly ServerHandle[],
   drivers: Driver[],
   call: (driver: Driver, index: number) => Promise<HttpResult>,
   okStatus: number,
 ): Promise<{ run: PhaseRun; results: HttpResult[] }> {
-  const serverCpu0 = server.cpuMs();
+  const servers = Array.isArray(server) ? (server as readonly ServerHandle[]) : [server as ServerHandle];
+  const cpu = () => servers.reduce((sum, s) => sum + s.cpuMs(), 0);
+  const serverCpu0 = cpu();
   const hr0 = hrUs();
   const results = await Promise.all(drivers.map((d, i) => call(d, i)));
   const hr1 = hrUs();
-  const serverCpu = server.cpuMs() - serverCpu0;
+  const serverCpu = cpu() - serverCpu0;
   const startedAt = Math.min(...results.map((r) => r.startedAt));
   const endedAt = Math.max(...results.map((r) => r.endedAt));
   const wallMs = endedAt - startedAt;
@@ -139,14 +141,22 @@ export interface DecisionSuiteResult {
   decideConcurrency: number;
   decisionConnections: 'one per decision' | 'keep-alive';
   approverPool: number;
+  /** server processes the load was spread over (one PostgreSQL database) */
+  instances: number;
 }
 
+/**
+ * With `servers` (several instances on one PostgreSQL database), driver i sends its share of the
+ * load to servers[i % servers.length]; otherwise everything goes to `server`.
+ */
 export async function runDecisionSuite(
-  ctx: { server: ServerHandle; drivers: Driver[]; apiKey: string; serverId: string; pool: BenchDevice[] },
+  ctx: { server: ServerHandle; servers?: ServerHandle[]; drivers: Driver[]; apiKey: string; serverId: string; pool: BenchDevice[] },
   o: DecisionSuiteOptions,
   log: (line: string) => void,
 ): Promise<DecisionSuiteResult> {
-  const { server, drivers, apiKey, serverId, pool } = ctx;
+  const { drivers, apiKey, serverId, pool } = ctx;
+  const servers = ctx.servers ?? [ctx.server];
+  const urlFor = (driverIndex: number) => servers[driverIndex % servers.length]!.url;
   const random = seeded(42);
   const keys = Object.fromEntries(pool.map((d) => [d.fingerprint, d.privateKeyPem]));
   const creationRuns: PhaseRun[] = [];
@@ -164,11 +174,11 @@ export async function runDecisionSuite(
     }));
     const perDriver = split(specs, drivers.length);
     const created = await runPhase(
-      server,
+      servers,
       drivers,
       (d, i) =>
         d.call<HttpResult>('http', {
-          baseUrl: server.url,
+          baseUrl: urlFor(i),
           requests: perDriver[i],
           concurrency: Math.max(1, Math.round(o.createConcurrency / drivers.length)),
           keepBodies: true,
@@ -221,11 +231,11 @@ export async function runDecisionSuite(
       ),
     );
     const decided = await runPhase(
-      server,
+      servers,
       drivers,
-      (d) =>
+      (d, i) =>
         d.call<HttpResult>('decide', {
-          baseUrl: server.url,
+          baseUrl: urlFor(i),
           concurrency: Math.max(1, Math.round(o.decideConcurrency / drivers.length)),
           keepAlive: o.keepAlive,
         }),
@@ -247,5 +257,6 @@ export async function runDecisionSuite(
     decideConcurrency: o.decideConcurrency,
     decisionConnections: o.keepAlive ? 'keep-alive' : 'one per decision',
     approverPool: pool.length,
+    instances: servers.length,
   };
 }

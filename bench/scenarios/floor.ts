@@ -1,5 +1,7 @@
 /**
  * The floor under decision throughput, measured on this machine in this run:
+ *  - the minimal durable write transaction (measureWriteFloor): what the store itself sustains,
+ *    through the server's storage seam and settings; every throughput is reported against it;
  *  - the raw P-256 verify rate of node:crypto over a decision-shaped signing input, on one thread
  *    (the server runs on one event loop);
  *  - the raw rate of the server's own decision transaction (mpa/request-transitions.ts recordDecision: lock
@@ -26,6 +28,7 @@ import { generateDevices, requestBody, privateKeyOf } from '../lib/devices.js';
 import { figure, seeded, shuffle, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
 import { createStore, insertDevices, openStore, type StoreKind } from '../lib/store.js';
 import { createTenant } from '../../packages/server/src/tenants/tenants.js';
+import { DEFAULTS } from '../../packages/server/src/config.js';
 
 export interface VerifyFloor {
   /** verify() with a parsed KeyObject over prepared bytes: the cryptographic floor. */
@@ -80,8 +83,7 @@ export interface SqlFloor {
 /** Creates `requests` requests (5 groups of 3, 3 required) and decides each with 3 approvals, timed. */
 export async function measureSqlFloor(kind: StoreKind, runs: number, requests: number, concurrency: number): Promise<SqlFloor> {
   const store = await createStore(kind);
-  // the server's pool size (sigil serve defaults to 10 connections)
-  const db: Database = await openStore(store, 10);
+  const db: Database = await openStore(store, DEFAULTS.dbPoolSize);
   try {
     const tenant = await createTenant(db, 'Floor Corp');
     const pool = generateDevices(60, 'floor');
@@ -135,6 +137,72 @@ export async function measureSqlFloor(kind: StoreKind, runs: number, requests: n
       latency.push(summarise(lat));
     }
     return { store: kind, perSec: figure(perSec, '/s'), latency, concurrency };
+  } finally {
+    await db.close();
+    await store.dispose();
+  }
+}
+
+export interface WriteFloor {
+  store: StoreKind;
+  perSec: Figure;
+  latency: LatencySummary[];
+  concurrency: number;
+  /** connections the transactions ran on: 1 on the embedded store, the server's pool on PostgreSQL */
+  connections: number;
+  transactionsPerRun: number;
+}
+
+/**
+ * The minimal durable write transaction: lock one row (SELECT … FOR UPDATE), insert one row,
+ * update the locked row, commit (with the store's fsync) — the shape of a decision with nothing
+ * of a decision in it. Opened with the server's own openStorage (the embedded store on its thread,
+ * one connection; PostgreSQL with the server's default pool), `concurrency` callers at once, each
+ * on a row of its own among 1,000 so that they do not queue on one lock.
+ */
+export async function measureWriteFloor(kind: StoreKind, runs: number, transactions: number, concurrency: number): Promise<WriteFloor> {
+  const store = await createStore(kind);
+  const db: Database = await openStore(store, DEFAULTS.dbPoolSize);
+  try {
+    await db.query('CREATE TABLE floor_rows (id int PRIMARY KEY, n bigint NOT NULL DEFAULT 0, touched_at timestamptz)');
+    await db.query(
+      'CREATE TABLE floor_log (id bigserial PRIMARY KEY, row_id int NOT NULL REFERENCES floor_rows (id), payload text NOT NULL, at timestamptz NOT NULL DEFAULT now())',
+    );
+    await db.query('INSERT INTO floor_rows (id) SELECT generate_series(1, 1000)');
+    const transaction = (rowId: number) =>
+      db.transaction(async (tx) => {
+        await tx.query('SELECT n FROM floor_rows WHERE id = $1 FOR UPDATE', [rowId]);
+        await tx.query('INSERT INTO floor_log (row_id, payload) VALUES ($1, $2)', [rowId, 'x'.repeat(200)]);
+        await tx.query('UPDATE floor_rows SET n = n + 1, touched_at = now() WHERE id = $1', [rowId]);
+      });
+    for (let i = 0; i < 50; i++) await transaction(1 + i); // warm-up
+    const perSec: number[] = [];
+    const latency: LatencySummary[] = [];
+    for (let r = 0; r < runs; r++) {
+      const lat: number[] = [];
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async (_, caller) => {
+          while (next < transactions) {
+            const i = next++;
+            const s = performance.now();
+            await transaction(1 + ((caller * 31 + i) % 1000));
+            lat.push(performance.now() - s);
+          }
+        }),
+      );
+      perSec.push((transactions * 1000) / (performance.now() - t0));
+      latency.push(summarise(lat));
+    }
+    return {
+      store: kind,
+      perSec: figure(perSec, '/s'),
+      latency,
+      concurrency,
+      connections: kind === 'pglite' ? 1 : DEFAULTS.dbPoolSize,
+      transactionsPerRun: transactions,
+    };
   } finally {
     await db.close();
     await store.dispose();

@@ -7,7 +7,6 @@ import { registerDeviceCommands } from './devices/cli.js';
 import { registerGovernanceCommands } from './governance/cli.js';
 import { defaultLogging } from './http/log-output.js';
 import type { Database } from './storage/database.js';
-import { startServer } from './server.js';
 import { openStorage } from './storage/open.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './tenants/api-keys.js';
 import { createTenant, defaultTenant, getTenant } from './tenants/tenants.js';
@@ -39,12 +38,25 @@ program
     const settings = settingsFrom(flags);
     const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
     const logging = defaultLogging(Boolean(process.stdout.isTTY));
-    const server = await startServer({
-      ...settings,
-      logLevel: settings.logLevel ?? logging.level,
-      logFormat: settings.logFormat ?? logging.format,
-      ...(terminal ? { askOrgName } : {}),
+    // The store starts first (the embedded one on its own thread), then the HTTP stack loads
+    // while it does: start-up takes the longer of the two, not their sum.
+    const opening = openStorage({
+      databaseUrl: settings.databaseUrl,
+      dataDir: settings.dataDir,
+      poolSize: settings.dbPoolSize,
+      pgliteTemplate: settings.pgliteTemplate,
     });
+    opening.catch(() => {}); // reported by startServer, which awaits it
+    const { startServer } = await import('./server.js');
+    const server = await startServer(
+      {
+        ...settings,
+        logLevel: settings.logLevel ?? logging.level,
+        logFormat: settings.logFormat ?? logging.format,
+        ...(terminal ? { askOrgName } : {}),
+      },
+      opening,
+    );
     const lines = [
       `Sigil ${VERSION} is running at ${server.url}`,
       `Storage: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${settings.dataDir}`}`,

@@ -6,7 +6,6 @@
  */
 import { LOG_FORMATS, type LogFormat } from './http/log-output.js';
 import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
-import { METRICS_TOKEN_MIN_LENGTH } from './metrics-endpoint.js';
 import { notificationSettings, type NotificationConfig } from './notifications/config.js';
 import { relyingPartyOf } from './webauthn/settings.js';
 
@@ -30,6 +29,8 @@ export const DEFAULTS = {
 
 /** How many requests of one organisation may wait for one device at once, unless SIGIL_MAX_PENDING_PER_DEVICE says otherwise. */
 export const DEFAULT_MAX_PENDING_PER_DEVICE = 100;
+/** The shortest SIGIL_METRICS_TOKEN accepted. */
+export const METRICS_TOKEN_MIN_LENGTH = 16;
 
 /** Everything `sigil` is configured with; frozen, from loadSettings. */
 export interface Settings {

@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { METRICS_TOKEN_MIN_LENGTH } from './config.js';
 import { ApiError, errorAnswer, errorBody } from './http/errors.js';
 import type { Metrics } from './metrics.js';
 
@@ -16,8 +17,6 @@ export interface MetricsEndpointConfig {
   /** How often the storage-wide gauges are re-read from the database. */
   refreshIntervalMs: number;
 }
-
-export const METRICS_TOKEN_MIN_LENGTH = 16;
 
 export function checkMetricsToken(token: string | null): void {
   if (token !== null && token.length < METRICS_TOKEN_MIN_LENGTH) {

@@ -78,14 +78,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+/**
+ * Starts the service. `opening` is the store, already being opened by the caller (`sigil serve`
+ * starts it before it loads the HTTP stack, so the two happen at once); without it, the store is
+ * opened here. Either way it is closed if the start fails.
+ */
+export async function startServer(config: ServerConfig, opening?: Promise<Database>): Promise<RunningServer> {
   const trustProxy = config.trustProxy ?? false;
-  const db = await openStorage({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolSize: config.dbPoolSize ?? DEFAULTS.dbPoolSize,
-    pgliteTemplate: config.pgliteTemplate ?? true,
-  });
+  const db = await (opening ??
+    openStorage({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.dbPoolSize ?? DEFAULTS.dbPoolSize,
+      pgliteTemplate: config.pgliteTemplate ?? true,
+    }));
   const clock = config.clock ?? Date.now;
   try {
     const identity = await loadServerIdentity(db);

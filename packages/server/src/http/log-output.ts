@@ -1,4 +1,8 @@
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
+
+/** pino-pretty is loaded only when pretty output is asked for (a JSON log never needs it). */
+const require = createRequire(import.meta.url);
 
 /** How the server's log reaches its output: one JSON line per event, or readable lines for a person. */
 export type LogFormat = 'json' | 'pretty';
@@ -17,5 +21,6 @@ export function defaultLogging(isTTY: boolean): { format: LogFormat; level: stri
 /** The destination stream for pretty output (written synchronously to stdout); undefined for JSON. */
 export function prettyStream(format: LogFormat): NodeJS.WritableStream | undefined {
   if (format !== 'pretty') return undefined;
+  const pinoPretty = require('pino-pretty') as typeof PinoPretty;
   return pinoPretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'HH:MM:ss', ignore: 'pid,hostname', sync: true });
 }

@@ -10,11 +10,14 @@ export interface StorageOptions {
   pgliteTemplate?: boolean;
 }
 
-/** Opens the configured store and brings its schema up to date. Only the driver in use is loaded. */
+/**
+ * Opens the configured store and brings its schema up to date. Only the driver in use is loaded.
+ * The embedded store runs on its own thread (pglite-thread.ts).
+ */
 export async function openStorage(options: StorageOptions): Promise<Database> {
   const db = options.databaseUrl
     ? await (await import('./postgres.js')).openPostgres({ connectionString: options.databaseUrl, poolSize: options.poolSize ?? 10 })
-    : await (await import('./pglite.js')).openPglite(options.dataDir, { template: options.pgliteTemplate ?? true });
+    : await (await import('./pglite-thread.js')).openPgliteThread(options.dataDir, { template: options.pgliteTemplate ?? true });
   try {
     await migrate(db);
   } catch (err) {
