@@ -1,7 +1,7 @@
 import { Type, type Static, type TLiteral } from 'typebox';
 import { ActionSchema, FingerprintSchema, PublicKeySchema, TimestampSchema, UuidSchema } from './common.js';
 import { SignedTreeHeadSchema } from './audit.js';
-import { ANOMALY_FLAG_KINDS, type AnomalyFlagKind } from '../governance.js';
+import { AnomalyFlagKindSchema } from './governance.js';
 
 /** The body of every webhook delivery, by `type`. */
 
@@ -46,7 +46,7 @@ export const MpaFlaggedEventSchema = Type.Object(
     type: Type.Literal('mpa.flagged'),
     request_id: UuidSchema,
     group: Type.String({ description: 'the group whose approval was flagged' }),
-    flags: Type.Array(Type.Unsafe<AnomalyFlagKind>({ type: 'string', enum: [...ANOMALY_FLAG_KINDS] })),
+    flags: Type.Array(AnomalyFlagKindSchema),
     extra_group_required: Type.Boolean({ description: "whether the flag raised the request's quorum by one group" }),
     groups_required: Type.Integer(),
     groups_total: Type.Integer(),

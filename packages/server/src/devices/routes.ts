@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { DeviceListSchema, DeviceSchema, OWNER_ID } from '@sigilauth/protocol';
+import { DeviceListSchema, DeviceOwnerInputSchema, DeviceSchema } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { Fingerprint } from '../http/schemas.js';
@@ -21,12 +21,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: "Link a device to its owner (null unlinks): a request naming that owner as requester leaves the owner's devices out",
         params: FingerprintParams,
-        body: Type.Object(
-          {
-            owner_id: Type.Union([Type.String({ pattern: OWNER_ID.source, description: '1-200 printable ASCII characters' }), Type.Null()]),
-          },
-          { additionalProperties: false },
-        ),
+        body: DeviceOwnerInputSchema,
         response: { 200: DeviceSchema },
       },
     },

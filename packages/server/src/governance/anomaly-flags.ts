@@ -1,10 +1,9 @@
-import type { AnomalyFlagKind, Decision, MpaFlaggedEvent } from '@sigilauth/protocol';
+import type { AnomalyFlagKind, AnomalySettings, AnomalyFlagView, Decision, MpaFlaggedEvent } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { clientNetworks } from '../pairing/client-network.js';
 import type { Queryable } from '../storage/database.js';
 import { hasSubscribers } from '../webhooks/deliveries.js';
-import type { AnomalySettings } from './settings.js';
 
 /**
  * Anomaly flags (docs/governance.md): what is unusual about one decision, judged against the
@@ -164,17 +163,6 @@ export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: read
   await recordEvent(tx, d.tenantId, 'mpa.flagged', { ...payload }, d.requestId);
 }
 
-export interface FlagView {
-  request_id: string;
-  fingerprint: string;
-  device_name: string | null;
-  group: string;
-  decision: Decision;
-  kind: AnomalyFlagKind;
-  details: Record<string, unknown>;
-  created_at: string;
-}
-
 interface FlagRow {
   request_id: string;
   fingerprint: string;
@@ -187,7 +175,7 @@ interface FlagRow {
   created_at: Date;
 }
 
-const toFlagView = (r: FlagRow): FlagView => ({
+const toFlagView = (r: FlagRow): AnomalyFlagView => ({
   request_id: r.request_id,
   fingerprint: r.fingerprint,
   device_name: r.device_name,
@@ -203,7 +191,7 @@ const FLAG_SELECT = `SELECT f.request_id, f.fingerprint, dev.name AS device_name
   LEFT JOIN devices dev ON dev.tenant_id = f.tenant_id AND dev.fingerprint = f.fingerprint`;
 
 /** A request's flags, oldest first (null when the organisation has no such request). */
-export async function requestFlags(db: Queryable, tenantId: string, requestId: string): Promise<FlagView[] | null> {
+export async function requestFlags(db: Queryable, tenantId: string, requestId: string): Promise<AnomalyFlagView[] | null> {
   const [exists] = await db.query('SELECT 1 FROM mpa_requests WHERE id = $1 AND tenant_id = $2', [requestId, tenantId]);
   if (!exists) return null;
   const rows = await db.query<FlagRow>(`${FLAG_SELECT} WHERE f.request_id = $1 AND f.tenant_id = $2 ORDER BY f.id`, [requestId, tenantId]);
@@ -211,7 +199,7 @@ export async function requestFlags(db: Queryable, tenantId: string, requestId: s
 }
 
 /** A device's most recent flags, newest first. */
-export async function deviceFlags(db: Queryable, tenantId: string, fingerprint: string, limit: number): Promise<FlagView[]> {
+export async function deviceFlags(db: Queryable, tenantId: string, fingerprint: string, limit: number): Promise<AnomalyFlagView[]> {
   const rows = await db.query<FlagRow>(`${FLAG_SELECT} WHERE f.tenant_id = $1 AND f.fingerprint = $2 ORDER BY f.id DESC LIMIT $3`, [
     tenantId,
     fingerprint,

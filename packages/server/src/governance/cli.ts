@@ -1,9 +1,10 @@
 /** `sigil governance …`: an organisation's governance settings, straight in the store (docs/governance.md). */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
+import type { AnomalySettings } from '@sigilauth/protocol';
 import type { Database } from '../storage/database.js';
 import { defaultTenant, getTenant, testModeTenant } from '../tenants/tenants.js';
 import type { WithStore } from '../webhooks/cli.js';
-import { getGovernanceSettings, setDeviceTimeZone, updateGovernanceSettings, type AnomalySettings } from './settings.js';
+import { getGovernanceSettings, setDeviceTimeZone, updateGovernanceSettings } from './settings.js';
 
 interface TenantOptions {
   tenant?: string;

@@ -1,44 +1,9 @@
+import { ANOMALY_LIMITS, BATCH_SECONDS, type AnomalySettings, type DeviceTimeZone, type GovernanceSettings } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 
 /** An organisation's governance settings (docs/governance.md), with their defaults and bounds. */
-
-export interface AnomalySettings {
-  /** An approval this many seconds or fewer after the request's creation is flagged `rubber_stamp` (0: never). */
-  rubber_stamp_seconds: number;
-  /** `approval_burst`: this many requests to one device within burst_minutes. */
-  burst_requests: number;
-  burst_minutes: number;
-  /** `new_hour` applies once a device has this many approvals on record. */
-  new_hour_min_history: number;
-  /** A flagged approval raises its request's quorum by one group (capped at every group). */
-  flagged_approval_requires_extra_group: boolean;
-}
-
-/** Timing privacy: decisions are released at multiples of batch_seconds (docs/governance.md). */
-export interface DecisionRelease {
-  batch_seconds: number;
-  /** A denial ends its request at once instead of waiting for the boundary. */
-  deny_immediately: boolean;
-}
-
-export interface GovernanceSettings {
-  /** IANA zone in which devices without their own zone read "hour of day". */
-  time_zone: string;
-  anomaly_flags: AnomalySettings;
-  /** null: every decision is released when it is recorded. */
-  decision_release: DecisionRelease | null;
-}
-
-export const BATCH_SECONDS = { minimum: 1, maximum: 900 } as const;
-
-export const ANOMALY_LIMITS = {
-  rubber_stamp_seconds: { minimum: 0, maximum: 600, default: 5 },
-  burst_requests: { minimum: 2, maximum: 1000, default: 5 },
-  burst_minutes: { minimum: 1, maximum: 1440, default: 10 },
-  new_hour_min_history: { minimum: 1, maximum: 10_000, default: 10 },
-} as const;
 
 export const DEFAULT_GOVERNANCE: GovernanceSettings = {
   time_zone: 'UTC',
@@ -187,7 +152,7 @@ export async function setDeviceTimeZone(
   fingerprint: string,
   zone: string | null,
   via: 'api' | 'cli',
-): Promise<{ fingerprint: string; time_zone: string | null; effective_time_zone: string }> {
+): Promise<DeviceTimeZone> {
   return db.transaction(async (tx) => {
     if (zone !== null) await checkTimeZone(tx, zone);
     const [row] = await tx.query<{ before: string | null }>(
@@ -203,11 +168,7 @@ export async function setDeviceTimeZone(
 }
 
 /** A device's own time zone and the one its hours are read in (its own, else its organisation's). */
-export async function deviceTimeZone(
-  db: Queryable,
-  tenantId: string,
-  fingerprint: string,
-): Promise<{ fingerprint: string; time_zone: string | null; effective_time_zone: string }> {
+export async function deviceTimeZone(db: Queryable, tenantId: string, fingerprint: string): Promise<DeviceTimeZone> {
   const [device] = await db.query<{ time_zone: string | null }>('SELECT time_zone FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [
     tenantId,
     fingerprint,

@@ -5,6 +5,7 @@ import {
   type ApprovalGroup,
   type Decision,
   type DeviceRequestView,
+  type GovernanceSettings,
   type MpaPolicy,
   type MpaRequestView,
   type MpaStatus,
@@ -20,7 +21,7 @@ import { resolvePolicy, type ResolvedPolicy } from './policy-resolution.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
 import { detectFlags, originKeys, recordFlags, type DecisionOrigin, type DetectedFlag } from '../governance/anomaly-flags.js';
-import { getGovernanceSettings, type GovernanceSettings } from '../governance/settings.js';
+import { getGovernanceSettings } from '../governance/settings.js';
 import { COLUMNS, deviceView, eventPayload, policyOf, requiredOf, toView, type RequestRow } from './requests.js';
 
 /** Every change of an MPA request's state: creation, decisions, cancellation and expiry, each in one transaction. */
