@@ -112,4 +112,32 @@ describe('console: teams, device owners and overrides (real sigil serve, headles
     await awaiting.getByText('Nothing yet.').waitFor();
     await page.locator('table').nth(1).getByText('Restart the payment worker').waitFor();
   });
+
+  test('an approval flagged as rubber-stamped is shown on its request, and timing privacy is turned on from the governance page', async () => {
+    const created = await api.post('/v1/mpa/requests', {
+      required: 1,
+      groups: [{ name: 'Ops', approvers: [alice.approver] }],
+      action: { type: 'rotate_keys', description: 'Rotate the signing keys' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.request_id;
+    const decided = await api
+      .withKey(null)
+      .post(`/v1/mpa/requests/${id}/decisions`, alice.decisionBody(serverId, id, actionDigest(created.body.action), 'approve'));
+    assert.equal(decided.status, 200, JSON.stringify(decided.body));
+    await page.goto(`${origin}/console#/requests/${id}`);
+    const flags = page.getByRole('table', { name: 'Anomaly flags' });
+    await flags.getByText('Approved within seconds of the request').waitFor();
+    await flags.getByText('Alice').waitFor();
+    await page.screenshot({ path: screenshotPath('console-request-flags'), fullPage: true });
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Governance' }).click();
+    await page.getByRole('heading', { name: 'Governance', exact: true }).waitFor();
+    await page.getByLabel('Release decisions in batches (timing privacy)').check();
+    await page.getByLabel('Batch length in seconds').fill('30');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').getByText('Settings saved').waitFor();
+    assert.deepEqual((await api.get('/v1/governance/settings')).body.decision_release, { batch_seconds: 30, deny_immediately: false });
+    await page.screenshot({ path: screenshotPath('console-governance'), fullPage: true });
+  });
 });

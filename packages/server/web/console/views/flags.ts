@@ -1,21 +1,13 @@
 /** Anomaly flags (docs/governance.md) as the console shows them: on a request and on a device's row. */
+import type { AnomalyFlagView } from '@sigilauth/protocol/governance';
 import { sanitizeText } from '@sigilauth/protocol/screen';
 import { h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { fmtTime, table } from '../widgets.js';
 
-export interface Flag {
-  request_id: string;
-  fingerprint: string;
-  device_name: string | null;
-  group: string;
-  decision: 'approve' | 'deny';
-  kind: string;
-  details: Record<string, unknown>;
-  created_at: string;
-}
+export type Flag = AnomalyFlagView;
 
-const KIND_TEXT: Record<string, string> = {
+const KIND_TEXT: Record<AnomalyFlagView['kind'], string> = {
   new_hour: 'Approved at an hour this device never approved in',
   rubber_stamp: 'Approved within seconds of the request',
   new_network: 'Decided from a network this device never used',

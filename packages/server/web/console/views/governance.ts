@@ -1,20 +1,9 @@
 /** The organisation's governance settings (docs/governance.md): anomaly flags, time zone, timing privacy. */
+import type { GovernanceSettings } from '@sigilauth/protocol/governance';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { main } from '../state.js';
-
-interface GovernanceSettings {
-  time_zone: string;
-  anomaly_flags: {
-    rubber_stamp_seconds: number;
-    burst_requests: number;
-    burst_minutes: number;
-    new_hour_min_history: number;
-    flagged_approval_requires_extra_group: boolean;
-  };
-  decision_release: { batch_seconds: number; deny_immediately: boolean } | null;
-}
 
 const numberField = (id: string, label: string, value: number, min: number, max: number) => {
   const input = h('input', { id, type: 'number', min, max, step: 1, required: true, value: String(value) });
