@@ -5,6 +5,7 @@ import { SigilConfigError } from './errors.js';
 import { DevicesApi } from './devices.js';
 import { DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, HttpClient, type FetchLike } from './http.js';
 import { MpaApi } from './mpa.js';
+import { GovernanceApi } from './governance.js';
 import { OverridesApi } from './overrides.js';
 import { PairingsApi } from './pairings.js';
 import { TeamsApi } from './teams.js';
@@ -34,6 +35,8 @@ export class SigilAuth {
   readonly teams: TeamsApi;
   /** Break glass: emergency overrides and their post-facto review. */
   readonly overrides: OverridesApi;
+  /** Anomaly-flag and timing-privacy settings, and the flags raised on requests and devices. */
+  readonly governance: GovernanceApi;
   /** Verification of webhook deliveries (no API call). */
   readonly webhooks: WebhooksApi;
   /** The tamper-evident audit log, and offline verification of its proofs. */
@@ -68,6 +71,7 @@ export class SigilAuth {
     this.devices = new DevicesApi(http);
     this.teams = new TeamsApi(http);
     this.overrides = new OverridesApi(http);
+    this.governance = new GovernanceApi(http);
     this.webhooks = new WebhooksApi();
     this.audit = new AuditApi(http);
   }

@@ -5,6 +5,15 @@ export { PairingsApi } from './pairings.js';
 export { DevicesApi } from './devices.js';
 export { TeamsApi } from './teams.js';
 export { OverridesApi } from './overrides.js';
+export { GovernanceApi } from './governance.js';
+export type {
+  AnomalyFlagView,
+  DecisionRelease,
+  DeviceFlags,
+  DeviceTimeZone,
+  GovernanceSettings,
+  GovernanceSettingsPatch,
+} from '@sigilauth/protocol';
 export {
   AuditApi,
   type AuditEntry,
@@ -74,4 +83,15 @@ export {
   type PairingStatus,
   type ParamValue,
   type Pictogram,
+  type Team,
+  type TeamMember,
+  type TeamInput,
+  type TeamUpdate,
+  type TeamGroup,
+  type Override,
+  type OverrideCreated,
+  type OverrideInput,
+  type OverrideSettings,
+  type OverrideStatus,
+  type RequestedBy,
 } from './types.js';

@@ -5,6 +5,7 @@ import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { postgresAvailable } from '../../../test/support/postgres.js';
 import { createStore } from '../../../test/support/stores.js';
+import { actionDigest } from '@sigilauth/protocol';
 import { SigilAuth, SigilValidationError, type SigilApiError } from '../src/index.js';
 
 test('teams, owners and overrides through the Node SDK against a real server', async (t) => {
@@ -87,4 +88,50 @@ test('teams, owners and overrides through the Node SDK against a real server', a
     (err: SigilApiError) => err.code === 'override_limit_reached' && err.status === 429 && err.attempts === 1,
   );
   assert.deepEqual(await sigil.teams.delete('security'), { slug: 'security', deleted: true });
+});
+
+test('anomaly flags and timing privacy through the Node SDK against a real server', async (t) => {
+  const store = await createStore('pglite');
+  t.after(() => store.dispose());
+  const server = await startTestServer(store);
+  t.after(() => server.close());
+  const alice = new TestDevice('Alice');
+  await pairDevice(server.api, server.serverId, alice);
+  const sigil = new SigilAuth({ serviceUrl: server.server.url, apiKey: server.api.apiKey!, maxRetries: 3 });
+
+  // An approval within the default 5 s of the request is flagged as rubber-stamped.
+  const created = await sigil.mpa.request({
+    required: 1,
+    groups: [{ name: 'Ops', approvers: [alice.approver] }],
+    action: COLD_BOOT_ACTION,
+  });
+  const decided = await server.api
+    .withKey(null)
+    .post(
+      `/v1/mpa/requests/${created.request_id}/decisions`,
+      alice.decisionBody(server.serverId, created.request_id, actionDigest(created.action), 'approve'),
+    );
+  assert.equal(decided.status, 200, JSON.stringify(decided.body));
+  const flags = await sigil.governance.requestFlags(created.request_id);
+  assert.deepEqual(
+    flags.map((f) => [f.kind, f.fingerprint, f.group, f.decision]),
+    [['rubber_stamp', alice.fingerprint, 'Ops', 'approve']],
+  );
+  assert.deepEqual(
+    (await sigil.governance.deviceFlags(alice.fingerprint)).data.map((f) => f.request_id),
+    [created.request_id],
+  );
+  await assert.rejects(sigil.governance.requestFlags('not-a-uuid'), SigilValidationError);
+
+  const zoned = await sigil.governance.setDeviceTimeZone(alice.fingerprint, 'Europe/Paris');
+  assert.deepEqual([zoned.time_zone, zoned.effective_time_zone], ['Europe/Paris', 'Europe/Paris']);
+  await assert.rejects(
+    sigil.governance.setDeviceTimeZone(alice.fingerprint, 'Mars/Olympus_Mons'),
+    (err: SigilApiError) => err.status === 400,
+  );
+
+  assert.equal((await sigil.governance.getSettings()).decision_release, null);
+  const batched = await sigil.governance.updateSettings({ decision_release: { batch_seconds: 30 } });
+  assert.deepEqual(batched.decision_release, { batch_seconds: 30, deny_immediately: false });
+  assert.equal((await sigil.governance.updateSettings({ decision_release: null })).decision_release, null);
 });
