@@ -78,10 +78,10 @@ export type TeamDeleted = Static<typeof TeamDeletedSchema>;
 
 // Device owners.
 
-export const RequestedBySchema = Type.Union([
-  Type.Object({ fingerprint: FingerprintSchema }),
-  Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) }),
-]);
+export const RequestedBySchema = Type.Union(
+  [Type.Object({ fingerprint: FingerprintSchema }), Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) })],
+  { description: 'the requester: their own devices (this one, or every device linked to this owner) never count' },
+);
 
 /** Body of PUT /v1/devices/:fingerprint/owner: null unlinks. */
 export const DeviceOwnerInputSchema = Type.Object(

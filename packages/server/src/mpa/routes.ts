@@ -7,7 +7,7 @@ import {
   MpaListSchema,
   MpaRequestViewSchema,
   MpaValidationError,
-  OWNER_ID,
+  RequestedBySchema,
   TEAM_SLUG,
   validateMpaRequest,
   type DecisionPayload,
@@ -55,11 +55,7 @@ const MpaRequestBody = Type.Object(
         default: MPA_LIMITS.defaultExpiresInSeconds,
       }),
     ),
-    requested_by: Type.Optional(
-      Type.Union([Type.Object({ fingerprint: Fingerprint }), Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) })], {
-        description: 'the requester: their own devices (this one, or every device linked to this owner) never count',
-      }),
-    ),
+    requested_by: Type.Optional(RequestedBySchema),
   },
   { additionalProperties: false },
 );
