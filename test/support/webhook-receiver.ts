@@ -1,3 +1,5 @@
+import { Value } from 'typebox/value';
+import { WebhookEventSchema } from '@sigilauth/protocol';
 import { startHttpRecorder, type HttpRecorder, type RecordedRequest } from './http-recorder.js';
 
 /** One request a webhook receiver got, with its webhook-id. */
@@ -50,12 +52,20 @@ export class Receiver {
     return `${this.recorder.url}/hook`;
   }
 
-  /** Requests answered 2xx, one per webhook-id after dedup; throws if an id was accepted twice. */
+  /**
+   * Requests answered 2xx, one per webhook-id after dedup; throws if an id was accepted twice or
+   * a body is not the webhook event @sigilauth/protocol declares for its type.
+   */
   accepted(): Map<string, Received> {
     const byId = new Map<string, Received>();
     for (const r of this.received) {
       if (r.status < 200 || r.status >= 300) continue;
       if (byId.has(r.id)) throw new Error(`webhook ${r.id} was accepted twice`);
+      const body: unknown = JSON.parse(r.body);
+      if (!Value.Check(WebhookEventSchema, body)) {
+        const [first] = Value.Errors(WebhookEventSchema, body);
+        throw new Error(`webhook ${r.id} does not match its protocol schema (${JSON.stringify(first)}): ${r.body}`);
+      }
       byId.set(r.id, r);
     }
     return byId;

@@ -1,7 +1,7 @@
 import { Type, type Static, type TLiteral } from 'typebox';
 import { ActionSchema, FingerprintSchema, PublicKeySchema, TimestampSchema, UuidSchema } from './common.js';
 import { SignedTreeHeadSchema } from './audit.js';
-import { AnomalyFlagKindSchema } from './governance.js';
+import { AnomalyFlagKindSchema, RequestedBySchema } from './governance.js';
 
 /** The body of every webhook delivery, by `type`. */
 
@@ -103,10 +103,6 @@ export const TeamEventSchema = Type.Object(
 );
 export type TeamWebhookEvent = Static<typeof TeamEventSchema>;
 
-const RequestedBySchema = Type.Union([
-  Type.Object({ fingerprint: FingerprintSchema }, { additionalProperties: false }),
-  Type.Object({ id: Type.String() }, { additionalProperties: false }),
-]);
 const overrideFields = {
   override_id: UuidSchema,
   review_request_id: UuidSchema,

@@ -5,6 +5,7 @@ import {
   type ApprovalGroup,
   type Decision,
   type DeviceRequestView,
+  type MpaWebhookEvent,
   type GovernanceSettings,
   type MpaPolicy,
   type MpaRequestView,
@@ -13,7 +14,7 @@ import {
 import { appendAudit } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';
-import { recordEvent, type EventType } from '../events/outbox.js';
+import { recordEvent, type EventBody } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { recordOverrideReviewed } from '../overrides/review.js';
 import type { Database, Queryable } from '../storage/database.js';
@@ -99,7 +100,13 @@ export async function createRequestIn(
     [id, fingerprints, groupIndexes],
   );
   const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
-  await recordEvent(tx, tenantId, 'mpa.created', { ...eventPayload(inserted, state), expires_at: expiresAt.toISOString() }, id);
+  await recordEvent(
+    tx,
+    tenantId,
+    'mpa.created',
+    { ...eventPayload(inserted, state), status: 'pending', expires_at: expiresAt.toISOString() },
+    id,
+  );
   await appendAudit(tx, tenantId, 'mpa.created', auditRequestFields(inserted, resolved), id);
   await announceRequestChanged(tx, { tenantId, requestId: id });
   return { row: inserted, replayed: false };
@@ -357,7 +364,8 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
   row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
   row.effective_required = state.required ?? null;
   if (changedStatus && state.status !== 'pending') {
-    await recordEvent(tx, row.tenant_id, `mpa.${state.status}` as EventType, eventPayload(row, state), row.id);
+    const type = `mpa.${state.status}` as Exclude<MpaWebhookEvent['type'], 'mpa.created'>;
+    await recordEvent(tx, row.tenant_id, type, eventPayload(row, state) as EventBody<typeof type>, row.id);
     await appendAudit(
       tx,
       row.tenant_id,

@@ -6,6 +6,7 @@ import {
   type DeviceRequestView,
   type MpaRequestView,
   type MpaStatus,
+  type MpaWebhookEvent,
   type ParamValue,
 } from '@sigilauth/protocol';
 import type { EnginePolicy, EngineState } from './engine.js';
@@ -68,7 +69,8 @@ export function toView(row: RequestRow, now: number): MpaRequestView {
   };
 }
 
-export function eventPayload(row: RequestRow, state: EngineState): Record<string, unknown> {
+/** The body of the request's `mpa.*` webhook for `state` (mpa.created adds `expires_at`). */
+export function eventPayload(row: RequestRow, state: EngineState): Omit<MpaWebhookEvent, 'type' | 'expires_at'> {
   return {
     request_id: row.id,
     status: state.status,

@@ -1,3 +1,4 @@
+import type { MpaAction } from '@sigilauth/protocol';
 import type { Queryable } from '../storage/database.js';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
@@ -12,7 +13,7 @@ import type { EngineState } from '../mpa/engine.js';
 export async function recordOverrideReviewed(tx: Queryable, tenantId: string, requestId: string, state: EngineState): Promise<void> {
   if (state.status === 'pending' || state.completedAt === null) return;
   const at = new Date(state.completedAt);
-  const [override] = await tx.query<{ id: string; reason: string; action: unknown }>(
+  const [override] = await tx.query<{ id: string; reason: string; action: Required<MpaAction> }>(
     'UPDATE overrides SET reviewed_at = $3 WHERE tenant_id = $1 AND review_request_id = $2 AND reviewed_at IS NULL RETURNING id, reason, action',
     [tenantId, requestId, at],
   );

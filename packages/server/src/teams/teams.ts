@@ -98,7 +98,7 @@ async function recordChange(
   tenantId: string,
   type: 'team.created' | 'team.updated' | 'team.deleted',
   team: TeamView,
-  change: Record<string, unknown>,
+  change: { added: string[]; removed: string[] },
   now: number,
 ): Promise<void> {
   const fields = {

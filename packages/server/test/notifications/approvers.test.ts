@@ -298,11 +298,11 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     const row = page.locator('tr', { hasText: 'Carol terminal' });
     await row.getByText('Notifications').click();
     await row.getByLabel('Email for Carol terminal').fill('carol@acme.test');
-    await row.getByRole('button', { name: 'Save' }).click();
+    await row.getByRole('button', { name: 'Save', exact: true }).click();
     await row.getByText(/Saved\./).waitFor();
     assert.equal((await api.get(`/v1/devices/${carolPrint}/notifications`)).body.notifications.email, 'carol@acme.test');
     await row.getByLabel('Email for Carol terminal').fill('carol@localhost');
-    await row.getByRole('button', { name: 'Save' }).click();
+    await row.getByRole('button', { name: 'Save', exact: true }).click();
     await row.getByText('email must be one address such as alice@example.com').waitFor();
     assert.equal((await api.get(`/v1/devices/${carolPrint}/notifications`)).body.notifications.email, 'carol@acme.test');
   });

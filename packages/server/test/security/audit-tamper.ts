@@ -40,9 +40,10 @@ export async function truncateLog(db: Queryable, tenantId: string, cut: number):
     if (type === 'mpa.completed' || type === 'mpa.cancelled') {
       await db.query(`UPDATE mpa_requests SET status = 'pending', groups_satisfied = '[]', completed_at = NULL WHERE id = $1`, [id]);
     } else if (type === 'mpa.decision') {
+      await db.query('DELETE FROM mpa_flags WHERE request_id = $1 AND fingerprint = $2', [id, data.fingerprint]);
       await db.query('DELETE FROM mpa_decisions WHERE request_id = $1 AND fingerprint = $2', [id, data.fingerprint]);
     } else if (type === 'mpa.created') {
-      for (const table of ['mpa_decisions', 'mpa_approvers', 'webhook_deliveries', 'events'])
+      for (const table of ['mpa_flags', 'mpa_decisions', 'mpa_approvers', 'webhook_deliveries', 'events'])
         await db.query(`DELETE FROM ${table} WHERE request_id = $1`, [id]);
       await db.query('DELETE FROM mpa_requests WHERE id = $1', [id]);
     }

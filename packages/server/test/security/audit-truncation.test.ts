@@ -232,6 +232,7 @@ describeEachStore('sigil audit head and verify --since-head', (kind) => {
     'mpa_requests',
     'mpa_approvers',
     'mpa_decisions',
+    'mpa_flags',
     'events',
     'webhook_deliveries',
   ];

@@ -128,7 +128,10 @@ describe('console: teams, device owners and overrides (real sigil serve, headles
     await page.goto(`${origin}/console#/requests/${id}`);
     const flags = page.getByRole('table', { name: 'Anomaly flags' });
     await flags.getByText('Approved within seconds of the request').waitFor();
-    await flags.getByText('Alice').waitFor();
+    await flags.getByText('Ops').waitFor();
+    // Group-level, like the rest of the request page: the device that decided is not named.
+    const shown = (await page.locator('main').textContent()) ?? '';
+    for (const trace of [alice.name, alice.fingerprint.slice(0, 12)]) assert.ok(!shown.includes(trace), `the request page shows ${trace}`);
     await page.screenshot({ path: screenshotPath('console-request-flags'), fullPage: true });
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Governance' }).click();

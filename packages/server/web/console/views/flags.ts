@@ -20,18 +20,20 @@ const detailText = (f: Flag): string =>
     .map(([k, v]) => `${k.replaceAll('_', ' ')}: ${typeof v === 'string' ? sanitizeText(v) : String(v)}`)
     .join(', ');
 
-/** The flags of one request, naming the device (the console is the organisation's own view). */
+/**
+ * The flags of one request, by group: the request page names no device that decided (each
+ * device's own flags are on the devices page).
+ */
 export function requestFlagsSection(flags: Flag[]): Child {
   if (flags.length === 0) return null;
   return [
     h('h2', {}, 'Anomaly flags'),
     table(
       'Anomaly flags',
-      ['When', 'Flag', 'Device', 'Group', 'Decision', 'Details'],
+      ['When', 'Flag', 'Group', 'Decision', 'Details'],
       flags.map((f) => [
         fmtTime(f.created_at),
         KIND_TEXT[f.kind] ?? f.kind,
-        sanitizeText(f.device_name ?? f.fingerprint.slice(0, 12)),
         sanitizeText(f.group),
         f.decision === 'approve' ? 'approved' : 'denied',
         detailText(f),
