@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { ERROR_CODES, ServerInfoSchema } from '@sigilauth/protocol';
+import { ERROR_CODES } from '@sigilauth/protocol';
+import { ServerInfoSchema } from '@sigilauth/protocol/wire';
 import { startTestServer, type TestServer } from '../support/api.js';
 import { createStore, type TestStore } from '../support/stores.js';
 
@@ -78,7 +79,7 @@ describe('/openapi.json', () => {
       writeFileSync(
         join(dir, 'check.ts'),
         `import type { paths } from './api.js';
-import type { DeviceRequestView, ErrorBody, ServerInfo } from '@sigilauth/protocol';
+import type { DeviceRequestView, ErrorBody, ServerInfo } from '@sigilauth/protocol/wire';
 import type { AuditEntry, Device, MpaList, MpaRequest, MpaRequestInput, Pairing, PairingCreated, SignedTreeHead, SigilApiError } from '@sigilauth/sdk';
 import type { PairingResponse } from '@sigilauth/device';
 

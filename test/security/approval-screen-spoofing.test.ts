@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import stringWidth from 'string-width';
-import { actionDigest, approvalScreen, charClass, validateMpaRequest, type DeviceRequestView } from '@sigilauth/protocol';
+import { actionDigest, approvalScreen, charClass, validateMpaRequest } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { SigilAuth, SigilValidationError } from '@sigilauth/sdk';
 import { fetchPendingRequests, submitDecision } from '../../packages/device/src/index.js';
 import type { DeviceKey, PairedServer } from '../../packages/device/src/keystore.js';

@@ -6,9 +6,9 @@ import {
   generateP256KeyPair,
   signPayload,
   type DecisionPayload,
-  type DeviceRequestView,
   type PairingProof,
 } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 
 /** A software approver device for tests: a P-256 key and the requests it signs. */
 export class TestDevice {

@@ -1,5 +1,5 @@
 import { Value } from 'typebox/value';
-import { WebhookEventSchema } from '@sigilauth/protocol';
+import { WebhookEventSchema } from '@sigilauth/protocol/wire';
 import { startHttpRecorder, type HttpRecorder, type RecordedRequest } from './http-recorder.js';
 
 /** One request a webhook receiver got, with its webhook-id. */

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
-import { ErrorCode, type Decision, type DeviceRequestView } from '@sigilauth/protocol';
+import { ErrorCode, type Decision } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { DecisionError, submitDecision } from './decisions.js';
 import { SigilApiError } from './http.js';
 import { fetchServerInfo, pairDevice } from './pairing.js';

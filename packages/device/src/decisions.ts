@@ -5,10 +5,10 @@ import {
   signPayload,
   type Decision,
   type DecisionPayload,
-  type DeviceRequestView,
   type MpaStatus,
   type ParamValue,
 } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { requestJson, SigilApiError } from './http.js';
 import type { DeviceKey, PairedServer } from './keystore.js';
 import { isDeviceRequestView } from './server-messages.js';

@@ -1,4 +1,5 @@
-import { approvalScreen, displayText, ErrorCode, type Decision, type DeviceRequestView } from '@sigilauth/protocol';
+import { approvalScreen, displayText, ErrorCode, type Decision } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { DecisionError, mergeViews, submitDecision } from './decisions.js';
 import { DeviceSession, type SessionOptions } from './session.js';
 import type { DeviceKey, PairedServer } from './keystore.js';

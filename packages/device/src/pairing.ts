@@ -6,11 +6,9 @@ import {
   isFingerprint,
   pictogramFor,
   signPayload,
-  type PairingCompleted,
   type PairingProof,
-  type Pictogram,
-  type ServerInfo,
 } from '@sigilauth/protocol';
+import type { ServerInfo, PairingCompleted, Pictogram } from '@sigilauth/protocol/wire';
 import { requestJson, SigilApiError } from './http.js';
 import { normalizeServerUrl, savePairing, type DeviceKey, type PairedServer } from './keystore.js';
 

@@ -1,5 +1,5 @@
 import stringWidth from 'string-width';
-import type { DeviceRequestView } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { approvalScreen, displayText, outcomeLine, timeLeftLine } from '@sigilauth/protocol';
 
 /**

@@ -5,12 +5,12 @@ import {
   signPayload,
   STATUS_REQUEST_MAX_IDS,
   type DeviceAuthMessage,
-  type DeviceRequestView,
   type DeviceSessionProof,
   type DeviceStatusRequest,
   type DeviceSyncRequest,
   type ServerMessage,
 } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { normalizeServerUrl, type DeviceKey, type PairedServer } from './keystore.js';
 import { sanitizeText } from './screen.js';
 import { MAX_SERVER_MESSAGE_BYTES, ServerMessageError, verifyServerMessage } from './server-messages.js';

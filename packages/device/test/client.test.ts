@@ -4,15 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  actionDigest,
-  DomainTag,
-  encodePublicKey,
-  generateP256KeyPair,
-  signPayload,
-  verifyPayload,
-  type DeviceRequestView,
-} from '@sigilauth/protocol';
+import { actionDigest, DomainTag, encodePublicKey, generateP256KeyPair, signPayload, verifyPayload } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import {
   backoffDelay,
   ConnectionError,

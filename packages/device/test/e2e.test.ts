@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
+import { actionDigest } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { Api } from '../../../test/support/api.js';
 import {
   DEVICE_CLI,

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GROUP_ALREADY_SATISFIED, type DeviceRequestView } from '@sigilauth/protocol';
+import { GROUP_ALREADY_SATISFIED } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import {
   formatDuration,
   formatParamValue,

@@ -2,7 +2,8 @@
 // requests naming the device, finished ones included, and nothing about any other request.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
+import { actionDigest } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { pairDevice, startTestServer, type TestServer } from '../../../test/support/api.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, type TestStore } from '../../../test/support/stores.js';

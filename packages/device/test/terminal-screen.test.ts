@@ -10,8 +10,8 @@ import {
   generateP256KeyPair,
   MpaValidationError,
   validateMpaRequest,
-  type DeviceRequestView,
 } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { Listener } from '../src/listen.js';
 import { BUTTONS, layoutScreen, wrapLine, type TerminalSize } from '../src/screen.js';
 import type { DeviceKey } from '../src/keystore.js';

@@ -17,8 +17,8 @@ import {
   verifyInclusion,
   verifyTreeHead,
   type AuditLeafEntry,
-  type TreeHead,
 } from '../src/index.js';
+import type { TreeHead } from '../src/wire/index.js';
 
 const ENTRY: AuditLeafEntry = {
   leaf_index: 0,

@@ -10,8 +10,8 @@ import {
   MAX_COMBINING_MARKS,
   paramLabel,
   textProblem,
-  type DeviceRequestView,
 } from '../src/index.js';
+import type { DeviceRequestView } from '../src/wire/index.js';
 import { UNICODE_TABLES_VERSION } from '../src/unicode-tables.js';
 
 const cp = (s: string) => s.codePointAt(0)!;

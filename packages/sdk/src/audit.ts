@@ -2,13 +2,11 @@ import {
   verifyAuditConsistency,
   verifyAuditInclusion,
   verifyTreeHead,
-  type AuditEntry,
   type AuditLeafEntry,
   type ConsistencyProofBody,
   type InclusionProofBody,
-  type SignedTreeHead,
-  type TreeHead,
 } from '@sigilauth/protocol';
+import type { AuditEntry, SignedTreeHead, TreeHead } from '@sigilauth/protocol/wire';
 import { AuditVerificationError, SigilApiError } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { CallOptions } from './types.js';

@@ -1,7 +1,6 @@
-import type { AnomalyFlagView, DeviceFlags, DeviceTimeZone, GovernanceSettings, GovernanceSettingsPatch } from '@sigilauth/protocol';
 import { SigilValidationError } from './errors.js';
 import type { HttpClient } from './http.js';
-import type { CallOptions } from './types.js';
+import type { AnomalyFlagView, CallOptions, DeviceFlags, DeviceTimeZone, GovernanceSettings, GovernanceSettingsPatch } from './types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -6,14 +6,6 @@ export { DevicesApi } from './devices.js';
 export { TeamsApi } from './teams.js';
 export { OverridesApi } from './overrides.js';
 export { GovernanceApi } from './governance.js';
-export type {
-  AnomalyFlagView,
-  DecisionRelease,
-  DeviceFlags,
-  DeviceTimeZone,
-  GovernanceSettings,
-  GovernanceSettingsPatch,
-} from '@sigilauth/protocol';
 export {
   AuditApi,
   type AuditEntry,
@@ -61,13 +53,19 @@ export { WebhookVerificationError, type WebhookVerificationErrorCode } from '@si
 export { ERROR_CATALOGUE, ERROR_CODES, ErrorCode, isErrorCode } from '@sigilauth/protocol';
 export type { FetchLike } from './http.js';
 export {
+  type AnomalyFlagView,
   type ApprovalGroup,
   type Approver,
   type AwaitResultOptions,
   type CallOptions,
+  type DecisionRelease,
   type Device,
   type DeviceAttestation,
+  type DeviceFlags,
   type DeviceStatus,
+  type DeviceTimeZone,
+  type GovernanceSettings,
+  type GovernanceSettingsPatch,
   type MpaAction,
   type MpaCreateOptions,
   type MpaList,

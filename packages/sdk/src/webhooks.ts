@@ -1,24 +1,22 @@
-import {
-  verifyWebhook,
-  WebhookVerificationError,
-  type AuditHeadEvent,
-  type DevicePairedEvent,
-  type DeviceRevokedEvent,
-  type DeviceWebhookEvent,
-  type MpaApprovedEvent,
-  type MpaCancelledEvent,
-  type AnomalyFlagKind,
-  type MpaCreatedEvent,
-  type MpaFlaggedEvent,
-  type MpaRejectedEvent,
-  type MpaTimeoutEvent,
-  type MpaWebhookEvent,
-  type OverrideCreatedEvent,
-  type OverrideReviewedEvent,
-  type TeamWebhookEvent,
-  type WebhookEvent,
-  type WebhookEventType,
-} from '@sigilauth/protocol';
+import { verifyWebhook, WebhookVerificationError, type AnomalyFlagKind } from '@sigilauth/protocol';
+import type {
+  AuditHeadEvent,
+  DevicePairedEvent,
+  DeviceRevokedEvent,
+  DeviceWebhookEvent,
+  MpaApprovedEvent,
+  MpaCancelledEvent,
+  MpaCreatedEvent,
+  MpaFlaggedEvent,
+  MpaRejectedEvent,
+  MpaTimeoutEvent,
+  MpaWebhookEvent,
+  OverrideCreatedEvent,
+  OverrideReviewedEvent,
+  TeamWebhookEvent,
+  WebhookEvent,
+  WebhookEventType,
+} from '@sigilauth/protocol/wire';
 
 export type {
   AuditHeadEvent,

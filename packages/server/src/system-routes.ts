@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ServerInfoSchema, type ServerInfo } from '@sigilauth/protocol';
+import { type ServerInfo, ServerInfoSchema } from '@sigilauth/protocol/wire';
 import type { AppContext } from './app.js';
 import { ApiError, errorBody } from './http/errors.js';
 import { ping } from './storage/database.js';

@@ -4,7 +4,8 @@
 // name). Requests end in each way: approved, rejected, cancelled, timed out.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actionDigest, type DeviceRequestView } from '@sigilauth/protocol';
+import { actionDigest } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { DeviceSession } from '../../device/src/index.js';
 import { coldBootRequest } from '../../../test/support/cold-boot.js';
 import { TestDevice } from '../../../test/support/device-keys.js';

@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Database } from '../storage/database.js';
 import type { WithStore } from '../webhooks/cli.js';
 import { readFileSync } from 'node:fs';
-import type { SignedTreeHead } from '@sigilauth/protocol';
+import type { SignedTreeHead } from '@sigilauth/protocol/wire';
 import { existingServerPublicKey, loadServerIdentity } from '../identity/server-identity.js';
 import { listTenants } from '../tenants/tenants.js';
 import { entriesAfter, integrateTenant, signTreeHeadIfGrown } from './store.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuditListSchema, ConsistencyProofSchema, InclusionProofSchema, SignedTreeHeadSchema } from '@sigilauth/protocol';
+import { AuditListSchema, ConsistencyProofSchema, InclusionProofSchema, SignedTreeHeadSchema } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';

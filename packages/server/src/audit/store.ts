@@ -2,7 +2,8 @@
  * The audit log's storage side: giving entries their leaf index (the integrator), signing tree
  * heads, listing entries and building proofs.
  */
-import { auditLeafHash, toLowS, type AuditLeafEntry, type SignedTreeHead, type TreeHead } from '@sigilauth/protocol';
+import { auditLeafHash, toLowS, type AuditLeafEntry } from '@sigilauth/protocol';
+import type { SignedTreeHead, TreeHead } from '@sigilauth/protocol/wire';
 import { ApiError } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { appendLeaf, frontierRoot } from './frontier.js';

@@ -3,7 +3,8 @@
  * signed tree head. Read-only.
  */
 import type { KeyObject } from 'node:crypto';
-import { auditLeafHash, verifyConsistency, verifyTreeHead, type SignedTreeHead } from '@sigilauth/protocol';
+import { auditLeafHash, verifyConsistency, verifyTreeHead } from '@sigilauth/protocol';
+import type { SignedTreeHead } from '@sigilauth/protocol/wire';
 import type { Queryable } from '../storage/database.js';
 import { Frontier } from './frontier.js';
 import { consistencyProof } from './merkle.js';

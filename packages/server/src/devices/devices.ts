@@ -1,4 +1,4 @@
-import type { DeviceAttestation } from '@sigilauth/protocol';
+import type { DeviceAttestation } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent } from '../events/outbox.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { DeviceListSchema, DeviceOwnerInputSchema, DeviceSchema } from '@sigilauth/protocol';
+import { DeviceListSchema, DeviceOwnerInputSchema, DeviceSchema } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { Fingerprint } from '../http/schemas.js';

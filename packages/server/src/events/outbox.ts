@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { WebhookEvent, WebhookEventType } from '@sigilauth/protocol';
+import type { WebhookEvent, WebhookEventType } from '@sigilauth/protocol/wire';
 import type { Queryable } from '../storage/database.js';
 import { enqueueNotifications } from '../notifications/outbox.js';
 import { enqueueDeliveries } from '../webhooks/deliveries.js';

@@ -1,4 +1,4 @@
-import type { DeviceRequestView } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { onRequestChanged, type RequestChanged } from '../events/bus.js';
 import { approverFingerprints, deviceViews, pendingViewsPage, type ViewPage } from '../mpa/request-queries.js';
 import type { DeviceRef } from '../mpa/requests.js';

@@ -8,9 +8,9 @@ import {
   STATUS_REQUEST_MAX_IDS,
   verifyPayload,
   type DeviceAuthMessage,
-  type DeviceRequestView,
   type ServerMessage,
 } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { pairedDeviceTenant } from '../devices/devices.js';
 import { RequestFanout, type Channel } from '../fanout/request-fanout.js';
 import type { ServerIdentity } from '../identity/server-identity.js';

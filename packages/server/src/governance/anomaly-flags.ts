@@ -1,4 +1,5 @@
-import type { AnomalyFlagKind, AnomalySettings, AnomalyFlagView, Decision, MpaFlaggedEvent } from '@sigilauth/protocol';
+import type { AnomalyFlagKind, Decision } from '@sigilauth/protocol';
+import type { AnomalySettings, AnomalyFlagView, MpaFlaggedEvent } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { clientNetworks } from '../pairing/client-network.js';

@@ -1,6 +1,6 @@
 /** `sigil governance …`: an organisation's governance settings, straight in the store (docs/governance.md). */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
-import type { AnomalySettings } from '@sigilauth/protocol';
+import type { AnomalySettings } from '@sigilauth/protocol/wire';
 import type { Database } from '../storage/database.js';
 import { defaultTenant, getTenant, testModeTenant } from '../tenants/tenants.js';
 import type { WithStore } from '../webhooks/cli.js';

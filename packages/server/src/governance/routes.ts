@@ -8,7 +8,7 @@ import {
   DeviceTimeZoneSchema,
   GovernanceSettingsPatchSchema,
   GovernanceSettingsSchema,
-} from '@sigilauth/protocol';
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';

@@ -1,4 +1,5 @@
-import { ANOMALY_LIMITS, BATCH_SECONDS, type AnomalySettings, type DeviceTimeZone, type GovernanceSettings } from '@sigilauth/protocol';
+import { ANOMALY_LIMITS, BATCH_SECONDS } from '@sigilauth/protocol';
+import type { AnomalySettings, DeviceTimeZone, GovernanceSettings } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';

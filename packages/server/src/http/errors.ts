@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ErrorBodySchema, errorStatus, MpaValidationError, type ErrorBody, type ErrorCode } from '@sigilauth/protocol';
+import { errorStatus, MpaValidationError, type ErrorCode } from '@sigilauth/protocol';
+import { type ErrorBody, ErrorBodySchema } from '@sigilauth/protocol/wire';
 import { StorageUnavailableError } from '../storage/database.js';
 
 /** An error the client caused or must know about; becomes `{ error: { code, message, details? } }` with the code's status. */

@@ -6,12 +6,10 @@ import {
   generateP256KeyPair,
   pictogramFor,
   signPayload,
-  type Pictogram,
   type ServerMessage,
   type SignedServerMessage,
-  type SignedTreeHead,
-  type TreeHead,
 } from '@sigilauth/protocol';
+import type { Pictogram, SignedTreeHead, TreeHead } from '@sigilauth/protocol/wire';
 import type { Database, Queryable } from '../storage/database.js';
 
 export interface ServerIdentity {

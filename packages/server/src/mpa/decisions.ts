@@ -5,9 +5,9 @@ import {
   verifyPayload,
   type Approver,
   type DecisionPayload,
-  type DeviceRequestView,
   type WebAuthnAssertion,
 } from '@sigilauth/protocol';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import type { DecisionOrigin } from '../governance/anomaly-flags.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database } from '../storage/database.js';

@@ -1,4 +1,5 @@
-import type { DeviceRequestView, MpaRequestView, MpaStatus } from '@sigilauth/protocol';
+import type { MpaStatus } from '@sigilauth/protocol';
+import type { DeviceRequestView, MpaRequestView } from '@sigilauth/protocol/wire';
 import { ApiError, notFound } from '../http/errors.js';
 import { isSupportedTimestamp } from '../http/input-guard.js';
 import type { Queryable } from '../storage/database.js';

@@ -4,13 +4,10 @@ import {
   EMERGENCY_OVERRIDE_ACTION,
   type ApprovalGroup,
   type Decision,
-  type DeviceRequestView,
-  type MpaWebhookEvent,
-  type GovernanceSettings,
   type MpaPolicy,
-  type MpaRequestView,
   type MpaStatus,
 } from '@sigilauth/protocol';
+import type { DeviceRequestView, MpaRequestView, MpaWebhookEvent, GovernanceSettings } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';

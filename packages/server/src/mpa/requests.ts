@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  canonicalize,
-  type ApprovalGroup,
-  type Decision,
-  type DeviceRequestView,
-  type MpaRequestView,
-  type MpaStatus,
-  type MpaWebhookEvent,
-  type ParamValue,
-} from '@sigilauth/protocol';
+import { canonicalize, type ApprovalGroup, type Decision, type MpaStatus, type ParamValue } from '@sigilauth/protocol';
+import type { DeviceRequestView, MpaRequestView, MpaWebhookEvent } from '@sigilauth/protocol/wire';
 import type { EnginePolicy, EngineState } from './engine.js';
 import { effectiveStatus } from './expiry-rule.js';
 

@@ -1,18 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import {
-  DeviceRequestViewSchema,
-  MPA_LIMITS,
-  MpaListSchema,
-  MpaRequestViewSchema,
-  MpaValidationError,
-  RequestedBySchema,
-  TEAM_SLUG,
-  validateMpaRequest,
-  type DecisionPayload,
-  type MpaPolicy,
-} from '@sigilauth/protocol';
+import { MPA_LIMITS, MpaValidationError, TEAM_SLUG, validateMpaRequest, type DecisionPayload, type MpaPolicy } from '@sigilauth/protocol';
+import { DeviceRequestViewSchema, MpaListSchema, MpaRequestViewSchema, RequestedBySchema } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import type { DecisionOrigin } from '../governance/anomaly-flags.js';

@@ -6,12 +6,9 @@ import {
   validateMpaRequest,
   type MpaAction,
   type MpaStatus,
-  type OverrideCreated,
-  type OverrideInput,
-  type OverrideStatus,
-  type OverrideView,
   type RequestedBy,
 } from '@sigilauth/protocol';
+import type { OverrideCreated, OverrideInput, OverrideStatus, OverrideView } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError } from '../http/errors.js';

@@ -8,7 +8,7 @@ import {
   OverrideListSchema,
   OverrideSettingsSchema,
   OverrideStatusSchema,
-} from '@sigilauth/protocol';
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { createOverride, listOverrides } from './overrides.js';

@@ -1,4 +1,5 @@
-import { MPA_LIMITS, type OverrideSettings } from '@sigilauth/protocol';
+import { MPA_LIMITS } from '@sigilauth/protocol';
+import type { OverrideSettings } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { ApiError } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';

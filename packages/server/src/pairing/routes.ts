@@ -7,7 +7,7 @@ import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { Fingerprint, IdParams, PublicKey, Signature } from '../http/schemas.js';
 import { completePairing, createPairing, getPairing } from './pairings.js';
-import { PairingCompletedSchema, PairingCreatedSchema, PairingSchema } from '@sigilauth/protocol';
+import { PairingCompletedSchema, PairingCreatedSchema, PairingSchema } from '@sigilauth/protocol/wire';
 
 const PairingProofSchema = Type.Object(
   {

@@ -1,6 +1,7 @@
 /** `sigil team …`: approval teams straight in the store (as `sigil webhook`), each change audited and announced like the API's. */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
-import { displayText, isFingerprint, TEAM_LIMITS, TEAM_SLUG, type TeamView } from '@sigilauth/protocol';
+import { displayText, isFingerprint, TEAM_LIMITS, TEAM_SLUG } from '@sigilauth/protocol';
+import type { TeamView } from '@sigilauth/protocol/wire';
 import type { Database } from '../storage/database.js';
 import { defaultTenant, getTenant, testModeTenant, type Tenant } from '../tenants/tenants.js';
 import type { WithStore } from '../webhooks/cli.js';

@@ -1,17 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { MPA_LIMITS, TEAM_LIMITS } from '@sigilauth/protocol';
 import {
   ErrorBodySchema,
-  MPA_LIMITS,
-  TEAM_LIMITS,
   TeamDeletedSchema,
   TeamInputSchema,
   TeamListSchema,
   TeamSlugSchema,
   TeamUpdateSchema,
   TeamViewSchema,
-} from '@sigilauth/protocol';
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { createTeam, deleteTeam, getTeam, listTeams, updateTeam } from './teams.js';

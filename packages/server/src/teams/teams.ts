@@ -1,4 +1,5 @@
-import { TEAM_LIMITS, type TeamInput, type TeamMemberView, type TeamUpdate, type TeamView } from '@sigilauth/protocol';
+import { TEAM_LIMITS } from '@sigilauth/protocol';
+import type { TeamInput, TeamMemberView, TeamUpdate, TeamView } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { MetadataStatement, SettingsService } from '@simplewebauthn/server';
-import type { DeviceAttestation } from '@sigilauth/protocol';
+import type { DeviceAttestation } from '@sigilauth/protocol/wire';
 import { simpleWebAuthn, simpleWebAuthnHelpers } from './library.js';
 
 type RootCertIdentifier = Parameters<typeof SettingsService.getRootCertificates>[0]['identifier'];

@@ -8,7 +8,7 @@ import {
   WebhookEndpointListSchema,
   WebhookEndpointSchema,
   WebhookSecretRotatedSchema,
-} from '@sigilauth/protocol';
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { IdParams } from '../http/schemas.js';

@@ -10,8 +10,8 @@ import {
   verifyConsistency,
   verifyInclusion,
   verifyTreeHead,
-  type SignedTreeHead,
 } from '@sigilauth/protocol';
+import type { SignedTreeHead } from '@sigilauth/protocol/wire';
 import { rootHash } from '../../src/audit/merkle.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
