@@ -1,5 +1,5 @@
 import { ANOMALY_LIMITS, BATCH_SECONDS } from '@sigilauth/protocol';
-import type { AnomalySettings, DeviceTimeZone, GovernanceSettings } from '@sigilauth/protocol/wire';
+import type { AnomalySettings, DeviceTimeZone, GovernanceSettings, GovernanceSettingsPatch } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
@@ -50,13 +50,6 @@ export async function getGovernanceSettings(db: Queryable, tenantId: string): Pr
   return fromRow(row);
 }
 
-export interface GovernanceInput {
-  time_zone?: string | undefined;
-  anomaly_flags?: Partial<AnomalySettings> | undefined;
-  /** null turns batching off; deny_immediately defaults to false. */
-  decision_release?: { batch_seconds: number; deny_immediately?: boolean | undefined } | null | undefined;
-}
-
 /** Whether PostgreSQL, which reads the hours, knows this IANA time zone name. */
 async function isTimeZone(db: Queryable, zone: string): Promise<boolean> {
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone)) return false;
@@ -89,7 +82,7 @@ function checkAnomaly(input: Partial<AnomalySettings>): void {
 export async function updateGovernanceSettings(
   db: Database,
   tenantId: string,
-  input: GovernanceInput,
+  input: GovernanceSettingsPatch,
   via: 'api' | 'cli',
   now: number,
 ): Promise<GovernanceSettings> {
