@@ -126,6 +126,7 @@ export const sdkCode = (x: Answer<'/v1/info', 'get', '4XX'>): SigilApiError['cod
         types: [],
         paths: {
           '@sigilauth/protocol': [source('protocol/src/index.ts')],
+          '@sigilauth/protocol/wire': [source('protocol/src/wire/index.ts')],
           '@sigilauth/sdk': [source('sdk/src/index.ts')],
           '@sigilauth/device': [source('device/src/index.ts')],
         },

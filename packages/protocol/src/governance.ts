@@ -1,7 +1,7 @@
 /**
  * Governance (docs/governance.md): approval teams, device owners, break-glass overrides with their
  * organisation settings, and the anomaly flags a decision can raise. The limits and names live here;
- * the wire schemas and their types in ./wire/governance.ts, re-exported below for the SDKs and the console.
+ * the wire schemas and their types in ./wire/governance.ts ("@sigilauth/protocol/wire").
  */
 
 export const TEAM_LIMITS = { maxMembers: 50, maxNameLength: 100, maxMinMembers: 50 } as const;
@@ -35,28 +35,3 @@ export const ANOMALY_FLAG_KINDS = ['new_hour', 'rubber_stamp', 'new_network', 'n
  * - `approval_burst`: an approval by a device that was sent `burst_requests` or more requests in `burst_minutes`.
  */
 export type AnomalyFlagKind = (typeof ANOMALY_FLAG_KINDS)[number];
-
-export type {
-  AnomalyFlagList,
-  AnomalyFlagView,
-  AnomalySettings,
-  DecisionRelease,
-  DeviceFlags,
-  DeviceOwnerInput,
-  DeviceTimeZone,
-  DeviceTimeZoneInput,
-  GovernanceSettings,
-  GovernanceSettingsPatch,
-  OverrideCreated,
-  OverrideInput,
-  OverrideList,
-  OverrideSettings,
-  OverrideStatus,
-  OverrideView,
-  TeamDeleted,
-  TeamInput,
-  TeamList,
-  TeamMemberView,
-  TeamUpdate,
-  TeamView,
-} from './wire/governance.js';

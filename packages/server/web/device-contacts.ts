@@ -1,5 +1,5 @@
 /** The console's editor for where a device is notified (PATCH /v1/devices/{fingerprint}). */
-import type { Contacts } from '@sigilauth/protocol/wire';
+import type { Contacts, DeviceContacts } from '@sigilauth/protocol/wire';
 import { errorMessage, type ApiResult } from './lib/api.js';
 import { h, replace } from './lib/dom.js';
 
@@ -33,7 +33,7 @@ export function contactsEditor(api: Api, fingerprint: string, name: string): HTM
   const details = h('details', { class: 'contacts' }, h('summary', {}, 'Notifications'), form);
   details.addEventListener('toggle', async () => {
     if (!details.open) return;
-    const res = await api<{ notifications: Contacts }>('GET', `/v1/devices/${fingerprint}/notifications`);
+    const res = await api<DeviceContacts>('GET', `/v1/devices/${fingerprint}/notifications`);
     if (res.status === 200) show(res.body.notifications);
     else replace(status, errorMessage(res));
   });
@@ -41,7 +41,7 @@ export function contactsEditor(api: Api, fingerprint: string, name: string): HTM
     event.preventDefault();
     const body: Record<string, string | null> = { email: email.value.trim() === '' ? null : email.value.trim() };
     if (slack.value.trim() !== '') body.slack_webhook_url = slack.value.trim();
-    const res = await api<{ notifications: Contacts }>('PATCH', `/v1/devices/${fingerprint}`, body);
+    const res = await api<DeviceContacts>('PATCH', `/v1/devices/${fingerprint}`, body);
     if (res.status === 200) {
       show(res.body.notifications);
       status.prepend('Saved. ');

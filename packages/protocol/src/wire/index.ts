@@ -132,6 +132,24 @@ export {
 } from './webhooks.js';
 export { MpaListSchema, MpaRequestViewSchema, type MpaList, type MpaRequestView } from './mpa.js';
 export {
+  ApproverConfigSchema,
+  ApproverNotificationsSchema,
+  ApproverRequestPageSchema,
+  ApproverSessionSchema,
+  PasskeyPairedSchema,
+  PasskeyPairingOptionsSchema,
+  SessionOptionsSchema,
+  SignedOutSchema,
+  type ApproverConfig,
+  type ApproverNotifications,
+  type ApproverRequestPage,
+  type ApproverSession,
+  type PasskeyPaired,
+  type PasskeyPairingOptions,
+  type SessionOptions,
+  type SignedOut,
+} from './web-approver.js';
+export {
   AuditHeadEventSchema,
   DevicePairedEventSchema,
   DeviceRevokedEventSchema,

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { DeviceContactsSchema, NotificationListSchema, NotificationSettingsSchema } from '@sigilauth/protocol/wire';
+import {
+  ApproverNotificationsSchema,
+  ContactsSchema,
+  DeviceContactsSchema,
+  NotificationListSchema,
+  NotificationSettingsSchema,
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { Fingerprint, IdParams } from '../http/schemas.js';
@@ -93,8 +99,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: AppContext): void 
 export function approverNotificationRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   let vapid: Promise<VapidKeys> | null = null;
-  const hidden = { schema: { hide: true } };
-  r.get('/approve/api/notifications', hidden, async (request) => {
+  r.get('/approve/api/notifications', { schema: { hide: true, response: { 200: ApproverNotificationsSchema } } }, async (request) => {
     const session = await requireSession(ctx.db, request, ctx.clock());
     vapid ??= loadVapidKeys(ctx.db).catch((err: Error) => {
       vapid = null;
@@ -111,6 +116,7 @@ export function approverNotificationRoutes(app: FastifyInstance, ctx: AppContext
           { email: Type.Optional(Email), push_subscription: Type.Optional(PushSubscription) },
           { additionalProperties: false },
         ),
+        response: { 200: ContactsSchema },
       },
     },
     async (request) => {

@@ -2,6 +2,16 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import {
+  ApproverConfigSchema,
+  ApproverRequestPageSchema,
+  ApproverSessionSchema,
+  DeviceRequestViewSchema,
+  PasskeyPairedSchema,
+  PasskeyPairingOptionsSchema,
+  SessionOptionsSchema,
+  SignedOutSchema,
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { activeDeviceTenant, deviceProfile } from '../devices/devices.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -95,7 +105,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
 
     // ---- approver API: everything the page needs before and after pairing ----
 
-    r.get('/approve/api/config', hidden, async () => {
+    r.get('/approve/api/config', { schema: { hide: true, response: { 200: ApproverConfigSchema } } }, async () => {
       const tenant = await defaultTenant(ctx.db);
       const rp = ctx.webAuthn.relyingParty();
       return {
@@ -114,7 +124,11 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       '/approve/api/pair/options',
       {
         config: pairingLimit,
-        schema: { hide: true, body: Type.Object({ code: Code, name: Type.Optional(DeviceName) }, { additionalProperties: false }) },
+        schema: {
+          hide: true,
+          body: Type.Object({ code: Code, name: Type.Optional(DeviceName) }, { additionalProperties: false }),
+          response: { 200: PasskeyPairingOptionsSchema },
+        },
       },
       async (request) => passkeyRegistrationOptions(ctx.db, ctx.webAuthn, request.body.code, request.body.name, request.ip, ctx.clock()),
     );
@@ -154,6 +168,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
             },
             { additionalProperties: false },
           ),
+          response: { 200: PasskeyPairedSchema },
         },
       },
       async (request, reply) => {
@@ -173,18 +188,22 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
           now,
         );
         setSessionCookie(reply, await openSession(ctx.db, device.tenant_id, device.fingerprint, now), secure(request));
-        return { status: 'completed', server_id: ctx.identity.serverId, ...device, paired_at: new Date(now).toISOString() };
+        return { status: 'completed' as const, server_id: ctx.identity.serverId, ...device, paired_at: new Date(now).toISOString() };
       },
     );
 
-    r.post('/approve/api/session/options', { config: pairingLimit, schema: { hide: true } }, async () => {
-      const rp = requireRelyingParty(ctx.webAuthn);
-      const challenge = await issueChallenge(ctx.db, 'session', null, SESSION_CHALLENGE_TTL_MS, ctx.clock());
-      return {
-        challenge_id: challenge.id,
-        options: { challenge: challenge.challenge, rpId: rp.rpId, userVerification: 'required', timeout: 120_000 },
-      };
-    });
+    r.post(
+      '/approve/api/session/options',
+      { config: pairingLimit, schema: { hide: true, response: { 200: SessionOptionsSchema } } },
+      async () => {
+        const rp = requireRelyingParty(ctx.webAuthn);
+        const challenge = await issueChallenge(ctx.db, 'session', null, SESSION_CHALLENGE_TTL_MS, ctx.clock());
+        return {
+          challenge_id: challenge.id,
+          options: { challenge: challenge.challenge, rpId: rp.rpId, userVerification: 'required' as const, timeout: 120_000 },
+        };
+      },
+    );
 
     r.post(
       '/approve/api/session',
@@ -193,6 +212,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         schema: {
           hide: true,
           body: Type.Object({ challenge_id: Type.String({ format: 'uuid' }), webauthn: Assertion }, { additionalProperties: false }),
+          response: { 200: ApproverSessionSchema },
         },
       },
       async (request, reply) => {
@@ -216,11 +236,11 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       },
     );
 
-    r.post('/approve/api/logout', hidden, async (request, reply) => {
+    r.post('/approve/api/logout', { schema: { hide: true, response: { 200: SignedOutSchema } } }, async (request, reply) => {
       const token = readCookie(request, SESSION_COOKIE);
       if (token) await closeSession(ctx.db, token);
       clearSessionCookie(reply, secure(request));
-      return { status: 'signed_out' };
+      return { status: 'signed_out' as const };
     });
 
     const me = async (tenantId: string, fingerprint: string) => {
@@ -240,25 +260,33 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       };
     };
 
-    r.get('/approve/api/me', hidden, async (request) => {
+    r.get('/approve/api/me', { schema: { hide: true, response: { 200: ApproverSessionSchema } } }, async (request) => {
       const session = await requireSession(ctx.db, request, ctx.clock());
       return me(session.tenantId, session.fingerprint);
     });
 
     // One page of the pending requests naming the device, newest first; `cursor` is the previous page's next_cursor.
     const PageQuery = Type.Object({ cursor: Type.Optional(Uuid) }, { additionalProperties: false });
-    r.get('/approve/api/requests', { schema: { hide: true, querystring: PageQuery } }, async (request) => {
-      const session = await requireSession(ctx.db, request, ctx.clock());
-      const page = await pendingViewsPage(ctx.db, session, ctx.clock(), request.query.cursor ?? null);
-      return { ...page, server_time: ctx.clock() };
-    });
+    r.get(
+      '/approve/api/requests',
+      { schema: { hide: true, querystring: PageQuery, response: { 200: ApproverRequestPageSchema } } },
+      async (request) => {
+        const session = await requireSession(ctx.db, request, ctx.clock());
+        const page = await pendingViewsPage(ctx.db, session, ctx.clock(), request.query.cursor ?? null);
+        return { ...page, server_time: ctx.clock() };
+      },
+    );
 
-    r.get('/approve/api/requests/:id', { schema: { hide: true, params: IdParams } }, async (request) => {
-      const session = await requireSession(ctx.db, request, ctx.clock());
-      const [view] = await deviceViews(ctx.db, session, [request.params.id], ctx.clock());
-      if (!view) throw notFound('MPA request');
-      return view;
-    });
+    r.get(
+      '/approve/api/requests/:id',
+      { schema: { hide: true, params: IdParams, response: { 200: DeviceRequestViewSchema } } },
+      async (request) => {
+        const session = await requireSession(ctx.db, request, ctx.clock());
+        const [view] = await deviceViews(ctx.db, session, [request.params.id], ctx.clock());
+        if (!view) throw notFound('MPA request');
+        return view;
+      },
+    );
 
     approverNotificationRoutes(web, ctx);
 

@@ -60,7 +60,7 @@ export async function passkeyRegistrationOptions(
     expires_at: challenge.expiresAt.toISOString(),
     attestation_required: settings.attestationRequired,
     options,
-    proof: { challenge: challenge.proofChallenge!, rpId: rp.rpId, userVerification: 'required', timeout: CEREMONY_TIMEOUT_MS },
+    proof: { challenge: challenge.proofChallenge!, rpId: rp.rpId, userVerification: 'required' as const, timeout: CEREMONY_TIMEOUT_MS },
   };
 }
 

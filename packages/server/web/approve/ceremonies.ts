@@ -5,7 +5,12 @@
 import { toBase64url } from '@sigilauth/protocol/bytes';
 import type { WebAuthnAssertion } from '@sigilauth/protocol/decision';
 import { sanitizeText } from '@sigilauth/protocol/screen';
-import { startAuthentication, startRegistration, type AuthenticationResponseJSON } from '@simplewebauthn/browser';
+import {
+  startAuthentication,
+  startRegistration,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+} from '@simplewebauthn/browser';
 import { errorMessage } from '../lib/api.js';
 import { announce } from '../lib/dom.js';
 import { openSession, pairComplete, pairOptions, sessionOptions } from './api.js';
@@ -53,7 +58,8 @@ export async function pair(
     status.textContent = 'Confirm with your fingerprint, face or screen lock to create the passkey…';
     let credential: Awaited<ReturnType<typeof startRegistration>>;
     try {
-      credential = await startRegistration({ optionsJSON: opened.body.options });
+      // The protocol leaves WebAuthn's own options object to WebAuthn: the server made it with SimpleWebAuthn.
+      credential = await startRegistration({ optionsJSON: opened.body.options as PublicKeyCredentialCreationOptionsJSON });
     } catch (err) {
       status.textContent = '';
       error.textContent = isCancelled(err)

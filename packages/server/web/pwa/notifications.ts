@@ -4,18 +4,13 @@
  * approver so a phone can receive pushes.
  */
 import { fromBase64url } from '@sigilauth/protocol/bytes';
+import type { ApproverNotifications, Contacts } from '@sigilauth/protocol/wire';
 import { errorMessage, request } from '../lib/api.js';
 import { announce, h, replace } from '../lib/dom.js';
 
 export const SERVICE_WORKER_URL = '/approve/sw.js';
 /** Covers /approve itself as well as /approve/…, hence the Service-Worker-Allowed header on the worker. */
 export const SERVICE_WORKER_SCOPE = '/approve';
-
-interface Settings {
-  vapid_public_key: string;
-  email: string | null;
-  push: { service: string } | null;
-}
 
 export function registerServiceWorker(): Promise<ServiceWorkerRegistration | null> {
   if (!('serviceWorker' in navigator)) return Promise.resolve(null);
@@ -56,7 +51,7 @@ export async function subscribe(vapidPublicKey: string): Promise<string | null> 
   } catch (err) {
     return `The browser's push service refused: ${(err as Error).message}`;
   }
-  const res = await request('PUT', '/approve/api/notifications', { push_subscription: subscription.toJSON() });
+  const res = await request<Contacts>('PUT', '/approve/api/notifications', { push_subscription: subscription.toJSON() });
   if (res.status !== 200) {
     await subscription.unsubscribe().catch(() => false);
     return errorMessage(res);
@@ -65,7 +60,7 @@ export async function subscribe(vapidPublicKey: string): Promise<string | null> 
 }
 
 export async function unsubscribe(): Promise<string | null> {
-  const res = await request('PUT', '/approve/api/notifications', { push_subscription: null });
+  const res = await request<Contacts>('PUT', '/approve/api/notifications', { push_subscription: null });
   await (await currentSubscription())?.unsubscribe().catch(() => false);
   return res.status === 200 ? null : errorMessage(res);
 }
@@ -113,7 +108,7 @@ export function notificationSection(): HTMLElement {
   );
 
   const render = async () => {
-    const res = await request<Settings>('GET', '/approve/api/notifications');
+    const res = await request<ApproverNotifications>('GET', '/approve/api/notifications');
     if (res.status !== 200) return replace(status, errorMessage(res));
     emailInput.value = res.body.email ?? '';
     const subscribed = res.body.push !== null && (pushSupported() ? (await currentSubscription()) !== null : false);
@@ -152,7 +147,7 @@ export function notificationSection(): HTMLElement {
   emailForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     const value = emailInput.value.trim();
-    const res = await request('PUT', '/approve/api/notifications', { email: value === '' ? null : value });
+    const res = await request<Contacts>('PUT', '/approve/api/notifications', { email: value === '' ? null : value });
     replace(error, res.status === 200 ? '' : errorMessage(res));
     if (res.status === 200) announce(value ? 'Email address saved' : 'Email address removed');
   });

@@ -1,7 +1,6 @@
 /** Paired devices: pair one with a code, see how each key is held, revoke. */
 import { sanitizeText } from '@sigilauth/protocol/screen';
-import type { Pictogram } from '@sigilauth/protocol/pictogram';
-import type { DeviceAttestation } from '@sigilauth/protocol/decision';
+import type { DeviceAttestation, DeviceList, Pairing, PairingCreated } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { contactsEditor } from '../../device-contacts.js';
@@ -106,7 +105,7 @@ export async function showDevices(): Promise<void> {
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, 'Create pairing code')),
   );
   const load = async () => {
-    const res = await api<{ data: Device[] }>('GET', '/v1/devices');
+    const res = await api<DeviceList>('GET', '/v1/devices');
     if (res.status !== 200) return replace(list, h('p', { class: 'error' }, errorMessage(res)));
     replace(
       list,
@@ -149,11 +148,7 @@ export async function showDevices(): Promise<void> {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void (async () => {
-      const res = await api<{ pairing_id: string; code: string; expires_at: string; pictogram: Pictogram }>(
-        'POST',
-        '/v1/pairings',
-        nameInput.value.trim() ? { name: nameInput.value.trim() } : {},
-      );
+      const res = await api<PairingCreated>('POST', '/v1/pairings', nameInput.value.trim() ? { name: nameInput.value.trim() } : {});
       if (res.status !== 201) return replace(pairing, h('p', { class: 'error', role: 'alert' }, errorMessage(res)));
       const p = res.body;
       const link = `${location.origin}/approve/pair?code=${p.code}`;
@@ -181,7 +176,7 @@ export async function showDevices(): Promise<void> {
       );
       announce(`Pairing code ${p.code.split('').join(' ')}`);
       const poll = window.setInterval(async () => {
-        const s = await api<{ status: string; name: string | null }>('GET', `/v1/pairings/${p.pairing_id}`);
+        const s = await api<Pairing>('GET', `/v1/pairings/${p.pairing_id}`);
         if (s.status !== 200 || s.body.status === 'pending') return;
         window.clearInterval(poll);
         state.textContent =

@@ -1,5 +1,5 @@
 /** Anomaly flags (docs/governance.md) as the console shows them: on a request and on a device's row. */
-import type { AnomalyFlagView } from '@sigilauth/protocol/governance';
+import type { AnomalyFlagView, DeviceFlags } from '@sigilauth/protocol/wire';
 import { sanitizeText } from '@sigilauth/protocol/screen';
 import { h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
@@ -51,7 +51,7 @@ export function deviceFlagsDisclosure(fingerprint: string, name: string): HTMLEl
     if (!details.open || loaded) return;
     loaded = true;
     void (async () => {
-      const res = await api<{ effective_time_zone: string; data: Flag[] }>('GET', `/v1/devices/${fingerprint}/flags`);
+      const res = await api<DeviceFlags>('GET', `/v1/devices/${fingerprint}/flags`);
       if (res.status !== 200) return replace(body, h('p', { class: 'error' }, 'Could not load the flags'));
       replace(
         body,

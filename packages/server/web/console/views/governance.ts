@@ -1,5 +1,5 @@
 /** The organisation's governance settings (docs/governance.md): anomaly flags, time zone, timing privacy. */
-import type { GovernanceSettings } from '@sigilauth/protocol/governance';
+import type { GovernanceSettings } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';

@@ -1,6 +1,6 @@
 /** Break glass: overrides awaiting review (until their review request ends), recent ones, and the organisation's settings. */
 import { sanitizeText } from '@sigilauth/protocol/screen';
-import type { OverrideSettings, OverrideView, TeamView } from '@sigilauth/protocol/governance';
+import type { OverrideList, OverrideSettings, OverrideView, TeamList, TeamView } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
@@ -74,7 +74,7 @@ export async function showOverrides(): Promise<void> {
   const settingsCard = h('section', { class: 'card', 'aria-labelledby': 'ov-settings-h' });
   const headers = ['When', 'Action', 'Reason', 'Requested by', 'Review'];
   const loadLists = async () => {
-    const res = await api<{ data: OverrideView[] }>('GET', '/v1/overrides');
+    const res = await api<OverrideList>('GET', '/v1/overrides');
     if (res.status !== 200) return replace(awaiting, h('p', { class: 'error' }, errorMessage(res)));
     const open = res.body.data.filter((o) => o.status === 'awaiting_review');
     replace(awaiting, table('Overrides awaiting review', headers, overrideRows(open)));
@@ -83,7 +83,7 @@ export async function showOverrides(): Promise<void> {
   const loadSettings = async () => {
     const [settings, teams] = await Promise.all([
       api<OverrideSettings>('GET', '/v1/overrides/settings'),
-      api<{ data: TeamView[] }>('GET', '/v1/teams'),
+      api<TeamList>('GET', '/v1/teams'),
     ]);
     if (settings.status !== 200 || teams.status !== 200) return replace(settingsCard, h('p', { class: 'error' }, errorMessage(settings)));
     replace(

@@ -1,13 +1,21 @@
 /** One request: its details, a cancel button while pending, and its timeline (decisions, outcome, webhooks). */
 import { formatParamValue, paramLabel, sanitizeText } from '@sigilauth/protocol/screen';
-import type { MpaRequestView } from '@sigilauth/protocol/validation';
+import type {
+  AnomalyFlagList,
+  AuditList,
+  DeviceList,
+  MpaRequestView,
+  NotificationList,
+  WebhookDeliveryList,
+  WebhookEndpointList,
+} from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { anyQueued, notificationLogSection, type NotificationRow } from '../../notification-log.js';
-import { features, main, REFRESH_MS, type AuditEntry, type Device } from '../state.js';
+import { anyQueued, notificationLogSection } from '../../notification-log.js';
+import { features, main, REFRESH_MS } from '../state.js';
 import { every } from '../timers.js';
-import { requestFlagsSection, type Flag } from './flags.js';
+import { requestFlagsSection } from './flags.js';
 import { badge, fmtTime, plural, short, statusBadge, table } from '../widgets.js';
 
 interface TimelineItem {
@@ -31,9 +39,9 @@ export async function showRequest(id: string): Promise<void> {
     }
     const r = res.body;
     const [notes, devices, flagged] = await Promise.all([
-      api<{ data: NotificationRow[] }>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/notifications`),
-      api<{ data: Device[] }>('GET', '/v1/devices'),
-      api<{ data: Flag[] }>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/flags`),
+      api<NotificationList>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/notifications`),
+      api<DeviceList>('GET', '/v1/devices'),
+      api<AnomalyFlagList>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}/flags`),
     ]);
     const notifications = notes.status === 200 ? notes.body.data : [];
     const flags = flagged.status === 200 ? flagged.body.data : [];
@@ -48,7 +56,7 @@ export async function showRequest(id: string): Promise<void> {
     const satisfied = new Set<string>();
     let decided = false;
     if (features.audit) {
-      const audit = await api<{ data: AuditEntry[] }>('GET', `/v1/audit?request_id=${encodeURIComponent(id)}&limit=1000`);
+      const audit = await api<AuditList>('GET', `/v1/audit?request_id=${encodeURIComponent(id)}&limit=1000`);
       for (const e of audit.status === 200 ? audit.body.data : []) {
         const group = sanitizeText(String(e.data.group ?? 'A group'));
         if (e.type === 'mpa.decision') {
@@ -68,11 +76,9 @@ export async function showRequest(id: string): Promise<void> {
     }
     if (r.completed_at && !decided) items.push({ at: r.completed_at, text: [h('strong', {}, 'Decision: '), statusBadge(r.status)] });
     if (features.webhooks) {
-      const endpoints = await api<{ data: Array<{ id: string; url: string }> }>('GET', '/v1/webhooks');
+      const endpoints = await api<WebhookEndpointList>('GET', '/v1/webhooks');
       for (const endpoint of endpoints.status === 200 ? endpoints.body.data : []) {
-        const deliveries = await api<{
-          data: Array<{ request_id: string | null; event_type: string; status: string; attempt_count: number; created_at: string }>;
-        }>('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=100`);
+        const deliveries = await api<WebhookDeliveryList>('GET', `/v1/webhooks/${endpoint.id}/deliveries?limit=100`);
         for (const d of deliveries.status === 200 ? deliveries.body.data : []) {
           if (d.request_id !== id) continue;
           items.push({

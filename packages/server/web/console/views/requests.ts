@@ -1,6 +1,6 @@
 /** The request list, filtered by status and refreshed live. */
 import { sanitizeText } from '@sigilauth/protocol/screen';
-import type { MpaRequestView } from '@sigilauth/protocol/validation';
+import type { MpaList } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
@@ -28,7 +28,7 @@ export async function showRequests(status: string): Promise<void> {
   );
   focusMain();
   const load = async () => {
-    const res = await api<{ data: MpaRequestView[] }>('GET', `/v1/mpa/requests?limit=50${status ? `&status=${status}` : ''}`);
+    const res = await api<MpaList>('GET', `/v1/mpa/requests?limit=50${status ? `&status=${status}` : ''}`);
     if (res.status !== 200) return replace(body, h('p', { class: 'error' }, errorMessage(res)));
     stamp.textContent = `Live: refreshed ${new Date().toLocaleTimeString()}`;
     const snapshot = JSON.stringify(res.body.data);

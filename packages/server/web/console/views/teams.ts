@@ -1,6 +1,6 @@
 /** Approval teams: create one from paired devices, add and remove members, change its minimum size, delete it. */
 import { sanitizeText } from '@sigilauth/protocol/screen';
-import type { TeamView } from '@sigilauth/protocol/governance';
+import type { DeviceList, TeamList, TeamView } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
@@ -115,10 +115,7 @@ export async function showTeams(): Promise<void> {
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary' }, 'Create team')),
   );
   const load = async () => {
-    const [teams, devices] = await Promise.all([
-      api<{ data: TeamView[] }>('GET', '/v1/teams'),
-      api<{ data: Device[] }>('GET', '/v1/devices'),
-    ]);
+    const [teams, devices] = await Promise.all([api<TeamList>('GET', '/v1/teams'), api<DeviceList>('GET', '/v1/devices')]);
     if (teams.status !== 200) return replace(list, h('p', { class: 'error' }, errorMessage(teams)));
     const known = devices.status === 200 ? devices.body.data : [];
     replace(

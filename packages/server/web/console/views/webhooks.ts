@@ -1,5 +1,6 @@
 /** Webhook endpoints and one endpoint's deliveries. */
 import { sanitizeText } from '@sigilauth/protocol/screen';
+import type { WebhookDeliveryList, WebhookEndpoint, WebhookEndpointList } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
@@ -10,17 +11,7 @@ import { badge, fmtTime, short, table } from '../widgets.js';
 export async function showWebhooks(): Promise<void> {
   replace(main(), h('h1', {}, 'Webhooks'), h('p', { class: 'loading' }, 'Loading…'));
   focusMain();
-  const res = await api<{
-    data: Array<{
-      id: string;
-      url: string;
-      description: string | null;
-      events: string[] | null;
-      enabled: boolean;
-      consecutive_failures: number;
-      disabled_reason: string | null;
-    }>;
-  }>('GET', '/v1/webhooks');
+  const res = await api<WebhookEndpointList>('GET', '/v1/webhooks');
   if (res.status !== 200) return replace(main(), h('h1', {}, 'Webhooks'), h('p', { class: 'error' }, errorMessage(res)));
   replace(
     main(),
@@ -46,18 +37,8 @@ export async function showWebhook(id: string): Promise<void> {
   replace(main(), h('p', { class: 'loading' }, 'Loading…'));
   const load = async () => {
     const [endpoint, deliveries] = await Promise.all([
-      api<{ url: string; enabled: boolean }>('GET', `/v1/webhooks/${encodeURIComponent(id)}`),
-      api<{
-        data: Array<{
-          id: string;
-          event_type: string;
-          request_id: string | null;
-          status: string;
-          attempt_count: number;
-          created_at: string;
-          attempts: Array<{ status_code: number | null; error: string | null }>;
-        }>;
-      }>('GET', `/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=100`),
+      api<WebhookEndpoint>('GET', `/v1/webhooks/${encodeURIComponent(id)}`),
+      api<WebhookDeliveryList>('GET', `/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=100`),
     ]);
     if (endpoint.status !== 200 || deliveries.status !== 200)
       return replace(
