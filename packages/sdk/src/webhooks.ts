@@ -1,5 +1,8 @@
-import { verifyWebhook, WebhookVerificationError, type AnomalyFlagKind } from '@sigilauth/protocol';
-import type {
+import { verifyWebhook, WebhookVerificationError } from '@sigilauth/protocol';
+import type { WebhookEvent } from '@sigilauth/protocol/wire';
+
+export type { AnomalyFlagKind } from '@sigilauth/protocol';
+export type {
   AuditHeadEvent,
   DevicePairedEvent,
   DeviceRevokedEvent,
@@ -17,26 +20,6 @@ import type {
   WebhookEvent,
   WebhookEventType,
 } from '@sigilauth/protocol/wire';
-
-export type {
-  AuditHeadEvent,
-  DevicePairedEvent,
-  DeviceRevokedEvent,
-  DeviceWebhookEvent,
-  MpaApprovedEvent,
-  MpaCancelledEvent,
-  AnomalyFlagKind,
-  MpaCreatedEvent,
-  MpaFlaggedEvent,
-  MpaRejectedEvent,
-  MpaTimeoutEvent,
-  MpaWebhookEvent,
-  OverrideCreatedEvent,
-  OverrideReviewedEvent,
-  TeamWebhookEvent,
-  WebhookEvent,
-  WebhookEventType,
-};
 
 /** Node's IncomingHttpHeaders, any plain record, or a fetch Headers object. */
 export type WebhookHeadersInput = Record<string, string | string[] | undefined> | Headers;
