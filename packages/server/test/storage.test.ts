@@ -7,6 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { migrate } from '../src/storage/migrate.js';
 import { openPglite } from '../src/storage/pglite.js';
 import { openStorage } from '../src/storage/open.js';
+import { loadTemplate, TEMPLATE_FILE } from '../src/storage/pglite-template.js';
+
+test('the sources find the build-time template, so tests open new stores as an installed server does', () => {
+  assert.match(TEMPLATE_FILE, /[/\\]packages[/\\]server[/\\]dist[/\\]pgdata-template\.tar\.gz$/);
+  assert.ok(loadTemplate(), `${TEMPLATE_FILE} is made by npm run build for this PGlite build`);
+});
 
 test('the embedded store syncs every commit to disk', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-durable-'));

@@ -10,8 +10,10 @@ import { PGlite } from '@electric-sql/pglite';
  * directory instead (PGlite's loadDataDir). Without a template, or with one made by another PGlite
  * build, a new store runs initdb as before.
  */
-export const TEMPLATE_FILE = fileURLToPath(new URL('../pgdata-template.tar.gz', import.meta.url));
-const STAMP_FILE = fileURLToPath(new URL('../pgdata-template.json', import.meta.url));
+// The template lives in the package's dist/ whether this module runs from dist/storage or, in the
+// tests, from src/storage: the sources then open new stores the way an installed server does.
+export const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pgdata-template.tar.gz', import.meta.url));
+const STAMP_FILE = fileURLToPath(new URL('../../dist/pgdata-template.json', import.meta.url));
 
 /** What identifies the PGlite build a template was made with: the sizes of its WASM and data files. */
 function pgliteBuildStamp(): string {
