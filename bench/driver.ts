@@ -23,8 +23,8 @@ import {
   signPayload,
   verifyPayload,
   type DecisionPayload,
-  type DeviceSessionProof,
 } from '@sigilauth/protocol';
+import type { DeviceSessionProof } from '@sigilauth/protocol/wire';
 
 const epochNow = () => performance.timeOrigin + performance.now();
 

@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { actionDigest, validateMpaRequest } from '@sigilauth/protocol';
 import type { Database, Queryable, Transaction } from '../packages/server/src/storage/database.js';
 import { decisionBody, generateDevices, requestBody } from './lib/devices.js';
-import { seeded, shuffle } from './lib/stats.js';
+import { shuffle } from './lib/stats.js';
+import { seededRandom } from '../test/support/prng.js';
 import { createStore, insertDevices } from './lib/store.js';
 
 const kind = (process.argv[2] ?? 'pglite') as 'pglite' | 'postgres';
@@ -82,7 +83,7 @@ const db = {
 const tenant = await createTenant(db, 'Profile Corp');
 const pool = generateDevices(60, 'p');
 await insertDevices(db, tenant.id, pool);
-const random = seeded(1);
+const random = seededRandom(1);
 stats.clear();
 transactions = 0;
 const tasks: Array<{ id: string; digest: string; fp: string }> = [];

@@ -67,18 +67,6 @@ export function shuffle<T>(items: T[], random: () => number = Math.random): T[] 
   return items;
 }
 
-/** A small deterministic PRNG (mulberry32) so runs pick the same approvers. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */

@@ -8,7 +8,8 @@ import { actionDigest } from '@sigilauth/protocol';
 import type { BenchDevice } from '../lib/devices.js';
 import { requestBody } from '../lib/devices.js';
 import { split, type Driver } from '../lib/drivers.js';
-import { figure, seeded, shuffle, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { figure, shuffle, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { seededRandom } from '../../test/support/prng.js';
 import type { ServerHandle } from '../lib/server.js';
 import type { HttpResult } from '../driver.js';
 
@@ -157,7 +158,7 @@ export async function runDecisionSuite(
   const { drivers, apiKey, serverId, pool } = ctx;
   const servers = ctx.servers ?? [ctx.server];
   const urlFor = (driverIndex: number) => servers[driverIndex % servers.length]!.url;
-  const random = seeded(42);
+  const random = seededRandom(42);
   const keys = Object.fromEntries(pool.map((d) => [d.fingerprint, d.privateKeyPem]));
   const creationRuns: PhaseRun[] = [];
   const decisionRuns: PhaseRun[] = [];

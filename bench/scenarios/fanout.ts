@@ -10,7 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { approver, type BenchDevice } from '../lib/devices.js';
 import { split, startDrivers, stopDrivers, type Driver } from '../lib/drivers.js';
 import { http, settledRssKiB, startServer, type ServerHandle } from '../lib/server.js';
-import { epochNow, figure, seeded, sleep, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { epochNow, figure, sleep, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { seededRandom } from '../../test/support/prng.js';
 import { createStore, prepareStore, type DeviceRecord, type StoreKind } from '../lib/store.js';
 
 export interface FanoutOptions {
@@ -154,7 +155,7 @@ export async function runFanout(kind: StoreKind, o: FanoutOptions, log: (line: s
 
     const fingerprints = all.map((d) => d.fingerprint);
     const byFp = new Map(all.map((d) => [d.fingerprint, d]));
-    const random = seeded(1234);
+    const random = seededRandom(1234);
     const runs: FanoutRun[] = [];
     let badMessages = 0;
     let dropped = 0;

@@ -25,7 +25,8 @@ import type { Database } from '../../packages/server/src/storage/database.js';
 import { createRequest, recordDecision, type VerifiedDecision } from '../../packages/server/src/mpa/request-transitions.js';
 import { hashBody } from '../../packages/server/src/mpa/requests.js';
 import { generateDevices, requestBody, privateKeyOf } from '../lib/devices.js';
-import { figure, seeded, shuffle, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { figure, shuffle, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { seededRandom } from '../../test/support/prng.js';
 import { createStore, insertDevices, openStore, type StoreKind } from '../lib/store.js';
 import { createTenant } from '../../packages/server/src/tenants/tenants.js';
 import { DEFAULTS } from '../../packages/server/src/config.js';
@@ -88,7 +89,7 @@ export async function measureSqlFloor(kind: StoreKind, runs: number, requests: n
     const tenant = await createTenant(db, 'Floor Corp');
     const pool = generateDevices(60, 'floor');
     await insertDevices(db, tenant.id, pool);
-    const random = seeded(7);
+    const random = seededRandom(7);
     const perSec: number[] = [];
     const latency: LatencySummary[] = [];
     for (let r = 0; r < runs; r++) {

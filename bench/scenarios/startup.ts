@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { split, type Driver } from '../lib/drivers.js';
 import { SIGIL_CLI, startServer } from '../lib/server.js';
-import { figure, seeded, type Figure, type LatencySummary } from '../lib/stats.js';
+import { figure, type Figure, type LatencySummary } from '../lib/stats.js';
+import { seededRandom } from '../../test/support/prng.js';
 import { createStore, openStore, prepareStore, type StoreKind } from '../lib/store.js';
 import { runPhase, phaseResult, type PhaseResult } from './decisions.js';
 
@@ -176,7 +177,7 @@ export async function runStartup(
       const startupMs: number[] = [];
       const serial = [];
       const concurrent = [];
-      const random = seeded(5);
+      const random = seededRandom(5);
       for (let r = 0; r < o.runs; r++) {
         const s = await startServer({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
         try {

@@ -10,7 +10,8 @@ import { actionDigest } from '@sigilauth/protocol';
 import * as protocol from '@sigilauth/protocol';
 import { decisionBody, requestBody, type BenchDevice } from '../lib/devices.js';
 import { http, type ServerHandle } from '../lib/server.js';
-import { epochNow, figure, seeded, sleep, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { epochNow, figure, sleep, summarise, type Figure, type LatencySummary } from '../lib/stats.js';
+import { seededRandom } from '../../test/support/prng.js';
 
 export type WebhookResult =
   | { available: false; reason: string }
@@ -76,7 +77,7 @@ export async function runWebhookScenario(
       };
     }
     secret = registered.body.secret;
-    const random = seeded(99);
+    const random = seededRandom(99);
     const required = 2;
     const runs: Array<LatencySummary & { lost: number; badSignatures: number; webhookBeforeResponse: number }> = [];
     for (let r = 0; r < o.runs; r++) {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dice } from './prng.js';
+import type { Dice } from '../support/prng.js';
 
 export interface Answer {
   status: number;

@@ -29,7 +29,7 @@ import {
   type StoredRequest,
   type WebhookFact,
 } from './invariants.js';
-import { Dice } from './prng.js';
+import { Dice } from '../support/prng.js';
 
 export interface ChaosOptions {
   instances: number;

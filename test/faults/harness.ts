@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { actionDigest } from '@sigilauth/protocol';
 import { Api, pairDevice } from '../support/api.js';
@@ -68,6 +69,37 @@ export class Cluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.processes.map((p) => p?.stop()));
+  }
+}
+
+export interface FaultRig {
+  cluster: Cluster;
+  /** Receives every webhook of the organisation. */
+  receiver: Receiver;
+  serverId: string;
+  approvers: Approvers;
+}
+
+/** A cluster of `size` instances on one store, a webhook receiver, and approvers paired through instance `pairThrough`. */
+export async function startFaultRig(
+  store: TestStore,
+  size: number,
+  env: Record<string, string>,
+  approvers: { groups: number; perGroup: number; pairThrough?: number },
+): Promise<FaultRig> {
+  const cluster = await Cluster.start(store, size, env);
+  let receiver: Receiver | undefined;
+  try {
+    receiver = await Receiver.start();
+    const webhook = await cluster.api(0).post('/v1/webhooks', { url: receiver.url });
+    assert.equal(webhook.status, 201, JSON.stringify(webhook.body));
+    const serverId = (await cluster.api(0).get('/v1/info')).body.server_id as string;
+    const paired = await pairApprovers(cluster.api(approvers.pairThrough ?? 0), approvers.groups, approvers.perGroup);
+    return { cluster, receiver, serverId, approvers: paired };
+  } catch (err) {
+    await cluster.stop();
+    await receiver?.close();
+    throw err;
   }
 }
 
@@ -204,6 +236,23 @@ export function summary(name: string, t: EventTally): string {
   return `${name}: events expected ${t.expected}, seen ${t.seen}, lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}`;
 }
 
+/** Waits for every expected webhook event, then asserts that none was lost, duplicated or out of order. */
+export async function assertDelivered(
+  receiver: Receiver,
+  name: string,
+  expected: Array<{ requestId: string; type: string }>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(() => tallyEvents(receiver, expected).lost === 0, `${name}: every webhook event`, timeoutMs).catch(() => {});
+  const tally = tallyEvents(receiver, expected);
+  console.log(summary(name, tally));
+  assert.deepEqual(
+    { lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder },
+    { lost: 0, duplicated: 0, outOfOrder: 0 },
+    summary(name, tally),
+  );
+}
+
 export interface RoundResult {
   requestIds: string[];
   /** The state changes that must each produce exactly one webhook event. */
@@ -212,6 +261,16 @@ export interface RoundResult {
 
 /** The decisions storage holds for a request: fingerprint to decision. */
 export type StoredDecisions = (requestId: string) => Promise<Map<string, string>>;
+
+/** The decisions the audit log (GET /v1/audit) records for a request, through `api`. */
+export const auditLogDecisions =
+  (api: Api): StoredDecisions =>
+  async (id) => {
+    const res = await api.get(`/v1/audit?request_id=${id}&type=mpa.decision&limit=100`);
+    return new Map<string, string>(
+      res.body.data.map((e: { data: { fingerprint: string; decision: string } }) => [e.data.fingerprint, e.data.decision]),
+    );
+  };
 
 /**
  * Creates `count` requests (required 3 of the approvers' groups) and has every device answer each

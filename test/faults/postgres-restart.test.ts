@@ -8,16 +8,16 @@ import { SigilAuth } from '@sigilauth/sdk';
 import { PrivatePostgres } from '../support/private-postgres.js';
 import { describePostgres, type TestStore } from '../support/stores.js';
 import {
-  Cluster,
-  pairApprovers,
+  assertDelivered,
+  auditLogDecisions,
   playRound,
   POSTGRES_FAULT_ENV,
-  Receiver,
+  startFaultRig,
   startListener,
-  summary,
-  tallyEvents,
   waitFor,
   type Approvers,
+  type Cluster,
+  type Receiver,
 } from './harness.js';
 
 describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
@@ -31,11 +31,7 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
   before(async () => {
     postgres = await PrivatePostgres.start();
     const store: TestStore = { kind: 'postgres', dataDir, databaseUrl: postgres.url, dispose: async () => {} };
-    cluster = await Cluster.start(store, 2, POSTGRES_FAULT_ENV);
-    receiver = await Receiver.start();
-    assert.equal((await cluster.api(0).post('/v1/webhooks', { url: receiver.url })).status, 201);
-    serverId = (await cluster.api(0).get('/v1/info')).body.server_id;
-    approvers = await pairApprovers(cluster.api(0), 4, 2);
+    ({ cluster, receiver, serverId, approvers } = await startFaultRig(store, 2, POSTGRES_FAULT_ENV, { groups: 4, perGroup: 2 }));
   });
   after(async () => {
     await cluster?.stop();
@@ -59,12 +55,7 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
       }
     };
     const sigil = new SigilAuth({ serviceUrl: cluster.url(0), apiKey: cluster.apiKey, maxRetries: 10, fetch: recording });
-    const stored = async (id: string) => {
-      const res = await cluster.api(0).get(`/v1/audit?request_id=${id}&type=mpa.decision&limit=100`);
-      return new Map<string, string>(
-        res.body.data.map((e: { data: { fingerprint: string; decision: string } }) => [e.data.fingerprint, e.data.decision]),
-      );
-    };
+    const stored = auditLogDecisions(cluster.api(0));
 
     const before = await playRound(apis, serverId, approvers, stored, 6, { denyEvery: 3, label: 'before' });
 
@@ -99,13 +90,7 @@ describePostgres('fault scenario 3: PostgreSQL restarts under load', () => {
     const after = await playRound(apis, serverId, approvers, stored, 6, { denyEvery: 3, label: 'after' });
 
     const expected = [...before.expectedEvents, ...after.expectedEvents, { requestId: created.request_id, type: 'mpa.created' }];
-    await waitFor(() => tallyEvents(receiver, expected).lost === 0, 'every webhook event', 60_000).catch(() => {});
-    const tally = tallyEvents(receiver, expected);
-    console.log(summary('scenario 3', tally));
-    assert.deepEqual(
-      { lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder },
-      { lost: 0, duplicated: 0, outOfOrder: 0 },
-    );
+    await assertDelivered(receiver, 'scenario 3', expected);
   });
   test('restarted four times under load, no instance exits; LISTEN reconnects and devices catch up', { timeout: 300_000 }, async (t) => {
     const listener = await startListener(cluster, 1);

@@ -4,17 +4,17 @@ import { queryStore } from '../support/sql.js';
 import type { Received } from '../support/webhook-receiver.js';
 import { createStore, describePostgres, type TestStore } from '../support/stores.js';
 import {
-  Cluster,
-  pairApprovers,
+  assertDelivered,
   playRound,
   POSTGRES_FAULT_ENV,
-  Receiver,
+  startFaultRig,
   startListener,
-  summary,
   tallyEvents,
   waitFor,
   type Approvers,
+  type Cluster,
   type Listener,
+  type Receiver,
   type StoredDecisions,
 } from './harness.js';
 
@@ -44,13 +44,12 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
 
   before(async () => {
     store = await createStore('postgres');
-    cluster = await Cluster.start(store, 3, POSTGRES_FAULT_ENV);
+    ({ cluster, receiver, serverId, approvers } = await startFaultRig(store, 3, POSTGRES_FAULT_ENV, {
+      groups: 4,
+      perGroup: 3,
+      pairThrough: 1,
+    }));
     live = [true, true, true];
-    receiver = await Receiver.start();
-    const created = await cluster.api(0).post('/v1/webhooks', { url: receiver.url });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    serverId = (await cluster.api(0).get('/v1/info')).body.server_id;
-    approvers = await pairApprovers(cluster.api(1), 4, 3);
   });
   const listeners: Listener[] = [];
   after(async () => {
@@ -60,20 +59,9 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
     await store?.dispose();
   });
 
-  const assertDelivered = async (name: string, expected: Array<{ requestId: string; type: string }>) => {
-    await waitFor(() => tallyEvents(receiver, expected).lost === 0, `${name}: every webhook event`, 30_000).catch(() => {});
-    const tally = tallyEvents(receiver, expected);
-    console.log(summary(name, tally));
-    assert.deepEqual(
-      { lost: tally.lost, duplicated: tally.duplicated, outOfOrder: tally.outOfOrder },
-      { lost: 0, duplicated: 0, outOfOrder: 0 },
-      summary(name, tally),
-    );
-  };
-
   test('scenario 1: three instances, approvals racing denials through random instances', async () => {
     const round = await playRound(apis, serverId, approvers, stored, 24, { denyEvery: 3, label: 'race' });
-    await assertDelivered('scenario 1', round.expectedEvents);
+    await assertDelivered(receiver, 'scenario 1', round.expectedEvents, 30_000);
     for (const id of round.requestIds)
       assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
   });
@@ -109,7 +97,7 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
     await cluster.restart(1);
     live[1] = true;
     await waitFor(() => listener.output().includes(missed.body.request_id), 'the device to reconnect and receive what it missed', 45_000);
-    await assertDelivered('scenario 2', round.expectedEvents);
+    await assertDelivered(receiver, 'scenario 2', round.expectedEvents, 30_000);
     for (const id of round.requestIds)
       assert.equal(Number(await auditedDecisions(id)), (await stored(id)).size, 'one audit entry per decision');
     const expiresAt = Date.parse(openBefore.body.expires_at);
@@ -149,7 +137,7 @@ describePostgres('fault scenarios on PostgreSQL with three instances', () => {
       60_000,
     );
     receiver.respond = () => ({ status: 204 });
-    await assertDelivered('scenario 4', round.expectedEvents);
+    await assertDelivered(receiver, 'scenario 4', round.expectedEvents, 30_000);
 
     // In order: per request, nothing of its outcome was sent before mpa.created was accepted;
     // per event, every attempt came before the one accepted (none after it).

@@ -4,8 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import type { ServerMessage } from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol/wire';
 import {
   authMessage,
   fetchPendingRequests,

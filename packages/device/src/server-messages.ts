@@ -1,5 +1,5 @@
-import { DomainTag, isFresh, verifyPayload, type MpaStatus, type ParamValue, type ServerMessage } from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import { DomainTag, isFresh, verifyPayload, type MpaStatus, type ParamValue } from '@sigilauth/protocol';
+import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol/wire';
 import type { PairedServer } from './keystore.js';
 import { sanitizeText } from './screen.js';
 

@@ -1,16 +1,13 @@
 import WebSocket from 'ws';
-import {
-  backoffDelay as sharedBackoff,
-  DomainTag,
-  signPayload,
-  STATUS_REQUEST_MAX_IDS,
-  type DeviceAuthMessage,
-  type DeviceSessionProof,
-  type DeviceStatusRequest,
-  type DeviceSyncRequest,
-  type ServerMessage,
-} from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import { backoffDelay as sharedBackoff, DomainTag, signPayload, STATUS_REQUEST_MAX_IDS } from '@sigilauth/protocol';
+import type {
+  DeviceRequestView,
+  DeviceAuthMessage,
+  DeviceSessionProof,
+  DeviceStatusRequest,
+  DeviceSyncRequest,
+  ServerMessage,
+} from '@sigilauth/protocol/wire';
 import { normalizeServerUrl, type DeviceKey, type PairedServer } from './keystore.js';
 import { sanitizeText } from './screen.js';
 import { MAX_SERVER_MESSAGE_BYTES, ServerMessageError, verifyServerMessage } from './server-messages.js';

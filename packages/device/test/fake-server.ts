@@ -10,9 +10,8 @@ import {
   signPayload,
   verifyPayload,
   type DecisionPayload,
-  type ServerMessage,
 } from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol/wire';
 import type { PairedServer } from '../src/keystore.js';
 import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
 

@@ -1,5 +1,5 @@
 import { paramLabel } from './labels.js';
-import type { DeviceRequestView } from './messages.js';
+import type { DeviceRequestView } from './wire/device-view.js';
 import type { MpaStatus, ParamValue } from './mpa.js';
 import { displayText } from './text.js';
 

@@ -10,8 +10,6 @@ import { canonicalize } from './jcs.js';
 import { consistencyHolds, inclusionHolds, isIndex, leafHash, type Hashing } from './merkle.js';
 import type { AuditEntry, ConsistencyProof, InclusionProof, SignedTreeHead, TreeHead } from './wire/audit.js';
 
-export type { SignedTreeHead, TreeHead };
-
 /** The fields of one audit log entry that its leaf commits to, exactly as GET /v1/audit returns them once it is in the tree. */
 export type AuditLeafEntry = Pick<AuditEntry, 'tenant_id' | 'type' | 'request_id' | 'data' | 'created_at'> & { leaf_index: number };
 

@@ -13,8 +13,6 @@ import {
   type AuditLeafEntry,
   type ConsistencyProofBody,
   type InclusionProofBody,
-  type SignedTreeHead,
-  type TreeHead,
 } from './audit-log.js';
 import { sha256Sync } from './crypto/node.js';
 import {
@@ -29,9 +27,10 @@ import {
   type HashInput,
 } from './merkle.js';
 import { DomainTag, verifyPayload } from './signing.js';
+import type { SignedTreeHead, TreeHead } from './wire/audit.js';
 
 export { MERKLE_HASH_SIZE, type HashInput } from './merkle.js';
-export type { AuditLeafEntry, ConsistencyProofBody, InclusionProofBody, SignedTreeHead, TreeHead } from './audit-log.js';
+export type { AuditLeafEntry, ConsistencyProofBody, InclusionProofBody } from './audit-log.js';
 
 const run = <T>(steps: Hashing<T>): T => runHashing(steps, sha256Sync);
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -24,9 +24,6 @@ export interface WebAuthnDecisionBody {
   webauthn: WebAuthnAssertion;
 }
 
-/** How a device's key is held, as the device list shows it. */
-export type { DeviceAttestation } from './wire/devices.js';
-
 /** The bytes whose SHA-256 is a decision's WebAuthn challenge: SIGIL-MPA-DECISION-V1, NUL, JCS(payload). */
 export function decisionChallengeInput(payload: DecisionPayload): Uint8Array<ArrayBuffer> {
   return signingInputBytes(DomainTag.mpaDecision, payload);

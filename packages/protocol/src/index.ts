@@ -42,19 +42,7 @@ export {
   TIME_ZONE_MAX_LENGTH,
 } from './governance.js';
 
-export {
-  type DecisionPayload,
-  type DeviceAuthMessage,
-  type DeviceSessionProof,
-  type DeviceStatusRequest,
-  type DeviceSyncRequest,
-  isFresh,
-  type PairingProof,
-  type ServerMessage,
-  SIGNATURE_FRESHNESS_MS,
-  type SignedServerMessage,
-  STATUS_REQUEST_MAX_IDS,
-} from './messages.js';
+export { type DecisionPayload, isFresh, type PairingProof, SIGNATURE_FRESHNESS_MS, STATUS_REQUEST_MAX_IDS } from './messages.js';
 export {
   generateWebhookSecret,
   signWebhook,

@@ -1,5 +1,4 @@
 import type { Decision } from './mpa.js';
-import type { DeviceRequestView } from './wire/device-view.js';
 
 /** How far a signed time may be from the verifier's clock, either way. */
 export const SIGNATURE_FRESHNESS_MS = 120_000;
@@ -30,18 +29,5 @@ export interface DecisionPayload {
   issued_at: number;
 }
 
-export type { DeviceRequestView };
-
-export type {
-  DeviceAuthMessage,
-  DeviceSessionProof,
-  DeviceStatusRequest,
-  DeviceSyncRequest,
-  ServerMessage,
-  SignedServerMessage,
-} from './wire/device-session.js';
-
 /** Most request IDs in one DeviceStatusRequest. */
 export const STATUS_REQUEST_MAX_IDS = 20;
-
-export type { ServerInfo } from './wire/info.js';

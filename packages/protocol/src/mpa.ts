@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import { SCREEN_LABELS } from './approval-screen.js';
 import { canonicalize } from './jcs.js';
 import { toHex, utf8 } from './bytes.js';
@@ -5,6 +6,8 @@ import type { SigilCrypto } from './crypto/types.js';
 import { isFingerprint, KeyFormatError } from './key-format.js';
 import { labelSkeleton, paramSkeleton } from './labels.js';
 import { textProblem } from './text.js';
+import type { DecisionSchema, MpaStatusSchema, ParamValueSchema } from './wire/common.js';
+import type { RequestedBySchema } from './wire/governance.js';
 
 export const MPA_LIMITS = {
   maxGroups: 20,
@@ -21,7 +24,7 @@ export const MPA_LIMITS = {
   defaultExpiresInSeconds: 300,
 } as const;
 
-export type ParamValue = string | number | boolean;
+export type ParamValue = Static<typeof ParamValueSchema>;
 
 export interface Approver {
   /** Lower-case hex SHA-256 of the device's compressed public key. */
@@ -43,7 +46,7 @@ export interface TeamGroup {
 }
 
 /** Who asked for the action; their own devices never count toward the quorum (docs/governance.md). */
-export type RequestedBy = { fingerprint: string } | { id: string };
+export type RequestedBy = Static<typeof RequestedBySchema>;
 
 /** A team's slug: lower-case letters, digits, '-' and '_', starting with a letter or digit. */
 export const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -82,12 +85,9 @@ export interface MpaPolicy {
   requested_by?: RequestedBy;
 }
 
-export type MpaStatus = 'pending' | 'approved' | 'rejected' | 'timeout' | 'cancelled';
-
-/** The integrator's view of an MPA request: group-level results only, never which device decided. */
-export type { MpaRequestView } from './wire/mpa.js';
+export type MpaStatus = Static<typeof MpaStatusSchema>;
 export const TERMINAL_STATUSES: readonly MpaStatus[] = ['approved', 'rejected', 'timeout', 'cancelled'];
-export type Decision = 'approve' | 'deny';
+export type Decision = Static<typeof DecisionSchema>;
 
 export class MpaValidationError extends Error {
   override name = 'MpaValidationError';

@@ -4,7 +4,8 @@ import { utf8 } from './bytes.js';
 import { canonicalize } from './jcs.js';
 import { decodePublicKey, fingerprintOf } from './keys.js';
 import { validateMpaRequestWith, type MpaAction, type MpaPolicy } from './mpa.js';
-import { pictogramFromDigest, pictogramInput, type Pictogram } from './pictogram.js';
+import { pictogramFromDigest, pictogramInput } from './pictogram.js';
+import type { Pictogram } from './wire/info.js';
 
 /**
  * Validates an MPA request body exactly as the server does, with the same messages,

@@ -70,8 +70,6 @@ export const PICTOGRAM_EMOJI: ReadonlyArray<readonly [string, string]> = [
   ['📌', 'pin'],
 ];
 
-export type { Pictogram };
-
 /** The bytes whose SHA-256 picks a server's pictogram: "sigil-pictogram\0" || server_id (UTF-8). */
 export function pictogramInput(serverId: string): Uint8Array<ArrayBuffer> {
   return concatBytes(utf8('sigil-pictogram\0'), utf8(serverId));

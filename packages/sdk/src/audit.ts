@@ -6,7 +6,7 @@ import {
   type ConsistencyProofBody,
   type InclusionProofBody,
 } from '@sigilauth/protocol';
-import type { AuditEntry, SignedTreeHead, TreeHead } from '@sigilauth/protocol/wire';
+import type { AuditEntry, AuditList, SignedTreeHead, TreeHead } from '@sigilauth/protocol/wire';
 import { AuditVerificationError, SigilApiError } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { CallOptions } from './types.js';
@@ -35,7 +35,7 @@ export class AuditApi {
     this.#http = http;
   }
 
-  list(options: AuditListOptions = {}): Promise<{ data: AuditEntry[]; next_cursor: string | null }> {
+  list(options: AuditListOptions = {}): Promise<AuditList> {
     const { signal, ...filters } = options;
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(filters)) if (value !== undefined) query.set(key, String(value));

@@ -1,4 +1,5 @@
 import { OWNER_ID } from '@sigilauth/protocol';
+import type { DeviceList } from '@sigilauth/protocol/wire';
 import { SigilValidationError } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { CallOptions, Device } from './types.js';
@@ -12,7 +13,7 @@ export class DevicesApi {
 
   /** Every device paired with this organisation, revoked ones included, oldest first. */
   async list(options: CallOptions = {}): Promise<Device[]> {
-    const page = await this.#http.request<{ data: Device[] }>({
+    const page = await this.#http.request<DeviceList>({
       method: 'GET',
       path: '/v1/devices',
       idempotent: true,

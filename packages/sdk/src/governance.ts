@@ -1,3 +1,4 @@
+import type { AnomalyFlagList } from '@sigilauth/protocol/wire';
 import { SigilValidationError } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { AnomalyFlagView, CallOptions, DeviceFlags, DeviceTimeZone, GovernanceSettings, GovernanceSettingsPatch } from './types.js';
@@ -40,7 +41,7 @@ export class GovernanceApi {
   /** A request's anomaly flags, oldest first. */
   async requestFlags(requestId: string, options: CallOptions = {}): Promise<AnomalyFlagView[]> {
     if (typeof requestId !== 'string' || !UUID.test(requestId)) throw new SigilValidationError('requestId must be a UUID');
-    const page = await this.#http.request<{ data: AnomalyFlagView[] }>({
+    const page = await this.#http.request<AnomalyFlagList>({
       method: 'GET',
       path: `/v1/mpa/requests/${requestId}/flags`,
       idempotent: true,

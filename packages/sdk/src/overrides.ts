@@ -1,3 +1,4 @@
+import type { OverrideList } from '@sigilauth/protocol/wire';
 import type { HttpClient } from './http.js';
 import { SigilValidationError } from './errors.js';
 import type { CallOptions, Override, OverrideCreated, OverrideInput, OverrideSettings, OverrideStatus } from './types.js';
@@ -35,7 +36,7 @@ export class OverridesApi {
   /** The most recent overrides (at most 100), newest first; `status: 'awaiting_review'` lists those still under review. */
   async list(options: CallOptions & { status?: OverrideStatus } = {}): Promise<Override[]> {
     const query = options.status ? `?status=${encodeURIComponent(options.status)}` : '';
-    const page = await this.#http.request<{ data: Override[] }>({
+    const page = await this.#http.request<OverrideList>({
       method: 'GET',
       path: `/v1/overrides${query}`,
       idempotent: true,

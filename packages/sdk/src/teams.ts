@@ -1,4 +1,5 @@
 import { isFingerprint, TEAM_SLUG } from '@sigilauth/protocol';
+import type { TeamList } from '@sigilauth/protocol/wire';
 import { SigilValidationError } from './errors.js';
 import type { HttpClient } from './http.js';
 import type { CallOptions, Team, TeamInput, TeamUpdate } from './types.js';
@@ -20,7 +21,7 @@ export class TeamsApi {
 
   /** Every team of this organisation, by slug. */
   async list(options: CallOptions = {}): Promise<Team[]> {
-    const page = await this.#http.request<{ data: Team[] }>({ method: 'GET', path: '/v1/teams', idempotent: true, signal: options.signal });
+    const page = await this.#http.request<TeamList>({ method: 'GET', path: '/v1/teams', idempotent: true, signal: options.signal });
     return page.data;
   }
 

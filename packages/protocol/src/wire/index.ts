@@ -50,6 +50,12 @@ export {
   ServerMessageSchema,
   SignedServerMessageSchema,
   SyncMessageSchema,
+  type DeviceAuthMessage,
+  type DeviceSessionProof,
+  type DeviceStatusRequest,
+  type DeviceSyncRequest,
+  type ServerMessage,
+  type SignedServerMessage,
 } from './device-session.js';
 export {
   AnomalyFlagKindSchema,

@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import {
-  DomainTag,
-  fingerprintOf,
-  isFresh,
-  STATUS_REQUEST_MAX_IDS,
-  verifyPayload,
-  type DeviceAuthMessage,
-  type ServerMessage,
-} from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import { DomainTag, fingerprintOf, isFresh, STATUS_REQUEST_MAX_IDS, verifyPayload } from '@sigilauth/protocol';
+import type { DeviceRequestView, DeviceAuthMessage, ServerMessage } from '@sigilauth/protocol/wire';
 import { pairedDeviceTenant } from '../devices/devices.js';
 import { RequestFanout, type Channel } from '../fanout/request-fanout.js';
 import type { ServerIdentity } from '../identity/server-identity.js';

@@ -1,15 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import {
-  DomainTag,
-  encodePublicKey,
-  fingerprintOf,
-  generateP256KeyPair,
-  pictogramFor,
-  signPayload,
-  type ServerMessage,
-  type SignedServerMessage,
-} from '@sigilauth/protocol';
-import type { Pictogram, SignedTreeHead, TreeHead } from '@sigilauth/protocol/wire';
+import { DomainTag, encodePublicKey, fingerprintOf, generateP256KeyPair, pictogramFor, signPayload } from '@sigilauth/protocol';
+import type { Pictogram, SignedTreeHead, TreeHead, ServerMessage, SignedServerMessage } from '@sigilauth/protocol/wire';
 import type { Database, Queryable } from '../storage/database.js';
 
 export interface ServerIdentity {

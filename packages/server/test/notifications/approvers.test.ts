@@ -8,26 +8,23 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, CDPSession, Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
 import { actionDigest } from '@sigilauth/protocol';
-import { Api } from '../../../../test/support/api.js';
+import type { Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { PushService } from '../../../../test/support/push-service.js';
-import { DEVICE_CLI, freePort, runCli, spawnCli, startSigil, type SigilProcess, type Spawned } from '../../../../test/support/processes.js';
+import { DEVICE_CLI, runCli, spawnCli, type Spawned } from '../../../../test/support/processes.js';
 import { SmtpSink } from '../../../../test/support/smtp.js';
-import { createStore, type TestStore } from '../../../../test/support/stores.js';
 import { waitFor } from '../../../../test/support/wait.js';
-import { browserUnavailable, launchChromium, newApprover, pairInBrowser, screenshotPath, type Approver } from '../web/helpers.js';
+import { browserUnavailable, BrowserRig, newApprover, pairInBrowser, screenshotPath, type Approver } from '../web/helpers.js';
 
 const skip = browserUnavailable();
 
 describe('three approvers: push, email, terminal (real sigil serve, headless Chromium)', { skip: skip ?? false }, () => {
-  let store: TestStore;
-  let sigil: SigilProcess;
+  let rig: BrowserRig;
   let origin: string;
   let api: Api;
   let serverId: string;
-  let browser: Browser;
   let alice: Approver;
   let swCdp: CDPSession;
   let registrationId = '';
@@ -49,27 +46,16 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     ) as Promise<Array<{ title: string; body: string; tag: string; url: string }>>;
 
   before(async () => {
-    store = await createStore('pglite');
     push = await PushService.start();
     smtp = await SmtpSink.start();
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
-    sigil = await startSigil(
-      store,
-      {
-        SIGIL_ORG_NAME: 'Acme Corp',
-        SIGIL_PUBLIC_URL: origin,
-        SIGIL_PAIRING_RATE_LIMIT: '200',
-        SIGIL_SMTP_URL: smtp.url,
-        SIGIL_MAIL_FROM: 'Sigil <sigil@acme.test>',
-        SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
-      },
-      { port },
-    );
-    api = new Api(origin, sigil.apiKey);
-    serverId = (await api.get('/v1/info')).body.server_id;
-    browser = await launchChromium();
-    alice = await newApprover(browser);
+    rig = await BrowserRig.start({
+      SIGIL_PAIRING_RATE_LIMIT: '200',
+      SIGIL_SMTP_URL: smtp.url,
+      SIGIL_MAIL_FROM: 'Sigil <sigil@acme.test>',
+      SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true',
+    });
+    ({ origin, api, serverId } = rig);
+    alice = await newApprover(rig.browser);
     await alice.context.grantPermissions(['notifications'], { origin });
 
     // Alice: a passkey paired in the browser.
@@ -79,8 +65,7 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     alicePrint = (await api.get(`/v1/pairings/${opened.body.pairing_id}`)).body.fingerprint;
 
     // Bob: a device reached by email.
-    const bobCode = (await api.post('/v1/pairings', {})).body.code;
-    assert.equal((await api.withKey(null).post('/v1/pairings/complete', bob.pairingBody(serverId, bobCode))).status, 200);
+    await rig.pair(bob);
     assert.equal((await api.request('PATCH', `/v1/devices/${bob.fingerprint}`, { email: 'bob@acme.test' })).status, 200);
 
     // Carol: sigil-device in a terminal.
@@ -106,11 +91,9 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
 
   after(async () => {
     await listen?.stop();
-    await browser?.close();
-    await sigil?.stop();
+    await rig?.close();
     await push?.close();
     await smtp?.close();
-    await store?.dispose();
     if (carolHome) rmSync(carolHome, { recursive: true, force: true });
   });
 
@@ -239,10 +222,7 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
 
     // The console's request page: each notification's state.
     const consolePage = await alice.context.newPage();
-    await consolePage.goto(`${origin}/console`);
-    await consolePage.getByLabel('API key').fill(sigil.apiKey!);
-    await consolePage.getByRole('button', { name: 'Sign in' }).click();
-    await consolePage.getByRole('heading', { name: 'Requests' }).waitFor();
+    await rig.signInToConsole(consolePage);
     await consolePage.goto(`${origin}/console#/requests/${id}`);
     await consolePage.getByRole('heading', { name: 'Notifications' }).waitFor();
     const table = consolePage.locator('table', { has: consolePage.locator('caption', { hasText: 'Notifications of this request' }) });
@@ -289,10 +269,7 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
 
   test('the console sets where a device is notified', async () => {
     const page = await alice.context.newPage();
-    await page.goto(`${origin}/console`);
-    await page.getByLabel('API key').fill(sigil.apiKey!);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Requests' }).waitFor();
+    await rig.signInToConsole(page);
     await page.goto(`${origin}/console#/devices`);
     await page.getByRole('heading', { name: 'Devices' }).first().waitFor();
     const row = page.locator('tr', { hasText: 'Carol terminal' });

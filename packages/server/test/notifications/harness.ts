@@ -1,7 +1,8 @@
 /** Shared by the notification tests: a server with fast retries, a push service, an SMTP server and a Slack receiver, all on loopback. */
 import { actionDigest } from '@sigilauth/protocol';
 import type { ServerConfig } from '../../src/server.js';
-import { Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
+import { Api, pairDevice, type TestServer } from '../../../../test/support/api.js';
+import { startLoopbackServer } from '../webhooks/harness.js';
 import { PushService } from '../../../../test/support/push-service.js';
 import { SmtpSink } from '../../../../test/support/smtp.js';
 import { Receiver } from '../../../../test/support/webhook-receiver.js';
@@ -43,12 +44,10 @@ export function startNotifyServer(
   overrides: Partial<ServerConfig> = {},
   apiKey: string | null = null,
 ): Promise<TestServer> {
-  return startTestServer(store, {
-    apiKey,
-    config: {
-      pairingRateLimit: 100,
+  return startLoopbackServer(
+    store,
+    {
       ...overrides,
-      webhooks: { allowPrivate: true, pollIntervalMs: 200, ...overrides.webhooks },
       notifications: {
         smtpUrl,
         mailFrom: 'Sigil <sigil@example.test>',
@@ -58,7 +57,8 @@ export function startNotifyServer(
         ...overrides.notifications,
       },
     },
-  });
+    apiKey,
+  );
 }
 
 export function requestFor(devices: TestDevice[], description = 'Deploy v2.4 to production', expiresInSeconds = 300) {

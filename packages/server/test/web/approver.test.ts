@@ -4,13 +4,12 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { actionDigest, decisionChallenge, fingerprintOf, type DecisionPayload } from '@sigilauth/protocol';
-import { Api, coldBootRequest } from '../../../../test/support/api.js';
+import { coldBootRequest, type Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
-import { DEVICE_CLI, freePort, runCli, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
-import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { browserUnavailable, launchChromium, newApprover, pairInBrowser, screenshotPath, type Approver } from './helpers.js';
+import { DEVICE_CLI, runCli } from '../../../../test/support/processes.js';
+import { browserUnavailable, BrowserRig, newApprover, pairInBrowser, screenshotPath, type Approver } from './helpers.js';
 
 const skip = browserUnavailable();
 
@@ -52,12 +51,10 @@ function flipByte(b64u: string, index: number): string {
 }
 
 describe('web approver with passkeys (real sigil serve, headless Chromium, virtual authenticator)', { skip: skip ?? false }, () => {
-  let store: TestStore;
-  let sigil: SigilProcess;
+  let rig: BrowserRig;
   let origin: string;
   let api: Api;
   let serverId: string;
-  let browser: Browser;
   let alice: Approver;
   let aliceId: Identity;
   let aliceCredential: string;
@@ -93,19 +90,10 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     await page.getByRole('heading', { name: 'Acme Corp is requesting approval' }).waitFor();
   };
 
-  let port = 0;
-  const sigilEnv = () => ({ SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin, SIGIL_PAIRING_RATE_LIMIT: '200' });
-
   before(async () => {
-    store = await createStore('pglite');
-    port = await freePort();
-    origin = `http://localhost:${port}`;
-    sigil = await startSigil(store, sigilEnv(), { port });
-    assert.ok(sigil.apiKey);
-    api = new Api(origin, sigil.apiKey);
-    serverId = (await api.get('/v1/info')).body.server_id;
-    browser = await launchChromium();
-    alice = await newApprover(browser);
+    rig = await BrowserRig.start({ SIGIL_PAIRING_RATE_LIMIT: '200' });
+    ({ origin, api, serverId } = rig);
+    alice = await newApprover(rig.browser);
     alice.page.on('request', (request) => {
       if (request.method() === 'POST' && /\/v1\/mpa\/requests\/[^/]+\/decisions$/.test(request.url())) {
         decisionBodies.push({ url: new URL(request.url()).pathname, body: JSON.parse(request.postData() ?? '{}') });
@@ -124,14 +112,11 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
       fingerprint: paired.stdout.match(/^fingerprint: ([0-9a-f]{64})$/m)![1]!,
       device_public_key: paired.stdout.match(/^public_key: (\S{44})$/m)![1]!,
     };
-    const carolCode = (await api.post('/v1/pairings', {})).body.code;
-    assert.equal((await api.withKey(null).post('/v1/pairings/complete', carol.pairingBody(serverId, carolCode))).status, 200);
+    await rig.pair(carol);
   });
 
   after(async () => {
-    await browser?.close();
-    await sigil?.stop();
-    await store?.dispose();
+    await rig?.close();
     if (bobHome) rmSync(bobHome, { recursive: true, force: true });
   });
 
@@ -276,8 +261,7 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     // The server dies and comes back; the page's reconnections are held off meanwhile, so it
     // misses the denial made in between.
     await page.route('**/approve/events', (route) => route.abort());
-    await sigil.kill();
-    sigil = await startSigil(store, sigilEnv(), { port });
+    await rig.restart();
     await bobResponds(request_id, 'deny');
     // Its first questions about the request find the server's storage unavailable.
     let refused = 0;

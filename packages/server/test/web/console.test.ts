@@ -1,52 +1,32 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { actionDigest } from '@sigilauth/protocol';
-import { Api, coldBootRequest } from '../../../../test/support/api.js';
+import { coldBootRequest, type Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
-import { freePort, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
-import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { browserUnavailable, launchChromium, screenshotPath } from './helpers.js';
+import { browserUnavailable, BrowserRig, screenshotPath } from './helpers.js';
 
 const skip = browserUnavailable();
 
 describe('operator console (real sigil serve, headless Chromium)', { skip: skip ?? false }, () => {
-  let store: TestStore;
-  let sigil: SigilProcess;
+  let rig: BrowserRig;
   let origin: string;
   let api: Api;
   let serverId: string;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const alice = new TestDevice('Alice');
   const bob = new TestDevice('Bob');
   const carol = new TestDevice('Carol');
 
-  const pair = async (device: TestDevice) => {
-    const code = (await api.post('/v1/pairings', { name: device.name })).body.code;
-    assert.equal((await api.withKey(null).post('/v1/pairings/complete', device.pairingBody(serverId, code))).status, 200);
-  };
-
   before(async () => {
-    store = await createStore('pglite');
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
-    sigil = await startSigil(store, { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin }, { port });
-    api = new Api(origin, sigil.apiKey);
-    serverId = (await api.get('/v1/info')).body.server_id;
-    for (const d of [alice, bob, carol]) await pair(d);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    context.setDefaultTimeout(15_000);
-    page = await context.newPage();
-    page.on('dialog', (dialog) => void dialog.accept());
+    rig = await BrowserRig.start();
+    ({ origin, api, serverId } = rig);
+    for (const d of [alice, bob, carol]) await rig.pair(d);
+    page = await rig.consolePage();
   });
 
   after(async () => {
-    await browser?.close();
-    await sigil?.stop();
-    await store?.dispose();
+    await rig?.close();
   });
 
   test('signs in with an API key kept in sessionStorage; a wrong key is refused', async () => {
@@ -54,10 +34,10 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
     await page.getByLabel('API key').fill('sgk_live_' + '0'.repeat(64));
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('That API key is not valid.').waitFor();
-    await page.getByLabel('API key').fill(sigil.apiKey!);
+    await page.getByLabel('API key').fill(rig.apiKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Requests' }).waitFor();
-    assert.equal(await page.evaluate('sessionStorage.getItem("sigil.console.apiKey")'), sigil.apiKey);
+    assert.equal(await page.evaluate('sessionStorage.getItem("sigil.console.apiKey")'), rig.apiKey);
     assert.equal(await page.evaluate('localStorage.length'), 0);
   });
 

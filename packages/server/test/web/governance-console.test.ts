@@ -1,51 +1,31 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { actionDigest } from '@sigilauth/protocol';
-import { Api } from '../../../../test/support/api.js';
+import type { Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
-import { freePort, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
-import { createStore, type TestStore } from '../../../../test/support/stores.js';
 import { waitFor } from '../../../../test/support/wait.js';
-import { browserUnavailable, launchChromium, screenshotPath } from './helpers.js';
+import { browserUnavailable, BrowserRig, screenshotPath } from './helpers.js';
 
 const skip = browserUnavailable();
 
 describe('console: teams, device owners and overrides (real sigil serve, headless Chromium)', { skip: skip ?? false }, () => {
-  let store: TestStore;
-  let sigil: SigilProcess;
+  let rig: BrowserRig;
   let origin: string;
   let api: Api;
   let serverId: string;
-  let browser: Browser;
   let page: Page;
   const [alice, bob] = [new TestDevice('Alice'), new TestDevice('Bob')];
 
   before(async () => {
-    store = await createStore('pglite');
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
-    sigil = await startSigil(store, { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin }, { port });
-    api = new Api(origin, sigil.apiKey);
-    serverId = (await api.get('/v1/info')).body.server_id;
-    for (const d of [alice, bob]) {
-      const code = (await api.post('/v1/pairings', { name: d.name })).body.code;
-      assert.equal((await api.withKey(null).post('/v1/pairings/complete', d.pairingBody(serverId, code))).status, 200);
-    }
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(15_000);
-    page = await context.newPage();
-    page.on('dialog', (dialog) => void dialog.accept());
-    await page.goto(`${origin}/console`);
-    await page.getByLabel('API key').fill(sigil.apiKey!);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Requests' }).waitFor();
+    rig = await BrowserRig.start();
+    ({ origin, api, serverId } = rig);
+    for (const d of [alice, bob]) await rig.pair(d);
+    page = await rig.consolePage({ width: 1280, height: 900 });
+    await rig.signInToConsole(page);
   });
   after(async () => {
-    await browser?.close();
-    await sigil?.stop();
-    await store?.dispose();
+    await rig?.close();
   });
 
   test('a team is created, given members and a minimum, from the console', async () => {

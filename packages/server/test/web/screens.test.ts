@@ -2,23 +2,19 @@
 // person sees them in a browser; each is saved as a screenshot (see screenshotPath) to look at.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { actionDigest } from '@sigilauth/protocol';
-import { Api, coldBootRequest } from '../../../../test/support/api.js';
+import { coldBootRequest, type Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
-import { freePort, startSigil, type SigilProcess } from '../../../../test/support/processes.js';
-import { createStore, type TestStore } from '../../../../test/support/stores.js';
-import { browserUnavailable, launchChromium, newApprover, screenshotPath, type Approver } from './helpers.js';
+import { browserUnavailable, BrowserRig, newApprover, screenshotPath, type Approver } from './helpers.js';
 
 const skip = browserUnavailable();
 
 describe('approval screens and the console device page, in a browser', { skip: skip ?? false }, () => {
-  let store: TestStore;
-  let sigil: SigilProcess;
+  let rig: BrowserRig;
   let origin: string;
   let api: Api;
   let serverId: string;
-  let browser: Browser;
   let alice: Approver;
   let aliceId: { fingerprint: string; device_public_key: string };
   const bob = new TestDevice('Bob');
@@ -31,23 +27,13 @@ describe('approval screens and the console device page, in a browser', { skip: s
   };
 
   before(async () => {
-    store = await createStore('pglite');
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
-    sigil = await startSigil(store, { SIGIL_ORG_NAME: 'Acme Corp', SIGIL_PUBLIC_URL: origin, SIGIL_PAIRING_RATE_LIMIT: '200' }, { port });
-    api = new Api(origin, sigil.apiKey);
-    serverId = (await api.get('/v1/info')).body.server_id;
-    for (const device of [bob, carol]) {
-      const code = (await api.post('/v1/pairings', {})).body.code;
-      assert.equal((await api.withKey(null).post('/v1/pairings/complete', device.pairingBody(serverId, code))).status, 200);
-    }
-    browser = await launchChromium();
-    alice = await newApprover(browser, { width: 1000, height: 900 });
+    rig = await BrowserRig.start({ SIGIL_PAIRING_RATE_LIMIT: '200' });
+    ({ origin, api, serverId } = rig);
+    for (const device of [bob, carol]) await rig.pair(device);
+    alice = await newApprover(rig.browser, { width: 1000, height: 900 });
   });
   after(async () => {
-    await browser?.close();
-    await sigil?.stop();
-    await store?.dispose();
+    await rig?.close();
     if (shots.length > 0) console.log(`screenshots: ${shots.join(' ')}`);
   });
 
@@ -153,16 +139,13 @@ describe('approval screens and the console device page, in a browser', { skip: s
   });
 
   test('the console device page shows each fingerprint and public key in full, and copies them', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await rig.consolePage({ width: 1280, height: 900 });
+    const context = page.context();
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
     try {
       await page.goto(`${origin}/`);
       await page.waitForURL(`${origin}/console`);
-      await page.getByLabel('API key').fill(sigil.apiKey!);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Requests' }).waitFor();
+      await rig.signInToConsole(page);
       await page.getByText('2 of 2 approved (2 groups)').waitFor();
       assert.equal((await page.getByText(/\(\d+ groups\)$/).count()) >= 1, true);
       assert.equal(await page.getByText(/of 1 \(1 groups\)/).count(), 0);

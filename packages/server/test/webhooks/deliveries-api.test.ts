@@ -3,8 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestDevice } from '../../../../test/support/device-keys.js';
-import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { oneGroupRequest, pairDevice, Receiver, startWebhookServer, waitFor, type TestServer } from './harness.js';
+import { describeEachStore, type TestStore } from '../../../../test/support/stores.js';
+import { oneGroupRequest, Receivers, startWithDevice, waitFor, type Receiver, type TestServer } from './harness.js';
 
 interface DeliveryView {
   id: string;
@@ -21,22 +21,19 @@ describeEachStore('webhook delivery API', (kind) => {
   let store: TestStore;
   let t: TestServer;
   const device = new TestDevice('Deliveries');
-  const receivers: Receiver[] = [];
+  const receivers = new Receivers();
 
   before(async () => {
-    store = await createStore(kind);
-    t = await startWebhookServer(store);
-    await pairDevice(t.api, t.serverId, device);
+    ({ store, t } = await startWithDevice(kind, device));
   });
   after(async () => {
     await t?.close();
-    for (const r of receivers) await r.close();
+    await receivers.close();
     await store?.dispose();
   });
 
   const endpointFor = async (respond: Parameters<typeof Receiver.start>[0]) => {
-    const rx = await Receiver.start(respond);
-    receivers.push(rx);
+    const rx = await receivers.start(respond);
     const res = await t.api.post('/v1/webhooks', { url: rx.url, events: ['mpa.created'] });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return { rx, id: res.body.id as string };

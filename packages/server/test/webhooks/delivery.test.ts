@@ -4,19 +4,15 @@ import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '@sigilauth/protocol';
 import { TestDevice } from '../../../../test/support/device-keys.js';
-import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { createAndApprove, pairDevice, Receiver, startWebhookServer, waitFor, type TestServer } from './harness.js';
+import { describeEachStore, type TestStore } from '../../../../test/support/stores.js';
+import { createAndApprove, pairDevice, Receivers, startWebhookServer, startWithDevice, waitFor, type TestServer } from './harness.js';
 
 describeEachStore('webhook delivery', (kind) => {
   let store: TestStore;
   let t: TestServer;
   const device = new TestDevice('Alice phone');
-  const receivers: Receiver[] = [];
-  const receiver = async (...args: Parameters<typeof Receiver.start>) => {
-    const r = await Receiver.start(...args);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = new Receivers();
+  const receiver: Receivers['start'] = (...args) => receivers.start(...args);
   /** Registers an endpoint and returns it with its secret. */
   const register = async (url: string, extra: Record<string, unknown> = {}) => {
     const res = await t.api.post('/v1/webhooks', { url, ...extra });
@@ -26,13 +22,11 @@ describeEachStore('webhook delivery', (kind) => {
   const disable = (id: string) => t.api.request('PATCH', `/v1/webhooks/${id}`, { enabled: false });
 
   before(async () => {
-    store = await createStore(kind);
-    t = await startWebhookServer(store);
-    await pairDevice(t.api, t.serverId, device);
+    ({ store, t } = await startWithDevice(kind, device));
   });
   after(async () => {
     await t?.close();
-    for (const r of receivers) await r.close();
+    await receivers.close();
     await store?.dispose();
   });
 

@@ -6,16 +6,21 @@ import { Api, pairDevice, startTestServer, type TestServer } from '../../../../t
 export { Api, pairDevice, type TestServer };
 export { freePort } from '../../../../test/support/processes.js';
 import type { TestDevice } from '../../../../test/support/device-keys.js';
-import type { TestStore } from '../../../../test/support/stores.js';
+import { createStore, type StoreKind, type TestStore } from '../../../../test/support/stores.js';
+import { Receiver } from '../../../../test/support/webhook-receiver.js';
 
-export { Receiver, type Received, type Responder } from '../../../../test/support/webhook-receiver.js';
+export { Receiver };
+export type { Received, Responder } from '../../../../test/support/webhook-receiver.js';
 export { waitFor } from '../../../../test/support/wait.js';
 
 /** Fast retries for tests: the schedule is 7 steps, like the real one, in milliseconds. */
 export const TEST_RETRY_SCHEDULE_MS = [50, 100, 150, 200, 250, 300, 350];
 
-/** Starts the server in this process with webhook settings for tests (loopback allowed, fast retries). */
-export function startWebhookServer(
+/**
+ * Starts the server in this process for tests whose deliveries go to loopback receivers: private
+ * addresses allowed, pairing not throttled, the webhook outbox polled often; `overrides` on top.
+ */
+export function startLoopbackServer(
   store: TestStore,
   overrides: Partial<ServerConfig> = {},
   apiKey: string | null = null,
@@ -24,17 +29,55 @@ export function startWebhookServer(
     apiKey,
     config: {
       pairingRateLimit: 100,
-      audit: { intervalMs: 100, signIntervalMs: 0 },
       ...overrides,
-      webhooks: {
-        allowPrivate: true,
-        retryScheduleMs: TEST_RETRY_SCHEDULE_MS,
-        timeoutMs: 2_000,
-        pollIntervalMs: 200,
-        ...overrides.webhooks,
-      },
+      webhooks: { allowPrivate: true, pollIntervalMs: 200, ...overrides.webhooks },
     },
   });
+}
+
+/** Starts the server in this process with webhook settings for tests (loopback allowed, fast retries). */
+export function startWebhookServer(
+  store: TestStore,
+  overrides: Partial<ServerConfig> = {},
+  apiKey: string | null = null,
+): Promise<TestServer> {
+  return startLoopbackServer(
+    store,
+    {
+      audit: { intervalMs: 100, signIntervalMs: 0 },
+      ...overrides,
+      webhooks: { retryScheduleMs: TEST_RETRY_SCHEDULE_MS, timeoutMs: 2_000, ...overrides.webhooks },
+    },
+    apiKey,
+  );
+}
+
+/** A fresh store of `kind` and the webhook test server on it, with `device` paired. */
+export async function startWithDevice(kind: StoreKind, device: TestDevice): Promise<{ store: TestStore; t: TestServer }> {
+  const store = await createStore(kind);
+  try {
+    const t = await startWebhookServer(store);
+    await pairDevice(t.api, t.serverId, device);
+    return { store, t };
+  } catch (err) {
+    await store.dispose();
+    throw err;
+  }
+}
+
+/** The loopback receivers a test file starts, closed together at its end. */
+export class Receivers {
+  readonly #open: Receiver[] = [];
+
+  async start(...args: Parameters<typeof Receiver.start>): Promise<Receiver> {
+    const receiver = await Receiver.start(...args);
+    this.#open.push(receiver);
+    return receiver;
+  }
+
+  async close(): Promise<void> {
+    for (const receiver of this.#open.splice(0)) await receiver.close();
+  }
 }
 
 export function oneGroupRequest(device: TestDevice, description = 'Rotate the signing key') {

@@ -1,6 +1,6 @@
 /** Requests as they arrive: the server's event stream, the request list it keeps in sync, and the page title. */
 import { approvalScreen, outcomeLine, sanitizeText } from '@sigilauth/protocol/screen';
-import type { DeviceRequestView } from '@sigilauth/protocol/messages';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import type { ApiResult } from '../lib/api.js';
 import { announce } from '../lib/dom.js';
 import { getMe, getRequest, getRequests } from './api.js';

@@ -1,6 +1,6 @@
 /** The inbox: every request this device knows of, those waiting for a decision first. */
 import { approvalScreen, outcomeLine } from '@sigilauth/protocol/screen';
-import type { DeviceRequestView } from '@sigilauth/protocol/messages';
+import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
 import { notificationSection } from '../../pwa/notifications.js';
 import { connectionText } from '../live.js';

@@ -1,5 +1,5 @@
 /** Views before and around sign-in: passkeys unavailable, wrong address, welcome and pairing. */
-import type { Pictogram } from '@sigilauth/protocol/pictogram';
+import type { Pictogram } from '@sigilauth/protocol/wire';
 import { sanitizeText } from '@sigilauth/protocol/screen';
 import { focusMain, h, replace } from '../../lib/dom.js';
 import { pair, signIn } from '../ceremonies.js';

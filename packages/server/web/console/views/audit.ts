@@ -1,6 +1,7 @@
 /** The audit log: its latest entries and, checked in this browser, the signed tree head over them. */
 import { sanitizeText } from '@sigilauth/protocol/screen';
-import { auditLeafHashing, verifyTreeHeadWith, type AuditLeafEntry, type SignedTreeHead } from '@sigilauth/protocol/audit';
+import { auditLeafHashing, verifyTreeHeadWith, type AuditLeafEntry } from '@sigilauth/protocol/audit';
+import type { SignedTreeHead } from '@sigilauth/protocol/wire';
 import { toHex } from '@sigilauth/protocol/bytes';
 import { webCrypto } from '@sigilauth/protocol/crypto/web';
 import { runHashingAsync, treeRoot, type Hashing } from '@sigilauth/protocol/merkle';
