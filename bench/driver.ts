@@ -22,9 +22,8 @@ import {
   generateP256KeyPair,
   signPayload,
   verifyPayload,
-  type DecisionPayload,
 } from '@sigilauth/protocol';
-import type { DeviceSessionProof } from '@sigilauth/protocol/wire';
+import type { DecisionPayload, DeviceSessionProof } from '@sigilauth/protocol/wire';
 
 const epochNow = () => performance.timeOrigin + performance.now();
 

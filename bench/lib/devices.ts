@@ -1,7 +1,8 @@
 /** Software approver devices: a P-256 key each, as packages/device and test/support/device-keys.ts make them. */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { DomainTag, encodePublicKey, fingerprintOf, generateP256KeyPair, signPayload, type DecisionPayload } from '@sigilauth/protocol';
+import { DomainTag, encodePublicKey, fingerprintOf, generateP256KeyPair, signPayload } from '@sigilauth/protocol';
 import type { DeviceRecord } from './store.js';
+import type { DecisionPayload } from '@sigilauth/protocol/wire';
 
 export interface BenchDevice extends DeviceRecord {
   /** PKCS#8 PEM, so a driver process can load it. */

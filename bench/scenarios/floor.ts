@@ -19,7 +19,6 @@ import {
   signPayload,
   verifyPayload,
   validateMpaRequest,
-  type DecisionPayload,
 } from '@sigilauth/protocol';
 import type { Database } from '../../packages/server/src/storage/database.js';
 import { createRequest, recordDecision, type VerifiedDecision } from '../../packages/server/src/mpa/request-transitions.js';
@@ -30,6 +29,7 @@ import { seededRandom } from '../../test/support/prng.js';
 import { createStore, insertDevices, openStore, type StoreKind } from '../lib/store.js';
 import { createTenant } from '../../packages/server/src/tenants/tenants.js';
 import { DEFAULTS } from '../../packages/server/src/config.js';
+import type { DecisionPayload } from '@sigilauth/protocol/wire';
 
 export interface VerifyFloor {
   /** verify() with a parsed KeyObject over prepared bytes: the cryptographic floor. */

@@ -1,14 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import {
-  DomainTag,
-  encodePublicKey,
-  fingerprintOf,
-  generateP256KeyPair,
-  signPayload,
-  type DecisionPayload,
-  type PairingProof,
-} from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import { DomainTag, encodePublicKey, fingerprintOf, generateP256KeyPair, signPayload } from '@sigilauth/protocol';
+import type { DecisionPayload, DeviceRequestView, PairingProof } from '@sigilauth/protocol/wire';
 
 /** A software approver device for tests: a P-256 key and the requests it signs. */
 export class TestDevice {

@@ -8,8 +8,9 @@ import 'reflect-metadata'; // @peculiar/x509 needs it loaded first
 import { createHash, ECDH, KeyObject, randomBytes, sign, webcrypto, type KeyObject as NodeKey } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
-import { decodePublicKey, encodePublicKey, fingerprintOf, generateP256KeyPair, type WebAuthnAssertion } from '@sigilauth/protocol';
+import { decodePublicKey, encodePublicKey, fingerprintOf, generateP256KeyPair } from '@sigilauth/protocol';
 import type { Api, ApiResponse } from './api.js';
+import type { WebAuthnAssertion } from '@sigilauth/protocol/wire';
 
 x509.cryptoProvider.set(webcrypto as never);
 

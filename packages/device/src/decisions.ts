@@ -1,17 +1,7 @@
-import {
-  actionDigest,
-  DomainTag,
-  ErrorCode,
-  signPayload,
-  type Decision,
-  type DecisionPayload,
-  type MpaStatus,
-  type ParamValue,
-} from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import { actionDigest, DomainTag, ErrorCode, signPayload, type Decision, type MpaStatus, type ParamValue } from '@sigilauth/protocol';
+import { isDeviceRequestView, type DecisionPayload, type DeviceRequestView } from '@sigilauth/protocol/wire';
 import { requestJson, SigilApiError } from './http.js';
 import type { DeviceKey, PairedServer } from './keystore.js';
-import { isDeviceRequestView } from './server-messages.js';
 
 /**
  * Combines two views of one request that may arrive out of order: a finished request stays

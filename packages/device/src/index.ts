@@ -23,13 +23,8 @@ export {
   type PairOptions,
   type VerifiedServerInfo,
 } from './pairing.js';
-export {
-  isDeviceRequestView,
-  MAX_SERVER_MESSAGE_BYTES,
-  ServerMessageError,
-  verifyServerMessage,
-  type VerifyOptions,
-} from './server-messages.js';
+export { isDeviceRequestView } from '@sigilauth/protocol/wire';
+export { MAX_SERVER_MESSAGE_BYTES, ServerMessageError, verifyServerMessage, type VerifyOptions } from './server-messages.js';
 export {
   authMessage,
   backoffDelay,

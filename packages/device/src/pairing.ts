@@ -1,14 +1,5 @@
-import {
-  decodePublicKey,
-  DomainTag,
-  ErrorCode,
-  fingerprintOf,
-  isFingerprint,
-  pictogramFor,
-  signPayload,
-  type PairingProof,
-} from '@sigilauth/protocol';
-import type { ServerInfo, PairingCompleted, Pictogram } from '@sigilauth/protocol/wire';
+import { decodePublicKey, DomainTag, ErrorCode, fingerprintOf, isFingerprint, pictogramFor, signPayload } from '@sigilauth/protocol';
+import type { PairingCompleted, PairingProof, Pictogram, ServerInfo } from '@sigilauth/protocol/wire';
 import { requestJson, SigilApiError } from './http.js';
 import { normalizeServerUrl, savePairing, type DeviceKey, type PairedServer } from './keystore.js';
 

@@ -1,5 +1,5 @@
-import { DomainTag, isFresh, verifyPayload, type MpaStatus, type ParamValue } from '@sigilauth/protocol';
-import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol/wire';
+import { DomainTag, isFresh, verifyPayload } from '@sigilauth/protocol';
+import { isDeviceRequestView, type ServerMessage } from '@sigilauth/protocol/wire';
 import type { PairedServer } from './keystore.js';
 import { sanitizeText } from './screen.js';
 
@@ -10,41 +10,8 @@ export class ServerMessageError extends Error {
   override name = 'ServerMessageError';
 }
 
-const STATUSES: ReadonlySet<string> = new Set<MpaStatus>(['pending', 'approved', 'rejected', 'timeout', 'cancelled']);
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isParamValue = (v: unknown): v is ParamValue =>
-  typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCursor = (v: unknown): v is string | null => v === null || (typeof v === 'string' && v.length > 0 && v.length <= 200);
-
-/** Whether a value has the shape of a DeviceRequestView (so rendering and signing cannot trip over it). */
-export function isDeviceRequestView(value: unknown): value is DeviceRequestView {
-  if (!isObject(value)) return false;
-  const v = value;
-  const action = v.action;
-  return (
-    typeof v.tenant_id === 'string' &&
-    typeof v.org_name === 'string' &&
-    typeof v.request_id === 'string' &&
-    typeof v.status === 'string' &&
-    STATUSES.has(v.status) &&
-    isObject(action) &&
-    typeof action.type === 'string' &&
-    typeof action.description === 'string' &&
-    isObject(action.params) &&
-    Object.values(action.params).every(isParamValue) &&
-    typeof v.action_digest === 'string' &&
-    isCount(v.groups_required) &&
-    isCount(v.groups_total) &&
-    isCount(v.groups_satisfied_count) &&
-    typeof v.group_name === 'string' &&
-    (v.my_decision === null || v.my_decision === 'approve' || v.my_decision === 'deny') &&
-    (v.my_group_satisfied === undefined || typeof v.my_group_satisfied === 'boolean') &&
-    typeof v.expires_at === 'string' &&
-    typeof v.created_at === 'string' &&
-    (v.completed_at === null || typeof v.completed_at === 'string')
-  );
-}
 
 export interface VerifyOptions {
   /** This device's fingerprint: messages addressed to another device are refused. */

@@ -12,6 +12,7 @@ import {
   DecisionError,
   DeviceSession,
   fetchPendingRequests,
+  isDeviceRequestView,
   mergeViews,
   normalizePairingCode,
   ServerMessageError,
@@ -112,6 +113,32 @@ describe('verifyServerMessage (tampered or foreign server messages are rejected)
     assert.throws(() => verifyServerMessage(signed({ ...payload(), type: 'surprise' }), server, opts()), /unknown server message type/);
     assert.throws(() => verifyServerMessage('not json', server, opts()), /not JSON/);
     assert.throws(() => verifyServerMessage(signed({ ...payload(), next_cursor: 5 }), server, opts()), /malformed cursor/);
+  });
+
+  test('views from a newer server with extra fields are accepted; wrong-typed fields are refused', () => {
+    const newer = { ...makeView(), risk_score: 7, action: { ...makeView().action, category: 'hardware' } };
+    assert.equal(isDeviceRequestView(newer), true);
+    const message = verifyServerMessage(signed({ ...payload(), type: 'request', request: newer }), server, opts());
+    assert.equal(message.type, 'request');
+
+    const wrong: Array<Record<string, unknown>> = [
+      { groups_total: '2' },
+      { groups_required: -1 },
+      { my_decision: 'maybe' },
+      { tenant_id: 'tenant-1' },
+      { expires_at: 'tomorrow' },
+      { action_digest: 'not-hex' },
+    ];
+    for (const field of wrong) {
+      const view = { ...makeView(), ...field };
+      assert.equal(isDeviceRequestView(view), false, JSON.stringify(field));
+      assert.throws(
+        () => verifyServerMessage(signed({ ...payload(), type: 'request', request: view }), server, opts()),
+        /malformed request/,
+      );
+    }
+    const { group_name: _dropped, ...missing } = makeView();
+    assert.equal(isDeviceRequestView(missing), false, 'a required field is missing');
   });
 });
 

@@ -9,11 +9,12 @@ import {
   generateP256KeyPair,
   signPayload,
   verifyPayload,
-  type DecisionPayload,
 } from '@sigilauth/protocol';
-import type { DeviceRequestView, ServerMessage } from '@sigilauth/protocol/wire';
+import type { DecisionPayload, DeviceRequestView, ServerMessage } from '@sigilauth/protocol/wire';
 import type { PairedServer } from '../src/keystore.js';
 import { COLD_BOOT_ACTION } from '../../../test/support/cold-boot.js';
+
+const TENANT_ID = '5d2f7c1e-8a4b-4c3d-9e6f-0a1b2c3d4e5f';
 
 type Payload = Record<string, unknown> & { type: ServerMessage['type'] };
 
@@ -82,7 +83,7 @@ export class FakeSigil {
       server_id: this.serverId,
       server_public_key: this.publicKey,
       org_name: 'Acme Corp',
-      tenant_id: 'tenant-1',
+      tenant_id: TENANT_ID,
       device_name: 'test device',
       pairing_id: 'pairing-1',
       paired_at: new Date().toISOString(),
@@ -208,7 +209,7 @@ export class FakeSigil {
 export function makeView(overrides: Partial<DeviceRequestView> = {}): DeviceRequestView {
   const action = overrides.action ?? structuredClone(COLD_BOOT_ACTION);
   return {
-    tenant_id: 'tenant-1',
+    tenant_id: TENANT_ID,
     org_name: 'Acme Corp',
     request_id: '0b6a3c52-3d0e-4a55-8f0a-6b1f6e2c9d01',
     status: 'pending',

@@ -5,24 +5,7 @@
  */
 import type { SigilCrypto } from './crypto/types.js';
 import { DomainTag, signingInputBytes } from './domain.js';
-import type { DecisionPayload } from './messages.js';
-
-/**
- * Every field is base64url without padding, as WebAuthn itself encodes them.
- */
-export interface WebAuthnAssertion {
-  /** The credential's id (rawId). */
-  credential_id: string;
-  authenticator_data: string;
-  client_data_json: string;
-  /** ECDSA P-256 / SHA-256 over authenticator_data || SHA-256(client_data_json), DER-encoded. */
-  signature: string;
-}
-
-export interface WebAuthnDecisionBody {
-  payload: DecisionPayload;
-  webauthn: WebAuthnAssertion;
-}
+import type { DecisionPayload } from './wire/signed-payloads.js';
 
 /** The bytes whose SHA-256 is a decision's WebAuthn challenge: SIGIL-MPA-DECISION-V1, NUL, JCS(payload). */
 export function decisionChallengeInput(payload: DecisionPayload): Uint8Array<ArrayBuffer> {

@@ -42,7 +42,7 @@ export {
   TIME_ZONE_MAX_LENGTH,
 } from './governance.js';
 
-export { type DecisionPayload, isFresh, type PairingProof, SIGNATURE_FRESHNESS_MS, STATUS_REQUEST_MAX_IDS } from './messages.js';
+export { isFresh, SIGNATURE_FRESHNESS_MS, STATUS_REQUEST_MAX_IDS } from './messages.js';
 export {
   generateWebhookSecret,
   signWebhook,
@@ -87,7 +87,7 @@ export {
   type ScreenState,
   timeLeftLine,
 } from './approval-screen.js';
-export { decisionChallenge, type WebAuthnAssertion, type WebAuthnDecisionBody } from './webauthn.js';
+export { decisionChallenge } from './webauthn.js';
 export { charClass, type CharClass, codePointName, displayText, MAX_COMBINING_MARKS, textProblem } from './text.js';
 export { labelSkeleton, lowerCase, paramLabel, paramSkeleton } from './labels.js';
 export { backoffDelay, normalizeServiceUrl, parseErrorBody, ServiceUrlError } from './client-helpers.js';

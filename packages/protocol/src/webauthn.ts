@@ -1,8 +1,6 @@
 import { sha256Sync } from './crypto/node.js';
 import { decisionChallengeInput } from './decision.js';
-import type { DecisionPayload } from './messages.js';
-
-export type { WebAuthnAssertion, WebAuthnDecisionBody } from './decision.js';
+import type { DecisionPayload } from './wire/signed-payloads.js';
 
 /** SHA-256 of the decision's signing input (SIGIL-MPA-DECISION-V1, NUL, JCS(payload)): the WebAuthn challenge bytes. */
 export function decisionChallenge(payload: DecisionPayload): Buffer {

@@ -17,10 +17,10 @@ import { actionDigestWith } from '../src/mpa.js';
 import { KeyFormatError } from '../src/key-format.js';
 import { decompressP256, isLowS } from '../src/p256.js';
 import { pictogramWith } from '../src/pictogram.js';
-import type { DecisionPayload } from '../src/messages.js';
 import { keyVectors, pictogramVectors, rfc6962Vectors, signatureVectors } from './vectors.js';
 import { importCompressedP256, sha256Sync } from '../src/crypto/node.js';
 import type { KeyObject } from 'node:crypto';
+import type { DecisionPayload } from '../src/wire/index.js';
 
 /** The uncompressed point of a KeyObject, from its JWK. */
 function compressedToUncompressed(key: KeyObject): Uint8Array {

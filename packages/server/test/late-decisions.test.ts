@@ -3,11 +3,12 @@
 // `timeout`. The same holds for a device's signature and for a passkey's assertion.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actionDigest, decisionChallenge, type DecisionPayload } from '@sigilauth/protocol';
+import { actionDigest, decisionChallenge } from '@sigilauth/protocol';
 import { pairDevice, startTestServer, type TestServer } from '../../../test/support/api.js';
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
 import { pairPasskey, SoftwarePasskey } from '../../../test/support/webauthn.js';
+import type { DecisionPayload } from '@sigilauth/protocol/wire';
 
 describeEachStore('a late decision is told the final status', (kind) => {
   let store: TestStore;

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
 import { ActionSchema, DecisionSchema, MpaStatusSchema, TimestampSchema, UuidSchema } from './common.js';
 
 /**
@@ -28,3 +29,19 @@ export const DeviceRequestViewSchema = Type.Object(
   { additionalProperties: false },
 );
 export type DeviceRequestView = Static<typeof DeviceRequestViewSchema>;
+
+// The schema as a device checks it: the same fields and bounds, but fields a newer server adds
+// (to the view or its action) are let through; a device signs only when the action digest matches
+// the fields it shows.
+const ReceivedDeviceRequestViewSchema = Type.Object(
+  {
+    ...DeviceRequestViewSchema.properties,
+    action: Type.Object(ActionSchema.properties, { additionalProperties: true }),
+  },
+  { additionalProperties: true },
+);
+
+/** Whether a value received by a device is a DeviceRequestView (so rendering and signing cannot trip over it). */
+export function isDeviceRequestView(value: unknown): value is DeviceRequestView {
+  return Value.Check(ReceivedDeviceRequestViewSchema, value);
+}

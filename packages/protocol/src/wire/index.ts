@@ -107,7 +107,7 @@ export {
   type TeamUpdate,
   type TeamView,
 } from './governance.js';
-export { DeviceRequestViewSchema, type DeviceRequestView } from './device-view.js';
+export { DeviceRequestViewSchema, isDeviceRequestView, type DeviceRequestView } from './device-view.js';
 export { ErrorBodySchema, ErrorCodeSchema, type ErrorBody } from './error.js';
 export { PictogramSchema, ServerInfoSchema, type Pictogram, type ServerInfo } from './info.js';
 export {
@@ -137,6 +137,16 @@ export {
   type WebhookSecretRotated,
 } from './webhooks.js';
 export { MpaListSchema, MpaRequestViewSchema, type MpaList, type MpaRequestView } from './mpa.js';
+export {
+  DecisionPayloadSchema,
+  PairingProofSchema,
+  WebAuthnAssertionSchema,
+  WebAuthnDecisionBodySchema,
+  type DecisionPayload,
+  type PairingProof,
+  type WebAuthnAssertion,
+  type WebAuthnDecisionBody,
+} from './signed-payloads.js';
 export {
   ApproverConfigSchema,
   ApproverNotificationsSchema,

@@ -1,13 +1,5 @@
-import {
-  DomainTag,
-  decisionChallenge,
-  isFresh,
-  verifyPayload,
-  type Approver,
-  type DecisionPayload,
-  type WebAuthnAssertion,
-} from '@sigilauth/protocol';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import { DomainTag, decisionChallenge, isFresh, verifyPayload, type Approver } from '@sigilauth/protocol';
+import type { DecisionPayload, DeviceRequestView, WebAuthnAssertion } from '@sigilauth/protocol/wire';
 import type { DecisionOrigin } from '../governance/anomaly-flags.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database } from '../storage/database.js';

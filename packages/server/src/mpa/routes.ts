@@ -1,13 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MPA_LIMITS, MpaValidationError, TEAM_SLUG, validateMpaRequest, type DecisionPayload, type MpaPolicy } from '@sigilauth/protocol';
-import { DeviceRequestViewSchema, MpaListSchema, MpaRequestViewSchema, RequestedBySchema } from '@sigilauth/protocol/wire';
+import { MPA_LIMITS, MpaValidationError, TEAM_SLUG, validateMpaRequest, type MpaPolicy } from '@sigilauth/protocol';
+import {
+  DecisionPayloadSchema,
+  DeviceRequestViewSchema,
+  MpaListSchema,
+  MpaRequestViewSchema,
+  RequestedBySchema,
+  WebAuthnDecisionBodySchema,
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import type { DecisionOrigin } from '../governance/anomaly-flags.js';
 import { ApiError } from '../http/errors.js';
-import { Fingerprint, IdParams, PublicKey, Signature, Uuid } from '../http/schemas.js';
+import { Fingerprint, IdParams, PublicKey, Signature } from '../http/schemas.js';
 import { submitDecision, submitWebAuthnDecision } from './decisions.js';
 import { getRequest, listRequests } from './request-queries.js';
 import { cancelRequest, createRequest } from './request-transitions.js';
@@ -50,40 +57,10 @@ const MpaRequestBody = Type.Object(
   { additionalProperties: false },
 );
 
-const DecisionPayloadSchema = Type.Object(
-  {
-    purpose: Type.Literal('mpa-decision'),
-    server_id: Fingerprint,
-    request_id: Uuid,
-    fingerprint: Fingerprint,
-    decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
-    action_digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-    issued_at: Type.Integer(),
-  },
-  { additionalProperties: false },
-);
-
-const Base64Url = (maxLength: number, description: string) =>
-  Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength, description });
-
 /** A device's raw signature, or a passkey's WebAuthn assertion over the same payload (docs/protocol.md). */
 const DecisionBody = Type.Union([
   Type.Object({ payload: DecisionPayloadSchema, signature: Signature }, { additionalProperties: false }),
-  Type.Object(
-    {
-      payload: DecisionPayloadSchema,
-      webauthn: Type.Object(
-        {
-          credential_id: Base64Url(1400, 'the passkey credential id (rawId), base64url'),
-          authenticator_data: Base64Url(4096, 'authenticatorData, base64url'),
-          client_data_json: Base64Url(4096, 'clientDataJSON, base64url'),
-          signature: Base64Url(200, 'DER ECDSA P-256 signature over authenticatorData || SHA-256(clientDataJSON), base64url'),
-        },
-        { additionalProperties: false },
-      ),
-    },
-    { additionalProperties: false },
-  ),
+  WebAuthnDecisionBodySchema,
 ]);
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -177,7 +154,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const body = request.body;
-      const payload = body.payload as DecisionPayload;
+      const payload = body.payload;
       const started = performance.now();
       const userAgent = request.headers['user-agent'];
       const origin = (via: DecisionOrigin['via']): DecisionOrigin => ({ ip: request.ip, userAgent, via });

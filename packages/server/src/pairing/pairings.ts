@@ -1,6 +1,6 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { DomainTag, fingerprintOf, isFresh, verifyPayload, type PairingProof } from '@sigilauth/protocol';
-import type { DeviceAttestation, Pairing } from '@sigilauth/protocol/wire';
+import { DomainTag, fingerprintOf, isFresh, verifyPayload } from '@sigilauth/protocol';
+import type { DeviceAttestation, Pairing, PairingProof } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';

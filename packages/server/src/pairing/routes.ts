@@ -1,26 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { PairingProof } from '@sigilauth/protocol';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
-import { Fingerprint, IdParams, PublicKey, Signature } from '../http/schemas.js';
+import { IdParams, Signature } from '../http/schemas.js';
 import { completePairing, createPairing, getPairing } from './pairings.js';
-import { PairingCompletedSchema, PairingCreatedSchema, PairingSchema } from '@sigilauth/protocol/wire';
-
-const PairingProofSchema = Type.Object(
-  {
-    purpose: Type.Literal('pairing'),
-    server_id: Fingerprint,
-    code: Type.String({ maxLength: 16 }),
-    device_public_key: PublicKey,
-    fingerprint: Fingerprint,
-    name: Type.String({ maxLength: 100 }),
-    issued_at: Type.Integer(),
-  },
-  { additionalProperties: false },
-);
+import { PairingCompletedSchema, PairingCreatedSchema, PairingProofSchema, PairingSchema } from '@sigilauth/protocol/wire';
 
 export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -75,7 +61,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const device = await completePairing(
         ctx.db,
         ctx.identity.serverId,
-        request.body.payload as PairingProof,
+        request.body.payload,
         request.body.signature,
         request.ip,
         ctx.clock(),

@@ -11,6 +11,7 @@ import {
   PasskeyPairingOptionsSchema,
   SessionOptionsSchema,
   SignedOutSchema,
+  WebAuthnAssertionSchema,
 } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { activeDeviceTenant, deviceProfile } from '../devices/devices.js';
@@ -36,10 +37,6 @@ import { clearSessionCookie, closeSession, openSession, readCookie, requireSessi
 const SESSION_CHALLENGE_TTL_MS = 2 * 60_000;
 
 const B64U = (maxLength: number) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength });
-const Assertion = Type.Object(
-  { credential_id: B64U(1400), authenticator_data: B64U(4096), client_data_json: B64U(4096), signature: B64U(200) },
-  { additionalProperties: false },
-);
 const Code = Type.String({ minLength: 1, maxLength: 16 });
 const DeviceName = Type.String({ maxLength: 100 });
 
@@ -164,7 +161,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
                 { additionalProperties: false },
               ),
               // The new passkey's assertion over the options' proof challenge: possession of its key.
-              proof: Assertion,
+              proof: WebAuthnAssertionSchema,
             },
             { additionalProperties: false },
           ),
@@ -211,7 +208,10 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
         config: pairingLimit,
         schema: {
           hide: true,
-          body: Type.Object({ challenge_id: Type.String({ format: 'uuid' }), webauthn: Assertion }, { additionalProperties: false }),
+          body: Type.Object(
+            { challenge_id: Type.String({ format: 'uuid' }), webauthn: WebAuthnAssertionSchema },
+            { additionalProperties: false },
+          ),
           response: { 200: ApproverSessionSchema },
         },
       },

@@ -1,8 +1,9 @@
-import { decodePublicKey, type WebAuthnAssertion } from '@sigilauth/protocol';
+import { decodePublicKey } from '@sigilauth/protocol';
 import { ApiError } from '../http/errors.js';
 import type { CredentialRow } from './credentials.js';
 import { simpleWebAuthn, simpleWebAuthnHelpers } from './library.js';
 import type { RelyingParty } from './settings.js';
+import type { WebAuthnAssertion } from '@sigilauth/protocol/wire';
 
 /** COSE key parameters (RFC 9052 / 9053). */
 const COSE = { kty: 1, alg: 3, crv: -1, x: -2, y: -3 } as const;

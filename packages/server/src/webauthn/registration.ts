@@ -1,6 +1,6 @@
 import type { RegistrationResponseJSON, VerifiedRegistrationResponse } from '@simplewebauthn/server';
-import { fingerprintOf, type WebAuthnAssertion } from '@sigilauth/protocol';
-import type { DeviceAttestation } from '@sigilauth/protocol/wire';
+import { fingerprintOf } from '@sigilauth/protocol';
+import type { DeviceAttestation, WebAuthnAssertion } from '@sigilauth/protocol/wire';
 import { ApiError } from '../http/errors.js';
 import { checkPairingCode, completePairingForKey } from '../pairing/pairings.js';
 import type { Database } from '../storage/database.js';

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { actionDigest, decisionChallenge, isLowS, verifyTreeHead, type DecisionPayload } from '@sigilauth/protocol';
-import type { SignedTreeHead } from '@sigilauth/protocol/wire';
+import { actionDigest, decisionChallenge, isLowS, verifyTreeHead } from '@sigilauth/protocol';
+import type { DecisionPayload, SignedTreeHead } from '@sigilauth/protocol/wire';
 import { pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';

@@ -5,11 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { actionDigest, decisionChallenge, fingerprintOf, type DecisionPayload } from '@sigilauth/protocol';
+import { actionDigest, decisionChallenge, fingerprintOf } from '@sigilauth/protocol';
 import { coldBootRequest, type Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { DEVICE_CLI, runCli } from '../../../../test/support/processes.js';
 import { browserUnavailable, BrowserRig, newApprover, pairInBrowser, screenshotPath, type Approver } from './helpers.js';
+import type { DecisionPayload } from '@sigilauth/protocol/wire';
 
 const skip = browserUnavailable();
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { actionDigest, decisionChallenge, type DecisionPayload } from '@sigilauth/protocol';
+import { actionDigest, decisionChallenge } from '@sigilauth/protocol';
 import { startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { createStore, type TestStore } from '../../../../test/support/stores.js';
 import {
@@ -20,6 +20,7 @@ import {
   type Attestation,
   type Certificate,
 } from '../../../../test/support/webauthn.js';
+import type { DecisionPayload } from '@sigilauth/protocol/wire';
 
 const AAGUID = '5a1e0001-7e57-4c0d-9d3f-0123456789ab';
 const AAGUID_WITHOUT_ROOTS = '5a1e0002-7e57-4c0d-9d3f-0123456789ab';

@@ -3,8 +3,8 @@
  * decision's challenge.
  */
 import { toBase64url } from '@sigilauth/protocol/bytes';
-import type { WebAuthnAssertion } from '@sigilauth/protocol/decision';
 import { sanitizeText } from '@sigilauth/protocol/screen';
+import type { WebAuthnAssertion } from '@sigilauth/protocol/wire';
 import {
   startAuthentication,
   startRegistration,

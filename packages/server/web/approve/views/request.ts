@@ -3,9 +3,8 @@
  * passkey.
  */
 import { webCrypto } from '@sigilauth/protocol/crypto/web';
-import { decisionChallengeWith, type WebAuthnAssertion } from '@sigilauth/protocol/decision';
-import type { DecisionPayload } from '@sigilauth/protocol/messages';
-import type { DeviceRequestView } from '@sigilauth/protocol/wire';
+import { decisionChallengeWith } from '@sigilauth/protocol/decision';
+import type { DecisionPayload, DeviceRequestView, WebAuthnAssertion } from '@sigilauth/protocol/wire';
 import { approvalScreen } from '@sigilauth/protocol/screen';
 import { actionDigestWith } from '@sigilauth/protocol/validation';
 import { errorMessage } from '../../lib/api.js';

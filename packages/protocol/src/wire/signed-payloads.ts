@@ -1,0 +1,57 @@
+import { Type, type Static } from 'typebox';
+import { DecisionSchema, FingerprintSchema, PublicKeySchema, UuidSchema } from './common.js';
+
+// What a device signs, and the passkey assertion that stands in for a device signature. The
+// bounds are what a server accepts from anyone: keep them tight.
+
+/** Signed by a device under DomainTag.pairing to complete a pairing. */
+export const PairingProofSchema = Type.Object(
+  {
+    purpose: Type.Literal('pairing'),
+    server_id: FingerprintSchema,
+    code: Type.String({ maxLength: 16 }),
+    device_public_key: PublicKeySchema,
+    fingerprint: FingerprintSchema,
+    name: Type.String({ maxLength: 100 }),
+    issued_at: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+export type PairingProof = Static<typeof PairingProofSchema>;
+
+/** Signed by a device under DomainTag.mpaDecision: one approver's answer to one request. */
+export const DecisionPayloadSchema = Type.Object(
+  {
+    purpose: Type.Literal('mpa-decision'),
+    server_id: FingerprintSchema,
+    request_id: UuidSchema,
+    fingerprint: FingerprintSchema,
+    decision: DecisionSchema,
+    action_digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    issued_at: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+export type DecisionPayload = Static<typeof DecisionPayloadSchema>;
+
+const Base64Url = (maxLength: number, description: string) =>
+  Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength, description });
+
+/** A passkey's WebAuthn assertion; every field is base64url without padding, as WebAuthn encodes them. */
+export const WebAuthnAssertionSchema = Type.Object(
+  {
+    credential_id: Base64Url(1400, 'the passkey credential id (rawId), base64url'),
+    authenticator_data: Base64Url(4096, 'authenticatorData, base64url'),
+    client_data_json: Base64Url(4096, 'clientDataJSON, base64url'),
+    signature: Base64Url(200, 'DER ECDSA P-256 signature over authenticatorData || SHA-256(clientDataJSON), base64url'),
+  },
+  { additionalProperties: false },
+);
+export type WebAuthnAssertion = Static<typeof WebAuthnAssertionSchema>;
+
+/** A decision made with a passkey: its assertion's challenge is SHA-256 of the payload's signing input. */
+export const WebAuthnDecisionBodySchema = Type.Object(
+  { payload: DecisionPayloadSchema, webauthn: WebAuthnAssertionSchema },
+  { additionalProperties: false },
+);
+export type WebAuthnDecisionBody = Static<typeof WebAuthnDecisionBodySchema>;
