@@ -119,7 +119,9 @@ describe('console: teams, device owners and overrides (real sigil serve, headles
     await page.getByLabel('Release decisions in batches (timing privacy)').check();
     await page.getByLabel('Batch length in seconds').fill('30');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByRole('status').getByText('Settings saved').waitFor();
+    // The form's own status, word for word: the page-wide announcer may still hold the overrides
+    // page's "Override settings saved", which a looser match would take before this save ends.
+    await page.locator('form').getByRole('status').getByText('Settings saved', { exact: true }).waitFor();
     assert.deepEqual((await api.get('/v1/governance/settings')).body.decision_release, { batch_seconds: 30, deny_immediately: false });
     await page.screenshot({ path: screenshotPath('console-governance'), fullPage: true });
   });
