@@ -30,12 +30,20 @@ export function contactsEditor(api: Api, fingerprint: string, name: string): HTM
     slack.placeholder = c.slack_webhook ? `set (${c.slack_webhook}); enter a new URL to replace it` : 'https://hooks.slack.com/services/…';
     replace(status, c.push ? `Push: subscribed at ${c.push.service}` : 'Push: not subscribed (the approver turns it on in /approve)');
   };
+  // Nothing can be typed or saved until the current settings are shown: their arrival would
+  // overwrite what was typed, and a save would then send the old values.
+  const fields = [email, slack, form.querySelector('button')!];
+  const editable = (on: boolean) => fields.forEach((f) => (f.disabled = !on));
+  editable(false);
   const details = h('details', { class: 'contacts' }, h('summary', {}, 'Notifications'), form);
   details.addEventListener('toggle', async () => {
     if (!details.open) return;
+    editable(false);
     const res = await api<DeviceContacts>('GET', `/v1/devices/${fingerprint}/notifications`);
-    if (res.status === 200) show(res.body.notifications);
-    else replace(status, errorMessage(res));
+    if (res.status === 200) {
+      show(res.body.notifications);
+      editable(true);
+    } else replace(status, errorMessage(res));
   });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

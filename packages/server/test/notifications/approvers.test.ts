@@ -273,7 +273,17 @@ describe('three approvers: push, email, terminal (real sigil serve, headless Chr
     await page.goto(`${origin}/console#/devices`);
     await page.getByRole('heading', { name: 'Devices' }).first().waitFor();
     const row = page.locator('tr', { hasText: 'Carol terminal' });
+    // The current settings are held back: until they are shown, nothing can be typed over them.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`**/v1/devices/${carolPrint}/notifications`, async (route) => {
+      await held;
+      await route.continue();
+    });
     await row.getByText('Notifications').click();
+    assert.equal(await row.getByLabel('Email for Carol terminal').isDisabled(), true);
+    assert.equal(await row.getByRole('button', { name: 'Save', exact: true }).isDisabled(), true);
+    release();
     await row.getByLabel('Email for Carol terminal').fill('carol@acme.test');
     await row.getByRole('button', { name: 'Save', exact: true }).click();
     await row.getByText(/Saved\./).waitFor();
