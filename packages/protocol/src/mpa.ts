@@ -7,7 +7,14 @@ import { isFingerprint, KeyFormatError } from './key-format.js';
 import { labelSkeleton, paramSkeleton } from './labels.js';
 import { textProblem } from './text.js';
 import type { DecisionSchema, MpaStatusSchema, ParamValueSchema } from './wire/common.js';
-import type { RequestedBySchema } from './wire/governance.js';
+import type {
+  ApprovalGroupSchema,
+  ApproverSchema,
+  MpaActionSchema,
+  MpaRequestInputSchema,
+  RequestedBySchema,
+  TeamGroupSchema,
+} from './wire/mpa.js';
 
 export const MPA_LIMITS = {
   maxGroups: 20,
@@ -26,24 +33,13 @@ export const MPA_LIMITS = {
 
 export type ParamValue = Static<typeof ParamValueSchema>;
 
-export interface Approver {
-  /** Lower-case hex SHA-256 of the device's compressed public key. */
-  fingerprint: string;
-  /** 33-byte compressed P-256 public key, standard base64. */
-  device_public_key: string;
-}
+/** A device that may approve: its fingerprint and its 33-byte compressed P-256 key (standard base64). */
+export type Approver = Static<typeof ApproverSchema>;
 
-export interface ApprovalGroup {
-  name: string;
-  approvers: readonly Approver[];
-}
+export type ApprovalGroup = Static<typeof ApprovalGroupSchema>;
 
 /** A group that names an approval team instead of listing approvers: its active members when the request is created. */
-export interface TeamGroup {
-  name: string;
-  /** The team's slug (TEAM_SLUG). */
-  team: string;
-}
+export type TeamGroup = Static<typeof TeamGroupSchema>;
 
 /** Who asked for the action; their own devices never count toward the quorum (docs/governance.md). */
 export type RequestedBy = Static<typeof RequestedBySchema>;
@@ -55,25 +51,11 @@ export const OWNER_ID = /^[\x21-\x7e]{1,200}$/;
 
 export const isTeamGroup = (group: ApprovalGroup | TeamGroup): group is TeamGroup => 'team' in group;
 
-export interface MpaAction {
-  type: string;
-  description: string;
-  /** Shown to approvers; values must be strings, numbers or booleans. */
-  params?: Record<string, ParamValue>;
-}
+/** Params are shown to approvers; values must be strings, numbers or booleans. */
+export type MpaAction = Static<typeof MpaActionSchema>;
 
-/** Body of POST /v1/mpa/requests. */
-export interface MpaRequestInput {
-  /** How many groups must approve (M of N); 1 to groups.length. */
-  required: number;
-  /** Each group lists its approvers, or names a team. */
-  groups: readonly (ApprovalGroup | TeamGroup)[];
-  action: MpaAction;
-  /** 60 to 900; default 300. */
-  expires_in_seconds?: number;
-  /** Optional: the requester, whose own devices are never counted. */
-  requested_by?: RequestedBy;
-}
+/** Body of POST /v1/mpa/requests: 1 to groups.length of the groups must approve; expires_in_seconds 60 to 900, default 300. */
+export type MpaRequestInput = Static<typeof MpaRequestInputSchema>;
 
 /** The input with defaults applied: what the server stores and the policy it enforces. */
 export interface MpaPolicy {

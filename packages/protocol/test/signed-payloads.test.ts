@@ -3,8 +3,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from 'typebox/value';
 import {
+  DecisionBodySchema,
   DecisionPayloadSchema,
   PairingProofSchema,
+  SignedPairingProofSchema,
   WebAuthnAssertionSchema,
   WebAuthnDecisionBodySchema,
   type DecisionPayload,
@@ -79,5 +81,17 @@ describe('signed payload schemas', () => {
       assert.equal(Value.Check(WebAuthnAssertionSchema, { ...assertion, ...bad }), false, JSON.stringify(bad));
     }
     assert.equal(Value.Check(WebAuthnDecisionBodySchema, { payload: decision, webauthn: assertion, signature: 'x' }), false);
+  });
+
+  test('a device signature is 64 bytes of standard base64, and a signed body is closed', () => {
+    const signature = `${'A'.repeat(86)}==`;
+    assert.ok(Value.Check(SignedPairingProofSchema, { payload: proof, signature }));
+    assert.ok(Value.Check(DecisionBodySchema, { payload: decision, signature }));
+    for (const bad of [`${'A'.repeat(85)}==`, `${'A'.repeat(87)}=`, `${'A'.repeat(84)}-_==`, `${'A'.repeat(86)}==\n`]) {
+      assert.equal(Value.Check(SignedPairingProofSchema, { payload: proof, signature: bad }), false, bad);
+      assert.equal(Value.Check(DecisionBodySchema, { payload: decision, signature: bad }), false, bad);
+    }
+    assert.equal(Value.Check(SignedPairingProofSchema, { payload: proof, signature, extra: 1 }), false);
+    assert.equal(Value.Check(DecisionBodySchema, { payload: decision, signature, webauthn: assertion }), false);
   });
 });

@@ -10,6 +10,7 @@ export const PublicKeySchema = Type.String({
   pattern: '^A[A-Za-z0-9+/]{43}$',
   description: '33-byte compressed P-256 point, standard base64',
 });
+export const SignatureSchema = Type.String({ pattern: '^[A-Za-z0-9+/]{86}==$', description: '64-byte r||s, standard base64' });
 export const TimestampSchema = Type.String({ format: 'date-time' });
 export const MpaStatusSchema = Type.Union([
   Type.Literal('pending'),

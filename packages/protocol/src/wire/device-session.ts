@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { FingerprintSchema, PublicKeySchema, UuidSchema } from './common.js';
+import { FingerprintSchema, PublicKeySchema, SignatureSchema, UuidSchema } from './common.js';
 import { DeviceRequestViewSchema } from './device-view.js';
 import { ErrorCodeSchema } from './error.js';
 import { STATUS_REQUEST_MAX_IDS } from '../messages.js';
@@ -9,7 +9,6 @@ import { STATUS_REQUEST_MAX_IDS } from '../messages.js';
  * sends, each payload wrapped in a SignedServerMessage, and what the device sends.
  */
 
-const Signature = Type.String({ description: '64-byte r||s, standard base64' });
 const IssuedAt = Type.Integer({ description: 'Unix time in milliseconds' });
 const server = { purpose: Type.Literal('server-message'), server_id: FingerprintSchema, issued_at: IssuedAt };
 
@@ -52,7 +51,7 @@ export const ServerMessageSchema = Type.Union([
 export type ServerMessage = Static<typeof ServerMessageSchema>;
 
 export const SignedServerMessageSchema = Type.Object(
-  { payload: ServerMessageSchema, signature: Signature },
+  { payload: ServerMessageSchema, signature: SignatureSchema },
   { additionalProperties: false, description: 'signature: under SIGIL-SERVER-MESSAGE-V1 over payload' },
 );
 export type SignedServerMessage = Static<typeof SignedServerMessageSchema>;
@@ -72,7 +71,7 @@ export type DeviceSessionProof = Static<typeof DeviceSessionProofSchema>;
 
 /** Device to server: the answer to the challenge. */
 export const DeviceAuthMessageSchema = Type.Object(
-  { type: Type.Literal('auth'), payload: DeviceSessionProofSchema, device_public_key: PublicKeySchema, signature: Signature },
+  { type: Type.Literal('auth'), payload: DeviceSessionProofSchema, device_public_key: PublicKeySchema, signature: SignatureSchema },
   { additionalProperties: false },
 );
 export type DeviceAuthMessage = Static<typeof DeviceAuthMessageSchema>;

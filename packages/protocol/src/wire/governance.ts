@@ -18,7 +18,7 @@ import {
   TimestampSchema,
   UuidSchema,
 } from './common.js';
-import { MpaRequestViewSchema } from './mpa.js';
+import { MpaRequestViewSchema, RequestedBySchema } from './mpa.js';
 
 /** Governance (docs/governance.md): approval teams, break-glass overrides, settings and anomaly flags. */
 
@@ -77,11 +77,6 @@ export const TeamDeletedSchema = Type.Object({ slug: Type.String(), deleted: Typ
 export type TeamDeleted = Static<typeof TeamDeletedSchema>;
 
 // Device owners.
-
-export const RequestedBySchema = Type.Union(
-  [Type.Object({ fingerprint: FingerprintSchema }), Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) })],
-  { description: 'the requester: their own devices (this one, or every device linked to this owner) never count' },
-);
 
 /** Body of PUT /v1/devices/:fingerprint/owner: null unlinks. */
 export const DeviceOwnerInputSchema = Type.Object(

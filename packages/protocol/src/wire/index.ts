@@ -7,6 +7,7 @@ export {
   MpaStatusSchema,
   ParamValueSchema,
   PublicKeySchema,
+  SignatureSchema,
   TimestampSchema,
   UuidSchema,
 } from './common.js';
@@ -75,7 +76,6 @@ export {
   OverrideSettingsSchema,
   OverrideStatusSchema,
   OverrideViewSchema,
-  RequestedBySchema,
   TeamDeletedSchema,
   TeamInputSchema,
   TeamListSchema,
@@ -136,14 +136,31 @@ export {
   type WebhookEndpointList,
   type WebhookSecretRotated,
 } from './webhooks.js';
-export { MpaListSchema, MpaRequestViewSchema, type MpaList, type MpaRequestView } from './mpa.js';
 export {
+  ApprovalGroupSchema,
+  ApproverSchema,
+  MpaActionSchema,
+  MpaListSchema,
+  MpaRequestInputSchema,
+  MpaRequestViewSchema,
+  RequestedBySchema,
+  TeamGroupSchema,
+  type MpaList,
+  type MpaRequestView,
+} from './mpa.js';
+export {
+  DecisionBodySchema,
   DecisionPayloadSchema,
   PairingProofSchema,
+  SignedDecisionSchema,
+  SignedPairingProofSchema,
   WebAuthnAssertionSchema,
   WebAuthnDecisionBodySchema,
+  type DecisionBody,
   type DecisionPayload,
   type PairingProof,
+  type SignedDecision,
+  type SignedPairingProof,
   type WebAuthnAssertion,
   type WebAuthnDecisionBody,
 } from './signed-payloads.js';

@@ -1,5 +1,58 @@
 import { Type, type Static } from 'typebox';
-import { ActionSchema, MpaStatusSchema, TimestampSchema, UuidSchema } from './common.js';
+import { MPA_LIMITS, OWNER_ID, TEAM_SLUG } from '../mpa.js';
+import {
+  ActionSchema,
+  FingerprintSchema,
+  MpaStatusSchema,
+  ParamValueSchema,
+  PublicKeySchema,
+  TimestampSchema,
+  UuidSchema,
+} from './common.js';
+
+export const ApproverSchema = Type.Object({ fingerprint: FingerprintSchema, device_public_key: PublicKeySchema });
+
+const GroupNameSchema = Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxGroupNameLength });
+export const ApprovalGroupSchema = Type.Object({
+  name: GroupNameSchema,
+  approvers: Type.Immutable(Type.Array(ApproverSchema, { minItems: 1, maxItems: MPA_LIMITS.maxApproversPerGroup })),
+});
+export const TeamGroupSchema = Type.Object({
+  name: GroupNameSchema,
+  team: Type.String({ pattern: TEAM_SLUG.source, description: "a team's slug: its active members when the request is created" }),
+});
+
+export const MpaActionSchema = Type.Object({
+  type: Type.String(),
+  description: Type.String(),
+  params: Type.Optional(Type.Record(Type.String(), ParamValueSchema, { description: 'shown to approvers' })),
+});
+
+export const RequestedBySchema = Type.Union(
+  [Type.Object({ fingerprint: FingerprintSchema }), Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) })],
+  { description: 'the requester: their own devices (this one, or every device linked to this owner) never count' },
+);
+
+/**
+ * Body of POST /v1/mpa/requests. The schema documents it; validateMpaRequestWith checks it, with the
+ * messages the SDKs share.
+ */
+export const MpaRequestInputSchema = Type.Object(
+  {
+    required: Type.Integer({ minimum: 1, description: 'how many groups must approve (M of N); 1 to groups.length' }),
+    groups: Type.Immutable(Type.Array(Type.Union([ApprovalGroupSchema, TeamGroupSchema]), { minItems: 1, maxItems: MPA_LIMITS.maxGroups })),
+    action: MpaActionSchema,
+    expires_in_seconds: Type.Optional(
+      Type.Integer({
+        minimum: MPA_LIMITS.minExpiresInSeconds,
+        maximum: MPA_LIMITS.maxExpiresInSeconds,
+        default: MPA_LIMITS.defaultExpiresInSeconds,
+      }),
+    ),
+    requested_by: Type.Optional(RequestedBySchema),
+  },
+  { additionalProperties: false },
+);
 
 /** The integrator's view of an MPA request: group-level results only, never which device decided. */
 export const MpaRequestViewSchema = Type.Object(

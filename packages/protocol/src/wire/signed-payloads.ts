@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { DecisionSchema, FingerprintSchema, PublicKeySchema, UuidSchema } from './common.js';
+import { DecisionSchema, FingerprintSchema, PublicKeySchema, SignatureSchema, UuidSchema } from './common.js';
 
 // What a device signs, and the passkey assertion that stands in for a device signature. The
 // bounds are what a server accepts from anyone: keep them tight.
@@ -19,6 +19,13 @@ export const PairingProofSchema = Type.Object(
 );
 export type PairingProof = Static<typeof PairingProofSchema>;
 
+/** Body of POST /v1/pairings/complete. */
+export const SignedPairingProofSchema = Type.Object(
+  { payload: PairingProofSchema, signature: SignatureSchema },
+  { additionalProperties: false },
+);
+export type SignedPairingProof = Static<typeof SignedPairingProofSchema>;
+
 /** Signed by a device under DomainTag.mpaDecision: one approver's answer to one request. */
 export const DecisionPayloadSchema = Type.Object(
   {
@@ -33,6 +40,13 @@ export const DecisionPayloadSchema = Type.Object(
   { additionalProperties: false },
 );
 export type DecisionPayload = Static<typeof DecisionPayloadSchema>;
+
+/** A decision signed by a device key. */
+export const SignedDecisionSchema = Type.Object(
+  { payload: DecisionPayloadSchema, signature: SignatureSchema },
+  { additionalProperties: false },
+);
+export type SignedDecision = Static<typeof SignedDecisionSchema>;
 
 const Base64Url = (maxLength: number, description: string) =>
   Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength, description });
@@ -55,3 +69,7 @@ export const WebAuthnDecisionBodySchema = Type.Object(
   { additionalProperties: false },
 );
 export type WebAuthnDecisionBody = Static<typeof WebAuthnDecisionBodySchema>;
+
+/** Body of POST /v1/mpa/requests/:id/decision: a device's signature, or a passkey's assertion over the same payload. */
+export const DecisionBodySchema = Type.Union([SignedDecisionSchema, WebAuthnDecisionBodySchema]);
+export type DecisionBody = Static<typeof DecisionBodySchema>;

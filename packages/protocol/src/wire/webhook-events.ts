@@ -1,7 +1,8 @@
 import { Type, type Static, type TLiteral } from 'typebox';
 import { ActionSchema, FingerprintSchema, PublicKeySchema, TimestampSchema, UuidSchema } from './common.js';
 import { SignedTreeHeadSchema } from './audit.js';
-import { AnomalyFlagKindSchema, RequestedBySchema } from './governance.js';
+import { AnomalyFlagKindSchema } from './governance.js';
+import { RequestedBySchema } from './mpa.js';
 
 /** The body of every webhook delivery, by `type`. */
 

@@ -1,11 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuditListSchema, ConsistencyProofSchema, InclusionProofSchema, SignedTreeHeadSchema } from '@sigilauth/protocol/wire';
+import {
+  AuditListSchema,
+  ConsistencyProofSchema,
+  InclusionProofSchema,
+  SignedTreeHeadSchema,
+  TimestampSchema,
+  UuidSchema,
+} from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
-import { Timestamp, Uuid } from '../http/schemas.js';
 import { consistency, inclusion, integrateTenant, latestTreeHead, listAuditEntries, signTreeHeadIfGrown } from './store.js';
 
 const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
@@ -30,10 +36,10 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: "The organisation's audit log, oldest first",
         querystring: Type.Object(
           {
-            request_id: Type.Optional(Uuid),
+            request_id: Type.Optional(UuidSchema),
             type: Type.Optional(Type.String({ maxLength: 100 })),
-            since: Type.Optional(Timestamp),
-            until: Type.Optional(Timestamp),
+            since: Type.Optional(TimestampSchema),
+            until: Type.Optional(TimestampSchema),
             limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|1000)$', description: '1-1000, default 100' })),
             cursor: Type.Optional(Count),
           },

@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { DeviceListSchema, DeviceOwnerInputSchema, DeviceSchema } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
-import { Fingerprint } from '../http/schemas.js';
+import { FingerprintParams } from '../http/schemas.js';
 import { listDevices, revokeDevice, setDeviceOwner } from './devices.js';
-
-const FingerprintParams = Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false });
 
 export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import {
   AnomalyFlagListSchema,
   DeviceFlagsSchema,
@@ -12,11 +11,9 @@ import {
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { Fingerprint, IdParams } from '../http/schemas.js';
+import { FingerprintParams, IdParams } from '../http/schemas.js';
 import { deviceFlags, requestFlags } from './anomaly-flags.js';
 import { deviceTimeZone, getGovernanceSettings, setDeviceTimeZone, updateGovernanceSettings } from './settings.js';
-
-const DeviceParams = Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false });
 
 /** The organisation's governance settings, devices' time zones, and the anomaly flags of requests and devices. */
 export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -47,7 +44,7 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
       preHandler: ctx.requireApiKey,
       schema: {
         summary: "Set a device's own time zone (null: the organisation's)",
-        params: DeviceParams,
+        params: FingerprintParams,
         body: DeviceTimeZoneInputSchema,
         response: { 200: DeviceTimeZoneSchema },
       },
@@ -76,7 +73,7 @@ export function governanceRoutes(app: FastifyInstance, ctx: AppContext): void {
       preHandler: ctx.requireApiKey,
       schema: {
         summary: "A device's time zone and its 100 most recent anomaly flags, newest first",
-        params: DeviceParams,
+        params: FingerprintParams,
         response: { 200: DeviceFlagsSchema },
       },
     },

@@ -1,70 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MPA_LIMITS, MpaValidationError, TEAM_SLUG, validateMpaRequest, type MpaPolicy } from '@sigilauth/protocol';
+import { MpaValidationError, validateMpaRequest, type MpaPolicy } from '@sigilauth/protocol';
 import {
-  DecisionPayloadSchema,
+  DecisionBodySchema,
   DeviceRequestViewSchema,
   MpaListSchema,
+  MpaRequestInputSchema,
   MpaRequestViewSchema,
-  RequestedBySchema,
-  WebAuthnDecisionBodySchema,
+  MpaStatusSchema,
 } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import type { DecisionOrigin } from '../governance/anomaly-flags.js';
 import { ApiError } from '../http/errors.js';
-import { Fingerprint, IdParams, PublicKey, Signature } from '../http/schemas.js';
+import { IdParams } from '../http/schemas.js';
 import { submitDecision, submitWebAuthnDecision } from './decisions.js';
 import { getRequest, listRequests } from './request-queries.js';
 import { cancelRequest, createRequest } from './request-transitions.js';
 import { hashBody } from './requests.js';
 
-/** Documents the body; validation is validateMpaRequest, shared with the SDKs so messages match. */
-const MpaRequestBody = Type.Object(
-  {
-    required: Type.Integer({ minimum: 1 }),
-    groups: Type.Array(
-      Type.Union([
-        Type.Object({
-          name: Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxGroupNameLength }),
-          approvers: Type.Array(Type.Object({ fingerprint: Fingerprint, device_public_key: PublicKey }), {
-            minItems: 1,
-            maxItems: MPA_LIMITS.maxApproversPerGroup,
-          }),
-        }),
-        Type.Object({
-          name: Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxGroupNameLength }),
-          team: Type.String({ pattern: TEAM_SLUG.source, description: "a team's slug: its active members when the request is created" }),
-        }),
-      ]),
-      { minItems: 1, maxItems: MPA_LIMITS.maxGroups },
-    ),
-    action: Type.Object({
-      type: Type.String(),
-      description: Type.String(),
-      params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
-    }),
-    expires_in_seconds: Type.Optional(
-      Type.Integer({
-        minimum: MPA_LIMITS.minExpiresInSeconds,
-        maximum: MPA_LIMITS.maxExpiresInSeconds,
-        default: MPA_LIMITS.defaultExpiresInSeconds,
-      }),
-    ),
-    requested_by: Type.Optional(RequestedBySchema),
-  },
-  { additionalProperties: false },
-);
-
-/** A device's raw signature, or a passkey's WebAuthn assertion over the same payload (docs/protocol.md). */
-const DecisionBody = Type.Union([
-  Type.Object({ payload: DecisionPayloadSchema, signature: Signature }, { additionalProperties: false }),
-  WebAuthnDecisionBodySchema,
-]);
-
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const STATUSES = ['pending', 'approved', 'rejected', 'timeout', 'cancelled'] as const;
 
 export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -74,7 +30,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       preHandler: ctx.requireApiKey,
       bodyLimit: 512 * 1024,
-      schema: { summary: 'Create an MPA request', body: MpaRequestBody, response: { 201: MpaRequestViewSchema } },
+      schema: { summary: 'Create an MPA request', body: MpaRequestInputSchema, response: { 201: MpaRequestViewSchema } },
       validatorCompiler: () => (body: unknown) => {
         try {
           return { value: { raw: body, policy: validateMpaRequest(body) } };
@@ -112,7 +68,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(MpaStatusSchema),
             limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$', description: '1-100, default 50' })),
             cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$' })),
           },
@@ -148,7 +104,7 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         summary: 'Called by a device: a signed approve or deny (a device signature, or a passkey assertion)',
         params: IdParams,
-        body: DecisionBody,
+        body: DecisionBodySchema,
         response: { 200: DeviceRequestViewSchema },
       },
     },

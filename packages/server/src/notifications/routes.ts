@@ -10,7 +10,7 @@ import {
 } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
-import { Fingerprint, IdParams } from '../http/schemas.js';
+import { FingerprintParams, IdParams } from '../http/schemas.js';
 import { requireSession } from '../web/sessions.js';
 import { getContacts, getSettings, MAX_EMAIL_LENGTH, updateContacts, updateSettings } from './contacts.js';
 import { listNotifications } from './log.js';
@@ -42,7 +42,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: AppContext): void 
     {
       preHandler: ctx.requireApiKey,
       schema: {
-        params: Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false }),
+        params: FingerprintParams,
         body: Type.Object(
           { email: Type.Optional(Email), slack_webhook_url: Type.Optional(Url), push_subscription: Type.Optional(PushSubscription) },
           { additionalProperties: false },
@@ -60,7 +60,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: AppContext): void 
     {
       preHandler: ctx.requireApiKey,
       schema: {
-        params: Type.Object({ fingerprint: Fingerprint }, { additionalProperties: false }),
+        params: FingerprintParams,
         response: { 200: DeviceContactsSchema },
       },
     },

@@ -4,9 +4,9 @@ import { Type } from 'typebox';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
-import { IdParams, Signature } from '../http/schemas.js';
+import { IdParams } from '../http/schemas.js';
 import { completePairing, createPairing, getPairing } from './pairings.js';
-import { PairingCompletedSchema, PairingCreatedSchema, PairingProofSchema, PairingSchema } from '@sigilauth/protocol/wire';
+import { PairingCompletedSchema, PairingCreatedSchema, PairingSchema, SignedPairingProofSchema } from '@sigilauth/protocol/wire';
 
 export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -47,7 +47,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: ctx.pairingRateLimit,
       schema: {
         summary: 'Called by a device: complete a pairing with its code and a proof of key possession',
-        body: Type.Object({ payload: PairingProofSchema, signature: Signature }, { additionalProperties: false }),
+        body: SignedPairingProofSchema,
         response: { 200: PairingCompletedSchema },
       },
     },

@@ -12,11 +12,12 @@ import {
   SessionOptionsSchema,
   SignedOutSchema,
   WebAuthnAssertionSchema,
+  UuidSchema,
 } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { activeDeviceTenant, deviceProfile } from '../devices/devices.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { IdParams, Uuid } from '../http/schemas.js';
+import { IdParams } from '../http/schemas.js';
 import { deviceViews, pendingViewsPage } from '../mpa/request-queries.js';
 import { defaultTenant } from '../tenants/tenants.js';
 import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
@@ -266,7 +267,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     });
 
     // One page of the pending requests naming the device, newest first; `cursor` is the previous page's next_cursor.
-    const PageQuery = Type.Object({ cursor: Type.Optional(Uuid) }, { additionalProperties: false });
+    const PageQuery = Type.Object({ cursor: Type.Optional(UuidSchema) }, { additionalProperties: false });
     r.get(
       '/approve/api/requests',
       { schema: { hide: true, querystring: PageQuery, response: { 200: ApproverRequestPageSchema } } },
