@@ -14,6 +14,27 @@ test('the sources find the build-time template, so tests open new stores as an i
   assert.ok(loadTemplate(), `${TEMPLATE_FILE} is made by npm run build for this PGlite build`);
 });
 
+test('a new embedded store is unpacked with the whole schema and no data', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-template-'));
+  const db = await openPglite(dir);
+  try {
+    assert.deepEqual(await migrate(db), [], 'every migration is already applied');
+    const tables = await db.query<{ name: string }>(
+      "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1",
+    );
+    assert.ok(
+      tables.some((t) => t.name === 'tenants') && tables.length > 10,
+      `the schema's tables: ${tables.map((t) => t.name).join(', ')}`,
+    );
+    for (const { name } of tables) {
+      assert.deepEqual(await db.query(`SELECT count(*)::int AS n FROM "${name}"`), [{ n: 0 }], `${name} is empty`);
+    }
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the embedded store syncs every commit to disk', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-durable-'));
   const db = await openPglite(dir);

@@ -70,6 +70,6 @@ export const WebAuthnDecisionBodySchema = Type.Object(
 );
 export type WebAuthnDecisionBody = Static<typeof WebAuthnDecisionBodySchema>;
 
-/** Body of POST /v1/mpa/requests/:id/decision: a device's signature, or a passkey's assertion over the same payload. */
+/** Body of POST /v1/mpa/requests/:id/decisions: a device's signature, or a passkey's assertion over the same payload. */
 export const DecisionBodySchema = Type.Union([SignedDecisionSchema, WebAuthnDecisionBodySchema]);
 export type DecisionBody = Static<typeof DecisionBodySchema>;

@@ -62,6 +62,11 @@ export async function openPglite(dataDir: string | undefined, { template = true 
     unlock();
     throw err;
   }
+  return pgliteDatabase(pg, unlock);
+}
+
+/** The Database seam over one PGlite instance; `onClose` runs after it has closed. */
+export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Database {
   const wrap = (q: Pick<PGlite, 'query'>): Queryable => ({
     async query<T extends object>(sql: string, params?: unknown[]) {
       try {
@@ -90,7 +95,7 @@ export async function openPglite(dataDir: string | undefined, { template = true 
     },
     async close() {
       await pg.close();
-      unlock();
+      onClose();
     },
   };
 }

@@ -138,7 +138,10 @@ describeEachStore('upgrading a store where a key was paired with several organis
 
   before(async () => {
     store = await createStore(kind);
-    db = store.databaseUrl ? await openPostgres({ connectionString: store.databaseUrl, poolSize: 2 }) : await openPglite(store.dataDir);
+    // Without the template, which holds today's schema: this test lays down the schema before 004.
+    db = store.databaseUrl
+      ? await openPostgres({ connectionString: store.databaseUrl, poolSize: 2 })
+      : await openPglite(store.dataDir, { template: false });
   });
   after(async () => {
     await db?.close();
