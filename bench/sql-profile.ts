@@ -110,12 +110,14 @@ fsyncs = 0;
 txMs = 0;
 transactions = 0;
 const byFp = new Map(pool.map((d) => [d.fingerprint, d]));
+// As the route passes it: every decision over HTTP has an origin, judged for anomaly flags.
+const ORIGIN = { ip: '127.0.0.1', userAgent: 'sigil-bench/1.0', via: 'device_key' } as const;
 const serverId = 'f'.repeat(64);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 for (const t of shuffle(tasks, random)) {
   const b = decisionBody(byFp.get(t.fp)!, serverId, t.id, t.digest);
-  await submitDecision(db, serverId, t.id, b.payload, b.signature, Date.now());
+  await submitDecision(db, serverId, t.id, b.payload, b.signature, Date.now(), ORIGIN);
 }
 const total = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
