@@ -278,6 +278,10 @@ export async function rotateSecret(
 
 export async function deleteEndpoint(db: Database, tenantId: string, id: string, actor: Actor): Promise<void> {
   await db.transaction(async (tx) => {
+    // The delivery worker records an attempt by locking the delivery, then the endpoint; the
+    // cascade below locks them the other way round. Taking the deliveries first keeps one order,
+    // so a delete during an attempt waits for it instead of deadlocking with it.
+    await tx.query('SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND tenant_id = $2 ORDER BY id FOR UPDATE', [id, tenantId]);
     const row = await lockEndpoint(tx, tenantId, id);
     await tx.query('DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
     await appendAudit(tx, tenantId, 'webhook.deleted', { webhook_id: id, url: row.url, ...actor });

@@ -116,6 +116,45 @@ describeEachStore('webhook endpoints API', (kind) => {
     for (const id of ids) assert.equal((await t.api.delete(`/v1/webhooks/${id}`)).status, 204);
   });
 
+  // Row locks between connections exist only on PostgreSQL: the embedded store has one connection.
+  if (kind === 'postgres') {
+    test('deleting an endpoint while an attempt is being recorded waits for it, and neither fails', async () => {
+      const device = new TestDevice('Carol');
+      await pairDevice(t.api, t.serverId, device);
+      const root = t.server.db;
+      const [row] = await root.query<{ id: string }>(
+        `INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret, created_at, updated_at)
+         SELECT gen_random_uuid(), tenant_id, 'http://10.9.9.9/', '{mpa.created}', $1, now(), now() FROM api_keys LIMIT 1 RETURNING id`,
+        [generateWebhookSecret()],
+      );
+      const id = row!.id;
+      await t.api.post('/v1/mpa/requests', oneGroupRequest(device));
+      await waitFor(
+        async () => (await root.query('SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1', [id])).length > 0,
+        'a delivery',
+      );
+      let deleting: ReturnType<Api['delete']> | undefined;
+      // What the delivery worker does when it records an attempt: lock the delivery, then the endpoint.
+      await root.transaction(async (tx) => {
+        await tx.query('SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 FOR UPDATE', [id]);
+        deleting = t.api.delete(`/v1/webhooks/${id}`);
+        await waitFor(
+          async () =>
+            (
+              await root.query(
+                `SELECT 1 FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ 'webhook_(deliveries|endpoints)'`,
+              )
+            ).length > 0,
+          'the delete waiting for a row lock',
+        );
+        await tx.query('UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures WHERE id = $1', [id]);
+      });
+      assert.equal((await deleting!).status, 204);
+      assert.deepEqual(await root.query('SELECT 1 FROM webhook_endpoints WHERE id = $1', [id]), []);
+    });
+  }
+
   test('CRUD, secret rotation and tenant isolation', async () => {
     // Public names are accepted (resolved through the fake table; nothing is ever sent to them here).
     FAKE_DNS['hooks.example.com'] = [{ address: '93.184.215.14', family: 4 }];
