@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Database } from '../src/storage/database.js';
+import { ApiError, throwRefusal } from '../src/http/errors.js';
+import { storeProcedure, type Database } from '../src/storage/database.js';
 import { openPgliteThread } from '../src/storage/pglite-thread.js';
+import { INSERT_ROWS, INSERT_THEN_REFUSE } from './storage-thread-procedures.js';
 
 // The embedded store on its own thread must behave as the in-process one: values, errors,
 // transactions and notifications cross the thread boundary unchanged.
@@ -107,6 +109,27 @@ test('notifications reach the listener on the main thread, and stop after unsubs
   await db.query("SELECT pg_notify('thread_test', 'after')");
   await db.query('SELECT 1'); // a round trip after the notification: it would have arrived by now
   assert.deepEqual(received, ['hello']);
+});
+
+test("a store procedure runs on the store's thread; its refusals and the driver's errors come back as they were", async () => {
+  assert.deepEqual(await db.runProcedure(INSERT_ROWS, [200, 201]), { mainThread: false });
+  await assert.rejects(db.runProcedure(INSERT_ROWS, [202, 200]), { code: '23505', constraint: 't_pkey' });
+  const refusal = await db.runProcedure(INSERT_THEN_REFUSE, 203);
+  assert.deepEqual(refusal, {
+    refused: { code: 'request_completed', message: 'MPA request is already timeout', details: { status: 'timeout' } },
+  });
+  assert.throws(
+    () => throwRefusal(refusal),
+    (e: unknown) => e instanceof ApiError && e.code === 'request_completed' && e.statusCode === 409 && e.details?.status === 'timeout',
+  );
+  const ids = await db.query<{ id: number }>('SELECT id FROM t WHERE id >= 200 ORDER BY id');
+  assert.deepEqual(
+    ids.map((r) => r.id),
+    [200, 201, 203],
+    'the failed transaction left nothing; the refusing one kept its row',
+  );
+  const fake = storeProcedure(new URL('./storage-thread-procedures.ts', import.meta.url).href, 'NOT_A_PROCEDURE', async () => 'ran here');
+  await assert.rejects(db.runProcedure(fake), /is not a store procedure/);
 });
 
 test('the data directory stays locked while the thread holds it, and a closed store refuses calls', async () => {

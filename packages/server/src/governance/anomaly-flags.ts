@@ -40,6 +40,8 @@ export interface DetectedFlag {
 export interface DecisionFacts {
   tenantId: string;
   fingerprint: string;
+  /** The zone hours are read in: the device's own, else its organisation's. */
+  timeZone: string;
   decision: Decision;
   /** When the decision is recorded. */
   at: number;
@@ -48,56 +50,68 @@ export interface DecisionFacts {
   client: string;
 }
 
+/** The newest approvals the hour of day is judged against (or `new_hour_min_history`, if more). */
+export const HOUR_HISTORY_APPROVALS = 1_000;
+
 interface HistoryRow {
-  zone: string;
   hour: number;
-  approvals: number;
-  approvals_in_hour: number;
-  with_origin: number;
-  same_network: number;
-  same_client: number;
+  approved_in_hour: boolean;
+  /** Approvals in the hour window, counted only when none was in this hour. */
+  approvals: number | null;
+  has_origin: boolean;
+  same_network: boolean;
+  same_client: boolean;
+  /** Requests naming the device in the burst window, counted up to `burst_requests`. */
   recent_requests: number;
 }
 
 /**
- * The flags a decision raises, read (in one statement) from the device's decisions recorded
- * before it: run it before the decision is inserted.
+ * The flags a decision raises, read in one statement from the device's decisions recorded before
+ * it: run it before the decision is inserted. Each part is an index lookup or a scan with a
+ * limit, so judging costs the same whatever the device's history.
  */
-export async function detectFlags(
-  tx: Queryable,
-  settings: AnomalySettings,
-  orgTimeZone: string,
-  f: DecisionFacts,
-): Promise<DetectedFlag[]> {
+export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: DecisionFacts): Promise<DetectedFlag[]> {
+  // A device key is paired with one organisation for good, so its fingerprint names its decisions.
+  const approvals = `SELECT decided_at FROM mpa_decisions WHERE fingerprint = $1 AND decision = 'approve' ORDER BY decided_at DESC LIMIT $7`;
+  const hourOf = (t: string) => `extract(hour FROM ${t} AT TIME ZONE $3)::int`;
+  // OFFSET 0 keeps the inner query whole, so approved_in_hour is evaluated once.
   const [h] = await tx.query<HistoryRow>(
-    `WITH z AS (SELECT coalesce((SELECT time_zone FROM devices WHERE tenant_id = $1 AND fingerprint = $2), $3) AS tz)
-     SELECT z.tz AS zone,
-            extract(hour FROM $4::timestamptz AT TIME ZONE z.tz)::int AS hour,
-            count(d.decision) FILTER (WHERE d.decision = 'approve')::int AS approvals,
-            count(d.decision) FILTER (WHERE d.decision = 'approve'
-              AND extract(hour FROM d.decided_at AT TIME ZONE z.tz) = extract(hour FROM $4::timestamptz AT TIME ZONE z.tz))::int AS approvals_in_hour,
-            count(d.network)::int AS with_origin,
-            count(d.decision) FILTER (WHERE d.network = $5)::int AS same_network,
-            count(d.decision) FILTER (WHERE d.client = $6)::int AS same_client,
-            (SELECT count(*)::int FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-              WHERE a.fingerprint = $2 AND r.tenant_id = $1 AND r.created_at > $7 AND r.created_at <= $4) AS recent_requests
-       FROM z LEFT JOIN mpa_decisions d ON d.fingerprint = $2
-      GROUP BY z.tz`,
-    [f.tenantId, f.fingerprint, orgTimeZone, new Date(f.at), f.network, f.client, new Date(f.at - settings.burst_minutes * 60_000)],
+    `SELECT j.*, CASE WHEN NOT j.approved_in_hour THEN (SELECT count(*)::int FROM (${approvals}) recent) END AS approvals
+       FROM (SELECT ${hourOf('$2::timestamptz')} AS hour,
+                    EXISTS (SELECT 1 FROM (${approvals}) recent WHERE ${hourOf('recent.decided_at')} = ${hourOf('$2::timestamptz')})
+                      AS approved_in_hour,
+                    EXISTS (SELECT 1 FROM mpa_decisions WHERE fingerprint = $1 AND network IS NOT NULL) AS has_origin,
+                    EXISTS (SELECT 1 FROM mpa_decisions WHERE fingerprint = $1 AND network = $4) AS same_network,
+                    EXISTS (SELECT 1 FROM mpa_decisions WHERE fingerprint = $1 AND client = $5) AS same_client,
+                    (SELECT count(*)::int FROM (SELECT 1 FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
+                       WHERE a.fingerprint = $1 AND r.tenant_id = $8 AND r.created_at > $6 AND r.created_at <= $2 LIMIT $9) burst)
+                      AS recent_requests
+             OFFSET 0) j`,
+    [
+      f.fingerprint,
+      new Date(f.at),
+      f.timeZone,
+      f.network,
+      f.client,
+      new Date(f.at - settings.burst_minutes * 60_000),
+      Math.max(HOUR_HISTORY_APPROVALS, settings.new_hour_min_history),
+      f.tenantId,
+      settings.burst_requests,
+    ],
   );
   if (!h) return [];
   const flags: DetectedFlag[] = [];
   if (f.decision === 'approve') {
-    if (h.approvals >= settings.new_hour_min_history && h.approvals_in_hour === 0)
-      flags.push({ kind: 'new_hour', details: { hour: h.hour, time_zone: h.zone, prior_approvals: h.approvals } });
+    if (!h.approved_in_hour && (h.approvals ?? 0) >= settings.new_hour_min_history)
+      flags.push({ kind: 'new_hour', details: { hour: h.hour, time_zone: f.timeZone, prior_approvals: h.approvals } });
     const seconds = (f.at - f.requestCreatedAt) / 1000;
     if (settings.rubber_stamp_seconds > 0 && seconds < settings.rubber_stamp_seconds)
       flags.push({ kind: 'rubber_stamp', details: { seconds_after_creation: seconds, threshold_seconds: settings.rubber_stamp_seconds } });
     if (h.recent_requests >= settings.burst_requests)
-      flags.push({ kind: 'approval_burst', details: { requests: h.recent_requests, minutes: settings.burst_minutes } });
+      flags.push({ kind: 'approval_burst', details: { requests_at_least: h.recent_requests, minutes: settings.burst_minutes } });
   }
-  if (h.with_origin > 0 && h.same_network === 0) flags.push({ kind: 'new_network', details: { network: f.network } });
-  if (h.with_origin > 0 && h.same_client === 0) flags.push({ kind: 'new_client', details: { client: f.client } });
+  if (h.has_origin && !h.same_network) flags.push({ kind: 'new_network', details: { network: f.network } });
+  if (h.has_origin && !h.same_client) flags.push({ kind: 'new_client', details: { client: f.client } });
   return flags;
 }
 

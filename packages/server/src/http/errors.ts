@@ -19,6 +19,28 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
 
+/** An ApiError as data, so that a refusal crosses from the embedded store's thread intact (StoreProcedure). */
+export interface Refusal {
+  refused: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** The result of work, or the ApiError it threw as a Refusal; any other error is thrown. */
+export async function refusalAsValue<T extends object>(work: Promise<T>): Promise<T | Refusal> {
+  try {
+    return await work;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return { refused: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+  }
+}
+
+/** The result, or its Refusal thrown as the ApiError it was. */
+export function throwRefusal<T extends object>(result: T | Refusal): T {
+  if (!('refused' in result)) return result;
+  const { code, message, details } = result.refused;
+  throw new ApiError(code, message, details);
+}
+
 /** Fastify's own errors that reach clients, by Fastify code. */
 const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',

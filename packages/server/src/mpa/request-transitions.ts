@@ -12,9 +12,9 @@ import { appendAudit } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged } from '../events/bus.js';
 import { recordEvent, type EventBody } from '../events/outbox.js';
-import { ApiError, notFound } from '../http/errors.js';
+import { ApiError, notFound, refusalAsValue, throwRefusal } from '../http/errors.js';
 import { recordOverrideReviewed } from '../overrides/review.js';
-import type { Database, Queryable } from '../storage/database.js';
+import { storeProcedure, type Database, type Queryable } from '../storage/database.js';
 import { resolvePolicy, type ResolvedPolicy } from './policy-resolution.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
@@ -39,11 +39,20 @@ export async function createRequest(
   policy: MpaPolicy,
   options: CreateOptions,
 ): Promise<{ view: MpaRequestView; replayed: boolean }> {
-  return db.transaction(async (tx) => {
-    const { row, replayed } = await createRequestIn(tx, tenantId, policy, options);
-    return { view: toView(row, options.now), replayed };
-  });
+  return throwRefusal(await db.runProcedure(CREATE_REQUEST, tenantId, policy, options));
 }
+
+export const CREATE_REQUEST = storeProcedure(
+  import.meta.url,
+  'CREATE_REQUEST',
+  (db, tenantId: string, policy: MpaPolicy, options: CreateOptions) =>
+    refusalAsValue(
+      db.transaction(async (tx) => {
+        const { row, replayed } = await createRequestIn(tx, tenantId, policy, options);
+        return { view: toView(row, options.now), replayed };
+      }),
+    ),
+);
 
 /**
  * Creates a request inside the caller's transaction (an override creates its review request so)
@@ -192,6 +201,14 @@ interface HeldDecision {
   flags: DetectedFlag[];
 }
 
+/** The deciding device, read with the locked request. */
+interface LockedDevice {
+  revoked_at: Date | null;
+  org_name: string;
+  /** Its own time zone for anomaly flags (null: its organisation's). */
+  time_zone: string | null;
+}
+
 /**
  * Locks the request row and brings a pending request up to date: releases its held decisions
  * once their release is due, and times it out past its expiry.
@@ -209,7 +226,7 @@ async function lockForTransition(
   row: RequestRow;
   events: EngineEvent[];
   held: HeldDecision[];
-  device: { revoked_at: Date | null; org_name: string } | null;
+  device: LockedDevice | null;
 }> {
   const [row] = await tx.query<RequestRow>(
     `SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`,
@@ -229,13 +246,14 @@ async function lockForTransition(
     held_flags: DetectedFlag[] | null;
     revoked_at: Date | null;
     org_name: string;
+    time_zone: string | null;
   }>(
     `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, raises_required, held, fingerprint,
              CASE WHEN held THEN payload END AS payload, CASE WHEN held THEN signature END AS signature, held_flags,
-             NULL::timestamptz AS revoked_at, NULL AS org_name
+             NULL::timestamptz AS revoked_at, NULL AS org_name, NULL AS time_zone
         FROM mpa_decisions WHERE request_id = $1)
      UNION ALL
-     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name
+     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name, dev.time_zone
         FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
        WHERE dev.tenant_id = $2 AND dev.fingerprint = $3)
      ORDER BY source DESC, seq`,
@@ -243,10 +261,10 @@ async function lockForTransition(
   );
   const events: EngineEvent[] = [];
   let held: HeldDecision[] = [];
-  let device: { revoked_at: Date | null; org_name: string } | null = null;
+  let device: LockedDevice | null = null;
   for (const r of rows) {
     if (r.source === 'device') {
-      device = { revoked_at: r.revoked_at, org_name: r.org_name };
+      device = { revoked_at: r.revoked_at, org_name: r.org_name, time_zone: r.time_zone };
       continue;
     }
     const event = engineEvent(r.decision, r.group_index, r.decided_at.getTime(), r.raises_required);
@@ -418,6 +436,14 @@ export interface VerifiedDecision {
  * returns the request as the deciding device now sees it.
  */
 export async function recordDecision(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
+  return throwRefusal(await db.runProcedure(RECORD_DECISION, d, now));
+}
+
+export const RECORD_DECISION = storeProcedure(import.meta.url, 'RECORD_DECISION', (db, d: VerifiedDecision, now: number) =>
+  refusalAsValue(recordDecisionHere(db, d, now)),
+);
+
+async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
   return transitionOrRefuse(db, async (tx) => {
     const { row, events, held, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
     if (row.status !== 'pending') return completedError(row);
@@ -425,7 +451,7 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
     if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
     const settings = await getGovernanceSettings(tx, row.tenant_id);
-    const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings) : null;
+    const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings, device.time_zone ?? settings.time_zone) : null;
     const raisesRequired = judged?.raisesRequired ?? false;
     const release = settings.decision_release;
     const hold = release !== null && !(d.decision === 'deny' && release.deny_immediately);
@@ -515,10 +541,12 @@ async function judgeDecision(
   origin: DecisionOrigin,
   at: number,
   settings: GovernanceSettings,
+  timeZone: string,
 ) {
   const { network, client } = originKeys(origin);
-  const flags = await detectFlags(tx, settings.anomaly_flags, settings.time_zone, {
+  const flags = await detectFlags(tx, settings.anomaly_flags, {
     tenantId: row.tenant_id,
+    timeZone,
     fingerprint: d.fingerprint,
     decision: d.decision,
     at,

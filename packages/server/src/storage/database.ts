@@ -17,11 +17,35 @@ export type NotificationHandler = (payload: string) => void;
  */
 export const RECONNECTED_CHANNEL = '__sigil_listener_reconnected';
 
+/**
+ * An operation of many statements that runs where the store lives (Database.runProcedure): on the
+ * embedded store's thread it is one message instead of one per statement, so its transaction is
+ * not held open while the main thread is busy with other work. Declared with storeProcedure as an
+ * exported constant, so that thread can import it; its arguments and result cross threads by
+ * structured clone.
+ */
+export interface StoreProcedure<A extends unknown[], R> {
+  /** The URL of the module that exports it, and its export name. */
+  readonly module: string;
+  readonly name: string;
+  readonly run: (db: Database, ...args: A) => Promise<R>;
+}
+
+export function storeProcedure<A extends unknown[], R>(
+  module: string,
+  name: string,
+  run: (db: Database, ...args: A) => Promise<R>,
+): StoreProcedure<A, R> {
+  return { module, name, run };
+}
+
 /** The one data-access seam: PostgreSQL semantics whether embedded (PGlite) or a server (pg). */
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Runs a procedure with this store, where the store lives. */
+  runProcedure<A extends unknown[], R>(procedure: StoreProcedure<A, R>, ...args: A): Promise<R>;
   /** Subscribes to NOTIFY on a channel; the returned function unsubscribes. */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
   /** Connections held by this process: total, idle, and callers waiting for one. */

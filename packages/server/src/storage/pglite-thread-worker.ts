@@ -1,10 +1,11 @@
 /**
  * The worker thread of the embedded store (see pglite-thread.ts): opens the store with openPglite
  * in this thread and answers the main thread's calls, one reply per call. A transaction stays open
- * here, holding PGlite's lock, from `begin` until the main thread's `end`.
+ * here, holding PGlite's lock, from `begin` until the main thread's `end`. A store procedure runs
+ * here whole: its module is imported in this thread and called with this thread's store.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Database, Transaction } from './database.js';
+import type { Database, StoreProcedure, Transaction } from './database.js';
 import { openPglite } from './pglite.js';
 
 export type ThreadRequest =
@@ -13,6 +14,7 @@ export type ThreadRequest =
   | { op: 'exec'; tx: number; script: string }
   | { op: 'begin' }
   | { op: 'end'; tx: number; commit: boolean }
+  | { op: 'procedure'; module: string; name: string; args: unknown[] }
   | { op: 'listen'; channel: string }
   | { op: 'unlisten'; listener: number }
   | { op: 'close' };
@@ -83,6 +85,12 @@ async function handle(request: ThreadRequest & { id: number }): Promise<unknown>
       return (request.tx === null ? store() : transactionOf(request.tx)).query(request.sql, request.params);
     case 'exec':
       return transactionOf(request.tx).exec(request.script);
+    case 'procedure': {
+      const procedure = ((await import(request.module)) as Record<string, StoreProcedure<unknown[], unknown> | undefined>)[request.name];
+      if (procedure?.name !== request.name || typeof procedure.run !== 'function')
+        throw new Error(`${request.name} in ${request.module} is not a store procedure`);
+      return procedure.run(store(), ...request.args);
+    }
     case 'end': {
       const entry = transactions.get(request.tx);
       if (!entry) throw new Error(`no open transaction ${request.tx}`);

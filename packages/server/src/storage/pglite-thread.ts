@@ -77,6 +77,7 @@ export async function openPgliteThread(dataDir: string | undefined, { template =
       await call({ op: 'end', tx, commit: true });
       return result;
     },
+    runProcedure: (procedure, ...args) => call({ op: 'procedure', module: procedure.module, name: procedure.name, args }),
     poolStats: () => ({ total: 1, idle: pending.size === 0 ? 1 : 0, waiting: Math.max(0, pending.size - 1) }),
     async listen(channel: string, handler: NotificationHandler) {
       const listener = await call<number>({ op: 'listen', channel });

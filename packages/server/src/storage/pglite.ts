@@ -76,7 +76,7 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
       }
     },
   });
-  return {
+  const db: Database = {
     kind: 'pglite',
     ...wrap(pg),
     transaction: (fn) =>
@@ -88,6 +88,7 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
           }),
         )
         .catch((err: unknown) => Promise.reject(withoutStatementData(err))),
+    runProcedure: (procedure, ...args) => procedure.run(db, ...args),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
     async listen(channel: string, handler: NotificationHandler) {
       const unsubscribe = await pg.listen(channel, handler);
@@ -98,4 +99,5 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
       onClose();
     },
   };
+  return db;
 }

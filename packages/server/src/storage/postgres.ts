@@ -65,7 +65,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
   });
   const listener = new ChannelListener(connectionString);
 
-  return {
+  const db: Database = {
     kind: 'postgres',
     ...wrap(pool),
     async transaction(fn) {
@@ -96,6 +96,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
         client.release(broken);
       }
     },
+    runProcedure: (procedure, ...args) => procedure.run(db, ...args),
     listen: (channel, handler) => listener.subscribe(channel, handler),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
@@ -103,6 +104,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
       await pool.end();
     },
   };
+  return db;
 }
 
 /** Keeps one LISTEN connection alive, reconnecting with backoff and re-subscribing. */

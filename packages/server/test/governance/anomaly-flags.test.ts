@@ -3,12 +3,14 @@
 // learns of a flagged denial, and "require one more group" on the approval that would reach quorum.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { actionDigest } from '@sigilauth/protocol';
 import { pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { Receiver } from '../../../../test/support/webhook-receiver.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
+import { HOUR_HISTORY_APPROVALS } from '../../src/governance/anomaly-flags.js';
 import { evaluate } from '../../src/mpa/engine.js';
 
 const HOUR = 3_600_000;
@@ -91,6 +93,33 @@ describeEachStore('anomaly flags', (kind) => {
     const created = await create([[device]]);
     now = at;
     assert.equal((await decide(device, created)).status, 200);
+  };
+  /**
+   * Adds `count` approvals by the device, one a day from `from` on, each with its own copy of a
+   * request it approved: a long history, laid down directly because it is only read.
+   */
+  const seedApprovals = async (device: TestDevice, template: string, from: number, count: number) => {
+    const columns = (
+      await t.server.db.query<{ column_name: string }>(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'mpa_requests' AND column_name NOT IN ('id', 'created_at')",
+      )
+    ).map((c) => c.column_name);
+    const ids = Array.from({ length: count }, () => randomUUID());
+    await t.server.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO mpa_requests (id, created_at, ${columns.join(', ')})
+         SELECT n.id, $3::timestamptz + (n.day - 1) * interval '1 day' - interval '1 minute', ${columns.map((c) => `r.${c}`).join(', ')}
+           FROM mpa_requests r, unnest($2::uuid[]) WITH ORDINALITY AS n(id, day) WHERE r.id = $1`,
+        [template, ids, new Date(from)],
+      );
+      await tx.query(
+        `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at, network, client)
+         SELECT n.id, d.fingerprint, d.group_index, d.decision, d.payload, d.signature, $3::timestamptz + (n.day - 1) * interval '1 day',
+                d.network, d.client
+           FROM mpa_decisions d, unnest($2::uuid[]) WITH ORDINALITY AS n(id, day) WHERE d.request_id = $1 AND d.fingerprint = $4`,
+        [template, ids, new Date(from), device.fingerprint],
+      );
+    });
   };
   const flaggedEvents = async (requestId: string) =>
     (
@@ -287,6 +316,39 @@ describeEachStore('anomaly flags', (kind) => {
     }
   });
 
+  test(`new hour: judged against the device's newest ${HOUR_HISTORY_APPROVALS} approvals`, async () => {
+    const [inside, beyond] = [fresh(), fresh()];
+    await pair(inside, beyond);
+    const threeAm = Date.parse('2031-01-01T03:00:00Z');
+    const noon = Date.parse('2031-01-02T12:00:00Z');
+    for (const [device, newer] of [
+      [inside, HOUR_HISTORY_APPROVALS - 1],
+      [beyond, HOUR_HISTORY_APPROVALS],
+    ] as const) {
+      await history(device, threeAm);
+      now = noon - 60_000;
+      const template = await create([[device]]);
+      now = noon;
+      assert.equal((await decide(device, template)).status, 200);
+      await seedApprovals(device, template.request_id, noon + 86_400_000, newer - 1);
+    }
+    const late = Date.parse('2034-01-01T03:00:00Z');
+    for (const device of [inside, beyond]) {
+      now = late - 60_000;
+      const created = await create([[device]]);
+      now = late;
+      assert.equal((await decide(device, created)).status, 200);
+      const flags = await flagsOf(created.request_id);
+      if (device === inside) assert.deepEqual(flags, [], 'its 03:00 approval is the oldest of the window');
+      else
+        assert.deepEqual(
+          flags.map((f) => [f.kind, f.details]),
+          [['new_hour', { hour: 3, time_zone: 'UTC', prior_approvals: HOUR_HISTORY_APPROVALS }]],
+          'its 03:00 approval has left the window',
+        );
+    }
+  });
+
   test('approval burst: K requests to one approver within T minutes flag its approval', async () => {
     assert.equal((await settings({ anomaly_flags: { burst_requests: 3, burst_minutes: 5 } })).status, 200);
     try {
@@ -308,7 +370,7 @@ describeEachStore('anomaly flags', (kind) => {
       now += 60_000;
       await decide(a, fifth);
       const [flag] = await flagsOf(fifth.request_id);
-      assert.deepEqual([flag?.kind, flag?.details], ['approval_burst', { requests: 4, minutes: 5 }]);
+      assert.deepEqual([flag?.kind, flag?.details], ['approval_burst', { requests_at_least: 3, minutes: 5 }]);
     } finally {
       await settings({ anomaly_flags: { burst_requests: 5, burst_minutes: 10 } });
     }
