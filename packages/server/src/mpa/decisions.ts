@@ -57,12 +57,16 @@ export async function submitDecision(
   now: number,
   origin?: DecisionOrigin,
 ): Promise<DeviceRequestView> {
-  await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
+  const request = await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
     if (!verifyPayload(DomainTag.mpaDecision, payload, signature, approver.device_public_key)) {
       throw new ApiError('invalid_signature', 'the decision signature does not verify against the approver key');
     }
   });
-  return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature, origin }, now);
+  return recordDecision(
+    db,
+    { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature, origin, request },
+    now,
+  );
 }
 
 /**
@@ -81,7 +85,7 @@ export async function submitWebAuthnDecision(
   origin?: DecisionOrigin,
 ): Promise<DeviceRequestView> {
   let counter = 0;
-  await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
+  const request = await checkDecision(db, serverId, requestId, payload, now, async (approver) => {
     const credential = await findCredentialByFingerprint(db, approver.fingerprint);
     if (!credential || credential.public_key !== approver.device_public_key) {
       throw new ApiError('invalid_signature', 'this approver has no passkey: it decides with a signature from its device key');
@@ -100,5 +104,9 @@ export async function submitWebAuthnDecision(
     );
   }
   const signature = encodeAssertionRecord(assertion);
-  return recordDecision(db, { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature, origin }, now);
+  return recordDecision(
+    db,
+    { requestId, fingerprint: payload.fingerprint, decision: payload.decision, payload, signature, origin, request },
+    now,
+  );
 }

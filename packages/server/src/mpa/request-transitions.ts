@@ -20,7 +20,17 @@ import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
 import { detectFlags, originKeys, recordFlags, type DecisionOrigin, type DetectedFlag } from '../governance/anomaly-flags.js';
 import { getGovernanceSettings } from '../governance/settings.js';
-import { COLUMNS, deviceView, eventPayload, policyOf, requiredOf, toView, type RequestRow } from './requests.js';
+import {
+  COLUMNS,
+  MUTABLE_COLUMNS,
+  deviceView,
+  eventPayload,
+  policyOf,
+  requiredOf,
+  toView,
+  type MutableColumn,
+  type RequestRow,
+} from './requests.js';
 
 /** Every change of an MPA request's state: creation, decisions, cancellation and expiry, each in one transaction. */
 
@@ -220,19 +230,33 @@ async function lockForTransition(
   tx: Queryable,
   id: string,
   now: number,
-  tenantId?: string,
-  deviceFingerprint?: string,
+  {
+    tenantId,
+    deviceFingerprint,
+    known,
+  }: {
+    /** Only this organisation's request. */
+    tenantId?: string;
+    /** The deciding device, read in the same statement as the decisions. */
+    deviceFingerprint?: string;
+    /** The request as read before the lock: its fixed fields are not read again. */
+    known?: RequestRow;
+  } = {},
 ): Promise<{
   row: RequestRow;
   events: EngineEvent[];
   held: HeldDecision[];
   device: LockedDevice | null;
 }> {
-  const [row] = await tx.query<RequestRow>(
-    `SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`,
-    [id, tenantId ?? null],
-  );
-  if (!row) throw notFound('MPA request');
+  const [row] = known
+    ? (await tx.query<Pick<RequestRow, MutableColumn>>(`SELECT ${MUTABLE_COLUMNS} FROM mpa_requests WHERE id = $1 FOR UPDATE`, [id])).map(
+        (mutable): RequestRow => ({ ...known, ...mutable }),
+      )
+    : await tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`, [
+        id,
+        tenantId ?? null,
+      ]);
+  if (!row || (tenantId !== undefined && row.tenant_id !== tenantId)) throw notFound('MPA request');
   const rows = await tx.query<{
     source: 'decision' | 'device';
     group_index: number;
@@ -410,7 +434,7 @@ async function transitionOrRefuse<T>(db: Database, fn: (tx: Queryable) => Promis
 
 export async function cancelRequest(db: Database, tenantId: string, id: string, now: number): Promise<MpaRequestView> {
   return transitionOrRefuse(db, async (tx) => {
-    const { row, events, held } = await lockForTransition(tx, id, now, tenantId);
+    const { row, events, held } = await lockForTransition(tx, id, now, { tenantId });
     if (row.status !== 'pending') return completedError(row);
     // Decisions still held when the application cancels are recorded but do not count: it
     // withdrew the request before it could see them.
@@ -429,6 +453,8 @@ export interface VerifiedDecision {
   signature: string;
   /** Where the decision came from, for anomaly flags (docs/governance.md); none: not judged. */
   origin?: DecisionOrigin | undefined;
+  /** The request as its signature was checked against; read again under the lock when absent. */
+  request?: RequestRow | undefined;
 }
 
 /**
@@ -445,7 +471,10 @@ export const RECORD_DECISION = storeProcedure(import.meta.url, 'RECORD_DECISION'
 
 async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
   return transitionOrRefuse(db, async (tx) => {
-    const { row, events, held, device } = await lockForTransition(tx, d.requestId, now, undefined, d.fingerprint);
+    const { row, events, held, device } = await lockForTransition(tx, d.requestId, now, {
+      deviceFingerprint: d.fingerprint,
+      known: d.request,
+    });
     if (row.status !== 'pending') return completedError(row);
     const at = serialTime([...events, ...held.map((h) => h.event)], now);
     if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');

@@ -35,6 +35,13 @@ export const requiredOf = (row: Pick<RequestRow, 'required' | 'effective_require
 export const COLUMNS =
   'id, tenant_id, required, groups, action, action_digest, status, groups_satisfied, expires_at, created_at, completed_at, body_hash, effective_required, release_due_at';
 
+/** The columns a transition changes; the others are fixed when the request is created. */
+const MUTABLE = ['status', 'groups_satisfied', 'completed_at', 'effective_required', 'release_due_at'] as const satisfies ReadonlyArray<
+  keyof RequestRow
+>;
+export type MutableColumn = (typeof MUTABLE)[number];
+export const MUTABLE_COLUMNS = MUTABLE.join(', ');
+
 /**
  * The status as of now: a pending request past its expiry is a timeout even before the sweeper
  * records it, unless it holds decisions not yet released (their release, due by its expiry at the
