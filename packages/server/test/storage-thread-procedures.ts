@@ -3,11 +3,12 @@ import { isMainThread } from 'node:worker_threads';
 import { ApiError, refusalAsValue } from '../src/http/errors.js';
 import { storeProcedure } from '../src/storage/database.js';
 
-/** Inserts the rows in one transaction and says which thread ran it. */
+/** Inserts the rows in one transaction and says which thread and which store transaction ran it. */
 export const INSERT_ROWS = storeProcedure(import.meta.url, 'INSERT_ROWS', async (db, ids: number[]) =>
   db.transaction(async (tx) => {
     for (const id of ids) await tx.query('INSERT INTO t (id) VALUES ($1)', [id]);
-    return { mainThread: isMainThread };
+    const [row] = await tx.query<{ txid: string }>('SELECT txid_current()::text AS txid');
+    return { mainThread: isMainThread, txid: row!.txid };
   }),
 );
 

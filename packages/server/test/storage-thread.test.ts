@@ -112,7 +112,7 @@ test('notifications reach the listener on the main thread, and stop after unsubs
 });
 
 test("a store procedure runs on the store's thread; its refusals and the driver's errors come back as they were", async () => {
-  assert.deepEqual(await db.runProcedure(INSERT_ROWS, [200, 201]), { mainThread: false });
+  assert.equal((await db.runProcedure(INSERT_ROWS, [200, 201])).mainThread, false);
   await assert.rejects(db.runProcedure(INSERT_ROWS, [202, 200]), { code: '23505', constraint: 't_pkey' });
   const refusal = await db.runProcedure(INSERT_THEN_REFUSE, 203);
   assert.deepEqual(refusal, {
@@ -130,6 +130,33 @@ test("a store procedure runs on the store's thread; its refusals and the driver'
   );
   const fake = storeProcedure(new URL('./storage-thread-procedures.ts', import.meta.url).href, 'NOT_A_PROCEDURE', async () => 'ran here');
   await assert.rejects(db.runProcedure(fake), /is not a store procedure/);
+});
+
+test('procedures that arrive together share a transaction, and each ends as it would have alone', async () => {
+  await db.query('INSERT INTO t (id) VALUES (399)');
+  const ids = Array.from({ length: 24 }, (_, k) => 400 + k);
+  // Every third refuses after its transaction; every other one fails on a duplicate key.
+  const outcomes = await Promise.all(
+    ids.map((id, k) =>
+      k % 3 === 2
+        ? db.runProcedure(INSERT_THEN_REFUSE, id)
+        : db.runProcedure(INSERT_ROWS, k % 2 === 1 ? [id, 399] : [id]).catch((e: { code?: string }) => e.code),
+    ),
+  );
+  const stored = new Set((await db.query<{ id: number }>('SELECT id FROM t WHERE id >= 400')).map((r) => r.id));
+  const txids = new Set<string>();
+  ids.forEach((id, k) => {
+    const outcome = outcomes[k];
+    if (k % 3 === 2)
+      assert.ok(outcome && typeof outcome === 'object' && 'refused' in outcome && stored.has(id), `${id}: refused, row kept`);
+    else if (k % 2 === 1) assert.ok(outcome === '23505' && !stored.has(id), `${id}: failed alone, nothing kept`);
+    else {
+      assert.ok(outcome && typeof outcome === 'object' && 'txid' in outcome && stored.has(id), `${id}: committed`);
+      txids.add(outcome.txid);
+    }
+  });
+  const committed = ids.filter((_, k) => k % 3 !== 2 && k % 2 === 0).length;
+  assert.ok(txids.size < committed, `${committed} procedures in ${txids.size} transactions: some shared one`);
 });
 
 test('the data directory stays locked while the thread holds it, and a closed store refuses calls', async () => {

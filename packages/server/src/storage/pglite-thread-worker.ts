@@ -2,11 +2,13 @@
  * The worker thread of the embedded store (see pglite-thread.ts): opens the store with openPglite
  * in this thread and answers the main thread's calls, one reply per call. A transaction stays open
  * here, holding PGlite's lock, from `begin` until the main thread's `end`. A store procedure runs
- * here whole: its module is imported in this thread and called with this thread's store.
+ * here whole: its module is imported in this thread and called with this thread's store, together
+ * with the procedures that arrived meanwhile (procedure-group.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Database, StoreProcedure, Transaction } from './database.js';
 import { openPglite } from './pglite.js';
+import { procedureRunner } from './procedure-group.js';
 
 export type ThreadRequest =
   | { op: 'open' }
@@ -45,6 +47,8 @@ function store(): Database {
   if (!db) throw new Error('the embedded store is not open');
   return db;
 }
+
+const runProcedure = procedureRunner(store);
 
 function transactionOf(tx: number): Transaction {
   const entry = transactions.get(tx);
@@ -89,7 +93,9 @@ async function handle(request: ThreadRequest & { id: number }): Promise<unknown>
       const procedure = ((await import(request.module)) as Record<string, StoreProcedure<unknown[], unknown> | undefined>)[request.name];
       if (procedure?.name !== request.name || typeof procedure.run !== 'function')
         throw new Error(`${request.name} in ${request.module} is not a store procedure`);
-      return procedure.run(store(), ...request.args);
+      return new Promise((resolve, reject) =>
+        runProcedure({ procedure, args: request.args, settle: (o) => ('error' in o ? reject(o.error) : resolve(o.value)) }),
+      );
     }
     case 'end': {
       const entry = transactions.get(request.tx);
