@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   RECONNECTED_CHANNEL,
@@ -41,6 +42,26 @@ function translate(err: unknown): unknown {
   return isConnectionError(err) ? new StorageUnavailableError(`storage unavailable: ${(err as Error).message}`) : withoutStatementData(err);
 }
 
+/**
+ * Statements with parameters are prepared once per connection, named by a digest of their text:
+ * PostgreSQL then parses each only once per connection, and keeps a plan for it once it has seen
+ * a few executions. Only the first PREPARED_MAX distinct texts are named, so that a statement
+ * whose text changes from call to call cannot fill the server's memory.
+ */
+export const PREPARED_MAX = 1_000;
+
+function preparedNames(): (sql: string) => string | undefined {
+  const names = new Map<string, string>();
+  return (sql) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < PREPARED_MAX) {
+      name = `sigil_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
+}
+
 export interface PostgresOptions {
   connectionString: string;
   poolSize: number;
@@ -54,10 +75,12 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
   // the pool's: without one of its own, a restart of the server (57P01) would be an unhandled
   // 'error' event and end the process. The query in flight fails by itself and is translated.
   pool.on('connect', (client) => client.on('error', () => {}));
+  const preparedName = preparedNames();
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T extends object>(sql: string, params?: unknown[]) {
       try {
-        return (await q.query<T>(sql, params)).rows;
+        const name = params ? preparedName(sql) : undefined;
+        return (await q.query<T>(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
       } catch (err) {
         throw translate(err);
       }
