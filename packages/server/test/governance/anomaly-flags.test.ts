@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { actionDigest } from '@sigilauth/protocol';
 import { pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
@@ -44,6 +45,12 @@ test('engine: a quorum-raising approval cannot itself reach the old quorum; the 
     { status: 'approved', groupsSatisfied: ['a', 'b'], completedAt: 2 },
     'a request needing every group stays satisfiable',
   );
+});
+
+test('docs/governance.md states the history window and the burst detail the code uses', () => {
+  const doc = readFileSync(new URL('../../../../docs/governance.md', import.meta.url), 'utf8');
+  assert.ok(doc.includes(`newest ${HOUR_HISTORY_APPROVALS.toLocaleString('en')} approvals`), 'the hour window');
+  assert.ok(doc.includes('`requests_at_least`'), 'the burst detail');
 });
 
 describeEachStore('anomaly flags', (kind) => {
