@@ -6,7 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { METRICS_TOKEN_MIN_LENGTH } from './config.js';
-import { ApiError, errorAnswer, errorBody } from './http/errors.js';
+import { errorAnswer } from './http/error-answers.js';
+import { ApiError, errorBody } from './http/errors.js';
 import type { Metrics } from './metrics.js';
 
 export interface MetricsEndpointConfig {

@@ -20,3 +20,24 @@ test('route handlers, command lines and the fan-out hold no SQL', () => {
   const offenders = checked.filter((f) => SQL.test(readFileSync(f, 'utf8'))).map((f) => f.slice(SRC.length));
   assert.deepEqual(offenders, []);
 });
+
+/** Runtime imports of a source file (type-only imports are erased and cost nothing). */
+const runtimeImports = (file: string): string[] =>
+  [...readFileSync(file, 'utf8').matchAll(/^import\s+(?!type\s)(?:[^'"]*?\s+from\s+)?'([^']+)'/gm)].map((m) => m[1]!);
+
+test("the store procedures' modules load without the HTTP stack or the wire schemas: the embedded store's thread loads them too", () => {
+  const reached = new Set<string>();
+  const heavy: string[] = [];
+  const visit = (file: string) => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const spec of runtimeImports(file)) {
+      if (spec.startsWith('.')) visit(join(file, '..', spec.replace(/\.js$/, '.ts')));
+      else if (/^(fastify|@fastify\/|typebox|ajv)|^@sigilauth\/protocol\/wire/.test(spec))
+        heavy.push(`${file.slice(SRC.length)} -> ${spec}`);
+    }
+  };
+  visit(join(SRC, 'mpa/request-transitions.ts'));
+  assert.ok(reached.size >= 10, `followed ${reached.size} modules`);
+  assert.deepEqual(heavy, []);
+});
