@@ -11,6 +11,7 @@ import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gatewa
 import { requireApiKey } from './http/auth.js';
 import { formatValidationErrors, installErrorHandling } from './http/error-answers.js';
 import { errorBody } from './http/errors.js';
+import { lazySchemaCompilers } from './http/lazy-schemas.js';
 import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { clientErrorHandler, installInputGuard, useSupportedTimestamps } from './http/input-guard.js';
 import { prettyStream, type LogFormat } from './http/log-output.js';
@@ -69,7 +70,15 @@ export interface AppOptions {
   metricsEndpoint?: { onApiPort: boolean; token: string | null };
 }
 
-export async function buildApp(options: AppOptions): Promise<{ app: FastifyInstance; gateway: DeviceGateway; treeHeads: TreeHeadSigning }> {
+export interface BuiltApp {
+  app: FastifyInstance;
+  gateway: DeviceGateway;
+  treeHeads: TreeHeadSigning;
+  /** Compiles every route's schemas now; they compile on each route's first request otherwise. */
+  compileSchemas: () => void;
+}
+
+export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const ctx: AppContext = {
     db: options.db,
     identity: options.identity,
@@ -88,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     maxPendingPerDevice: options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE,
     treeHeads: { sign: options.identity.signTreeHead, serverId: options.identity.serverId },
   };
+  const schemas = lazySchemaCompilers();
   const app = Fastify({
     logger:
       options.logger === false
@@ -109,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       void (reply as FastifyReply).code(400).send(errorBody('invalid_request', message));
     },
     schemaErrorFormatter: formatValidationErrors,
+    schemaController: { compilersFactory: schemas.compilersFactory },
     // installErrorHandling answers requests that arrive while the server stops with the catalogue's 503.
     return503OnClosing: false,
     forceCloseConnections: true,
@@ -158,5 +169,5 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     await webRoutes(scoped, ctx);
     await gateway.start(scoped);
   });
-  return { app, gateway, treeHeads: ctx.treeHeads };
+  return { app, gateway, treeHeads: ctx.treeHeads, compileSchemas: schemas.compileAll };
 }
