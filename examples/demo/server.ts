@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Proc, ProcessGroup } from './processes.js';
 import type { Speaker } from './terminal.js';
 
-export const SIGIL_CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
+export const SIGIL_CLI = fileURLToPath(new URL('../../packages/server/bin/sigil.js', import.meta.url));
 export const SERVER: Speaker = { name: 'Sigil', colour: 'grey' };
 
 const START_TIMEOUT_MS = 90_000;

@@ -6,7 +6,7 @@ import type { TestStore } from './stores.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Connections each server a test starts may hold (plus one for LISTEN); the suite's use of PostgreSQL stays bounded. */
 export const TEST_POOL_SIZE = 5;
-export const SIGIL_CLI = `${ROOT}packages/server/dist/cli.js`;
+export const SIGIL_CLI = `${ROOT}packages/server/bin/sigil.js`;
 export const DEVICE_CLI = `${ROOT}packages/device/dist/cli.js`;
 
 export interface SigilProcess {

@@ -75,6 +75,8 @@ export interface RunningServer {
   publicOrigin: string | null;
   /** The separate metrics listener's base URL, when there is one. */
   metricsUrl: string | null;
+  /** Compiles every route's schemas now; otherwise each compiles on its route's first request. Throws for one that cannot compile. */
+  compileSchemas(): void;
   close(): Promise<void>;
 }
 
@@ -94,9 +96,14 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
     }));
   const clock = config.clock ?? Date.now;
   try {
-    const identity = await loadServerIdentity(db);
-    const orgName = config.orgName ?? (config.askOrgName && !(await defaultTenant(db)) ? await config.askOrgName() : undefined);
-    const firstApiKey = await ensureFirstOrganisation(db, orgName);
+    const [identity, firstApiKey, vapid] = await Promise.all([
+      loadServerIdentity(db),
+      (async () => {
+        const orgName = config.orgName ?? (config.askOrgName && !(await defaultTenant(db)) ? await config.askOrgName() : undefined);
+        return ensureFirstOrganisation(db, orgName);
+      })(),
+      loadVapidKeys(db),
+    ]);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...config.webhooks };
     const notificationConfig: NotificationConfig = {
       ...DEFAULT_NOTIFICATION_CONFIG,
@@ -104,14 +111,13 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       lookup: webhookConfig.lookup,
       ...config.notifications,
     };
-    const vapid = await loadVapidKeys(db);
     const webAuthn = new WebAuthnSettings({ attestationRequired: false, ...config.webAuthn });
     const maxPendingPerDevice = config.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE;
     if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
     const metricsConfig = resolveMetricsConfig(config.metrics);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
     const metrics = createMetrics(db);
-    const { app, gateway, treeHeads } = await buildApp({
+    const { app, gateway, treeHeads, compileSchemas } = await buildApp({
       db,
       identity,
       metrics,
@@ -136,26 +142,28 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       throw err;
     }
     const stopGaugeRefresh = startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log);
-    const webhookWorker = await startWebhookWorker({
-      db,
-      log: app.log,
-      config: webhookConfig,
-      ...(config.clock ? { clock: config.clock } : {}),
-    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     webAuthn.listening(https ? 'https' : 'http', config.host, port);
     const url = `${https ? 'https' : 'http'}://${host}:${port}`;
-    const notificationWorker = await startNotificationWorker({
-      db,
-      log: app.log,
-      config: notificationConfig,
-      vapid,
-      publicOrigin: () => webAuthn.relyingParty()?.origin ?? url,
-      counter: notificationMetrics(metrics.registry),
-      ...(config.clock ? { clock: config.clock } : {}),
-    });
+    const [webhookWorker, notificationWorker] = await Promise.all([
+      startWebhookWorker({
+        db,
+        log: app.log,
+        config: webhookConfig,
+        ...(config.clock ? { clock: config.clock } : {}),
+      }),
+      startNotificationWorker({
+        db,
+        log: app.log,
+        config: notificationConfig,
+        vapid,
+        publicOrigin: () => webAuthn.relyingParty()?.origin ?? url,
+        counter: notificationMetrics(metrics.registry),
+        ...(config.clock ? { clock: config.clock } : {}),
+      }),
+    ]);
     const stopIntegrator = startAuditIntegrator({
       db,
       signing: treeHeads,
@@ -172,6 +180,7 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       firstApiKey,
       publicOrigin: webAuthn.relyingParty()?.origin ?? null,
       metricsUrl: metricsListener?.url ?? null,
+      compileSchemas,
       close: () =>
         (closing ??= (async () => {
           await metricsListener?.close();
