@@ -95,7 +95,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     webhooks: options.webhooks ?? { allowPrivate: false },
     webAuthn: options.webAuthn ?? new WebAuthnSettings({ attestationRequired: false }),
     maxPendingPerDevice: options.maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE,
-    treeHeads: { sign: options.identity.signTreeHead, serverId: options.identity.serverId },
+    treeHeads: {
+      sign: (head) => options.identity.signTreeHead(head),
+      get serverId() {
+        return options.identity.serverId;
+      },
+    },
   };
   const schemas = lazySchemaCompilers();
   const app = Fastify({

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_PENDING_PER_DEVICE, DEFAULTS } from './config.js';
 import { startAuditIntegrator } from './audit/integrator.js';
 import type { LogFormat } from './http/log-output.js';
 import type { TrustProxy } from './http/trust-proxy.js';
-import { loadServerIdentity, type ServerIdentity } from './identity/server-identity.js';
+import { lateServerIdentity, type ServerIdentity } from './identity/server-identity.js';
 import { createMetrics, startStorageGaugeRefresh, STORAGE_GAUGE_REFRESH_MS } from './metrics.js';
 import { checkMetricsToken, startMetricsListener, type MetricsEndpointConfig } from './metrics-endpoint.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
@@ -14,7 +14,7 @@ import { notificationMetrics } from './notifications/metrics.js';
 import { loadVapidKeys } from './notifications/vapid.js';
 import { startNotificationWorker } from './notifications/worker.js';
 import type { Database } from './storage/database.js';
-import { openStorage } from './storage/open.js';
+import { openStorage, whenOpen } from './storage/open.js';
 import { ensureFirstOrganisation } from './tenants/first-organisation.js';
 import { defaultTenant } from './tenants/tenants.js';
 import { DEFAULT_WEBHOOK_CONFIG, type WebhookConfig } from './webhooks/config.js';
@@ -83,27 +83,23 @@ export interface RunningServer {
 /**
  * Starts the service. `opening` is the store, already being opened by the caller (`sigil serve`
  * starts it before it loads the HTTP stack, so the two happen at once); without it, the store is
- * opened here. Either way it is closed if the start fails.
+ * opened here. The app is built while the store opens, and the server listens once both are done.
+ * Either way the store is closed if the start fails.
  */
 export async function startServer(config: ServerConfig, opening?: Promise<Database>): Promise<RunningServer> {
   const trustProxy = config.trustProxy ?? false;
-  const db = await (opening ??
+  const storeOpening =
+    opening ??
     openStorage({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.dbPoolSize ?? DEFAULTS.dbPoolSize,
       pgliteTemplate: config.pgliteTemplate ?? true,
-    }));
+    });
+  // The HTTP app is built while the store opens: what it asks of the store waits for it.
+  const store = whenOpen(config.databaseUrl ? 'postgres' : 'pglite', storeOpening);
   const clock = config.clock ?? Date.now;
   try {
-    const [identity, firstApiKey, vapid] = await Promise.all([
-      loadServerIdentity(db),
-      (async () => {
-        const orgName = config.orgName ?? (config.askOrgName && !(await defaultTenant(db)) ? await config.askOrgName() : undefined);
-        return ensureFirstOrganisation(db, orgName);
-      })(),
-      loadVapidKeys(db),
-    ]);
     const webhookConfig: WebhookConfig = { ...DEFAULT_WEBHOOK_CONFIG, ...config.webhooks };
     const notificationConfig: NotificationConfig = {
       ...DEFAULT_NOTIFICATION_CONFIG,
@@ -116,21 +112,33 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
     if (webAuthn.metadataFile) await loadAttestationMetadata(webAuthn.metadataFile);
     const metricsConfig = resolveMetricsConfig(config.metrics);
     const https = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : null;
-    const metrics = createMetrics(db);
-    const { app, gateway, treeHeads, compileSchemas } = await buildApp({
-      db,
-      identity,
-      metrics,
-      metricsEndpoint: { onApiPort: metricsConfig.listen === null, token: metricsConfig.token },
-      clock,
-      logger: { level: config.logLevel ?? DEFAULTS.logLevel, format: config.logFormat ?? 'json' },
-      https,
-      webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
-      webAuthn,
-      maxPendingPerDevice,
-      trustProxy,
-      ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
-    });
+    const metrics = createMetrics(store);
+    const serverIdentity = lateServerIdentity();
+    const [[identity, firstApiKey, vapid], { app, gateway, treeHeads, compileSchemas }] = await Promise.all([
+      Promise.all([
+        serverIdentity.load(store),
+        (async () => {
+          const orgName = config.orgName ?? (config.askOrgName && !(await defaultTenant(store)) ? await config.askOrgName() : undefined);
+          return ensureFirstOrganisation(store, orgName);
+        })(),
+        loadVapidKeys(store),
+      ]),
+      buildApp({
+        db: store,
+        identity: serverIdentity.identity,
+        metrics,
+        metricsEndpoint: { onApiPort: metricsConfig.listen === null, token: metricsConfig.token },
+        clock,
+        logger: { level: config.logLevel ?? DEFAULTS.logLevel, format: config.logFormat ?? 'json' },
+        https,
+        webhooks: { allowPrivate: webhookConfig.allowPrivate, lookup: webhookConfig.lookup },
+        webAuthn,
+        maxPendingPerDevice,
+        trustProxy,
+        ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
+      }),
+    ]);
+    const db = await storeOpening;
     const stopSweeper = startExpirySweeper(db, clock, app.log);
     const metricsListener = metricsConfig.listen
       ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen })
@@ -195,7 +203,7 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
         })()),
     };
   } catch (err) {
-    await db.close().catch(() => {});
+    await store.close().catch(() => {});
     throw err;
   }
 }

@@ -76,7 +76,7 @@ describe('route schemas compiled on first use', () => {
     }
     const eager = Fastify();
     eager.post('/broken', { schema: { body: { type: 'no-such-type' } } }, async () => ({}));
-    await assert.rejects(eager.ready(), /schema is invalid: data\/type/, 'Fastify compiling eagerly refuses it at start');
+    await assert.rejects(async () => eager.ready(), /schema is invalid: data\/type/, 'Fastify compiling eagerly refuses it at start');
     await eager.close();
   });
 
@@ -97,7 +97,7 @@ describe('route schemas compiled on first use', () => {
   test('a header schema naming a header in upper case is refused when the route is added', async () => {
     const app = appWith(lazySchemaCompilers());
     app.get('/h', { schema: { headers: { type: 'object', properties: { 'X-Token': { type: 'string' } } } } }, async () => ({}));
-    await assert.rejects(app.ready(), /lower case \("X-Token"\)/);
+    await assert.rejects(async () => app.ready(), /lower case \("X-Token"\)/);
     await app.close();
   });
 });

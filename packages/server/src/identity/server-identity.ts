@@ -14,15 +14,22 @@ export interface ServerIdentity {
 
 /** Loads the server's P-256 identity, creating it on first start; racing instances agree on one. */
 export async function loadServerIdentity(db: Database): Promise<ServerIdentity> {
-  const { privateKey, publicKey } = generateP256KeyPair();
-  const encoded = encodePublicKey(publicKey);
-  await db.query(
-    `INSERT INTO server_identity (private_key_pem, public_key, server_id) VALUES ($1, $2, $3) ON CONFLICT (singleton) DO NOTHING`,
-    [privateKey.export({ format: 'pem', type: 'pkcs8' }), encoded, fingerprintOf(encoded)],
-  );
-  const [row] = await db.query<{ private_key_pem: string; public_key: string; server_id: string }>(
-    'SELECT private_key_pem, public_key, server_id FROM server_identity',
-  );
+  const read = async () =>
+    (
+      await db.query<{ private_key_pem: string; public_key: string; server_id: string }>(
+        'SELECT private_key_pem, public_key, server_id FROM server_identity',
+      )
+    )[0];
+  let row = await read();
+  if (!row) {
+    const { privateKey, publicKey } = generateP256KeyPair();
+    const encoded = encodePublicKey(publicKey);
+    await db.query(
+      `INSERT INTO server_identity (private_key_pem, public_key, server_id) VALUES ($1, $2, $3) ON CONFLICT (singleton) DO NOTHING`,
+      [privateKey.export({ format: 'pem', type: 'pkcs8' }), encoded, fingerprintOf(encoded)],
+    );
+    row = await read();
+  }
   if (!row) throw new Error('server identity missing after insert');
   const key: KeyObject = createPrivateKey(row.private_key_pem);
   if (encodePublicKey(createPublicKey(key)) !== row.public_key) throw new Error('server identity key does not match its public key');
@@ -33,6 +40,33 @@ export async function loadServerIdentity(db: Database): Promise<ServerIdentity> 
     signMessage: (message) => ({ payload: message, signature: signPayload(DomainTag.serverMessage, message, key) }),
     signTreeHead: (head) => ({ payload: head, signature: signPayload(DomainTag.treeHead, head, key) }),
   };
+}
+
+/**
+ * The server's identity before the store is open: a ServerIdentity whose fields and methods are
+ * those of the identity load() reads. The HTTP app is built with it while the store opens; it is
+ * loaded before the server listens, and reading it earlier is a programming error.
+ */
+export function lateServerIdentity(): { identity: ServerIdentity; load(db: Database): Promise<ServerIdentity> } {
+  let loaded: ServerIdentity | null = null;
+  const current = (): ServerIdentity => {
+    if (!loaded) throw new Error('the server identity was read before the store was open');
+    return loaded;
+  };
+  const identity: ServerIdentity = {
+    get serverId() {
+      return current().serverId;
+    },
+    get publicKey() {
+      return current().publicKey;
+    },
+    get pictogram() {
+      return current().pictogram;
+    },
+    signMessage: (message) => current().signMessage(message),
+    signTreeHead: (head) => current().signTreeHead(head),
+  };
+  return { identity, load: async (db) => (loaded = await loadServerIdentity(db)) };
 }
 
 /** The store's identity public key, without making one (loadServerIdentity would, on an empty store); null when there is none. */

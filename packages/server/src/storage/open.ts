@@ -26,3 +26,26 @@ export async function openStorage(options: StorageOptions): Promise<Database> {
   }
   return db;
 }
+
+/**
+ * The store while it is still opening, as a Database: each call waits for the open store (or fails
+ * as the opening failed), then goes straight to it. The server builds its HTTP app with this while
+ * the embedded store starts on its thread.
+ */
+export function whenOpen(kind: Database['kind'], opening: Promise<Database>): Database {
+  let open: Database | null = null;
+  opening.then(
+    (db) => (open = db),
+    () => {},
+  );
+  const store = (): Database | Promise<Database> => open ?? opening;
+  return {
+    kind,
+    query: async (sql, params) => (await store()).query(sql, params),
+    transaction: async (fn) => (await store()).transaction(fn),
+    runProcedure: async (procedure, ...args) => (await store()).runProcedure(procedure, ...args),
+    listen: async (channel, handler) => (await store()).listen(channel, handler),
+    poolStats: () => open?.poolStats() ?? { total: 0, idle: 0, waiting: 0 },
+    close: async () => (await store()).close(),
+  };
+}

@@ -1,0 +1,79 @@
+// The server builds its HTTP app while the store opens (server.ts): what the app asks of the
+// store waits for it (whenOpen), the identity is read once the store is open (lateServerIdentity),
+// and a store that cannot open fails the start with its own error.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lateServerIdentity, loadServerIdentity } from '../src/identity/server-identity.js';
+import { startServer } from '../src/server.js';
+import type { Database } from '../src/storage/database.js';
+import { openStorage, whenOpen } from '../src/storage/open.js';
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+let dir: string;
+let db: Database;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sigil-start-'));
+  db = await openStorage({ dataDir: dir });
+});
+after(async () => {
+  await db?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a store used while it opens', () => {
+  test('calls made before it is open wait for it, then reach it', async () => {
+    const opening = deferred<Database>();
+    const pending = whenOpen('pglite', opening.promise);
+    assert.deepEqual(pending.poolStats(), { total: 0, idle: 0, waiting: 0 }, 'no connections before it is open');
+    let answered = false;
+    const early = pending.query<{ n: number }>('SELECT 41 + 1 AS n').then((rows) => {
+      answered = true;
+      return rows;
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(answered, false, 'the query waits for the store');
+    opening.resolve(db);
+    assert.deepEqual(await early, [{ n: 42 }]);
+    assert.equal(await pending.transaction(async (tx) => (await tx.query<{ n: number }>('SELECT 7 AS n'))[0]?.n), 7);
+    assert.deepEqual(pending.poolStats(), db.poolStats(), 'once open, the store answers for itself');
+  });
+
+  test('when the store cannot open, every call fails with the reason', async () => {
+    const opening = deferred<Database>();
+    const pending = whenOpen('postgres', opening.promise);
+    const calls = [pending.query('SELECT 1'), pending.listen('anything', () => {}), pending.close()];
+    opening.reject(new Error('the data directory is in use'));
+    for (const call of calls) await assert.rejects(call, /the data directory is in use/);
+  });
+});
+
+describe("the server's identity, read once the store is open", () => {
+  test('reading it before it is loaded is refused; afterwards it is the stored identity', async () => {
+    const late = lateServerIdentity();
+    assert.throws(() => late.identity.serverId, /read before the store was open/);
+    assert.throws(() => late.identity.signMessage({ purpose: 'server-message' } as never), /read before the store was open/);
+    const loaded = await late.load(db);
+    const stored = await loadServerIdentity(db);
+    assert.equal(late.identity.serverId, stored.serverId);
+    assert.equal(late.identity.publicKey, stored.publicKey);
+    assert.deepEqual(late.identity.pictogram, stored.pictogram);
+    assert.equal(loaded.serverId, stored.serverId);
+  });
+});
+
+test('a start whose store cannot open fails with the store’s own error', async () => {
+  await assert.rejects(startServer({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent' }), /is in use by process/);
+  assert.deepEqual(await db.query<{ n: number }>('SELECT 1 AS n'), [{ n: 1 }], 'the store that holds the directory is untouched');
+});
