@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FastifyBaseLogger } from 'fastify';
 import { startPeriodic } from './background/periodic.js';
 import type { Database } from './storage/database.js';
+import { readStatusCounts } from './status-totals.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -102,15 +103,14 @@ export function createMetrics(db: Database) {
      * reports what the last refresh read (see startStorageGaugeRefresh).
      */
     async refreshStorageGauges(): Promise<void> {
-      const [requests, deliveries, lag] = await Promise.all([
-        db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM mpa_requests GROUP BY status'),
-        db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status'),
+      const [counts, lag] = await Promise.all([
+        readStatusCounts(db),
         db.query<{ lag: number | null }>(
           `SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 AS lag FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()`,
         ),
       ]);
-      storage.requests = new Map(requests.map((r) => [r.status, r.n]));
-      storage.deliveries = new Map(deliveries.map((r) => [r.status, r.n]));
+      storage.requests = counts.requests;
+      storage.deliveries = counts.deliveries;
       storage.webhookLagSeconds = Math.max(0, lag[0]?.lag ?? 0);
       storage.refreshedAt = Date.now();
     },

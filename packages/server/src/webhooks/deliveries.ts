@@ -188,6 +188,7 @@ export async function retryDelivery(db: Database, tenantId: string, id: string, 
     if (row.status === 'pending' && row.locked_until && row.locked_until.getTime() > now) {
       throw new ApiError('delivery_in_progress', 'an attempt of this delivery is in progress');
     }
+    await uncountDeliveries(tx, { id });
     await tx.query(
       `UPDATE webhook_deliveries SET status = 'pending', manual = (status <> 'pending'), next_attempt_at = $2, locked_until = NULL, completed_at = NULL
         WHERE id = $1`,
@@ -203,4 +204,20 @@ export async function retryDelivery(db: Database, tenantId: string, id: string, 
     await tx.query('SELECT pg_notify($1, $2)', [DELIVERY_CHANNEL, '']);
   });
   return getDelivery(db, tenantId, id, now);
+}
+
+/**
+ * Takes counted deliveries out of the /metrics totals (status-totals.ts), by status, before they
+ * stop being finished (a manual retry makes one pending again) or stop existing (their endpoint is
+ * deleted). Runs in the transaction that does that, with the deliveries locked.
+ */
+export async function uncountDeliveries(tx: Queryable, where: { id: string } | { endpointId: string }): Promise<void> {
+  const [column, value] = 'id' in where ? ['id', where.id] : ['endpoint_id', where.endpointId];
+  await tx.query(
+    `WITH gone AS (
+       UPDATE webhook_deliveries SET counted = false WHERE ${column} = $1 AND counted AND status <> 'pending' RETURNING status
+     ), by_status AS (SELECT status, count(*) AS n FROM gone GROUP BY status)
+     UPDATE status_totals t SET n = t.n - by_status.n FROM by_status WHERE t.kind = 'webhook_deliveries' AND t.status = by_status.status`,
+    [value],
+  );
 }

@@ -5,6 +5,7 @@ import { appendAudit } from '../audit/log.js';
 import type { EventType } from '../events/outbox.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
+import { uncountDeliveries } from './deliveries.js';
 import { resolveWebhookTarget, WebhookTargetError, type WebhookLookup } from './ssrf.js';
 
 export const WEBHOOK_EVENT_TYPES: readonly EventType[] = [
@@ -283,6 +284,7 @@ export async function deleteEndpoint(db: Database, tenantId: string, id: string,
     // so a delete during an attempt waits for it instead of deadlocking with it.
     await tx.query('SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND tenant_id = $2 ORDER BY id FOR UPDATE', [id, tenantId]);
     const row = await lockEndpoint(tx, tenantId, id);
+    await uncountDeliveries(tx, { endpointId: id });
     await tx.query('DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
     await appendAudit(tx, tenantId, 'webhook.deleted', { webhook_id: id, url: row.url, ...actor });
   });
