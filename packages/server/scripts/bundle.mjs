@@ -1,6 +1,6 @@
 // Bundles the `sigil` command (dist/cli.js and everything it imports) into dist/sigil/, which
-// bin/sigil.js runs: a few files instead of about two thousand modules, which took a few hundred
-// milliseconds off every start. The command's own code is one small file; the server's code is
+// bin/sigil.js runs: loading a few files instead of about two thousand modules saves a few hundred
+// milliseconds at every start. The command's own code is one small file; the server's code is
 // loaded only by the commands that run it, so `sigil serve` starts the store's thread first.
 // Run by `npm run build`, after tsc.
 //
