@@ -2,7 +2,7 @@ package sigil
 
 // Integration test against the real Sigil server of this repository:
 //
-//	node ../packages/server/bin/sigil.js serve --host 127.0.0.1 --port 0 --data-dir <temp>
+//	node ../packages/server/dist/sigil/cli.js serve --host 127.0.0.1 --port 0 --data-dir <temp>
 //
 // Approver devices are the real device CLI (node ../packages/device/dist/cli.js) and, for
 // some approvers, the Go test device of testdevice_test.go. Outside CI the test is skipped when
@@ -67,7 +67,7 @@ var (
 func startSigil(t *testing.T) *sigilServer {
 	t.Helper()
 	node := nodeBinary(t)
-	cli := repoFile(t, "packages/server/bin/sigil.js")
+	cli := repoFile(t, "packages/server/dist/sigil/cli.js")
 	dataDir := t.TempDir()
 
 	cmd := exec.Command(node, cli, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir)

@@ -44,7 +44,7 @@ func repoFile(t *testing.T, rel string) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {
-		skipOrFail(t, "%s is missing; build the TypeScript first (npx tsc -b packages/protocol packages/sdk packages/server packages/device)", rel)
+		skipOrFail(t, "%s is missing; build the TypeScript first (npm run build at the repository root)", rel)
 	}
 	return path
 }
