@@ -1,8 +1,9 @@
 -- The storage-wide gauges of /metrics (requests and webhook deliveries by status) without counting
--- whole tables: a row that is no longer pending never changes status again, so the metrics refresh
--- adds each such row to status_totals once, marking it counted in the same transaction, and counts
--- only the pending rows, through their partial indexes. Rows finished before this migration are
--- counted here, once.
+-- whole tables: the metrics refresh adds each row that is no longer pending to status_totals once,
+-- marking it counted in the same transaction, and counts only the pending rows, through their
+-- partial indexes. A finished request never changes again; a delivery made pending again (a manual
+-- retry) or deleted (with its endpoint) is taken out of the totals first. Rows finished before this
+-- migration are counted here, once.
 CREATE TABLE status_totals (
   kind text NOT NULL CHECK (kind IN ('mpa_requests', 'webhook_deliveries')),
   status text NOT NULL,
