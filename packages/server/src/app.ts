@@ -172,7 +172,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     governanceRoutes(scoped, ctx);
     auditRoutes(scoped, ctx);
     await webRoutes(scoped, ctx);
-    await gateway.start(scoped);
+    gateway.start(scoped);
   });
   return { app, gateway, treeHeads: ctx.treeHeads, compileSchemas: schemas.compileAll };
 }

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildApp } from '../src/app.js';
 import { lateServerIdentity, loadServerIdentity } from '../src/identity/server-identity.js';
+import { createMetrics } from '../src/metrics.js';
 import { startServer } from '../src/server.js';
 import type { Database } from '../src/storage/database.js';
 import { openStorage, whenOpen } from '../src/storage/open.js';
@@ -71,6 +73,37 @@ describe("the server's identity, read once the store is open", () => {
     assert.deepEqual(late.identity.pictogram, stored.pictogram);
     assert.equal(loaded.serverId, stored.serverId);
   });
+});
+
+test('the app is built while the store is still opening, and subscribes to it once ready', async () => {
+  const opening = deferred<Database>();
+  const pending = whenOpen('pglite', opening.promise);
+  const late = lateServerIdentity();
+  // A plugin that waited for the store here would hold the build until Fastify's plugin timeout.
+  const { app, gateway } = await buildApp({ db: pending, identity: late.identity, metrics: createMetrics(pending), logger: false });
+  const channels: string[] = [];
+  const recording: Database = {
+    kind: db.kind,
+    query: (sql, params) => db.query(sql, params),
+    transaction: (fn) => db.transaction(fn),
+    runProcedure: (procedure, ...args) => db.runProcedure(procedure, ...args),
+    listen: (channel, handler) => {
+      channels.push(channel);
+      return db.listen(channel, handler);
+    },
+    poolStats: () => db.poolStats(),
+    close: () => db.close(),
+  };
+  opening.resolve(recording);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(channels, [], 'nothing subscribes while the app is only built');
+  try {
+    await app.ready();
+    assert.ok(channels.length >= 2, `the approver events and the device fan-out subscribe once ready (${channels.join(', ')})`);
+  } finally {
+    await gateway.stop();
+    await app.close();
+  }
 });
 
 test('a start whose store cannot open fails with the store’s own error', async () => {

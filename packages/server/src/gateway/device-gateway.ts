@@ -37,8 +37,9 @@ export class DeviceGateway {
     this.fanout = new RequestFanout({ db: deps.db, clock: deps.clock });
   }
 
-  async start(app: FastifyInstance): Promise<void> {
-    await this.fanout.start();
+  /** Adds the socket route; the fan-out subscribes once the app is ready (the store may still be opening before). */
+  start(app: FastifyInstance): void {
+    app.addHook('onReady', () => this.fanout.start());
     this.heartbeat = setInterval(() => this.checkAlive(app), HEARTBEAT_MS);
     this.heartbeat.unref();
     app.get('/v1/device/ws', { websocket: true, schema: { hide: true } }, (socket) => this.accept(socket));

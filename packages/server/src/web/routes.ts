@@ -57,7 +57,8 @@ const SECURITY_HEADERS: Record<string, string> = {
  */
 export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const events = new ApproverEvents({ db: ctx.db, clock: ctx.clock });
-  await events.start();
+  // Subscribed once the app is ready, not while its routes are registered: the store may still be opening then.
+  app.addHook('onReady', () => events.start());
   app.addHook('onClose', async () => events.stop());
 
   const assets = new Map<string, Buffer>();
