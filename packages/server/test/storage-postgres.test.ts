@@ -3,7 +3,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Database } from '../src/storage/database.js';
-import { openPostgres, PREPARED_MAX } from '../src/storage/postgres.js';
+import { openPostgres } from '../src/storage/postgres.js';
+import { PREPARED_MAX } from '../src/storage/prepared-names.js';
 import { createStore, describePostgres, type TestStore } from '../../../test/support/stores.js';
 
 describePostgres('statements prepared on PostgreSQL', () => {

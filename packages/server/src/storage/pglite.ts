@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
-import { withoutStatementData, type Database, type NotificationHandler, type Queryable } from './database.js';
+import { withoutStatementData, type Database, type NotificationHandler } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { statementRunner } from './pglite-statements.js';
 import { loadTemplate } from './pglite-template.js';
 
 /**
@@ -67,23 +68,26 @@ export async function openPglite(dataDir: string | undefined, { template = true 
 
 /** The Database seam over one PGlite instance; `onClose` runs after it has closed. */
 export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Database {
-  const wrap = (q: Pick<PGlite, 'query'>): Queryable => ({
-    async query<T extends object>(sql: string, params?: unknown[]) {
-      try {
-        return (await q.query<T>(sql, params)).rows;
-      } catch (err) {
-        throw withoutStatementData(err);
-      }
-    },
-  });
+  const run = statementRunner(pg);
+  const query = async <T extends object>(sql: string, params?: unknown[]) => {
+    try {
+      return await pg.runExclusive(() => run<T>(sql, params));
+    } catch (err) {
+      throw withoutStatementData(err);
+    }
+  };
   const db: Database = {
     kind: 'pglite',
-    ...wrap(pg),
+    // Outside a transaction, a statement waits for any open transaction to end, as PGlite's query() does.
+    async query(sql, params) {
+      await pg._checkReady();
+      return pg._runExclusiveTransaction(() => query(sql, params));
+    },
     transaction: (fn) =>
       pg
         .transaction((tx) =>
           fn({
-            ...wrap(tx),
+            query: (sql, params) => (tx.closed ? Promise.reject(new Error('Transaction is closed')) : query(sql, params)),
             exec: async (script) => void (await tx.exec(script).catch((err: unknown) => Promise.reject(withoutStatementData(err)))),
           }),
         )

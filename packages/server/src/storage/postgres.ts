@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   RECONNECTED_CHANNEL,
@@ -8,6 +7,7 @@ import {
   type NotificationHandler,
   type Queryable,
 } from './database.js';
+import { preparedNames } from './prepared-names.js';
 
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -42,26 +42,6 @@ function translate(err: unknown): unknown {
   return isConnectionError(err) ? new StorageUnavailableError(`storage unavailable: ${(err as Error).message}`) : withoutStatementData(err);
 }
 
-/**
- * Statements with parameters are prepared once per connection, named by a digest of their text:
- * PostgreSQL then parses each only once per connection, and keeps a plan for it once it has seen
- * a few executions. Only the first PREPARED_MAX distinct texts are named, so that a statement
- * whose text changes from call to call cannot fill the server's memory.
- */
-export const PREPARED_MAX = 1_000;
-
-function preparedNames(): (sql: string) => string | undefined {
-  const names = new Map<string, string>();
-  return (sql) => {
-    let name = names.get(sql);
-    if (name === undefined && names.size < PREPARED_MAX) {
-      name = `sigil_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
-      names.set(sql, name);
-    }
-    return name;
-  };
-}
-
 export interface PostgresOptions {
   connectionString: string;
   poolSize: number;
@@ -75,6 +55,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
   // the pool's: without one of its own, a restart of the server (57P01) would be an unhandled
   // 'error' event and end the process. The query in flight fails by itself and is translated.
   pool.on('connect', (client) => client.on('error', () => {}));
+  // Statements with parameters are prepared (prepared-names.ts); pg runs those without in one simple query.
   const preparedName = preparedNames();
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T extends object>(sql: string, params?: unknown[]) {
