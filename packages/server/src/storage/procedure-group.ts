@@ -21,20 +21,28 @@ export function procedureRunner(store: () => Database): (queued: QueuedProcedure
   let running = false;
 
   const drain = async () => {
-    running = true;
+    // A procedure runs without yielding to this thread's event loop, so procedures sent meanwhile
+    // wait in its message queue: one turn of the loop before each group lets them join it.
+    await nextTurn();
     while (waiting.length > 0) {
       const group = waiting.splice(0, GROUP_MAX);
       if (group.length === 1) await runAlone(store(), group[0]!);
       else await runGroup(store(), group);
+      await nextTurn();
     }
     running = false;
   };
 
   return (queued) => {
     waiting.push(queued);
-    if (!running) void drain();
+    if (!running) {
+      running = true;
+      void drain();
+    }
   };
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function runAlone(db: Database, { procedure, args, settle }: QueuedProcedure): Promise<void> {
   try {
