@@ -9,6 +9,7 @@ import { lateServerIdentity, type ServerIdentity } from './identity/server-ident
 import { createMetrics, startStorageGaugeRefresh, STORAGE_GAUGE_REFRESH_MS } from './metrics.js';
 import { checkMetricsToken, startMetricsListener, type MetricsEndpointConfig } from './metrics-endpoint.js';
 import { startExpirySweeper } from './mpa/expiry-sweeper.js';
+import { startEmbeddedMaintenance } from './storage/embedded-maintenance.js';
 import { DEFAULT_NOTIFICATION_CONFIG, type NotificationConfig } from './notifications/config.js';
 import { notificationMetrics } from './notifications/metrics.js';
 import { loadVapidKeys } from './notifications/vapid.js';
@@ -140,6 +141,7 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
     ]);
     const db = await storeOpening;
     const stopSweeper = startExpirySweeper(db, clock, app.log);
+    const stopMaintenance = startEmbeddedMaintenance(db, app.log);
     const metricsListener = metricsConfig.listen
       ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen })
       : null;
@@ -194,6 +196,7 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
           await metricsListener?.close();
           await stopGaugeRefresh();
           await stopSweeper();
+          await stopMaintenance();
           await webhookWorker.stop();
           await notificationWorker.stop();
           await stopIntegrator();

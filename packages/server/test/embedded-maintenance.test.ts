@@ -1,0 +1,83 @@
+// The embedded store has no autovacuum of its own: the server vacuums and analyses its tables by
+// autovacuum's rules (storage/embedded-maintenance.ts).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { Database } from '../src/storage/database.js';
+import { MAINTENANCE_INTERVAL_MS, maintainTables, startEmbeddedMaintenance, tablesDue } from '../src/storage/embedded-maintenance.js';
+import { openPglite } from '../src/storage/pglite.js';
+
+let db: Database;
+before(async () => {
+  db = await openPglite(undefined);
+  await db.query('CREATE TABLE churn (id int PRIMARY KEY, n int NOT NULL)');
+  await db.query('CREATE TABLE quiet (id int PRIMARY KEY)');
+  await db.query('INSERT INTO quiet SELECT generate_series(1, 10)');
+  await maintainTables(db); // both tables start vacuumed and analysed
+});
+after(() => db?.close());
+
+const stats = async (table: string) => {
+  const [row] = await db.query<{ dead: number; reltuples: number; vacuums: number; analyzes: number }>(
+    `SELECT t.n_dead_tup::int AS dead, c.reltuples::int AS reltuples, t.vacuum_count::int AS vacuums, t.analyze_count::int AS analyzes
+       FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid WHERE t.relname = $1`,
+    [table],
+  );
+  return row!;
+};
+
+test('a table that grew is analysed, and one with many dead rows vacuumed; an untouched one is left alone', async () => {
+  await db.query('INSERT INTO churn SELECT g, 0 FROM generate_series(1, 5000) g');
+  assert.deepEqual(await tablesDue(db), [{ table: 'public.churn', vacuum: true, analyze: true }], 'inserts past both thresholds');
+  await maintainTables(db);
+  assert.equal((await stats('churn')).reltuples, 5000, 'the planner now knows its size');
+  assert.deepEqual(await tablesDue(db), []);
+
+  await db.query('UPDATE churn SET n = n + 1 WHERE id <= 2000');
+  const [due] = await tablesDue(db);
+  assert.deepEqual(due, { table: 'public.churn', vacuum: true, analyze: true }, '2,000 dead rows of 5,000: past 50 + 20 %');
+  assert.equal((await stats('churn')).dead, 2000);
+  const quietBefore = await stats('quiet');
+  const done = await maintainTables(db);
+  assert.deepEqual(
+    done.map(({ table, vacuum, analyze }) => ({ table, vacuum, analyze })),
+    [{ table: 'public.churn', vacuum: true, analyze: true }],
+  );
+  assert.equal((await stats('churn')).dead, 0, 'the dead rows are gone');
+  assert.deepEqual(await stats('quiet'), quietBefore, 'the untouched table was neither vacuumed nor analysed');
+});
+
+test('a few changes stay under the thresholds, as under autovacuum', async () => {
+  await db.query('UPDATE churn SET n = n + 1 WHERE id <= 40');
+  assert.deepEqual(await tablesDue(db), []);
+});
+
+test('the server runs it by itself, and logs what it did', async () => {
+  await db.query('INSERT INTO quiet SELECT generate_series(11, 1000)'); // past the change threshold, under the insert one
+  const logged: unknown[] = [];
+  let seen!: () => void;
+  const analysed = new Promise<void>((resolve) => (seen = resolve));
+  const log = {
+    info: (fields: { table?: string }, message: string) => {
+      logged.push({ ...fields, message });
+      if (fields.table === 'public.quiet') seen();
+    },
+    warn: (fields: unknown, message: string) => logged.push({ fields, message }),
+  };
+  const stop = startEmbeddedMaintenance(db, log as never, 10);
+  await analysed;
+  await stop();
+  assert.equal((await stats('quiet')).reltuples, 1000);
+  assert.deepEqual(logged[0], {
+    table: 'public.quiet',
+    vacuum: false,
+    analyze: true,
+    ms: (logged[0] as { ms: number }).ms,
+    message: 'embedded store maintenance',
+  });
+});
+
+test('docs/deployment.md states the interval the server uses', () => {
+  const doc = readFileSync(new URL('../../../docs/deployment.md', import.meta.url), 'utf8');
+  assert.match(doc, new RegExp(`PGlite has no autovacuum\\. Every ${MAINTENANCE_INTERVAL_MS / 1000} s the server`));
+});
