@@ -140,8 +140,6 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       }),
     ]);
     const db = await storeOpening;
-    const stopSweeper = startExpirySweeper(db, clock, app.log);
-    const stopMaintenance = startEmbeddedMaintenance(db, app.log);
     const metricsListener = metricsConfig.listen
       ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen })
       : null;
@@ -151,6 +149,8 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       await metricsListener?.close();
       throw err;
     }
+    const stopSweeper = startExpirySweeper(db, clock, app.log);
+    const stopMaintenance = startEmbeddedMaintenance(db, app.log);
     const stopGaugeRefresh = startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
