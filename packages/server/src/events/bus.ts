@@ -9,7 +9,15 @@ export interface RequestChanged {
 
 /** Announces a request change to every instance; PostgreSQL delivers it only if the transaction commits. */
 export async function announceRequestChanged(tx: Queryable, change: RequestChanged): Promise<void> {
-  await tx.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify([change.tenantId, change.requestId])]);
+  await tx.query('SELECT pg_notify($1, $2)', announcement(change));
+}
+
+/**
+ * The channel and payload of announceRequestChanged, for a statement that announces the change
+ * with `pg_notify` itself and so spares a round trip (delivery waits for the commit either way).
+ */
+export function announcement(change: RequestChanged): [channel: string, payload: string] {
+  return [CHANNEL, JSON.stringify([change.tenantId, change.requestId])];
 }
 
 export function onRequestChanged(db: Database, handler: (change: RequestChanged) => void): Promise<() => Promise<void>> {

@@ -50,6 +50,18 @@ export async function getGovernanceSettings(db: Queryable, tenantId: string): Pr
   return fromRow(row);
 }
 
+/**
+ * For a statement that reads an organisation's settings beside other rows: its governance_settings
+ * row (as `alias`, joined with LEFT JOIN) as one JSON value, null when it has none. Turned into
+ * settings by settingsFromJson.
+ */
+export const settingsJson = (alias: string): string =>
+  `CASE WHEN ${alias}.tenant_id IS NULL THEN NULL ELSE jsonb_build_object(${SETTING_COLUMNS.split(', ')
+    .map((column) => `'${column}', ${alias}.${column}`)
+    .join(', ')}) END`;
+
+export const settingsFromJson = (json: SettingsRow | null): GovernanceSettings => fromRow(json ?? undefined);
+
 /** Whether PostgreSQL, which reads the hours, knows this IANA time zone name. */
 async function isTimeZone(db: Queryable, zone: string): Promise<boolean> {
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone)) return false;

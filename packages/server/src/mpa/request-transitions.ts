@@ -10,7 +10,7 @@ import {
 import type { DeviceRequestView, MpaRequestView, MpaWebhookEvent, GovernanceSettings } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
-import { announceRequestChanged } from '../events/bus.js';
+import { announceRequestChanged, announcement } from '../events/bus.js';
 import { recordEvent, type EventBody } from '../events/outbox.js';
 import { ApiError, notFound, refusalAsValue, throwRefusal } from '../http/errors.js';
 import { recordOverrideReviewed } from '../overrides/review.js';
@@ -19,7 +19,7 @@ import { resolvePolicy, type ResolvedPolicy } from './policy-resolution.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
 import { detectFlags, originKeys, recordFlags, type DecisionOrigin, type DetectedFlag } from '../governance/anomaly-flags.js';
-import { getGovernanceSettings } from '../governance/settings.js';
+import { settingsFromJson, settingsJson } from '../governance/settings.js';
 import {
   COLUMNS,
   MUTABLE_COLUMNS,
@@ -217,6 +217,8 @@ interface LockedDevice {
   org_name: string;
   /** Its own time zone for anomaly flags (null: its organisation's). */
   time_zone: string | null;
+  /** Its organisation's governance settings. */
+  settings: GovernanceSettings;
 }
 
 /**
@@ -271,14 +273,15 @@ async function lockForTransition(
     revoked_at: Date | null;
     org_name: string;
     time_zone: string | null;
+    settings: Parameters<typeof settingsFromJson>[0];
   }>(
     `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, raises_required, held, fingerprint,
              CASE WHEN held THEN payload END AS payload, CASE WHEN held THEN signature END AS signature, held_flags,
-             NULL::timestamptz AS revoked_at, NULL AS org_name, NULL AS time_zone
+             NULL::timestamptz AS revoked_at, NULL AS org_name, NULL AS time_zone, NULL::jsonb AS settings
         FROM mpa_decisions WHERE request_id = $1)
      UNION ALL
-     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name, dev.time_zone
-        FROM devices dev JOIN tenants t ON t.id = dev.tenant_id
+     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name, dev.time_zone, ${settingsJson('g')}
+        FROM devices dev JOIN tenants t ON t.id = dev.tenant_id LEFT JOIN governance_settings g ON g.tenant_id = dev.tenant_id
        WHERE dev.tenant_id = $2 AND dev.fingerprint = $3)
      ORDER BY source DESC, seq`,
     [id, row.tenant_id, deviceFingerprint ?? null],
@@ -288,7 +291,7 @@ async function lockForTransition(
   let device: LockedDevice | null = null;
   for (const r of rows) {
     if (r.source === 'device') {
-      device = { revoked_at: r.revoked_at, org_name: r.org_name, time_zone: r.time_zone };
+      device = { revoked_at: r.revoked_at, org_name: r.org_name, time_zone: r.time_zone, settings: settingsFromJson(r.settings) };
       continue;
     }
     const event = engineEvent(r.decision, r.group_index, r.decided_at.getTime(), r.raises_required);
@@ -388,13 +391,20 @@ async function flushHeld(tx: Queryable, row: RequestRow, held: HeldDecision[], a
 
 /** Persists a new engine state with its outbox event, audit entry and announcement. */
 async function applyTransition(tx: Queryable, row: RequestRow, state: EngineState): Promise<void> {
-  await tx.query('UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1', [
-    row.id,
-    state.status,
-    JSON.stringify(state.groupsSatisfied),
-    state.completedAt === null ? null : new Date(state.completedAt),
-    state.required ?? null,
-  ]);
+  await tx.query(
+    `WITH updated AS (
+       UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1 RETURNING 1
+     )
+     SELECT pg_notify($6, $7) FROM updated`,
+    [
+      row.id,
+      state.status,
+      JSON.stringify(state.groupsSatisfied),
+      state.completedAt === null ? null : new Date(state.completedAt),
+      state.required ?? null,
+      ...announcement({ tenantId: row.tenant_id, requestId: row.id }),
+    ],
+  );
   const changedStatus = state.status !== row.status;
   if (changedStatus && state.status !== 'pending')
     await tx.query('UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending', [row.id]);
@@ -414,7 +424,6 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
     );
     if (row.action.type === EMERGENCY_OVERRIDE_ACTION) await recordOverrideReviewed(tx, row.tenant_id, row.id, state);
   }
-  await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
 }
 
 function completedError(row: RequestRow): ApiError {
@@ -479,7 +488,7 @@ async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number
     const at = serialTime([...events, ...held.map((h) => h.event)], now);
     if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
-    const settings = await getGovernanceSettings(tx, row.tenant_id);
+    const { settings } = device;
     const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings, device.time_zone ?? settings.time_zone) : null;
     const raisesRequired = judged?.raisesRequired ?? false;
     const release = settings.decision_release;
