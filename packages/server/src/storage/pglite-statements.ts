@@ -1,4 +1,5 @@
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
+import { concatBytes } from '@sigilauth/protocol/bytes';
 import { preparedNames } from './prepared-names.js';
 
 const { serialize } = protocol;
@@ -15,7 +16,7 @@ export function statementRunner(pg: PGlite): <T>(sql: string, params?: unknown[]
   const parameterTypes = new Map<string, number[]>();
 
   // Each call ends with Sync, so the database is ready for the next one even after an error.
-  const call = (...messages: Uint8Array[]) => pg.execProtocolStream(joined([...messages, serialize.sync()]), { syncToFs: false });
+  const call = (...messages: Uint8Array[]) => pg.execProtocolStream(concatBytes(...messages, serialize.sync()), { syncToFs: false });
 
   async function prepare(name: string, sql: string): Promise<number[]> {
     const described = await call(serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }));
@@ -41,14 +42,4 @@ export function statementRunner(pg: PGlite): <T>(sql: string, params?: unknown[]
     );
     return (parse.parseResults(messages, pg.parsers)[0]?.rows ?? []) as T[];
   };
-}
-
-function joined(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
