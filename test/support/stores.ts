@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'node:test';
+import type { Database } from '../../packages/server/src/storage/database.js';
 import { createTestDatabase, postgresAvailable } from './postgres.js';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -26,6 +27,16 @@ export async function createStore(kind: StoreKind): Promise<TestStore> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The store opened without its schema, for the tests of a migration: they lay down the schema
+ * before it themselves (the embedded store skips the template, which holds today's schema).
+ */
+export async function openUnmigrated(store: TestStore, poolSize = 2): Promise<Database> {
+  return store.databaseUrl
+    ? (await import('../../packages/server/src/storage/postgres.js')).openPostgres({ connectionString: store.databaseUrl, poolSize })
+    : (await import('../../packages/server/src/storage/pglite.js')).openPglite(store.dataDir, { template: false });
 }
 
 /**

@@ -4,12 +4,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
+import { createStore, describeEachStore, openUnmigrated, type TestStore } from '../../../test/support/stores.js';
 import { COUNT_BATCH, readStatusCounts } from '../src/status-totals.js';
 import type { Database } from '../src/storage/database.js';
 import { migrate } from '../src/storage/migrate.js';
-import { openPglite } from '../src/storage/pglite.js';
-import { openPostgres } from '../src/storage/postgres.js';
 import { createEndpoint, deleteEndpoint } from '../src/webhooks/endpoints.js';
 import { retryDelivery } from '../src/webhooks/deliveries.js';
 
@@ -66,10 +64,7 @@ describeEachStore('storage gauges by status', (kind) => {
 
   before(async () => {
     store = await createStore(kind);
-    // Without the template, which holds today's schema: the first test lays down the schema before 011.
-    db = store.databaseUrl
-      ? await openPostgres({ connectionString: store.databaseUrl, poolSize: 3 })
-      : await openPglite(store.dataDir, { template: false });
+    db = await openUnmigrated(store, 3);
   });
   after(async () => {
     await db?.close();

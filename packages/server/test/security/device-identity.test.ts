@@ -7,11 +7,9 @@ import { join } from 'node:path';
 import { type Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { DEVICE_CLI, runCli } from '../../../../test/support/processes.js';
-import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
+import { createStore, describeEachStore, openUnmigrated, type TestStore } from '../../../../test/support/stores.js';
 import type { Database } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
-import { openPglite } from '../../src/storage/pglite.js';
-import { openPostgres } from '../../src/storage/postgres.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { DeviceSocket } from './helpers.js';
@@ -138,10 +136,7 @@ describeEachStore('upgrading a store where a key was paired with several organis
 
   before(async () => {
     store = await createStore(kind);
-    // Without the template, which holds today's schema: this test lays down the schema before 004.
-    db = store.databaseUrl
-      ? await openPostgres({ connectionString: store.databaseUrl, poolSize: 2 })
-      : await openPglite(store.dataDir, { template: false });
+    db = await openUnmigrated(store);
   });
   after(async () => {
     await db?.close();
