@@ -7,9 +7,9 @@ import { encodeAssertionRecord, verifyPasskeyAssertion } from '../webauthn/asser
 import { advanceSignCount, findCredentialByFingerprint } from '../webauthn/credentials.js';
 import type { RelyingParty } from '../webauthn/settings.js';
 import { hasExpired } from './expiry-rule.js';
-import { findRequest, hasDecided } from './request-queries.js';
+import { findFixedRequest, hasDecided } from './request-queries.js';
 import { recordDecision, statusForLateDecision } from './request-transitions.js';
-import type { RequestRow } from './requests.js';
+import type { FixedRequest } from './requests.js';
 
 /**
  * The checks every decision goes through, however it is signed: the payload is for this request,
@@ -25,13 +25,13 @@ async function checkDecision(
   payload: DecisionPayload,
   now: number,
   verify: (approver: Approver) => Promise<void>,
-): Promise<RequestRow> {
+): Promise<FixedRequest> {
   if (payload.purpose !== 'mpa-decision') throw new ApiError('invalid_request', 'payload.purpose must be "mpa-decision"');
   if (payload.request_id !== requestId) throw new ApiError('invalid_request', 'payload.request_id does not match the request in the URL');
   if (payload.server_id !== serverId) throw new ApiError('wrong_server', 'the decision was signed for another server');
   if (!isFresh(payload.issued_at, now)) throw new ApiError('stale_signature', 'payload.issued_at is too far from the server clock');
 
-  const request = await findRequest(db, requestId);
+  const request = await findFixedRequest(db, requestId);
   if (!request) throw notFound('MPA request');
   const approver = request.groups.flatMap((g) => g.approvers).find((a) => a.fingerprint === payload.fingerprint);
   if (!approver) throw new ApiError('not_an_approver', 'this device is not an approver of this request');

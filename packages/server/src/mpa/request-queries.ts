@@ -4,7 +4,18 @@ import { ApiError, notFound } from '../http/errors.js';
 import { isSupportedTimestamp } from '../http/input-guard.js';
 import type { Queryable } from '../storage/database.js';
 import { expirySql } from './expiry-rule.js';
-import { COLUMNS, STILL_PAIRED, toDeviceView, toView, VIEW_COLUMNS, type DeviceRef, type RequestRow, type ViewRow } from './requests.js';
+import {
+  COLUMNS,
+  FIXED_COLUMNS,
+  STILL_PAIRED,
+  toDeviceView,
+  toView,
+  VIEW_COLUMNS,
+  type DeviceRef,
+  type FixedRequest,
+  type RequestRow,
+  type ViewRow,
+} from './requests.js';
 
 /** Reading MPA requests: the integrator's list and lookups, and the views and sync pages of approvers' devices. */
 
@@ -59,9 +70,24 @@ export async function listRequests(db: Queryable, tenantId: string, { status, li
 }
 
 /** Loads a request for decision checks, without a lock: policy, keys and digest never change. */
-export async function findRequest(db: Queryable, id: string): Promise<RequestRow | null> {
-  const [row] = await db.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1`, [id]);
-  return row ?? null;
+/** How many requests' fixed fields each store keeps in memory (the newest read). */
+export const FIXED_REQUESTS_KEPT = 1_000;
+const fixedRequests = new WeakMap<Queryable, Map<string, FixedRequest>>();
+
+/**
+ * A request's fixed fields, for checking a decision: they never change and requests are never
+ * deleted, so the first read is kept and the other approvers' decisions skip it, on every instance.
+ */
+export async function findFixedRequest(db: Queryable, id: string): Promise<FixedRequest | null> {
+  let kept = fixedRequests.get(db);
+  if (!kept) fixedRequests.set(db, (kept = new Map()));
+  const known = kept.get(id);
+  if (known) return known;
+  const [row] = await db.query<FixedRequest>(`SELECT ${FIXED_COLUMNS} FROM mpa_requests WHERE id = $1`, [id]);
+  if (!row) return null;
+  if (kept.size >= FIXED_REQUESTS_KEPT) kept.delete(kept.keys().next().value!);
+  kept.set(id, row);
+  return row;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   policyOf,
   requiredOf,
   toView,
+  type FixedRequest,
   type MutableColumn,
   type RequestRow,
 } from './requests.js';
@@ -241,8 +242,8 @@ async function lockForTransition(
     tenantId?: string;
     /** The deciding device, read in the same statement as the decisions. */
     deviceFingerprint?: string;
-    /** The request as read before the lock: its fixed fields are not read again. */
-    known?: RequestRow;
+    /** The request's fixed fields as read before the lock: they are not read again. */
+    known?: FixedRequest;
   } = {},
 ): Promise<{
   row: RequestRow;
@@ -462,8 +463,8 @@ export interface VerifiedDecision {
   signature: string;
   /** Where the decision came from, for anomaly flags (docs/governance.md); none: not judged. */
   origin?: DecisionOrigin | undefined;
-  /** The request as its signature was checked against; read again under the lock when absent. */
-  request?: RequestRow | undefined;
+  /** The request's fixed fields as its signature was checked against; read under the lock when absent. */
+  request?: FixedRequest | undefined;
 }
 
 /**

@@ -42,6 +42,12 @@ const MUTABLE = ['status', 'groups_satisfied', 'completed_at', 'effective_requir
 export type MutableColumn = (typeof MUTABLE)[number];
 export const MUTABLE_COLUMNS = MUTABLE.join(', ');
 
+/** A request's fields fixed at its creation: what a decision's signature is checked against. */
+export type FixedRequest = Omit<RequestRow, MutableColumn>;
+export const FIXED_COLUMNS = COLUMNS.split(', ')
+  .filter((column) => !(MUTABLE as readonly string[]).includes(column))
+  .join(', ');
+
 /**
  * The status as of now: a pending request past its expiry is a timeout even before the sweeper
  * records it, unless it holds decisions not yet released (their release, due by its expiry at the
