@@ -38,7 +38,6 @@ export interface DetectedFlag {
 }
 
 export interface DecisionFacts {
-  tenantId: string;
   fingerprint: string;
   /** The zone hours are read in: the device's own, else its organisation's. */
   timeZone: string;
@@ -71,7 +70,7 @@ interface HistoryRow {
  * limit, so judging costs the same whatever the device's history.
  */
 export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: DecisionFacts): Promise<DetectedFlag[]> {
-  // A device key is paired with one organisation for good, so its fingerprint names its decisions.
+  // A device key is paired with one organisation for good, so its fingerprint names its decisions and approvals.
   const approvals = `SELECT decided_at FROM mpa_decisions WHERE fingerprint = $1 AND decision = 'approve' ORDER BY decided_at DESC LIMIT $7`;
   const hourOf = (t: string) => `extract(hour FROM ${t} AT TIME ZONE $3)::int`;
   // OFFSET 0 keeps the inner query whole, so approved_in_hour is evaluated once.
@@ -83,8 +82,8 @@ export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: D
                     EXISTS (SELECT 1 FROM mpa_decisions WHERE fingerprint = $1 AND network IS NOT NULL) AS has_origin,
                     EXISTS (SELECT 1 FROM mpa_decisions WHERE fingerprint = $1 AND network = $4) AS same_network,
                     EXISTS (SELECT 1 FROM mpa_decisions WHERE fingerprint = $1 AND client = $5) AS same_client,
-                    (SELECT count(*)::int FROM (SELECT 1 FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-                       WHERE a.fingerprint = $1 AND r.tenant_id = $8 AND r.created_at > $6 AND r.created_at <= $2 LIMIT $9) burst)
+                    (SELECT count(*)::int FROM (SELECT 1 FROM mpa_approvers
+                       WHERE fingerprint = $1 AND created_at > $6 AND created_at <= $2 LIMIT $8) burst)
                       AS recent_requests
              OFFSET 0) j`,
     [
@@ -95,7 +94,6 @@ export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: D
       f.client,
       new Date(f.at - settings.burst_minutes * 60_000),
       Math.max(HOUR_HISTORY_APPROVALS, settings.new_hour_min_history),
-      f.tenantId,
       settings.burst_requests,
     ],
   );

@@ -82,7 +82,7 @@ export async function createRequestIn(
   }
   const resolved = await resolvePolicy(tx, tenantId, policy);
   await checkApproversPaired(tx, tenantId, resolved.groups);
-  await checkPendingQuota(tx, tenantId, resolved.groups, maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE, now);
+  await checkPendingQuota(tx, resolved.groups, maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE, now);
   const id = randomUUID();
   const createdAt = new Date(now);
   const expiresAt = new Date(now + resolved.expires_in_seconds * 1000);
@@ -113,8 +113,9 @@ export async function createRequestIn(
   const groupIndexes: number[] = [];
   resolved.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
   await tx.query(
-    'INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending) SELECT $1, f, g, true FROM unnest($2::text[], $3::int[]) AS t(f, g)',
-    [id, fingerprints, groupIndexes],
+    `INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending, created_at, expires_at)
+     SELECT $1, f, g, true, $4, $5 FROM unnest($2::text[], $3::int[]) AS t(f, g)`,
+    [id, fingerprints, groupIndexes, createdAt, expiresAt],
   );
   const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
   await recordEvent(
@@ -181,15 +182,18 @@ async function checkApproversPaired(tx: Queryable, tenantId: string, groups: App
  * Refuses a request that would make more than `max` of this organisation's requests wait for one
  * device: a flood of requests can neither bury a device's legitimate ones nor grow its sync
  * without bound. `retry_after_seconds` says when the first of that device's pending requests expires.
+ * Read from the approvals alone: an approval is pending exactly while its request is, and every
+ * request naming a device is of the device's organisation (checkApproversPaired; a device key is
+ * paired with one organisation for good).
  */
-async function checkPendingQuota(tx: Queryable, tenantId: string, groups: ApprovalGroup[], max: number, now: number): Promise<void> {
+async function checkPendingQuota(tx: Queryable, groups: ApprovalGroup[], max: number, now: number): Promise<void> {
   const full = await tx.query<{ fingerprint: string; first_expiry: Date }>(
-    `SELECT a.fingerprint, min(r.expires_at) AS first_expiry
-       FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-      WHERE a.pending AND a.fingerprint = ANY($2::text[]) AND r.tenant_id = $1 AND ${expirySql.stillPending('r', '$3')}
-      GROUP BY a.fingerprint HAVING count(*) >= $4
-      ORDER BY a.fingerprint LIMIT 1`,
-    [tenantId, groups.flatMap((g) => g.approvers.map((a) => a.fingerprint)), new Date(now), max],
+    `SELECT fingerprint, min(expires_at) AS first_expiry
+       FROM mpa_approvers
+      WHERE pending AND fingerprint = ANY($1::text[]) AND NOT ${expirySql.hasExpired('', '$2')}
+      GROUP BY fingerprint HAVING count(*) >= $3
+      ORDER BY fingerprint LIMIT 1`,
+    [groups.flatMap((g) => g.approvers.map((a) => a.fingerprint)), new Date(now), max],
   );
   const [first] = full;
   if (!first) return;
@@ -584,7 +588,6 @@ async function judgeDecision(
 ) {
   const { network, client } = originKeys(origin);
   const flags = await detectFlags(tx, settings.anomaly_flags, {
-    tenantId: row.tenant_id,
     timeZone,
     fingerprint: d.fingerprint,
     decision: d.decision,
