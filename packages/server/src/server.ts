@@ -140,71 +140,74 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       }),
     ]);
     const db = await storeOpening;
-    const metricsListener = metricsConfig.listen
-      ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen })
-      : null;
+    // What has started, stopped last-started first: by close(), or here when a later step fails.
+    const started: Array<() => Promise<unknown>> = [];
+    const stopStarted = async (): Promise<unknown> => {
+      let failure: unknown = null;
+      for (const stop of started.splice(0).reverse()) await stop().catch((err: unknown) => (failure ??= err));
+      return failure;
+    };
     try {
+      const metricsListener = metricsConfig.listen
+        ? await startMetricsListener(metrics, { ...metricsConfig, listen: metricsConfig.listen })
+        : null;
+      if (metricsListener) started.push(() => metricsListener.close());
+      started.push(
+        () => app.close(),
+        () => gateway.stop(),
+      );
       await app.listen({ host: config.host, port: config.port });
+      started.push(
+        startExpirySweeper(db, clock, app.log),
+        startEmbeddedMaintenance(db, app.log),
+        startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log),
+      );
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      webAuthn.listening(https ? 'https' : 'http', config.host, port);
+      const url = `${https ? 'https' : 'http'}://${host}:${port}`;
+      const workers = await Promise.allSettled([
+        startWebhookWorker({
+          db,
+          log: app.log,
+          config: webhookConfig,
+          ...(config.clock ? { clock: config.clock } : {}),
+        }),
+        startNotificationWorker({
+          db,
+          log: app.log,
+          config: notificationConfig,
+          vapid,
+          publicOrigin: () => webAuthn.relyingParty()?.origin ?? url,
+          counter: notificationMetrics(metrics.registry),
+          ...(config.clock ? { clock: config.clock } : {}),
+        }),
+      ]);
+      for (const worker of workers) if (worker.status === 'fulfilled') started.push(() => worker.value.stop());
+      for (const worker of workers) if (worker.status === 'rejected') throw worker.reason;
+      started.push(startAuditIntegrator({ db, signing: treeHeads, clock, log: app.log, ...config.audit }));
+      let closing: Promise<void> | null = null;
+      return {
+        url,
+        app,
+        db,
+        identity,
+        firstApiKey,
+        publicOrigin: webAuthn.relyingParty()?.origin ?? null,
+        metricsUrl: metricsListener?.url ?? null,
+        compileSchemas,
+        close: () =>
+          (closing ??= (async () => {
+            const failure = await stopStarted();
+            await db.close();
+            if (failure) throw failure;
+          })()),
+      };
     } catch (err) {
-      await metricsListener?.close();
+      await stopStarted();
       throw err;
     }
-    const stopSweeper = startExpirySweeper(db, clock, app.log);
-    const stopMaintenance = startEmbeddedMaintenance(db, app.log);
-    const stopGaugeRefresh = startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log);
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    webAuthn.listening(https ? 'https' : 'http', config.host, port);
-    const url = `${https ? 'https' : 'http'}://${host}:${port}`;
-    const [webhookWorker, notificationWorker] = await Promise.all([
-      startWebhookWorker({
-        db,
-        log: app.log,
-        config: webhookConfig,
-        ...(config.clock ? { clock: config.clock } : {}),
-      }),
-      startNotificationWorker({
-        db,
-        log: app.log,
-        config: notificationConfig,
-        vapid,
-        publicOrigin: () => webAuthn.relyingParty()?.origin ?? url,
-        counter: notificationMetrics(metrics.registry),
-        ...(config.clock ? { clock: config.clock } : {}),
-      }),
-    ]);
-    const stopIntegrator = startAuditIntegrator({
-      db,
-      signing: treeHeads,
-      clock,
-      log: app.log,
-      ...config.audit,
-    });
-    let closing: Promise<void> | null = null;
-    return {
-      url,
-      app,
-      db,
-      identity,
-      firstApiKey,
-      publicOrigin: webAuthn.relyingParty()?.origin ?? null,
-      metricsUrl: metricsListener?.url ?? null,
-      compileSchemas,
-      close: () =>
-        (closing ??= (async () => {
-          await metricsListener?.close();
-          await stopGaugeRefresh();
-          await stopSweeper();
-          await stopMaintenance();
-          await webhookWorker.stop();
-          await notificationWorker.stop();
-          await stopIntegrator();
-          await gateway.stop();
-          await app.close();
-          await db.close();
-        })()),
-    };
   } catch (err) {
     await store.close().catch(() => {});
     throw err;

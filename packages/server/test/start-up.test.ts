@@ -12,6 +12,8 @@ import { createMetrics } from '../src/metrics.js';
 import { startServer } from '../src/server.js';
 import type { Database } from '../src/storage/database.js';
 import { openStorage, whenOpen } from '../src/storage/open.js';
+import { DELIVERY_CHANNEL } from '../src/webhooks/deliveries.js';
+import { freePort } from '../../../test/support/processes.js';
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -109,4 +111,40 @@ test('the app is built while the store is still opening, and subscribes to it on
 test('a start whose store cannot open fails with the store’s own error', async () => {
   await assert.rejects(startServer({ host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent' }), /is in use by process/);
   assert.deepEqual(await db.query<{ n: number }>('SELECT 1 AS n'), [{ n: 1 }], 'the store that holds the directory is untouched');
+});
+
+test('a start that fails after it listens stops everything it had started, and closes the store', async () => {
+  const port = await freePort();
+  // Timers and listening sockets: what a background task or a listener outliving the start would hold.
+  const resources = () =>
+    process
+      .getActiveResourcesInfo()
+      .filter((r) => r === 'Timeout' || r === 'TCPServerWrap')
+      .sort();
+  await new Promise((resolve) => setImmediate(resolve));
+  const before = resources();
+  let closed = false;
+  const refusing: Database = {
+    kind: db.kind,
+    query: (sql, params) => db.query(sql, params),
+    transaction: (fn) => db.transaction(fn),
+    runProcedure: (procedure, ...args) => db.runProcedure(procedure, ...args),
+    // The webhook worker cannot subscribe; the app and the notification worker already have.
+    listen: (channel, handler) =>
+      channel === DELIVERY_CHANNEL ? Promise.reject(new Error('LISTEN refused')) : db.listen(channel, handler),
+    poolStats: () => db.poolStats(),
+    close: async () => void (closed = true),
+  };
+  await assert.rejects(
+    startServer({ host: '127.0.0.1', port, dataDir: dir, logLevel: 'silent' }, Promise.resolve(refusing)),
+    /LISTEN refused/,
+  );
+  assert.ok(closed, 'the store is closed');
+  const left = resources();
+  for (const kind of new Set([...before, ...left]))
+    assert.ok(
+      left.filter((r) => r === kind).length <= before.filter((r) => r === kind).length,
+      `no ${kind} is left behind (${left.join(', ')})`,
+    );
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'nothing listens on the port any more');
 });

@@ -91,7 +91,10 @@ export interface OutboxWorkerOptions<T> extends ClaimLoopOptions<T> {
 export async function startOutboxWorker<T>(o: OutboxWorkerOptions<T>) {
   const loop = claimLoop(o);
   const unlisten = await o.db.listen(o.channel, loop.wake);
-  const unlistenReconnect = await o.db.listen(RECONNECTED_CHANNEL, loop.wake);
+  const unlistenReconnect = await o.db.listen(RECONNECTED_CHANNEL, loop.wake).catch(async (err: unknown) => {
+    await unlisten().catch(() => {});
+    throw err;
+  });
   const timer = setInterval(loop.wake, o.pollIntervalMs);
   timer.unref();
   loop.wake();
