@@ -69,7 +69,6 @@ export async function listRequests(db: Queryable, tenantId: string, { status, li
   return { data: page.map((r) => toView(r, now)), next_cursor: next };
 }
 
-/** Loads a request for decision checks, without a lock: policy, keys and digest never change. */
 /** How many requests' fixed fields each store keeps in memory (the newest read). */
 export const FIXED_REQUESTS_KEPT = 1_000;
 const fixedRequests = new WeakMap<Queryable, Map<string, FixedRequest>>();
