@@ -28,6 +28,16 @@ export type AuditEventType =
   | 'override.reviewed'
   | 'override.settings_updated';
 
+interface AuditEntry {
+  tenantId: string;
+  type: AuditEventType;
+  data: Record<string, unknown>;
+  requestId: string | null;
+}
+
+/** The entries withAuditBatched is holding back, by the Queryable it handed out. */
+const heldBack = new WeakMap<Queryable, AuditEntry[]>();
+
 /**
  * Appends one entry to the tenant's append-only audit log, inside the caller's transaction.
  * The audit integrator later gives it its place (leaf index) in the tenant's Merkle tree.
@@ -39,10 +49,40 @@ export async function appendAudit(
   data: Record<string, unknown>,
   requestId: string | null = null,
 ): Promise<void> {
-  await tx.query('INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ($1, $2, $3, $4)', [
-    tenantId,
-    type,
-    requestId,
-    JSON.stringify(data),
-  ]);
+  const entry = { tenantId, type, data, requestId };
+  const held = heldBack.get(tx);
+  if (held) held.push(entry);
+  else await writeAudit(tx, [entry]);
+}
+
+/**
+ * Runs `fn` in the caller's transaction with the audit entries it appends held back, then writes
+ * them in one statement, in the order they were appended: a transition appends up to three
+ * (a decision, its flags, the outcome), and each statement is a round trip. `fn` must not read
+ * the audit log.
+ */
+export async function withAuditBatched<T>(tx: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  const batched: Queryable = { query: (sql, params) => tx.query(sql, params) };
+  const held: AuditEntry[] = [];
+  heldBack.set(batched, held);
+  const result = await fn(batched);
+  heldBack.delete(batched);
+  await writeAudit(tx, held);
+  return result;
+}
+
+async function writeAudit(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.query(
+    `INSERT INTO audit_entries (tenant_id, type, request_id, data)
+     SELECT tenant_id, type, request_id, data
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(tenant_id, type, request_id, data, n)
+      ORDER BY n`,
+    [
+      entries.map((e) => e.tenantId),
+      entries.map((e) => e.type),
+      entries.map((e) => e.requestId),
+      entries.map((e) => JSON.stringify(e.data)),
+    ],
+  );
 }

@@ -8,7 +8,7 @@ import {
   type MpaStatus,
 } from '@sigilauth/protocol';
 import type { DeviceRequestView, MpaRequestView, MpaWebhookEvent, GovernanceSettings } from '@sigilauth/protocol/wire';
-import { appendAudit } from '../audit/log.js';
+import { appendAudit, withAuditBatched } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
 import { announceRequestChanged, announcement } from '../events/bus.js';
 import { recordEvent, type EventBody } from '../events/outbox.js';
@@ -435,13 +435,16 @@ function completedError(row: RequestRow): ApiError {
   return new ApiError('request_completed', `MPA request is already ${row.status}`, { status: row.status });
 }
 
+/** Runs transitions in one transaction; their audit entries are written together at its end. */
+const inTransaction = <T>(db: Database, fn: (tx: Queryable) => Promise<T>): Promise<T> => db.transaction((tx) => withAuditBatched(tx, fn));
+
 /**
  * Runs a transition in a transaction; a refusal because the request is over is thrown only after
  * the commit, so a timeout the lock just recorded is kept: the client is told `timeout` only
  * once it is stored, and no decision holding an earlier clock reading can approve it after.
  */
 async function transitionOrRefuse<T>(db: Database, fn: (tx: Queryable) => Promise<T | ApiError>): Promise<T> {
-  const result = await db.transaction(fn);
+  const result = await inTransaction(db, fn);
   if (result instanceof ApiError) throw result;
   return result;
 }
@@ -615,7 +618,7 @@ function serialTime(events: readonly EngineEvent[], now: number): number {
  * (a pending request past its expiry is timed out here, as any transition would).
  */
 export async function statusForLateDecision(db: Database, id: string, now: number): Promise<MpaStatus> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const { row } = await lockForTransition(tx, id, now);
     return row.status === 'pending' ? 'timeout' : row.status;
   });
@@ -627,7 +630,7 @@ export async function statusForLateDecision(db: Database, id: string, now: numbe
  * once: SKIP LOCKED gives each due request to exactly one.
  */
 export async function expireDueRequests(db: Database, now: number, batch = 100): Promise<number> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const due = await tx.query<{ id: string }>(
       `SELECT id FROM mpa_requests WHERE ${expirySql.overdue('', '$1')} OR (status = 'pending' AND release_due_at <= $1)
         ORDER BY coalesce(release_due_at, expires_at) LIMIT $2 FOR UPDATE SKIP LOCKED`,
