@@ -73,16 +73,10 @@ export async function withAuditBatched<T>(tx: Queryable, fn: (tx: Queryable) => 
 
 async function writeAudit(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  // Rows are inserted, and numbered, in the order of VALUES.
+  const rows = entries.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
   await tx.query(
-    `INSERT INTO audit_entries (tenant_id, type, request_id, data)
-     SELECT tenant_id, type, request_id, data
-       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(tenant_id, type, request_id, data, n)
-      ORDER BY n`,
-    [
-      entries.map((e) => e.tenantId),
-      entries.map((e) => e.type),
-      entries.map((e) => e.requestId),
-      entries.map((e) => JSON.stringify(e.data)),
-    ],
+    `INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ${rows.join(', ')}`,
+    entries.flatMap((e) => [e.tenantId, e.type, e.requestId, JSON.stringify(e.data)]),
   );
 }
