@@ -71,12 +71,17 @@ export async function withAuditBatched<T>(tx: Queryable, fn: (tx: Queryable) => 
   return result;
 }
 
+/** The most entries one INSERT carries: a release of held decisions can append thousands. */
+export const AUDIT_ROWS_PER_STATEMENT = 500;
+
 async function writeAudit(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  // Rows are inserted, and numbered, in the order of VALUES.
-  const rows = entries.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
-  await tx.query(
-    `INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ${rows.join(', ')}`,
-    entries.flatMap((e) => [e.tenantId, e.type, e.requestId, JSON.stringify(e.data)]),
-  );
+  for (let from = 0; from < entries.length; from += AUDIT_ROWS_PER_STATEMENT) {
+    const chunk = entries.slice(from, from + AUDIT_ROWS_PER_STATEMENT);
+    // Rows are inserted, and numbered, in the order of VALUES.
+    const rows = chunk.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
+    await tx.query(
+      `INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ${rows.join(', ')}`,
+      chunk.flatMap((e) => [e.tenantId, e.type, e.requestId, JSON.stringify(e.data)]),
+    );
+  }
 }

@@ -6,7 +6,7 @@ import { actionDigest, validateMpaRequest } from '@sigilauth/protocol';
 import { coldBootRequest } from '../../../../test/support/cold-boot.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
-import { appendAudit, withAuditBatched } from '../../src/audit/log.js';
+import { appendAudit, AUDIT_ROWS_PER_STATEMENT, withAuditBatched } from '../../src/audit/log.js';
 import { submitDecision } from '../../src/mpa/decisions.js';
 import { createRequest } from '../../src/mpa/request-transitions.js';
 import { hashBody } from '../../src/mpa/requests.js';
@@ -87,6 +87,26 @@ describeEachStore('audit entries batched per transition', (kind) => {
     );
     const [data] = await db.query<{ data: unknown }>('SELECT data FROM audit_entries WHERE id = $1', [written[1]!.id]);
     assert.deepEqual(data?.data, { n: 2, text: 'quotes " and \\ backslashes' });
+  });
+
+  test(`a batch of more than ${AUDIT_ROWS_PER_STATEMENT} entries is written in statements of at most that many, in order`, async () => {
+    const before = (await entries()).length;
+    const count = 2 * AUDIT_ROWS_PER_STATEMENT + 1;
+    auditInserts = 0;
+    await db.transaction((tx) =>
+      withAuditBatched(tx, async (batched) => {
+        for (let n = 0; n < count; n++) await appendAudit(batched, tenantId, 'team.updated', { n });
+      }),
+    );
+    assert.equal(auditInserts, 3);
+    const written = await db.query<{ n: number }>(
+      "SELECT (data->>'n')::int AS n FROM audit_entries WHERE tenant_id = $1 ORDER BY id OFFSET $2",
+      [tenantId, before],
+    );
+    assert.deepEqual(
+      written.map((r) => r.n),
+      Array.from({ length: count }, (_, n) => n),
+    );
   });
 
   test('a batch whose work fails writes nothing; outside a batch an entry is written at once', async () => {
