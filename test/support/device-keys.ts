@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { Queryable } from '../../packages/server/src/storage/database.js';
 import { DomainTag, encodePublicKey, fingerprintOf, generateP256KeyPair, signPayload } from '@sigilauth/protocol';
 import type { DecisionPayload, DeviceRequestView, PairingProof } from '@sigilauth/protocol/wire';
 
@@ -54,3 +55,14 @@ export class TestDevice {
 }
 
 export type { DeviceRequestView };
+
+/** Records the devices as paired with the organisation, straight in the store, for tests below the HTTP API. */
+export async function insertPairedDevices(db: Queryable, tenantId: string, devices: readonly TestDevice[]): Promise<void> {
+  for (const d of devices)
+    await db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name) VALUES ($1, $2, $3, $4)', [
+      tenantId,
+      d.fingerprint,
+      d.publicKey,
+      d.name,
+    ]);
+}

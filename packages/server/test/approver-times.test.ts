@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { validateMpaRequest } from '@sigilauth/protocol';
 import { coldBootRequest } from '../../../test/support/cold-boot.js';
-import { TestDevice } from '../../../test/support/device-keys.js';
+import { insertPairedDevices, TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, openUnmigrated, type TestStore } from '../../../test/support/stores.js';
 import { detectFlags } from '../src/governance/anomaly-flags.js';
 import { DEFAULT_GOVERNANCE } from '../src/governance/settings.js';
@@ -60,13 +60,7 @@ describeEachStore('approvals carry their request times', (kind) => {
     db = await openUnmigrated(store);
     await migrate(db, { before: '012' });
     await db.query("INSERT INTO tenants (id, name) VALUES ($1, 'Org')", [tenantId]);
-    for (const d of [device, ...others])
-      await db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name) VALUES ($1, $2, $3, $4)', [
-        tenantId,
-        d.fingerprint,
-        d.publicKey,
-        d.name,
-      ]);
+    await insertPairedDevices(db, tenantId, [device, ...others]);
     await seedBefore012(ids.pending, now - MINUTE, 'pending');
     await seedBefore012(ids.recent, now - 3 * MINUTE, 'approved');
     await seedBefore012(ids.old, now - 3 * DAY, 'approved');

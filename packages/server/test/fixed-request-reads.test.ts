@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest, validateMpaRequest } from '@sigilauth/protocol';
 import { coldBootRequest } from '../../../test/support/cold-boot.js';
-import { TestDevice } from '../../../test/support/device-keys.js';
+import { insertPairedDevices, TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
 import { submitDecision } from '../src/mpa/decisions.js';
 import { FIXED_REQUESTS_KEPT, findFixedRequest } from '../src/mpa/request-queries.js';
@@ -38,13 +38,7 @@ describeEachStore('a request is read once for its decisions', (kind) => {
       },
     };
     tenantId = (await createTenant(db, 'Org')).id;
-    for (const d of devices)
-      await db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name) VALUES ($1, $2, $3, $4)', [
-        tenantId,
-        d.fingerprint,
-        d.publicKey,
-        d.name,
-      ]);
+    await insertPairedDevices(db, tenantId, devices);
   });
   after(async () => {
     await db?.close();

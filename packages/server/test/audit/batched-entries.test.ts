@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionDigest, validateMpaRequest } from '@sigilauth/protocol';
 import { coldBootRequest } from '../../../../test/support/cold-boot.js';
-import { TestDevice } from '../../../../test/support/device-keys.js';
+import { insertPairedDevices, TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { appendAudit, AUDIT_ROWS_PER_STATEMENT, withAuditBatched } from '../../src/audit/log.js';
 import { submitDecision } from '../../src/mpa/decisions.js';
@@ -55,13 +55,7 @@ describeEachStore('audit entries batched per transition', (kind) => {
       transaction: (fn) => opened.transaction((tx) => fn({ ...tx, ...counting(tx) })),
     };
     tenantId = (await createTenant(db, 'Org')).id;
-    for (const d of devices)
-      await db.query('INSERT INTO devices (tenant_id, fingerprint, public_key, name) VALUES ($1, $2, $3, $4)', [
-        tenantId,
-        d.fingerprint,
-        d.publicKey,
-        d.name,
-      ]);
+    await insertPairedDevices(db, tenantId, devices);
   });
   after(async () => {
     await opened?.close();
