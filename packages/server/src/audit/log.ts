@@ -74,14 +74,30 @@ export async function withAuditBatched<T>(tx: Queryable, fn: (tx: Queryable) => 
 /** The most entries one INSERT carries: a release of held decisions can append thousands. */
 export const AUDIT_ROWS_PER_STATEMENT = 500;
 
+/**
+ * One entry as a row of VALUES; several through arrays, so that the statement's text, and with it
+ * the prepared statement the store keeps, is the same whatever their number. Rows are inserted,
+ * and numbered, in the order given.
+ */
 async function writeAudit(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 1) {
+    const [e] = entries as [AuditEntry];
+    await tx.query('INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ($1, $2, $3, $4)', [
+      e.tenantId,
+      e.type,
+      e.requestId,
+      JSON.stringify(e.data),
+    ]);
+    return;
+  }
   for (let from = 0; from < entries.length; from += AUDIT_ROWS_PER_STATEMENT) {
     const chunk = entries.slice(from, from + AUDIT_ROWS_PER_STATEMENT);
-    // Rows are inserted, and numbered, in the order of VALUES.
-    const rows = chunk.map((_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`);
     await tx.query(
-      `INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ${rows.join(', ')}`,
-      chunk.flatMap((e) => [e.tenantId, e.type, e.requestId, JSON.stringify(e.data)]),
+      `INSERT INTO audit_entries (tenant_id, type, request_id, data)
+       SELECT tenant_id, type, request_id, data
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e (tenant_id, type, request_id, data, n)
+        ORDER BY n`,
+      [chunk.map((e) => e.tenantId), chunk.map((e) => e.type), chunk.map((e) => e.requestId), chunk.map((e) => JSON.stringify(e.data))],
     );
   }
 }

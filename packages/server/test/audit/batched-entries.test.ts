@@ -25,9 +25,14 @@ describeEachStore('audit entries batched per transition', (kind) => {
   let tenantId: string;
   /** The audit inserts every statement sent, counted. */
   let auditInserts = 0;
+  /** The texts of those inserts: each is a statement the store prepares and keeps. */
+  const auditTexts = new Set<string>();
   const counting = (q: Queryable): Queryable => ({
     query: (sql, params) => {
-      if (sql.startsWith('INSERT INTO audit_entries')) auditInserts++;
+      if (sql.startsWith('INSERT INTO audit_entries')) {
+        auditInserts++;
+        auditTexts.add(sql);
+      }
       return q.query(sql, params);
     },
   });
@@ -87,12 +92,14 @@ describeEachStore('audit entries batched per transition', (kind) => {
     const before = (await entries()).length;
     const count = 2 * AUDIT_ROWS_PER_STATEMENT + 1;
     auditInserts = 0;
+    auditTexts.clear();
     await db.transaction((tx) =>
       withAuditBatched(tx, async (batched) => {
         for (let n = 0; n < count; n++) await appendAudit(batched, tenantId, 'team.updated', { n });
       }),
     );
     assert.equal(auditInserts, 3);
+    assert.equal(auditTexts.size, 1, 'chunks of 500 and of 1 entry use one statement text, which the store prepares once');
     const written = await db.query<{ n: number }>(
       "SELECT (data->>'n')::int AS n FROM audit_entries WHERE tenant_id = $1 ORDER BY id OFFSET $2",
       [tenantId, before],
