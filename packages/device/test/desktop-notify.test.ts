@@ -12,7 +12,8 @@ test('notify-send is found on PATH and given the texts as arguments, never throu
     assert.equal(findNotifySend(join(dir, 'missing')), null);
     const log = join(dir, 'calls');
     const script = join(dir, 'notify-send');
-    writeFileSync(script, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a" >> '${log}'; done\n`);
+    // Written whole and then renamed, so the test never reads half a call.
+    writeFileSync(script, `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}.part' && mv '${log}.part' '${log}'\n`);
     chmodSync(script, 0o755);
     assert.equal(findNotifySend(`/nonexistent:${dir}`), script);
     const errors: string[] = [];
