@@ -62,7 +62,7 @@ export async function appendAudit(
  * the audit log.
  */
 export async function withAuditBatched<T>(tx: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  const batched: Queryable = { query: (sql, params) => tx.query(sql, params) };
+  const batched: Queryable = { query: (sql, params) => tx.query(sql, params), write: (sql, params) => tx.write(sql, params) };
   const held: AuditEntry[] = [];
   heldBack.set(batched, held);
   const result = await fn(batched);
@@ -82,7 +82,7 @@ export const AUDIT_ROWS_PER_STATEMENT = 500;
 async function writeAudit(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 1) {
     const [e] = entries as [AuditEntry];
-    await tx.query('INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ($1, $2, $3, $4)', [
+    await tx.write('INSERT INTO audit_entries (tenant_id, type, request_id, data) VALUES ($1, $2, $3, $4)', [
       e.tenantId,
       e.type,
       e.requestId,
@@ -92,7 +92,7 @@ async function writeAudit(tx: Queryable, entries: readonly AuditEntry[]): Promis
   }
   for (let from = 0; from < entries.length; from += AUDIT_ROWS_PER_STATEMENT) {
     const chunk = entries.slice(from, from + AUDIT_ROWS_PER_STATEMENT);
-    await tx.query(
+    await tx.write(
       `INSERT INTO audit_entries (tenant_id, type, request_id, data)
        SELECT tenant_id, type, request_id, data
          FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e (tenant_id, type, request_id, data, n)

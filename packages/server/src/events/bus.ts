@@ -9,7 +9,7 @@ export interface RequestChanged {
 
 /** Announces a request change to every instance; PostgreSQL delivers it only if the transaction commits. */
 export async function announceRequestChanged(tx: Queryable, change: RequestChanged): Promise<void> {
-  await tx.query('SELECT pg_notify($1, $2)', announcement(change));
+  await tx.write('SELECT pg_notify($1, $2)', announcement(change));
 }
 
 /**

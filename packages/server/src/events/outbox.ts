@@ -27,7 +27,7 @@ export async function recordEvent<T extends EventType>(
   requestId: string | null = null,
 ): Promise<string> {
   const id = `evt_${randomUUID().replaceAll('-', '')}`;
-  await tx.query('INSERT INTO events (id, tenant_id, type, request_id, payload) VALUES ($1, $2, $3, $4, $5)', [
+  await tx.write('INSERT INTO events (id, tenant_id, type, request_id, payload) VALUES ($1, $2, $3, $4, $5)', [
     id,
     tenantId,
     type,

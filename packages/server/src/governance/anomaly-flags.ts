@@ -134,7 +134,7 @@ export interface FlaggedDecision {
  */
 export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: readonly DetectedFlag[]): Promise<void> {
   if (flags.length === 0) return;
-  await tx.query(
+  await tx.write(
     `INSERT INTO mpa_flags (tenant_id, request_id, fingerprint, group_index, decision, kind, details, created_at)
      SELECT $1, $2, $3, $4, $5, k, dt, $8 FROM unnest($6::text[], $7::jsonb[]) AS t(k, dt)`,
     [

@@ -112,7 +112,7 @@ export async function createRequestIn(
   const fingerprints: string[] = [];
   const groupIndexes: number[] = [];
   resolved.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
-  await tx.query(
+  await tx.write(
     `INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending, created_at, expires_at)
      SELECT $1, f, g, true, $4, $5 FROM unnest($2::text[], $3::int[]) AS t(f, g)`,
     [id, fingerprints, groupIndexes, createdAt, expiresAt],
@@ -253,6 +253,8 @@ async function lockForTransition(
   row: RequestRow;
   events: EngineEvent[];
   held: HeldDecision[];
+  /** The devices that have decided on the request, held decisions included. */
+  decided: Set<string>;
   device: LockedDevice | null;
 }> {
   const [row] = known
@@ -293,12 +295,14 @@ async function lockForTransition(
   );
   const events: EngineEvent[] = [];
   let held: HeldDecision[] = [];
+  const decided = new Set<string>();
   let device: LockedDevice | null = null;
   for (const r of rows) {
     if (r.source === 'device') {
       device = { revoked_at: r.revoked_at, org_name: r.org_name, time_zone: r.time_zone, settings: settingsFromJson(r.settings) };
       continue;
     }
+    decided.add(r.fingerprint);
     const event = engineEvent(r.decision, r.group_index, r.decided_at.getTime(), r.raises_required);
     if (!r.held) events.push(event);
     else
@@ -321,7 +325,7 @@ async function lockForTransition(
     const state = evaluate(policyOf(row), events, now);
     if (state.status === 'timeout') await applyTransition(tx, row, state);
   }
-  return { row, events, held, device };
+  return { row, events, held, decided, device };
 }
 
 const engineEvent = (decision: Decision, groupIndex: number, at: number, raisesRequired: boolean): EngineEvent =>
@@ -389,14 +393,14 @@ async function flushHeld(tx: Queryable, row: RequestRow, held: HeldDecision[], a
       h.flags,
     );
   }
-  await tx.query('UPDATE mpa_decisions SET held = false, held_flags = NULL WHERE request_id = $1 AND held', [row.id]);
-  await tx.query('UPDATE mpa_requests SET release_due_at = NULL WHERE id = $1', [row.id]);
+  await tx.write('UPDATE mpa_decisions SET held = false, held_flags = NULL WHERE request_id = $1 AND held', [row.id]);
+  await tx.write('UPDATE mpa_requests SET release_due_at = NULL WHERE id = $1', [row.id]);
   row.release_due_at = null;
 }
 
 /** Persists a new engine state with its outbox event, audit entry and announcement. */
 async function applyTransition(tx: Queryable, row: RequestRow, state: EngineState): Promise<void> {
-  await tx.query(
+  await tx.write(
     `WITH updated AS (
        UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1 RETURNING 1
      )
@@ -412,7 +416,7 @@ async function applyTransition(tx: Queryable, row: RequestRow, state: EngineStat
   );
   const changedStatus = state.status !== row.status;
   if (changedStatus && state.status !== 'pending')
-    await tx.query('UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending', [row.id]);
+    await tx.write('UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending', [row.id]);
   row.status = state.status;
   row.groups_satisfied = state.groupsSatisfied;
   row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
@@ -488,23 +492,25 @@ export const RECORD_DECISION = storeProcedure(import.meta.url, 'RECORD_DECISION'
 
 async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
   return transitionOrRefuse(db, async (tx) => {
-    const { row, events, held, device } = await lockForTransition(tx, d.requestId, now, {
+    const { row, events, held, decided, device } = await lockForTransition(tx, d.requestId, now, {
       deviceFingerprint: d.fingerprint,
       known: d.request,
     });
     if (row.status !== 'pending') return completedError(row);
     const at = serialTime([...events, ...held.map((h) => h.event)], now);
     if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
+    // Every decision on the request is recorded under its row lock, so this read is complete.
+    if (decided.has(d.fingerprint)) throw new ApiError('already_decided', 'this device has already decided on this request');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
     const { settings } = device;
     const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings, device.time_zone ?? settings.time_zone) : null;
     const raisesRequired = judged?.raisesRequired ?? false;
     const release = settings.decision_release;
     const hold = release !== null && !(d.decision === 'deny' && release.deny_immediately);
-    const [inserted] = await tx.query<{ decided_at: Date }>(
+    await tx.write(
       `INSERT INTO mpa_decisions (request_id, fingerprint, group_index, decision, payload, signature, decided_at, network, client, raises_required,
                                   held, held_flags)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (request_id, fingerprint) DO NOTHING RETURNING decided_at`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
         row.id,
         d.fingerprint,
@@ -520,13 +526,12 @@ async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number
         hold ? JSON.stringify(judged?.flags ?? []) : null,
       ],
     );
-    if (!inserted) throw new ApiError('already_decided', 'this device has already decided on this request');
     if (hold) {
       // Recorded and answered now; released (counted, audited, announced) at the next boundary,
       // or at the request's expiry if that comes first.
       if (!row.release_due_at) {
         const due = Math.min(nextBoundary(at, release.batch_seconds), row.expires_at.getTime());
-        await tx.query('UPDATE mpa_requests SET release_due_at = $2 WHERE id = $1', [row.id, new Date(due)]);
+        await tx.write('UPDATE mpa_requests SET release_due_at = $2 WHERE id = $1', [row.id, new Date(due)]);
         row.release_due_at = new Date(due);
       }
       return deviceView(row, { groupIndex, orgName: device.org_name, myDecision: d.decision }, now);

@@ -33,7 +33,7 @@ async function enqueue(
   kind: NotificationKind,
   at: Date | null,
 ): Promise<void> {
-  await tx.query(
+  await tx.write(
     `WITH inserted AS (
        INSERT INTO notifications (id, tenant_id, request_id, event_key, kind, fingerprint, channel, target, next_attempt_at, created_at)
        SELECT gen_random_uuid(), $1, $2, $3, $4, t.fingerprint, t.channel, t.target, coalesce($6::timestamptz, now()), coalesce($6::timestamptz, now())

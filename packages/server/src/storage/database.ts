@@ -2,6 +2,12 @@ export type Row = Record<string, unknown>;
 
 export interface Queryable {
   query<T extends object = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Runs a statement whose result the caller does not read. In a transaction on PostgreSQL it is
+   * sent with the transaction's next statement or its COMMIT, in one round trip, and a failure
+   * surfaces there (failing the transaction as it would have anyway); elsewhere it runs at once.
+   */
+  write(sql: string, params?: unknown[]): Promise<void>;
 }
 
 /** A connection inside a transaction; `exec` runs a whole SQL script (several statements, dollar-quoted bodies) as written. */

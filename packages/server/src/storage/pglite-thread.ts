@@ -61,6 +61,7 @@ export async function openPgliteThread(dataDir: string | undefined, { template =
 
   const queryOn = (tx: number | null): Queryable => ({
     query: <T extends object>(sql: string, params?: unknown[]) => call<T[]>({ op: 'query', tx, sql, params }),
+    write: async (sql, params) => void (await call({ op: 'query', tx, sql, params })),
   });
   return {
     kind: 'pglite',

@@ -83,11 +83,14 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
       await pg._checkReady();
       return pg._runExclusiveTransaction(() => query(sql, params));
     },
+    write: async (sql, params) => void (await db.query(sql, params)),
     transaction: (fn) =>
       pg
         .transaction((tx) =>
           fn({
             query: (sql, params) => (tx.closed ? Promise.reject(new Error('Transaction is closed')) : query(sql, params)),
+            write: async (sql, params) =>
+              void (await (tx.closed ? Promise.reject(new Error('Transaction is closed')) : query(sql, params))),
             exec: async (script) => void (await tx.exec(script).catch((err: unknown) => Promise.reject(withoutStatementData(err)))),
           }),
         )

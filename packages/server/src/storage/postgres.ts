@@ -1,12 +1,6 @@
 import pg from 'pg';
-import {
-  RECONNECTED_CHANNEL,
-  StorageUnavailableError,
-  withoutStatementData,
-  type Database,
-  type NotificationHandler,
-  type Queryable,
-} from './database.js';
+import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler } from './database.js';
+import { runBatch, type Statement } from './postgres-batch.js';
 import { preparedNames } from './prepared-names.js';
 
 const CONNECTION_ERROR_CODES = new Set([
@@ -55,45 +49,66 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
   // the pool's: without one of its own, a restart of the server (57P01) would be an unhandled
   // 'error' event and end the process. The query in flight fails by itself and is translated.
   pool.on('connect', (client) => client.on('error', () => {}));
-  // Statements with parameters are prepared (prepared-names.ts); pg runs those without in one simple query.
-  const preparedName = preparedNames();
-  const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<T extends object>(sql: string, params?: unknown[]) {
-      try {
-        const name = params ? preparedName(sql) : undefined;
-        return (await q.query<T>(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
-      } catch (err) {
-        throw translate(err);
-      }
-    },
-  });
+  const statements = new PreparedStatements();
+  const connect = async (): Promise<pg.PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (err) {
+      throw translate(err);
+    }
+  };
   const listener = new ChannelListener(connectionString);
 
   const db: Database = {
     kind: 'postgres',
-    ...wrap(pool),
-    async transaction(fn) {
-      let client: pg.PoolClient;
+    async query<T extends object>(sql: string, params?: unknown[]) {
+      const client = await connect();
+      let broken = false;
       try {
-        client = await pool.connect();
+        return (await statements.run(client, [{ sql, params }]))[0] as T[];
       } catch (err) {
+        broken = isConnectionError(err) || statements.uncertain(client);
         throw translate(err);
+      } finally {
+        client.release(broken);
       }
+    },
+    write: async (sql, params) => void (await db.query(sql, params)),
+    async transaction(fn) {
+      const client = await connect();
       let broken = false;
       const markBroken = () => (broken = true);
       client.on('error', markBroken);
+      // BEGIN and the writes wait for the next statement that is read, or for COMMIT, and go with it.
+      let waiting: SqlStatement[] = [{ sql: 'BEGIN' }];
+      let begun = false;
+      /** Sends what waits, and `last` if given, in one round trip; returns the rows of the last statement. */
+      const send = async (last?: SqlStatement): Promise<object[]> => {
+        const batch = last ? [...waiting, last] : waiting;
+        waiting = [];
+        begun = true;
+        if (batch.length === 0) return [];
+        try {
+          return (await statements.run(client, batch)).at(-1)!;
+        } catch (err) {
+          throw translate(err);
+        }
+      };
       try {
-        await client.query('BEGIN');
         const result = await fn({
-          ...wrap(client),
-          // Without parameters pg uses the simple query protocol, which runs a script of several statements.
-          exec: async (script) => void (await client.query(script).catch((err: unknown) => Promise.reject(translate(err)))),
+          query: async <T extends object>(sql: string, params?: unknown[]) => (await send({ sql, params })) as T[],
+          write: async (sql, params) => void waiting.push({ sql, params }),
+          // pg sends a string alone in one simple query, which runs a script of several statements.
+          exec: async (script) => {
+            await send();
+            await client.query(script).catch((err: unknown) => Promise.reject(translate(err)));
+          },
         });
-        await client.query('COMMIT');
+        await send({ sql: 'COMMIT' });
         return result;
       } catch (err) {
-        broken = isConnectionError(err) || err instanceof StorageUnavailableError;
-        if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+        broken = broken || isConnectionError(err) || err instanceof StorageUnavailableError || statements.uncertain(client);
+        if (!broken && begun) await client.query('ROLLBACK').catch(() => (broken = true));
         throw translate(err);
       } finally {
         client.removeListener('error', markBroken);
@@ -109,6 +124,47 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
     },
   };
   return db;
+}
+
+interface SqlStatement {
+  sql: string;
+  params?: unknown[] | undefined;
+}
+
+/**
+ * Runs statements in batches (postgres-batch.ts), each statement with parameters as a named
+ * prepared statement (prepared-names.ts), prepared in the batch that first runs it on a connection.
+ * A failed batch leaves unknown which of its statements were prepared: that connection is not reused.
+ */
+class PreparedStatements {
+  private readonly preparedName = preparedNames();
+  private readonly prepared = new WeakMap<pg.PoolClient, Set<string>>();
+  private readonly unsure = new WeakSet<pg.PoolClient>();
+
+  async run(client: pg.PoolClient, batch: readonly SqlStatement[]): Promise<object[][]> {
+    let known = this.prepared.get(client);
+    if (!known) this.prepared.set(client, (known = new Set()));
+    const preparing: string[] = [];
+    const statements: Statement[] = batch.map(({ sql, params }) => {
+      const name = params ? this.preparedName(sql) : undefined;
+      const prepare = name !== undefined && !known.has(name) && !preparing.includes(name);
+      if (prepare) preparing.push(name);
+      return { text: sql, values: params, name, prepare };
+    });
+    try {
+      const rows = await runBatch(client, statements);
+      for (const name of preparing) known.add(name);
+      return rows;
+    } catch (err) {
+      if (preparing.length > 0) this.unsure.add(client);
+      throw err;
+    }
+  }
+
+  /** Whether a failed batch left the connection's prepared statements unknown. */
+  uncertain(client: pg.PoolClient): boolean {
+    return this.unsure.has(client);
+  }
 }
 
 /** Keeps one LISTEN connection alive, reconnecting with backoff and re-subscribing. */

@@ -89,6 +89,7 @@ function inSavepoints(tx: Transaction): Database {
   const shared: Database = {
     kind: 'pglite',
     query: (sql, params) => unit(() => tx.query(sql, params)),
+    write: (sql, params) => unit(() => tx.write(sql, params)),
     transaction: (fn) => unit(() => fn(tx)),
     runProcedure: (procedure, ...args) => procedure.run(shared, ...args),
     listen: () => Promise.reject(new Error('a store procedure cannot listen')),

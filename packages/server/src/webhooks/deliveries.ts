@@ -18,7 +18,7 @@ export async function enqueueDeliveries(
   tx: Queryable,
   event: { id: string; tenantId: string; type: string; requestId: string | null },
 ): Promise<void> {
-  await tx.query(
+  await tx.write(
     `WITH inserted AS (
        INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, request_id, next_attempt_at, created_at)
        SELECT gen_random_uuid(), e.id, e.tenant_id, $2, $3, $4, now(), now()

@@ -27,14 +27,15 @@ describeEachStore('audit entries batched per transition', (kind) => {
   let auditInserts = 0;
   /** The texts of those inserts: each is a statement the store prepares and keeps. */
   const auditTexts = new Set<string>();
+  const count = (sql: string) => {
+    if (sql.startsWith('INSERT INTO audit_entries')) {
+      auditInserts++;
+      auditTexts.add(sql);
+    }
+  };
   const counting = (q: Queryable): Queryable => ({
-    query: (sql, params) => {
-      if (sql.startsWith('INSERT INTO audit_entries')) {
-        auditInserts++;
-        auditTexts.add(sql);
-      }
-      return q.query(sql, params);
-    },
+    query: (sql, params) => (count(sql), q.query(sql, params)),
+    write: (sql, params) => (count(sql), q.write(sql, params)),
   });
   let db: Database;
   const devices = [new TestDevice('Alice'), new TestDevice('Bob'), new TestDevice('Carol')] as const;

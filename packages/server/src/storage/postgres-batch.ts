@@ -1,0 +1,70 @@
+import pg from 'pg';
+// @ts-expect-error pg ships no types for lib/utils.js, whose prepareValue its own Query binds values with
+import pgUtils from 'pg/lib/utils.js';
+
+const { prepareValue } = pgUtils as { prepareValue(value: unknown): unknown };
+
+/** A statement as the PostgreSQL adapter runs it: named when it is prepared on its connection. */
+export interface Statement {
+  text: string;
+  values: unknown[] | undefined;
+  /** The prepared statement's name; none: parsed anew, unnamed. */
+  name: string | undefined;
+  /** Whether to prepare it under its name first (it is not prepared on the connection yet). */
+  prepare: boolean;
+}
+
+/** The wire messages a batch writes, from pg's Connection (the ones pg's own Query and pg-cursor use). */
+interface WireConnection {
+  stream: { cork(): void; uncork(): void };
+  parse(query: { text: string; name: string; types: unknown[] }): void;
+  bind(config: { portal: string; statement: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void;
+  describe(message: { type: 'P'; name: string }): void;
+  execute(config: { portal: string }): void;
+  sync(): void;
+}
+
+type Results = pg.QueryResult[] | pg.QueryResult;
+
+/**
+ * Several statements sent in one write and answered in one: each is bound and executed in turn,
+ * then one Sync ends them, so the server runs them in order (each sees what the ones before it
+ * wrote) and stops at the first error, which fails the batch. pg's Query parses the answers, one
+ * result per statement.
+ */
+class StatementBatch extends pg.Query {
+  constructor(
+    private readonly statements: readonly Statement[],
+    callback: (err: Error | undefined, results: Results) => void,
+  ) {
+    super({ text: statements.map((s) => s.text).join(';\n') }, callback as never);
+  }
+
+  override submit = (connection: unknown): void => {
+    const wire = connection as WireConnection;
+    wire.stream.cork();
+    try {
+      for (const s of this.statements) {
+        if (s.name === undefined || s.prepare) wire.parse({ text: s.text, name: s.name ?? '', types: [] });
+        wire.bind({ portal: '', statement: s.name ?? '', values: s.values ?? [], valueMapper: prepareValue });
+        wire.describe({ type: 'P', name: '' });
+        wire.execute({ portal: '' });
+      }
+      wire.sync();
+    } finally {
+      wire.stream.uncork();
+    }
+  };
+}
+
+/** Runs the statements in one round trip and returns each one's rows. */
+export function runBatch(client: pg.PoolClient, statements: readonly Statement[]): Promise<object[][]> {
+  return new Promise((resolve, reject) => {
+    void client.query(
+      new StatementBatch(statements, (err, results) => {
+        if (err) reject(err);
+        else resolve((Array.isArray(results) ? results : [results]).map((r) => r.rows));
+      }),
+    );
+  });
+}
