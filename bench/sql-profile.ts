@@ -48,21 +48,31 @@ fs.fsyncSync = (fd: number) => {
   fsyncMs += performance.now() - t;
   fsyncs++;
 };
+/** Statements read (each a round trip on PostgreSQL) and written (sent with the next one, where the build defers them). */
+let reads = 0;
+let writes = 0;
+async function timing<T>(sql: string, run: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  const f0 = fsyncMs;
+  try {
+    return await run();
+  } finally {
+    const key = sql.replace(/\s+/g, ' ').trim().slice(0, 80);
+    const s = stats.get(key) ?? { n: 0, ms: 0 };
+    s.n++;
+    s.ms += performance.now() - t - (fsyncMs - f0);
+    stats.set(key, s);
+  }
+}
 const timed = (q: Queryable): Queryable => ({
-  async query<T extends object>(sql: string, params?: unknown[]) {
-    const t = performance.now();
-    const f0 = fsyncMs;
-    try {
-      return await q.query<T>(sql, params);
-    } finally {
-      const key = sql.replace(/\s+/g, ' ').trim().slice(0, 80);
-      const s = stats.get(key) ?? { n: 0, ms: 0 };
-      s.n++;
-      s.ms += performance.now() - t - (fsyncMs - f0);
-      stats.set(key, s);
-    }
-  },
+  query: <T extends object>(sql: string, params?: unknown[]) => (reads++, timing(sql, () => q.query<T>(sql, params))),
+  write: (sql: string, params?: unknown[]) => (writes++, timing(sql, () => q.write(sql, params))),
 });
+/**
+ * Round trips on PostgreSQL: each read; BEGIN and COMMIT each on a build that sends every statement
+ * at once, only COMMIT (with the writes before it) on one that defers writes, BEGIN going with the first read.
+ */
+const roundTrips = () => reads + transactions * (writes > 0 ? 1 : 2);
 let txMs = 0;
 let transactions = 0;
 const db: Database = {
@@ -88,6 +98,7 @@ await insertDevices(db, tenant.id, pool);
 const random = seededRandom(1);
 stats.clear();
 transactions = 0;
+reads = writes = 0;
 const tasks: Array<{ id: string; digest: string; fp: string }> = [];
 const creationStart = performance.now();
 for (let i = 0; i < count / 3; i++) {
@@ -105,7 +116,7 @@ const creations = Math.ceil(count / 3);
 const creationMs = (performance.now() - creationStart) / creations;
 const creationStatements = [...stats.values()].reduce((a, s) => a + s.n, 0) / creations;
 console.log(
-  `request creation (5 groups of 3 approvers), one at a time: ${creationMs.toFixed(2)} ms each; ${creationStatements.toFixed(1)} statements each in ${(transactions / creations).toFixed(1)} transaction(s) (round trips on PostgreSQL: statements + BEGIN + COMMIT)`,
+  `request creation (5 groups of 3 approvers), one at a time: ${creationMs.toFixed(2)} ms each; ${creationStatements.toFixed(1)} statements each in ${(transactions / creations).toFixed(1)} transaction(s); ${(roundTrips() / creations).toFixed(1)} round trips on PostgreSQL`,
 );
 for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms))
   console.log(`  ${(s.n / creations).toFixed(1).padStart(5)}×  ${(s.ms / creations).toFixed(3)} ms/creation  ${k}`);
@@ -114,22 +125,25 @@ fsyncMs = 0;
 fsyncs = 0;
 txMs = 0;
 transactions = 0;
+reads = writes = 0;
 const byFp = new Map(pool.map((d) => [d.fingerprint, d]));
 // As the route passes it: every decision over HTTP has an origin, judged for anomaly flags.
 const ORIGIN = { ip: '127.0.0.1', userAgent: 'sigil-bench/1.0', via: 'device_key' } as const;
 const serverId = 'f'.repeat(64);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
+const postgresCpu0 = postgresCpuMs();
 for (const t of shuffle(tasks, random)) {
   const b = decisionBody(byFp.get(t.fp)!, serverId, t.id, t.digest);
   await submitDecision(db, serverId, t.id, b.payload, b.signature, Date.now(), ORIGIN);
 }
 const total = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
+const postgresCpu = postgresCpuMs() - postgresCpu0;
 const n = tasks.length;
 console.log(`${kind}, ${serverDir}`);
 console.log(
-  `${n} decisions, one at a time: ${(total / n).toFixed(2)} ms each (${((n * 1000) / total).toFixed(0)}/s), CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms each (this process${kind === 'pglite' ? ', the database included' : ''}); ${[...stats.values()].reduce((a, s) => a + s.n, 0) / n} statements each in ${(transactions / n).toFixed(1)} transaction(s); transaction ${(txMs / n).toFixed(2)} ms incl. fsync ${(fsyncMs / n).toFixed(2)} ms (${(fsyncs / n).toFixed(1)} per decision)`,
+  `${n} decisions, one at a time: ${(total / n).toFixed(2)} ms each (${((n * 1000) / total).toFixed(0)}/s), CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms each (this process${kind === 'pglite' ? ', the database included' : `; PostgreSQL's processes ${(postgresCpu / n).toFixed(2)} ms`}); ${[...stats.values()].reduce((a, s) => a + s.n, 0) / n} statements each in ${(transactions / n).toFixed(1)} transaction(s), ${(roundTrips() / n).toFixed(1)} round trips on PostgreSQL; transaction ${(txMs / n).toFixed(2)} ms incl. fsync ${(fsyncMs / n).toFixed(2)} ms (${(fsyncs / n).toFixed(1)} per decision)`,
 );
 let sum = 0;
 for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) {
@@ -141,3 +155,19 @@ console.log(
 );
 await raw.close();
 await store.dispose();
+
+/** CPU time of this machine's PostgreSQL server processes so far, in ms (Linux; clock ticks of 10 ms). */
+function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10;
+}
