@@ -48,9 +48,19 @@ fs.fsyncSync = (fd: number) => {
   fsyncMs += performance.now() - t;
   fsyncs++;
 };
-/** Statements read (each a round trip on PostgreSQL) and written (sent with the next one, where the build defers them). */
+/**
+ * Reads (each a round trip on PostgreSQL; reads started together, before any of them is answered,
+ * share one on a build that sends them together) and writes (sent with the next read, where the build defers them).
+ */
 let reads = 0;
 let writes = 0;
+let readStartedThisTurn = false;
+function countRead(): void {
+  if (readStartedThisTurn) return;
+  reads++;
+  readStartedThisTurn = true;
+  queueMicrotask(() => (readStartedThisTurn = false));
+}
 async function timing<T>(sql: string, run: () => Promise<T>): Promise<T> {
   const t = performance.now();
   const f0 = fsyncMs;
@@ -65,7 +75,7 @@ async function timing<T>(sql: string, run: () => Promise<T>): Promise<T> {
   }
 }
 const timed = (q: Queryable): Queryable => ({
-  query: <T extends object>(sql: string, params?: unknown[]) => (reads++, timing(sql, () => q.query<T>(sql, params))),
+  query: <T extends object>(sql: string, params?: unknown[]) => (countRead(), timing(sql, () => q.query<T>(sql, params))),
   write: (sql: string, params?: unknown[]) => (writes++, timing(sql, () => q.write(sql, params))),
 });
 /**

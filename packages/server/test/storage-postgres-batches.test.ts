@@ -56,6 +56,37 @@ describePostgres('statements sent together on PostgreSQL', () => {
     assert.deepEqual(await rows(), [{ id: 1, note: 'one, then more' }]);
   });
 
+  test('reads started together share one round trip, and run in the order they were started', async () => {
+    const [inserted, seen] = await db.transaction((tx) =>
+      Promise.all([
+        tx.query<{ id: number }>('INSERT INTO batch_rows (id, note) VALUES ($1, $2) RETURNING id', [3, 'three']),
+        tx.query<{ note: string }>('SELECT note FROM batch_rows WHERE id = $1', [3]),
+      ]),
+    );
+    assert.deepEqual(inserted, [{ id: 3 }]);
+    assert.deepEqual(seen, [{ note: 'three' }], 'the second read sees the row the first inserted');
+    assert.equal(roundTrips, 2, 'BEGIN and both reads; then COMMIT');
+  });
+
+  test('when one of the reads sent together fails, all of them fail, and nothing is written', async () => {
+    await db.query('INSERT INTO batch_rows (id, note) VALUES ($1, $2)', [5, 'taken']);
+    const outcomes = await db
+      .transaction(async (tx) => {
+        const settled = await Promise.allSettled([
+          tx.query('INSERT INTO batch_rows (id, note) VALUES ($1, $2) RETURNING id', [6, 'lost']),
+          tx.query('INSERT INTO batch_rows (id, note) VALUES ($1, $2) RETURNING id', [5, 'duplicate']),
+          tx.query('SELECT count(*) FROM batch_rows'),
+        ]);
+        throw Object.assign(new Error('reads failed'), { settled });
+      })
+      .catch((err: { settled: PromiseSettledResult<unknown>[] }) => err.settled);
+    assert.deepEqual(
+      outcomes.map((o) => o.status === 'rejected' && (o.reason as { code?: string }).code),
+      ['23505', '23505', '23505'],
+    );
+    assert.deepEqual(await rows(), [{ id: 5, note: 'taken' }]);
+  });
+
   test('a failed write fails the statement it went with, and the transaction writes nothing', async () => {
     await db.query('INSERT INTO batch_rows (id, note) VALUES ($1, $2)', [7, 'before']);
     await assert.rejects(

@@ -81,8 +81,14 @@ export async function createRequestIn(
     if (existing) return { row: existing, replayed: true };
   }
   const resolved = await resolvePolicy(tx, tenantId, policy);
-  await checkApproversPaired(tx, tenantId, resolved.groups);
-  await checkPendingQuota(tx, resolved.groups, maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE, now);
+  // The quota is read right after the pairings are locked, in the same round trip on PostgreSQL;
+  // a pairing that fails its check is reported before the quota.
+  const [paired, quota] = await Promise.allSettled([
+    checkApproversPaired(tx, tenantId, resolved.groups),
+    checkPendingQuota(tx, resolved.groups, maxPendingPerDevice ?? DEFAULT_MAX_PENDING_PER_DEVICE, now),
+  ]);
+  if (paired.status === 'rejected') throw paired.reason;
+  if (quota.status === 'rejected') throw quota.reason;
   const id = randomUUID();
   const createdAt = new Date(now);
   const expiresAt = new Date(now + resolved.expires_in_seconds * 1000);
@@ -228,10 +234,8 @@ interface LockedDevice {
 
 /**
  * Locks the request row and brings a pending request up to date: releases its held decisions
- * once their release is due, and times it out past its expiry.
- * After the lock, one statement reads the recorded decisions (in the order the store serialised
- * them) and, for a decision, the deciding device's pairing and organisation name: one round trip
- * instead of two. `events` are the released decisions, `held` those still held.
+ * once their release is due, and times it out past its expiry. `events` are the released
+ * decisions, `held` those still held.
  */
 async function lockForTransition(
   tx: Queryable,
@@ -257,42 +261,19 @@ async function lockForTransition(
   decided: Set<string>;
   device: LockedDevice | null;
 }> {
-  const [row] = known
-    ? (await tx.query<Pick<RequestRow, MutableColumn>>(`SELECT ${MUTABLE_COLUMNS} FROM mpa_requests WHERE id = $1 FOR UPDATE`, [id])).map(
-        (mutable): RequestRow => ({ ...known, ...mutable }),
-      )
-    : await tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`, [
+  const lock = known
+    ? tx
+        .query<Pick<RequestRow, MutableColumn>>(`SELECT ${MUTABLE_COLUMNS} FROM mpa_requests WHERE id = $1 FOR UPDATE`, [id])
+        .then((rows) => rows.map((mutable): RequestRow => ({ ...known, ...mutable })))
+    : tx.query<RequestRow>(`SELECT ${COLUMNS} FROM mpa_requests WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2) FOR UPDATE`, [
         id,
         tenantId ?? null,
       ]);
+  // A known request's decisions are read together with the lock (one round trip on PostgreSQL);
+  // they are read after it all the same, so they include every decision committed before it.
+  const [[row], readTogether] = await Promise.all([lock, known ? decisionsAndDevice(tx, id, known.tenant_id, deviceFingerprint) : null]);
   if (!row || (tenantId !== undefined && row.tenant_id !== tenantId)) throw notFound('MPA request');
-  const rows = await tx.query<{
-    source: 'decision' | 'device';
-    group_index: number;
-    decision: Decision;
-    decided_at: Date;
-    raises_required: boolean;
-    held: boolean;
-    fingerprint: string;
-    payload: unknown;
-    signature: string;
-    held_flags: DetectedFlag[] | null;
-    revoked_at: Date | null;
-    org_name: string;
-    time_zone: string | null;
-    settings: Parameters<typeof settingsFromJson>[0];
-  }>(
-    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, raises_required, held, fingerprint,
-             CASE WHEN held THEN payload END AS payload, CASE WHEN held THEN signature END AS signature, held_flags,
-             NULL::timestamptz AS revoked_at, NULL AS org_name, NULL AS time_zone, NULL::jsonb AS settings
-        FROM mpa_decisions WHERE request_id = $1)
-     UNION ALL
-     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name, dev.time_zone, ${settingsJson('g')}
-        FROM devices dev JOIN tenants t ON t.id = dev.tenant_id LEFT JOIN governance_settings g ON g.tenant_id = dev.tenant_id
-       WHERE dev.tenant_id = $2 AND dev.fingerprint = $3)
-     ORDER BY source DESC, seq`,
-    [id, row.tenant_id, deviceFingerprint ?? null],
-  );
+  const rows = readTogether ?? (await decisionsAndDevice(tx, id, row.tenant_id, deviceFingerprint));
   const events: EngineEvent[] = [];
   let held: HeldDecision[] = [];
   const decided = new Set<string>();
@@ -326,6 +307,40 @@ async function lockForTransition(
     if (state.status === 'timeout') await applyTransition(tx, row, state);
   }
   return { row, events, held, decided, device };
+}
+
+/**
+ * A request's recorded decisions, in the order the store serialised them, and, for a decision, the
+ * deciding device's pairing and organisation name: one statement instead of two.
+ */
+function decisionsAndDevice(tx: Queryable, id: string, tenantId: string, deviceFingerprint: string | undefined) {
+  return tx.query<{
+    source: 'decision' | 'device';
+    group_index: number;
+    decision: Decision;
+    decided_at: Date;
+    raises_required: boolean;
+    held: boolean;
+    fingerprint: string;
+    payload: unknown;
+    signature: string;
+    held_flags: DetectedFlag[] | null;
+    revoked_at: Date | null;
+    org_name: string;
+    time_zone: string | null;
+    settings: Parameters<typeof settingsFromJson>[0];
+  }>(
+    `(SELECT 'decision' AS source, seq, group_index, decision, decided_at, raises_required, held, fingerprint,
+             CASE WHEN held THEN payload END AS payload, CASE WHEN held THEN signature END AS signature, held_flags,
+             NULL::timestamptz AS revoked_at, NULL AS org_name, NULL AS time_zone, NULL::jsonb AS settings
+        FROM mpa_decisions WHERE request_id = $1)
+     UNION ALL
+     (SELECT 'device', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, dev.revoked_at, t.name, dev.time_zone, ${settingsJson('g')}
+        FROM devices dev JOIN tenants t ON t.id = dev.tenant_id LEFT JOIN governance_settings g ON g.tenant_id = dev.tenant_id
+       WHERE dev.tenant_id = $2 AND dev.fingerprint = $3)
+     ORDER BY source DESC, seq`,
+    [id, tenantId, deviceFingerprint ?? null],
+  );
 }
 
 const engineEvent = (decision: Decision, groupIndex: number, at: number, raisesRequired: boolean): EngineEvent =>

@@ -79,36 +79,24 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
       let broken = false;
       const markBroken = () => (broken = true);
       client.on('error', markBroken);
-      // BEGIN and the writes wait for the next statement that is read, or for COMMIT, and go with it.
-      let waiting: SqlStatement[] = [{ sql: 'BEGIN' }];
-      let begun = false;
-      /** Sends what waits, and `last` if given, in one round trip; returns the rows of the last statement. */
-      const send = async (last?: SqlStatement): Promise<object[]> => {
-        const batch = last ? [...waiting, last] : waiting;
-        waiting = [];
-        begun = true;
-        if (batch.length === 0) return [];
-        try {
-          return (await statements.run(client, batch)).at(-1)!;
-        } catch (err) {
-          throw translate(err);
-        }
-      };
+      const tx = new TransactionStatements(client, statements);
       try {
         const result = await fn({
-          query: async <T extends object>(sql: string, params?: unknown[]) => (await send({ sql, params })) as T[],
-          write: async (sql, params) => void waiting.push({ sql, params }),
+          query: async <T extends object>(sql: string, params?: unknown[]) => (await tx.read({ sql, params })) as T[],
+          write: async (sql, params) => tx.write({ sql, params }),
           // pg sends a string alone in one simple query, which runs a script of several statements.
           exec: async (script) => {
-            await send();
+            await tx.send();
             await client.query(script).catch((err: unknown) => Promise.reject(translate(err)));
           },
         });
-        await send({ sql: 'COMMIT' });
+        tx.write({ sql: 'COMMIT' });
+        await tx.send();
         return result;
       } catch (err) {
+        tx.end();
         broken = broken || isConnectionError(err) || err instanceof StorageUnavailableError || statements.uncertain(client);
-        if (!broken && begun) await client.query('ROLLBACK').catch(() => (broken = true));
+        if (!broken && tx.begun) await client.query('ROLLBACK').catch(() => (broken = true));
         throw translate(err);
       } finally {
         client.removeListener('error', markBroken);
@@ -132,6 +120,72 @@ interface SqlStatement {
 }
 
 /**
+ * A transaction's statements on its connection. BEGIN and the writes wait; when a statement is read,
+ * everything waiting goes with it in one round trip, sent once the current microtasks have run, so
+ * that reads started together (Promise.all) share it too. COMMIT takes what is left. Statements run
+ * in the order they were made, batch after batch.
+ */
+class TransactionStatements {
+  private waiting: Array<{ statement: SqlStatement; answer?: { resolve(rows: object[]): void; reject(err: unknown): void } }> = [
+    { statement: { sql: 'BEGIN' } },
+  ];
+  private scheduled = false;
+  private over = false;
+  /** Whether BEGIN has been sent. */
+  begun = false;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly statements: PreparedStatements,
+  ) {}
+
+  read(statement: SqlStatement): Promise<object[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ statement, answer: { resolve, reject } });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        // A failure reaches the reads of the batch, which reject with it.
+        this.send().catch(() => {});
+      });
+    });
+  }
+
+  write(statement: SqlStatement): void {
+    this.waiting.push({ statement });
+  }
+
+  /** Nothing more is sent: the transaction failed, and what was not sent is dropped. */
+  end(): void {
+    this.over = true;
+  }
+
+  /** Sends everything waiting, in one round trip; resolves once it is answered. */
+  async send(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    if (batch.length === 0) return;
+    if (this.over) {
+      for (const w of batch) w.answer?.reject(new Error('the transaction is over'));
+      return;
+    }
+    this.begun = true;
+    try {
+      const rows = await this.statements.run(
+        this.client,
+        batch.map((w) => w.statement),
+      );
+      batch.forEach((w, i) => w.answer?.resolve(rows[i]!));
+    } catch (err) {
+      const translated = translate(err);
+      for (const w of batch) w.answer?.reject(translated);
+      throw translated;
+    }
+  }
+}
+
+/**
  * Runs statements in batches (postgres-batch.ts), each statement with parameters as a named
  * prepared statement (prepared-names.ts), prepared in the batch that first runs it on a connection.
  * A failed batch leaves unknown which of its statements were prepared: that connection is not reused.
@@ -145,16 +199,18 @@ class PreparedStatements {
     let known = this.prepared.get(client);
     if (!known) this.prepared.set(client, (known = new Set()));
     const preparing: string[] = [];
+    // Counted as prepared from now on: a batch sent behind this one, before its answer, must not prepare them again.
     const statements: Statement[] = batch.map(({ sql, params }) => {
       const name = params ? this.preparedName(sql) : undefined;
-      const prepare = name !== undefined && !known.has(name) && !preparing.includes(name);
-      if (prepare) preparing.push(name);
+      const prepare = name !== undefined && !known.has(name);
+      if (prepare) {
+        known.add(name);
+        preparing.push(name);
+      }
       return { text: sql, values: params, name, prepare };
     });
     try {
-      const rows = await runBatch(client, statements);
-      for (const name of preparing) known.add(name);
-      return rows;
+      return await runBatch(client, statements);
     } catch (err) {
       if (preparing.length > 0) this.unsure.add(client);
       throw err;
