@@ -152,6 +152,20 @@ describePostgres('statements sent together on PostgreSQL', () => {
     );
   });
 
+  test('a value that cannot be sent fails its transaction before anything is written, and the store stays usable', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.write('INSERT INTO batch_rows (id, note) VALUES ($1, $2)', [1, 'never written']);
+        await tx.query('SELECT $1::jsonb AS doc', [circular]);
+      }),
+      /circular/i,
+    );
+    assert.deepEqual(await rows(), []);
+    assert.deepEqual(await db.query('SELECT $1::int + 1 AS n', [41]), [{ n: 42 }]);
+  });
+
   test('a script run with exec sees the writes before it', async () => {
     await db.transaction(async (tx) => {
       await tx.write('INSERT INTO batch_rows (id, note) VALUES ($1, $2)', [1, 'one']);

@@ -18,7 +18,7 @@ export interface Statement {
 interface WireConnection {
   stream: { cork(): void; uncork(): void };
   parse(query: { text: string; name: string; types: unknown[] }): void;
-  bind(config: { portal: string; statement: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void;
+  bind(config: { portal: string; statement: string; values: unknown[] }): void;
   describe(message: { type: 'P'; name: string }): void;
   execute(config: { portal: string }): void;
   sync(): void;
@@ -40,20 +40,28 @@ class StatementBatch extends pg.Query {
     super({ text: statements.map((s) => s.text).join(';\n') }, callback as never);
   }
 
-  override submit = (connection: unknown): void => {
+  /** Writes the batch; a value that cannot be sent fails it before anything is written (pg then reports the error). */
+  override submit = (connection: unknown): Error | null => {
+    let values: unknown[][];
+    try {
+      values = this.statements.map((s) => (s.values ?? []).map((value) => prepareValue(value)));
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
     const wire = connection as WireConnection;
     wire.stream.cork();
     try {
-      for (const s of this.statements) {
+      this.statements.forEach((s, i) => {
         if (s.name === undefined || s.prepare) wire.parse({ text: s.text, name: s.name ?? '', types: [] });
-        wire.bind({ portal: '', statement: s.name ?? '', values: s.values ?? [], valueMapper: prepareValue });
+        wire.bind({ portal: '', statement: s.name ?? '', values: values[i]! });
         wire.describe({ type: 'P', name: '' });
         wire.execute({ portal: '' });
-      }
+      });
       wire.sync();
     } finally {
       wire.stream.uncork();
     }
+    return null;
   };
 }
 
