@@ -110,7 +110,8 @@ describeEachStore('approvals carry their request times', (kind) => {
   test('approval_burst counts the requests sent to the device in its window, from before the upgrade too', async () => {
     const burst = async (minutes: number, requests: number) => {
       const settings = { ...DEFAULT_GOVERNANCE.anomaly_flags, burst_minutes: minutes, burst_requests: requests, rubber_stamp_seconds: 0 };
-      const flags = await detectFlags(db, settings, {
+      const { flags } = await detectFlags(db, settings, {
+        tenantId,
         fingerprint: device.fingerprint,
         timeZone: 'UTC',
         decision: 'approve',

@@ -4,7 +4,7 @@ import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { clientNetworks } from '../pairing/client-network.js';
 import type { Queryable } from '../storage/database.js';
-import { hasSubscribers } from '../webhooks/deliveries.js';
+import { hasSubscribers, OPT_IN_EVENT_TYPES, subscribes } from '../webhooks/deliveries.js';
 
 /**
  * Anomaly flags (docs/governance.md): what is unusual about one decision, judged against the
@@ -38,6 +38,8 @@ export interface DetectedFlag {
 }
 
 export interface DecisionFacts {
+  /** The device's organisation, whose endpoints an `mpa.flagged` event would reach. */
+  tenantId: string;
   fingerprint: string;
   /** The zone hours are read in: the device's own, else its organisation's. */
   timeZone: string;
@@ -62,14 +64,22 @@ interface HistoryRow {
   same_client: boolean;
   /** Requests naming the device in the burst window, counted up to `burst_requests`. */
   recent_requests: number;
+  flagged_subscribed: boolean;
+}
+
+/** A decision's flags, and whether any endpoint would receive the `mpa.flagged` event of a flagged approval. */
+export interface Judgement {
+  flags: DetectedFlag[];
+  flaggedSubscribed: boolean;
 }
 
 /**
  * The flags a decision raises, read in one statement from the device's decisions recorded before
  * it: run it before the decision is inserted. Each part is an index lookup or a scan with a
- * limit, so judging costs the same whatever the device's history.
+ * limit, so judging costs the same whatever the device's history. The same statement asks whether
+ * any endpoint subscribes to `mpa.flagged`, which recordFlags would otherwise read.
  */
-export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: DecisionFacts): Promise<DetectedFlag[]> {
+export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: DecisionFacts): Promise<Judgement> {
   // A device key is paired with one organisation for good, so its fingerprint names its decisions and approvals.
   const approvals = `SELECT decided_at FROM mpa_decisions WHERE fingerprint = $1 AND decision = 'approve' ORDER BY decided_at DESC LIMIT $7`;
   const hourOf = (t: string) => `extract(hour FROM ${t} AT TIME ZONE $3)::int`;
@@ -84,7 +94,8 @@ export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: D
                     EXISTS (SELECT 1 FROM mpa_decisions WHERE fingerprint = $1 AND client = $5) AS same_client,
                     (SELECT count(*)::int FROM (SELECT 1 FROM mpa_approvers
                        WHERE fingerprint = $1 AND created_at > $6 AND created_at <= $2 LIMIT $8) burst)
-                      AS recent_requests
+                      AS recent_requests,
+                    EXISTS (SELECT 1 FROM webhook_endpoints e WHERE ${subscribes('$9', '$10', '$11')}) AS flagged_subscribed
              OFFSET 0) j`,
     [
       f.fingerprint,
@@ -95,9 +106,12 @@ export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: D
       new Date(f.at - settings.burst_minutes * 60_000),
       Math.max(HOUR_HISTORY_APPROVALS, settings.new_hour_min_history),
       settings.burst_requests,
+      f.tenantId,
+      'mpa.flagged',
+      OPT_IN_EVENT_TYPES.includes('mpa.flagged'),
     ],
   );
-  if (!h) return [];
+  if (!h) return { flags: [], flaggedSubscribed: false };
   const flags: DetectedFlag[] = [];
   if (f.decision === 'approve') {
     if (!h.approved_in_hour && (h.approvals ?? 0) >= settings.new_hour_min_history)
@@ -110,7 +124,7 @@ export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: D
   }
   if (h.has_origin && !h.same_network) flags.push({ kind: 'new_network', details: { network: f.network } });
   if (h.has_origin && !h.same_client) flags.push({ kind: 'new_client', details: { client: f.client } });
-  return flags;
+  return { flags, flaggedSubscribed: h.flagged_subscribed };
 }
 
 export interface FlaggedDecision {
@@ -130,9 +144,10 @@ export interface FlaggedDecision {
 /**
  * Records a decision's flags in the caller's transaction: one row each, one audit entry naming
  * the device, and for an approval the group-level `mpa.flagged` event. A flagged denial is never
- * sent to the application: naming its group would tell which approvers denied.
+ * sent to the application: naming its group would tell which approvers denied. `subscribed`:
+ * whether any endpoint receives `mpa.flagged`, as detectFlags read it; read here when not given.
  */
-export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: readonly DetectedFlag[]): Promise<void> {
+export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: readonly DetectedFlag[], subscribed?: boolean): Promise<void> {
   if (flags.length === 0) return;
   await tx.write(
     `INSERT INTO mpa_flags (tenant_id, request_id, fingerprint, group_index, decision, kind, details, created_at)
@@ -163,7 +178,7 @@ export async function recordFlags(tx: Queryable, d: FlaggedDecision, flags: read
     d.requestId,
   );
   // Like audit.head, written only when some endpoint subscribes: it is never sent otherwise.
-  if (d.decision !== 'approve' || !(await hasSubscribers(tx, d.tenantId, 'mpa.flagged'))) return;
+  if (d.decision !== 'approve' || !(subscribed ?? (await hasSubscribers(tx, d.tenantId, 'mpa.flagged')))) return;
   const payload: Omit<MpaFlaggedEvent, 'type'> = {
     request_id: d.requestId,
     group: d.group,

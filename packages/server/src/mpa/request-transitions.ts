@@ -581,6 +581,7 @@ async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number
           groupsTotal: row.groups.length,
         },
         judged.flags,
+        judged.flaggedSubscribed,
       );
     }
     if (
@@ -610,7 +611,8 @@ async function judgeDecision(
   timeZone: string,
 ) {
   const { network, client } = originKeys(origin);
-  const flags = await detectFlags(tx, settings.anomaly_flags, {
+  const { flags, flaggedSubscribed } = await detectFlags(tx, settings.anomaly_flags, {
+    tenantId: row.tenant_id,
     timeZone,
     fingerprint: d.fingerprint,
     decision: d.decision,
@@ -620,7 +622,7 @@ async function judgeDecision(
     client,
   });
   const raisesRequired = d.decision === 'approve' && flags.length > 0 && settings.anomaly_flags.flagged_approval_requires_extra_group;
-  return { network, client, flags, raisesRequired };
+  return { network, client, flags, flaggedSubscribed, raisesRequired };
 }
 
 /**

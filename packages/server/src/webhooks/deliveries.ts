@@ -23,7 +23,7 @@ export async function enqueueDeliveries(
        INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, request_id, next_attempt_at, created_at)
        SELECT gen_random_uuid(), e.id, e.tenant_id, $2, $3, $4, now(), now()
          FROM webhook_endpoints e
-        WHERE e.tenant_id = $1 AND e.enabled AND ((e.events IS NULL AND NOT $6) OR $3 = ANY (e.events))
+        WHERE ${subscribes('$1', '$3', '$6')}
         ORDER BY e.id
        RETURNING 1
      )
@@ -32,13 +32,21 @@ export async function enqueueDeliveries(
   );
 }
 
+/**
+ * Whether the endpoint `e` receives events of a type: enabled, of the tenant, and subscribed to
+ * the type (an endpoint with no list receives every type but the opt-in ones). The arguments are
+ * SQL for the tenant's id, the type, and whether the type is opt-in.
+ */
+export const subscribes = (tenant: string, type: string, optIn: string): string =>
+  `e.tenant_id = ${tenant} AND e.enabled AND ((e.events IS NULL AND NOT ${optIn}) OR ${type} = ANY (e.events))`;
+
 /** Whether any enabled endpoint of the tenant would receive an event of this type. */
 export async function hasSubscribers(tx: Queryable, tenantId: string, type: string): Promise<boolean> {
-  const rows = await tx.query(
-    `SELECT 1 FROM webhook_endpoints e
-      WHERE e.tenant_id = $1 AND e.enabled AND ((e.events IS NULL AND NOT $3) OR $2 = ANY (e.events)) LIMIT 1`,
-    [tenantId, type, OPT_IN_EVENT_TYPES.includes(type)],
-  );
+  const rows = await tx.query(`SELECT 1 FROM webhook_endpoints e WHERE ${subscribes('$1', '$2', '$3')} LIMIT 1`, [
+    tenantId,
+    type,
+    OPT_IN_EVENT_TYPES.includes(type),
+  ]);
   return rows.length > 0;
 }
 

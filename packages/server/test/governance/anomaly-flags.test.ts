@@ -59,6 +59,7 @@ describeEachStore('anomaly flags', (kind) => {
   let now = DAY0;
   let seq = 0;
   let receiver: Receiver | undefined;
+  let endpointId: string;
   const fresh = () => new TestDevice(`dev${++seq}`);
 
   /** Pairing signs with the real clock: the server's clock is the real one meanwhile. */
@@ -140,6 +141,7 @@ describeEachStore('anomaly flags', (kind) => {
     receiver = await Receiver.start();
     const endpoint = await t.api.post('/v1/webhooks', { url: receiver.url, events: ['mpa.flagged'] });
     assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
+    endpointId = endpoint.body.id;
   });
   after(async () => {
     await receiver?.close();
@@ -412,6 +414,30 @@ describeEachStore('anomaly flags', (kind) => {
     } finally {
       await settings({ anomaly_flags: { flagged_approval_requires_extra_group: false } });
     }
+  });
+
+  test('mpa.flagged is written only while some endpoint subscribes to it; the flag is recorded either way', async () => {
+    const listing = (events: string[] | null) => t.api.request('PATCH', `/v1/webhooks/${endpointId}`, { events });
+    const [a, b] = [fresh(), fresh()];
+    await pair(a, b);
+    now = DAY0 + 60 * HOUR;
+    // Every type but the opt-in ones: mpa.flagged is opt-in, so nothing subscribes to it now.
+    assert.equal((await listing(null)).status, 200);
+    try {
+      const unwatched = await create([[a], [b]], 2);
+      assert.equal((await decide(a, unwatched)).status, 200);
+      assert.deepEqual(await kinds(unwatched.request_id), ['rubber_stamp']);
+      assert.deepEqual(await flaggedEvents(unwatched.request_id), []);
+    } finally {
+      assert.equal((await listing(['mpa.flagged'])).status, 200);
+    }
+    now += HOUR;
+    const watched = await create([[a], [b]], 2);
+    assert.equal((await decide(b, watched)).status, 200);
+    assert.deepEqual(
+      (await flaggedEvents(watched.request_id)).map((e) => e.flags),
+      [['rubber_stamp']],
+    );
   });
 
   test('require one more group, capped: a request that already needs every group is decided as before', async () => {
