@@ -64,6 +64,7 @@ interface HistoryRow {
   same_client: boolean;
   /** Requests naming the device in the burst window, counted up to `burst_requests`. */
   recent_requests: number;
+  /** Whether an endpoint of the organisation receives `mpa.flagged`. */
   flagged_subscribed: boolean;
 }
 

@@ -86,14 +86,15 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
     write: async (sql, params) => void (await db.query(sql, params)),
     transaction: (fn) =>
       pg
-        .transaction((tx) =>
-          fn({
-            query: (sql, params) => (tx.closed ? Promise.reject(new Error('Transaction is closed')) : query(sql, params)),
-            write: async (sql, params) =>
-              void (await (tx.closed ? Promise.reject(new Error('Transaction is closed')) : query(sql, params))),
+        .transaction((tx) => {
+          const inTransaction = <T extends object>(sql: string, params?: unknown[]) =>
+            tx.closed ? Promise.reject(new Error('Transaction is closed')) : query<T>(sql, params);
+          return fn({
+            query: inTransaction,
+            write: async (sql, params) => void (await inTransaction(sql, params)),
             exec: async (script) => void (await tx.exec(script).catch((err: unknown) => Promise.reject(withoutStatementData(err)))),
-          }),
-        )
+          });
+        })
         .catch((err: unknown) => Promise.reject(withoutStatementData(err))),
     runProcedure: (procedure, ...args) => procedure.run(db, ...args),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
