@@ -58,8 +58,8 @@ export async function appendAudit(
 /**
  * Runs `fn` in the caller's transaction with the audit entries it appends held back, then writes
  * them in one statement, in the order they were appended: a transition appends up to three
- * (a decision, its flags, the outcome), and each statement is a round trip. `fn` must not read
- * the audit log.
+ * (a decision, its flags, the outcome), and each statement is a call into the embedded store and
+ * a statement for PostgreSQL to run. `fn` must not read the audit log.
  */
 export async function withAuditBatched<T>(tx: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   const batched: Queryable = { query: (sql, params) => tx.query(sql, params), write: (sql, params) => tx.write(sql, params) };
