@@ -63,6 +63,30 @@ test('values and rows convert exactly as in PGlite’s own query()', async () =>
   );
 });
 
+test('the columns described when a statement is prepared shape every later execution, as in PGlite’s own query()', async () => {
+  await db.query('CREATE TABLE shapes (id int PRIMARY KEY, label text, doc jsonb)');
+  const statements: Array<[string, unknown[]]> = [
+    ['INSERT INTO shapes (id, label, doc) VALUES ($1, $2, $3)', [1, 'one', '{"a":1}']],
+    ['INSERT INTO shapes (id, label, doc) VALUES ($1, $2, $3) RETURNING id, doc', [2, null, '[2]']],
+    ['INSERT INTO shapes (id, label, doc) VALUES ($1, $2, $3) RETURNING id, doc', [3, 'three', 'null']],
+    ['SELECT id, label, doc, id AS label FROM shapes WHERE id >= $1 ORDER BY id', [1]],
+    ['SELECT id, label, doc, id AS label FROM shapes WHERE id >= $1 ORDER BY id', [3]],
+    ['SELECT id FROM shapes WHERE id > $1', [99]],
+    ['UPDATE shapes SET label = $2 WHERE id = $1', [1, 'uno']],
+    ['SELECT id, label, doc, id AS label FROM shapes WHERE id >= $1 ORDER BY id', [1]],
+  ];
+  for (const [sql, params] of statements) {
+    // PGlite's own path first, against the same rows, its write undone again.
+    const theirs = await pg.transaction(async (tx) => {
+      const { rows } = await tx.query(sql, params);
+      await tx.rollback();
+      return rows;
+    });
+    assert.deepEqual(await db.query(sql, params), theirs, sql);
+  }
+  assert.deepEqual(await db.query('SELECT label FROM shapes WHERE id = $1', [1]), [{ label: 'uno' }]);
+});
+
 test('an error leaves the store usable and carries no statement data, in and out of a transaction', async () => {
   await db.query('INSERT INTO items (id, label) VALUES ($1, $2)', [1, 'first']);
   const duplicate = await db.query('INSERT INTO items (id, label) VALUES ($1, $2)', [1, 'secret label']).catch((err: unknown) => err);
