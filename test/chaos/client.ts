@@ -43,7 +43,9 @@ export async function call(
 /**
  * Sends one call like a client behind a load balancer: to a random live instance, and on a
  * network error or 503 again (to any instance) with the same body, until a definitive answer or
- * the deadline. `lost` tells whether an attempt's answer was lost (the call may have happened).
+ * the deadline. `lost` tells whether an attempt's answer was lost, so that the call may have
+ * happened: no answer, or a 503 (PostgreSQL may have committed the call's transaction as its
+ * connection failed, leaving the instance unable to tell).
  */
 export async function untilAnswered(
   dice: Dice,
@@ -58,7 +60,7 @@ export async function untilAnswered(
   for (let attempt = 1; ; attempt++) {
     const answer = await call(dice.pick(urls()), method, path, options);
     if (answer && answer.status !== 503) return { answer, lost, attempts: attempt };
-    if (!answer) lost = true;
+    if (!answer || answer.status === 503) lost = true;
     if (Date.now() > deadline) return { answer: null, lost, attempts: attempt };
     await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)));
   }

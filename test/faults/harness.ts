@@ -132,7 +132,8 @@ export type Outcome = 'recorded' | 'too_late' | 'unknown';
 /**
  * Sends one signed decision like a device behind a load balancer: to a random instance, and on a
  * network error or 503 to another, with the same signed body, until it gets a definitive answer.
- * A 409 already_decided after a lost answer means the first attempt was recorded.
+ * A 409 already_decided after a lost answer (none, or a 503: the store may have committed as its
+ * connection failed) means the first attempt was recorded.
  */
 export async function decide(
   apis: () => Api[],
@@ -158,6 +159,7 @@ export async function decide(
       }
       if (res.status === 409 && res.body.error.code === 'request_completed') return lostAnswer ? 'unknown' : 'too_late';
       if (res.status !== 503) throw new Error(`unexpected answer ${res.status}: ${JSON.stringify(res.body)}`);
+      lostAnswer = true;
     } catch (err) {
       if (!(err instanceof TypeError)) throw err; // fetch failed: the instance is down or died mid-request
       lostAnswer = true;

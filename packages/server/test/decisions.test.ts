@@ -88,6 +88,21 @@ describeEachStore('decision signatures are checked against every attack', (kind)
     assert.deepEqual(view.body.groups_satisfied, ['Engineering Leads']);
   });
 
+  test('a decision resent after it ended its request is told it was recorded, and a later one that it came too late', async () => {
+    const req = coldBootRequest({ engineering: [alice], security: [carol], operations: [dave] });
+    const created = (await t.api.post('/v1/mpa/requests', { ...req, required: 1, action: { ...req.action, description: 'ENG-003' } })).body;
+    const ending = carol.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'approve');
+    const first = await post(created.request_id, ending);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal((await t.api.get(`/v1/mpa/requests/${created.request_id}`)).body.status, 'approved');
+    // As a device resends it when the first answer was lost.
+    await refused(ending, 409, 'already_decided', created.request_id);
+    const late = await post(created.request_id, alice.decisionBody(t.serverId, created.request_id, actionDigest(created.action), 'deny'));
+    assert.equal(late.status, 409);
+    assert.equal(late.body.error.code, 'request_completed');
+    assert.equal(late.body.error.details.status, 'approved');
+  });
+
   test('a revoked device can no longer decide, even on a request that was open before', async () => {
     assert.equal((await t.api.delete(`/v1/devices/${dave.fingerprint}`)).status, 200);
     await refused(dave.decisionBody(t.serverId, id, digest, 'deny'), 403, 'device_revoked');

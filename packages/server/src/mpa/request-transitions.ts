@@ -511,11 +511,13 @@ async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number
       deviceFingerprint: d.fingerprint,
       known: d.request,
     });
+    // Every decision on the request is recorded under its row lock, so this read is complete. It
+    // comes first: a decision resent after its answer was lost learns that it was recorded, even
+    // when it was the one that ended the request.
+    if (decided.has(d.fingerprint)) throw new ApiError('already_decided', 'this device has already decided on this request');
     if (row.status !== 'pending') return completedError(row);
     const at = serialTime([...events, ...held.map((h) => h.event)], now);
     if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
-    // Every decision on the request is recorded under its row lock, so this read is complete.
-    if (decided.has(d.fingerprint)) throw new ApiError('already_decided', 'this device has already decided on this request');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
     const { settings } = device;
     const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings, device.time_zone ?? settings.time_zone) : null;
