@@ -152,7 +152,7 @@ interface StoreResults {
   startup?: StartupResult | { error: string };
   /** the decision benchmark on several server processes sharing the store (PostgreSQL) */
   scaling?: Array<{ instances: number; result: DecisionSuiteResult | { error: string } }>;
-  profile?: { decisions: ProfileSummary; creation: ProfileSummary; file: string };
+  profile?: Array<{ thread: string; decisions: ProfileSummary; creation: ProfileSummary; file: string }>;
 }
 
 const results: {
@@ -229,23 +229,30 @@ async function decisionsAndWebhook(kind: StoreKind, out: StoreResults): Promise<
     await store.dispose();
   }
   if (opts.profile && out.decisions && 'decisions' in out.decisions) {
-    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) {
-      const path = join(profileDir, file);
-      const decisions = summariseProfile(
-        path,
-        30,
-        out.decisions.decisions.runs.map((r) => r.hrWindowUs),
-      );
-      const creation = summariseProfile(
-        path,
-        30,
-        out.decisions.creation.runs.map((r) => r.hrWindowUs),
-      );
-      out.profile = { decisions, creation, file: path };
-      log(`\n  [${kind}] server CPU profile during the decision phases\n${formatProfile(decisions, 25)}`);
-      log(`\n  [${kind}] server CPU profile during request creation\n${formatProfile(creation, 15)}\n`);
-    }
+    const { decisions: decided, creation: created } = out.decisions;
+    // One profile per thread (CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile): the main thread,
+    // and on the embedded store the store's own thread, whose work the main thread's profile does not show.
+    const threadOf = (file: string) => Number(file.split('.').at(-3));
+    out.profile = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort((a, b) => threadOf(a) - threadOf(b))
+      .map((file) => {
+        const path = join(profileDir, file);
+        const thread = threadOf(file) === 0 ? 'main thread' : `worker thread ${threadOf(file)}`;
+        const decisions = summariseProfile(
+          path,
+          30,
+          decided.runs.map((r) => r.hrWindowUs),
+        );
+        const creation = summariseProfile(
+          path,
+          30,
+          created.runs.map((r) => r.hrWindowUs),
+        );
+        log(`\n  [${kind}] server CPU profile during the decision phases, ${thread}\n${formatProfile(decisions, 25)}`);
+        log(`\n  [${kind}] server CPU profile during request creation, ${thread}\n${formatProfile(creation, 15)}\n`);
+        return { thread, decisions, creation, file: path };
+      });
   }
 }
 
