@@ -60,7 +60,7 @@ export async function untilAnswered(
   for (let attempt = 1; ; attempt++) {
     const answer = await call(dice.pick(urls()), method, path, options);
     if (answer && answer.status !== 503) return { answer, lost, attempts: attempt };
-    if (!answer || answer.status === 503) lost = true;
+    lost = true;
     if (Date.now() > deadline) return { answer: null, lost, attempts: attempt };
     await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)));
   }
