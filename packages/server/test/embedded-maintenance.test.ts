@@ -2,7 +2,9 @@
 // autovacuum's rules (storage/embedded-maintenance.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Database } from '../src/storage/database.js';
 import { MAINTENANCE_INTERVAL_MS, maintainTables, startEmbeddedMaintenance, tablesDue } from '../src/storage/embedded-maintenance.js';
 import { openPglite } from '../src/storage/pglite.js';
@@ -80,4 +82,32 @@ test('the server runs it by itself, and logs what it did', async () => {
 test('docs/deployment.md states the interval the server uses', () => {
   const doc = readFileSync(new URL('../../../docs/deployment.md', import.meta.url), 'utf8');
   assert.match(doc, new RegExp(`PGlite has no autovacuum\\. Every ${MAINTENANCE_INTERVAL_MS / 1000} s the server`));
+});
+
+test('a table filled before a restart is analysed after it, though the store forgot its changes', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sigil-maintenance-'));
+  try {
+    let store = await openPglite(dataDir, { template: false });
+    await store.query('CREATE TABLE filled (id int PRIMARY KEY)');
+    await store.query('INSERT INTO filled SELECT generate_series(1, 500)');
+    await store.close();
+    store = await openPglite(dataDir, { template: false });
+    try {
+      const [counted] = await store.query<{ n: number }>(
+        `SELECT n_mod_since_analyze::int AS n FROM pg_stat_user_tables WHERE relname = 'filled'`,
+      );
+      assert.equal(counted!.n, 0, 'the changes were forgotten at the restart');
+      assert.deepEqual(await tablesDue(store), [{ table: 'public.filled', vacuum: false, analyze: true }]);
+      await maintainTables(store);
+      const [analysed] = await store.query<{ reltuples: number }>(
+        `SELECT reltuples::int AS reltuples FROM pg_class WHERE relname = 'filled'`,
+      );
+      assert.equal(analysed!.reltuples, 500);
+      assert.deepEqual(await tablesDue(store), [], 'and once is enough');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

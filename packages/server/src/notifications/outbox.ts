@@ -23,7 +23,11 @@ const KIND_OF_EVENT: Readonly<Record<string, NotificationKind>> = {
 /**
  * Queues a notification on every channel set for each approver the request names (undecided
  * ones only, for a reminder), skipping revoked devices, and one to the organisation's Slack
- * channel when it has one.
+ * channel when it has one. The request's approvers lead and each looks up its own contacts
+ * (`OFFSET 0` keeps the lookup from being merged into the join), so the work is bounded by the
+ * approvers whatever the planner believes of the tables: an embedded store's statistics can be
+ * missing, and a plan led by the organisation's devices grew with every device paired. A
+ * reminder's statement is separate, so that neither plan depends on the kind passed.
  */
 async function enqueue(
   tx: Queryable,
@@ -33,6 +37,8 @@ async function enqueue(
   kind: NotificationKind,
   at: Date | null,
 ): Promise<void> {
+  const undecidedOnly =
+    kind === 'reminder' ? 'AND NOT EXISTS (SELECT 1 FROM mpa_decisions m WHERE m.request_id = $2 AND m.fingerprint = a.fingerprint)' : '';
   await tx.write(
     `WITH inserted AS (
        INSERT INTO notifications (id, tenant_id, request_id, event_key, kind, fingerprint, channel, target, next_attempt_at, created_at)
@@ -40,11 +46,14 @@ async function enqueue(
          FROM (
            SELECT c.fingerprint, ch.channel, ch.target
              FROM mpa_approvers a
-             JOIN devices d ON d.tenant_id = $1 AND d.fingerprint = a.fingerprint AND d.revoked_at IS NULL
-             JOIN device_contacts c ON c.tenant_id = $1 AND c.fingerprint = a.fingerprint
+             CROSS JOIN LATERAL (
+               SELECT c.fingerprint, c.push_endpoint, c.email, c.slack_webhook_url
+                 FROM device_contacts c
+                WHERE c.tenant_id = $1 AND c.fingerprint = a.fingerprint
+                  AND EXISTS (SELECT 1 FROM devices d WHERE d.tenant_id = $1 AND d.fingerprint = c.fingerprint AND d.revoked_at IS NULL)
+               OFFSET 0) c
              CROSS JOIN LATERAL (VALUES ('push', c.push_endpoint), ('email', c.email), ('slack', c.slack_webhook_url)) AS ch (channel, target)
-            WHERE a.request_id = $2 AND ch.target IS NOT NULL
-              AND ($4 <> 'reminder' OR NOT EXISTS (SELECT 1 FROM mpa_decisions m WHERE m.request_id = $2 AND m.fingerprint = a.fingerprint))
+            WHERE a.request_id = $2 AND ch.target IS NOT NULL ${undecidedOnly}
            UNION ALL
            SELECT '', 'slack', s.slack_webhook_url FROM notification_settings s WHERE s.tenant_id = $1 AND s.slack_webhook_url IS NOT NULL
          ) t

@@ -19,7 +19,11 @@ export interface TableDue {
   analyze: boolean;
 }
 
-/** The tables autovacuum would vacuum or analyse now: past the dead-row, insert or change thresholds, or the freeze ages. */
+/**
+ * The tables autovacuum would vacuum or analyse now: past the dead-row, insert or change thresholds,
+ * or the freeze ages. The embedded store forgets those counters when it stops, so a table that
+ * holds rows but was never analysed is analysed too: its rows may all have come before a restart.
+ */
 export async function tablesDue(db: Queryable): Promise<TableDue[]> {
   // The backend reports its row counters only now and then; this makes it report them now.
   await db.query('SELECT pg_stat_force_next_flush()');
@@ -39,7 +43,8 @@ export async function tablesDue(db: Queryable): Promise<TableDue[]> {
                 OR t.n_ins_since_vacuum > s.insert_base + s.insert_scale * greatest(c.reltuples, 0)
                 OR age(c.relfrozenxid) > s.freeze_max_age
                 OR mxid_age(c.relminmxid) > s.multixact_freeze_max_age AS vacuum,
-              t.n_mod_since_analyze > s.analyze_base + s.analyze_scale * greatest(c.reltuples, 0) AS "analyze"
+              t.n_mod_since_analyze > s.analyze_base + s.analyze_scale * greatest(c.reltuples, 0)
+                OR (c.reltuples < 0 AND pg_relation_size(c.oid) > 0) AS "analyze"
          FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid CROSS JOIN setting s
      )
      SELECT * FROM due WHERE vacuum OR "analyze" ORDER BY 1`,
