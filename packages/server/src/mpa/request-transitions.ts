@@ -118,10 +118,14 @@ export async function createRequestIn(
   const fingerprints: string[] = [];
   const groupIndexes: number[] = [];
   resolved.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
+  // The statement that names the approvers also announces the request (delivered at commit).
   await tx.write(
-    `INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending, created_at, expires_at)
-     SELECT $1, f, g, true, $4, $5 FROM unnest($2::text[], $3::int[]) AS t(f, g)`,
-    [id, fingerprints, groupIndexes, createdAt, expiresAt],
+    `WITH approvers AS (
+       INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending, created_at, expires_at)
+       SELECT $1, f, g, true, $4, $5 FROM unnest($2::text[], $3::int[]) AS t(f, g)
+     )
+     SELECT pg_notify($6, $7)`,
+    [id, fingerprints, groupIndexes, createdAt, expiresAt, ...announcement({ tenantId, requestId: id })],
   );
   const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
   await recordEvent(
@@ -132,7 +136,6 @@ export async function createRequestIn(
     id,
   );
   await appendAudit(tx, tenantId, 'mpa.created', auditRequestFields(inserted, resolved), id);
-  await announceRequestChanged(tx, { tenantId, requestId: id });
   return { row: inserted, replayed: false };
 }
 
