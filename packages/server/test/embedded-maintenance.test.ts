@@ -84,30 +84,63 @@ test('docs/deployment.md states the interval the server uses', () => {
   assert.match(doc, new RegExp(`PGlite has no autovacuum\\. Every ${MAINTENANCE_INTERVAL_MS / 1000} s the server`));
 });
 
-test('a table filled before a restart is analysed after it, though the store forgot its changes', async () => {
+/** Runs `before` on a durable store, restarts it (which forgets the row counters), and runs `after` on it. */
+async function acrossRestart(before: (store: Database) => Promise<void>, after: (store: Database) => Promise<void>): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-maintenance-'));
   try {
-    let store = await openPglite(dataDir, { template: false });
-    await store.query('CREATE TABLE filled (id int PRIMARY KEY)');
-    await store.query('INSERT INTO filled SELECT generate_series(1, 500)');
-    await store.close();
-    store = await openPglite(dataDir, { template: false });
+    const first = await openPglite(dataDir, { template: false });
     try {
-      const [counted] = await store.query<{ n: number }>(
-        `SELECT n_mod_since_analyze::int AS n FROM pg_stat_user_tables WHERE relname = 'filled'`,
-      );
-      assert.equal(counted!.n, 0, 'the changes were forgotten at the restart');
-      assert.deepEqual(await tablesDue(store), [{ table: 'public.filled', vacuum: false, analyze: true }]);
-      await maintainTables(store);
-      const [analysed] = await store.query<{ reltuples: number }>(
-        `SELECT reltuples::int AS reltuples FROM pg_class WHERE relname = 'filled'`,
-      );
-      assert.equal(analysed!.reltuples, 500);
-      assert.deepEqual(await tablesDue(store), [], 'and once is enough');
+      await before(first);
     } finally {
-      await store.close();
+      await first.close();
+    }
+    const second = await openPglite(dataDir, { template: false });
+    try {
+      const counted = await second.query<{ n: number }>('SELECT sum(n_mod_since_analyze)::int AS n FROM pg_stat_user_tables');
+      assert.equal(counted[0]!.n, 0, 'the changes were forgotten at the restart');
+      await after(second);
+    } finally {
+      await second.close();
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
-});
+}
+
+const reltuples = async (store: Database, table: string) =>
+  (await store.query<{ n: number }>('SELECT reltuples::int AS n FROM pg_class WHERE relname = $1', [table]))[0]!.n;
+
+test('a table filled before a restart is analysed after it', () =>
+  acrossRestart(
+    async (store) => {
+      await store.query('CREATE TABLE filled (id int PRIMARY KEY)');
+      await store.query('INSERT INTO filled SELECT generate_series(1, 500)');
+    },
+    async (store) => {
+      assert.deepEqual(await tablesDue(store), [{ table: 'public.filled', vacuum: false, analyze: true }]);
+      await maintainTables(store);
+      assert.equal(await reltuples(store, 'filled'), 500);
+      assert.deepEqual(await tablesDue(store), [], 'and once is enough');
+    },
+  ));
+
+test('rows gained before a restart count against the thresholds by the pages the table grew', () =>
+  acrossRestart(
+    async (store) => {
+      await store.query('CREATE TABLE grown (id int PRIMARY KEY)');
+      await store.query('CREATE TABLE barely (id int PRIMARY KEY)');
+      await store.query('INSERT INTO grown SELECT generate_series(1, 5000)');
+      await store.query('INSERT INTO barely SELECT generate_series(1, 5000)');
+      await maintainTables(store);
+      assert.deepEqual(await tablesDue(store), []);
+      // 3,000 rows: past 1,000 + 20 % of 5,000 (inserts) and 50 + 10 % (changes). 300 rows: under both.
+      await store.query('INSERT INTO grown SELECT generate_series(5001, 8000)');
+      await store.query('INSERT INTO barely SELECT generate_series(5001, 5300)');
+    },
+    async (store) => {
+      assert.deepEqual(await tablesDue(store), [{ table: 'public.grown', vacuum: true, analyze: true }]);
+      await maintainTables(store);
+      assert.equal(await reltuples(store, 'grown'), 8000);
+      assert.deepEqual(await tablesDue(store), []);
+    },
+  ));

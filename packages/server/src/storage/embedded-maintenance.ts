@@ -21,8 +21,10 @@ export interface TableDue {
 
 /**
  * The tables autovacuum would vacuum or analyse now: past the dead-row, insert or change thresholds,
- * or the freeze ages. The embedded store forgets those counters when it stops, so a table that
- * holds rows but was never analysed is analysed too: its rows may all have come before a restart.
+ * or the freeze ages. The embedded store forgets those counters when it stops, so the rows a table
+ * gained are also judged by its size: the pages it grew since its last vacuum or analysis, at the
+ * rows per page it had then, count against the insert and change thresholds; and a table that
+ * holds rows but was never analysed is analysed.
  */
 export async function tablesDue(db: Queryable): Promise<TableDue[]> {
   // The backend reports its row counters only now and then; this makes it report them now.
@@ -40,12 +42,19 @@ export async function tablesDue(db: Queryable): Promise<TableDue[]> {
      ), due AS (
        SELECT format('%I.%I', t.schemaname, t.relname) AS "table",
               t.n_dead_tup > s.vacuum_base + s.vacuum_scale * greatest(c.reltuples, 0)
-                OR t.n_ins_since_vacuum > s.insert_base + s.insert_scale * greatest(c.reltuples, 0)
+                OR greatest(t.n_ins_since_vacuum, size.rows_gained) > s.insert_base + s.insert_scale * greatest(c.reltuples, 0)
                 OR age(c.relfrozenxid) > s.freeze_max_age
                 OR mxid_age(c.relminmxid) > s.multixact_freeze_max_age AS vacuum,
-              t.n_mod_since_analyze > s.analyze_base + s.analyze_scale * greatest(c.reltuples, 0)
-                OR (c.reltuples < 0 AND pg_relation_size(c.oid) > 0) AS "analyze"
+              greatest(t.n_mod_since_analyze, size.rows_gained) > s.analyze_base + s.analyze_scale * greatest(c.reltuples, 0)
+                OR (c.reltuples < 0 AND size.bytes > 0) AS "analyze"
          FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid CROSS JOIN setting s
+        CROSS JOIN LATERAL (
+          SELECT r.bytes,
+                 CASE WHEN c.relpages > 0 AND c.reltuples >= 0
+                      THEN greatest(r.bytes / current_setting('block_size')::float8 - c.relpages, 0) * c.reltuples / c.relpages
+                      ELSE 0 END AS rows_gained
+            FROM (SELECT pg_relation_size(c.oid) AS bytes) r
+        ) size
      )
      SELECT * FROM due WHERE vacuum OR "analyze" ORDER BY 1`,
   );
