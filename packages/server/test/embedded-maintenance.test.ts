@@ -6,7 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../src/storage/database.js';
-import { MAINTENANCE_INTERVAL_MS, maintainTables, startEmbeddedMaintenance, tablesDue } from '../src/storage/embedded-maintenance.js';
+import {
+  MAINTENANCE_INTERVAL_MS,
+  maintainTables,
+  startEmbeddedMaintenance,
+  tablesDue,
+  type TableDue,
+} from '../src/storage/embedded-maintenance.js';
 import { openPglite } from '../src/storage/pglite.js';
 
 let db: Database;
@@ -107,8 +113,14 @@ async function acrossRestart(before: (store: Database) => Promise<void>, after: 
   }
 }
 
-const reltuples = async (store: Database, table: string) =>
-  (await store.query<{ n: number }>('SELECT reltuples::int AS n FROM pg_class WHERE relname = $1', [table]))[0]!.n;
+/** `table` alone is due, for what `work` says; one maintenance run leaves it analysed with `rows` rows and nothing due. */
+async function maintainedOnce(store: Database, table: string, work: Omit<TableDue, 'table'>, rows: number): Promise<void> {
+  assert.deepEqual(await tablesDue(store), [{ table: `public.${table}`, ...work }]);
+  await maintainTables(store);
+  const [analysed] = await store.query<{ n: number }>('SELECT reltuples::int AS n FROM pg_class WHERE relname = $1', [table]);
+  assert.equal(analysed!.n, rows);
+  assert.deepEqual(await tablesDue(store), [], 'and once is enough');
+}
 
 test('a table filled before a restart is analysed after it', () =>
   acrossRestart(
@@ -116,12 +128,7 @@ test('a table filled before a restart is analysed after it', () =>
       await store.query('CREATE TABLE filled (id int PRIMARY KEY)');
       await store.query('INSERT INTO filled SELECT generate_series(1, 500)');
     },
-    async (store) => {
-      assert.deepEqual(await tablesDue(store), [{ table: 'public.filled', vacuum: false, analyze: true }]);
-      await maintainTables(store);
-      assert.equal(await reltuples(store, 'filled'), 500);
-      assert.deepEqual(await tablesDue(store), [], 'and once is enough');
-    },
+    (store) => maintainedOnce(store, 'filled', { vacuum: false, analyze: true }, 500),
   ));
 
 test('rows gained before a restart count against the thresholds by the pages the table grew', () =>
@@ -137,10 +144,5 @@ test('rows gained before a restart count against the thresholds by the pages the
       await store.query('INSERT INTO grown SELECT generate_series(5001, 8000)');
       await store.query('INSERT INTO barely SELECT generate_series(5001, 5300)');
     },
-    async (store) => {
-      assert.deepEqual(await tablesDue(store), [{ table: 'public.grown', vacuum: true, analyze: true }]);
-      await maintainTables(store);
-      assert.equal(await reltuples(store, 'grown'), 8000);
-      assert.deepEqual(await tablesDue(store), []);
-    },
+    (store) => maintainedOnce(store, 'grown', { vacuum: true, analyze: true }, 8000),
   ));
