@@ -77,6 +77,8 @@ async function timing<T>(sql: string, run: () => Promise<T>): Promise<T> {
 const timed = (q: Queryable): Queryable => ({
   query: <T extends object>(sql: string, params?: unknown[]) => (countRead(), timing(sql, () => q.query<T>(sql, params))),
   write: (sql: string, params?: unknown[]) => (writes++, timing(sql, () => q.write(sql, params))),
+  // Collected, and run with COMMIT as one statement (counted with BEGIN/COMMIT, not here).
+  notifyOnCommit: (sql: string, arrays: unknown[][]) => q.notifyOnCommit(sql, arrays),
 });
 /**
  * Round trips on PostgreSQL: each read; BEGIN and COMMIT each on a build that sends every statement

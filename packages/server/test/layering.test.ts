@@ -41,3 +41,18 @@ test("the store procedures' modules load without the HTTP stack or the wire sche
   assert.ok(reached.size >= 10, `followed ${reached.size} modules`);
   assert.deepEqual(heavy, []);
 });
+
+test('every NOTIFY is sent through notifyOnCommit: inside a transaction on PostgreSQL it would hold up every announcing commit', () => {
+  const code = (file: string) => readFileSync(file, 'utf8').replace(/^\s*(\/\/|\*|\/\*\*).*$/gm, '');
+  const count = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].length;
+  const notifying = files(SRC).filter((f) => /pg_notify\s*\(|\bNOTIFY\s+\w/.test(code(f)));
+  assert.ok(notifying.length >= 3, `found ${notifying.length} files that notify`);
+  const elsewhere = notifying.filter((f) => {
+    const text = code(f);
+    return /\bNOTIFY\s+\w/.test(text) || count(text, /pg_notify\s*\(/g) !== count(text, /notifyOnCommit\(\s*`SELECT pg_notify\(/g);
+  });
+  assert.deepEqual(
+    elsewhere.map((f) => f.slice(SRC.length)),
+    [],
+  );
+});

@@ -88,6 +88,7 @@ test('the app is built while the store is still opening, and subscribes to it on
     kind: db.kind,
     query: (sql, params) => db.query(sql, params),
     write: (sql, params) => db.write(sql, params),
+    notifyOnCommit: (sql, params) => db.notifyOnCommit(sql, params),
     transaction: (fn) => db.transaction(fn),
     runProcedure: (procedure, ...args) => db.runProcedure(procedure, ...args),
     listen: (channel, handler) => {
@@ -129,6 +130,7 @@ test('a start that fails after it listens stops everything it had started, and c
     kind: db.kind,
     query: (sql, params) => db.query(sql, params),
     write: (sql, params) => db.write(sql, params),
+    notifyOnCommit: (sql, params) => db.notifyOnCommit(sql, params),
     transaction: (fn) => db.transaction(fn),
     runProcedure: (procedure, ...args) => db.runProcedure(procedure, ...args),
     // The webhook worker cannot subscribe; the app and the notification worker already have.

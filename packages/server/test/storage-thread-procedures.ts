@@ -3,10 +3,16 @@ import { isMainThread } from 'node:worker_threads';
 import { ApiError, refusalAsValue } from '../src/http/errors.js';
 import { storeProcedure } from '../src/storage/database.js';
 
+/** The channel INSERT_ROWS announces each row on, when its transaction commits. */
+export const ROWS_CHANNEL = 'thread_rows';
+
 /** Inserts the rows in one transaction and says which thread and which store transaction ran it. */
 export const INSERT_ROWS = storeProcedure(import.meta.url, 'INSERT_ROWS', async (db, ids: number[]) =>
   db.transaction(async (tx) => {
-    for (const id of ids) await tx.query('INSERT INTO t (id) VALUES ($1)', [id]);
+    for (const id of ids) {
+      await tx.notifyOnCommit(`SELECT pg_notify('${ROWS_CHANNEL}', id::text) FROM unnest($1::int[]) AS id`, [[id]]);
+      await tx.query('INSERT INTO t (id) VALUES ($1)', [id]);
+    }
     const [row] = await tx.query<{ txid: string }>('SELECT txid_current()::text AS txid');
     return { mainThread: isMainThread, txid: row!.txid };
   }),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ApiError, throwRefusal } from '../src/http/errors.js';
 import { storeProcedure, type Database } from '../src/storage/database.js';
 import { openPgliteThread } from '../src/storage/pglite-thread.js';
-import { INSERT_ROWS, INSERT_THEN_REFUSE } from './storage-thread-procedures.js';
+import { INSERT_ROWS, INSERT_THEN_REFUSE, ROWS_CHANNEL } from './storage-thread-procedures.js';
 
 // The embedded store on its own thread must behave as the in-process one: values, errors,
 // transactions and notifications cross the thread boundary unchanged.
@@ -134,6 +134,10 @@ test("a store procedure runs on the store's thread; its refusals and the driver'
 
 test('procedures that arrive together share a transaction, and each ends as it would have alone', async () => {
   await db.query('INSERT INTO t (id) VALUES (399)');
+  const announced = new Set<number>();
+  let markerArrived: () => void = () => {};
+  const marker = new Promise<void>((resolve) => (markerArrived = resolve));
+  const unsubscribe = await db.listen(ROWS_CHANNEL, (payload) => (payload === 'marker' ? markerArrived() : announced.add(Number(payload))));
   const ids = Array.from({ length: 24 }, (_, k) => 400 + k);
   // Every third refuses after its transaction; every other one fails on a duplicate key.
   const outcomes = await Promise.all(
@@ -155,8 +159,13 @@ test('procedures that arrive together share a transaction, and each ends as it w
       txids.add(outcome.txid);
     }
   });
-  const committed = ids.filter((_, k) => k % 3 !== 2 && k % 2 === 0).length;
-  assert.ok(txids.size < committed, `${committed} procedures in ${txids.size} transactions: some shared one`);
+  const committed = ids.filter((_, k) => k % 3 !== 2 && k % 2 === 0);
+  assert.ok(txids.size < committed.length, `${committed.length} procedures in ${txids.size} transactions: some shared one`);
+  // A procedure's notifications go with its own outcome: a failed one announced its first row before failing.
+  await db.query('SELECT pg_notify($1, $2)', [ROWS_CHANNEL, 'marker']);
+  await marker;
+  await unsubscribe();
+  assert.deepEqual([...announced].filter((id) => id >= 400).sort(), committed);
 });
 
 test('the data directory stays locked while the thread holds it, and a closed store refuses calls', async () => {

@@ -62,7 +62,11 @@ export async function appendAudit(
  * a statement for PostgreSQL to run. `fn` must not read the audit log.
  */
 export async function withAuditBatched<T>(tx: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  const batched: Queryable = { query: (sql, params) => tx.query(sql, params), write: (sql, params) => tx.write(sql, params) };
+  const batched: Queryable = {
+    query: (sql, params) => tx.query(sql, params),
+    write: (sql, params) => tx.write(sql, params),
+    notifyOnCommit: (sql, params) => tx.notifyOnCommit(sql, params),
+  };
   const held: AuditEntry[] = [];
   heldBack.set(batched, held);
   const result = await fn(batched);

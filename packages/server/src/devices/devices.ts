@@ -1,6 +1,6 @@
 import type { DeviceAttestation } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
-import { announceRequestChanged } from '../events/bus.js';
+import { announceRequestsChanged } from '../events/bus.js';
 import { recordEvent } from '../events/outbox.js';
 import { notFound } from '../http/errors.js';
 import { forgetContacts } from '../notifications/contacts.js';
@@ -56,7 +56,10 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
           WHERE a.fingerprint = $1 AND r.tenant_id = $2 AND r.status = 'pending'`,
         [fingerprint, tenantId],
       );
-      for (const { request_id } of open) await announceRequestChanged(tx, { tenantId, requestId: request_id });
+      await announceRequestsChanged(
+        tx,
+        open.map(({ request_id }) => ({ tenantId, requestId: request_id })),
+      );
     }
     return toView(row);
   });

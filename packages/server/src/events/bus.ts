@@ -7,17 +7,12 @@ export interface RequestChanged {
   requestId: string;
 }
 
-/** Announces a request change to every instance; PostgreSQL delivers it only if the transaction commits. */
-export async function announceRequestChanged(tx: Queryable, change: RequestChanged): Promise<void> {
-  await tx.write('SELECT pg_notify($1, $2)', announcement(change));
-}
-
-/**
- * The channel and payload of announceRequestChanged, for a statement that announces the change
- * with `pg_notify` itself and so spares a round trip (delivery waits for the commit either way).
- */
-export function announcement(change: RequestChanged): [channel: string, payload: string] {
-  return [CHANNEL, JSON.stringify([change.tenantId, change.requestId])];
+/** Announces changes to requests to every instance, once the transaction commits. */
+export async function announceRequestsChanged(tx: Queryable, changes: readonly RequestChanged[]): Promise<void> {
+  if (changes.length === 0) return;
+  await tx.notifyOnCommit(`SELECT pg_notify('${CHANNEL}', payload) FROM unnest($1::text[]) AS payload`, [
+    changes.map((c) => JSON.stringify([c.tenantId, c.requestId])),
+  ]);
 }
 
 export function onRequestChanged(db: Database, handler: (change: RequestChanged) => void): Promise<() => Promise<void>> {

@@ -10,7 +10,7 @@ import {
 import type { DeviceRequestView, MpaRequestView, MpaWebhookEvent, GovernanceSettings } from '@sigilauth/protocol/wire';
 import { appendAudit, withAuditBatched } from '../audit/log.js';
 import { DEFAULT_MAX_PENDING_PER_DEVICE } from '../config.js';
-import { announceRequestChanged, announcement } from '../events/bus.js';
+import { announceRequestsChanged } from '../events/bus.js';
 import { recordEvent, type EventBody } from '../events/outbox.js';
 import { ApiError, notFound, refusalAsValue, throwRefusal } from '../http/errors.js';
 import { recordOverrideReviewed } from '../overrides/review.js';
@@ -92,10 +92,20 @@ export async function createRequestIn(
   const id = randomUUID();
   const createdAt = new Date(now);
   const expiresAt = new Date(now + resolved.expires_in_seconds * 1000);
+  const fingerprints: string[] = [];
+  const groupIndexes: number[] = [];
+  resolved.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
+  // The request and its approvers in one statement; an earlier request with the same key inserts neither.
   const [inserted] = await tx.query<RequestRow>(
-    `INSERT INTO mpa_requests (id, tenant_id, required, groups, action, action_digest, expires_at, created_at, idempotency_key, body_hash, requested_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+    `WITH request AS (
+       INSERT INTO mpa_requests (id, tenant_id, required, groups, action, action_digest, expires_at, created_at, idempotency_key, body_hash, requested_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING ${COLUMNS}
+     ), approvers AS (
+       INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending, created_at, expires_at)
+       SELECT request.id, f, g, true, $8, $7 FROM request, unnest($12::text[], $13::int[]) AS t(f, g)
+     )
+     SELECT * FROM request`,
     [
       id,
       tenantId,
@@ -108,6 +118,8 @@ export async function createRequestIn(
       idempotencyKey ?? null,
       bodyHash,
       resolved.requested_by ? JSON.stringify(resolved.requested_by) : null,
+      fingerprints,
+      groupIndexes,
     ],
   );
   if (!inserted) {
@@ -115,18 +127,7 @@ export async function createRequestIn(
     if (!existing) throw new Error('idempotent request vanished');
     return { row: existing, replayed: true };
   }
-  const fingerprints: string[] = [];
-  const groupIndexes: number[] = [];
-  resolved.groups.forEach((group, gi) => group.approvers.forEach((a) => (fingerprints.push(a.fingerprint), groupIndexes.push(gi))));
-  // The statement that names the approvers also announces the request (delivered at commit).
-  await tx.write(
-    `WITH approvers AS (
-       INSERT INTO mpa_approvers (request_id, fingerprint, group_index, pending, created_at, expires_at)
-       SELECT $1, f, g, true, $4, $5 FROM unnest($2::text[], $3::int[]) AS t(f, g)
-     )
-     SELECT pg_notify($6, $7)`,
-    [id, fingerprints, groupIndexes, createdAt, expiresAt, ...announcement({ tenantId, requestId: id })],
-  );
+  await announceRequestsChanged(tx, [{ tenantId, requestId: id }]);
   const state: EngineState = { status: 'pending', groupsSatisfied: [], completedAt: null };
   await recordEvent(
     tx,
@@ -418,28 +419,28 @@ async function flushHeld(tx: Queryable, row: RequestRow, held: HeldDecision[], a
 
 /** Persists a new engine state with its outbox event, audit entry and announcement. */
 async function applyTransition(tx: Queryable, row: RequestRow, state: EngineState): Promise<void> {
+  // A request that ends waits for none of its approvers any more: one statement updates both.
+  const ended = state.status !== row.status && state.status !== 'pending';
   await tx.write(
-    `WITH updated AS (
-       UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1 RETURNING 1
+    `WITH request AS (
+       UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1
      )
-     SELECT pg_notify($6, $7) FROM updated`,
+     UPDATE mpa_approvers SET pending = false WHERE $6 AND request_id = $1 AND pending`,
     [
       row.id,
       state.status,
       JSON.stringify(state.groupsSatisfied),
       state.completedAt === null ? null : new Date(state.completedAt),
       state.required ?? null,
-      ...announcement({ tenantId: row.tenant_id, requestId: row.id }),
+      ended,
     ],
   );
-  const changedStatus = state.status !== row.status;
-  if (changedStatus && state.status !== 'pending')
-    await tx.write('UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending', [row.id]);
+  await announceRequestsChanged(tx, [{ tenantId: row.tenant_id, requestId: row.id }]);
   row.status = state.status;
   row.groups_satisfied = state.groupsSatisfied;
   row.completed_at = state.completedAt === null ? null : new Date(state.completedAt);
   row.effective_required = state.required ?? null;
-  if (changedStatus && state.status !== 'pending') {
+  if (ended) {
     const type = `mpa.${state.status}` as Exclude<MpaWebhookEvent['type'], 'mpa.created'>;
     await recordEvent(tx, row.tenant_id, type, eventPayload(row, state) as EventBody<typeof type>, row.id);
     await appendAudit(
@@ -596,7 +597,7 @@ async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number
     ) {
       await applyTransition(tx, row, state);
     } else {
-      await announceRequestChanged(tx, { tenantId: row.tenant_id, requestId: row.id });
+      await announceRequestsChanged(tx, [{ tenantId: row.tenant_id, requestId: row.id }]);
     }
     return deviceView(row, { groupIndex, orgName: device.org_name, myDecision: d.decision }, now);
   });

@@ -40,9 +40,8 @@ async function enqueue(
   const undecidedOnly =
     kind === 'reminder' ? 'AND NOT EXISTS (SELECT 1 FROM mpa_decisions m WHERE m.request_id = $2 AND m.fingerprint = a.fingerprint)' : '';
   await tx.write(
-    `WITH inserted AS (
-       INSERT INTO notifications (id, tenant_id, request_id, event_key, kind, fingerprint, channel, target, next_attempt_at, created_at)
-       SELECT gen_random_uuid(), $1, $2, $3, $4, t.fingerprint, t.channel, t.target, coalesce($6::timestamptz, now()), coalesce($6::timestamptz, now())
+    `INSERT INTO notifications (id, tenant_id, request_id, event_key, kind, fingerprint, channel, target, next_attempt_at, created_at)
+       SELECT gen_random_uuid(), $1, $2, $3, $4, t.fingerprint, t.channel, t.target, coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now())
          FROM (
            SELECT c.fingerprint, ch.channel, ch.target
              FROM mpa_approvers a
@@ -58,11 +57,12 @@ async function enqueue(
            SELECT '', 'slack', s.slack_webhook_url FROM notification_settings s WHERE s.tenant_id = $1 AND s.slack_webhook_url IS NOT NULL
          ) t
         ORDER BY t.fingerprint, t.channel
-       ON CONFLICT DO NOTHING
-       RETURNING 1
-     )
-     SELECT pg_notify($5, '') FROM (SELECT count(*) AS n FROM inserted) c WHERE c.n > 0`,
-    [tenantId, requestId, eventKey, kind, NOTIFICATION_CHANNEL, at],
+       ON CONFLICT DO NOTHING`,
+    [tenantId, requestId, eventKey, kind, at],
+  );
+  await tx.notifyOnCommit(
+    `SELECT pg_notify('${NOTIFICATION_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM notifications WHERE event_key = ANY ($1::text[]))`,
+    [[eventKey]],
   );
 }
 

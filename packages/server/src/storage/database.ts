@@ -8,6 +8,16 @@ export interface Queryable {
    * surfaces there (failing the transaction as it would have anyway); elsewhere it runs at once.
    */
   write(sql: string, params?: unknown[]): Promise<void>;
+  /**
+   * Runs a statement that sends NOTIFY (`pg_notify`) about this transaction's changes, so that it
+   * is delivered only if the transaction commits (outside a transaction it runs at once). Every
+   * parameter is an array: statements of one text merge (pending-notifications.ts). On PostgreSQL
+   * it runs just after COMMIT, in the same round trip: inside the transaction, NOTIFY takes the one
+   * lock of the cluster that every notifying commit holds until its WAL is flushed, and such
+   * commits would wait for each other. On the embedded store, one connection, it runs inside the
+   * transaction, just before COMMIT.
+   */
+  notifyOnCommit(sql: string, arrays: unknown[][]): Promise<void>;
 }
 
 /** A connection inside a transaction; `exec` runs a whole SQL script (several statements, dollar-quoted bodies) as written. */

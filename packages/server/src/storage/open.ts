@@ -43,6 +43,7 @@ export function whenOpen(kind: Database['kind'], opening: Promise<Database>): Da
     kind,
     query: async (sql, params) => (await store()).query(sql, params),
     write: async (sql, params) => (await store()).write(sql, params),
+    notifyOnCommit: async (sql, params) => (await store()).notifyOnCommit(sql, params),
     transaction: async (fn) => (await store()).transaction(fn),
     runProcedure: async (procedure, ...args) => (await store()).runProcedure(procedure, ...args),
     listen: async (channel, handler) => (await store()).listen(channel, handler),

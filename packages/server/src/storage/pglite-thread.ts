@@ -59,10 +59,14 @@ export async function openPgliteThread(dataDir: string | undefined, { template =
     throw err;
   }
 
-  const queryOn = (tx: number | null): Queryable => ({
-    query: <T extends object>(sql: string, params?: unknown[]) => call<T[]>({ op: 'query', tx, sql, params }),
-    write: async (sql, params) => void (await call({ op: 'query', tx, sql, params })),
-  });
+  const queryOn = (tx: number | null): Queryable => {
+    const write = async (sql: string, params?: unknown[]) => void (await call({ op: 'query', tx, sql, params }));
+    return {
+      query: <T extends object>(sql: string, params?: unknown[]) => call<T[]>({ op: 'query', tx, sql, params }),
+      write,
+      notifyOnCommit: write,
+    };
+  };
   return {
     kind: 'pglite',
     ...queryOn(null),

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
-import { withoutStatementData, type Database, type NotificationHandler } from './database.js';
+import { withoutStatementData, type Database, type NotificationHandler, type Transaction } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { PendingNotifications } from './pending-notifications.js';
 import { statementRunner } from './pglite-statements.js';
 import { loadTemplate } from './pglite-template.js';
 
@@ -84,16 +85,24 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
       return pg._runExclusiveTransaction(() => query(sql, params));
     },
     write: async (sql, params) => void (await db.query(sql, params)),
-    transaction: (fn) =>
+    notifyOnCommit: (sql, params) => db.write(sql, params),
+    transaction: <T>(fn: (tx: Transaction) => Promise<T>) =>
       pg
-        .transaction((tx) => {
+        .transaction(async (tx): Promise<T> => {
           const inTransaction = <T extends object>(sql: string, params?: unknown[]) =>
             tx.closed ? Promise.reject(new Error('Transaction is closed')) : query<T>(sql, params);
-          return fn({
+          const write = async (sql: string, params?: unknown[]) => void (await inTransaction(sql, params));
+          // One connection: nothing waits on its notifying commit, so NOTIFY runs in the transaction.
+          const notifications = new PendingNotifications();
+          const result = await fn({
             query: inTransaction,
-            write: async (sql, params) => void (await inTransaction(sql, params)),
+            write,
+            notifyOnCommit: async (sql, params) => notifications.add(sql, params),
             exec: async (script) => void (await tx.exec(script).catch((err: unknown) => Promise.reject(withoutStatementData(err)))),
           });
+          const notify = notifications.combined();
+          if (notify) await write(notify.sql, notify.params);
+          return result;
         })
         .catch((err: unknown) => Promise.reject(withoutStatementData(err))),
     runProcedure: (procedure, ...args) => procedure.run(db, ...args),

@@ -33,6 +33,9 @@ type Results = pg.QueryResult[] | pg.QueryResult;
  * result per statement.
  */
 class StatementBatch extends pg.Query {
+  /** Statements the server has reported complete. */
+  completed = 0;
+
   constructor(
     private readonly statements: readonly Statement[],
     callback: (err: Error | undefined, results: Results) => void,
@@ -63,16 +66,34 @@ class StatementBatch extends pg.Query {
     }
     return null;
   };
+
+  handleCommandComplete(message: unknown, connection: unknown): void {
+    this.completed++;
+    queryCommandComplete.call(this, message, connection);
+  }
+}
+
+/** pg's own handler, which its typings do not declare. */
+const { handleCommandComplete: queryCommandComplete } = pg.Query.prototype as unknown as {
+  handleCommandComplete(this: pg.Query, message: unknown, connection: unknown): void;
+};
+
+const completedBeforeFailure = new WeakMap<object, number>();
+
+/** For an error from runBatch: how many of the batch's statements had completed before it failed. */
+export function statementsCompleted(err: unknown): number {
+  return (typeof err === 'object' && err !== null && completedBeforeFailure.get(err)) || 0;
 }
 
 /** Runs the statements in one round trip and returns each one's rows. */
 export function runBatch(client: pg.PoolClient, statements: readonly Statement[]): Promise<object[][]> {
   return new Promise((resolve, reject) => {
-    void client.query(
-      new StatementBatch(statements, (err, results) => {
-        if (err) reject(err);
-        else resolve((Array.isArray(results) ? results : [results]).map((r) => r.rows));
-      }),
-    );
+    const batch: StatementBatch = new StatementBatch(statements, (err, results) => {
+      if (err) {
+        if (typeof err === 'object') completedBeforeFailure.set(err, batch.completed);
+        reject(err);
+      } else resolve((Array.isArray(results) ? results : [results]).map((r) => r.rows));
+    });
+    void client.query(batch);
   });
 }

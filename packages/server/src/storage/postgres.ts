@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler } from './database.js';
-import { runBatch, type Statement } from './postgres-batch.js';
+import { runBatch, statementsCompleted, type Statement } from './postgres-batch.js';
+import { PendingNotifications } from './pending-notifications.js';
 import { preparedNames } from './prepared-names.js';
 
 const CONNECTION_ERROR_CODES = new Set([
@@ -74,24 +75,26 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
       }
     },
     write: async (sql, params) => void (await db.query(sql, params)),
+    notifyOnCommit: (sql, params) => db.write(sql, params),
     async transaction(fn) {
       const client = await connect();
       let broken = false;
       const markBroken = () => (broken = true);
       client.on('error', markBroken);
       const tx = new TransactionStatements(client, statements);
+      const notifications = new PendingNotifications();
       try {
         const result = await fn({
           query: async <T extends object>(sql: string, params?: unknown[]) => (await tx.read({ sql, params })) as T[],
           write: async (sql, params) => tx.write({ sql, params }),
+          notifyOnCommit: async (sql, params) => notifications.add(sql, params),
           // pg sends a string alone in one simple query, which runs a script of several statements.
           exec: async (script) => {
             await tx.send();
             await client.query(script).catch((err: unknown) => Promise.reject(translate(err)));
           },
         });
-        tx.write({ sql: 'COMMIT' });
-        await tx.send();
+        await tx.commit(notifications.combined());
         return result;
       } catch (err) {
         tx.end();
@@ -100,7 +103,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
         throw translate(err);
       } finally {
         client.removeListener('error', markBroken);
-        client.release(broken);
+        client.release(broken || statements.uncertain(client));
       }
     },
     runProcedure: (procedure, ...args) => procedure.run(db, ...args),
@@ -154,6 +157,23 @@ class TransactionStatements {
 
   write(statement: SqlStatement): void {
     this.waiting.push({ statement });
+  }
+
+  /**
+   * Sends COMMIT with everything waiting, and then `after` in a transaction of its own, in the
+   * same round trip. Once COMMIT has completed, a failure of `after` no longer fails the
+   * transaction: its changes are durable, the workers find their work at their next poll, and
+   * connected devices see the change at their next sync.
+   */
+  async commit(after: SqlStatement | null): Promise<void> {
+    this.write({ sql: 'COMMIT' });
+    const throughCommit = this.waiting.length;
+    if (after) this.write(after);
+    try {
+      await this.send();
+    } catch (err) {
+      if (!after || statementsCompleted(err) < throughCommit) throw err;
+    }
   }
 
   /** Nothing more is sent: the transaction failed, and what was not sent is dropped. */

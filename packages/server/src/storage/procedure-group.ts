@@ -6,6 +6,7 @@
  * Nothing is answered before the shared COMMIT has returned: an answered procedure is on disk.
  */
 import type { Database, StoreProcedure, Transaction } from './database.js';
+import { PendingNotifications } from './pending-notifications.js';
 
 export interface QueuedProcedure {
   procedure: StoreProcedure<unknown[], unknown>;
@@ -90,7 +91,15 @@ function inSavepoints(tx: Transaction): Database {
     kind: 'pglite',
     query: (sql, params) => unit(() => tx.query(sql, params)),
     write: (sql, params) => unit(() => tx.write(sql, params)),
-    transaction: (fn) => unit(() => fn(tx)),
+    notifyOnCommit: (sql, params) => tx.notifyOnCommit(sql, params),
+    // A unit's notifications join the group's only once its savepoint is released.
+    transaction: (fn) =>
+      unit(async () => {
+        const notifications = new PendingNotifications();
+        const result = await fn({ ...tx, notifyOnCommit: async (sql, params) => notifications.add(sql, params) });
+        await notifications.passTo(tx);
+        return result;
+      }),
     runProcedure: (procedure, ...args) => procedure.run(shared, ...args),
     listen: () => Promise.reject(new Error('a store procedure cannot listen')),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),

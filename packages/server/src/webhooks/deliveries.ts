@@ -18,17 +18,20 @@ export async function enqueueDeliveries(
   tx: Queryable,
   event: { id: string; tenantId: string; type: string; requestId: string | null },
 ): Promise<void> {
+  const optIn = OPT_IN_EVENT_TYPES.includes(event.type);
   await tx.write(
-    `WITH inserted AS (
-       INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, request_id, next_attempt_at, created_at)
-       SELECT gen_random_uuid(), e.id, e.tenant_id, $2, $3, $4, now(), now()
-         FROM webhook_endpoints e
-        WHERE ${subscribes('$1', '$3', '$6')}
-        ORDER BY e.id
-       RETURNING 1
-     )
-     SELECT pg_notify($5, '') FROM (SELECT count(*) AS n FROM inserted) c WHERE c.n > 0`,
-    [event.tenantId, event.id, event.type, event.requestId, DELIVERY_CHANNEL, OPT_IN_EVENT_TYPES.includes(event.type)],
+    `INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_id, event_type, request_id, next_attempt_at, created_at)
+     SELECT gen_random_uuid(), e.id, e.tenant_id, $2, $3, $4, now(), now()
+       FROM webhook_endpoints e
+      WHERE ${subscribes('$1', '$3', '$5')}
+      ORDER BY e.id`,
+    [event.tenantId, event.id, event.type, event.requestId, optIn],
+  );
+  await tx.notifyOnCommit(
+    `SELECT pg_notify('${DELIVERY_CHANNEL}', '')
+      WHERE EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::text[], $3::boolean[]) AS ev (tenant_id, type, opt_in), webhook_endpoints e
+                     WHERE ${subscribes('ev.tenant_id', 'ev.type', 'ev.opt_in')})`,
+    [[event.tenantId], [event.type], [optIn]],
   );
 }
 
@@ -209,7 +212,7 @@ export async function retryDelivery(db: Database, tenantId: string, id: string, 
       { webhook_id: row.endpoint_id, delivery_id: id, event_id: row.event_id, ...actor },
       row.request_id,
     );
-    await tx.query('SELECT pg_notify($1, $2)', [DELIVERY_CHANNEL, '']);
+    await tx.notifyOnCommit(`SELECT pg_notify('${DELIVERY_CHANNEL}', '')`, []);
   });
   return getDelivery(db, tenantId, id, now);
 }

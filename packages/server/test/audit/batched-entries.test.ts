@@ -36,6 +36,7 @@ describeEachStore('audit entries batched per transition', (kind) => {
   const counting = (q: Queryable): Queryable => ({
     query: (sql, params) => (count(sql), q.query(sql, params)),
     write: (sql, params) => (count(sql), q.write(sql, params)),
+    notifyOnCommit: (sql, params) => q.notifyOnCommit(sql, params),
   });
   let db: Database;
   const devices = [new TestDevice('Alice'), new TestDevice('Bob'), new TestDevice('Carol')] as const;
