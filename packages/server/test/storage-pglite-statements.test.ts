@@ -129,13 +129,34 @@ test('a statement outside a transaction waits for the open one, and sees only wh
   assert.deepEqual(await outside, [{ label: 'committed' }]);
 });
 
-test('a notification sent by a statement reaches its listener', async () => {
-  let receive!: (payload: string) => void;
-  const received = new Promise<string>((resolve) => (receive = resolve));
-  const unlisten = await db.listen('items_changed', receive);
-  await db.query('SELECT pg_notify($1, $2)', ['items_changed', 'item 1']);
-  assert.equal(await received, 'item 1');
+test('a notification reaches its listeners whether a statement or a transaction committed it, and no longer once unsubscribed', async () => {
+  const received: string[] = [];
+  const marker = (payload: string) => new Promise<void>((resolve) => void db.listen('items_marker', (p) => p === payload && resolve()));
+  const unlisten = await db.listen('items_changed', (payload) => received.push(payload));
+  const first = marker('first');
+  await db.query('SELECT pg_notify($1, $2)', ['items_changed', 'by a statement']);
+  await db.query('SELECT pg_notify($1, $2)', ['items_marker', 'first']);
+  await first;
+  await db.transaction(async (tx) => tx.query('SELECT pg_notify($1, $2)', ['items_changed', 'by a transaction']));
   await unlisten();
+  const second = marker('second');
+  await db.query('SELECT pg_notify($1, $2)', ['items_changed', 'after unsubscribing']);
+  await db.query('SELECT pg_notify($1, $2)', ['items_marker', 'second']);
+  await second;
+  assert.deepEqual(received, ['by a statement', 'by a transaction']);
+});
+
+test('a reply larger than one read of the database arrives whole', async () => {
+  const big = 'x'.repeat(3 * 1024 * 1024);
+  const [row] = await db.query<{ text: string; n: number }>('SELECT $1::text AS text, length($1::text) AS n', [big]);
+  assert.equal(row?.n, big.length);
+  assert.equal(row?.text, big);
+  const rows = await db.query<{ i: number; label: string }>(
+    "SELECT i, 'label ' || i AS label FROM generate_series(1, $1::int) AS i",
+    [20_000],
+  );
+  assert.equal(rows.length, 20_000);
+  assert.deepEqual(rows[19_999], { i: 20_000, label: 'label 20000' });
 });
 
 test(`at most ${PREPARED_MAX} distinct texts are prepared; the rest still run, unnamed`, async () => {

@@ -69,7 +69,14 @@ export async function openPglite(dataDir: string | undefined, { template = true 
 
 /** The Database seam over one PGlite instance; `onClose` runs after it has closed. */
 export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Database {
-  const run = statementRunner(pg);
+  // Notifications arrive in the replies of whatever commits them: PGlite reads those of its own
+  // calls (a transaction's COMMIT), the statement runner those of the statements it runs.
+  const listeners = new Map<string, Set<NotificationHandler>>();
+  const deliver = (channel: string, payload: string) => {
+    for (const handler of listeners.get(channel) ?? []) queueMicrotask(() => handler(payload));
+  };
+  pg.onNotification(deliver);
+  const run = statementRunner(pg, deliver);
   const query = async <T extends object>(sql: string, params?: unknown[]) => {
     try {
       return await pg.runExclusive(() => run<T>(sql, params));
@@ -108,8 +115,17 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
     runProcedure: (procedure, ...args) => procedure.run(db, ...args),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
     async listen(channel: string, handler: NotificationHandler) {
-      const unsubscribe = await pg.listen(channel, handler);
-      return () => unsubscribe();
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+      let handlers = listeners.get(channel);
+      if (!handlers) {
+        await pg.exec(`LISTEN ${channel}`);
+        handlers = listeners.get(channel) ?? new Set();
+        listeners.set(channel, handlers);
+      }
+      handlers.add(handler);
+      return async () => {
+        handlers.delete(handler);
+      };
     },
     async close() {
       await pg.close();
