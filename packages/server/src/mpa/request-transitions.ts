@@ -419,20 +419,19 @@ async function flushHeld(tx: Queryable, row: RequestRow, held: HeldDecision[], a
 
 /** Persists a new engine state with its outbox event, audit entry and announcement. */
 async function applyTransition(tx: Queryable, row: RequestRow, state: EngineState): Promise<void> {
-  // A request that ends waits for none of its approvers any more: one statement updates both.
+  // A request that ends waits for none of its approvers any more: one statement updates both. Two
+  // texts rather than one with a flag, so each keeps a generic plan: with the flag a parameter,
+  // the database would plan the statement anew on every call.
   const ended = state.status !== row.status && state.status !== 'pending';
+  const request = 'UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1';
   await tx.write(
-    `WITH request AS (
-       UPDATE mpa_requests SET status = $2, groups_satisfied = $3, completed_at = $4, effective_required = $5 WHERE id = $1
-     )
-     UPDATE mpa_approvers SET pending = false WHERE $6 AND request_id = $1 AND pending`,
+    ended ? `WITH request AS (${request}) UPDATE mpa_approvers SET pending = false WHERE request_id = $1 AND pending` : request,
     [
       row.id,
       state.status,
       JSON.stringify(state.groupsSatisfied),
       state.completedAt === null ? null : new Date(state.completedAt),
       state.required ?? null,
-      ended,
     ],
   );
   await announceRequestsChanged(tx, [{ tenantId: row.tenant_id, requestId: row.id }]);
