@@ -1,7 +1,8 @@
 // A transaction's notifications (Queryable.notifyOnCommit) are delivered only when it commits, and
 // after what it wrote is visible. On PostgreSQL they run after COMMIT, in a transaction of their
 // own: a NOTIFY inside the transaction would hold the cluster's one lock for notifying commits
-// through the commit's WAL flush, and every announcing commit would wait for the one before.
+// through the commit's WAL flush, and every announcing commit would wait for the one before. One
+// refused there is sent again until it goes through.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
@@ -112,6 +113,29 @@ describeEachStore('notifications sent on commit', (kind) => {
       assert.equal(result, 'done');
       assert.deepEqual(await db.query('SELECT id FROM notified WHERE id = 3'), [{ id: 3 }]);
       assert.deepEqual(await settled('after a failed notification'), []);
+    });
+
+    test('a notification refused after COMMIT is sent again until it goes through', async () => {
+      await db.query('CREATE SEQUENCE notify_attempts');
+      await db.query(`CREATE FUNCTION refused_once(payload text) RETURNS text LANGUAGE plpgsql AS $$
+        BEGIN
+          IF nextval('notify_attempts') = 1 THEN RAISE EXCEPTION 'too many notifications in the NOTIFY queue'; END IF;
+          RETURN payload;
+        END $$`);
+      const arrived = new Promise<void>((resolve) => (waiting = { payload: 'sent again', arrived: resolve }));
+      await db.transaction(async (tx) => {
+        await tx.write('INSERT INTO notified (id) VALUES (4)');
+        await tx.notifyOnCommit(`SELECT pg_notify('${CHANNEL}', refused_once(payload)) FROM unnest($1::text[]) AS payload`, [
+          ['sent again'],
+        ]);
+      });
+      assert.deepEqual(await db.query('SELECT id FROM notified WHERE id = 4'), [{ id: 4 }], 'the transaction committed');
+      await Promise.race([
+        arrived,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('the refused notification was never sent again')), 30_000).unref()),
+      ]);
+      const [sequence] = await db.query<{ attempts: string }>('SELECT last_value AS attempts FROM notify_attempts');
+      assert.equal(Number(sequence?.attempts), 2, 'refused once with the commit, then sent by the next attempt');
     });
   }
 });

@@ -59,6 +59,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
     }
   };
   const listener = new ChannelListener(connectionString);
+  const resends = new NotificationResends((statement) => db.write(statement.sql, statement.params));
 
   const db: Database = {
     kind: 'postgres',
@@ -94,7 +95,8 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
             await client.query(script).catch((err: unknown) => Promise.reject(translate(err)));
           },
         });
-        await tx.commit(notifications.combined());
+        const notify = notifications.combined();
+        if ((await tx.commit(notify)) === 'after failed' && notify) resends.add(notify);
         return result;
       } catch (err) {
         tx.end();
@@ -110,6 +112,7 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
     listen: (channel, handler) => listener.subscribe(channel, handler),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
+      await resends.stop();
       await listener.close();
       await pool.end();
     },
@@ -162,17 +165,18 @@ class TransactionStatements {
   /**
    * Sends COMMIT with everything waiting, and then `after` in a transaction of its own, in the
    * same round trip. Once COMMIT has completed, a failure of `after` no longer fails the
-   * transaction: its changes are durable, the workers find their work at their next poll, and
-   * connected devices see the change at their next sync.
+   * transaction: its changes are durable, and it resolves 'after failed'.
    */
-  async commit(after: SqlStatement | null): Promise<void> {
+  async commit(after: SqlStatement | null): Promise<'committed' | 'after failed'> {
     this.write({ sql: 'COMMIT' });
     const throughCommit = this.waiting.length;
     if (after) this.write(after);
     try {
       await this.send();
+      return 'committed';
     } catch (err) {
       if (!after || statementsCompleted(err) < throughCommit) throw err;
+      return 'after failed';
     }
   }
 
@@ -240,6 +244,45 @@ class PreparedStatements {
   /** Whether a failed batch left the connection's prepared statements unknown. */
   uncertain(client: pg.PoolClient): boolean {
     return this.unsure.has(client);
+  }
+}
+
+/** Attempts of a failed notification, and the pause before each: about 40 s in all. */
+const RESEND_DELAYS_MS = [100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000, 5_000, 5_000, 5_000, 5_000];
+
+/**
+ * Notifications whose statement failed after their transaction committed (PostgreSQL refuses a
+ * NOTIFY while its queue is full), sent again on a connection of the pool until one attempt
+ * succeeds. Workers would find their work at their next poll without them, but a connected
+ * device learns of a change only from its notification, or when it reconnects.
+ */
+class NotificationResends {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sending = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly send: (statement: SqlStatement) => Promise<void>) {}
+
+  add(statement: SqlStatement, attempt = 0): void {
+    const delay = RESEND_DELAYS_MS[attempt];
+    if (this.stopped || delay === undefined) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const sent: Promise<void> = this.send(statement)
+        .catch(() => this.add(statement, attempt + 1))
+        .finally(() => this.sending.delete(sent));
+      this.sending.add(sent);
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  /** Drops what waits, and waits for attempts under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.allSettled([...this.sending]);
   }
 }
 
