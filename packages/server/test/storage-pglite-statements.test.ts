@@ -137,12 +137,15 @@ test('a notification reaches its listeners whether a statement or a transaction 
   await db.query('SELECT pg_notify($1, $2)', ['items_changed', 'by a statement']);
   await db.query('SELECT pg_notify($1, $2)', ['items_marker', 'first']);
   await first;
-  await db.transaction(async (tx) => tx.query('SELECT pg_notify($1, $2)', ['items_changed', 'by a transaction']));
-  await unlisten();
   const second = marker('second');
-  await db.query('SELECT pg_notify($1, $2)', ['items_changed', 'after unsubscribing']);
-  await db.query('SELECT pg_notify($1, $2)', ['items_marker', 'second']);
+  await db.transaction(async (tx) => tx.query('SELECT pg_notify($1, $2)', ['items_changed', 'by a transaction']));
+  await db.transaction(async (tx) => tx.query('SELECT pg_notify($1, $2)', ['items_marker', 'second']));
   await second;
+  await unlisten();
+  const third = marker('third');
+  await db.query('SELECT pg_notify($1, $2)', ['items_changed', 'after unsubscribing']);
+  await db.query('SELECT pg_notify($1, $2)', ['items_marker', 'third']);
+  await third;
   assert.deepEqual(received, ['by a statement', 'by a transaction']);
 });
 
