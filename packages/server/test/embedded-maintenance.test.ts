@@ -13,7 +13,7 @@ import {
   tablesDue,
   type TableDue,
 } from '../src/storage/embedded-maintenance.js';
-import { openPglite } from '../src/storage/pglite.js';
+import { EMBEDDED_STATISTICS_TARGET, openPglite } from '../src/storage/pglite.js';
 
 let db: Database;
 before(async () => {
@@ -85,9 +85,35 @@ test('the server runs it by itself, and logs what it did', async () => {
   });
 });
 
-test('docs/deployment.md states the interval the server uses', () => {
+test('docs/deployment.md states the interval and the statistics target the server uses', () => {
   const doc = readFileSync(new URL('../../../docs/deployment.md', import.meta.url), 'utf8');
   assert.match(doc, new RegExp(`PGlite has no autovacuum\\. Every ${MAINTENANCE_INTERVAL_MS / 1000} s the server`));
+  assert.match(doc, new RegExp(`analyses with a statistics target of ${EMBEDDED_STATISTICS_TARGET} \\(`));
+  assert.match(doc, new RegExp(`reads a sample of ${(300 * EMBEDDED_STATISTICS_TARGET).toLocaleString('en')} rows`));
+});
+
+// ANALYZE holds the store's one connection while it reads its sample: 300 rows per unit of the
+// statistics target, so the target bounds how long every request waits for it.
+test('an analysis samples 300 rows per unit of the embedded statistics target, on a durable store as in memory', async () => {
+  await db.query('CREATE TABLE sampled (id int PRIMARY KEY, n int NOT NULL)');
+  await db.query('INSERT INTO sampled SELECT g, g FROM generate_series(1, 20000) g');
+  await maintainTables(db);
+  const [column] = await db.query<{ bounds: number }>(
+    `SELECT array_length(histogram_bounds, 1) AS bounds FROM pg_stats WHERE tablename = 'sampled' AND attname = 'n'`,
+  );
+  assert.equal(column!.bounds, EMBEDDED_STATISTICS_TARGET + 1, 'one histogram bucket per unit of the target');
+  const dataDir = mkdtempSync(join(tmpdir(), 'sigil-statistics-'));
+  try {
+    const durable = await openPglite(dataDir);
+    try {
+      const [setting] = await durable.query<{ target: string }>(`SELECT current_setting('default_statistics_target') AS target`);
+      assert.equal(Number(setting!.target), EMBEDDED_STATISTICS_TARGET);
+    } finally {
+      await durable.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 /** Runs `before` on a durable store, restarts it (which forgets the row counters), and runs `after` on it. */

@@ -34,8 +34,19 @@ class DurableNodeFS extends NodeFS {
  * shared buffers is plenty (and the process is 112 MB smaller).
  */
 const SHARED_BUFFERS = ['-c', 'shared_buffers=16MB'];
-const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync', ...SHARED_BUFFERS];
-const MEMORY_START_PARAMS = [...PGlite.defaultStartParams, ...SHARED_BUFFERS];
+
+/**
+ * The embedded store's maintenance analyses its tables on the store's one connection, and every
+ * request waits while ANALYZE reads its sample of 300 rows per unit of this target: at
+ * PostgreSQL's default of 100, 200-350 ms for a table of 100,000 requests or their approvals; at
+ * 10, about 20 ms. The statements the server runs were checked to keep their plans with the
+ * smaller sample (docs/performance.md). PostgreSQL servers keep their own setting: their
+ * autovacuum holds no connection of the server's.
+ */
+export const EMBEDDED_STATISTICS_TARGET = 10;
+const EMBEDDED_SETTINGS = [...SHARED_BUFFERS, '-c', `default_statistics_target=${EMBEDDED_STATISTICS_TARGET}`];
+const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync', ...EMBEDDED_SETTINGS];
+const MEMORY_START_PARAMS = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS];
 
 async function createDurable(dataDir: string, useTemplate: boolean): Promise<PGlite> {
   const pgdata = join(dataDir, 'pgdata');
