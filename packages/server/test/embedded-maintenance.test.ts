@@ -94,7 +94,7 @@ test('docs/deployment.md states the interval and the statistics target the serve
 
 // ANALYZE holds the store's one connection while it reads its sample: 300 rows per unit of the
 // statistics target, so the target bounds how long every request waits for it.
-test('an analysis samples 300 rows per unit of the embedded statistics target, on a durable store as in memory', async () => {
+test('the embedded store analyses at its own statistics target, on disk as in memory', async () => {
   await db.query('CREATE TABLE sampled (id int PRIMARY KEY, n int NOT NULL)');
   await db.query('INSERT INTO sampled SELECT g, g FROM generate_series(1, 20000) g');
   await maintainTables(db);

@@ -39,7 +39,7 @@ const SHARED_BUFFERS = ['-c', 'shared_buffers=16MB'];
  * The embedded store's maintenance analyses its tables on the store's one connection, and every
  * request waits while ANALYZE reads its sample of 300 rows per unit of this target: at
  * PostgreSQL's default of 100, 200-350 ms for a table of 100,000 requests or their approvals; at
- * 10, about 20 ms. The statements the server runs were checked to keep their plans with the
+ * 10, about 20 ms. The statements the server runs were checked to read the same rows with the
  * smaller sample (docs/performance.md). PostgreSQL servers keep their own setting: their
  * autovacuum holds no connection of the server's.
  */
