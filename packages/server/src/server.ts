@@ -157,11 +157,7 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
         () => gateway.stop(),
       );
       await app.listen({ host: config.host, port: config.port });
-      started.push(
-        startExpirySweeper(db, clock, app.log),
-        startEmbeddedMaintenance(db, app.log),
-        startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log),
-      );
+      started.push(startExpirySweeper(db, clock, app.log), startEmbeddedMaintenance(db, app.log));
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -186,6 +182,8 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       ]);
       for (const worker of workers) if (worker.status === 'fulfilled') started.push(() => worker.value.stop());
       for (const worker of workers) if (worker.status === 'rejected') throw worker.reason;
+      // After the workers: on the embedded store its first refresh would queue ahead of their start.
+      started.push(startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log));
       started.push(startAuditIntegrator({ db, signing: treeHeads, clock, log: app.log, ...config.audit }));
       let closing: Promise<void> | null = null;
       return {

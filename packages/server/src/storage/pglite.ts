@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
 import { withoutStatementData, type Database, type NotificationHandler, type Transaction } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { PendingNotifications } from './pending-notifications.js';
 import { statementRunner } from './pglite-statements.js';
+import { registerBuiltinArrayTypes } from './pglite-array-types.js';
 import { loadTemplate } from './pglite-template.js';
 
 /**
@@ -48,6 +49,20 @@ const EMBEDDED_SETTINGS = [...SHARED_BUFFERS, '-c', `default_statistics_target=$
 const DURABLE_START_PARAMS = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync', ...EMBEDDED_SETTINGS];
 const MEMORY_START_PARAMS = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS];
 
+/** PGlite with PostgreSQL's own array types registered from a list, not read from the catalog at each open (pglite-array-types.ts). */
+class EmbeddedPGlite extends PGlite {
+  override async _initArrayTypes(options?: { force?: boolean }): Promise<void> {
+    if (options?.force) return super._initArrayTypes(options);
+    registerBuiltinArrayTypes(this);
+  }
+}
+
+async function createPglite(options: PGliteOptions): Promise<PGlite> {
+  const pg = new EmbeddedPGlite(options);
+  await pg.waitReady;
+  return pg;
+}
+
 async function createDurable(dataDir: string, useTemplate: boolean): Promise<PGlite> {
   const pgdata = join(dataDir, 'pgdata');
   // A new store (no pgdata yet, or an empty one): unpack the build-time template instead of
@@ -56,13 +71,13 @@ async function createDurable(dataDir: string, useTemplate: boolean): Promise<PGl
   const template = fresh && useTemplate ? loadTemplate() : null;
   if (template) {
     try {
-      return await PGlite.create({ fs: new DurableNodeFS(pgdata), startParams: DURABLE_START_PARAMS, loadDataDir: template });
+      return await createPglite({ fs: new DurableNodeFS(pgdata), startParams: DURABLE_START_PARAMS, loadDataDir: template });
     } catch {
       // An unusable template: forget what it unpacked and make the cluster with initdb after all.
       fs.rmSync(pgdata, { recursive: true, force: true });
     }
   }
-  return PGlite.create({ fs: new DurableNodeFS(pgdata), startParams: DURABLE_START_PARAMS });
+  return createPglite({ fs: new DurableNodeFS(pgdata), startParams: DURABLE_START_PARAMS });
 }
 
 /** Embedded PostgreSQL in a data directory (or in memory when dataDir is undefined). */
@@ -70,7 +85,7 @@ export async function openPglite(dataDir: string | undefined, { template = true 
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   let pg: PGlite;
   try {
-    pg = dataDir ? await createDurable(dataDir, template) : await PGlite.create({ startParams: MEMORY_START_PARAMS });
+    pg = dataDir ? await createDurable(dataDir, template) : await createPglite({ startParams: MEMORY_START_PARAMS });
   } catch (err) {
     unlock();
     throw err;
