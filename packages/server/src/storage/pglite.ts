@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
 import { withoutStatementData, type Database, type NotificationHandler, type Transaction } from './database.js';
@@ -57,7 +58,19 @@ class EmbeddedPGlite extends PGlite {
   }
 }
 
+/**
+ * V8 recompiles a WebAssembly function with its optimising compiler once the function has run
+ * through its tiering budget. At V8's default budget, PostgreSQL's start and each statement's
+ * first planning, which run once, were recompiled too: about a third of the CPU of a
+ * `sigil audit verify` and a quarter of a server's start. Ten times the budget leaves them in
+ * baseline code, while the functions every statement runs still reach the optimising compiler
+ * within the first seconds of load (docs/performance.md). The setting is the process's; PGlite's
+ * is the only WebAssembly that does much work in it.
+ */
+const WASM_TIERING_BUDGET = 18_000_000;
+
 async function createPglite(options: PGliteOptions): Promise<PGlite> {
+  v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
   const pg = new EmbeddedPGlite(options);
   await pg.waitReady;
   return pg;
