@@ -1,6 +1,6 @@
 import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { onRequestChanged, type RequestChanged } from '../events/bus.js';
-import { approverFingerprints, deviceViews, pendingViewsPage, type ViewPage } from '../mpa/request-queries.js';
+import { approverViews, deviceViews, pendingViewsPage, type ViewPage } from '../mpa/request-queries.js';
 import type { DeviceRef } from '../mpa/requests.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
@@ -115,13 +115,8 @@ export class RequestFanout {
   private async push({ tenantId, requestId }: RequestChanged): Promise<void> {
     if (this.channels.size === 0) return;
     try {
-      for (const fingerprint of await approverFingerprints(this.deps.db, requestId)) {
-        const device = { tenantId, fingerprint };
-        const set = this.channels.get(channelKey(device));
-        if (!set) continue;
-        const [view] = await deviceViews(this.deps.db, device, [requestId], this.deps.clock());
-        if (!view) continue;
-        for (const channel of set) this.send(channel, view);
+      for (const [fingerprint, view] of await approverViews(this.deps.db, tenantId, requestId, this.deps.clock())) {
+        for (const channel of this.channels.get(channelKey({ tenantId, fingerprint })) ?? []) this.send(channel, view);
       }
     } catch {
       // The client catches up from storage on its next sync; a lost push costs latency only.

@@ -147,10 +147,23 @@ export async function pendingViewsPage(db: Queryable, device: DeviceRef, now: nu
   return { requests, next_cursor: more ? requests[requests.length - 1]!.request_id : null };
 }
 
-/** The devices a request names, by fingerprint. */
-export async function approverFingerprints(db: Queryable, requestId: string): Promise<string[]> {
-  const rows = await db.query<{ fingerprint: string }>('SELECT fingerprint FROM mpa_approvers WHERE request_id = $1', [requestId]);
-  return rows.map((r) => r.fingerprint);
+/**
+ * A request as each of its approvers' devices still paired with its organisation sees it, by
+ * fingerprint: what a push to all of them needs, in one read.
+ */
+export async function approverViews(
+  db: Queryable,
+  tenantId: string,
+  requestId: string,
+  now: number,
+): Promise<Map<string, DeviceRequestView>> {
+  const rows = await db.query<ViewRow & { fingerprint: string }>(
+    `SELECT a.fingerprint, ${VIEW_COLUMNS}
+       FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
+      WHERE a.request_id = $1 AND r.tenant_id = $2 AND ${STILL_PAIRED}`,
+    [requestId, tenantId],
+  );
+  return new Map(rows.map((row) => [row.fingerprint, toDeviceView(row, now)]));
 }
 
 /** Whether a device has already decided on a request. */

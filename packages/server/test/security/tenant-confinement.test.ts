@@ -132,6 +132,35 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     }
   });
 
+  test("a revoked device's socket, left open, is sent no more of its organisation's requests", async () => {
+    const kept = new TestDevice("Carol's laptop");
+    const revoked = new TestDevice("Bob's laptop");
+    await pairDevice(t.api, t.serverId, kept);
+    await pairDevice(t.api, t.serverId, revoked);
+    const keptSocket = await DeviceSocket.open(t.server.url, t.serverId, kept);
+    const revokedSocket = await DeviceSocket.open(t.server.url, t.serverId, revoked);
+    const about = (id: string, status: string) => (f: { payload: Record<string, unknown> }) =>
+      f.payload.type === 'request' &&
+      (f.payload.request as { request_id: string; status: string }).request_id === id &&
+      (f.payload.request as { status: string }).status === status;
+    try {
+      const created = (await t.api.post('/v1/mpa/requests', request('Rotate the signing keys', [kept.approver, revoked.approver]))).body;
+      for (const socket of [keptSocket, revokedSocket]) await socket.waitFor(about(created.request_id, 'pending'), 'the new request');
+
+      assert.equal((await t.api.request('DELETE', `/v1/devices/${revoked.fingerprint}`)).status, 200);
+      assert.equal((await t.api.post(`/v1/mpa/requests/${created.request_id}/cancel`)).status, 200);
+      await keptSocket.waitFor(about(created.request_id, 'cancelled'), 'the cancellation');
+      // The server answers on a socket in order: whatever it pushed before this page came first.
+      revokedSocket.send({ type: 'sync', cursor: created.request_id });
+      const page = await revokedSocket.waitFor((f) => f.payload.type === 'sync' && f.payload.cursor === created.request_id, 'a sync page');
+      assert.deepEqual(page.payload.requests, []);
+      assert.equal(revokedSocket.frames.filter(about(created.request_id, 'cancelled')).length, 0, 'the revoked device saw the change');
+    } finally {
+      await keptSocket.close();
+      await revokedSocket.close();
+    }
+  });
+
   test("a device's views are read for its own organisation only", async () => {
     const mine = (await t.api.post('/v1/mpa/requests', request('Acme only', [victim.approver]))).body;
     const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
