@@ -139,10 +139,10 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     await pairDevice(t.api, t.serverId, revoked);
     const keptSocket = await DeviceSocket.open(t.server.url, t.serverId, kept);
     const revokedSocket = await DeviceSocket.open(t.server.url, t.serverId, revoked);
-    const about = (id: string, status: string) => (f: { payload: Record<string, unknown> }) =>
-      f.payload.type === 'request' &&
-      (f.payload.request as { request_id: string; status: string }).request_id === id &&
-      (f.payload.request as { status: string }).status === status;
+    const about = (id: string, status: string) => (f: { payload: Record<string, unknown> }) => {
+      const view = f.payload.request as { request_id: string; status: string } | undefined;
+      return f.payload.type === 'request' && view?.request_id === id && view.status === status;
+    };
     try {
       const created = (await t.api.post('/v1/mpa/requests', request('Rotate the signing keys', [kept.approver, revoked.approver]))).body;
       for (const socket of [keptSocket, revokedSocket]) await socket.waitFor(about(created.request_id, 'pending'), 'the new request');
