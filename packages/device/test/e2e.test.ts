@@ -353,8 +353,14 @@ describeEachStore('sigil-device end to end', (kind) => {
     assert.match(listener.stdout(), /Stopped listening\.\n$/);
   });
 
-  test('a revoked device is refused', async () => {
+  test('a listening device is told at once when it is revoked, and is refused after', async () => {
+    const listener = s.listen(s.home('bob'), '--auto', 'approve');
+    await listener.waitFor('Waiting for approval requests.');
+    const exited = new Promise<number | null>((resolve) => listener.child.once('exit', resolve));
     assert.equal((await s.api('DELETE', `/v1/devices/${bob.fingerprint}`)).status, 200);
+    assert.equal(await withTimeout(exited, 60_000, 'listen after the revocation'), 1);
+    assert.match(listener.stderr(), /the server refused this device: this device has been revoked/);
+
     const r = await s.device(s.home('bob'), 'inbox');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /refused this device: this device is not paired, or has been revoked/);

@@ -1,8 +1,9 @@
 import type { DeviceAttestation } from '@sigilauth/protocol/wire';
 import { appendAudit } from '../audit/log.js';
-import { announceRequestsChanged } from '../events/bus.js';
+import { announceDeviceRevoked, announceRequestsChanged } from '../events/bus.js';
 import { recordEvent } from '../events/outbox.js';
 import { notFound } from '../http/errors.js';
+import type { DeviceRef } from '../mpa/requests.js';
 import { forgetContacts } from '../notifications/contacts.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { SOFTWARE_ATTESTATION } from '../webauthn/attestation.js';
@@ -38,7 +39,7 @@ export async function listDevices(db: Queryable, tenantId: string) {
   return rows.map(toView);
 }
 
-/** Revokes a device; it can no longer decide anything, including requests already open. */
+/** Revokes a device; it can no longer decide anything, including requests already open, and its open connections end. */
 export async function revokeDevice(db: Database, tenantId: string, fingerprint: string, now: number) {
   return db.transaction(async (tx) => {
     const [row] = await tx.query<DeviceRow & { was_revoked: boolean }>(
@@ -60,6 +61,7 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
         tx,
         open.map(({ request_id }) => ({ tenantId, requestId: request_id })),
       );
+      await announceDeviceRevoked(tx, { tenantId, fingerprint });
     }
     return toView(row);
   });
@@ -116,4 +118,16 @@ export async function deviceProfile(
     [tenantId, fingerprint],
   );
   return device ?? null;
+}
+
+/** Which of these devices have been revoked. */
+export async function revokedAmong(db: Queryable, devices: readonly DeviceRef[]): Promise<DeviceRef[]> {
+  if (devices.length === 0) return [];
+  const rows = await db.query<{ tenant_id: string; fingerprint: string }>(
+    `SELECT d.tenant_id, d.fingerprint FROM devices d
+       JOIN unnest($1::uuid[], $2::text[]) AS c (tenant_id, fingerprint) ON d.tenant_id = c.tenant_id AND d.fingerprint = c.fingerprint
+      WHERE d.revoked_at IS NOT NULL`,
+    [devices.map((d) => d.tenantId), devices.map((d) => d.fingerprint)],
+  );
+  return rows.map((r) => ({ tenantId: r.tenant_id, fingerprint: r.fingerprint }));
 }

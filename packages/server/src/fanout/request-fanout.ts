@@ -1,5 +1,6 @@
 import type { DeviceRequestView } from '@sigilauth/protocol/wire';
-import { onRequestChanged, type RequestChanged } from '../events/bus.js';
+import { revokedAmong } from '../devices/devices.js';
+import { onDeviceRevoked, onRequestChanged, type DeviceRevoked, type RequestChanged } from '../events/bus.js';
 import { approverViews, deviceViews, pendingViewsPage, type ViewPage } from '../mpa/request-queries.js';
 import type { DeviceRef } from '../mpa/requests.js';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
@@ -16,6 +17,8 @@ export interface Channel {
   sendRequest(view: DeviceRequestView): void;
   /** Reading a sync failed: the channel ends, and its client reconnects and syncs again. */
   syncFailed(): void;
+  /** Its device was revoked: the channel ends, and its client is told why. */
+  revoked(): void;
   /** The server is stopping. */
   close(): void;
 }
@@ -27,8 +30,10 @@ const channelKey = (device: DeviceRef) => `${device.tenantId}/${device.fingerpri
  * The one fan-out from storage to connected approvers, whatever carries it. Each channel gets a
  * sync (its device's pending requests, page by page) and then every change to a request of its
  * organisation that names its device. A change that arrives while a sync page is being read is
- * held and sent after that page, so a push never overtakes the sync it follows. When PostgreSQL's
- * notification connection was lost (and notifications with it), every channel syncs again.
+ * held and sent after that page, so a push never overtakes the sync it follows. A device's
+ * revocation, on any instance, ends its channels. When PostgreSQL's notification connection was
+ * lost (and notifications with it), the channels of devices revoked meanwhile end and every other
+ * channel syncs again.
  */
 export class RequestFanout {
   private readonly channels = new Map<string, Set<Channel>>();
@@ -40,6 +45,7 @@ export class RequestFanout {
 
   async start(): Promise<void> {
     this.unsubscribe.push(await onRequestChanged(this.deps.db, (change) => void this.push(change)));
+    this.unsubscribe.push(await onDeviceRevoked(this.deps.db, (device) => this.endRevoked(device)));
     if (this.deps.db.kind === 'postgres') {
       this.unsubscribe.push(await this.deps.db.listen(RECONNECTED_CHANNEL, () => void this.resyncAll()));
     }
@@ -105,7 +111,18 @@ export class RequestFanout {
     else channel.sendRequest(view);
   }
 
+  private endRevoked(device: DeviceRevoked): void {
+    // Each channel removes itself as it ends.
+    for (const channel of [...(this.channels.get(channelKey(device)) ?? [])]) channel.revoked();
+  }
+
   private async resyncAll(): Promise<void> {
+    const connected = [...this.channels.values()].map((set) => set.values().next().value!.device);
+    try {
+      for (const device of await revokedAmong(this.deps.db, connected)) this.endRevoked(device);
+    } catch {
+      // Storage unreachable: each sync below fails too, and its client reconnects, proving its pairing again.
+    }
     for (const set of this.channels.values()) {
       for (const channel of set) await this.sync(channel).catch(() => channel.syncFailed());
     }

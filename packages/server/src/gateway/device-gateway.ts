@@ -149,6 +149,17 @@ export class DeviceGateway {
       sendSync: (page, cursor) => this.send(socket, { ...base, type: 'sync', ...page, cursor, issued_at: clock() }),
       sendRequest: (request: DeviceRequestView) => this.send(socket, { ...base, type: 'request', request, issued_at: clock() }),
       syncFailed: () => socket.close(1011, 'sync failed'),
+      revoked: () => {
+        this.send(socket, {
+          purpose: 'server-message',
+          type: 'error',
+          server_id: identity.serverId,
+          code: 'device_revoked',
+          message: 'this device has been revoked',
+          issued_at: clock(),
+        });
+        socket.close(4003, 'device revoked');
+      },
       close: () => socket.close(1001, 'server shutting down'),
     };
   }

@@ -66,6 +66,7 @@ export class ApproverEvents {
       sendSync: (page) => write('sync', { ...page, server_time: this.deps.clock() }),
       sendRequest: (view) => write('request', view),
       syncFailed: end,
+      revoked: end,
       close: end,
     };
     this.fanout.add(channel);

@@ -97,8 +97,12 @@ class Inbox<T> {
  */
 export class DeviceSocket {
   private readonly inbox = new Inbox<SignedFrame>();
+  /** Resolves with the close code once the socket has closed. */
+  readonly closed: Promise<number>;
 
-  private constructor(private readonly ws: WebSocket) {}
+  private constructor(private readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.once('close', resolve));
+  }
 
   get frames(): SignedFrame[] {
     return this.inbox.items;

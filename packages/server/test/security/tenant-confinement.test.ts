@@ -5,7 +5,7 @@ import { type Api, pairDevice, startTestServer, type TestServer } from '../../..
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
 import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
-import { deviceViews, pendingViewsPage } from '../../src/mpa/request-queries.js';
+import { approverViews, deviceViews, pendingViewsPage } from '../../src/mpa/request-queries.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { DeviceSocket, EventStream } from './helpers.js';
@@ -132,7 +132,7 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     }
   });
 
-  test("a revoked device's socket, left open, is sent no more of its organisation's requests", async () => {
+  test('revoking a device ends its socket at once with a signed refusal, and no change reaches it after', async () => {
     const kept = new TestDevice("Carol's laptop");
     const revoked = new TestDevice("Bob's laptop");
     await pairDevice(t.api, t.serverId, kept);
@@ -148,17 +148,37 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
       for (const socket of [keptSocket, revokedSocket]) await socket.waitFor(about(created.request_id, 'pending'), 'the new request');
 
       assert.equal((await t.api.request('DELETE', `/v1/devices/${revoked.fingerprint}`)).status, 200);
+      const refusal = await revokedSocket.waitFor((f) => f.payload.type === 'error', 'the refusal');
+      assert.equal(refusal.payload.code, 'device_revoked');
+      assert.equal(await revokedSocket.closed, 4003);
+      assert.ok(revokedSocket.allSignedBy(t.server.identity.publicKey), 'the refusal is signed by the server');
+
       assert.equal((await t.api.post(`/v1/mpa/requests/${created.request_id}/cancel`)).status, 200);
       await keptSocket.waitFor(about(created.request_id, 'cancelled'), 'the cancellation');
-      // The server answers on a socket in order: whatever it pushed before this page came first.
-      revokedSocket.send({ type: 'sync', cursor: created.request_id });
-      const page = await revokedSocket.waitFor((f) => f.payload.type === 'sync' && f.payload.cursor === created.request_id, 'a sync page');
-      assert.deepEqual(page.payload.requests, []);
       assert.equal(revokedSocket.frames.filter(about(created.request_id, 'cancelled')).length, 0, 'the revoked device saw the change');
+      // A socket that authenticated just before the revocation committed is also sent nothing more:
+      // the fan-out reads views for devices still paired.
+      const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
+      const views = await approverViews(t.server.db, acme!.id, created.request_id, Date.now());
+      assert.deepEqual([...views.keys()], [kept.fingerprint]);
     } finally {
       await keptSocket.close();
       await revokedSocket.close();
     }
+  });
+
+  test("revoking a passkey ends its approver's event stream", async () => {
+    const phone = SoftwarePasskey.create(origin);
+    const paired = await pairPasskey(t.api, (await t.api.post('/v1/pairings', {})).body.code, phone, { name: "Dave's phone" });
+    assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
+    const stream = await EventStream.open(t.server.url, paired.cookie!);
+    await stream.waitFor((e) => e.event === 'sync', 'the first sync');
+    assert.equal((await t.api.request('DELETE', `/v1/devices/${phone.fingerprint}`)).status, 200);
+    await assert.rejects(
+      stream.waitFor(() => false, 'the end of the stream'),
+      /the stream ended/,
+    );
+    assert.equal((await fetch(`${t.server.url}/approve/events`, { headers: { cookie: paired.cookie! } })).status, 401);
   });
 
   test("a device's views are read for its own organisation only", async () => {

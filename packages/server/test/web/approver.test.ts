@@ -427,6 +427,22 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     }
   });
 
+  test('revoking a passkey while its page is open takes the page back to sign-in', async () => {
+    const dave = await newApprover(rig.browser);
+    try {
+      const { code } = (await api.post('/v1/pairings', { name: "Dave's phone" })).body;
+      await pairInBrowser(dave.page, origin, code, "Dave's phone");
+      await dave.page.getByRole('heading', { name: 'Requests' }).waitFor();
+      await dave.page.getByText('Live: new requests appear here as they arrive.').waitFor();
+      const devices = (await api.get('/v1/devices')).body.data as Array<{ name: string; fingerprint: string }>;
+      const fingerprint = devices.find((d) => d.name === "Dave's phone")!.fingerprint;
+      assert.equal((await api.request('DELETE', `/v1/devices/${fingerprint}`)).status, 200);
+      await dave.page.getByRole('heading', { name: 'Approve requests with a passkey' }).waitFor({ timeout: 60_000 });
+    } finally {
+      await dave.context.close();
+    }
+  });
+
   test('pages carry a strict CSP and no inline script; the approver API needs a session', async () => {
     const page = await fetch(`${origin}/approve`);
     assert.equal(page.status, 200);
