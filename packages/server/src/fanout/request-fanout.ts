@@ -27,6 +27,13 @@ export interface Channel {
 const channelKey = (device: DeviceRef) => `${device.tenantId}/${device.fingerprint}`;
 
 /**
+ * A revocation is remembered at least this long (older ones go as the next arrives): a channel
+ * whose pairing was read just before the revocation committed may be added just after its
+ * announcement arrived. A revoked key never pairs again, so remembering longer is harmless.
+ */
+const REVOCATION_MEMORY_MS = 60_000;
+
+/**
  * The one fan-out from storage to connected approvers, whatever carries it. Each channel gets a
  * sync (its device's pending requests, page by page) and then every change to a request of its
  * organisation that names its device. A change that arrives while a sync page is being read is
@@ -39,6 +46,8 @@ export class RequestFanout {
   private readonly channels = new Map<string, Set<Channel>>();
   /** Requests that changed while a channel's sync page was in flight; re-read and sent after it. */
   private readonly changedDuringSync = new WeakMap<Channel, Set<string>>();
+  /** Channel keys of devices revoked lately, with when the revocation arrived, oldest first. */
+  private readonly recentlyRevoked = new Map<string, number>();
   private unsubscribe: Array<() => Promise<void>> = [];
 
   constructor(private readonly deps: { db: Database; clock: () => number }) {}
@@ -64,11 +73,19 @@ export class RequestFanout {
     return n;
   }
 
-  /** Registers a channel; call sync(channel) next, in the same tick, so no push reaches it before its sync. */
-  add(channel: Channel): void {
+  /**
+   * Registers a channel; call sync(channel) next, in the same tick, so no push reaches it before its
+   * sync. False when its device's revocation has just arrived: the channel has been ended instead.
+   */
+  add(channel: Channel): boolean {
+    if (this.recentlyRevoked.has(channelKey(channel.device))) {
+      channel.revoked();
+      return false;
+    }
     let set = this.channels.get(channelKey(channel.device));
     if (!set) this.channels.set(channelKey(channel.device), (set = new Set()));
     set.add(channel);
+    return true;
   }
 
   /** Forgets a channel; false when it was not registered. */
@@ -112,6 +129,13 @@ export class RequestFanout {
   }
 
   private endRevoked(device: DeviceRevoked): void {
+    const now = this.deps.clock();
+    for (const [key, at] of this.recentlyRevoked) {
+      if (now - at < REVOCATION_MEMORY_MS) break;
+      this.recentlyRevoked.delete(key);
+    }
+    this.recentlyRevoked.delete(channelKey(device));
+    this.recentlyRevoked.set(channelKey(device), now);
     // Each channel removes itself as it ends.
     for (const channel of [...(this.channels.get(channelKey(device)) ?? [])]) channel.revoked();
   }

@@ -79,8 +79,10 @@ export class DeviceGateway {
         (authenticated) => {
           // A socket that closed while its proof was checked is never counted.
           if (socket.readyState !== socket.OPEN) return;
-          channel = this.channel(authenticated, socket);
-          this.fanout.add(channel);
+          const joined = this.channel(authenticated, socket);
+          // Not added when its device was revoked while its proof was checked: it has been refused.
+          if (!this.fanout.add(joined)) return;
+          channel = joined;
           this.deps.onConnectionCountChange?.(++this.count);
           this.send(socket, {
             purpose: 'server-message',

@@ -69,7 +69,7 @@ export class ApproverEvents {
       revoked: end,
       close: end,
     };
-    this.fanout.add(channel);
+    if (!this.fanout.add(channel)) return;
     raw.on('close', remove);
     await this.fanout.sync(channel).catch(end);
   }

@@ -4,7 +4,9 @@ import { actionDigest } from '@sigilauth/protocol';
 import { type Api, pairDevice, startTestServer, type TestServer } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../../test/support/stores.js';
+import { waitFor } from '../../../../test/support/wait.js';
 import { pairPasskey, SoftwarePasskey } from '../../../../test/support/webauthn.js';
+import { RequestFanout, type Channel } from '../../src/fanout/request-fanout.js';
 import { approverViews, deviceViews, pendingViewsPage } from '../../src/mpa/request-queries.js';
 import { createApiKey } from '../../src/tenants/api-keys.js';
 import { createTenant } from '../../src/tenants/tenants.js';
@@ -156,8 +158,7 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
       assert.equal((await t.api.post(`/v1/mpa/requests/${created.request_id}/cancel`)).status, 200);
       await keptSocket.waitFor(about(created.request_id, 'cancelled'), 'the cancellation');
       assert.equal(revokedSocket.frames.filter(about(created.request_id, 'cancelled')).length, 0, 'the revoked device saw the change');
-      // A socket that authenticated just before the revocation committed is also sent nothing more:
-      // the fan-out reads views for devices still paired.
+      // Beneath the revocation's announcement, the fan-out reads views for devices still paired only.
       const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
       const views = await approverViews(t.server.db, acme!.id, created.request_id, Date.now());
       assert.deepEqual([...views.keys()], [kept.fingerprint]);
@@ -179,6 +180,41 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
       /the stream ended/,
     );
     assert.equal((await fetch(`${t.server.url}/approve/events`, { headers: { cookie: paired.cookie! } })).status, 401);
+  });
+
+  test("a connection whose pairing was read just before its device's revocation is ended as it joins", async () => {
+    const device = new TestDevice("Erin's laptop");
+    await pairDevice(t.api, t.serverId, device);
+    const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
+    const fanout = new RequestFanout({ db: t.server.db, clock: Date.now });
+    await fanout.start();
+    const channel = () => {
+      const ended: string[] = [];
+      const c: Channel = {
+        device: { tenantId: acme!.id, fingerprint: device.fingerprint },
+        sendSync: () => {},
+        sendRequest: () => {},
+        syncFailed: () => ended.push('sync failed'),
+        revoked: () => ended.push('revoked'),
+        close: () => ended.push('closed'),
+      };
+      return { c, ended };
+    };
+    try {
+      const early = channel();
+      assert.equal(fanout.add(early.c), true);
+      assert.equal((await t.api.request('DELETE', `/v1/devices/${device.fingerprint}`)).status, 200);
+      await waitFor(() => early.ended.length > 0, 'the revocation to reach the fan-out');
+      assert.deepEqual(early.ended, ['revoked']);
+      fanout.remove(early.c);
+      // Its pairing read before the revocation committed, it joins after the announcement arrived.
+      const late = channel();
+      assert.equal(fanout.add(late.c), false);
+      assert.deepEqual(late.ended, ['revoked']);
+      assert.equal(fanout.size, 0);
+    } finally {
+      await fanout.stop();
+    }
   });
 
   test("a device's views are read for its own organisation only", async () => {
