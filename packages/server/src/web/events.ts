@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import type { ErrorCode } from '@sigilauth/protocol';
 import { RequestFanout, type Channel } from '../fanout/request-fanout.js';
 import type { DeviceRef } from '../mpa/requests.js';
 import type { Database } from '../storage/database.js';
@@ -12,7 +13,8 @@ const MAX_STREAM_MS = 15 * 60_000;
  * device WebSocket, and another channel of the request fan-out. On connect a `sync` event
  * carries the first page of the pending requests of the session's organisation naming its device
  * (the rest are read from `/approve/api/requests?cursor=`); then a `request` event carries the
- * RequestView each time one of them changes.
+ * RequestView each time one of them changes. A `revoked` event ends the stream when the device is
+ * revoked.
  */
 export class ApproverEvents {
   private readonly fanout: RequestFanout;
@@ -66,7 +68,10 @@ export class ApproverEvents {
       sendSync: (page) => write('sync', { ...page, server_time: this.deps.clock() }),
       sendRequest: (view) => write('request', view),
       syncFailed: end,
-      revoked: end,
+      revoked: () => {
+        write('revoked', { code: 'device_revoked' satisfies ErrorCode });
+        end();
+      },
       close: end,
     };
     if (!this.fanout.add(channel)) return;

@@ -168,13 +168,14 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     }
   });
 
-  test("revoking a passkey ends its approver's event stream", async () => {
+  test("revoking a passkey ends its approver's event stream, saying so", async () => {
     const phone = SoftwarePasskey.create(origin);
     const paired = await pairPasskey(t.api, (await t.api.post('/v1/pairings', {})).body.code, phone, { name: "Dave's phone" });
     assert.equal(paired.complete?.status, 200, JSON.stringify(paired.complete?.body));
     const stream = await EventStream.open(t.server.url, paired.cookie!);
     await stream.waitFor((e) => e.event === 'sync', 'the first sync');
     assert.equal((await t.api.request('DELETE', `/v1/devices/${phone.fingerprint}`)).status, 200);
+    assert.deepEqual((await stream.waitFor((e) => e.event === 'revoked', 'the revocation')).data, { code: 'device_revoked' });
     await assert.rejects(
       stream.waitFor(() => false, 'the end of the stream'),
       /the stream ended/,

@@ -427,8 +427,8 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     }
   });
 
-  test('revoking a passkey while its page is open takes the page back to sign-in', async () => {
-    const dave = await newApprover(rig.browser);
+  test('revoking a passkey while its page is open takes the page back to sign-in, saying why', async () => {
+    const dave = await newApprover(rig.browser, { width: 390, height: 844 });
     try {
       const { code } = (await api.post('/v1/pairings', { name: "Dave's phone" })).body;
       await pairInBrowser(dave.page, origin, code, "Dave's phone");
@@ -437,7 +437,10 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
       const devices = (await api.get('/v1/devices')).body.data as Array<{ name: string; fingerprint: string }>;
       const fingerprint = devices.find((d) => d.name === "Dave's phone")!.fingerprint;
       assert.equal((await api.request('DELETE', `/v1/devices/${fingerprint}`)).status, 200);
-      await dave.page.getByRole('heading', { name: 'Approve requests with a passkey' }).waitFor({ timeout: 60_000 });
+      await dave.page.getByRole('heading', { name: 'Approve requests with a passkey' }).waitFor();
+      await dave.page.getByText('Acme Corp has revoked this device: it can no longer approve or deny requests.').waitFor();
+      assert.equal(await dave.page.title(), 'Sigil approver');
+      await dave.page.screenshot({ path: screenshotPath('revoked-phone'), fullPage: true });
     } finally {
       await dave.context.close();
     }

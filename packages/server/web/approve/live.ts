@@ -4,7 +4,7 @@ import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import type { ApiResult } from '../lib/api.js';
 import { announce } from '../lib/dom.js';
 import { getMe, getRequest, getRequests } from './api.js';
-import { route } from './routing.js';
+import { navigate, route } from './routing.js';
 import { app, now, requests, type Connection, type RequestPage } from './state.js';
 import { renderInboxList } from './views/inbox.js';
 
@@ -23,6 +23,17 @@ export function connectEvents(): void {
     });
   });
   source.addEventListener('request', (event) => upsert(JSON.parse((event as MessageEvent<string>).data) as DeviceRequestView));
+  source.addEventListener('revoked', () => {
+    const org = sanitizeText(app.me?.org_name ?? 'Your organisation');
+    source.close();
+    app.events = null;
+    app.me = null;
+    requests.clear();
+    updateTitle();
+    app.flash = `${org} has revoked this device: it can no longer approve or deny requests. To approve from this browser again, ask for a new pairing code.`;
+    announce(app.flash);
+    navigate('/approve', true);
+  });
   source.addEventListener('error', () => {
     setConnection('reconnecting');
     if (source.readyState !== EventSource.CLOSED) return; // the browser retries by itself

@@ -60,6 +60,8 @@ export function guessDeviceName(): string {
 }
 
 export function showWelcome(): void {
+  const note = app.flash ? h('p', { class: 'notice', role: 'status' }, app.flash) : null;
+  app.flash = null;
   const error = h('p', { class: 'error', role: 'alert' });
   const signInButton: HTMLButtonElement = h(
     'button',
@@ -69,6 +71,7 @@ export function showWelcome(): void {
   replace(
     main(),
     h('h1', {}, 'Approve requests with a passkey'),
+    note,
     h(
       'p',
       {},
