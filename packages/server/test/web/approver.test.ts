@@ -129,7 +129,8 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
     // The pictogram the console shows is on the page before any passkey exists.
     await page.getByText(opened.body.pictogram.names.join(', ')).waitFor();
     await pairInBrowser(page, origin, opened.body.code, "Alice's phone");
-    await page.getByText('Paired with Acme Corp as "Alice\'s phone"').waitFor();
+    // In the page, not the screen reader's announcement of the same words.
+    await page.locator('#main').getByText('Paired with Acme Corp as "Alice\'s phone"').waitFor();
     await page.getByRole('heading', { name: 'Requests' }).waitFor();
 
     const devices = (await api.get('/v1/devices')).body.data as Array<Identity & { name: string; attestation: Record<string, unknown> }>;
@@ -438,7 +439,7 @@ describe('web approver with passkeys (real sigil serve, headless Chromium, virtu
       const fingerprint = devices.find((d) => d.name === "Dave's phone")!.fingerprint;
       assert.equal((await api.request('DELETE', `/v1/devices/${fingerprint}`)).status, 200);
       await dave.page.getByRole('heading', { name: 'Approve requests with a passkey' }).waitFor();
-      await dave.page.getByText('Acme Corp has revoked this device: it can no longer approve or deny requests.').waitFor();
+      await dave.page.locator('#main').getByText('Acme Corp has revoked this device: it can no longer approve or deny requests.').waitFor();
       assert.equal(await dave.page.title(), 'Sigil approver');
       await dave.page.screenshot({ path: screenshotPath('revoked-phone'), fullPage: true });
     } finally {

@@ -45,6 +45,7 @@ describe('approval screens and the console device page, in a browser', { skip: s
     await page.getByLabel('The console shows the same pictogram').check();
     await page.getByRole('button', { name: 'Create passkey' }).click();
     await page
+      .locator('#main')
       .getByText('Paired with Acme Corp as "Alice (engineering)"')
       .waitFor()
       .catch(async (err: Error) => {
