@@ -22,7 +22,7 @@ export class DevicesApi {
     return page.data;
   }
 
-  /** Revokes a device: it can no longer decide anything, open requests included. Idempotent. */
+  /** Revokes a device: it can no longer decide anything, open requests included, and its open connections end. Idempotent. */
   async revoke(fingerprint: string, options: CallOptions = {}): Promise<Device> {
     if (typeof fingerprint !== 'string' || fingerprint === '') throw new SigilValidationError('fingerprint is required');
     return this.#http.request<Device>({
