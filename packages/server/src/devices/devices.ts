@@ -49,14 +49,17 @@ export async function revokeDevice(db: Database, tenantId: string, fingerprint: 
     );
     if (!row) throw notFound('device');
     if (!row.was_revoked) {
+      // A decision holds its request's lock from before it reads its device until it commits, so
+      // locking the device's open requests orders each of its decisions wholly before this
+      // revocation, or after it and refused: none is accepted once the revocation is answered.
+      const open = await tx.query<{ request_id: string }>(
+        `SELECT r.id AS request_id FROM mpa_requests r JOIN mpa_approvers a ON a.request_id = r.id
+          WHERE a.fingerprint = $1 AND r.tenant_id = $2 AND r.status = 'pending' ORDER BY r.id FOR UPDATE OF r`,
+        [fingerprint, tenantId],
+      );
       await appendAudit(tx, tenantId, 'device.revoked', { fingerprint, name: row.name });
       await forgetContacts(tx, tenantId, fingerprint);
       await recordEvent(tx, tenantId, 'device.revoked', { fingerprint, name: row.name, timestamp: new Date(now).toISOString() });
-      const open = await tx.query<{ request_id: string }>(
-        `SELECT a.request_id FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
-          WHERE a.fingerprint = $1 AND r.tenant_id = $2 AND r.status = 'pending'`,
-        [fingerprint, tenantId],
-      );
       await announceRequestsChanged(
         tx,
         open.map(({ request_id }) => ({ tenantId, requestId: request_id })),
