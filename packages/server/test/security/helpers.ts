@@ -138,11 +138,6 @@ export class DeviceSocket {
     return this.inbox.waitFor(match, what, timeoutMs);
   }
 
-  /** Sends a message of the device protocol (after authentication: a sync or a status request). */
-  send(message: object): void {
-    this.ws.send(JSON.stringify(message));
-  }
-
   /** Every frame verifies against the server key it claims to come from. */
   allSignedBy(serverPublicKey: string): boolean {
     return this.frames.every((f) => verifyPayload(DomainTag.serverMessage, f.payload, f.signature, serverPublicKey));

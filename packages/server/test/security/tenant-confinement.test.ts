@@ -31,6 +31,7 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
   let origin: string;
   let mallory: Api;
   let malloryTenant: string;
+  let acmeTenant: string;
   const victim = new TestDevice("Alice's laptop");
   const malloryDevice = new TestDevice("Mallory's laptop");
   const malloryPhone = { authenticator: null as SoftwarePasskey | null, cookie: '' };
@@ -38,6 +39,7 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
   before(async () => {
     store = await createStore(kind);
     t = await startTestServer(store);
+    acmeTenant = (await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'"))[0]!.id;
     origin = t.server.publicOrigin!;
     const tenant = await createTenant(t.server.db, 'Mallory Ltd');
     malloryTenant = tenant.id;
@@ -159,8 +161,7 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
       await keptSocket.waitFor(about(created.request_id, 'cancelled'), 'the cancellation');
       assert.equal(revokedSocket.frames.filter(about(created.request_id, 'cancelled')).length, 0, 'the revoked device saw the change');
       // Beneath the revocation's announcement, the fan-out reads views for devices still paired only.
-      const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
-      const views = await approverViews(t.server.db, acme!.id, created.request_id, Date.now());
+      const views = await approverViews(t.server.db, acmeTenant, created.request_id, Date.now());
       assert.deepEqual([...views.keys()], [kept.fingerprint]);
     } finally {
       await keptSocket.close();
@@ -186,13 +187,12 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
   test("a connection whose pairing was read just before its device's revocation is ended as it joins", async () => {
     const device = new TestDevice("Erin's laptop");
     await pairDevice(t.api, t.serverId, device);
-    const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
     const fanout = new RequestFanout({ db: t.server.db, clock: Date.now });
     await fanout.start();
     const channel = () => {
       const ended: string[] = [];
       const c: Channel = {
-        device: { tenantId: acme!.id, fingerprint: device.fingerprint },
+        device: { tenantId: acmeTenant, fingerprint: device.fingerprint },
         sendSync: () => {},
         sendRequest: () => {},
         syncFailed: () => ended.push('sync failed'),
@@ -220,10 +220,9 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
 
   test("a device's views are read for its own organisation only", async () => {
     const mine = (await t.api.post('/v1/mpa/requests', request('Acme only', [victim.approver]))).body;
-    const [acme] = await t.server.db.query<{ id: string }>("SELECT id FROM tenants WHERE name = 'Acme Corp'");
     const now = Date.now();
     assert.deepEqual(
-      (await deviceViews(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, [mine.request_id], now)).map(
+      (await deviceViews(t.server.db, { tenantId: acmeTenant, fingerprint: victim.fingerprint }, [mine.request_id], now)).map(
         (v) => v.request_id,
       ),
       [mine.request_id],
@@ -234,7 +233,7 @@ describeEachStore('sessions, sockets and device reads stay inside their organisa
     );
     assert.deepEqual((await pendingViewsPage(t.server.db, { tenantId: malloryTenant, fingerprint: victim.fingerprint }, now)).requests, []);
     assert.ok(
-      (await pendingViewsPage(t.server.db, { tenantId: acme!.id, fingerprint: victim.fingerprint }, now)).requests.some(
+      (await pendingViewsPage(t.server.db, { tenantId: acmeTenant, fingerprint: victim.fingerprint }, now)).requests.some(
         (v) => v.request_id === mine.request_id,
       ),
     );
