@@ -81,6 +81,16 @@ export function createMetrics(db: Database) {
         this.set({ state: 'waiting' }, stats.waiting);
       },
     }),
+    conflictRetries: new Counter({
+      name: 'sigil_db_conflict_retries_total',
+      help: 'Transactions this instance ran again after PostgreSQL aborted them so that another could go on, by cause',
+      labelNames: ['cause'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [cause, n] of Object.entries(db.conflictRetries())) this.inc({ cause }, n);
+      },
+    }),
     requestsByStatus: new Gauge({
       name: 'sigil_mpa_requests',
       help: 'MPA requests in storage by status (all instances; refreshed in the background)',

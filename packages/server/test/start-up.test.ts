@@ -96,6 +96,7 @@ test('the app is built while the store is still opening, and subscribes to it on
       return db.listen(channel, handler);
     },
     poolStats: () => db.poolStats(),
+    conflictRetries: () => db.conflictRetries(),
     close: () => db.close(),
   };
   opening.resolve(recording);
@@ -137,6 +138,7 @@ test('a start that fails after it listens stops everything it had started, and c
     listen: (channel, handler) =>
       channel === DELIVERY_CHANNEL ? Promise.reject(new Error('LISTEN refused')) : db.listen(channel, handler),
     poolStats: () => db.poolStats(),
+    conflictRetries: () => db.conflictRetries(),
     close: async () => void (closed = true),
   };
   await assert.rejects(

@@ -55,10 +55,20 @@ export function storeProcedure<A extends unknown[], R>(
   return { module, name, run };
 }
 
+/** Why PostgreSQL aborted a transaction so that another could go on. */
+export type ConflictKind = 'deadlock' | 'serialization_failure';
+
+/** None: the embedded store runs one transaction at a time, so nothing conflicts. */
+export const NO_CONFLICTS = (): Record<ConflictKind, number> => ({ deadlock: 0, serialization_failure: 0 });
+
 /** The one data-access seam: PostgreSQL semantics whether embedded (PGlite) or a server (pg). */
 export interface Database extends Queryable {
   readonly kind: 'pglite' | 'postgres';
-  /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
+  /**
+   * Runs fn in one transaction: committed if it resolves, rolled back if it throws. On PostgreSQL,
+   * a transaction aborted for a conflict (a deadlock, a serialization failure) is rolled back and
+   * fn runs again, so fn must have no effect outside the transaction before it resolves.
+   */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Runs a procedure with this store, where the store lives. */
   runProcedure<A extends unknown[], R>(procedure: StoreProcedure<A, R>, ...args: A): Promise<R>;
@@ -66,6 +76,8 @@ export interface Database extends Queryable {
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
   /** Connections held by this process: total, idle, and callers waiting for one. */
   poolStats(): { total: number; idle: number; waiting: number };
+  /** Transactions and statements this process ran again after PostgreSQL aborted them, by cause (0 on the embedded store). */
+  conflictRetries(): Record<ConflictKind, number>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import { NO_CONFLICTS, type Database } from './database.js';
 import { migrate } from './migrate.js';
 
 export interface StorageOptions {
@@ -48,6 +48,7 @@ export function whenOpen(kind: Database['kind'], opening: Promise<Database>): Da
     runProcedure: async (procedure, ...args) => (await store()).runProcedure(procedure, ...args),
     listen: async (channel, handler) => (await store()).listen(channel, handler),
     poolStats: () => open?.poolStats() ?? { total: 0, idle: 0, waiting: 0 },
+    conflictRetries: () => open?.conflictRetries() ?? NO_CONFLICTS(),
     close: async () => (await store()).close(),
   };
 }

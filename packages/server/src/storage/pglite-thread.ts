@@ -1,5 +1,12 @@
 import { Worker } from 'node:worker_threads';
-import { StorageUnavailableError, type Database, type NotificationHandler, type Queryable, type Transaction } from './database.js';
+import {
+  NO_CONFLICTS,
+  StorageUnavailableError,
+  type Database,
+  type NotificationHandler,
+  type Queryable,
+  type Transaction,
+} from './database.js';
 import type { ThreadReply, ThreadRequest } from './pglite-thread-worker.js';
 
 /**
@@ -84,6 +91,7 @@ export async function openPgliteThread(dataDir: string | undefined, { template =
     },
     runProcedure: (procedure, ...args) => call({ op: 'procedure', module: procedure.module, name: procedure.name, args }),
     poolStats: () => ({ total: 1, idle: pending.size === 0 ? 1 : 0, waiting: Math.max(0, pending.size - 1) }),
+    conflictRetries: NO_CONFLICTS,
     async listen(channel: string, handler: NotificationHandler) {
       const listener = await call<number>({ op: 'listen', channel });
       listeners.set(listener, handler);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { NodeFS } from '@electric-sql/pglite/nodefs';
-import { withoutStatementData, type Database, type NotificationHandler, type Transaction } from './database.js';
+import { NO_CONFLICTS, withoutStatementData, type Database, type NotificationHandler, type Transaction } from './database.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { PendingNotifications } from './pending-notifications.js';
 import { statementRunner } from './pglite-statements.js';
@@ -153,6 +153,7 @@ export function pgliteDatabase(pg: PGlite, onClose: () => void = () => {}): Data
         .catch((err: unknown) => Promise.reject(withoutStatementData(err))),
     runProcedure: (procedure, ...args) => procedure.run(db, ...args),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
+    conflictRetries: NO_CONFLICTS,
     async listen(channel: string, handler: NotificationHandler) {
       if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
       let handlers = listeners.get(channel);

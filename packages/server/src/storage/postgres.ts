@@ -1,5 +1,13 @@
 import pg from 'pg';
-import { RECONNECTED_CHANNEL, StorageUnavailableError, withoutStatementData, type Database, type NotificationHandler } from './database.js';
+import {
+  RECONNECTED_CHANNEL,
+  StorageUnavailableError,
+  withoutStatementData,
+  type ConflictKind,
+  type Database,
+  type NotificationHandler,
+  type Transaction,
+} from './database.js';
 import { runBatch, statementsCompleted, type Statement } from './postgres-batch.js';
 import { PendingNotifications } from './pending-notifications.js';
 import { preparedNames } from './prepared-names.js';
@@ -37,6 +45,21 @@ function translate(err: unknown): unknown {
   return isConnectionError(err) ? new StorageUnavailableError(`storage unavailable: ${(err as Error).message}`) : withoutStatementData(err);
 }
 
+/**
+ * The errors with which PostgreSQL ends a transaction so that a concurrent one can go on: a
+ * deadlock's victim, and a serialization failure (a statement outside a transaction, where the
+ * database's default isolation is SERIALIZABLE). Nothing of it was written, so it runs again.
+ */
+const CONFLICTS: Record<string, ConflictKind> = { '40P01': 'deadlock', '40001': 'serialization_failure' };
+
+/** How many times a transaction runs before a conflict is answered as the store being busy (503). */
+export const CONFLICT_ATTEMPTS = 5;
+
+const conflictOf = (err: unknown): ConflictKind | undefined => CONFLICTS[(err as { code?: string }).code ?? ''];
+
+/** A pause before attempt `attempt` (from 2), random so that the transactions that collided part. */
+const conflictPause = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
+
 export interface PostgresOptions {
   connectionString: string;
   poolSize: number;
@@ -61,56 +84,34 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
   const listener = new ChannelListener(connectionString);
   const resends = new NotificationResends((statement) => db.write(statement.sql, statement.params));
 
+  const conflicts: Record<ConflictKind, number> = { deadlock: 0, serialization_failure: 0 };
+  /** Runs `attempt` again while PostgreSQL aborts it for a conflict, at most CONFLICT_ATTEMPTS times in all. */
+  const retryingConflicts = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        const conflict = conflictOf(err);
+        if (!conflict) throw err;
+        if (n === CONFLICT_ATTEMPTS) {
+          throw new StorageUnavailableError(`storage busy: ${conflict.replace('_', ' ')} in each of ${n} attempts`);
+        }
+        conflicts[conflict]++;
+        await conflictPause(n + 1);
+      }
+    }
+  };
+
   const db: Database = {
     kind: 'postgres',
-    async query<T extends object>(sql: string, params?: unknown[]) {
-      const client = await connect();
-      let broken = false;
-      try {
-        return (await statements.run(client, [{ sql, params }]))[0] as T[];
-      } catch (err) {
-        broken = isConnectionError(err) || statements.uncertain(client);
-        throw translate(err);
-      } finally {
-        client.release(broken);
-      }
-    },
+    query: <T extends object>(sql: string, params?: unknown[]) => retryingConflicts(() => queryOnce<T>(sql, params)),
     write: async (sql, params) => void (await db.query(sql, params)),
     notifyOnCommit: (sql, params) => db.write(sql, params),
-    async transaction(fn) {
-      const client = await connect();
-      let broken = false;
-      const markBroken = () => (broken = true);
-      client.on('error', markBroken);
-      const tx = new TransactionStatements(client, statements);
-      const notifications = new PendingNotifications();
-      try {
-        const result = await fn({
-          query: async <T extends object>(sql: string, params?: unknown[]) => (await tx.read({ sql, params })) as T[],
-          write: async (sql, params) => tx.write({ sql, params }),
-          notifyOnCommit: async (sql, params) => notifications.add(sql, params),
-          // pg sends a string alone in one simple query, which runs a script of several statements.
-          exec: async (script) => {
-            await tx.send();
-            await client.query(script).catch((err: unknown) => Promise.reject(translate(err)));
-          },
-        });
-        const notify = notifications.combined();
-        if ((await tx.commit(notify)) === 'after failed' && notify) resends.add(notify);
-        return result;
-      } catch (err) {
-        tx.end();
-        broken = broken || isConnectionError(err) || err instanceof StorageUnavailableError || statements.uncertain(client);
-        if (!broken && tx.begun) await client.query('ROLLBACK').catch(() => (broken = true));
-        throw translate(err);
-      } finally {
-        client.removeListener('error', markBroken);
-        client.release(broken || statements.uncertain(client));
-      }
-    },
+    transaction: (fn) => retryingConflicts(() => transactionOnce(fn)),
     runProcedure: (procedure, ...args) => procedure.run(db, ...args),
     listen: (channel, handler) => listener.subscribe(channel, handler),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    conflictRetries: () => ({ ...conflicts }),
     async close() {
       await resends.stop();
       await listener.close();
@@ -118,6 +119,51 @@ export async function openPostgres({ connectionString, poolSize }: PostgresOptio
     },
   };
   return db;
+
+  async function queryOnce<T extends object>(sql: string, params?: unknown[]): Promise<T[]> {
+    const client = await connect();
+    let broken = false;
+    try {
+      return (await statements.run(client, [{ sql, params }]))[0] as T[];
+    } catch (err) {
+      broken = isConnectionError(err) || statements.uncertain(client);
+      throw translate(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async function transactionOnce<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const client = await connect();
+    let broken = false;
+    const markBroken = () => (broken = true);
+    client.on('error', markBroken);
+    const tx = new TransactionStatements(client, statements);
+    const notifications = new PendingNotifications();
+    try {
+      const result = await fn({
+        query: async <T extends object>(sql: string, params?: unknown[]) => (await tx.read({ sql, params })) as T[],
+        write: async (sql, params) => tx.write({ sql, params }),
+        notifyOnCommit: async (sql, params) => notifications.add(sql, params),
+        // pg sends a string alone in one simple query, which runs a script of several statements.
+        exec: async (script) => {
+          await tx.send();
+          await client.query(script).catch((err: unknown) => Promise.reject(translate(err)));
+        },
+      });
+      const notify = notifications.combined();
+      if ((await tx.commit(notify)) === 'after failed' && notify) resends.add(notify);
+      return result;
+    } catch (err) {
+      tx.end();
+      broken = broken || isConnectionError(err) || err instanceof StorageUnavailableError || statements.uncertain(client);
+      if (!broken && tx.begun) await client.query('ROLLBACK').catch(() => (broken = true));
+      throw translate(err);
+    } finally {
+      client.removeListener('error', markBroken);
+      client.release(broken || statements.uncertain(client));
+    }
+  }
 }
 
 interface SqlStatement {
@@ -133,7 +179,9 @@ interface SqlStatement {
  */
 class TransactionStatements {
   private waiting: Array<{ statement: SqlStatement; answer?: { resolve(rows: object[]): void; reject(err: unknown): void } }> = [
-    { statement: { sql: 'BEGIN' } },
+    // Sigil's transactions take the row locks READ COMMITTED needs; a stricter default set on the
+    // database would only add serialization failures.
+    { statement: { sql: 'BEGIN ISOLATION LEVEL READ COMMITTED' } },
   ];
   private scheduled = false;
   private over = false;

@@ -5,7 +5,7 @@
  * savepoint of its own, so a failure undoes that unit alone, as its own rollback would have.
  * Nothing is answered before the shared COMMIT has returned: an answered procedure is on disk.
  */
-import type { Database, StoreProcedure, Transaction } from './database.js';
+import { NO_CONFLICTS, type Database, type StoreProcedure, type Transaction } from './database.js';
 import { PendingNotifications } from './pending-notifications.js';
 
 export interface QueuedProcedure {
@@ -103,6 +103,7 @@ function inSavepoints(tx: Transaction): Database {
     runProcedure: (procedure, ...args) => procedure.run(shared, ...args),
     listen: () => Promise.reject(new Error('a store procedure cannot listen')),
     poolStats: () => ({ total: 1, idle: 0, waiting: 0 }),
+    conflictRetries: NO_CONFLICTS,
     close: () => Promise.reject(new Error('a store procedure cannot close the store')),
   };
   return shared;
