@@ -6,8 +6,13 @@ export interface DecisionFact {
   requestId: string;
   fingerprint: string;
   decision: 'approve' | 'deny';
-  /** accepted: 200; refused: 409 request_completed; recorded_earlier: already_decided after a lost answer; unknown: lost, then refused; no_answer: none before the deadline. */
-  outcome: 'accepted' | 'refused' | 'recorded_earlier' | 'unknown' | 'no_answer' | 'other';
+  /** When its first attempt was sent. */
+  sentAt: number;
+  /**
+   * accepted: 200; refused: 409 request_completed; recorded_earlier: already_decided after a lost
+   * answer; unknown: lost, then refused; revoked: 403 device_revoked; no_answer: none before the deadline.
+   */
+  outcome: 'accepted' | 'refused' | 'recorded_earlier' | 'unknown' | 'revoked' | 'no_answer' | 'other';
   refusedStatus?: string;
   detail?: string;
 }
@@ -16,6 +21,15 @@ export interface CancelFact {
   requestId: string;
   outcome: 'accepted' | 'refused' | 'unknown' | 'no_answer' | 'other';
   refusedStatus?: string;
+  detail?: string;
+}
+
+export interface RevocationFact {
+  fingerprint: string;
+  /** accepted: 200 (a revocation resent after a lost answer is answered 200 again). */
+  outcome: 'accepted' | 'no_answer' | 'other';
+  /** When its 200 arrived. */
+  answeredAt: number | null;
   detail?: string;
 }
 
@@ -64,6 +78,7 @@ export interface Facts {
   creations: CreationFact[];
   decisions: DecisionFact[];
   cancels: CancelFact[];
+  revocations: RevocationFact[];
   observations: Observation[];
   stored: StoredRequest[];
   storedDecisions: StoredDecision[];
@@ -127,6 +142,24 @@ export function checkInvariants(f: Facts): string[] {
     if (d.outcome === 'refused' && d.refusedStatus !== final)
       v.push(`${d.requestId}: a late ${d.decision} was told ${d.refusedStatus}, the request is ${final}`);
     if (d.outcome === 'no_answer' || d.outcome === 'other') v.push(`${d.requestId}: a ${d.decision} got ${d.outcome}: ${d.detail ?? ''}`);
+  }
+  // A revoked device decides nothing sent after its revocation was answered, and a decision
+  // refused as revoked is not recorded.
+  const revokedAt = new Map<string, number>();
+  for (const r of f.revocations) {
+    if (r.outcome === 'accepted') revokedAt.set(r.fingerprint, r.answeredAt!);
+    else v.push(`the revocation of ${r.fingerprint} got ${r.outcome}: ${r.detail ?? ''}`);
+  }
+  for (const d of f.decisions) {
+    const stored = storedPair.has(`${d.requestId} ${d.fingerprint}`);
+    const revoked = revokedAt.get(d.fingerprint);
+    if (d.outcome === 'revoked' && revoked === undefined)
+      v.push(`${d.requestId}: a ${d.decision} was refused as revoked, its device never was`);
+    if (d.outcome === 'revoked' && stored) v.push(`${d.requestId}: a ${d.decision} refused as revoked is stored`);
+    if (revoked !== undefined && d.sentAt > revoked && (d.outcome !== 'revoked' || stored))
+      v.push(
+        `${d.requestId}: a ${d.decision} sent after its device's revocation was answered got ${d.outcome}${stored ? ' and is stored' : ''}`,
+      );
   }
   for (const c of f.cancels) {
     const final = byId.get(c.requestId)?.status;

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { actionDigest } from '@sigilauth/protocol';
 import { pairApprovers, POSTGRES_FAULT_ENV } from '../faults/harness.js';
-import { type TestDevice } from '../support/device-keys.js';
-import { Api } from '../support/api.js';
+import { TestDevice } from '../support/device-keys.js';
+import { Api, pairDevice } from '../support/api.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
 import { freePort, SIGIL_CLI } from '../support/processes.js';
 import { Receiver } from '../support/webhook-receiver.js';
@@ -25,6 +25,7 @@ import {
   type CreationFact,
   type DecisionFact,
   type Facts,
+  type RevocationFact,
   type StoredDecision,
   type StoredRequest,
   type WebhookFact,
@@ -54,6 +55,8 @@ export interface ChaosFigures {
   decisionsRefused: number;
   cancels: number;
   lateDecisions: number;
+  revocations: number;
+  decisionsRefusedAsRevoked: number;
   kills: number;
   databaseRestarts: number;
   webhookEvents: number;
@@ -68,6 +71,7 @@ export interface ChaosReport {
 }
 
 const EXPIRES_IN_SECONDS = 60; // the shortest a request may live
+const REVOCATION_EVERY_SECONDS = 8;
 const API_ERROR = (a: { status: number; body: any } | null) => (a ? `${a.status} ${JSON.stringify(a.body).slice(0, 300)}` : 'no answer');
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -78,6 +82,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     creations: [],
     decisions: [],
     cancels: [],
+    revocations: [],
     observations: [],
   };
   const figures = { kills: 0, databaseRestarts: 0, duplicateCreations: 0, lateDecisions: 0, webhookRefusals: 0 };
@@ -103,6 +108,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (hook.status !== 201) throw new Error(`webhook registration failed: ${JSON.stringify(hook.body)}`);
     const serverId: string = (await api.get('/v1/info')).body.server_id;
     const approvers = await pairApprovers(api, 3, 2);
+    // Devices to revoke while they decide, one every few seconds, paired before the faults begin.
+    const standby: TestDevice[] = [];
+    for (let i = 0; i < Math.ceil(o.durationSeconds / REVOCATION_EVERY_SECONDS); i++) {
+      const device = new TestDevice(`standby-${i}`);
+      await pairDevice(api, serverId, device);
+      standby.push(device);
+    }
     o.log(`chaos: seed ${o.seed}, ${o.instances} instances on PostgreSQL at 127.0.0.1:${postgres.port}, ${o.durationSeconds} s`);
 
     const urls = () => cluster.liveUrls();
@@ -115,16 +127,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (typeof status === 'string') facts.observations.push({ requestId, status, sentAt: a.sentAt, receivedAt: a.receivedAt });
     };
 
-    /** Creates a request by one Idempotency-Key, sometimes sent twice at once to two instances. */
+    /** Creates a request by one Idempotency-Key, sometimes sent twice at once to two instances; `extra` adds a group of one. */
     const create = async (
-      n: number,
+      n: number | string,
       description: string,
       dice: Dice,
+      extra?: TestDevice,
     ): Promise<{ request_id: string; action: never; expires_at: string } | null> => {
       const key = `chaos-${o.seed}-${n}`;
       const body = {
         required: 2,
-        groups: approvers.groups,
+        groups: extra ? [...approvers.groups, { name: 'Standby', approvers: [extra.approver] }] : approvers.groups,
         action: { type: 'chaos', description },
         expires_in_seconds: EXPIRES_IN_SECONDS,
       };
@@ -151,10 +164,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     const decide = async (created: { request_id: string; action: never }, device: TestDevice, decision: 'approve' | 'deny') => {
       const signed = device.decisionBody(serverId, created.request_id, actionDigest(created.action), decision);
+      const sentAt = Date.now();
       const { answer, lost } = await untilAnswered(netDice, urls, 'POST', `/v1/mpa/requests/${created.request_id}/decisions`, {
         body: signed,
       });
-      const fact: DecisionFact = { requestId: created.request_id, fingerprint: device.fingerprint, decision, outcome: 'other' };
+      const fact: DecisionFact = { requestId: created.request_id, fingerprint: device.fingerprint, decision, sentAt, outcome: 'other' };
       if (!answer) fact.outcome = 'no_answer';
       else if (answer.status === 200) {
         fact.outcome = 'accepted';
@@ -163,6 +177,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         fact.outcome = lost ? 'unknown' : 'refused';
         fact.refusedStatus = answer.body.error.details?.status;
       } else if (answer.status === 409 && answer.body?.error?.code === 'already_decided' && lost) fact.outcome = 'recorded_earlier';
+      else if (answer.status === 403 && answer.body?.error?.code === 'device_revoked') fact.outcome = 'revoked';
       else fact.detail = API_ERROR(answer);
       facts.decisions.push(fact);
     };
@@ -182,6 +197,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         fact.refusedStatus = answer.body.error.details?.status;
       } else fact.detail = API_ERROR(answer);
       facts.cancels.push(fact);
+    };
+
+    const revoke = async (device: TestDevice) => {
+      const { answer } = await untilAnswered(netDice, urls, 'DELETE', `/v1/devices/${device.fingerprint}`, { apiKey: cluster.apiKey });
+      const fact: RevocationFact = { fingerprint: device.fingerprint, outcome: 'other', answeredAt: null };
+      if (!answer) fact.outcome = 'no_answer';
+      else if (answer.status === 200) Object.assign(fact, { outcome: 'accepted', answeredAt: answer.receivedAt });
+      else fact.detail = API_ERROR(answer);
+      facts.revocations.push(fact);
+      return fact.outcome === 'accepted';
     };
 
     const look = async (requestId: string) => {
@@ -225,6 +250,36 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await look(created.request_id);
     };
 
+    /**
+     * A device revoked while it approves: its approval and its revocation are sent within 3 ms of
+     * each other through random instances; once the revocation is answered it approves a second
+     * request naming it, which must be refused. Other approvers then end both requests.
+     */
+    const revokeWhileDeciding = async (device: TestDevice, round: number, dice: Dice) => {
+      const [first, second] = [
+        await create(`revocation-${round}-a`, `revocation ${round} a`, dice, device),
+        await create(`revocation-${round}-b`, `revocation ${round} b`, dice, device),
+      ];
+      if (!first || !second) return;
+      const [g0, g1, g2] = [0, 1, 2].map((g) => approvers.devices.filter((d) => approvers.groupOf.get(d) === g));
+      const [, revoked] = await Promise.all([
+        sleep(dice.int(0, 3)).then(() => decide(first, device, 'approve')),
+        sleep(dice.int(0, 3)).then(() => revoke(device)),
+        sleep(dice.int(0, 3)).then(() => decide(first, g0![0]!, 'approve')),
+      ]);
+      if (revoked) await decide(second, device, 'approve');
+      await Promise.all([decide(first, g1![0]!, 'approve'), decide(second, g1![1]!, 'approve'), decide(second, g2![0]!, 'approve')]);
+      await Promise.all([look(first.request_id), look(second.request_id)]);
+    };
+
+    const revocations = async (dice: Dice) => {
+      for (const [round, device] of standby.entries()) {
+        if (Date.now() >= loadEndsAt) break;
+        await sleep(dice.int(0, REVOCATION_EVERY_SECONDS * 1000));
+        await revokeWhileDeciding(device, round, dice);
+      }
+    };
+
     let n = 0;
     const pending: Array<Promise<void>> = [];
     const worker = async (dice: Dice) => {
@@ -264,7 +319,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     };
 
-    await Promise.all([faults(), ...Array.from({ length: 4 }, () => worker(loadDice.fork()))]);
+    await Promise.all([faults(), revocations(loadDice.fork()), ...Array.from({ length: 4 }, () => worker(loadDice.fork()))]);
     await Promise.all(pending);
     o.log(`chaos: ${((Date.now() - started) / 1000).toFixed(1)} s: load over; checking`);
     for (let i = 0; i < o.instances; i++) if (!cluster.isUp(i)) await cluster.start(i);
@@ -380,6 +435,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         decisionsRefused: facts.decisions.filter((d) => d.outcome === 'refused').length,
         cancels: facts.cancels.length,
         lateDecisions: figures.lateDecisions,
+        revocations: facts.revocations.length,
+        decisionsRefusedAsRevoked: facts.decisions.filter((d) => d.outcome === 'revoked').length,
         kills: figures.kills,
         databaseRestarts: figures.databaseRestarts,
         webhookEvents: all.webhooks.length,
