@@ -112,6 +112,7 @@ stats.clear();
 transactions = 0;
 reads = writes = 0;
 const tasks: Array<{ id: string; digest: string; fp: string }> = [];
+const creationWal0 = await walBytes();
 const creationStart = performance.now();
 for (let i = 0; i < count / 3; i++) {
   const body = requestBody(pool, { groups: 5, perGroup: 3, required: 3, random, label: `X${i}` });
@@ -127,8 +128,9 @@ for (let i = 0; i < count / 3; i++) {
 const creations = Math.ceil(count / 3);
 const creationMs = (performance.now() - creationStart) / creations;
 const creationStatements = [...stats.values()].reduce((a, s) => a + s.n, 0) / creations;
+const creationWal = (await walBytes()) - creationWal0;
 console.log(
-  `request creation (5 groups of 3 approvers), one at a time: ${creationMs.toFixed(2)} ms each; ${creationStatements.toFixed(1)} statements each in ${(transactions / creations).toFixed(1)} transaction(s); ${(roundTrips() / creations).toFixed(1)} round trips on PostgreSQL`,
+  `request creation (5 groups of 3 approvers), one at a time: ${creationMs.toFixed(2)} ms each; ${creationStatements.toFixed(1)} statements each in ${(transactions / creations).toFixed(1)} transaction(s); ${(roundTrips() / creations).toFixed(1)} round trips on PostgreSQL${walPer(creationWal, creations)}`,
 );
 for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms))
   console.log(`  ${(s.n / creations).toFixed(1).padStart(5)}×  ${(s.ms / creations).toFixed(3)} ms/creation  ${k}`);
@@ -142,6 +144,7 @@ const byFp = new Map(pool.map((d) => [d.fingerprint, d]));
 // As the route passes it: every decision over HTTP has an origin, judged for anomaly flags.
 const ORIGIN = { ip: '127.0.0.1', userAgent: 'sigil-bench/1.0', via: 'device_key' } as const;
 const serverId = 'f'.repeat(64);
+const decisionWal0 = await walBytes();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const postgresCpu0 = postgresCpuMs();
@@ -153,9 +156,10 @@ const total = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const postgresCpu = postgresCpuMs() - postgresCpu0;
 const n = tasks.length;
+const decisionWal = (await walBytes()) - decisionWal0;
 console.log(`${kind}, ${serverDir}`);
 console.log(
-  `${n} decisions, one at a time: ${(total / n).toFixed(2)} ms each (${((n * 1000) / total).toFixed(0)}/s), CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms each (this process${kind === 'pglite' ? ', the database included' : `; PostgreSQL's processes ${(postgresCpu / n).toFixed(2)} ms`}); ${[...stats.values()].reduce((a, s) => a + s.n, 0) / n} statements each in ${(transactions / n).toFixed(1)} transaction(s), ${(roundTrips() / n).toFixed(1)} round trips on PostgreSQL; transaction ${(txMs / n).toFixed(2)} ms incl. fsync ${(fsyncMs / n).toFixed(2)} ms (${(fsyncs / n).toFixed(1)} per decision)`,
+  `${n} decisions, one at a time: ${(total / n).toFixed(2)} ms each (${((n * 1000) / total).toFixed(0)}/s), CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms each (this process${kind === 'pglite' ? ', the database included' : `; PostgreSQL's processes ${(postgresCpu / n).toFixed(2)} ms`}); ${[...stats.values()].reduce((a, s) => a + s.n, 0) / n} statements each in ${(transactions / n).toFixed(1)} transaction(s), ${(roundTrips() / n).toFixed(1)} round trips on PostgreSQL; transaction ${(txMs / n).toFixed(2)} ms incl. fsync ${(fsyncMs / n).toFixed(2)} ms (${(fsyncs / n).toFixed(1)} per decision)${walPer(decisionWal, n)}`,
 );
 let sum = 0;
 for (const [k, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) {
@@ -167,6 +171,17 @@ console.log(
 );
 await raw.close();
 await store.dispose();
+
+/** Where PostgreSQL's write-ahead log stands, in bytes (the whole cluster's); 0 on the embedded store. */
+async function walBytes(): Promise<number> {
+  if (kind !== 'postgres') return 0;
+  const [row] = await raw.query<{ bytes: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS bytes");
+  return Number(row!.bytes);
+}
+
+function walPer(bytes: number, n: number): string {
+  return kind === 'postgres' ? `; ${(bytes / n / 1024).toFixed(1)} KiB of WAL each (the cluster's, so other work adds to it)` : '';
+}
 
 /** CPU time of this machine's PostgreSQL server processes so far, in ms (Linux; clock ticks of 10 ms). */
 function postgresCpuMs(): number {

@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/log.js';
 import { recordEvent } from '../events/outbox.js';
 import { clientNetworks } from '../pairing/client-network.js';
 import type { Queryable } from '../storage/database.js';
+import { ANOMALY_KEYS } from './settings.js';
 import { hasSubscribers, OPT_IN_EVENT_TYPES, subscribes } from '../webhooks/deliveries.js';
 
 /**
@@ -126,6 +127,37 @@ export async function detectFlags(tx: Queryable, settings: AnomalySettings, f: D
   if (h.has_origin && !h.same_network) flags.push({ kind: 'new_network', details: { network: f.network } });
   if (h.has_origin && !h.same_client) flags.push({ kind: 'new_client', details: { client: f.client } });
   return { flags, flaggedSubscribed: h.flagged_subscribed };
+}
+
+/** What a decision is judged by: its organisation's anomaly settings and the zone hours are read in. */
+export interface JudgedBy {
+  anomaly: AnomalySettings;
+  timeZone: string;
+}
+
+/**
+ * What each device's last decision in this process was judged by, so that its next decision can
+ * read its history in the round trip that takes its request's lock. A guess only: the decision
+ * compares it with the settings read under the lock and reads the history again if they differ.
+ */
+export class JudgedByGuesses {
+  private readonly byDevice = new Map<string, JudgedBy>();
+
+  constructor(private readonly limit = 10_000) {}
+
+  get(fingerprint: string): JudgedBy | undefined {
+    return this.byDevice.get(fingerprint);
+  }
+
+  remember(fingerprint: string, judgedBy: JudgedBy): void {
+    this.byDevice.delete(fingerprint);
+    if (this.byDevice.size >= this.limit) this.byDevice.delete(this.byDevice.keys().next().value!);
+    this.byDevice.set(fingerprint, judgedBy);
+  }
+
+  static same(a: JudgedBy, b: JudgedBy): boolean {
+    return a.timeZone === b.timeZone && ANOMALY_KEYS.every((key) => a.anomaly[key] === b.anomaly[key]);
+  }
 }
 
 export interface FlaggedDecision {

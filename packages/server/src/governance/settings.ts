@@ -26,7 +26,8 @@ interface SettingsRow extends AnomalySettings {
 
 const SETTING_COLUMNS =
   'time_zone, rubber_stamp_seconds, burst_requests, burst_minutes, new_hour_min_history, flagged_approval_requires_extra_group, release_batch_seconds, release_deny_immediately';
-const ANOMALY_KEYS = [
+/** Every anomaly setting, in the order they are listed. */
+export const ANOMALY_KEYS = [
   'rubber_stamp_seconds',
   'burst_requests',
   'burst_minutes',

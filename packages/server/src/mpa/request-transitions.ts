@@ -18,7 +18,15 @@ import { storeProcedure, type Database, type Queryable } from '../storage/databa
 import { resolvePolicy, type ResolvedPolicy } from './policy-resolution.js';
 import { evaluate, type EngineEvent, type EngineState } from './engine.js';
 import { expirySql } from './expiry-rule.js';
-import { detectFlags, originKeys, recordFlags, type DecisionOrigin, type DetectedFlag } from '../governance/anomaly-flags.js';
+import {
+  detectFlags,
+  JudgedByGuesses,
+  originKeys,
+  recordFlags,
+  type DecisionOrigin,
+  type DetectedFlag,
+  type JudgedBy,
+} from '../governance/anomaly-flags.js';
 import { settingsFromJson, settingsJson } from '../governance/settings.js';
 import {
   COLUMNS,
@@ -241,7 +249,7 @@ interface LockedDevice {
  * once their release is due, and times it out past its expiry. `events` are the released
  * decisions, `held` those still held.
  */
-async function lockForTransition(
+async function lockForTransition<A = never>(
   tx: Queryable,
   id: string,
   now: number,
@@ -249,6 +257,7 @@ async function lockForTransition(
     tenantId,
     deviceFingerprint,
     known,
+    alongside,
   }: {
     /** Only this organisation's request. */
     tenantId?: string;
@@ -256,6 +265,8 @@ async function lockForTransition(
     deviceFingerprint?: string;
     /** The request's fixed fields as read before the lock: they are not read again. */
     known?: FixedRequest;
+    /** A read sent with the lock and a known request's decisions (one round trip on PostgreSQL), run after the lock is taken. */
+    alongside?: (() => Promise<A>) | undefined;
   } = {},
 ): Promise<{
   row: RequestRow;
@@ -264,6 +275,8 @@ async function lockForTransition(
   /** The devices that have decided on the request, held decisions included. */
   decided: Set<string>;
   device: LockedDevice | null;
+  /** What `alongside` read, when it was sent. */
+  readAlongside: A | undefined;
 }> {
   const lock = known
     ? tx
@@ -275,7 +288,11 @@ async function lockForTransition(
       ]);
   // A known request's decisions are read together with the lock (one round trip on PostgreSQL);
   // they are read after it all the same, so they include every decision committed before it.
-  const [[row], readTogether] = await Promise.all([lock, known ? decisionsAndDevice(tx, id, known.tenant_id, deviceFingerprint) : null]);
+  const [[row], readTogether, readAlongside] = await Promise.all([
+    lock,
+    known ? decisionsAndDevice(tx, id, known.tenant_id, deviceFingerprint) : null,
+    known && alongside ? alongside() : undefined,
+  ]);
   if (!row || (tenantId !== undefined && row.tenant_id !== tenantId)) throw notFound('MPA request');
   const rows = readTogether ?? (await decisionsAndDevice(tx, id, row.tenant_id, deviceFingerprint));
   const events: EngineEvent[] = [];
@@ -310,7 +327,7 @@ async function lockForTransition(
     const state = evaluate(policyOf(row), events, now);
     if (state.status === 'timeout') await applyTransition(tx, row, state);
   }
-  return { row, events, held, decided, device };
+  return { row, events, held, decided, device, readAlongside };
 }
 
 /**
@@ -504,15 +521,21 @@ export async function recordDecision(db: Database, d: VerifiedDecision, now: num
   return throwRefusal(await db.runProcedure(RECORD_DECISION, d, now));
 }
 
+const judgedByGuesses = new JudgedByGuesses();
+
 export const RECORD_DECISION = storeProcedure(import.meta.url, 'RECORD_DECISION', (db, d: VerifiedDecision, now: number) =>
   refusalAsValue(recordDecisionHere(db, d, now)),
 );
 
 async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number): Promise<DeviceRequestView> {
+  // The device's history is read with the lock, judged by what its last decision was judged by;
+  // if what the lock reads shows other settings, or a later time for this decision, it is read again.
+  const guess = d.origin && d.request ? judgedByGuesses.get(d.fingerprint) : undefined;
   return transitionOrRefuse(db, async (tx) => {
-    const { row, events, held, decided, device } = await lockForTransition(tx, d.requestId, now, {
+    const { row, events, held, decided, device, readAlongside } = await lockForTransition(tx, d.requestId, now, {
       deviceFingerprint: d.fingerprint,
       known: d.request,
+      alongside: guess && (() => judgeDecision(tx, d.request!, d, d.origin!, now, guess)),
     });
     // Every decision on the request is recorded under its row lock, so this read is complete. It
     // comes first: a decision resent after its answer was lost learns that it was recorded, even
@@ -523,7 +546,13 @@ async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number
     if (!device || device.revoked_at) throw new ApiError('device_revoked', 'this device has been revoked and can no longer decide');
     const groupIndex = row.groups.findIndex((g) => g.approvers.some((a) => a.fingerprint === d.fingerprint));
     const { settings } = device;
-    const judged = d.origin ? await judgeDecision(tx, row, d, d.origin, at, settings, device.time_zone ?? settings.time_zone) : null;
+    const judgedBy: JudgedBy = { anomaly: settings.anomaly_flags, timeZone: device.time_zone ?? settings.time_zone };
+    judgedByGuesses.remember(d.fingerprint, judgedBy);
+    const judged = !d.origin
+      ? null
+      : readAlongside && at === now && JudgedByGuesses.same(guess!, judgedBy)
+        ? readAlongside
+        : await judgeDecision(tx, row, d, d.origin, at, judgedBy);
     const raisesRequired = judged?.raisesRequired ?? false;
     const release = settings.decision_release;
     const hold = release !== null && !(d.decision === 'deny' && release.deny_immediately);
@@ -608,15 +637,14 @@ async function recordDecisionHere(db: Database, d: VerifiedDecision, now: number
  */
 async function judgeDecision(
   tx: Queryable,
-  row: RequestRow,
+  row: Pick<FixedRequest, 'tenant_id' | 'created_at'>,
   d: VerifiedDecision,
   origin: DecisionOrigin,
   at: number,
-  settings: GovernanceSettings,
-  timeZone: string,
+  { anomaly, timeZone }: JudgedBy,
 ) {
   const { network, client } = originKeys(origin);
-  const { flags, flaggedSubscribed } = await detectFlags(tx, settings.anomaly_flags, {
+  const { flags, flaggedSubscribed } = await detectFlags(tx, anomaly, {
     tenantId: row.tenant_id,
     timeZone,
     fingerprint: d.fingerprint,
@@ -626,7 +654,7 @@ async function judgeDecision(
     network,
     client,
   });
-  const raisesRequired = d.decision === 'approve' && flags.length > 0 && settings.anomaly_flags.flagged_approval_requires_extra_group;
+  const raisesRequired = d.decision === 'approve' && flags.length > 0 && anomaly.flagged_approval_requires_extra_group;
   return { network, client, flags, flaggedSubscribed, raisesRequired };
 }
 

@@ -222,6 +222,29 @@ describeEachStore('anomaly flags', (kind) => {
     );
   });
 
+  test("a device's next decision is judged by the settings in force, not by those of its last one", async () => {
+    const a = fresh();
+    await pair(a);
+    now = DAY0 + 11 * HOUR;
+    const first = await create([[a]]);
+    now += 1_000;
+    assert.equal((await decide(a, first)).status, 200);
+    assert.deepEqual(await kinds(first.request_id), ['rubber_stamp']);
+    assert.equal((await settings({ anomaly_flags: { rubber_stamp_seconds: 0 } })).status, 200);
+    try {
+      const second = await create([[a]]);
+      now += 1_000;
+      assert.equal((await decide(a, second)).status, 200);
+      assert.deepEqual(await kinds(second.request_id), [], 'rubber-stamping is no longer judged');
+    } finally {
+      await settings({ anomaly_flags: { rubber_stamp_seconds: 5 } });
+    }
+    const third = await create([[a]]);
+    now += 1_000;
+    assert.equal((await decide(a, third)).status, 200);
+    assert.deepEqual(await kinds(third.request_id), ['rubber_stamp']);
+  });
+
   test('mpa.flagged is group-level; a flagged denial is never sent to the application', async () => {
     const [a, b] = [fresh(), fresh()];
     await pair(a, b);
