@@ -12,7 +12,9 @@ export const OPT_IN_EVENT_TYPES: readonly string[] = ['audit.head', 'mpa.flagged
 
 /**
  * Inside the transaction that records an event: one pending delivery per enabled endpoint of the
- * tenant that subscribes to the event's type, and a wake-up for the workers (sent on commit).
+ * tenant that subscribes to the event's type, and a wake-up for the workers (sent on commit). The
+ * endpoints are locked as the foreign key would lock them, so that one being deleted meanwhile is
+ * waited for and then left out, instead of failing the transaction.
  */
 export async function enqueueDeliveries(
   tx: Queryable,
@@ -24,7 +26,7 @@ export async function enqueueDeliveries(
      SELECT gen_random_uuid(), e.id, e.tenant_id, $2, $3, $4, now(), now()
        FROM webhook_endpoints e
       WHERE ${subscribes('$1', '$3', '$5')}
-      ORDER BY e.id`,
+      ORDER BY e.id FOR KEY SHARE`,
     [event.tenantId, event.id, event.type, event.requestId, optIn],
   );
   await tx.notifyOnCommit(
