@@ -57,6 +57,10 @@ export interface ChaosFigures {
   lateDecisions: number;
   revocations: number;
   decisionsRefusedAsRevoked: number;
+  /** Rounds of a second webhook endpoint created, changed, its secret rotated, and deleted. */
+  endpointRounds: number;
+  /** Transactions run again after PostgreSQL aborted them (deadlocks, serialization failures), on the instances up at the end. */
+  conflictRetries: number;
   kills: number;
   databaseRestarts: number;
   webhookEvents: number;
@@ -85,7 +89,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     revocations: [],
     observations: [],
   };
-  const figures = { kills: 0, databaseRestarts: 0, duplicateCreations: 0, lateDecisions: 0, webhookRefusals: 0 };
+  const figures = { kills: 0, databaseRestarts: 0, duplicateCreations: 0, lateDecisions: 0, webhookRefusals: 0, endpointRounds: 0 };
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-chaos-'));
   const postgres = await PrivatePostgres.start();
   let refusing = true;
@@ -96,6 +100,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     return { status: 204 };
   });
+  // The endpoint an operator keeps changing has a receiver of its own: the one above counts events.
+  const churnReceiver = await Receiver.start();
   const store = { kind: 'postgres' as const, dataDir, databaseUrl: postgres.url, dispose: async () => {} };
   const env = { ...POSTGRES_FAULT_ENV, SIGIL_MAX_PENDING_PER_DEVICE: '100000' };
   const cluster = new ChaosInstances(store, env, await Promise.all(Array.from({ length: o.instances }, () => freePort())));
@@ -272,6 +278,49 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await Promise.all([look(first.request_id), look(second.request_id)]);
     };
 
+    /**
+     * An operator's changes to a second endpoint while deliveries are made to it: created, its
+     * events changed, its secret rotated, then deleted (every endpoint of its receiver, so one
+     * created twice by a resent call goes too). Every call must end 2xx, or 404 for a deletion
+     * resent after its answer was lost.
+     */
+    const endpointChurn = async (dice: Dice) => {
+      const expect = (what: string, a: { answer: { status: number; body: any } | null; lost: boolean }, ok: number) => {
+        const fine = a.answer?.status === ok || (what === 'deletion' && a.lost && a.answer?.status === 404);
+        if (!fine) violations.push(`webhook endpoint ${what}: ${API_ERROR(a.answer)}`);
+        return fine;
+      };
+      const apiKey = cluster.apiKey;
+      while (Date.now() < loadEndsAt - 5000) {
+        const created = await untilAnswered(netDice, urls, 'POST', '/v1/webhooks', { apiKey, body: { url: churnReceiver.url } });
+        if (expect('creation', created, 201)) {
+          const id: string = created.answer!.body.id;
+          await sleep(dice.int(100, 1000));
+          expect(
+            'change',
+            await untilAnswered(netDice, urls, 'PATCH', `/v1/webhooks/${id}`, {
+              apiKey,
+              body: { events: ['mpa.approved', 'mpa.rejected'] },
+            }),
+            200,
+          );
+          expect(
+            'secret rotation',
+            await untilAnswered(netDice, urls, 'POST', `/v1/webhooks/${id}/rotate-secret`, { apiKey, body: {} }),
+            200,
+          );
+          await sleep(dice.int(100, 1000));
+        }
+        const listed = await untilAnswered(netDice, urls, 'GET', '/v1/webhooks', { apiKey });
+        if (!expect('listing', listed, 200)) continue;
+        for (const endpoint of listed.answer!.body.data as Array<{ id: string; url: string }>) {
+          if (endpoint.url === churnReceiver.url)
+            expect('deletion', await untilAnswered(netDice, urls, 'DELETE', `/v1/webhooks/${endpoint.id}`, { apiKey }), 204);
+        }
+        figures.endpointRounds++;
+      }
+    };
+
     const revocations = async (dice: Dice) => {
       for (const [round, device] of standby.entries()) {
         if (Date.now() >= loadEndsAt) break;
@@ -319,7 +368,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       }
     };
 
-    await Promise.all([faults(), revocations(loadDice.fork()), ...Array.from({ length: 4 }, () => worker(loadDice.fork()))]);
+    await Promise.all([
+      faults(),
+      revocations(loadDice.fork()),
+      endpointChurn(loadDice.fork()),
+      ...Array.from({ length: 4 }, () => worker(loadDice.fork())),
+    ]);
     await Promise.all(pending);
     o.log(`chaos: ${((Date.now() - started) / 1000).toFixed(1)} s: load over; checking`);
     for (let i = 0; i < o.instances; i++) if (!cluster.isUp(i)) await cluster.start(i);
@@ -418,6 +472,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (!audit.ok || !/OK/.test(audit.out)) violations.push(`sigil audit verify failed:\n${audit.out}`);
     else o.log(`chaos: ${audit.out.trim()}`);
 
+    let conflictRetries = 0;
+    for (const url of cluster.liveUrls()) {
+      const metrics = await call(url, 'GET', '/metrics');
+      for (const [, n] of String(metrics?.body ?? '').matchAll(/^sigil_db_conflict_retries_total\{[^}]*\} (\d+)/gm))
+        conflictRetries += Number(n);
+    }
     violations.push(...cluster.unexpectedExits);
     const outcomes: Record<string, number> = {};
     for (const r of stored) outcomes[r.status] = (outcomes[r.status] ?? 0) + 1;
@@ -437,6 +497,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         lateDecisions: figures.lateDecisions,
         revocations: facts.revocations.length,
         decisionsRefusedAsRevoked: facts.decisions.filter((d) => d.outcome === 'revoked').length,
+        endpointRounds: figures.endpointRounds,
+        conflictRetries,
         kills: figures.kills,
         databaseRestarts: figures.databaseRestarts,
         webhookEvents: all.webhooks.length,
@@ -448,6 +510,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await cluster.stop();
     await receiver.close();
+    await churnReceiver.close();
     postgres.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
