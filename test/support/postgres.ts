@@ -96,3 +96,31 @@ export async function postgresBinDir(adminUrl = POSTGRES_ADMIN_URL): Promise<str
     throw new Error(`no initdb and pg_ctl for the running PostgreSQL ${major} (looked in: ${candidates.join(', ') || 'nothing found'})`);
   return found;
 }
+
+/** How many backends of `client`'s database wait for a lock: a test's way to see that a statement it started is blocked. */
+export async function lockWaiters(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+  );
+  return rows[0]!.n;
+}
+
+/**
+ * Counts round trips to PostgreSQL (calls into pg's client, each one write to the server and one
+ * answer) from now until `stop` is called.
+ */
+export function countRoundTrips(): { readonly count: number; reset(): void; stop(): void } {
+  const realQuery = pg.Client.prototype.query;
+  let count = 0;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    count++;
+    return (realQuery as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof realQuery;
+  return {
+    get count() {
+      return count;
+    },
+    reset: () => void (count = 0),
+    stop: () => void (pg.Client.prototype.query = realQuery),
+  };
+}

@@ -4,10 +4,10 @@
 // with COMMIT), four for a device's first decision in a process.
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { actionDigest, validateMpaRequest } from '@sigilauth/protocol';
 import { coldBootRequest } from '../../../test/support/cold-boot.js';
 import { insertPairedDevices, TestDevice } from '../../../test/support/device-keys.js';
+import { countRoundTrips } from '../../../test/support/postgres.js';
 import { createStore, describePostgres, type TestStore } from '../../../test/support/stores.js';
 import { submitDecision } from '../src/mpa/decisions.js';
 import { createRequest } from '../src/mpa/request-transitions.js';
@@ -25,8 +25,7 @@ describePostgres('the round trips of a decision on PostgreSQL', () => {
   let tenantId: string;
   const devices = [new TestDevice('Alice'), new TestDevice('Bob'), new TestDevice('Carol')];
   const [alice, bob, carol] = devices as [TestDevice, TestDevice, TestDevice];
-  let roundTrips = 0;
-  const realQuery = pg.Client.prototype.query;
+  let roundTrips: ReturnType<typeof countRoundTrips>;
 
   before(async () => {
     store = await createStore('postgres');
@@ -39,14 +38,9 @@ describePostgres('the round trips of a decision on PostgreSQL', () => {
     await store?.dispose();
   });
   beforeEach(() => {
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      roundTrips++;
-      return (realQuery as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof realQuery;
+    roundTrips = countRoundTrips();
   });
-  afterEach(() => {
-    pg.Client.prototype.query = realQuery;
-  });
+  afterEach(() => roundTrips.stop());
 
   async function newRequest() {
     const body = coldBootRequest({ engineering: [alice], security: [bob], operations: [carol] });
@@ -56,10 +50,10 @@ describePostgres('the round trips of a decision on PostgreSQL', () => {
   /** The round trips of one decision with an origin, so judged for anomaly flags. */
   const tripsOf = async (device: TestDevice, request: { id: string; digest: string }) => {
     const { payload, signature } = device.decisionBody(SERVER_ID, request.id, request.digest, 'approve');
-    roundTrips = 0;
+    roundTrips.reset();
     const view = await submitDecision(db, SERVER_ID, request.id, payload, signature, Date.now(), ORIGIN);
     assert.equal(view.my_decision, 'approve');
-    return roundTrips;
+    return roundTrips.count;
   };
 
   test("a device's first decision reads its history in a round trip of its own; its next ones with the lock", async () => {

@@ -12,19 +12,14 @@ import { pairDevice, startTestServer, type TestServer } from '../../../test/supp
 import { TestDevice } from '../../../test/support/device-keys.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { Receiver } from '../../../test/support/webhook-receiver.js';
+import { lockWaiters } from '../../../test/support/postgres.js';
 import { createStore, describePostgres, type TestStore } from '../../../test/support/stores.js';
 
 /** A connection of the test's own, and the number of backends of the database waiting for a lock. */
 async function rawConnection(store: TestStore) {
   const client = new pg.Client({ connectionString: store.databaseUrl });
   await client.connect();
-  const lockWaiters = async () =>
-    (
-      await client.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      )
-    ).rows[0]!.n;
-  return { client, lockWaiters };
+  return { client, lockWaiters: () => lockWaiters(client) };
 }
 
 /** A pending request for one group of `device`, needing its approval. */

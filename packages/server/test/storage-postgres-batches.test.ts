@@ -3,17 +3,15 @@
 // fails the whole transaction.
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import type { Database } from '../src/storage/database.js';
 import { openPostgres } from '../src/storage/postgres.js';
+import { countRoundTrips } from '../../../test/support/postgres.js';
 import { createStore, describePostgres, type TestStore } from '../../../test/support/stores.js';
 
 describePostgres('statements sent together on PostgreSQL', () => {
   let store: TestStore;
   let db: Database;
-  /** Round trips: calls into pg's client, each one write to the server and one answer. */
-  let roundTrips = 0;
-  const realQuery = pg.Client.prototype.query;
+  let roundTrips: ReturnType<typeof countRoundTrips>;
 
   // One connection, so that every test below reuses the connection the one before it left.
   before(async () => {
@@ -27,15 +25,9 @@ describePostgres('statements sent together on PostgreSQL', () => {
   });
   beforeEach(async () => {
     await db.query('TRUNCATE batch_rows');
-    roundTrips = 0;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      roundTrips++;
-      return (realQuery as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof realQuery;
+    roundTrips = countRoundTrips();
   });
-  afterEach(() => {
-    pg.Client.prototype.query = realQuery;
-  });
+  afterEach(() => roundTrips.stop());
 
   const rows = async () => db.query<{ id: number; note: string }>('SELECT id, note FROM batch_rows ORDER BY id');
 
@@ -52,7 +44,7 @@ describePostgres('statements sent together on PostgreSQL', () => {
       { id: 1, note: 'one, then more' },
       { id: 2, note: 'two' },
     ]);
-    assert.equal(roundTrips, 2, 'BEGIN, three writes and the read; then the last write and COMMIT');
+    assert.equal(roundTrips.count, 2, 'BEGIN, three writes and the read; then the last write and COMMIT');
     assert.deepEqual(await rows(), [{ id: 1, note: 'one, then more' }]);
   });
 
@@ -65,7 +57,7 @@ describePostgres('statements sent together on PostgreSQL', () => {
     );
     assert.deepEqual(inserted, [{ id: 3 }]);
     assert.deepEqual(seen, [{ note: 'three' }], 'the second read sees the row the first inserted');
-    assert.equal(roundTrips, 2, 'BEGIN and both reads; then COMMIT');
+    assert.equal(roundTrips.count, 2, 'BEGIN and both reads; then COMMIT');
   });
 
   test('when one of the reads sent together fails, all of them fail, and nothing is written', async () => {
@@ -121,7 +113,7 @@ describePostgres('statements sent together on PostgreSQL', () => {
       }),
       /changed its mind/,
     );
-    assert.equal(roundTrips, 0);
+    assert.equal(roundTrips.count, 0);
     assert.deepEqual(await rows(), []);
   });
 

@@ -9,6 +9,7 @@ import { pairDevice, startTestServer, type TestServer } from '../../../../test/s
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { Receiver } from '../../../../test/support/webhook-receiver.js';
+import { lockWaiters } from '../../../../test/support/postgres.js';
 import { createStore, describePostgres, type TestStore } from '../../../../test/support/stores.js';
 import { DeviceSocket } from './helpers.js';
 
@@ -97,12 +98,7 @@ describePostgres('a revocation reaches every instance', () => {
     // row while this holds it: its request locked, its device already read.
     const holder = new pg.Client({ connectionString: store.databaseUrl });
     await holder.connect();
-    const waiting = async () =>
-      (
-        await holder.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        )
-      ).rows[0]!.n;
+    const waiting = () => lockWaiters(holder);
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE', [hook.body.id]);

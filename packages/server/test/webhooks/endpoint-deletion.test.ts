@@ -9,6 +9,7 @@ import { pairDevice, startTestServer, type TestServer } from '../../../../test/s
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { Receiver } from '../../../../test/support/webhook-receiver.js';
+import { lockWaiters } from '../../../../test/support/postgres.js';
 import { createStore, describePostgres, type TestStore } from '../../../../test/support/stores.js';
 
 describePostgres('a webhook endpoint deleted while a decision records its event', () => {
@@ -54,15 +55,7 @@ describePostgres('a webhook endpoint deleted while a decision records its event'
       const decided = t.api
         .withKey(null)
         .post(`/v1/mpa/requests/${id}/decisions`, device.decisionBody(t.serverId, id, actionDigest(request.body.action), 'approve'));
-      await waitFor(
-        async () =>
-          (
-            await deleting.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-            )
-          ).rows[0]!.n === 1,
-        'the decision to wait for the endpoint being deleted',
-      );
+      await waitFor(async () => (await lockWaiters(deleting)) === 1, 'the decision to wait for the endpoint being deleted');
       await deleting.query('COMMIT');
       const answer = await decided;
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
