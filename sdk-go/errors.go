@@ -130,6 +130,8 @@ const (
 	CodeUnsatisfiableRequest = "unsatisfiable_request"
 	// CodeTeamExists (HTTP 409): a team with this slug already exists.
 	CodeTeamExists = "team_exists"
+	// CodeTeamInUse (HTTP 409): the emergency-override settings name this team as a reviewer; remove it there first.
+	CodeTeamInUse = "team_in_use"
 	// CodeOverridesDisabled (HTTP 403): the organisation has emergency overrides turned off.
 	CodeOverridesDisabled = "overrides_disabled"
 	// CodeOverrideLimitReached (HTTP 429): the organisation's daily limit of overrides is reached; retry after Retry-After.

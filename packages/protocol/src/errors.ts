@@ -54,6 +54,7 @@ export const ERROR_CATALOGUE = {
   team_below_minimum: { status: 400, meaning: "a team group has fewer active members who can approve than the team's min_members" },
   unsatisfiable_request: { status: 400, meaning: 'fewer groups than required still have someone who can approve' },
   team_exists: { status: 409, meaning: 'a team with this slug already exists' },
+  team_in_use: { status: 409, meaning: 'the emergency-override settings name this team as a reviewer; remove it there first' },
   overrides_disabled: { status: 403, meaning: 'the organisation has emergency overrides turned off' },
   override_limit_reached: { status: 429, meaning: "the organisation's daily limit of overrides is reached; retry after Retry-After" },
   // Webhooks.

@@ -53,10 +53,11 @@ export async function saveOverrideSettings(db: Database, tenantId: string, setti
     );
   }
   return db.transaction(async (tx) => {
-    const found = await tx.query<{ slug: string }>('SELECT slug FROM teams WHERE tenant_id = $1 AND slug = ANY($2::text[])', [
-      tenantId,
-      teams,
-    ]);
+    // Locked until commit, so that a team cannot be deleted while it is being named (deleteTeam).
+    const found = await tx.query<{ slug: string }>(
+      'SELECT slug FROM teams WHERE tenant_id = $1 AND slug = ANY($2::text[]) ORDER BY slug FOR KEY SHARE',
+      [tenantId, teams],
+    );
     const missing = teams.find((t) => !found.some((f) => f.slug === t));
     if (missing !== undefined)
       throw new ApiError('unknown_team', `review_teams names team "${missing}", which this organisation does not have`);

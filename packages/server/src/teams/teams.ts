@@ -161,10 +161,21 @@ export async function updateTeam(db: Database, tenantId: string, slug: string, u
   });
 }
 
-/** Deletes a team; requests that named it keep the members they froze. */
+/**
+ * Deletes a team; requests that named it keep the members they froze. A team that reviews
+ * emergency overrides is refused: the next override, made in an emergency, would fail. Saving the
+ * override settings locks the teams they name, so the check below sees settings saved meanwhile.
+ */
 export async function deleteTeam(db: Database, tenantId: string, slug: string, now: number): Promise<{ slug: string; deleted: true }> {
   return db.transaction(async (tx) => {
     const team = await getTeam(tx, tenantId, slug, true);
+    const [reviewing] = await tx.query('SELECT 1 FROM override_settings WHERE tenant_id = $1 AND $2 = ANY(review_teams)', [tenantId, slug]);
+    if (reviewing) {
+      throw new ApiError(
+        'team_in_use',
+        `team "${slug}" reviews emergency overrides: remove it from the override settings (PUT /v1/overrides/settings) before deleting it`,
+      );
+    }
     await tx.query('DELETE FROM teams WHERE tenant_id = $1 AND slug = $2', [tenantId, slug]);
     await recordChange(tx, tenantId, 'team.deleted', team, { added: [], removed: team.members.map((m) => m.fingerprint) }, now);
     return { slug, deleted: true as const };

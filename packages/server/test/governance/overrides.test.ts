@@ -185,4 +185,16 @@ describeEachStore('break-glass overrides', (kind) => {
     assert.equal((await override()).body.error.code, 'overrides_disabled');
     assert.equal(await overrideCount(), before);
   });
+
+  test('a team that reviews overrides cannot be deleted until the settings stop naming it', async () => {
+    assert.equal((await t.api.post('/v1/teams', { slug: 'ops', name: 'Operations', members: [bob.fingerprint] })).status, 201);
+    assert.equal((await settings({ enabled: false, review_teams: ['security', 'ops'] })).status, 200);
+    const refused = await t.api.request('DELETE', '/v1/teams/ops');
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'team_in_use');
+    assert.match(refused.body.error.message, /team "ops" reviews emergency overrides/);
+    assert.equal((await t.api.get('/v1/teams/ops')).status, 200, 'nothing was deleted');
+    assert.equal((await settings({ enabled: false, review_teams: ['security'] })).status, 200);
+    assert.deepEqual((await t.api.request('DELETE', '/v1/teams/ops')).body, { slug: 'ops', deleted: true });
+  });
 });
