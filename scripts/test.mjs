@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -85,7 +85,13 @@ async function runGoTests() {
 }
 
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : ['packages', 'examples', 'test'].flatMap(findTests).sort();
+// The whole-system suites under test/ (chaos, fault scenarios, installs) are the slowest: they
+// start first, so that the many short package suites run beside them instead of after them.
+const systemFirst = (file) => (file.startsWith(`test${sep}`) ? 0 : 1);
+const files =
+  only.length > 0
+    ? only
+    : ['packages', 'examples', 'test'].flatMap(findTests).sort((a, b) => systemFirst(a) - systemFirst(b) || a.localeCompare(b));
 const node = await runNodeTests(files);
 const t = node.totals;
 let status = node.status;
