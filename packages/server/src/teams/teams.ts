@@ -173,7 +173,7 @@ export async function deleteTeam(db: Database, tenantId: string, slug: string, n
     if (reviewing) {
       throw new ApiError(
         'team_in_use',
-        `team "${slug}" reviews emergency overrides: remove it from the override settings (PUT /v1/overrides/settings) before deleting it`,
+        `team "${slug}" reviews emergency overrides: take it out of the override settings (the console's Overrides page, or PUT /v1/overrides/settings) before deleting it`,
       );
     }
     await tx.query('DELETE FROM teams WHERE tenant_id = $1 AND slug = $2', [tenantId, slug]);

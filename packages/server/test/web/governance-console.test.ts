@@ -93,6 +93,16 @@ describe('console: teams, device owners and overrides (real sigil serve, headles
     await page.locator('table').nth(1).getByText('Restart the payment worker').waitFor();
   });
 
+  test('deleting a team that reviews overrides is refused in the console, saying why', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Teams' }).click();
+    await page.getByRole('heading', { name: 'Teams', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Delete team Security Team' }).click();
+    await page.locator('#main').getByRole('alert').getByText('team "security" reviews emergency overrides').waitFor();
+    assert.equal((await api.get('/v1/teams/security')).status, 200);
+    await page.locator('tbody tr').filter({ hasText: 'Security Team' }).waitFor();
+    await page.screenshot({ path: screenshotPath('console-team-in-use'), fullPage: true });
+  });
+
   test('an approval flagged as rubber-stamped is shown on its request, and timing privacy is turned on from the governance page', async () => {
     const created = await api.post('/v1/mpa/requests', {
       required: 1,

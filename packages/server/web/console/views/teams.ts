@@ -2,12 +2,15 @@
 import { sanitizeText } from '@sigilauth/protocol/screen';
 import type { DeviceList, TeamList, TeamView } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
-import { announce, focusMain, h, replace } from '../../lib/dom.js';
+import { focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { main, type Device } from '../state.js';
 import { badge, table } from '../widgets.js';
 
-function memberList(team: TeamView, reload: () => Promise<void>): HTMLElement {
+/** Shows what a team's row action did, where it was done: failures (a refused deletion) in red. */
+type Report = (ok: boolean, text: string) => void;
+
+function memberList(team: TeamView, reload: () => Promise<void>, report: Report): HTMLElement {
   return h(
     'ul',
     { class: 'members' },
@@ -28,7 +31,10 @@ function memberList(team: TeamView, reload: () => Promise<void>): HTMLElement {
             'aria-label': `Remove ${sanitizeText(m.name)} from ${sanitizeText(team.name)}`,
             onclick: async () => {
               const res = await api('PATCH', `/v1/teams/${team.slug}`, { remove_members: [m.fingerprint] });
-              announce(res.status === 200 ? `${sanitizeText(m.name)} removed from ${sanitizeText(team.name)}` : errorMessage(res));
+              report(
+                res.status === 200,
+                res.status === 200 ? `${sanitizeText(m.name)} removed from ${sanitizeText(team.name)}` : errorMessage(res),
+              );
               await reload();
             },
           },
@@ -39,7 +45,7 @@ function memberList(team: TeamView, reload: () => Promise<void>): HTMLElement {
   );
 }
 
-function teamControls(team: TeamView, devices: Device[], reload: () => Promise<void>): HTMLElement {
+function teamControls(team: TeamView, devices: Device[], reload: () => Promise<void>, report: Report): HTMLElement {
   const candidates = devices.filter((d) => d.status === 'active' && !team.members.some((m) => m.fingerprint === d.fingerprint));
   const select = h(
     'select',
@@ -56,7 +62,7 @@ function teamControls(team: TeamView, devices: Device[], reload: () => Promise<v
   });
   const change = async (body: unknown, done: string) => {
     const res = await api('PATCH', `/v1/teams/${team.slug}`, body);
-    announce(res.status === 200 ? done : errorMessage(res));
+    report(res.status === 200, res.status === 200 ? done : errorMessage(res));
     await reload();
   };
   return h(
@@ -91,7 +97,7 @@ function teamControls(team: TeamView, devices: Device[], reload: () => Promise<v
         onclick: async () => {
           if (!window.confirm(`Delete team "${sanitizeText(team.name)}"? Open requests keep the members they froze.`)) return;
           const res = await api('DELETE', `/v1/teams/${team.slug}`);
-          announce(res.status === 200 ? `Team ${sanitizeText(team.name)} deleted` : errorMessage(res));
+          report(res.status === 200, res.status === 200 ? `Team ${sanitizeText(team.name)} deleted` : errorMessage(res));
           await reload();
         },
       },
@@ -103,6 +109,8 @@ function teamControls(team: TeamView, devices: Device[], reload: () => Promise<v
 export async function showTeams(): Promise<void> {
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const result = h('div', { 'aria-live': 'polite' });
+  const outcome = h('div', { 'aria-live': 'polite' });
+  const report: Report = (ok, text) => replace(outcome, h('p', ok ? { role: 'status' } : { class: 'error', role: 'alert' }, text));
   const slug = h('input', { id: 'team-slug', required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,62}', placeholder: 'security' });
   const name = h('input', { id: 'team-name', required: true, maxlength: 100, placeholder: 'Security Team' });
   const min = h('input', { id: 'team-min', type: 'number', min: 1, max: 50, value: 1 });
@@ -126,12 +134,12 @@ export async function showTeams(): Promise<void> {
         teams.body.data.map((t) => [
           sanitizeText(t.name),
           h('code', {}, t.slug),
-          memberList(t, load),
+          memberList(t, load, report),
           [
             `${t.active_members} of at least ${t.min_members} `,
             t.active_members >= t.min_members ? badge('usable', 'ok') : badge('below minimum', 'bad'),
           ],
-          teamControls(t, known, load),
+          teamControls(t, known, load, report),
         ]),
       ),
     );
@@ -161,6 +169,7 @@ export async function showTeams(): Promise<void> {
       `. The request freezes the team’s active members when it is created; later changes affect only later requests.`,
     ),
     h('section', { class: 'card', 'aria-labelledby': 'team-h' }, h('h2', { id: 'team-h' }, 'New team'), form, result),
+    outcome,
     list,
   );
   focusMain();
