@@ -127,6 +127,12 @@ func TestGovernanceWithTheRealServer(t *testing.T) {
 	if reviewed, err := client.Overrides.List(ctx, "reviewed"); err != nil || len(reviewed) != 1 || reviewed[0].ReviewStatus != StatusApproved {
 		t.Fatalf("reviewed: %+v %v", reviewed, err)
 	}
+	if err := client.Teams.Delete(ctx, "security"); apiCode(err) != CodeTeamInUse {
+		t.Fatalf("deleting a review team: %v", err)
+	}
+	if _, err := client.Overrides.UpdateSettings(ctx, OverrideSettings{ReviewTeams: []string{}, ReviewRequired: 1, ReviewExpiresInSeconds: 900}); err != nil {
+		t.Fatal(err)
+	}
 	if err := client.Teams.Delete(ctx, "security"); err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,14 @@ test('teams, owners and overrides through the Node SDK against a real server', a
     sigil.overrides.create({ reason: 'again', action: COLD_BOOT_ACTION }),
     (err: SigilApiError) => err.code === 'override_limit_reached' && err.status === 429 && err.attempts === 1,
   );
+  await assert.rejects(sigil.teams.delete('security'), (err: SigilApiError) => err.code === 'team_in_use' && err.status === 409);
+  await sigil.overrides.updateSettings({
+    enabled: false,
+    daily_limit: null,
+    review_teams: [],
+    review_required: 1,
+    review_expires_in_seconds: 900,
+  });
   assert.deepEqual(await sigil.teams.delete('security'), { slug: 'security', deleted: true });
 });
 
