@@ -242,7 +242,8 @@ describe('the approval screen on a terminal', () => {
       ),
       { numRuns: 1500 },
     );
-    assert.ok(accepted > 100 && refused > 100, `accepted ${accepted}, refused ${refused}: both kinds must be exercised`);
+    // About 6 % of random screens are accepted: 20 of each is far from chance, and still shows both paths ran.
+    assert.ok(accepted >= 20 && refused >= 20, `accepted ${accepted}, refused ${refused}: both kinds must be exercised`);
   });
 
   test('property: a screen from a server that skipped validation still prints nothing invisible and keeps the prompt last', () => {
