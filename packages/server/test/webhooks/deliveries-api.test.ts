@@ -128,7 +128,8 @@ describeEachStore('webhook delivery API', (kind) => {
     const requestId = await createRequest();
     const [listed] = (await t.api.get(`/v1/webhooks/${endpoint}/deliveries`)).body.data as DeliveryView[];
     await waitFor(async () => (await delivery(listed!.id)).in_flight, 'the attempt to be in flight');
-    assert.equal(rx.received.length, 1);
+    // The delivery is leased before its request leaves, so the receiver may not have it yet.
+    await waitFor(() => rx.received.length === 1, 'the attempt to reach the endpoint');
     const inFlight = await t.api.post(`/v1/webhooks/deliveries/${listed!.id}/retry`);
     assert.equal(inFlight.status, 409, JSON.stringify(inFlight.body));
     assert.equal(inFlight.body.error.code, 'delivery_in_progress');
