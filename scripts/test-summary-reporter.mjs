@@ -1,9 +1,16 @@
-// A reporter for Node's test runner that writes one JSON object: the run's totals and every test
-// or suite that was skipped or left as todo (the runner's own "skipped" total leaves out suites).
+// A reporter for Node's test runner that writes one JSON object: the run's totals, every test
+// or suite that was skipped or left as todo (the runner's own "skipped" total leaves out suites),
+// and the time each file's top-level tests took, to show where the suite's time goes.
 export default async function* testSummary(source) {
   const totals = {};
   const skipped = [];
+  const fileMs = {};
   for await (const { type, data } of source) {
+    if ((type === 'test:pass' || type === 'test:fail') && data.nesting === 0 && data.file) {
+      // A suite declared by a shared helper (describeEachStore) is named by where the helper is.
+      const where = /[\\/]test[\\/]support[\\/]/.test(data.file) ? `${data.file}: ${data.name.replace(/ \[\w+\]$/, '')}` : data.file;
+      fileMs[where] = (fileMs[where] ?? 0) + (data.details?.duration_ms ?? 0);
+    }
     if ((type === 'test:pass' || type === 'test:fail') && (data.skip !== undefined || data.todo !== undefined)) {
       const reason = data.skip ?? data.todo;
       skipped.push({
@@ -19,5 +26,5 @@ export default async function* testSummary(source) {
       if (total) totals[total[1]] = Number(total[2]);
     }
   }
-  yield `${JSON.stringify({ totals, skipped })}\n`;
+  yield `${JSON.stringify({ totals, skipped, fileMs })}\n`;
 }

@@ -1,6 +1,8 @@
 // Runs every *.test.ts under packages/, examples/ and test/ with Node's test runner, then the Go
-// SDK's tests, and reports how many tests ran, passed, failed and were skipped. Under CI (CI=true
-// or SIGIL_REQUIRE_INTEGRATION=1) a skipped test fails the run: nothing may be left out there.
+// SDK's tests, and reports the slowest files and how many tests ran, passed, failed and were
+// skipped. Three files run at once: most wait on servers, browsers or the database, so a third
+// keeps two cores busy. Under CI (CI=true or SIGIL_REQUIRE_INTEGRATION=1) a skipped test fails the
+// run: nothing may be left out there.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +45,7 @@ async function runNodeTests(files) {
         '--import',
         'tsx',
         '--test',
-        '--test-concurrency=2',
+        '--test-concurrency=3',
         '--test-reporter=spec',
         '--test-reporter-destination=stdout',
         `--test-reporter=${reporter}`,
@@ -52,7 +54,7 @@ async function runNodeTests(files) {
       ],
       {},
     );
-    const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : { totals: {}, skipped: [] };
+    const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : { totals: {}, skipped: [], fileMs: {} };
     return { status, ...summary };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -108,6 +110,12 @@ if (only.length === 0 && existsSync('sdk-go/go.mod')) {
     `Go: ${go.counts.pass + go.counts.fail + go.counts.skip} tests: ${go.counts.pass} passed, ${go.counts.fail} failed, ${go.counts.skip} skipped`,
   );
 }
+
+const slowest = Object.entries(node.fileMs)
+  .sort(([, a], [, b]) => b - a)
+  .slice(0, 10)
+  .map(([file, ms]) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${relative(process.cwd(), file)}`);
+if (slowest.length > 1) console.log(`\nSlowest files (the time of their tests):\n${slowest.join('\n')}`);
 
 console.log(`\n${lines.join('\n')}`);
 for (const s of skipped)
