@@ -7,6 +7,7 @@
 import { LOG_FORMATS, type LogFormat } from './http/log-output.js';
 import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { notificationSettings, type NotificationConfig } from './notifications/config.js';
+import { DEFAULT_HISTORY_RETENTION_DAYS, HISTORY_RETENTION_MAX_DAYS } from './retention/history.js';
 import { relyingPartyOf } from './webauthn/settings.js';
 
 /** Reads an integer port from a flag or environment value, or fails with a clear message. */
@@ -48,6 +49,8 @@ export interface Settings {
   logFormat: LogFormat | undefined;
   pairingRateLimit: number;
   maxPendingPerDevice: number;
+  /** Days finished deliveries, notifications, events and pairings are kept; 0 keeps them for ever. */
+  historyRetention: { days: number };
   trustProxy: TrustProxy;
   metrics: { token: string | null; host: string | undefined; port: number | undefined; refreshIntervalMs: number };
   webhooks: { allowPrivate: boolean; retryScheduleMs?: readonly number[]; timeoutMs?: number };
@@ -92,6 +95,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--log-format', env: 'SIGIL_LOG_FORMAT', documentedDefault: '`pretty` on a terminal, `json` otherwise' },
   { env: 'SIGIL_PAIRING_RATE_LIMIT', documentedDefault: `\`${DEFAULTS.pairingRateLimit}\`` },
   { env: 'SIGIL_MAX_PENDING_PER_DEVICE', documentedDefault: `\`${DEFAULT_MAX_PENDING_PER_DEVICE}\`` },
+  { env: 'SIGIL_HISTORY_RETENTION_DAYS', documentedDefault: `\`${DEFAULT_HISTORY_RETENTION_DAYS}\`` },
   { env: 'SIGIL_TRUST_PROXY', documentedDefault: 'off' },
   { env: 'SIGIL_METRICS_TOKEN', documentedDefault: 'none' },
   { flag: '--metrics-port', env: 'SIGIL_METRICS_PORT', documentedDefault: 'the API port' },
@@ -218,6 +222,11 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>>, 
       read('SIGIL_PAIRING_RATE_LIMIT', given('SIGIL_PAIRING_RATE_LIMIT'), integer(1, 1_000_000)) ?? DEFAULTS.pairingRateLimit,
     maxPendingPerDevice:
       read('SIGIL_MAX_PENDING_PER_DEVICE', given('SIGIL_MAX_PENDING_PER_DEVICE'), integer(1, 100_000)) ?? DEFAULT_MAX_PENDING_PER_DEVICE,
+    historyRetention: {
+      days:
+        read('SIGIL_HISTORY_RETENTION_DAYS', given('SIGIL_HISTORY_RETENTION_DAYS'), integer(0, HISTORY_RETENTION_MAX_DAYS)) ??
+        DEFAULT_HISTORY_RETENTION_DAYS,
+    },
     trustProxy: read('SIGIL_TRUST_PROXY', given('SIGIL_TRUST_PROXY'), parseTrustProxy) ?? false,
     metrics: {
       token: metricsToken ?? null,

@@ -81,6 +81,12 @@ export function createMetrics(db: Database) {
         this.set({ state: 'waiting' }, stats.waiting);
       },
     }),
+    historyDeleted: new Counter({
+      name: 'sigil_history_deleted_total',
+      help: 'Rows of finished history this instance deleted after SIGIL_HISTORY_RETENTION_DAYS, by table',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
     conflictRetries: new Counter({
       name: 'sigil_db_conflict_retries_total',
       help: 'Transactions this instance ran again after PostgreSQL aborted them so that another could go on, by cause',

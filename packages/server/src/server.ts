@@ -14,6 +14,7 @@ import { DEFAULT_NOTIFICATION_CONFIG, type NotificationConfig } from './notifica
 import { notificationMetrics } from './notifications/metrics.js';
 import { loadVapidKeys } from './notifications/vapid.js';
 import { startNotificationWorker } from './notifications/worker.js';
+import { DEFAULT_HISTORY_RETENTION_DAYS, startHistoryRetention, type HistoryRetention } from './retention/history.js';
 import type { Database } from './storage/database.js';
 import { openStorage, whenOpen } from './storage/open.js';
 import { ensureFirstOrganisation } from './tenants/first-organisation.js';
@@ -54,6 +55,8 @@ export interface ServerConfig {
   audit?: { intervalMs?: number; signIntervalMs?: number };
   /** Passkeys and attestation (SIGIL_PUBLIC_URL, SIGIL_RP_ID, SIGIL_ATTESTATION_*); unset: no public URL, nothing required. */
   webAuthn?: Partial<WebAuthnConfig>;
+  /** How long the operational history is kept (SIGIL_HISTORY_RETENTION_DAYS); unset: 90 days, pruned hourly. */
+  historyRetention?: Partial<HistoryRetention>;
   /** Requests of one organisation that may wait for one device at once; unset: 100. */
   maxPendingPerDevice?: number;
   /**
@@ -185,6 +188,11 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
       // After the workers: on the embedded store its first refresh would queue ahead of their start.
       started.push(startStorageGaugeRefresh(metrics, metricsConfig.refreshIntervalMs, app.log));
       started.push(startAuditIntegrator({ db, signing: treeHeads, clock, log: app.log, ...config.audit }));
+      started.push(
+        startHistoryRetention(db, clock, app.log, { days: DEFAULT_HISTORY_RETENTION_DAYS, ...config.historyRetention }, (table, n) =>
+          metrics.historyDeleted.inc({ table }, n),
+        ),
+      );
       let closing: Promise<void> | null = null;
       return {
         url,

@@ -68,6 +68,7 @@ test('defaults when nothing is set, and the result is frozen', () => {
   assert.equal(s.dbPoolSize, 10);
   assert.equal(s.databaseUrl, undefined);
   assert.equal(s.maxPendingPerDevice, 100);
+  assert.equal(s.historyRetention.days, 90);
   assert.equal(s.trustProxy, false);
   assert.equal(s.metrics.refreshIntervalMs, 15_000);
   assert.equal(s.pgliteTemplate, true);
@@ -81,6 +82,8 @@ test('flags win over the environment, which wins over the defaults', () => {
   assert.equal(loadSettings({ SIGIL_LOG_LEVEL: 'warn' }).logLevel, 'warn');
   assert.equal(loadSettings({ SIGIL_DB_POOL_SIZE: '25', SIGIL_WEBHOOK_ALLOW_PRIVATE: 'true' }).dbPoolSize, 25);
   assert.deepEqual(loadSettings({ SIGIL_WEBHOOK_RETRY_SCHEDULE_MS: '10, 20' }).webhooks.retryScheduleMs, [10, 20]);
+  assert.equal(loadSettings({ SIGIL_HISTORY_RETENTION_DAYS: '0' }).historyRetention.days, 0);
+  assert.equal(loadSettings({ SIGIL_HISTORY_RETENTION_DAYS: '400' }).historyRetention.days, 400);
 });
 
 test('a bad value is refused with a message that names the setting', () => {
@@ -91,6 +94,8 @@ test('a bad value is refused with a message that names the setting', () => {
     [{ SIGIL_PORT: 'eighty' }, /SIGIL_PORT.*invalid port/],
     [{ SIGIL_PAIRING_RATE_LIMIT: '-1' }, /SIGIL_PAIRING_RATE_LIMIT/],
     [{ SIGIL_MAX_PENDING_PER_DEVICE: '100001' }, /SIGIL_MAX_PENDING_PER_DEVICE/],
+    [{ SIGIL_HISTORY_RETENTION_DAYS: '90d' }, /SIGIL_HISTORY_RETENTION_DAYS.*integer from 0 to 36500/],
+    [{ SIGIL_HISTORY_RETENTION_DAYS: '-1' }, /SIGIL_HISTORY_RETENTION_DAYS/],
     [{ SIGIL_LOG_LEVEL: 'loud' }, /SIGIL_LOG_LEVEL/],
     [{ SIGIL_TRUST_PROXY: 'true' }, /SIGIL_TRUST_PROXY/],
     [{ SIGIL_METRICS_TOKEN: 'short' }, /SIGIL_METRICS_TOKEN must be at least 16 characters/],
