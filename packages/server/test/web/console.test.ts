@@ -77,6 +77,19 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
     await page.screenshot({ path: screenshotPath('console-request-timeline'), fullPage: true });
   });
 
+  test('a request cancelled from its page says so on the page', async () => {
+    const created = await api.post('/v1/mpa/requests', {
+      ...coldBootRequest({ engineering: [alice], security: [bob], operations: [carol] }),
+      action: { type: 'restart_service', description: 'Restart the billing service' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await page.goto(`${origin}/console#/requests/${created.body.request_id}`);
+    await page.getByRole('heading', { name: 'Restart the billing service' }).waitFor();
+    await page.getByRole('button', { name: 'Cancel request' }).click();
+    await page.locator('#main').getByRole('status').filter({ hasText: 'Request cancelled' }).waitFor();
+    assert.equal((await api.get(`/v1/mpa/requests/${created.body.request_id}`)).body.status, 'cancelled');
+  });
+
   test('devices: pair with a code, see attestation, revoke', async () => {
     await page.getByRole('link', { name: 'Devices' }).click();
     await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
@@ -97,8 +110,23 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
       .filter({ hasText: 'Dave' })
       .getByText(/^revoked/)
       .waitFor();
+    await page.locator('#main').getByRole('status').filter({ hasText: 'Dave revoked' }).waitFor();
     const listed = (await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Dave');
     assert.equal(listed.status, 'revoked');
+  });
+
+  test('devices: an owner the server refuses is shown as refused, in red, and a good one as saved', async () => {
+    await page.getByRole('textbox', { name: 'Owner of Alice' }).fill('Zoë');
+    await page.getByRole('button', { name: 'Save owner of Alice' }).click();
+    const refusal = page.locator('#main').getByRole('alert').filter({ hasText: 'owner_id' });
+    await refusal.waitFor();
+    assert.equal(await refusal.getAttribute('class'), 'error');
+    await page.screenshot({ path: screenshotPath('console-device-owner-refused'), fullPage: true });
+    assert.equal((await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Alice').owner_id, null);
+    await page.getByRole('textbox', { name: 'Owner of Alice' }).fill('user-42');
+    await page.getByRole('button', { name: 'Save owner of Alice' }).click();
+    await page.locator('#main').getByRole('status').filter({ hasText: 'Owner of Alice saved' }).waitFor();
+    assert.equal((await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Alice').owner_id, 'user-42');
   });
 
   test('webhooks and the audit log, with its verification', async () => {

@@ -1,5 +1,5 @@
-/** Small pieces every console view uses: times, short IDs, badges and tables. */
-import { h, type Child } from '../lib/dom.js';
+/** Small pieces every console view uses: times, short IDs, badges, tables and action outcomes. */
+import { h, replace, type Child } from '../lib/dom.js';
 
 export const fmtTime = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
 export const short = (fp: string) => `${fp.slice(0, 12)}…`;
@@ -45,4 +45,14 @@ export function table(caption: string, headers: string[], rows: Child[][]): HTML
       ),
     ),
   );
+}
+
+/** Says what an action did, where it was done: read out by screen readers, a refusal in red. */
+export type Report = (ok: boolean, text: string) => void;
+
+/** A place on the page for the outcome of its row actions, and the report that fills it. */
+export function outcomeArea(): { element: HTMLElement; report: Report } {
+  const element = h('div', { 'aria-live': 'polite' });
+  const report: Report = (ok, text) => replace(element, h('p', ok ? { role: 'status' } : { class: 'error', role: 'alert' }, text));
+  return { element, report };
 }

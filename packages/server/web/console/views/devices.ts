@@ -7,7 +7,7 @@ import { contactsEditor } from '../../device-contacts.js';
 import { api } from '../api.js';
 import { main, type Device } from '../state.js';
 import { onLeave } from '../timers.js';
-import { badge, fmtTime, table } from '../widgets.js';
+import { badge, fmtTime, outcomeArea, table, type Report } from '../widgets.js';
 import { deviceFlagsDisclosure } from './flags.js';
 
 function attestationCell(a: DeviceAttestation | undefined): Child[] {
@@ -71,7 +71,7 @@ function deviceIdentity(d: Device): HTMLElement {
 }
 
 /** Who the device belongs to: a request naming that owner as its requester leaves the owner's devices out. */
-function ownerEditor(d: Device, reload: () => Promise<void>): HTMLElement {
+function ownerEditor(d: Device, reload: () => Promise<void>, report: Report): HTMLElement {
   const input = h('input', {
     value: d.owner_id ?? '',
     maxlength: 200,
@@ -82,7 +82,7 @@ function ownerEditor(d: Device, reload: () => Promise<void>): HTMLElement {
   const save = async () => {
     const value = input.value.trim();
     const res = await api('PUT', `/v1/devices/${d.fingerprint}/owner`, { owner_id: value === '' ? null : value });
-    announce(res.status === 200 ? `Owner of ${sanitizeText(d.name)} saved` : errorMessage(res));
+    report(res.status === 200, res.status === 200 ? `Owner of ${sanitizeText(d.name)} saved` : errorMessage(res));
     await reload();
   };
   return h(
@@ -97,6 +97,7 @@ function ownerEditor(d: Device, reload: () => Promise<void>): HTMLElement {
 export async function showDevices(): Promise<void> {
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const pairing = h('div', { 'aria-live': 'polite' });
+  const { element: outcome, report } = outcomeArea();
   const nameInput = h('input', { id: 'pair-name', maxlength: 100, placeholder: "e.g. Alice's phone" });
   const form = h(
     'form',
@@ -115,7 +116,7 @@ export async function showDevices(): Promise<void> {
         res.body.data.map((d) => [
           sanitizeText(d.name),
           deviceIdentity(d),
-          ownerEditor(d, load),
+          ownerEditor(d, load, report),
           attestationCell(d.attestation),
           d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
           fmtTime(d.paired_at),
@@ -131,7 +132,7 @@ export async function showDevices(): Promise<void> {
                       if (!window.confirm(`Revoke "${sanitizeText(d.name)}"? It can no longer decide anything, including open requests.`))
                         return;
                       const done = await api('DELETE', `/v1/devices/${d.fingerprint}`);
-                      announce(done.status === 200 ? `${sanitizeText(d.name)} revoked` : errorMessage(done));
+                      report(done.status === 200, done.status === 200 ? `${sanitizeText(d.name)} revoked` : errorMessage(done));
                       await load();
                     },
                   },
@@ -197,6 +198,7 @@ export async function showDevices(): Promise<void> {
       h('code', {}, '{ "fingerprint", "device_public_key" }'),
       ': copy them below (the same list: GET /v1/devices, or sigil device list).',
     ),
+    outcome,
     list,
   );
   focusMain();

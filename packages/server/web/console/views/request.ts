@@ -10,13 +10,13 @@ import type {
   WebhookEndpointList,
 } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
-import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
+import { focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { anyQueued, notificationLogSection } from '../../notification-log.js';
 import { features, main, REFRESH_MS } from '../state.js';
 import { every } from '../timers.js';
 import { requestFlagsSection } from './flags.js';
-import { badge, fmtTime, plural, short, statusBadge, table } from '../widgets.js';
+import { badge, fmtTime, outcomeArea, plural, short, statusBadge, table } from '../widgets.js';
 
 interface TimelineItem {
   at: string | null;
@@ -26,6 +26,8 @@ interface TimelineItem {
 export async function showRequest(id: string): Promise<void> {
   replace(main(), h('p', { class: 'loading' }, 'Loading…'));
   let shown = '';
+  // Kept across the page's refreshes, so a cancellation's outcome stays in view.
+  const { element: outcome, report } = outcomeArea();
   const load = async () => {
     const res = await api<MpaRequestView>('GET', `/v1/mpa/requests/${encodeURIComponent(id)}`);
     if (res.status !== 200) {
@@ -106,7 +108,7 @@ export async function showRequest(id: string): Promise<void> {
               onclick: async () => {
                 if (!window.confirm('Cancel this request? Approvers can no longer decide on it.')) return;
                 const done = await api('POST', `/v1/mpa/requests/${id}/cancel`);
-                announce(done.status === 200 ? 'Request cancelled' : errorMessage(done));
+                report(done.status === 200, done.status === 200 ? 'Request cancelled' : errorMessage(done));
                 shown = '';
                 await load();
               },
@@ -118,6 +120,7 @@ export async function showRequest(id: string): Promise<void> {
       main(),
       h('p', {}, h('a', { href: '#/requests' }, '← Requests')),
       h('h1', {}, sanitizeText(r.action.description)),
+      outcome,
       h(
         'dl',
         { class: 'kv card' },

@@ -5,10 +5,7 @@ import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { main, type Device } from '../state.js';
-import { badge, table } from '../widgets.js';
-
-/** Shows what a team's row action did, where it was done: failures (a refused deletion) in red. */
-type Report = (ok: boolean, text: string) => void;
+import { badge, outcomeArea, table, type Report } from '../widgets.js';
 
 function memberList(team: TeamView, reload: () => Promise<void>, report: Report): HTMLElement {
   return h(
@@ -109,8 +106,7 @@ function teamControls(team: TeamView, devices: Device[], reload: () => Promise<v
 export async function showTeams(): Promise<void> {
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const result = h('div', { 'aria-live': 'polite' });
-  const outcome = h('div', { 'aria-live': 'polite' });
-  const report: Report = (ok, text) => replace(outcome, h('p', ok ? { role: 'status' } : { class: 'error', role: 'alert' }, text));
+  const { element: outcome, report } = outcomeArea();
   const slug = h('input', { id: 'team-slug', required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,62}', placeholder: 'security' });
   const name = h('input', { id: 'team-name', required: true, maxlength: 100, placeholder: 'Security Team' });
   const min = h('input', { id: 'team-min', type: 'number', min: 1, max: 50, value: 1 });
