@@ -157,6 +157,28 @@ describeEachStore('history retention', (kind) => {
     assert.equal(await count(`SELECT count(*)::int AS n FROM notifications WHERE event_key LIKE 'bulk-%'`), 1, 'the queued one stays');
   });
 
+  test('a server started on an old history prunes it soon after it starts, not an interval later', async () => {
+    const other = await createStore(kind);
+    try {
+      const first = await startTestServer(other);
+      const opened = await first.api.post('/v1/pairings', { name: 'opened long ago' });
+      assert.equal(opened.status, 201);
+      await first.server.db.query(`UPDATE pairings SET created_at = created_at - interval '100 days', status = 'expired'`);
+      await first.close();
+      const again = await startTestServer(other, {
+        apiKey: first.api.apiKey,
+        config: { historyRetention: { days: 90, intervalMs: 3_600_000, firstAfterMs: 10 } },
+      });
+      try {
+        await waitFor(async () => (await again.api.get(`/v1/pairings/${opened.body.pairing_id}`)).status === 404, 'the old pairing to go');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await other.dispose();
+    }
+  });
+
   async function insertNotification(requestId: string, at: Date): Promise<string> {
     const id = randomUUID();
     await db().query(

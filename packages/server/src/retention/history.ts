@@ -12,6 +12,8 @@ import type { Database } from '../storage/database.js';
 export const DEFAULT_HISTORY_RETENTION_DAYS = 90;
 export const HISTORY_RETENTION_MAX_DAYS = 36_500;
 export const HISTORY_PRUNE_INTERVAL_MS = 3_600_000;
+/** The first run comes soon after start, out of its way, so that instances restarted more often than hourly prune too. */
+export const HISTORY_FIRST_PRUNE_MS = 60_000;
 /**
  * Rows deleted per statement, and statements per table in one run: small statements (about 15 ms
  * each on the embedded store), so other work on its one connection runs between them, and up to
@@ -107,9 +109,10 @@ export interface HistoryRetention {
   /** 0 keeps everything. */
   days: number;
   intervalMs?: number;
+  firstAfterMs?: number;
 }
 
-/** Prunes every interval (the first an interval after start); one log line per run that deleted anything. */
+/** Prunes every interval, the first time a minute after start; one log line per run that deleted anything. */
 export function startHistoryRetention(
   db: Database,
   clock: () => number,
@@ -118,9 +121,11 @@ export function startHistoryRetention(
   onDeleted: (table: HistoryTable, n: number) => void,
 ): () => Promise<void> {
   if (retention.days === 0) return async () => {};
-  return startPeriodic('history retention', retention.intervalMs ?? HISTORY_PRUNE_INTERVAL_MS, log, async (isStopped) => {
+  const intervalMs = retention.intervalMs ?? HISTORY_PRUNE_INTERVAL_MS;
+  const prune = async (isStopped: () => boolean) => {
     const deleted = await pruneHistory(db, new Date(clock() - retention.days * 86_400_000), isStopped);
     for (const table of HISTORY_TABLES) if (deleted[table] > 0) onDeleted(table, deleted[table]);
     if (Object.values(deleted).some((n) => n > 0)) log.info({ deleted, retentionDays: retention.days }, 'history retention');
-  });
+  };
+  return startPeriodic('history retention', intervalMs, log, prune, retention.firstAfterMs ?? Math.min(HISTORY_FIRST_PRUNE_MS, intervalMs));
 }
