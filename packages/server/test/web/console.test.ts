@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { actionDigest } from '@sigilauth/protocol';
 import { coldBootRequest, type Api } from '../../../../test/support/api.js';
 import { TestDevice } from '../../../../test/support/device-keys.js';
+import { waitFor } from '../../../../test/support/wait.js';
 import { browserUnavailable, BrowserRig, screenshotPath } from './helpers.js';
 
 const skip = browserUnavailable();
@@ -88,6 +89,55 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
     await page.getByRole('button', { name: 'Cancel request' }).click();
     await page.locator('#main').getByRole('status').filter({ hasText: 'Request cancelled' }).waitFor();
     assert.equal((await api.get(`/v1/mpa/requests/${created.body.request_id}`)).body.status, 'cancelled');
+  });
+
+  test('a page whose load finishes after the user has moved on does not draw over the next page', async () => {
+    const created = await api.post('/v1/mpa/requests', {
+      ...coldBootRequest({ engineering: [alice], security: [bob], operations: [carol] }),
+      action: { type: 'restart_service', description: 'Restart the search service' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const path = `/v1/mpa/requests/${created.body.request_id}`;
+    // The request's answer is held until the Devices page is on screen.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let answered!: () => void;
+    const lateAnswer = new Promise<void>((resolve) => (answered = resolve));
+    await page.route(`**${path}`, async (route) => {
+      await released;
+      await route.continue();
+      answered();
+    });
+    // The late load goes on to read more, one read after another: it is over once no read has been
+    // in flight across two frames.
+    const inFlight = new Set<unknown>();
+    const track = (r: unknown) => inFlight.add(r);
+    const untrack = (r: unknown) => inFlight.delete(r);
+    const settled = async () => {
+      if (inFlight.size > 0) return false;
+      await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+      return inFlight.size === 0;
+    };
+    try {
+      await page.goto(`${origin}/console#/requests/${created.body.request_id}`);
+      await page.getByRole('link', { name: 'Devices' }).click();
+      await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
+      page.on('request', track);
+      page.on('requestfinished', untrack);
+      page.on('requestfailed', untrack);
+      const response = page.waitForResponse((r) => new URL(r.url()).pathname === path);
+      release();
+      await lateAnswer;
+      await response;
+      await waitFor(settled, "the request page's late load to finish");
+      assert.equal(await page.getByRole('heading', { name: 'Restart the search service' }).count(), 0);
+      assert.equal(await page.getByRole('heading', { name: 'Devices', exact: true }).count(), 1);
+    } finally {
+      page.off('request', track);
+      page.off('requestfinished', untrack);
+      page.off('requestfailed', untrack);
+      await page.unroute(`**${path}`);
+    }
   });
 
   test('devices: pair with a code, see attestation, revoke', async () => {

@@ -1,6 +1,5 @@
 /** The console's state: the API key of this tab, the server it answers for, and what it lets us see. */
 import type { ServerInfo } from '@sigilauth/protocol/wire';
-import { $ } from '../lib/dom.js';
 
 export const KEY_STORAGE = 'sigil.console.apiKey';
 export const REFRESH_MS = 3000;
@@ -11,5 +10,3 @@ export type { AuditEntry, Device, ServerInfo as Info } from '@sigilauth/protocol
 
 export const session: { apiKey: string | null; info: ServerInfo | null } = { apiKey: null, info: null };
 export const features = { webhooks: false, audit: false };
-
-export const main = () => $('#main');

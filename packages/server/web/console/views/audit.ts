@@ -8,13 +8,15 @@ import { runHashingAsync, treeRoot, type Hashing } from '@sigilauth/protocol/mer
 import type { ApiResult } from '../../lib/api.js';
 import { focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main, session, type AuditEntry } from '../state.js';
+import { session, type AuditEntry } from '../state.js';
+import { viewMain } from '../timers.js';
 import { badge, fmtTime, short, table } from '../widgets.js';
 
 /** SHA-256 in this browser, for the Merkle computations of @sigilauth/protocol/merkle. */
 const run = <T>(steps: Hashing<T>): Promise<T> => runHashingAsync(steps, webCrypto.sha256);
 
 export async function showAudit(): Promise<void> {
+  const main = viewMain();
   replace(main(), h('h1', {}, 'Audit log'), h('p', { class: 'loading' }, 'Loading…'));
   focusMain();
   const headRes = await api<SignedTreeHead>('GET', '/v1/audit/tree-head');

@@ -5,8 +5,8 @@ import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { contactsEditor } from '../../device-contacts.js';
 import { api } from '../api.js';
-import { main, type Device } from '../state.js';
-import { onLeave } from '../timers.js';
+import { type Device } from '../state.js';
+import { onLeave, viewMain } from '../timers.js';
 import { badge, fmtTime, outcomeArea, table, type Report } from '../widgets.js';
 import { deviceFlagsDisclosure } from './flags.js';
 
@@ -95,6 +95,7 @@ function ownerEditor(d: Device, reload: () => Promise<void>, report: Report): HT
 }
 
 export async function showDevices(): Promise<void> {
+  const main = viewMain();
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const pairing = h('div', { 'aria-live': 'polite' });
   const { element: outcome, report } = outcomeArea();

@@ -3,7 +3,7 @@ import type { GovernanceSettings } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main } from '../state.js';
+import { viewMain } from '../timers.js';
 
 const numberField = (id: string, label: string, value: number, min: number, max: number) => {
   const input = h('input', { id, type: 'number', min, max, step: 1, required: true, value: String(value) });
@@ -15,6 +15,7 @@ const checkField = (id: string, label: string, checked: boolean) => {
 };
 
 export async function showGovernance(): Promise<void> {
+  const main = viewMain();
   replace(main(), h('p', { class: 'loading' }, 'Loading…'));
   const res = await api<GovernanceSettings>('GET', '/v1/governance/settings');
   if (res.status !== 200) return void replace(main(), h('h1', {}, 'Governance'), h('p', { class: 'error' }, errorMessage(res)));

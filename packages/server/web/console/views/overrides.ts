@@ -4,8 +4,8 @@ import type { OverrideList, OverrideSettings, OverrideView, TeamList, TeamView }
 import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main, REFRESH_MS } from '../state.js';
-import { every } from '../timers.js';
+import { REFRESH_MS } from '../state.js';
+import { every, viewMain } from '../timers.js';
 import { badge, fmtTime, statusBadge, table } from '../widgets.js';
 
 const overrideRows = (overrides: OverrideView[]) =>
@@ -69,6 +69,7 @@ function settingsForm(settings: OverrideSettings, teams: TeamView[], reload: () 
 }
 
 export async function showOverrides(): Promise<void> {
+  const main = viewMain();
   const awaiting = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const recent = h('div', {});
   const settingsCard = h('section', { class: 'card', 'aria-labelledby': 'ov-settings-h' });

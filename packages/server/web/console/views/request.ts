@@ -13,8 +13,8 @@ import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace, type Child } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { anyQueued, notificationLogSection } from '../../notification-log.js';
-import { features, main, REFRESH_MS } from '../state.js';
-import { every } from '../timers.js';
+import { features, REFRESH_MS } from '../state.js';
+import { every, viewMain } from '../timers.js';
 import { requestFlagsSection } from './flags.js';
 import { badge, fmtTime, outcomeArea, plural, short, statusBadge, table } from '../widgets.js';
 
@@ -24,6 +24,7 @@ interface TimelineItem {
 }
 
 export async function showRequest(id: string): Promise<void> {
+  const main = viewMain();
   replace(main(), h('p', { class: 'loading' }, 'Loading…'));
   let shown = '';
   // Kept across the page's refreshes, so a cancellation's outcome stays in view.

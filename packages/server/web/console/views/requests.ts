@@ -4,11 +4,12 @@ import type { MpaList } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, preserveFocus, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main, REFRESH_MS, STATUSES } from '../state.js';
-import { every } from '../timers.js';
+import { REFRESH_MS, STATUSES } from '../state.js';
+import { every, viewMain } from '../timers.js';
 import { fmtTime, plural, statusBadge, table } from '../widgets.js';
 
 export async function showRequests(status: string): Promise<void> {
+  const main = viewMain();
   const select = h(
     'select',
     { id: 'status-filter' },

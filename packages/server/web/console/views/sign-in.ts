@@ -3,8 +3,8 @@ import { errorMessage, request } from '../../lib/api.js';
 import { $, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { route } from '../routing.js';
-import { features, KEY_STORAGE, main, session, type Info } from '../state.js';
-import { stopTimers } from '../timers.js';
+import { features, KEY_STORAGE, session, type Info } from '../state.js';
+import { stopTimers, viewMain } from '../timers.js';
 
 export function signOut(message?: string): void {
   session.apiKey = null;
@@ -15,6 +15,7 @@ export function signOut(message?: string): void {
 
 export function showSignIn(message?: string): void {
   stopTimers();
+  const main = viewMain();
   replace($('#nav'));
   const input = h('input', {
     id: 'api-key',

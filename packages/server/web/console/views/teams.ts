@@ -4,7 +4,8 @@ import type { DeviceList, TeamList, TeamView } from '@sigilauth/protocol/wire';
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main, type Device } from '../state.js';
+import { type Device } from '../state.js';
+import { viewMain } from '../timers.js';
 import { badge, outcomeArea, table, type Report } from '../widgets.js';
 
 function memberList(team: TeamView, reload: () => Promise<void>, report: Report): HTMLElement {
@@ -104,6 +105,7 @@ function teamControls(team: TeamView, devices: Device[], reload: () => Promise<v
 }
 
 export async function showTeams(): Promise<void> {
+  const main = viewMain();
   const list = h('div', {}, h('p', { class: 'loading' }, 'Loading…'));
   const result = h('div', { 'aria-live': 'polite' });
   const { element: outcome, report } = outcomeArea();

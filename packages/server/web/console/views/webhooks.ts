@@ -4,11 +4,12 @@ import type { WebhookDeliveryList, WebhookEndpoint, WebhookEndpointList } from '
 import { errorMessage } from '../../lib/api.js';
 import { focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
-import { main, REFRESH_MS } from '../state.js';
-import { every } from '../timers.js';
+import { REFRESH_MS } from '../state.js';
+import { every, viewMain } from '../timers.js';
 import { badge, fmtTime, short, table } from '../widgets.js';
 
 export async function showWebhooks(): Promise<void> {
+  const main = viewMain();
   replace(main(), h('h1', {}, 'Webhooks'), h('p', { class: 'loading' }, 'Loading…'));
   focusMain();
   const res = await api<WebhookEndpointList>('GET', '/v1/webhooks');
@@ -34,6 +35,7 @@ export async function showWebhooks(): Promise<void> {
 }
 
 export async function showWebhook(id: string): Promise<void> {
+  const main = viewMain();
   replace(main(), h('p', { class: 'loading' }, 'Loading…'));
   const load = async () => {
     const [endpoint, deliveries] = await Promise.all([
