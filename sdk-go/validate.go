@@ -94,7 +94,7 @@ func ValidateMPARequest(req MPARequest) error {
 		names[name] = true
 		if group.Team != "" {
 			if !teamSlugPattern.MatchString(group.Team) {
-				return invalidMPA(fmt.Sprintf("groups[%d].team must be a team slug: 1-63 lower-case letters, digits, '-' or '_'", gi))
+				return invalidMPA(fmt.Sprintf("groups[%d].team must be a team slug: 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit", gi))
 			}
 			if seenIn, seen := teams[group.Team]; seen {
 				return invalidMPA(`team "` + group.Team + `" is named by more than one group ("` + seenIn + `" and "` + name + `")`)
@@ -157,7 +157,7 @@ func validateRequestedBy(r RequestedBy) error {
 		return nil
 	}
 	if !ownerIDPattern.MatchString(r.ID) {
-		return invalidMPA("requested_by.id must be 1-200 printable ASCII characters")
+		return invalidMPA("requested_by.id must be 1-200 printable ASCII characters without spaces")
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { ERROR_CODES } from '@sigilauth/protocol';
-import { ServerInfoSchema } from '@sigilauth/protocol/wire';
+import { PATTERN_RULE, ServerInfoSchema, TeamInputSchema } from '@sigilauth/protocol/wire';
 import { startTestServer, type TestServer } from '../support/api.js';
 import { createStore, type TestStore } from '../support/stores.js';
 
@@ -68,6 +68,26 @@ describe('/openapi.json', () => {
         assert.ok(response.content?.['application/json']?.schema, `${name} ${status} has a JSON schema`);
       }
     }
+  });
+
+  test('every pattern states its rule in words, which a request that breaks it is told', async () => {
+    const patterns: string[] = [];
+    const visit = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) return node.forEach((item, i) => visit(item, `${where}/${i}`));
+      if (typeof node !== 'object' || node === null) return;
+      const schema = node as Record<string, unknown>;
+      if (typeof schema.pattern === 'string') {
+        patterns.push(where);
+        assert.match(String(schema[PATTERN_RULE]), /^must /, `${where}: pattern ${schema.pattern} has no ${PATTERN_RULE}`);
+      }
+      for (const [key, value] of Object.entries(schema)) visit(value, `${where}/${key}`);
+    };
+    visit(doc.paths, '');
+    assert.ok(patterns.length > 20, 'the document has patterns to check');
+
+    const bad = await t.api.post('/v1/teams', { slug: 'Ops Team', name: 'Ops' });
+    const rule = String((TeamInputSchema.properties.slug as unknown as Record<string, unknown>)[PATTERN_RULE]);
+    assert.equal(bad.body.error.message, `body/slug ${rule}`);
   });
 
   test('GET /v1/info answers the protocol ServerInfo', () => {

@@ -46,8 +46,10 @@ export type RequestedBy = Static<typeof RequestedBySchema>;
 
 /** A team's slug: lower-case letters, digits, '-' and '_', starting with a letter or digit. */
 export const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** A device owner's id, as the integrator names the person: 1-200 printable ASCII characters. */
+export const TEAM_SLUG_RULE = "must be a team slug: 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit";
+/** A device owner's id, as the integrator names the person: 1-200 printable ASCII characters without spaces. */
 export const OWNER_ID = /^[\x21-\x7e]{1,200}$/;
+export const OWNER_ID_RULE = 'must be 1-200 printable ASCII characters without spaces';
 
 export const isTeamGroup = (group: ApprovalGroup | TeamGroup): group is TeamGroup => 'team' in group;
 
@@ -150,7 +152,7 @@ export function validateMpaRequestWith(body: unknown, fingerprintOfKey: (deviceP
     if ('team' in group) {
       const team = group.team;
       if (typeof team !== 'string' || !TEAM_SLUG.test(team)) {
-        invalid(`groups[${gi}].team must be a team slug: 1-63 lower-case letters, digits, '-' or '_'`);
+        invalid(`groups[${gi}].team ${TEAM_SLUG_RULE}`);
       }
       const seenIn = teams.get(team);
       if (seenIn !== undefined) invalid(`team "${team}" is named by more than one group ("${seenIn}" and "${name}")`);
@@ -213,7 +215,7 @@ function validateRequestedBy(value: unknown): RequestedBy {
     if (!isFingerprint(value.fingerprint)) invalid('requested_by.fingerprint must be 64 lower-case hex characters');
     return { fingerprint: value.fingerprint };
   }
-  if (typeof value.id !== 'string' || !OWNER_ID.test(value.id)) invalid('requested_by.id must be 1-200 printable ASCII characters');
+  if (typeof value.id !== 'string' || !OWNER_ID.test(value.id)) invalid(`requested_by.id ${OWNER_ID_RULE}`);
   return { id: value.id };
 }
 

@@ -9,11 +9,12 @@ import { DEFAULT_MAX_PENDING_PER_DEVICE } from './config.js';
 import { deviceRoutes } from './devices/routes.js';
 import { DEVICE_MESSAGE_MAX_BYTES, DeviceGateway } from './gateway/device-gateway.js';
 import { requireApiKey } from './http/auth.js';
-import { formatValidationErrors, installErrorHandling } from './http/error-answers.js';
+import { installErrorHandling } from './http/error-answers.js';
 import { errorBody } from './http/errors.js';
 import { lazySchemaCompilers } from './http/lazy-schemas.js';
 import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { clientErrorHandler, installInputGuard, useSupportedTimestamps } from './http/input-guard.js';
+import { declarePatternRules, formatValidationErrors } from './http/validation-messages.js';
 import { prettyStream, type LogFormat } from './http/log-output.js';
 import { safeLoggerOptions } from './http/log-safety.js';
 import type { ServerIdentity } from './identity/server-identity.js';
@@ -115,8 +116,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     bodyLimit: 16 * 1024,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
-      onCreate: useSupportedTimestamps,
+      // verbose: errors carry the schema they failed, which formatValidationErrors words them from.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, verbose: true },
+      onCreate: (ajv) => {
+        useSupportedTimestamps(ajv);
+        declarePatternRules(ajv);
+      },
     },
     clientErrorHandler,
     frameworkErrors: (err, _request, reply) => {

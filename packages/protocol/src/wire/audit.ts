@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { FingerprintSchema, UuidSchema } from './common.js';
+import { FingerprintSchema, Sha256HexSchema, UuidSchema } from './common.js';
 
-const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const Hex32 = Sha256HexSchema();
 
 /** What the server signs, under DomainTag.treeHead, about one organisation's log. */
 export const TreeHeadSchema = Type.Object(
@@ -10,7 +10,7 @@ export const TreeHeadSchema = Type.Object(
     server_id: FingerprintSchema,
     tenant_id: UuidSchema,
     tree_size: Type.Integer({ minimum: 0 }),
-    root_hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lower-case hex Merkle root of the first tree_size leaves' }),
+    root_hash: Sha256HexSchema('lower-case hex Merkle root of the first tree_size leaves'),
     timestamp: Type.Integer({ description: 'Unix time in milliseconds when the head was signed' }),
   },
   { additionalProperties: false },

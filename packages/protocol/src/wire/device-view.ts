@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
-import { ActionSchema, DecisionSchema, MpaStatusSchema, TimestampSchema, UuidSchema } from './common.js';
+import { ActionSchema, DecisionSchema, MpaStatusSchema, Sha256HexSchema, TimestampSchema, UuidSchema } from './common.js';
 
 /**
  * What a device is shown about one request: everything on the approval screen. The answer to a
@@ -13,7 +13,7 @@ export const DeviceRequestViewSchema = Type.Object(
     request_id: UuidSchema,
     status: MpaStatusSchema,
     action: ActionSchema,
-    action_digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    action_digest: Sha256HexSchema(),
     groups_required: Type.Integer({ minimum: 0 }),
     groups_total: Type.Integer({ minimum: 0 }),
     groups_satisfied_count: Type.Integer({ minimum: 0 }),

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { FingerprintSchema, PublicKeySchema, TimestampSchema, UuidSchema } from './common.js';
+import { FingerprintSchema, PatternString, PublicKeySchema, TimestampSchema, UuidSchema } from './common.js';
 import { PictogramSchema } from './info.js';
 
 /** How a device's key is held: `software` (sigil-device) or a passkey's attestation. */
@@ -37,7 +37,7 @@ export type DeviceList = Static<typeof DeviceListSchema>;
 export const PairingCreatedSchema = Type.Object(
   {
     pairing_id: UuidSchema,
-    code: Type.String({ pattern: '^[0-9]{8}$', description: 'single-use, valid until expires_at (5 minutes)' }),
+    code: PatternString('^[0-9]{8}$', 'must be 8 digits', { description: 'single-use, valid until expires_at (5 minutes)' }),
     status: Type.Literal('pending'),
     name: Type.Union([Type.String(), Type.Null()]),
     expires_at: TimestampSchema,

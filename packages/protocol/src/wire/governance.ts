@@ -8,13 +8,15 @@ import {
   TIME_ZONE_MAX_LENGTH,
   type AnomalyFlagKind,
 } from '../governance.js';
-import { MPA_LIMITS, OWNER_ID, TEAM_SLUG } from '../mpa.js';
+import { MPA_LIMITS, OWNER_ID, OWNER_ID_RULE, TEAM_SLUG, TEAM_SLUG_RULE } from '../mpa.js';
 import {
   ActionSchema,
   DecisionSchema,
   FingerprintSchema,
   MpaStatusSchema,
+  NotBlank,
   ParamValueSchema,
+  PatternString,
   TimestampSchema,
   UuidSchema,
 } from './common.js';
@@ -24,8 +26,10 @@ import { MpaRequestViewSchema, RequestedBySchema } from './mpa.js';
 
 // Teams.
 
-export const TeamSlugSchema = Type.String({ pattern: TEAM_SLUG.source, description: "1-63 lower-case letters, digits, '-' or '_'" });
-const TeamName = Type.String({ minLength: 1, maxLength: TEAM_LIMITS.maxNameLength, pattern: '\\S' });
+export const TeamSlugSchema = PatternString(TEAM_SLUG.source, TEAM_SLUG_RULE, {
+  description: "1-63 lower-case letters, digits, '-' or '_'",
+});
+const TeamName = NotBlank(TEAM_LIMITS.maxNameLength);
 const MinMembers = Type.Integer({ minimum: 1, maximum: TEAM_LIMITS.maxMinMembers });
 const Members = Type.Array(FingerprintSchema, { maxItems: TEAM_LIMITS.maxMembers });
 
@@ -80,7 +84,12 @@ export type TeamDeleted = Static<typeof TeamDeletedSchema>;
 
 /** Body of PUT /v1/devices/:fingerprint/owner: null unlinks. */
 export const DeviceOwnerInputSchema = Type.Object(
-  { owner_id: Type.Union([Type.String({ pattern: OWNER_ID.source, description: '1-200 printable ASCII characters' }), Type.Null()]) },
+  {
+    owner_id: Type.Union([
+      PatternString(OWNER_ID.source, OWNER_ID_RULE, { description: '1-200 printable ASCII characters without spaces' }),
+      Type.Null(),
+    ]),
+  },
   { additionalProperties: false },
 );
 export type DeviceOwnerInput = Static<typeof DeviceOwnerInputSchema>;
@@ -96,7 +105,7 @@ const ParamsSchema = Type.Record(Type.String(), ParamValueSchema);
  * it (their own devices do not review it). */
 export const OverrideInputSchema = Type.Object(
   {
-    reason: Type.String({ minLength: 1, maxLength: OVERRIDE_LIMITS.maxReasonLength, pattern: '\\S' }),
+    reason: NotBlank(OVERRIDE_LIMITS.maxReasonLength),
     action: Type.Object(
       {
         type: Type.String({ minLength: 1, maxLength: MPA_LIMITS.maxActionTypeLength }),
@@ -144,7 +153,7 @@ export const OverrideSettingsSchema = Type.Object(
     daily_limit: Type.Union([Type.Integer({ minimum: 1, maximum: OVERRIDE_LIMITS.maxDailyLimit }), Type.Null()], {
       description: 'most overrides in any 24 hours; null: no limit',
     }),
-    review_teams: Type.Array(Type.String({ pattern: TEAM_SLUG.source }), { maxItems: MPA_LIMITS.maxGroups }),
+    review_teams: Type.Array(TeamSlugSchema, { maxItems: MPA_LIMITS.maxGroups }),
     review_required: Type.Integer({ minimum: 1, maximum: MPA_LIMITS.maxGroups }),
     review_expires_in_seconds: Type.Integer({ minimum: MPA_LIMITS.minExpiresInSeconds, maximum: MPA_LIMITS.maxExpiresInSeconds }),
   },

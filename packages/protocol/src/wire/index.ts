@@ -2,10 +2,13 @@
 // clients, with their Static types. Runtime-neutral.
 export {
   ActionSchema,
+  Base64UrlSchema,
   DecisionSchema,
   FingerprintSchema,
   MpaStatusSchema,
   ParamValueSchema,
+  PATTERN_RULE,
+  PatternString,
   PublicKeySchema,
   SignatureSchema,
   TimestampSchema,

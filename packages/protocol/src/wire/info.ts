@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { Sha256HexSchema } from './common.js';
 
 export const PictogramSchema = Type.Object(
   {
@@ -13,7 +14,7 @@ export type Pictogram = Static<typeof PictogramSchema>;
 /** GET /v1/info: who the server is. A device pins server_public_key when it pairs. */
 export const ServerInfoSchema = Type.Object(
   {
-    server_id: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 fingerprint of server_public_key' }),
+    server_id: Sha256HexSchema('SHA-256 fingerprint of server_public_key'),
     server_public_key: Type.String({ description: '33-byte compressed P-256 point, standard base64' }),
     pictogram: PictogramSchema,
     org_name: Type.String(),

@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox';
-import { MPA_LIMITS, OWNER_ID, TEAM_SLUG } from '../mpa.js';
+import { MPA_LIMITS, OWNER_ID, OWNER_ID_RULE, TEAM_SLUG, TEAM_SLUG_RULE } from '../mpa.js';
 import {
   ActionSchema,
   FingerprintSchema,
   MpaStatusSchema,
   ParamValueSchema,
+  PatternString,
   PublicKeySchema,
   TimestampSchema,
   UuidSchema,
@@ -19,7 +20,7 @@ export const ApprovalGroupSchema = Type.Object({
 });
 export const TeamGroupSchema = Type.Object({
   name: GroupNameSchema,
-  team: Type.String({ pattern: TEAM_SLUG.source, description: "a team's slug: its active members when the request is created" }),
+  team: PatternString(TEAM_SLUG.source, TEAM_SLUG_RULE, { description: "a team's slug: its active members when the request is created" }),
 });
 
 export const MpaActionSchema = Type.Object({
@@ -29,7 +30,7 @@ export const MpaActionSchema = Type.Object({
 });
 
 export const RequestedBySchema = Type.Union(
-  [Type.Object({ fingerprint: FingerprintSchema }), Type.Object({ id: Type.String({ pattern: OWNER_ID.source }) })],
+  [Type.Object({ fingerprint: FingerprintSchema }), Type.Object({ id: PatternString(OWNER_ID.source, OWNER_ID_RULE) })],
   { description: 'the requester: their own devices (this one, or every device linked to this owner) never count' },
 );
 

@@ -1,5 +1,13 @@
 import { Type, type Static } from 'typebox';
-import { DecisionSchema, FingerprintSchema, PublicKeySchema, SignatureSchema, UuidSchema } from './common.js';
+import {
+  Base64UrlSchema,
+  DecisionSchema,
+  FingerprintSchema,
+  PublicKeySchema,
+  Sha256HexSchema,
+  SignatureSchema,
+  UuidSchema,
+} from './common.js';
 
 // What a device signs, and the passkey assertion that stands in for a device signature. The
 // bounds are what a server accepts from anyone: keep them tight.
@@ -34,7 +42,7 @@ export const DecisionPayloadSchema = Type.Object(
     request_id: UuidSchema,
     fingerprint: FingerprintSchema,
     decision: DecisionSchema,
-    action_digest: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    action_digest: Sha256HexSchema(),
     issued_at: Type.Integer(),
   },
   { additionalProperties: false },
@@ -48,16 +56,13 @@ export const SignedDecisionSchema = Type.Object(
 );
 export type SignedDecision = Static<typeof SignedDecisionSchema>;
 
-const Base64Url = (maxLength: number, description: string) =>
-  Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength, description });
-
 /** A passkey's WebAuthn assertion; every field is base64url without padding, as WebAuthn encodes them. */
 export const WebAuthnAssertionSchema = Type.Object(
   {
-    credential_id: Base64Url(1400, 'the passkey credential id (rawId), base64url'),
-    authenticator_data: Base64Url(4096, 'authenticatorData, base64url'),
-    client_data_json: Base64Url(4096, 'clientDataJSON, base64url'),
-    signature: Base64Url(200, 'DER ECDSA P-256 signature over authenticatorData || SHA-256(clientDataJSON), base64url'),
+    credential_id: Base64UrlSchema(1400, 'the passkey credential id (rawId), base64url'),
+    authenticator_data: Base64UrlSchema(4096, 'authenticatorData, base64url'),
+    client_data_json: Base64UrlSchema(4096, 'clientDataJSON, base64url'),
+    signature: Base64UrlSchema(200, 'DER ECDSA P-256 signature over authenticatorData || SHA-256(clientDataJSON), base64url'),
   },
   { additionalProperties: false },
 );

@@ -5,16 +5,18 @@ import {
   AuditListSchema,
   ConsistencyProofSchema,
   InclusionProofSchema,
+  PatternString,
   SignedTreeHeadSchema,
   TimestampSchema,
   UuidSchema,
 } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
+import { PageLimit } from '../http/schemas.js';
 import { tenantOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { consistency, inclusion, integrateTenant, latestTreeHead, listAuditEntries, signTreeHeadIfGrown } from './store.js';
 
-const Count = Type.String({ pattern: '^[0-9]{1,15}$' });
+const Count = PatternString('^[0-9]{1,15}$', 'must be a whole number of at most 15 digits');
 
 export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -40,7 +42,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
             type: Type.Optional(Type.String({ maxLength: 100 })),
             since: Type.Optional(TimestampSchema),
             until: Type.Optional(TimestampSchema),
-            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|1000)$', description: '1-1000, default 100' })),
+            limit: Type.Optional(PageLimit(1000, 100)),
             cursor: Type.Optional(Count),
           },
           { additionalProperties: false },

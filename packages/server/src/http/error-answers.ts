@@ -92,20 +92,3 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.code(500).send(errorBody('internal_error', 'internal server error'));
   });
 }
-
-/** "body/groups/0 must have required property 'name'" style messages, with unknown fields named. */
-export function formatValidationErrors(
-  errors: Array<{ instancePath: string; message?: string; keyword: string; params: Record<string, unknown> }>,
-  context: string,
-): Error {
-  const first = errors[0];
-  if (!first) return new Error(`invalid ${context}`);
-  const where = `${context}${first.instancePath}`;
-  const message =
-    first.keyword === 'additionalProperties'
-      ? `${where} has unknown field '${String(first.params.additionalProperty)}'`
-      : first.keyword === 'format' && first.params.format === 'date-time'
-        ? `${where} must be an RFC 3339 date-time in the years 0001-9999, such as 2026-01-31T12:00:00Z`
-        : `${where} ${first.message ?? 'is invalid'}`;
-  return new Error(message);
-}

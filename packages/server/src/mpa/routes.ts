@@ -14,7 +14,7 @@ import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
 import type { DecisionOrigin } from '../governance/anomaly-flags.js';
 import { ApiError } from '../http/errors.js';
-import { IdParams } from '../http/schemas.js';
+import { IdParams, PageCursor, PageLimit } from '../http/schemas.js';
 import { submitDecision, submitWebAuthnDecision } from './decisions.js';
 import { getRequest, listRequests } from './request-queries.js';
 import { cancelRequest, createRequest } from './request-transitions.js';
@@ -69,8 +69,8 @@ export function mpaRoutes(app: FastifyInstance, ctx: AppContext): void {
         querystring: Type.Object(
           {
             status: Type.Optional(MpaStatusSchema),
-            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$', description: '1-100, default 50' })),
-            cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$' })),
+            limit: Type.Optional(PageLimit(100, 50)),
+            cursor: Type.Optional(PageCursor('^[A-Za-z0-9_-]{1,200}$')),
           },
           { additionalProperties: false },
         ),

@@ -13,6 +13,7 @@ import {
   SignedOutSchema,
   WebAuthnAssertionSchema,
   UuidSchema,
+  Base64UrlSchema,
 } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { activeDeviceTenant, deviceProfile } from '../devices/devices.js';
@@ -37,7 +38,6 @@ import { clearSessionCookie, closeSession, openSession, readCookie, requireSessi
 
 const SESSION_CHALLENGE_TTL_MS = 2 * 60_000;
 
-const B64U = (maxLength: number) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: 1, maxLength });
 const Code = Type.String({ minLength: 1, maxLength: 16 });
 const DeviceName = Type.String({ maxLength: 100 });
 
@@ -146,14 +146,14 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
               name: DeviceName,
               credential: Type.Object(
                 {
-                  id: B64U(1400),
-                  rawId: B64U(1400),
+                  id: Base64UrlSchema(1400),
+                  rawId: Base64UrlSchema(1400),
                   type: Type.Literal('public-key'),
                   authenticatorAttachment: Type.Optional(Type.String({ maxLength: 40 })),
                   response: Type.Object(
                     {
-                      clientDataJSON: B64U(4096),
-                      attestationObject: B64U(48 * 1024),
+                      clientDataJSON: Base64UrlSchema(4096),
+                      attestationObject: Base64UrlSchema(48 * 1024),
                       transports: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 10 })),
                     },
                     { additionalProperties: false },

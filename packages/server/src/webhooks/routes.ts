@@ -8,10 +8,11 @@ import {
   WebhookEndpointListSchema,
   WebhookEndpointSchema,
   WebhookSecretRotatedSchema,
+  PatternString,
 } from '@sigilauth/protocol/wire';
 import type { AppContext } from '../app.js';
 import { tenantOf } from '../http/auth.js';
-import { IdParams } from '../http/schemas.js';
+import { IdParams, PageCursor, PageLimit } from '../http/schemas.js';
 import { getDelivery, listDeliveries, retryDelivery } from './deliveries.js';
 import {
   MAX_URL_LENGTH,
@@ -124,9 +125,11 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
         querystring: Type.Object(
           {
             status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')])),
-            event_id: Type.Optional(Type.String({ pattern: '^evt_[0-9a-f]{32}$' })),
-            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$', description: '1-100, default 50' })),
-            cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+            event_id: Type.Optional(
+              PatternString('^evt_[0-9a-f]{32}$', "must be an event id: 'evt_' and 32 lower-case hexadecimal characters"),
+            ),
+            limit: Type.Optional(PageLimit(100, 50)),
+            cursor: Type.Optional(PageCursor('^[0-9]{1,18}$')),
           },
           { additionalProperties: false },
         ),

@@ -168,7 +168,10 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
   test('devices: an owner the server refuses is shown as refused, in red, and a good one as saved', async () => {
     await page.getByRole('textbox', { name: 'Owner of Alice' }).fill('Zoë');
     await page.getByRole('button', { name: 'Save owner of Alice' }).click();
-    const refusal = page.locator('#main').getByRole('alert').filter({ hasText: 'owner_id' });
+    const refusal = page
+      .locator('#main')
+      .getByRole('alert')
+      .filter({ hasText: 'owner_id must be 1-200 printable ASCII characters without spaces' });
     await refusal.waitFor();
     assert.equal(await refusal.getAttribute('class'), 'error');
     await page.screenshot({ path: screenshotPath('console-device-owner-refused'), fullPage: true });
