@@ -175,6 +175,13 @@ describe('operator console (real sigil serve, headless Chromium)', { skip: skip 
     await refusal.waitFor();
     assert.equal(await refusal.getAttribute('class'), 'error');
     await page.screenshot({ path: screenshotPath('console-device-owner-refused'), fullPage: true });
+    // Badges and disclosures stay on one line: a wrapped pill turns into an oval, a wrapped summary leaves its marker alone.
+    const wrapped = await page.evaluate(
+      `[...document.querySelectorAll('#main td .badge, #main td summary')]
+        .filter((el) => el.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(el).fontSize))
+        .map((el) => el.textContent)`,
+    );
+    assert.deepEqual(wrapped, []);
     assert.equal((await api.get('/v1/devices')).body.data.find((d: { name: string }) => d.name === 'Alice').owner_id, null);
     await page.getByRole('textbox', { name: 'Owner of Alice' }).fill('user-42');
     await page.getByRole('button', { name: 'Save owner of Alice' }).click();

@@ -119,7 +119,7 @@ export async function showDevices(): Promise<void> {
           deviceIdentity(d),
           ownerEditor(d, load, report),
           attestationCell(d.attestation),
-          d.status === 'active' ? badge('active', 'ok') : badge(`revoked ${fmtTime(d.revoked_at)}`, 'bad'),
+          d.status === 'active' ? badge('active', 'ok') : [badge('revoked', 'bad'), h('div', { class: 'hint' }, fmtTime(d.revoked_at))],
           fmtTime(d.paired_at),
           d.status === 'active'
             ? [
