@@ -1,8 +1,10 @@
-// Runs every *.test.ts under packages/, examples/ and test/ with Node's test runner, then the Go
-// SDK's tests, and reports the slowest files and how many tests ran, passed, failed and were
-// skipped. Three files run at once: most wait on servers, browsers or the database, so a third
-// keeps two cores busy. Under CI (CI=true or SIGIL_REQUIRE_INTEGRATION=1) a skipped test fails the
-// run: nothing may be left out there.
+// Runs every *.test.ts under packages/, examples/ and test/ with Node's test runner and, beside
+// them, the type-check, the Go SDK's tests and the lint, whose output is shown when the Node tests
+// end; then reports the slowest files and how many tests ran, passed, failed and were skipped.
+// Three files run at once: most wait on servers, browsers or the database, so a third keeps two
+// cores busy, and the checks beside them use what is left. Under CI (CI=true or
+// SIGIL_REQUIRE_INTEGRATION=1) a skipped test fails the run: nothing may be left out there.
+// With file arguments, only those files run.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +32,18 @@ function run(command, args, options, onLine) {
       resolve(1);
     });
     child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+/** A check run beside the Node tests: its output is kept, to be shown after theirs. */
+function runQuietly(command, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = [];
+    child.stdout.on('data', (chunk) => output.push(chunk));
+    child.stderr.on('data', (chunk) => output.push(chunk));
+    child.on('error', (err) => resolve({ status: 1, output: `${command} could not start: ${err.message}\n` }));
+    child.on('close', (code) => resolve({ status: code ?? 1, output: Buffer.concat(output).toString() }));
   });
 }
 
@@ -61,10 +75,11 @@ async function runNodeTests(files) {
   }
 }
 
-/** The Go SDK's tests as JSON events: their output goes to the terminal, skips and results are counted. */
+/** The Go SDK's tests as JSON events: their output is kept, skips and results are counted. */
 async function runGoTests() {
   const counts = { pass: 0, fail: 0, skip: 0 };
   const skipped = [];
+  let output = '';
   const status = await run(
     'go',
     ['test', '-count=1', '-json', './...'],
@@ -74,16 +89,16 @@ async function runGoTests() {
       try {
         event = JSON.parse(line);
       } catch {
-        process.stdout.write(`${line}\n`); // build errors are plain text
+        output += `${line}\n`; // build errors are plain text
         return;
       }
-      if (event.Output) process.stdout.write(event.Output);
+      if (event.Output) output += event.Output;
       if (!event.Test || !(event.Action in counts)) return;
       counts[event.Action]++;
       if (event.Action === 'skip') skipped.push({ name: event.Test, file: `sdk-go (${event.Package})` });
     },
   );
-  return { status, counts, skipped };
+  return { status, counts, skipped, output };
 }
 
 const only = process.argv.slice(2);
@@ -94,6 +109,19 @@ const files =
   only.length > 0
     ? only
     : ['packages', 'examples', 'test'].flatMap(findTests).sort((a, b) => systemFirst(a) - systemFirst(b) || a.localeCompare(b));
+const whole = only.length === 0;
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const beside = whole
+  ? {
+      typeCheck: runQuietly(process.execPath, [
+        fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)),
+        '-p',
+        'tsconfig.json',
+      ]),
+      go: existsSync('sdk-go/go.mod') ? runGoTests() : null,
+      lint: runQuietly(npm, ['run', '--silent', 'lint']),
+    }
+  : null;
 const node = await runNodeTests(files);
 const t = node.totals;
 let status = node.status;
@@ -102,13 +130,24 @@ const lines = [
   `Node: ${t.tests ?? '?'} tests in ${t.suites ?? '?'} suites: ${t.pass ?? '?'} passed, ${t.fail ?? '?'} failed, ${t.cancelled ?? '?'} cancelled, ${skipped.length} skipped or todo`,
 ];
 
-if (only.length === 0 && existsSync('sdk-go/go.mod')) {
-  const go = await runGoTests();
-  status = status || go.status;
-  skipped = [...skipped, ...go.skipped.map((s) => ({ ...s, kind: 'test', why: 'skip', reason: null }))];
-  lines.push(
-    `Go: ${go.counts.pass + go.counts.fail + go.counts.skip} tests: ${go.counts.pass} passed, ${go.counts.fail} failed, ${go.counts.skip} skipped`,
-  );
+if (beside) {
+  const typeCheck = await beside.typeCheck;
+  console.log(`\nType-check (tsc -p tsconfig.json): ${typeCheck.status === 0 ? 'clean' : 'FAILED'}\n${typeCheck.output}`);
+  status = status || typeCheck.status;
+  lines.push(`Type-check: ${typeCheck.status === 0 ? 'clean' : 'failed'}`);
+  const go = await beside.go;
+  if (go) {
+    console.log(`\nGo SDK (go test ./... in sdk-go):\n${go.output}`);
+    status = status || go.status;
+    skipped = [...skipped, ...go.skipped.map((s) => ({ ...s, kind: 'test', why: 'skip', reason: null }))];
+    lines.push(
+      `Go: ${go.counts.pass + go.counts.fail + go.counts.skip} tests: ${go.counts.pass} passed, ${go.counts.fail} failed, ${go.counts.skip} skipped`,
+    );
+  }
+  const lint = await beside.lint;
+  console.log(`\nLint (npm run lint):\n${lint.output}`);
+  status = status || lint.status;
+  lines.push(`Lint: ${lint.status === 0 ? 'clean' : 'failed'}`);
 }
 
 const slowest = Object.entries(node.fileMs)
