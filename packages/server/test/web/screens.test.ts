@@ -165,6 +165,10 @@ describe('approval screens and the console device page, in a browser', { skip: s
       assert.deepEqual(JSON.parse((await page.evaluate('navigator.clipboard.readText()')) as string), aliceId);
       await page.getByText('GET /v1/devices', { exact: false }).waitFor();
       await shoot(page, 'console-device-page');
+      const fits = await page.evaluate(
+        `(() => { const wrap = document.querySelector('#main .table-wrap'); return wrap.scrollWidth <= wrap.clientWidth; })()`,
+      );
+      assert.equal(fits, true, 'the device list, a passkey among them, fits a 1280-pixel window without scrolling sideways');
 
       const favicon = await page.evaluate(`fetch('/favicon.ico').then((r) => r.headers.get('content-type'))`);
       assert.equal(favicon, 'image/svg+xml');

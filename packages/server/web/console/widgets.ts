@@ -1,9 +1,15 @@
-/** Small pieces every console view uses: times, short IDs, badges, tables and action outcomes. */
+/** Small pieces every console view uses: times, short IDs, badges, tables, checkboxes and action outcomes. */
 import { h, replace, type Child } from '../lib/dom.js';
 
 export const fmtTime = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
 export const short = (fp: string) => `${fp.slice(0, 12)}…`;
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A form's checkbox with its label beside it. */
+export function checkField(id: string, label: string, checked: boolean): { input: HTMLInputElement; field: HTMLElement } {
+  const input = h('input', { id, type: 'checkbox', checked });
+  return { input, field: h('div', { class: 'field check' }, input, h('label', { for: id }, label)) };
+}
 
 export function badge(text: string, kind: 'ok' | 'bad' | 'neutral'): HTMLElement {
   return h('span', { class: `badge ${kind}` }, text);

@@ -4,14 +4,11 @@ import { errorMessage } from '../../lib/api.js';
 import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { viewMain } from '../timers.js';
+import { checkField } from '../widgets.js';
 
 const numberField = (id: string, label: string, value: number, min: number, max: number) => {
   const input = h('input', { id, type: 'number', min, max, step: 1, required: true, value: String(value) });
   return { input, field: h('div', { class: 'field' }, h('label', { for: id }, label), input) };
-};
-const checkField = (id: string, label: string, checked: boolean) => {
-  const input = h('input', { id, type: 'checkbox', checked });
-  return { input, field: h('div', { class: 'field' }, h('label', { for: id }, input, ` ${label}`)) };
 };
 
 export async function showGovernance(): Promise<void> {

@@ -6,7 +6,7 @@ import { announce, focusMain, h, replace } from '../../lib/dom.js';
 import { api } from '../api.js';
 import { REFRESH_MS } from '../state.js';
 import { every, viewMain } from '../timers.js';
-import { badge, fmtTime, statusBadge, table } from '../widgets.js';
+import { badge, checkField, fmtTime, statusBadge, table } from '../widgets.js';
 
 const overrideRows = (overrides: OverrideView[]) =>
   overrides.map((o) => [
@@ -18,7 +18,7 @@ const overrideRows = (overrides: OverrideView[]) =>
   ]);
 
 function settingsForm(settings: OverrideSettings, teams: TeamView[], reload: () => Promise<void>): HTMLElement {
-  const enabled = h('input', { id: 'ov-enabled', type: 'checkbox', checked: settings.enabled });
+  const { input: enabled, field: enabledField } = checkField('ov-enabled', 'Allow emergency overrides', settings.enabled);
   const limit = h('input', {
     id: 'ov-limit',
     type: 'number',
@@ -37,7 +37,7 @@ function settingsForm(settings: OverrideSettings, teams: TeamView[], reload: () 
   const form = h(
     'form',
     { class: 'form' },
-    h('div', { class: 'field check' }, enabled, ' ', h('label', { for: 'ov-enabled' }, 'Allow emergency overrides')),
+    enabledField,
     h('div', { class: 'field' }, h('label', { for: 'ov-limit' }, 'Most overrides in any 24 hours (empty: no limit)'), limit),
     h(
       'fieldset',
