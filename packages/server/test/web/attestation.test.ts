@@ -158,7 +158,8 @@ describe('SIGIL_ATTESTATION_REQUIRED=true (real sigil serve, headless Chromium)'
     try {
       await pairInBrowser(page, origin, opened.code, 'Virtual phone');
       const error = page.locator('#pair-error');
-      await error.getByText(/accepts only devices with verified hardware attestation/).waitFor();
+      await error.getByText(/^Not paired: this server accepts only passkeys whose hardware it can verify/).waitFor();
+      await error.getByText(/For your administrator: .*accepts only devices with verified hardware attestation/).waitFor();
       assert.match((await error.textContent()) ?? '', /"packed" attestation does not chain to a trusted root/);
       await page.screenshot({ path: screenshotPath('pairing-refused-phone'), fullPage: true });
       assert.equal((await api.get(`/v1/pairings/${opened.pairing_id}`)).body.status, 'pending');

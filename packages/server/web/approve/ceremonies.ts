@@ -11,8 +11,8 @@ import {
   type AuthenticationResponseJSON,
   type PublicKeyCredentialCreationOptionsJSON,
 } from '@simplewebauthn/browser';
-import { errorMessage } from '../lib/api.js';
-import { announce } from '../lib/dom.js';
+import { errorCode, errorMessage } from '../lib/api.js';
+import { announce, h, replace } from '../lib/dom.js';
 import { openSession, pairComplete, pairOptions, sessionOptions } from './api.js';
 import { navigate } from './routing.js';
 import { loadMe } from './session.js';
@@ -111,7 +111,14 @@ export async function pair(
     });
     status.textContent = '';
     if (done.status !== 200) {
-      error.textContent = errorMessage(done, 'Pairing failed.');
+      if (errorCode(done) === 'attestation_required') {
+        replace(
+          error,
+          "Not paired: this server accepts only passkeys whose hardware it can verify, and this one's cannot be verified. " +
+            'Try a security key or another device, or ask your administrator.',
+          h('small', { class: 'error-detail' }, `For your administrator: ${errorMessage(done)}.`),
+        );
+      } else error.textContent = errorMessage(done, 'Pairing failed.');
       return;
     }
     try {
