@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline/promises';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ErrorCode, type Decision } from '@sigilauth/protocol';
 import type { DeviceRequestView } from '@sigilauth/protocol/wire';
 import { DecisionError, submitDecision } from './decisions.js';
 import { SigilApiError } from './http.js';
-import { fetchServerInfo, pairDevice } from './pairing.js';
+import { fetchServerInfo, normalizePairingCode, pairDevice } from './pairing.js';
 import { ServerMessageError } from './server-messages.js';
 import { ConnectionError, fetchPendingRequests, SessionRejectedError } from './session.js';
 import { KeystoreError, loadOrCreateDeviceKey, loadServers, resolveHome, selectServer } from './keystore.js';
@@ -51,7 +51,12 @@ program
   .command('pair')
   .description('pair this device with a Sigil server using the 8-digit code from the server')
   .requiredOption('--server <url>', 'server URL, e.g. https://sigil.example.com')
-  .requiredOption('--code <code>', '8-digit pairing code (spaces and dashes are ignored)')
+  // Checked before the server is asked, so that a mistyped code fails before the pictogram is compared.
+  .requiredOption('--code <code>', '8-digit pairing code (spaces and dashes are ignored)', (code: string) => {
+    if (normalizePairingCode(code) === null)
+      throw new InvalidArgumentError('the pairing code must be 8 digits (spaces and dashes are ignored).');
+    return code;
+  })
   .option('--name <name>', 'name for this device, shown to the organisation (default: the name the administrator gave the pairing)')
   .option('--yes', 'the pictogram was compared: pair without asking (needed when not on a terminal)')
   .addOption(homeOption())

@@ -181,6 +181,7 @@ describeEachStore('sigil-device end to end', (kind) => {
     const short = await s.device(home, 'pair', '--server', s.url, '--code', '1234', '--yes');
     assert.notEqual(short.code, 0);
     assert.match(short.stderr, /the pairing code must be 8 digits/);
+    assert.doesNotMatch(short.stdout, /Server pictogram/, 'a malformed code fails before the pictogram is compared');
 
     const who = await s.device(home, 'whoami');
     assert.match(who.stdout, /paired with: no servers/);
