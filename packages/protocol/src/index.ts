@@ -29,7 +29,10 @@ export {
   validateMpaRequestWith,
   isTeamGroup,
   OWNER_ID,
+  OWNER_ID_RULE,
   TEAM_SLUG,
+  TEAM_SLUG_FORM,
+  TEAM_SLUG_RULE,
   type RequestedBy,
   type TeamGroup,
 } from './mpa.js';

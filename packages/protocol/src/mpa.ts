@@ -46,7 +46,8 @@ export type RequestedBy = Static<typeof RequestedBySchema>;
 
 /** A team's slug: lower-case letters, digits, '-' and '_', starting with a letter or digit. */
 export const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-export const TEAM_SLUG_RULE = "must be a team slug: 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit";
+export const TEAM_SLUG_FORM = "1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit";
+export const TEAM_SLUG_RULE = `must be a team slug: ${TEAM_SLUG_FORM}`;
 /** A device owner's id, as the integrator names the person: 1-200 printable ASCII characters without spaces. */
 export const OWNER_ID = /^[\x21-\x7e]{1,200}$/;
 export const OWNER_ID_RULE = 'must be 1-200 printable ASCII characters without spaces';

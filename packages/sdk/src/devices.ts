@@ -1,4 +1,4 @@
-import { OWNER_ID } from '@sigilauth/protocol';
+import { OWNER_ID, OWNER_ID_RULE } from '@sigilauth/protocol';
 import type { DeviceList } from '@sigilauth/protocol/wire';
 import { SigilValidationError } from './errors.js';
 import type { HttpClient } from './http.js';
@@ -41,7 +41,7 @@ export class DevicesApi {
   async setOwner(fingerprint: string, ownerId: string | null, options: CallOptions = {}): Promise<Device> {
     if (typeof fingerprint !== 'string' || fingerprint === '') throw new SigilValidationError('fingerprint is required');
     if (ownerId !== null && (typeof ownerId !== 'string' || !OWNER_ID.test(ownerId))) {
-      throw new SigilValidationError('ownerId must be 1-200 printable ASCII characters without spaces, or null');
+      throw new SigilValidationError(`ownerId ${OWNER_ID_RULE}, or null`);
     }
     return this.#http.request<Device>({
       method: 'PUT',

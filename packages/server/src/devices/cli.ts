@@ -1,9 +1,8 @@
 /** `sigil device list`: the paired devices, with what a request needs to name one as an approver. */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
-import { displayText } from '@sigilauth/protocol';
 import { defaultTenant, getTenant, testModeTenant } from '../tenants/tenants.js';
 import type { WithStore } from '../webhooks/cli.js';
-import { OWNER_ID, isFingerprint } from '@sigilauth/protocol';
+import { displayText, isFingerprint, OWNER_ID, OWNER_ID_RULE } from '@sigilauth/protocol';
 import { commandTenant } from '../teams/cli.js';
 import { listDevices, setDeviceOwner } from './devices.js';
 
@@ -59,8 +58,7 @@ export function registerDeviceCommands(program: Command, withStore: WithStore, d
         if (!isFingerprint(fingerprint))
           throw new InvalidArgumentError(`"${fingerprint}" is not a device fingerprint (64 lower-case hex characters)`);
         if (opts.clear === (ownerId !== undefined)) throw new InvalidArgumentError('give an owner id, or --clear');
-        if (ownerId !== undefined && !OWNER_ID.test(ownerId))
-          throw new InvalidArgumentError('the owner id must be 1-200 printable ASCII characters without spaces');
+        if (ownerId !== undefined && !OWNER_ID.test(ownerId)) throw new InvalidArgumentError(`the owner id ${OWNER_ID_RULE}`);
         await withStore(opts.dataDir, async (db) => {
           const tenant = await commandTenant(db, opts);
           const device = await setDeviceOwner(db, tenant.id, fingerprint, ownerId ?? null);

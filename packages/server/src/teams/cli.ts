@@ -1,6 +1,6 @@
 /** `sigil team …`: approval teams straight in the store (as `sigil webhook`), each change audited and announced like the API's. */
 import { InvalidArgumentError, type Command, type Option } from 'commander';
-import { displayText, isFingerprint, TEAM_LIMITS, TEAM_SLUG } from '@sigilauth/protocol';
+import { displayText, isFingerprint, TEAM_LIMITS, TEAM_SLUG, TEAM_SLUG_FORM } from '@sigilauth/protocol';
 import type { TeamView } from '@sigilauth/protocol/wire';
 import type { Database } from '../storage/database.js';
 import { defaultTenant, getTenant, testModeTenant, type Tenant } from '../tenants/tenants.js';
@@ -24,7 +24,7 @@ export async function commandTenant(db: Database, opts: { tenant?: string; test?
 }
 
 const slugArg = (slug: string): string => {
-  if (!TEAM_SLUG.test(slug)) throw new InvalidArgumentError(`"${slug}" is not a team slug: 1-63 lower-case letters, digits, '-' or '_'`);
+  if (!TEAM_SLUG.test(slug)) throw new InvalidArgumentError(`"${slug}" is not a team slug: ${TEAM_SLUG_FORM}`);
   return slug;
 };
 const fingerprints = (list: string[]): string[] => {
