@@ -1,5 +1,6 @@
-// Two organisations on one server: neither can read or retry the other's webhook deliveries, nor
-// get audit proofs about the other's log.
+// Organisations on one server: none can read or retry another's webhook deliveries, get audit
+// proofs about another's log, or learn of another's request through a device's sync cursor.
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Api } from '../../../test/support/api.js';
@@ -7,6 +8,7 @@ import { TestDevice } from '../../../test/support/device-keys.js';
 import { createStore, describeEachStore, type TestStore } from '../../../test/support/stores.js';
 import { createApiKey } from '../src/tenants/api-keys.js';
 import { createTenant } from '../src/tenants/tenants.js';
+import { DeviceSocket } from './security/helpers.js';
 import { createAndApprove, pairDevice, Receiver, startWebhookServer, waitFor, type TestServer } from './webhooks/harness.js';
 
 describeEachStore('tenant isolation', (kind) => {
@@ -55,6 +57,34 @@ describeEachStore('tenant isolation', (kind) => {
       assert.deepEqual((await api.get('/v1/audit?type=webhook.delivery_retried')).body.data, [], 'and audited nothing');
     }
     assert.equal((await t.api.post(`/v1/webhooks/deliveries/${delivery.id}/retry`)).status, 202, 'the owner may retry it');
+  });
+
+  test("a device's sync cursor naming another organisation's request pages as an unknown cursor does", async () => {
+    const third = t.api.withKey((await createApiKey(t.server.db, (await createTenant(t.server.db, 'Third Org')).id, 'third', 'live')).key);
+    const theirs = new TestDevice('Theirs');
+    await pairDevice(third, t.serverId, theirs);
+    const request = (d: TestDevice, description: string) => ({
+      required: 1,
+      groups: [{ name: 'G', approvers: [d.approver] }],
+      action: { type: 'test', description },
+    });
+    const older = (await third.post('/v1/mpa/requests', request(theirs, 'theirs, older'))).body.request_id;
+    const ours = (await t.api.post('/v1/mpa/requests', request(device, 'ours'))).body.request_id;
+    const newer = (await third.post('/v1/mpa/requests', request(theirs, 'theirs, newer'))).body.request_id;
+    const socket = await DeviceSocket.open(t.server.url, t.serverId, theirs);
+    try {
+      await socket.waitFor((f) => f.payload.type === 'sync' && f.payload.cursor === null, 'the first page of the sync');
+      const page = async (cursor: string) => {
+        socket.send({ type: 'sync', cursor });
+        const frame = await socket.waitFor((f) => f.payload.type === 'sync' && f.payload.cursor === cursor, `the page after ${cursor}`);
+        return (frame.payload.requests as Array<{ request_id: string }>).map((r) => r.request_id);
+      };
+      assert.deepEqual(await page(newer), [older], 'a cursor of its own organisation pages on');
+      assert.deepEqual(await page(ours), [], "another organisation's request orders nothing");
+      assert.deepEqual(await page(randomUUID()), [], 'as an unknown cursor');
+    } finally {
+      await socket.close();
+    }
   });
 
   test("audit proofs cover only the caller's own log", async () => {

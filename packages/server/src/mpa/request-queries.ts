@@ -123,14 +123,16 @@ export const isSyncCursor = (cursor: unknown): cursor is string =>
 /**
  * One page of the pending requests naming a device, newest first, so that a device always
  * reaches its newest requests first however many are waiting. A page holds at most
- * SYNC_PAGE_SIZE requests and SYNC_PAGE_MAX_BYTES of JSON.
+ * SYNC_PAGE_SIZE requests and SYNC_PAGE_MAX_BYTES of JSON. A cursor naming no request of the
+ * device's organisation gives an empty page, as an unknown one does: another organisation's
+ * request must not order the page, or the page would tell that it exists and when it was made.
  */
 export async function pendingViewsPage(db: Queryable, device: DeviceRef, now: number, cursor: string | null = null): Promise<ViewPage> {
   const rows = await db.query<ViewRow>(
     `SELECT ${VIEW_COLUMNS}
        FROM mpa_approvers a JOIN mpa_requests r ON r.id = a.request_id
       WHERE a.fingerprint = $1 AND r.tenant_id = $5 AND a.pending AND ${expirySql.stillPending('r', '$2')} AND ${STILL_PAIRED}
-        AND ($3::uuid IS NULL OR (r.created_at, r.id) < (SELECT c.created_at, c.id FROM mpa_requests c WHERE c.id = $3::uuid))
+        AND ($3::uuid IS NULL OR (r.created_at, r.id) < (SELECT c.created_at, c.id FROM mpa_requests c WHERE c.id = $3::uuid AND c.tenant_id = $5))
       ORDER BY r.created_at DESC, r.id DESC
       LIMIT $4`,
     [device.fingerprint, new Date(now), cursor, SYNC_PAGE_SIZE + 1, device.tenantId],

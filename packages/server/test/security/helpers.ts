@@ -133,6 +133,11 @@ export class DeviceSocket {
     return socket.waitFor((f) => f.payload.type === 'ready' || f.payload.type === 'error', 'ready or error').then(() => socket);
   }
 
+  /** Sends a message as the device (after `ready`). */
+  send(message: unknown): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
   /** Waits (at most timeoutMs) for a frame matching `match`, and returns it. */
   waitFor(match: (frame: SignedFrame) => boolean, what: string, timeoutMs?: number): Promise<SignedFrame> {
     return this.inbox.waitFor(match, what, timeoutMs);
