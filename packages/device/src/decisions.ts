@@ -11,6 +11,10 @@ export function mergeViews(current: DeviceRequestView, incoming: DeviceRequestVi
   if (current.status !== 'pending') return current;
   return {
     ...incoming,
+    // A request's action never changes: a view naming another one keeps the action already shown,
+    // which is all a decision ever signs (the server then refuses it as action_mismatch).
+    action: current.action,
+    action_digest: current.action_digest,
     groups_satisfied_count: Math.max(current.groups_satisfied_count, incoming.groups_satisfied_count),
     my_decision: incoming.my_decision ?? current.my_decision,
     ...(current.my_group_satisfied || incoming.my_group_satisfied ? { my_group_satisfied: true } : {}),

@@ -305,6 +305,19 @@ describe('helpers', () => {
     assert.equal(mergeViews(done, makeView()).status, 'approved');
     assert.equal(mergeViews(pending, makeView({ status: 'rejected' })).status, 'rejected');
   });
+
+  test('a view naming another action keeps the action already shown, and its digest', () => {
+    const shown = makeView();
+    const swapped = { type: 'db_export', description: 'Export the customer database', params: { to: 's3://elsewhere' } };
+    const merged = mergeViews(shown, makeView({ action: swapped, action_digest: actionDigest(swapped), groups_satisfied_count: 1 }));
+    assert.deepEqual(merged.action, shown.action);
+    assert.equal(merged.action_digest, shown.action_digest);
+    assert.equal(merged.groups_satisfied_count, 1, 'the rest of the view is taken');
+    assert.equal(
+      signDecision({ server_id: 'ab'.repeat(32) }, newKey(), merged, 'approve').payload.action_digest,
+      actionDigest(shown.action),
+    );
+  });
 });
 
 describe('device session against a fake server', () => {

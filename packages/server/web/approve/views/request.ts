@@ -55,8 +55,18 @@ function renderScreen(initial: DeviceRequestView): void {
   void approveLabel().then((label) => (approve.textContent = label));
   const actions = h('div', { class: 'screen-actions' }, deny, approve);
   let busy = false;
+  // A request's action never changes; a view that names another one was not made by Sigil, and
+  // the screen never signs anything but the action it shows.
+  const changed = (view: DeviceRequestView) => view.action_digest !== initial.action_digest;
+  const CHANGED =
+    "Not signed: this request's action changed after it was shown, which Sigil never does. Do not decide it here; tell your administrator.";
 
   const update = (view: DeviceRequestView) => {
+    if (changed(view)) {
+      error.textContent = CHANGED;
+      actions.hidden = true;
+      return;
+    }
     const current = approvalScreen(view, now());
     title.textContent = current.heading;
     quorum.textContent = current.quorum;
@@ -84,7 +94,12 @@ function renderScreen(initial: DeviceRequestView): void {
 
   const decide = async (decision: 'approve' | 'deny') => {
     if (busy || !app.me) return;
-    const view = requests.get(initial.request_id) ?? initial;
+    const view = initial;
+    if (changed(requests.get(initial.request_id) ?? initial)) {
+      error.textContent = CHANGED;
+      actions.hidden = true;
+      return;
+    }
     busy = true;
     deny.disabled = approve.disabled = true;
     error.textContent = '';
