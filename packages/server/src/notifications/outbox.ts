@@ -37,8 +37,12 @@ async function enqueue(
   kind: NotificationKind,
   at: Date | null,
 ): Promise<void> {
+  // A decision still held for timing privacy is not yet known to anyone but its device: leaving
+  // that device out of the reminder would tell the application (in the notification log) who decided.
   const undecidedOnly =
-    kind === 'reminder' ? 'AND NOT EXISTS (SELECT 1 FROM mpa_decisions m WHERE m.request_id = $2 AND m.fingerprint = a.fingerprint)' : '';
+    kind === 'reminder'
+      ? 'AND NOT EXISTS (SELECT 1 FROM mpa_decisions m WHERE m.request_id = $2 AND m.fingerprint = a.fingerprint AND NOT m.held)'
+      : '';
   await tx.write(
     `INSERT INTO notifications (id, tenant_id, request_id, event_key, kind, fingerprint, channel, target, next_attempt_at, created_at)
        SELECT gen_random_uuid(), $1, $2, $3, $4, t.fingerprint, t.channel, t.target, coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now())

@@ -9,6 +9,7 @@ import { pairDevice, startTestServer, type TestServer } from '../../../../test/s
 import { TestDevice } from '../../../../test/support/device-keys.js';
 import { createStore, describeEachStore, describePostgres, type TestStore } from '../../../../test/support/stores.js';
 import { waitFor } from '../../../../test/support/wait.js';
+import { enqueueDueReminders } from '../../src/notifications/outbox.js';
 
 const BATCH = 30_000;
 /** A batch boundary far from the real clock: windows are [T0 + k·30 s, T0 + (k+1)·30 s). */
@@ -221,6 +222,28 @@ describeEachStore('timing privacy', (kind) => {
     const cancelled = await t.api.post(`/v1/mpa/requests/${created.request_id}/cancel`);
     assert.equal(cancelled.body.status, 'cancelled');
     assert.deepEqual(await h.audited(created), ['mpa.decision:approve', 'mpa.cancelled']);
+  });
+
+  test('the half-time reminder goes to every approver whose decision is not released: the log does not tell who decided', async () => {
+    assert.equal((await h.settings({ decision_release: { batch_seconds: 900, deny_immediately: false } })).status, 200);
+    const [a, b] = devices(2);
+    await h.pair(a!, b!);
+    for (const d of [a!, b!]) {
+      const contact = await t.api.request('PATCH', `/v1/devices/${d.fingerprint}`, { email: `${d.name}@example.com` });
+      assert.equal(contact.status, 200, JSON.stringify(contact.body));
+    }
+    clock.now = T0 + 40 * BATCH + 1_000;
+    const created = await h.create([a!, b!], 2, 600);
+    await h.decide(a!, created, 'deny');
+    assert.equal((await h.view(created)).status, 'pending', 'the denial is held');
+    const reminded = await t.server.db.transaction((tx) => enqueueDueReminders(tx, 0.5, new Date(clock.now + 301_000)));
+    assert.ok(reminded >= 1);
+    const log = (await t.api.get(`/v1/mpa/requests/${created.request_id}/notifications`)).body.data as Array<{
+      kind: string;
+      fingerprint: string;
+    }>;
+    const remindedDevices = log.filter((n) => n.kind === 'reminder').map((n) => n.fingerprint);
+    assert.deepEqual(remindedDevices.sort(), [a!.fingerprint, b!.fingerprint].sort());
   });
 });
 
