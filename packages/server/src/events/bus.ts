@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../storage/database.js';
 
 const REQUESTS_CHANNEL = 'sigil_requests';
 const DEVICES_CHANNEL = 'sigil_devices_revoked';
+const SESSIONS_CHANNEL = 'sigil_approver_sessions_closed';
 
 export interface RequestChanged {
   tenantId: string;
@@ -26,6 +27,23 @@ export async function announceDeviceRevoked(tx: Queryable, device: DeviceRevoked
   await tx.notifyOnCommit(`SELECT pg_notify('${DEVICES_CHANNEL}', payload) FROM unnest($1::text[]) AS payload`, [
     [JSON.stringify([device.tenantId, device.fingerprint])],
   ]);
+}
+
+export interface SessionClosed {
+  tenantId: string;
+  /** The session's id (ApproverSession.id), never its token. */
+  sessionId: string;
+}
+
+/** Announces that a web approver signed out, once the transaction commits: every instance ends the session's event streams. */
+export async function announceSessionClosed(tx: Queryable, session: SessionClosed): Promise<void> {
+  await tx.notifyOnCommit(`SELECT pg_notify('${SESSIONS_CHANNEL}', payload) FROM unnest($1::text[]) AS payload`, [
+    [JSON.stringify([session.tenantId, session.sessionId])],
+  ]);
+}
+
+export function onSessionClosed(db: Database, handler: (session: SessionClosed) => void): Promise<() => Promise<void>> {
+  return listenForPairs(db, SESSIONS_CHANNEL, (tenantId, sessionId) => handler({ tenantId, sessionId }));
 }
 
 export function onRequestChanged(db: Database, handler: (change: RequestChanged) => void): Promise<() => Promise<void>> {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../http/errors.js';
+import { announceSessionClosed } from '../events/bus.js';
 import type { Database, Queryable } from '../storage/database.js';
 
 /**
@@ -17,6 +18,9 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
 export interface ApproverSession {
   tenantId: string;
   fingerprint: string;
+  /** Names the session to the server (the hex of its stored hash), never to be confused with its token. */
+  id: string;
+  expiresAt: number;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(`sigil-approver-session\0${token}`).digest();
@@ -34,20 +38,29 @@ export async function openSession(db: Database, tenantId: string, fingerprint: s
   return token;
 }
 
-export async function closeSession(db: Queryable, token: string): Promise<void> {
-  await db.query('DELETE FROM approver_sessions WHERE token_hash = $1', [hashToken(token)]);
+/** Ends a session; its event streams, on every instance, end with it. */
+export async function closeSession(db: Database, token: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const closed = await tx.query<{ tenant_id: string }>('DELETE FROM approver_sessions WHERE token_hash = $1 RETURNING tenant_id', [
+      hashToken(token),
+    ]);
+    for (const { tenant_id } of closed)
+      await announceSessionClosed(tx, { tenantId: tenant_id, sessionId: hashToken(token).toString('hex') });
+  });
 }
 
 /** The session a cookie names, if it is current and its device is still paired and not revoked. */
 export async function findSession(db: Queryable, token: string, now: number): Promise<ApproverSession | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const [row] = await db.query<{ tenant_id: string; fingerprint: string }>(
-    `SELECT s.tenant_id, s.fingerprint FROM approver_sessions s
+  const [row] = await db.query<{ tenant_id: string; fingerprint: string; expires_at: Date }>(
+    `SELECT s.tenant_id, s.fingerprint, s.expires_at FROM approver_sessions s
        JOIN devices d ON d.tenant_id = s.tenant_id AND d.fingerprint = s.fingerprint AND d.revoked_at IS NULL
       WHERE s.token_hash = $1 AND s.expires_at > $2`,
     [hashToken(token), new Date(now)],
   );
-  return row ? { tenantId: row.tenant_id, fingerprint: row.fingerprint } : null;
+  return row
+    ? { tenantId: row.tenant_id, fingerprint: row.fingerprint, id: hashToken(token).toString('hex'), expiresAt: row.expires_at.getTime() }
+    : null;
 }
 
 export function readCookie(request: FastifyRequest, name: string): string | null {

@@ -168,6 +168,11 @@ export class EventStream {
     return this.inbox.items;
   }
 
+  /** Why the stream ended (the server ended it, or it was closed), or null while it is open. */
+  get ended(): string | null {
+    return this.inbox.ended;
+  }
+
   static async open(baseUrl: string, cookie: string): Promise<EventStream> {
     const stream = new EventStream();
     const res = await fetch(`${baseUrl}/approve/events`, { headers: { cookie }, signal: stream.abort.signal });
