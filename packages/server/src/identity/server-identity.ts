@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { DomainTag, encodePublicKey, fingerprintOf, generateP256KeyPair, pictogramFor, signPayload } from '@sigilauth/protocol';
 import type { Pictogram, SignedTreeHead, TreeHead, ServerMessage, SignedServerMessage } from '@sigilauth/protocol/wire';
 import type { Database, Queryable } from '../storage/database.js';
@@ -10,6 +10,8 @@ export interface ServerIdentity {
   signMessage(message: ServerMessage): SignedServerMessage;
   /** Signs an audit log tree head under DomainTag.treeHead. */
   signTreeHead(head: TreeHead): SignedTreeHead;
+  /** HMAC-SHA256 of `data` under a key derived from the identity key: the same on every instance, unknown outside the server. */
+  mac(purpose: string, data: string): Buffer;
 }
 
 /** Loads the server's P-256 identity, creating it on first start; racing instances agree on one. */
@@ -33,12 +35,22 @@ export async function loadServerIdentity(db: Database): Promise<ServerIdentity> 
   if (!row) throw new Error('server identity missing after insert');
   const key: KeyObject = createPrivateKey(row.private_key_pem);
   if (encodePublicKey(createPublicKey(key)) !== row.public_key) throw new Error('server identity key does not match its public key');
+  const macKeys = new Map<string, Buffer>();
+  const macKey = (purpose: string) => {
+    let k = macKeys.get(purpose);
+    if (!k) {
+      const secret = key.export({ format: 'der', type: 'pkcs8' });
+      macKeys.set(purpose, (k = Buffer.from(hkdfSync('sha256', secret, 'sigil-server-mac', purpose, 32))));
+    }
+    return k;
+  };
   return {
     serverId: row.server_id,
     publicKey: row.public_key,
     pictogram: pictogramFor(row.server_id),
     signMessage: (message) => ({ payload: message, signature: signPayload(DomainTag.serverMessage, message, key) }),
     signTreeHead: (head) => ({ payload: head, signature: signPayload(DomainTag.treeHead, head, key) }),
+    mac: (purpose, data) => createHmac('sha256', macKey(purpose)).update(data).digest(),
   };
 }
 
@@ -65,6 +77,7 @@ export function lateServerIdentity(): { identity: ServerIdentity; load(db: Datab
     },
     signMessage: (message) => current().signMessage(message),
     signTreeHead: (head) => current().signTreeHead(head),
+    mac: (purpose, data) => current().mac(purpose, data),
   };
   return { identity, load: async (db) => (loaded = await loadServerIdentity(db)) };
 }

@@ -21,14 +21,9 @@ import { ApiError, notFound } from '../http/errors.js';
 import { IdParams } from '../http/schemas.js';
 import { deviceViews, pendingViewsPage } from '../mpa/request-queries.js';
 import { defaultTenant } from '../tenants/tenants.js';
-import { verifyPasskeyAssertion } from '../webauthn/assertion.js';
-import {
-  advanceSignCount,
-  consumeChallenge,
-  findCredentialByFingerprint,
-  findCredentialById,
-  issueChallenge,
-} from '../webauthn/credentials.js';
+import { claimedChallenge, verifyPasskeyAssertion } from '../webauthn/assertion.js';
+import { advanceSignCount, findCredentialByFingerprint, findCredentialById } from '../webauthn/credentials.js';
+import { issueSessionChallenge, sessionChallengeExpiry, useSessionChallenge } from '../webauthn/session-challenges.js';
 import { completePasskeyPairing, passkeyRegistrationOptions, requireRelyingParty } from '../webauthn/registration.js';
 import { approverNotificationRoutes } from '../notifications/routes.js';
 import { ApproverEvents } from './events.js';
@@ -196,7 +191,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       { config: pairingLimit, schema: { hide: true, response: { 200: SessionOptionsSchema } } },
       async () => {
         const rp = requireRelyingParty(ctx.webAuthn);
-        const challenge = await issueChallenge(ctx.db, 'session', null, SESSION_CHALLENGE_TTL_MS, ctx.clock());
+        const challenge = issueSessionChallenge(ctx.identity, SESSION_CHALLENGE_TTL_MS, ctx.clock());
         return {
           challenge_id: challenge.id,
           options: { challenge: challenge.challenge, rpId: rp.rpId, userVerification: 'required' as const, timeout: 120_000 },
@@ -220,11 +215,15 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
       async (request, reply) => {
         const rp = requireRelyingParty(ctx.webAuthn);
         const now = ctx.clock();
-        const challenge = await consumeChallenge(ctx.db, request.body.challenge_id, 'session', now);
-        if (!challenge) throw new ApiError('challenge_expired', 'this sign-in expired or was already used: try again');
-        const credential = await findCredentialById(ctx.db, request.body.webauthn.credential_id);
+        const { challenge_id: challengeId, webauthn } = request.body;
+        const expired = () => new ApiError('challenge_expired', 'this sign-in expired or was already used: try again');
+        const challenge = claimedChallenge(webauthn);
+        const expiresAt = challenge === null ? null : sessionChallengeExpiry(ctx.identity, challengeId, challenge, now);
+        if (challenge === null || expiresAt === null) throw expired();
+        const credential = await findCredentialById(ctx.db, webauthn.credential_id);
         if (!credential) throw new ApiError('unknown_passkey', 'this passkey is not paired with this server');
-        const { counter } = await verifyPasskeyAssertion(rp, credential, challenge.challenge, request.body.webauthn);
+        const { counter } = await verifyPasskeyAssertion(rp, credential, challenge, webauthn);
+        if (!(await useSessionChallenge(ctx.db, challengeId, expiresAt, now))) throw expired();
         if (!(await advanceSignCount(ctx.db, credential.fingerprint, counter, now))) {
           throw new ApiError(
             'invalid_signature',

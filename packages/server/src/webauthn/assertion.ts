@@ -47,6 +47,12 @@ function decodeClientData(encoded: string): Record<string, unknown> {
   throw refused('client_data_json is not a JSON object');
 }
 
+/** The challenge an assertion's client data names, unverified (verifyPasskeyAssertion checks it); null when it names none. */
+export function claimedChallenge(assertion: WebAuthnAssertion): string | null {
+  const challenge = decodeClientData(assertion.client_data_json).challenge;
+  return typeof challenge === 'string' ? challenge : null;
+}
+
 /**
  * Verifies a WebAuthn assertion made with a stored passkey over an expected challenge:
  * clientData type `webauthn.get`, the challenge, the origin (and not from inside a cross-origin

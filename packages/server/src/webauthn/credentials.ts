@@ -61,7 +61,8 @@ export async function advanceSignCount(db: Queryable, fingerprint: string, count
   return rows.length === 1;
 }
 
-export type ChallengePurpose = 'registration' | 'session';
+/** Stored challenges are for pairing a passkey only (a pairing code gets one); sign-in challenges are stateless (session-challenges.ts). */
+export type ChallengePurpose = 'registration';
 
 const freshChallenge = () => randomBytes(32).toString('base64url');
 
