@@ -53,6 +53,9 @@ export interface AppContext {
   treeHeads: TreeHeadSigning;
 }
 
+/** How long a client may take to send a whole request, headers and body (Node answers 408 after it). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export interface AppOptions {
   db: Database;
   identity: ServerIdentity;
@@ -61,6 +64,8 @@ export interface AppOptions {
   logger?: boolean | { level: string; format?: LogFormat };
   /** Pairing completions allowed per client (IPv4 address, IPv6 /64) per minute. */
   pairingRateLimit?: number;
+  /** How long a client may take to send a whole request; default REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
   /** Which proxies' X-Forwarded-For to believe (SIGIL_TRUST_PROXY); off by default. */
   trustProxy?: TrustProxy;
   https?: { cert: Buffer; key: Buffer } | null;
@@ -104,6 +109,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     },
   };
   const schemas = lazySchemaCompilers();
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Node applies a request timeout to bodies only when its server is created with it (Fastify sets
+  // it afterwards), and judges it when it checks its connections, every 30 s unless told otherwise.
+  const requestLimits = { requestTimeout, connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)) };
   const app = Fastify({
     logger:
       options.logger === false
@@ -112,8 +121,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
             ...safeLoggerOptions(typeof options.logger === 'object' ? options.logger.level : 'info'),
             stream: prettyStream(typeof options.logger === 'object' ? (options.logger.format ?? 'json') : 'json'),
           },
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https ? { https: { ...options.https, ...requestLimits } } : {}),
     bodyLimit: 16 * 1024,
+    // A body trickled in byte by byte would otherwise hold its connection, and routes that need no key, for ever.
+    requestTimeout,
+    http: requestLimits,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     ajv: {
       // verbose: errors carry the schema they failed, which formatValidationErrors words them from.

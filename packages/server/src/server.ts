@@ -44,6 +44,8 @@ export interface ServerConfig {
   /** Asked for the organisation's name when the store has none yet and orgName is unset (a terminal's prompt). */
   askOrgName?: () => Promise<string | undefined>;
   pairingRateLimit?: number;
+  /** How long a client may take to send a whole request (default 30 s): longer is answered 408 and the connection closed. */
+  requestTimeoutMs?: number;
   /** Which proxies' X-Forwarded-For to believe (SIGIL_TRUST_PROXY); none when unset. */
   trustProxy?: TrustProxy;
   clock?: () => number;
@@ -140,6 +142,7 @@ export async function startServer(config: ServerConfig, opening?: Promise<Databa
         maxPendingPerDevice,
         trustProxy,
         ...(config.pairingRateLimit ? { pairingRateLimit: config.pairingRateLimit } : {}),
+        ...(config.requestTimeoutMs ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
       }),
     ]);
     const db = await storeOpening;
