@@ -12,6 +12,14 @@ import type { Database } from '../storage/database.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
 const HEARTBEAT_MS = 30_000;
+/** A socket whose device does not read what it is sent is dropped once this much waits to go out. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Request IDs a socket may have waiting for a status read; more are ignored (the device asks again after reconnecting). */
+export const MAX_QUEUED_STATUS_IDS = 5 * STATUS_REQUEST_MAX_IDS;
+/** Authenticated sockets of one device; one more closes the oldest. */
+export const MAX_SOCKETS_PER_DEVICE = 5;
+
+const deviceKey = (device: DeviceRef) => `${device.tenantId}/${device.fingerprint}`;
 export const DEVICE_MESSAGE_MAX_BYTES = 16 * 1024;
 
 export interface GatewayDeps {
@@ -32,6 +40,10 @@ export class DeviceGateway {
   private readonly fanout: RequestFanout;
   private count = 0;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Each device's authenticated sockets, oldest first. */
+  private readonly socketsByDevice = new Map<string, Set<WebSocket>>();
+  /** Per socket: the request IDs waiting for a status read, read one batch at a time. */
+  private readonly statusQueues = new WeakMap<Channel, { ids: string[]; reading: boolean }>();
 
   constructor(private readonly deps: GatewayDeps) {
     this.fanout = new RequestFanout({ db: deps.db, clock: deps.clock });
@@ -55,7 +67,9 @@ export class DeviceGateway {
   }
 
   private send(socket: WebSocket, message: ServerMessage): void {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(this.deps.identity.signMessage(message)));
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) return void socket.terminate();
+    socket.send(JSON.stringify(this.deps.identity.signMessage(message)));
   }
 
   private accept(socket: WebSocket): void {
@@ -84,6 +98,7 @@ export class DeviceGateway {
           if (!this.fanout.add(joined)) return;
           channel = joined;
           this.deps.onConnectionCountChange?.(++this.count);
+          this.holdSocket(deviceKey(authenticated), socket);
           this.send(socket, {
             purpose: 'server-message',
             type: 'ready',
@@ -109,6 +124,7 @@ export class DeviceGateway {
     socket.on('close', () => {
       clearTimeout(authTimer);
       if (channel !== null && this.fanout.remove(channel)) this.deps.onConnectionCountChange?.(--this.count);
+      if (channel !== null) this.releaseSocket(deviceKey(channel.device), socket);
     });
     socket.on('error', () => socket.terminate());
   }
@@ -187,11 +203,43 @@ export class DeviceGateway {
     void this.sync(channel, message.cursor);
   }
 
-  /** Sends the signed current view of each named request that names this device, finished or not. */
+  /**
+   * Sends the signed current view of each named request that names this device, finished or not.
+   * A socket's status reads run one batch at a time, and at most MAX_QUEUED_STATUS_IDS wait: a
+   * device cannot make the server read, or hold answers for it, faster than it takes them.
+   */
   private onStatusRequest(channel: Channel, ids: unknown): void {
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > STATUS_REQUEST_MAX_IDS || !ids.every(isSyncCursor)) return;
-    // Storage unreachable: the device asks again after its next reconnect.
-    void this.fanout.status(channel, [...new Set(ids)]).catch(() => {});
+    let queue = this.statusQueues.get(channel);
+    if (!queue) this.statusQueues.set(channel, (queue = { ids: [], reading: false }));
+    if (queue.ids.length + ids.length > MAX_QUEUED_STATUS_IDS) return;
+    queue.ids.push(...new Set(ids));
+    if (!queue.reading) void this.readStatus(channel, queue);
+  }
+
+  private async readStatus(channel: Channel, queue: { ids: string[]; reading: boolean }): Promise<void> {
+    queue.reading = true;
+    try {
+      while (queue.ids.length > 0) {
+        // Storage unreachable: the device asks again after its next reconnect.
+        await this.fanout.status(channel, queue.ids.splice(0, STATUS_REQUEST_MAX_IDS)).catch(() => {});
+      }
+    } finally {
+      queue.reading = false;
+    }
+  }
+
+  /** Counts a device's authenticated socket; past MAX_SOCKETS_PER_DEVICE the oldest is closed. */
+  private holdSocket(key: string, socket: WebSocket): void {
+    let sockets = this.socketsByDevice.get(key);
+    if (!sockets) this.socketsByDevice.set(key, (sockets = new Set()));
+    sockets.add(socket);
+    if (sockets.size > MAX_SOCKETS_PER_DEVICE) [...sockets][0]!.close(4008, 'replaced by a newer connection of this device');
+  }
+
+  private releaseSocket(key: string, socket: WebSocket): void {
+    const sockets = this.socketsByDevice.get(key);
+    if (sockets?.delete(socket) && sockets.size === 0) this.socketsByDevice.delete(key);
   }
 
   private checkAlive(app: FastifyInstance): void {

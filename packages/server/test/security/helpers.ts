@@ -133,6 +133,15 @@ export class DeviceSocket {
     return socket.waitFor((f) => f.payload.type === 'ready' || f.payload.type === 'error', 'ready or error').then(() => socket);
   }
 
+  /** Stops reading what the server sends (it waits in the connection), as a device that does not keep up; resume() reads on. */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   /** Sends a message as the device (after `ready`). */
   send(message: unknown): void {
     this.ws.send(JSON.stringify(message));
