@@ -25,6 +25,17 @@ ${content.body ? `<p>${escapeHtml(content.body)}</p>` : ''}
   return { subject: content.title, text, html };
 }
 
+/**
+ * What the notification log (which integrators read) says of a relay's refusal: its SMTP codes
+ * only. The relay's own words can name its hosts and addresses and tell which mailboxes exist.
+ */
+function relayError(e: { responseCode?: number; response?: string; code?: string }): string {
+  if (e.responseCode === undefined) return `the mail relay could not be reached or failed (${e.code ?? 'no answer'})`;
+  const enhanced = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(e.response ?? '')?.[1];
+  const codes = `SMTP ${e.responseCode}${enhanced ? ` ${enhanced}` : ''}`;
+  return e.responseCode >= 500 ? `the mail relay refused the message (${codes})` : `the mail relay deferred the message (${codes})`;
+}
+
 export class EmailChannel {
   private transport: Transporter | null = null;
 
@@ -51,8 +62,8 @@ export class EmailChannel {
       await this.transport.sendMail({ from: this.from, to, messageId: `<${messageId}@sigil>`, ...message });
       return { outcome: 'sent' };
     } catch (err) {
-      const e = err as Error & { responseCode?: number };
-      const error = e.message.slice(0, 500);
+      const e = err as Error & { responseCode?: number; response?: string; code?: string };
+      const error = relayError(e);
       if (e.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600) return { outcome: 'failed', error };
       return { outcome: 'retry', error };
     }
