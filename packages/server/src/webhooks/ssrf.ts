@@ -195,11 +195,13 @@ export async function resolveWebhookTarget(url: string, options: ResolveWebhookT
         `webhook host ${hostname} resolved to ${JSON.stringify(address)}, which is not an IP address`,
       );
     }
+    // The address itself is not named: these messages reach integrators, who could otherwise map
+    // the names the server's resolver knows to internal addresses.
     if (isMetadataAddress(address)) {
-      throw new WebhookTargetError('forbidden_address', `webhook host ${hostname} resolves to ${address}, a cloud metadata endpoint`);
+      throw new WebhookTargetError('forbidden_address', `webhook host ${hostname} resolves to a cloud metadata endpoint`);
     }
     if (!options.allowPrivate && isForbiddenAddress(address)) {
-      throw new WebhookTargetError('forbidden_address', `webhook host ${hostname} resolves to ${address}, a private or reserved address`);
+      throw new WebhookTargetError('forbidden_address', `webhook host ${hostname} resolves to a private or reserved address`);
     }
     checked.push({ address, family });
   }
