@@ -95,12 +95,12 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
       { kind: n.kind, orgName: n.org_name, description: n.description, requestId: n.request_id, content: n.content ?? 'full' },
       o.publicOrigin(),
     );
+    // A request's own news is worth nothing once it expired, on any channel; its outcome keeps for a day.
+    const ttl = n.kind === 'created' || n.kind === 'reminder' ? (n.expires_at.getTime() - now) / 1000 : 86_400;
+    if (ttl <= 0) return { outcome: 'failed', error: 'the request expired before the notification could be sent' };
     if (n.channel === 'email') return email.send(n.target, content, n.id);
     if (n.channel === 'slack') return sendSlack(n.target, content, http);
     if (!n.push_p256dh || !n.push_auth) return { outcome: 'failed', error: 'the device is no longer subscribed to push' };
-    // A request's own news is worth nothing once it expired; its outcome for a day.
-    const ttl = n.kind === 'created' || n.kind === 'reminder' ? (n.expires_at.getTime() - now) / 1000 : 86_400;
-    if (ttl <= 0) return { outcome: 'failed', error: 'the request expired before the push service could be reached' };
     return sendPush(
       { endpoint: n.target, p256dh: n.push_p256dh, auth: n.push_auth },
       content,

@@ -41,3 +41,30 @@ test('queued notifications are sent after a restart, once each', async () => {
     await store.dispose();
   }
 });
+
+test('news of a request that expired while its notification waited is not sent, on any channel', async () => {
+  const store = await createStore('pglite');
+  const lo = await startLoopback();
+  const device = new TestDevice('Heidi laptop');
+  const clock = { ahead: 0 };
+  const t = await startNotifyServer(store, lo.smtp.url, { clock: () => Date.now() + clock.ahead });
+  try {
+    await pairDevice(t.api, t.serverId, device);
+    await patchDevice(t.api, device.fingerprint, { email: 'heidi@example.test' });
+    await lo.smtp.pause();
+    const request = await create(t.api, [device], 'Expires while the relay is down', 60);
+    await waitFor(async () => (await notificationLog(t.api, request.id)).some((r) => r.attempts.length >= 1), 'a failed attempt');
+    clock.ahead = 61_000;
+    await lo.smtp.resume();
+    const [row] = await waitFor(async () => {
+      const rows = await notificationLog(t.api, request.id);
+      return rows.length === 1 && rows[0]!.status !== 'queued' ? rows : null;
+    }, 'the notification to be settled');
+    assert.deepEqual([row!.status, row!.reason], ['failed', 'the request expired before the notification could be sent']);
+    assert.equal(lo.smtp.mails.filter((m) => m.text.includes(request.id)).length, 0, 'no mail about an expired request');
+  } finally {
+    await t.close();
+    await lo.close();
+    await store.dispose();
+  }
+});
