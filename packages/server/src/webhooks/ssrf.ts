@@ -89,7 +89,7 @@ const globalUnicastV6 = new BlockList();
 globalUnicastV6.addSubnet('2000::', 3, 'ipv6');
 
 /** Cloud instance-metadata endpoints: refused even when private addresses are allowed. */
-const METADATA_V4 = ['169.254.169.254', '169.254.170.2', '169.254.170.23', '100.100.100.200', '192.0.0.192'];
+const METADATA_V4 = ['169.254.169.254', '169.254.170.2', '169.254.170.23', '100.100.100.200', '192.0.0.192', '168.63.129.16'];
 const METADATA_V6 = ['fd00:ec2::254', 'fd00:ec2::23'];
 const metadata = new BlockList();
 for (const address of METADATA_V4) metadata.addAddress(address, 'ipv4');
@@ -125,17 +125,18 @@ export function isForbiddenAddress(ip: string): boolean {
   }
 }
 
-/** True for the cloud metadata endpoints, in any IPv4-embedding IPv6 spelling too. */
+/**
+ * True for the cloud metadata endpoints (and Azure's WireServer), in any IPv4-embedding IPv6
+ * spelling too: they stay refused even when private addresses are allowed, which lets the
+ * deprecated and local-use embeddings through.
+ */
 function isMetadataAddress(ip: string): boolean {
   const literal = stripBrackets(ip.trim());
   switch (isIP(literal)) {
     case 4:
       return metadata.check(literal, 'ipv4');
-    case 6: {
-      const embedded = embeddedIPv4(literal);
-      if (embedded !== null) return metadata.check(embedded, 'ipv4');
-      return metadata.check(literal, 'ipv6');
-    }
+    case 6:
+      return metadata.check(literal, 'ipv6') || possiblyEmbeddedIPv4(literal).some((v4) => metadata.check(v4, 'ipv4'));
     default:
       return true;
   }
@@ -235,6 +236,22 @@ function embeddedIPv4(ipv6: string): string | null {
   if (isMapped || isNat64) return dottedQuad(g6, g7);
   if (g0 === 0x2002) return dottedQuad(g1, g2);
   return null;
+}
+
+/**
+ * Every IPv4 address an IPv6 address may stand for: embeddedIPv4's, and those of the deprecated
+ * IPv4-compatible (::/96) and IPv4-translated (::ffff:0:0:0/96) forms and of local-use NAT64
+ * (64:ff9b:1::/48, in its /48 and its /96 layouts).
+ */
+function possiblyEmbeddedIPv4(ipv6: string): string[] {
+  const groups = parseIPv6(ipv6);
+  if (groups === null) return [];
+  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number];
+  const found = [embeddedIPv4(ipv6)];
+  const compatible = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && ((g4 === 0 && g5 === 0) || (g4 === 0xffff && g5 === 0));
+  if (compatible) found.push(dottedQuad(g6, g7));
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) found.push(dottedQuad(g6, g7), dottedQuad(g3, ((g4 & 0xff) << 8) | (g5 >> 8)));
+  return found.filter((v4): v4 is string => v4 !== null);
 }
 
 function dottedQuad(high: number, low: number): string {

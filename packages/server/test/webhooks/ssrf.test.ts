@@ -220,6 +220,18 @@ test('cloud metadata endpoints stay refused even with allowPrivate', async () =>
   );
   await rejectsWith('forbidden_address', resolveWebhookTarget('http://[fd00:ec2::254]/', { allowPrivate: true, lookup: noDns }));
   await rejectsWith('forbidden_address', resolveWebhookTarget('http://[::ffff:169.254.169.254]/', { allowPrivate: true, lookup: noDns }));
+  // IPv4-compatible, IPv4-translated and local-use NAT64 (its /96 and /48 layouts), which allowPrivate lets through as such.
+  for (const embedded of ['::a9fe:a9fe', '::ffff:0:a9fe:a9fe', '64:ff9b:1::a9fe:a9fe', '64:ff9b:1:a9fe:a9:fe00::']) {
+    await rejectsWith(
+      'forbidden_address',
+      resolveWebhookTarget(`http://[${embedded}]/`, { allowPrivate: true, lookup: noDns }),
+      'metadata',
+    );
+  }
+  // Azure's WireServer is a public address: refused whatever allowPrivate says.
+  for (const allowPrivate of [false, true]) {
+    await rejectsWith('forbidden_address', resolveWebhookTarget('http://168.63.129.16/', { allowPrivate, lookup: noDns }), 'metadata');
+  }
   for (const name of ['metadata.google.internal', 'METADATA.google.internal.', 'metadata', 'instance-data.ec2.internal']) {
     await rejectsWith('forbidden_address', resolveWebhookTarget(`http://${name}/`, { allowPrivate: true, lookup: noDns }), 'metadata');
   }
