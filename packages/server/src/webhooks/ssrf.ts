@@ -33,7 +33,12 @@ export interface ResolveWebhookTargetOptions {
   allowPrivate: boolean;
   /** Resolves a hostname to all its addresses; defaults to `dns.promises.lookup(…, { all: true })`. */
   lookup?: WebhookLookup;
+  /** How long a lookup may take (default LOOKUP_TIMEOUT_MS); a host whose DNS answers slower is unresolvable. */
+  lookupTimeoutMs?: number;
 }
+
+/** A name server that answers slowly, or never, must not hold a delivery or a registration. */
+export const LOOKUP_TIMEOUT_MS = 5_000;
 
 export interface WebhookTarget {
   url: URL;
@@ -176,8 +181,15 @@ export async function resolveWebhookTarget(url: string, options: ResolveWebhookT
     addresses = [{ address: hostname, family: literalFamily }];
   } else {
     const lookup = options.lookup ?? defaultLookup;
+    const timeoutMs = options.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      addresses = await lookup(hostname);
+      addresses = await Promise.race([
+        lookup(hostname),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+        }),
+      ]).finally(() => clearTimeout(timer));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new WebhookTargetError('unresolvable', `webhook host ${hostname} did not resolve: ${reason}`);

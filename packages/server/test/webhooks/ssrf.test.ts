@@ -261,3 +261,12 @@ test('lookup failures and empty answers are unresolvable', async () => {
   await rejectsWith('unresolvable', resolveWebhookTarget('https://empty.example/', { allowPrivate: false, lookup }));
   await rejectsWith('unresolvable', resolveWebhookTarget('https://garbage.example/', { allowPrivate: true, lookup }));
 });
+
+test('a name server that never answers makes the host unresolvable, not a wait without end', { timeout: 10_000 }, async () => {
+  const never = () => new Promise<never>(() => {});
+  await rejectsWith(
+    'unresolvable',
+    resolveWebhookTarget('https://slow.example/', { allowPrivate: false, lookup: never, lookupTimeoutMs: 50 }),
+    'webhook host slow.example did not resolve: no answer within 0.05 s',
+  );
+});
