@@ -24,7 +24,7 @@ export interface Channel {
 }
 
 /** Channels are filed under their device's organisation as well as its key. */
-const channelKey = (device: DeviceRef) => `${device.tenantId}/${device.fingerprint}`;
+export const channelKey = (device: DeviceRef) => `${device.tenantId}/${device.fingerprint}`;
 
 /**
  * A revocation is remembered at least this long (older ones go as the next arrives): a channel

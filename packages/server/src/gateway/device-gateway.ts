@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import { DomainTag, fingerprintOf, isFresh, STATUS_REQUEST_MAX_IDS, verifyPayload } from '@sigilauth/protocol';
 import type { DeviceRequestView, DeviceAuthMessage, ServerMessage } from '@sigilauth/protocol/wire';
 import { pairedDeviceTenant } from '../devices/devices.js';
-import { RequestFanout, type Channel } from '../fanout/request-fanout.js';
+import { channelKey, RequestFanout, type Channel } from '../fanout/request-fanout.js';
 import type { ServerIdentity } from '../identity/server-identity.js';
 import { isSyncCursor } from '../mpa/request-queries.js';
 import type { DeviceRef } from '../mpa/requests.js';
@@ -18,8 +18,6 @@ export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 export const MAX_QUEUED_STATUS_IDS = 5 * STATUS_REQUEST_MAX_IDS;
 /** Authenticated sockets of one device; one more closes the oldest. */
 export const MAX_SOCKETS_PER_DEVICE = 5;
-
-const deviceKey = (device: DeviceRef) => `${device.tenantId}/${device.fingerprint}`;
 export const DEVICE_MESSAGE_MAX_BYTES = 16 * 1024;
 
 export interface GatewayDeps {
@@ -98,7 +96,7 @@ export class DeviceGateway {
           if (!this.fanout.add(joined)) return;
           channel = joined;
           this.deps.onConnectionCountChange?.(++this.count);
-          this.holdSocket(deviceKey(authenticated), socket);
+          this.holdSocket(channelKey(authenticated), socket);
           this.send(socket, {
             purpose: 'server-message',
             type: 'ready',
@@ -124,7 +122,7 @@ export class DeviceGateway {
     socket.on('close', () => {
       clearTimeout(authTimer);
       if (channel !== null && this.fanout.remove(channel)) this.deps.onConnectionCountChange?.(--this.count);
-      if (channel !== null) this.releaseSocket(deviceKey(channel.device), socket);
+      if (channel !== null) this.releaseSocket(channelKey(channel.device), socket);
     });
     socket.on('error', () => socket.terminate());
   }
