@@ -94,12 +94,10 @@ function renderScreen(initial: DeviceRequestView): void {
 
   const decide = async (decision: 'approve' | 'deny') => {
     if (busy || !app.me) return;
+    // A click that races a view naming another action is refused as that view is (by update).
+    const latest = requests.get(initial.request_id) ?? initial;
+    if (changed(latest)) return update(latest);
     const view = initial;
-    if (changed(requests.get(initial.request_id) ?? initial)) {
-      error.textContent = CHANGED;
-      actions.hidden = true;
-      return;
-    }
     busy = true;
     deny.disabled = approve.disabled = true;
     error.textContent = '';
