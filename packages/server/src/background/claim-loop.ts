@@ -1,11 +1,30 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
+/**
+ * What one claim may take: up to `want` items, at most `perTenant` in flight per organisation on
+ * this instance, counting the ones it already has (`busyTenants[i]` has `busyCounts[i]`).
+ */
+export interface ClaimShare {
+  want: number;
+  perTenant: number;
+  busyTenants: string[];
+  busyCounts: number[];
+}
+
+/**
+ * One organisation's share of an instance's slots: half of them, so that an organisation whose
+ * targets never answer leaves the other half to everyone else.
+ */
+export const tenantShare = (concurrency: number): number => Math.max(1, Math.ceil(concurrency / 2));
+
 export interface ClaimLoopOptions<T> {
   /** Items handled at once on this instance. */
   concurrency: number;
-  /** Claims up to `want` due items (under a lease). */
-  claim: (want: number) => Promise<T[]>;
+  /** Claims due items (under a lease) within the share: see fairlyDueSql. */
+  claim: (share: ClaimShare) => Promise<T[]>;
+  /** The organisation an item belongs to. */
+  tenantOf: (item: T) => string;
   /** Handles one claimed item; a failure is logged and the item's lease is left to run out. */
   handle: (item: T) => Promise<void>;
   /** Runs before each scan (e.g. queueing work that fell due). */
@@ -20,12 +39,20 @@ export interface ClaimLoopOptions<T> {
  * The scan loop of the outbox workers (webhook deliveries, notifications): claims due items up
  * to the concurrency, handles each outside the claim, and scans again whenever woken or an
  * item finishes. Never two scans at once; a wake-up during a scan makes it go round again.
+ * No organisation holds more than its share of the slots (tenantShare), whatever is due.
  */
 export function claimLoop<T>(o: ClaimLoopOptions<T>) {
   let stopped = false;
   let scanning: Promise<void> | null = null;
   let again = false;
   const inflight = new Set<Promise<void>>();
+  const busy = new Map<string, number>();
+  const perTenant = tenantShare(o.concurrency);
+  const hold = (tenant: string, delta: number) => {
+    const n = (busy.get(tenant) ?? 0) + delta;
+    if (n > 0) busy.set(tenant, n);
+    else busy.delete(tenant);
+  };
 
   const scan = async () => {
     do {
@@ -33,8 +60,10 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
       await o.beforeScan?.();
       while (!stopped && inflight.size < o.concurrency) {
         const want = o.concurrency - inflight.size;
-        const claimed = await o.claim(want);
+        const claimed = await o.claim({ want, perTenant, busyTenants: [...busy.keys()], busyCounts: [...busy.values()] });
         for (const item of claimed) {
+          const tenant = o.tenantOf(item);
+          hold(tenant, 1);
           const p: Promise<void> = o
             .handle(item)
             .catch((err: Error) =>
@@ -45,10 +74,12 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
             )
             .finally(() => {
               inflight.delete(p);
+              hold(tenant, -1);
               wake();
             });
           inflight.add(p);
         }
+        // Fewer than asked: nothing else is due, or what is due belongs to organisations at their share.
         if (claimed.length < want) break;
       }
     } while (again && !stopped);
@@ -108,4 +139,36 @@ export async function startOutboxWorker<T>(o: OutboxWorkerOptions<T>) {
       await loop.stop();
     },
   };
+}
+
+/**
+ * SQL for the CTEs `queued` and `due` of a claim from an outbox table (alias `d`; columns
+ * tenant_id, status, next_attempt_at, seq, locked_until): `due` holds the ids to claim, locked.
+ * Organisations take turns, each its oldest due item first; the organisation with the fewest
+ * items in flight goes first, and none goes past its share. Parameters: $1 want, $3 the clock (or
+ * null: now()), $4 and $5 the busy organisations and their counts, $6 the share (ClaimShare).
+ * `ready` is a further SQL condition on `d`, `join` joins what it needs.
+ */
+export function fairlyDueSql(o: { table: string; waiting: string; join?: string; ready?: string }): string {
+  const now = 'coalesce($3::timestamptz, now())';
+  const claimable = `d.status = '${o.waiting}' AND (d.locked_until IS NULL OR d.locked_until <= ${now})`;
+  return `
+queued AS (
+  SELECT q.id, q.next_attempt_at, q.seq, coalesce(b.n, 0) + row_number() OVER (PARTITION BY t.id ORDER BY q.next_attempt_at, q.seq) AS turn
+    FROM tenants t
+    LEFT JOIN unnest($4::uuid[], $5::int[]) AS b (tenant_id, n) ON b.tenant_id = t.id
+   CROSS JOIN LATERAL (
+     SELECT d.id, d.next_attempt_at, d.seq FROM ${o.table} d ${o.join ?? ''}
+      WHERE d.tenant_id = t.id AND ${claimable} AND d.next_attempt_at <= ${now}${o.ready ? ` AND ${o.ready}` : ''}
+      ORDER BY d.next_attempt_at, d.seq
+      LIMIT greatest($6::int - coalesce(b.n, 0), 0)
+   ) q
+),
+due AS (
+  SELECT d.id FROM ${o.table} d JOIN queued q ON q.id = d.id
+   WHERE ${claimable}
+   ORDER BY q.turn, q.next_attempt_at, q.seq
+   LIMIT $1
+   FOR UPDATE OF d SKIP LOCKED
+)`;
 }

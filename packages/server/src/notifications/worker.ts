@@ -6,7 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
-import { startOutboxWorker } from '../background/claim-loop.js';
+import { fairlyDueSql, startOutboxWorker } from '../background/claim-loop.js';
 import type { Database } from '../storage/database.js';
 import { sendPush } from './channels/push.js';
 import type { SendResult } from './channels/result.js';
@@ -46,14 +46,7 @@ interface Claimed {
 }
 
 const CLAIM_SQL = `
-WITH due AS (
-  SELECT n.id FROM notifications n
-   WHERE n.status = 'queued' AND n.next_attempt_at <= coalesce($3::timestamptz, now())
-     AND (n.locked_until IS NULL OR n.locked_until <= coalesce($3::timestamptz, now()))
-   ORDER BY n.next_attempt_at, n.seq
-   LIMIT $1
-   FOR UPDATE OF n SKIP LOCKED
-)
+WITH ${fairlyDueSql({ table: 'notifications', waiting: 'queued' })}
 UPDATE notifications w
    SET attempts = w.attempts + 1, locked_until = coalesce($3::timestamptz, now()) + make_interval(secs => $2::float8 / 1000)
   FROM due, mpa_requests r, tenants t
@@ -160,7 +153,8 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
     beforeScan: async () => {
       if (config.reminderAt > 0) await db.transaction((tx) => enqueueDueReminders(tx, config.reminderAt, clockTime() ?? new Date()));
     },
-    claim: (want) => db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]),
+    claim: (share) => db.query<Claimed>(CLAIM_SQL, [share.want, lease, clockTime(), share.busyTenants, share.busyCounts, share.perTenant]),
+    tenantOf: (n) => n.tenant_id,
     handle: (n) => deliver(n),
     log,
     describe: (n) => ({ notification: n.id }),

@@ -8,7 +8,7 @@
 import { canonicalize, webhookHeaders } from '@sigilauth/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { appendAudit } from '../audit/log.js';
-import { startOutboxWorker } from '../background/claim-loop.js';
+import { fairlyDueSql, startOutboxWorker } from '../background/claim-loop.js';
 import type { Database } from '../storage/database.js';
 import type { WebhookConfig } from './config.js';
 import { DELIVERY_CHANNEL } from './deliveries.js';
@@ -72,20 +72,15 @@ export function retryDelayMs(
 }
 
 const CLAIM_SQL = `
-WITH due AS (
-  SELECT d.id FROM webhook_deliveries d
-    JOIN webhook_endpoints e ON e.id = d.endpoint_id
-   WHERE d.status = 'pending'
-     AND d.next_attempt_at <= coalesce($3::timestamptz, now())
-     AND (d.locked_until IS NULL OR d.locked_until <= coalesce($3::timestamptz, now()))
-     AND e.enabled
-     AND NOT EXISTS (
-       SELECT 1 FROM webhook_deliveries p
-        WHERE p.endpoint_id = d.endpoint_id AND p.request_id = d.request_id AND p.status = 'pending' AND p.seq < d.seq)
-   ORDER BY d.next_attempt_at, d.seq
-   LIMIT $1
-   FOR UPDATE OF d SKIP LOCKED
-)
+WITH ${fairlyDueSql({
+  table: 'webhook_deliveries',
+  waiting: 'pending',
+  join: 'JOIN webhook_endpoints e ON e.id = d.endpoint_id',
+  // An endpoint's later event of a request waits for the earlier ones.
+  ready: `e.enabled AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries p
+         WHERE p.endpoint_id = d.endpoint_id AND p.request_id = d.request_id AND p.status = 'pending' AND p.seq < d.seq)`,
+})}
 UPDATE webhook_deliveries w
    SET attempts = w.attempts + 1, locked_until = coalesce($3::timestamptz, now()) + make_interval(secs => $2::float8 / 1000),
        last_attempt_at = coalesce($3::timestamptz, now())
@@ -210,7 +205,8 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     channel: DELIVERY_CHANNEL,
     pollIntervalMs: config.pollIntervalMs,
     concurrency: config.concurrency,
-    claim: (want) => db.query<Claimed>(CLAIM_SQL, [want, lease, clockTime()]),
+    claim: (share) => db.query<Claimed>(CLAIM_SQL, [share.want, lease, clockTime(), share.busyTenants, share.busyCounts, share.perTenant]),
+    tenantOf: (delivery) => delivery.tenant_id,
     handle: (delivery) => deliver(delivery),
     log,
     describe: (delivery) => ({ delivery: delivery.id }),
