@@ -6,7 +6,7 @@ import { DecisionError, submitDecision } from './decisions.js';
 import { SigilApiError } from './http.js';
 import { fetchServerInfo, normalizePairingCode, pairDevice } from './pairing.js';
 import { ServerMessageError } from './server-messages.js';
-import { ConnectionError, fetchPendingRequests, SessionRejectedError } from './session.js';
+import { ConnectionError, fetchPendingRequests, fetchRequestView, SessionRejectedError } from './session.js';
 import { KeystoreError, loadOrCreateDeviceKey, loadServers, resolveHome, selectServer } from './keystore.js';
 import { findNotifySend, notifySend, type DesktopNotifier } from './desktop-notify.js';
 import { KeyReader } from './keys.js';
@@ -269,12 +269,18 @@ program
     }
     const pages = layoutScreen(view, { size: terminalSize(), prompt: [`Sending: ${decision === 'approve' ? 'Approve' : 'Deny'}`] });
     out(`${pages.map((page) => page.join('\n')).join('\n')}\n\n`);
-    let result: DeviceRequestView;
     try {
-      result = await submitDecision(server, key, view, decision);
+      await submitDecision(server, key, view, decision);
     } catch (e) {
       if (e instanceof DecisionError) throw new CliError(e.message);
       throw e;
+    }
+    // The decision's HTTP answer is not signed: what is printed comes from the signed view.
+    const result = await fetchRequestView(server, key, id);
+    if (result.my_decision !== decision) {
+      throw new CliError(
+        `the server accepted the decision, but its signed view of request ${id} does not show it; check with sigil-device inbox`,
+      );
     }
     if (result.status === 'pending') {
       out(

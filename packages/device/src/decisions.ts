@@ -77,8 +77,9 @@ export function signDecision(
 }
 
 /**
- * Approves or denies a request as shown in `view`. Returns the updated view. Throws
- * DecisionError with a person-readable message (e.g. "Request already rejected").
+ * Approves or denies a request as shown in `view`. Returns the server's answer: the updated view,
+ * which is not signed (trust the signed view a DeviceSession delivers). Throws DecisionError with
+ * a person-readable message (e.g. "Request already rejected").
  */
 export async function submitDecision(
   server: PairedServer,

@@ -31,6 +31,7 @@ export {
   ConnectionError,
   DeviceSession,
   fetchPendingRequests,
+  fetchRequestView,
   SessionRejectedError,
   webSocketUrl,
   type SessionHandlers,

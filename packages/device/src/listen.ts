@@ -316,11 +316,12 @@ export class Listener {
     t.deciding = true;
     const verb = decision === 'approve' ? 'approve' : 'deny';
     try {
-      const result = await this.decide(this.options.server, this.options.key, t.view, decision);
-      // The updated screen shows "Approved. Waiting for other approvers.". An outcome is shown
-      // only from the server's signed messages: the HTTP answer's is asked for there.
-      if (result.status === 'pending') this.onView(result);
-      else if (!this.session.requestStatus([result.request_id])) this.onView({ ...t.view, my_decision: decision });
+      await this.decide(this.options.server, this.options.key, t.view, decision);
+      // The HTTP answer is not signed, so nothing is taken from it but that the decision this
+      // device signed was accepted: the screen says so, and the request's state comes from the
+      // server's signed messages, asked for now.
+      this.onView({ ...t.view, my_decision: decision });
+      this.session.requestStatus([t.view.request_id]);
     } catch (err) {
       const message = err instanceof DecisionError ? err.message : `could not reach the server: ${(err as Error).message}`;
       this.options.warn(`Could not ${verb} request ${t.view.request_id}: ${message}\n`);

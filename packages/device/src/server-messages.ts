@@ -20,12 +20,17 @@ export interface VerifyOptions {
   now?: number;
   /** Refuse messages signed more than SIGNATURE_FRESHNESS_MS away from now (default true). */
   checkFreshness?: boolean;
+  /**
+   * The nonce of this connection's challenge, once it came: every later message must repeat it,
+   * so that a signed message recorded on another connection (a revocation, an old view) is refused.
+   */
+  nonce?: string;
 }
 
 /**
  * Parses and checks one WebSocket message from the server: the signature must verify against
  * the server key saved at pairing, under the server-message domain tag; it must name this
- * server (and this device), be fresh, and be well-formed. Throws ServerMessageError otherwise.
+ * server (and this device and connection), be fresh, and be well-formed. Throws ServerMessageError otherwise.
  */
 export function verifyServerMessage(
   data: unknown,
@@ -51,6 +56,9 @@ export function verifyServerMessage(
   if (payload.server_id !== server.server_id) throw new ServerMessageError('a server message names another server');
   if ((options.checkFreshness ?? true) && !isFresh(payload.issued_at, options.now ?? Date.now())) {
     throw new ServerMessageError('a server message is not fresh (is this computer\u2019s clock right?)');
+  }
+  if (payload.type !== 'challenge' && options.nonce !== undefined && payload.nonce !== options.nonce) {
+    throw new ServerMessageError('a server message belongs to another connection');
   }
   const fingerprintOk = options.fingerprint === undefined || payload.fingerprint === options.fingerprint;
   switch (payload.type) {

@@ -184,6 +184,8 @@ export class DeviceSession {
     if (this.closed) return;
     const { server, key } = this.options;
     let phase: Phase = 'challenge';
+    /** The challenge's nonce: until it comes, only a challenge is accepted. */
+    let nonce: string | null = null;
     let failure: string | null = null;
     let sync: SyncInProgress | null = null;
     const ws = new WebSocket(webSocketUrl(server.url), {
@@ -214,7 +216,7 @@ export class DeviceSession {
         message = verifyServerMessage(
           Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]),
           server,
-          { fingerprint: key.fingerprint, now: this.now() },
+          { fingerprint: key.fingerprint, now: this.now(), nonce: nonce ?? '' },
         );
       } catch (err) {
         const error = err instanceof ServerMessageError ? err : new ServerMessageError((err as Error).message);
@@ -232,6 +234,7 @@ export class DeviceSession {
       }
       if (phase === 'challenge') {
         if (message.type !== 'challenge') return abort(`expected a challenge, got ${message.type}`);
+        nonce = message.nonce;
         ws.send(JSON.stringify(authMessage(server, key, message.nonce, this.now())));
         phase = 'ready';
       } else if (phase === 'ready') {
@@ -328,6 +331,44 @@ export function fetchPendingRequests(
         settled = true;
         void session.close().then(() => reject(err));
       },
+    });
+    session.start();
+  });
+}
+
+/**
+ * Connects once, authenticates, and returns the server's signed view of one request naming this
+ * device, finished or not (asked for with a `status` message once the sync is in).
+ */
+export function fetchRequestView(
+  server: PairedServer,
+  key: DeviceKey,
+  requestId: string,
+  options: { timeoutMs?: number } = {},
+): Promise<DeviceRequestView> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (done: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void session.close().then(done);
+    };
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timer = setTimeout(
+      () => settle(() => reject(new ConnectionError(`the server did not send its view of request ${requestId} in time`))),
+      timeoutMs,
+    );
+    const session = new DeviceSession({
+      server,
+      key,
+      reconnect: false,
+      handshakeTimeoutMs: timeoutMs,
+      onSync: () => session.requestStatus([requestId]),
+      onRequest: (view) => {
+        if (view.request_id === requestId) settle(() => resolve(view));
+      },
+      onFatal: (err) => settle(() => reject(err)),
     });
     session.start();
   });

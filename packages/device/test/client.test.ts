@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,22 @@ describe('verifyServerMessage (tampered or foreign server messages are rejected)
     signature: signPayload(tag, p, k),
   });
   const opts = () => ({ fingerprint: key.fingerprint, now: Date.now() });
+
+  test("a message naming another connection's nonce is refused; a challenge names its own", () => {
+    const nonce = randomBytes(32).toString('base64');
+    const bound = signed({ ...payload(), nonce });
+    assert.equal(verifyServerMessage(bound, server, { ...opts(), nonce }).type, 'sync');
+    assert.throws(() => verifyServerMessage(bound, server, { ...opts(), nonce: 'another' }), /another connection/);
+    assert.throws(() => verifyServerMessage(signed(payload()), server, { ...opts(), nonce }), /another connection/);
+    const challenge = signed({
+      purpose: 'server-message',
+      type: 'challenge',
+      server_id: server.server_id,
+      nonce: 'fresh',
+      issued_at: Date.now(),
+    });
+    assert.equal(verifyServerMessage(challenge, server, { ...opts(), nonce: '' }).type, 'challenge');
+  });
 
   test('a genuine message verifies (as a string, a Buffer or an object)', () => {
     const message = signed(payload());
@@ -436,6 +452,34 @@ describe('device session against a fake server', () => {
     }
   });
 
+  test('a signed revocation recorded on another connection is refused, and the device reconnects', async () => {
+    // Genuinely signed by the server, for a connection long gone: an on-path attacker's replay.
+    const replayed = fake.sign({
+      purpose: 'server-message',
+      type: 'error',
+      server_id: fake.serverId,
+      nonce: randomBytes(32).toString('base64'),
+      code: 'device_revoked',
+      message: 'this device has been revoked',
+      issued_at: Date.now(),
+    });
+    let replays = 0;
+    fake.transform = (m) => (m.payload.type === 'ready' && replays++ === 0 ? replayed : m);
+    const fatal: Error[] = [];
+    const invalid: string[] = [];
+    let syncs = 0;
+    const session = open({ onFatal: (e) => fatal.push(e), onInvalidMessage: (e) => invalid.push(e.message), onSync: () => syncs++ });
+    try {
+      await waitFor(() => syncs === 1, 'a sync on the next connection');
+      assert.equal(replays, 2, 'the replay took the place of the first ready');
+      assert.deepEqual(invalid, ['a server message belongs to another connection']);
+      assert.deepEqual(fatal, [], 'the session did not stop');
+    } finally {
+      fake.transform = null;
+      await session.close();
+    }
+  });
+
   test('reads a sync page by page, and counts a request pushed meanwhile as pending', async () => {
     const id = (i: number) => `${String(i).padStart(8, '0')}-3d0e-4a55-8f0a-6b1f6e2c9d01`;
     fake.views = Array.from({ length: 45 }, (_, i) => makeView({ request_id: id(i) }));
@@ -519,6 +563,8 @@ describe('listener against a fake server', () => {
     const l = listen({ kind: 'auto', decision: 'approve' });
     try {
       await waitFor(() => l.out().includes('Approved. Waiting for other approvers.'), 'approval');
+      // The progress comes from the server's signed view, asked for after the decision.
+      await waitFor(() => l.out().includes('1 of 2 approvals received'), 'the signed progress');
       assert.equal(fake.decisions.length, 1);
       assert.equal(fake.decisions[0]!.decision, 'approve');
       assert.equal(fake.decisions[0]!.action_digest, view.action_digest);
@@ -534,6 +580,24 @@ describe('listener against a fake server', () => {
       await handledEverythingBefore(l.out, { status: 'cancelled' });
       assert.equal(l.out().split(`MPA request approved (request ${view.request_id})`).length - 1, 1, 'announced once');
     } finally {
+      await l.listener.stop();
+    }
+  });
+
+  test("an outcome in the decision's unsigned HTTP answer is never shown: the signed view is asked for", async () => {
+    const view = makeView();
+    fake.views = [view];
+    fake.statusRequests.length = 0;
+    // An on-path forgery: this device's approval turned into a denial, and every group satisfied.
+    fake.decisionReply = { status: 200, body: { ...view, my_decision: 'deny', groups_satisfied_count: 2 } };
+    const l = listen({ kind: 'auto', decision: 'approve' });
+    try {
+      await waitFor(() => l.out().includes('Approved. Waiting for other approvers.'), 'the approval shown as sent');
+      await waitFor(() => fake.statusRequests.some((ids) => ids.includes(view.request_id)), 'the signed view asked for');
+      await handledEverythingBefore(l.out, { status: 'cancelled' });
+      assert.doesNotMatch(l.out(), /denied|2 of 2/i);
+    } finally {
+      fake.decisionReply = null;
       await l.listener.stop();
     }
   });

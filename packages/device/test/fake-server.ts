@@ -51,6 +51,7 @@ export class FakeSigil {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
+  private readonly nonces = new WeakMap<WebSocket, string>();
 
   constructor() {
     const pair = generateP256KeyPair();
@@ -94,8 +95,10 @@ export class FakeSigil {
     return { payload, signature: signPayload(DomainTag.serverMessage, payload, this.privateKey) };
   }
 
+  /** Signs and sends a message; every one after the challenge carries its connection's nonce, as the server's do. */
   send(ws: WebSocket, body: Record<string, unknown> & { type: ServerMessage['type'] }): void {
-    const signed = this.sign({ purpose: 'server-message', server_id: this.serverId, issued_at: Date.now(), ...body });
+    const nonce = body.type === 'challenge' ? {} : { nonce: this.nonces.get(ws) };
+    const signed = this.sign({ purpose: 'server-message', server_id: this.serverId, issued_at: Date.now(), ...nonce, ...body });
     ws.send(JSON.stringify(this.transform ? this.transform(signed) : signed));
   }
 
@@ -124,6 +127,7 @@ export class FakeSigil {
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));
     const nonce = randomBytes(32).toString('base64');
+    this.nonces.set(ws, nonce);
     this.challengesSent++;
     this.send(ws, { type: 'challenge', nonce });
     ws.on('message', (data) => {

@@ -11,18 +11,20 @@ import { STATUS_REQUEST_MAX_IDS } from '../messages.js';
 
 const IssuedAt = Type.Integer({ description: 'Unix time in milliseconds' });
 const server = { purpose: Type.Literal('server-message'), server_id: FingerprintSchema, issued_at: IssuedAt };
+/** Every message after the challenge repeats its nonce: a message recorded on one connection is refused on any other. */
+const session = { ...server, nonce: Type.String({ description: "the nonce of this connection's challenge" }) };
 
 export const ChallengeMessageSchema = Type.Object(
   { ...server, type: Type.Literal('challenge'), nonce: Type.String({ description: 'base64 of 32 random bytes' }) },
   { additionalProperties: false },
 );
 export const ReadyMessageSchema = Type.Object(
-  { ...server, type: Type.Literal('ready'), fingerprint: FingerprintSchema },
+  { ...session, type: Type.Literal('ready'), fingerprint: FingerprintSchema },
   { additionalProperties: false },
 );
 export const SyncMessageSchema = Type.Object(
   {
-    ...server,
+    ...session,
     type: Type.Literal('sync'),
     fingerprint: FingerprintSchema,
     requests: Type.Array(DeviceRequestViewSchema, { description: 'one page of the pending requests naming the device, newest first' }),
@@ -32,11 +34,11 @@ export const SyncMessageSchema = Type.Object(
   { additionalProperties: false },
 );
 export const RequestMessageSchema = Type.Object(
-  { ...server, type: Type.Literal('request'), fingerprint: FingerprintSchema, request: DeviceRequestViewSchema },
+  { ...session, type: Type.Literal('request'), fingerprint: FingerprintSchema, request: DeviceRequestViewSchema },
   { additionalProperties: false },
 );
 export const ErrorMessageSchema = Type.Object(
-  { ...server, type: Type.Literal('error'), code: ErrorCodeSchema, message: Type.String() },
+  { ...session, type: Type.Literal('error'), code: ErrorCodeSchema, message: Type.String() },
   { additionalProperties: false },
 );
 

@@ -91,7 +91,7 @@ export class DeviceGateway {
         (authenticated) => {
           // A socket that closed while its proof was checked is never counted.
           if (socket.readyState !== socket.OPEN) return;
-          const joined = this.channel(authenticated, socket);
+          const joined = this.channel(authenticated, socket, nonce);
           // Not added when its device was revoked while its proof was checked: it has been refused.
           if (!this.fanout.add(joined)) return;
           channel = joined;
@@ -101,6 +101,7 @@ export class DeviceGateway {
             purpose: 'server-message',
             type: 'ready',
             server_id: identity.serverId,
+            nonce,
             fingerprint: authenticated.fingerprint,
             issued_at: clock(),
           });
@@ -111,6 +112,7 @@ export class DeviceGateway {
             purpose: 'server-message',
             type: 'error',
             server_id: identity.serverId,
+            nonce,
             code: 'unauthorized',
             message: err.message,
             issued_at: clock(),
@@ -157,9 +159,9 @@ export class DeviceGateway {
   }
 
   /** The socket as a channel of the fan-out: every message signed, in the device protocol's shapes. */
-  private channel(device: DeviceRef, socket: WebSocket): Channel {
+  private channel(device: DeviceRef, socket: WebSocket, nonce: string): Channel {
     const { identity, clock } = this.deps;
-    const base = { purpose: 'server-message', server_id: identity.serverId, fingerprint: device.fingerprint } as const;
+    const base = { purpose: 'server-message', server_id: identity.serverId, nonce, fingerprint: device.fingerprint } as const;
     return {
       device,
       sendSync: (page, cursor) => this.send(socket, { ...base, type: 'sync', ...page, cursor, issued_at: clock() }),
@@ -170,6 +172,7 @@ export class DeviceGateway {
           purpose: 'server-message',
           type: 'error',
           server_id: identity.serverId,
+          nonce,
           code: 'device_revoked',
           message: 'this device has been revoked',
           issued_at: clock(),
