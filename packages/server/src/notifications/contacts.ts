@@ -1,4 +1,5 @@
 /** Where a device is reached (email, Slack, push subscription), and an organisation's notification settings. */
+import { shownUrl } from '../http/capability-urls.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Queryable } from '../storage/database.js';
 import { checkWebhookUrl, type UrlPolicy } from '../webhooks/endpoints.js';
@@ -30,7 +31,7 @@ interface ContactsRow {
 export function contactsView(row: ContactsRow | undefined) {
   return {
     email: row?.email ?? null,
-    slack_webhook: row?.slack_webhook_url ? `${new URL(row.slack_webhook_url).origin}/…` : null,
+    slack_webhook: row?.slack_webhook_url ? shownUrl(row.slack_webhook_url) : null,
     push: row?.push_endpoint ? { service: new URL(row.push_endpoint).origin } : null,
   };
 }

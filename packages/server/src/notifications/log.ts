@@ -1,4 +1,5 @@
 /** The notification log (the guide's "relay logs"): every notification of a request and every attempt. */
+import { shownUrl } from '../http/capability-urls.js';
 import { notFound } from '../http/errors.js';
 import type { Queryable } from '../storage/database.js';
 
@@ -25,14 +26,7 @@ interface AttemptRow {
 }
 
 /** An email address is shown; a push endpoint or Slack URL is a capability, so only its origin. */
-function shownTarget(channel: Row['channel'], target: string): string {
-  if (channel === 'email') return target;
-  try {
-    return `${new URL(target).origin}/…`;
-  } catch {
-    return '…';
-  }
-}
+const shownTarget = (channel: Row['channel'], target: string): string => (channel === 'email' ? target : shownUrl(target));
 
 export async function listNotifications(db: Queryable, tenantId: string, requestId: string) {
   const [request] = await db.query('SELECT 1 FROM mpa_requests WHERE id = $1 AND tenant_id = $2', [requestId, tenantId]);

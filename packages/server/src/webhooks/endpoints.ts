@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { generateWebhookSecret } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import type { EventType } from '../events/outbox.js';
+import { auditedUrl } from '../http/capability-urls.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { uncountDeliveries } from './deliveries.js';
@@ -166,7 +167,7 @@ export async function createEndpoint(
     );
     await appendAudit(tx, tenantId, 'webhook.created', {
       webhook_id: row!.id,
-      url,
+      ...auditedUrl(url),
       events,
       description: input.description ?? null,
       ...actor,
@@ -219,7 +220,7 @@ export async function updateEndpoint(
   return db.transaction(async (tx) => {
     const row = await lockEndpoint(tx, tenantId, id);
     const changes: Record<string, unknown> = {};
-    if (url !== undefined && url !== row.url) changes.url = { from: row.url, to: url };
+    if (url !== undefined && url !== row.url) changes.url = { from: auditedUrl(row.url), to: auditedUrl(url) };
     if (events !== undefined && JSON.stringify(events) !== JSON.stringify(row.events)) changes.events = { from: row.events, to: events };
     if (patch.description !== undefined && patch.description !== row.description)
       changes.description = { from: row.description, to: patch.description };
@@ -286,7 +287,7 @@ export async function deleteEndpoint(db: Database, tenantId: string, id: string,
     const row = await lockEndpoint(tx, tenantId, id);
     await uncountDeliveries(tx, { endpointId: id });
     await tx.query('DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-    await appendAudit(tx, tenantId, 'webhook.deleted', { webhook_id: id, url: row.url, ...actor });
+    await appendAudit(tx, tenantId, 'webhook.deleted', { webhook_id: id, ...auditedUrl(row.url), ...actor });
   });
 }
 

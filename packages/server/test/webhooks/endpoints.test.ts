@@ -2,6 +2,7 @@
 // guard at registration and at delivery. No test sends traffic anywhere but 127.0.0.1: every
 // other address is refused before a connection is made, and names resolve through a fake lookup.
 import { after, before, test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { generateWebhookSecret } from '@sigilauth/protocol';
 import type { ResolvedAddress } from '../../src/webhooks/ssrf.js';
@@ -210,6 +211,35 @@ describeEachStore('webhook endpoints API', (kind) => {
       const keyEntries = (await otherApi.get('/v1/audit?type=apikey.created')).body.data;
       assert.equal(keyEntries.length, 1);
       assert.equal(keyEntries[0].data.name, 'other');
+    } finally {
+      delete FAKE_DNS['hooks.example.com'];
+    }
+  });
+
+  test('a URL that may carry a token is audited by its origin and digest only', async () => {
+    FAKE_DNS['hooks.example.com'] = [{ address: '93.184.215.14', family: 4 }];
+    try {
+      const first = 'https://hooks.example.com/catch/1234/pathtoken?token=querytoken1';
+      const second = 'https://hooks.example.com/catch/1234/pathtoken?token=querytoken2';
+      const created = await t.api.post('/v1/webhooks', { url: first });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body.url, first, 'the organisation itself still reads it whole');
+      assert.equal((await t.api.request('PATCH', `/v1/webhooks/${created.body.id}`, { url: second })).status, 200);
+      assert.equal((await t.api.delete(`/v1/webhooks/${created.body.id}`)).status, 204);
+
+      const entries = (await t.api.get('/v1/audit?limit=1000')).body.data.filter(
+        (e: { data: { webhook_id?: string } }) => e.data.webhook_id === created.body.id,
+      );
+      assert.equal(entries.length, 3);
+      assert.doesNotMatch(JSON.stringify(entries), /pathtoken|querytoken/);
+      const digest = (url: string) => createHash('sha256').update(url).digest('hex');
+      const [made, changed, deleted] = entries;
+      assert.deepEqual([made.data.url, made.data.url_sha256], ['https://hooks.example.com/…', digest(first)]);
+      assert.deepEqual(changed.data.changes.url, {
+        from: { url: 'https://hooks.example.com/…', url_sha256: digest(first) },
+        to: { url: 'https://hooks.example.com/…', url_sha256: digest(second) },
+      });
+      assert.equal(deleted.data.url_sha256, digest(second));
     } finally {
       delete FAKE_DNS['hooks.example.com'];
     }
