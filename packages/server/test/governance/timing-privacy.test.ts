@@ -212,6 +212,22 @@ describeEachStore('timing privacy', (kind) => {
     assert.deepEqual([end.status, end.completed_at], ['approved', new Date(expiresAt).toISOString()]);
   });
 
+  test('a device revoked while its approval is held: the approval was accepted before, and counts at the release', async () => {
+    assert.equal((await h.settings({ decision_release: { batch_seconds: 30, deny_immediately: false } })).status, 200);
+    const [a, b] = devices(2);
+    await h.pair(a!, b!);
+    clock.now = T0 + 60 * BATCH + 1_000;
+    const created = await h.create([a!, b!], 1);
+    clock.now += 1_000;
+    await h.decide(a!, created);
+    assert.equal((await t.api.delete(`/v1/devices/${a!.fingerprint}`)).status, 200);
+    clock.now = T0 + 61 * BATCH + 300;
+    await h.released(created);
+    const view = await h.view(created);
+    assert.deepEqual([view.status, view.completed_at], ['approved', new Date(T0 + 61 * BATCH).toISOString()]);
+    assert.deepEqual(await h.audited(created), ['mpa.decision:approve', 'mpa.completed']);
+  });
+
   test('cancelling with decisions held: cancelled, the held decisions recorded but not counted', async () => {
     const [a, b] = devices(2);
     await h.pair(a!, b!);
