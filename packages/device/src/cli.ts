@@ -65,7 +65,7 @@ program
     const info = await fetchServerInfo(opts.server);
     out(
       [
-        `Server: ${sanitizeText(info.org_name)} at ${info.url} (Sigil ${sanitizeText(info.version)})`,
+        `Server: ${info.org_name === null ? '' : `${sanitizeText(info.org_name)} at `}${info.url} (Sigil ${sanitizeText(info.version)})`,
         `Server ID: ${info.server_id}`,
         `Server pictogram: ${info.pictogram.text}  (${info.pictogram.names.join(', ')})`,
         'Check that this is the pictogram the server shows. If it is not, someone is impersonating the server: do not use this pairing.',

@@ -20,7 +20,7 @@ export async function fetchServerInfo(serverUrl: string): Promise<VerifiedServer
     body === null ||
     !isFingerprint(body.server_id) ||
     typeof body.server_public_key !== 'string' ||
-    typeof body.org_name !== 'string'
+    (typeof body.org_name !== 'string' && body.org_name !== null)
   ) {
     throw new SigilApiError(200, 'invalid_response', `${url}/v1/info did not describe a Sigil server`);
   }

@@ -3,7 +3,7 @@ import { type ServerInfo, ServerInfoSchema } from '@sigilauth/protocol/wire';
 import type { AppContext } from './app.js';
 import { ApiError, errorBody } from './http/errors.js';
 import { ping } from './storage/database.js';
-import { defaultTenant, getTenant } from './tenants/tenants.js';
+import { getTenant, publicOrganisation } from './tenants/tenants.js';
 import { VERSION } from './version.js';
 
 /** The Sigil mark: a shield with a check, for browser tabs. */
@@ -28,13 +28,15 @@ export function systemRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
   app.get('/v1/info', { schema: { response: { 200: ServerInfoSchema } } }, async (request): Promise<ServerInfo> => {
     if (request.headers.authorization) await ctx.requireApiKey(request);
-    const tenant = request.auth ? await getTenant(ctx.db, request.auth.tenantId) : await defaultTenant(ctx.db);
-    if (!tenant) throw new ApiError('not_initialised', 'the server has no organisation yet');
+    const organisation = request.auth
+      ? { exists: true, name: (await getTenant(ctx.db, request.auth.tenantId))?.name ?? null }
+      : await publicOrganisation(ctx.db);
+    if (!organisation.exists) throw new ApiError('not_initialised', 'the server has no organisation yet');
     return {
       server_id: ctx.identity.serverId,
       server_public_key: ctx.identity.publicKey,
       pictogram: ctx.identity.pictogram,
-      org_name: tenant.name,
+      org_name: organisation.name,
       version: VERSION,
     };
   });

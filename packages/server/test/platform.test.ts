@@ -10,10 +10,24 @@ describeEachStore('API keys, tenants and HTTP hygiene', (kind) => {
   let store: TestStore;
   let t: TestServer;
   let other: Api;
+  /** What a stranger read while the server served one organisation. */
+  let whileAlone: { info: string | null; config: string | null; manifest: string };
+
+  /** The organisation name a stranger reads: /v1/info, the approver's config and its manifest. */
+  const strangerReads = async () => {
+    const anon = t.api.withKey(null);
+    const manifest = (await anon.get('/approve/manifest.webmanifest')).body;
+    return {
+      info: (await anon.get('/v1/info')).body.org_name,
+      config: (await anon.get('/approve/api/config')).body.org_name,
+      manifest: (typeof manifest === 'string' ? JSON.parse(manifest) : manifest).name,
+    };
+  };
 
   before(async () => {
     store = await createStore(kind);
     t = await startTestServer(store);
+    whileAlone = await strangerReads();
     const tenant = await createTenant(t.server.db, 'Other Org');
     other = t.api.withKey((await createApiKey(t.server.db, tenant.id, 'b', 'live')).key);
   });
@@ -77,6 +91,11 @@ describeEachStore('API keys, tenants and HTTP hygiene', (kind) => {
     assert.match(theirs.body.error.message, /not paired with this organisation/);
     assert.equal((await t.api.get('/v1/info')).body.org_name, 'Acme Corp');
     assert.equal((await other.get('/v1/info')).body.org_name, 'Other Org');
+  });
+
+  test('before signing in, the organisation is named only while the server serves one', async () => {
+    assert.deepEqual(whileAlone, { info: 'Acme Corp', config: 'Acme Corp', manifest: 'Acme Corp approvals' });
+    assert.deepEqual(await strangerReads(), { info: null, config: null, manifest: 'Sigil approver' });
   });
 
   test('bad JSON, oversize bodies, unknown fields and wrong types get JSON 4xx errors', async () => {

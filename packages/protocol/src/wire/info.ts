@@ -17,7 +17,9 @@ export const ServerInfoSchema = Type.Object(
     server_id: Sha256HexSchema('SHA-256 fingerprint of server_public_key'),
     server_public_key: Type.String({ description: '33-byte compressed P-256 point, standard base64' }),
     pictogram: PictogramSchema,
-    org_name: Type.String(),
+    org_name: Type.Union([Type.String(), Type.Null()], {
+      description: "the API key's organisation; without a key, the server's when it serves one, null when it serves several",
+    }),
     version: Type.String(),
   },
   { additionalProperties: false },

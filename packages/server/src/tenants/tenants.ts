@@ -30,6 +30,16 @@ export async function defaultTenant(db: Queryable): Promise<Tenant | null> {
   return row ?? null;
 }
 
+/**
+ * What the server says of its organisation to someone not signed in: whether it has one yet, and
+ * its name only when it serves exactly one (naming one of several would tell strangers who else
+ * uses the server, and show another organisation's name to approvers).
+ */
+export async function publicOrganisation(db: Queryable): Promise<{ exists: boolean; name: string | null }> {
+  const rows = await db.query<{ name: string }>('SELECT name FROM tenants WHERE live_tenant_id IS NULL LIMIT 2');
+  return { exists: rows.length > 0, name: rows.length === 1 ? rows[0]!.name : null };
+}
+
 /** Renames an organisation and its test-mode twin. */
 export async function renameTenant(db: Queryable, id: string, name: string): Promise<void> {
   await db.query(`UPDATE tenants SET name = CASE WHEN id = $1 THEN $2 ELSE $3 END WHERE id = $1 OR live_tenant_id = $1`, [

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { notFound } from '../http/errors.js';
-import { defaultTenant } from '../tenants/tenants.js';
+import { publicOrganisation } from '../tenants/tenants.js';
 import { approverManifest, iconPng } from './pwa.js';
 
 /** Manifest, icons and service worker of the installable approver; the worker's scope is /approve and everything under it. */
@@ -9,11 +9,11 @@ export function pwaRoutes(r: FastifyInstance, ctx: AppContext, buildId: string, 
   const hidden = { schema: { hide: true } };
   const icons = new Map<number, Buffer>();
   r.get('/approve/manifest.webmanifest', hidden, async (_request, reply) => {
-    const tenant = await defaultTenant(ctx.db);
+    const organisation = await publicOrganisation(ctx.db);
     return reply
       .header('content-type', 'application/manifest+json')
       .header('cache-control', 'no-cache')
-      .send(JSON.stringify(approverManifest(tenant?.name ?? null)));
+      .send(JSON.stringify(approverManifest(organisation.name)));
   });
   for (const size of [192, 512]) {
     r.get(`/approve/icon-${size}.png`, hidden, async (_request, reply) => {

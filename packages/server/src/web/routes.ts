@@ -20,7 +20,7 @@ import { activeDeviceTenant, deviceProfile } from '../devices/devices.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { IdParams } from '../http/schemas.js';
 import { deviceViews, pendingViewsPage } from '../mpa/request-queries.js';
-import { defaultTenant } from '../tenants/tenants.js';
+import { publicOrganisation } from '../tenants/tenants.js';
 import { claimedChallenge, verifyPasskeyAssertion } from '../webauthn/assertion.js';
 import { advanceSignCount, findCredentialByFingerprint, findCredentialById } from '../webauthn/credentials.js';
 import { issueSessionChallenge, sessionChallengeExpiry, useSessionChallenge } from '../webauthn/session-challenges.js';
@@ -100,12 +100,12 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext): Promise<
     // ---- approver API: everything the page needs before and after pairing ----
 
     r.get('/approve/api/config', { schema: { hide: true, response: { 200: ApproverConfigSchema } } }, async () => {
-      const tenant = await defaultTenant(ctx.db);
+      const organisation = await publicOrganisation(ctx.db);
       const rp = ctx.webAuthn.relyingParty();
       return {
         server_id: ctx.identity.serverId,
         pictogram: ctx.identity.pictogram,
-        org_name: tenant?.name ?? null,
+        org_name: organisation.name,
         rp_id: rp?.rpId ?? null,
         origin: rp?.origin ?? null,
         attestation_required: ctx.webAuthn.attestationRequired,
