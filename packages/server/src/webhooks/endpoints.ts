@@ -102,12 +102,13 @@ export interface UrlPolicy {
   lookup?: WebhookLookup | undefined;
 }
 
-/** Refuses a URL the SSRF guard would refuse to deliver to (resolving its host once). */
-export async function checkWebhookUrl(url: string, policy: UrlPolicy): Promise<string> {
+/** Refuses a URL the SSRF guard would refuse to deliver to (resolving its host once, for the organisation). */
+export async function checkWebhookUrl(url: string, policy: UrlPolicy, tenantId: string): Promise<string> {
   if (url.length > MAX_URL_LENGTH) throw new ApiError('invalid_url', `webhook URL must be at most ${MAX_URL_LENGTH} characters`);
   try {
     const target = await resolveWebhookTarget(url, {
       allowPrivate: policy.allowPrivate,
+      tenantId,
       ...(policy.lookup ? { lookup: policy.lookup } : {}),
     });
     target.url.hash = '';
@@ -150,7 +151,7 @@ export async function createEndpoint(
   actor: Actor,
   now: number,
 ): Promise<{ endpoint: EndpointView; secret: string }> {
-  const url = await checkWebhookUrl(input.url, policy);
+  const url = await checkWebhookUrl(input.url, policy, tenantId);
   const events = normaliseEvents(input.events);
   const secret = generateWebhookSecret();
   return db.transaction(async (tx) => {
@@ -215,7 +216,7 @@ export async function updateEndpoint(
   actor: Actor,
   now: number,
 ): Promise<EndpointView> {
-  const url = patch.url === undefined ? undefined : await checkWebhookUrl(patch.url, policy);
+  const url = patch.url === undefined ? undefined : await checkWebhookUrl(patch.url, policy, tenantId);
   const events = patch.events === undefined ? undefined : normaliseEvents(patch.events);
   return db.transaction(async (tx) => {
     const row = await lockEndpoint(tx, tenantId, id);

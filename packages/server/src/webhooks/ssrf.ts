@@ -5,6 +5,7 @@
  */
 import { promises as dns } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { LookupSlots } from './lookup-slots.js';
 
 export type WebhookTargetErrorCode = 'invalid_url' | 'forbidden_address' | 'unresolvable';
 
@@ -35,7 +36,14 @@ export interface ResolveWebhookTargetOptions {
   lookup?: WebhookLookup;
   /** How long a lookup may take (default LOOKUP_TIMEOUT_MS); a host whose DNS answers slower is unresolvable. */
   lookupTimeoutMs?: number;
+  /** The organisation the name is looked up for: its lookups share its places (LookupSlots). */
+  tenantId?: string;
+  /** The places a lookup waits for; the system resolver's own when `lookup` is not given. */
+  slots?: LookupSlots;
 }
+
+/** The places for lookups on the system resolver, shared by the whole process. */
+const SYSTEM_LOOKUP_SLOTS = new LookupSlots();
 
 /** A name server that answers slowly, or never, must not hold a delivery or a registration. */
 export const LOOKUP_TIMEOUT_MS = 5_000;
@@ -181,13 +189,20 @@ export async function resolveWebhookTarget(url: string, options: ResolveWebhookT
     addresses = [{ address: hostname, family: literalFamily }];
   } else {
     const lookup = options.lookup ?? defaultLookup;
+    const slots = options.slots ?? (options.lookup ? null : SYSTEM_LOOKUP_SLOTS);
     const timeoutMs = options.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS;
+    const gaveUp = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    const looked = () =>
+      slots ? slots.run(normalizedName, options.tenantId ?? '', gaveUp.signal, () => lookup(hostname)) : lookup(hostname);
     try {
       addresses = await Promise.race([
-        lookup(hostname),
+        looked(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+          timer = setTimeout(() => {
+            gaveUp.abort();
+            reject(new Error(`no answer within ${timeoutMs / 1000} s`));
+          }, timeoutMs);
         }),
       ]).finally(() => clearTimeout(timer));
     } catch (error) {

@@ -2,6 +2,7 @@
 // hostname is resolved by an injected lookup (never DNS).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../../../../test/support/wait.js';
 import {
   WebhookTargetError,
   isForbiddenAddress,
@@ -9,6 +10,7 @@ import {
   type ResolvedAddress,
   type WebhookTargetErrorCode,
 } from '../../src/webhooks/ssrf.js';
+import { LookupSlots } from '../../src/webhooks/lookup-slots.js';
 
 function fakeLookup(table: Record<string, ResolvedAddress[]>) {
   const calls: string[] = [];
@@ -269,4 +271,54 @@ test('a name server that never answers makes the host unresolvable, not a wait w
     resolveWebhookTarget('https://slow.example/', { allowPrivate: false, lookup: never, lookupTimeoutMs: 50 }),
     'webhook host slow.example did not resolve: no answer within 0.05 s',
   );
+});
+
+test("a lookup that never ends holds its organisation's place, and no other organisation's", { timeout: 10_000 }, async () => {
+  const slots = new LookupSlots(2, 1);
+  // Lookups that end when the test says so, like a system lookup still running after we gave up on it.
+  const pending = new Map<string, () => void>();
+  const lookup = (hostname: string) =>
+    new Promise<ResolvedAddress[]>((resolve) => pending.set(hostname, () => resolve([{ address: '93.184.215.14', family: 4 }])));
+  const resolve = (host: string, tenantId: string, lookupTimeoutMs = 5_000) =>
+    resolveWebhookTarget(`https://${host}/`, { allowPrivate: false, lookup, slots, tenantId, lookupTimeoutMs });
+
+  await rejectsWith('unresolvable', resolve('tarpit-1.example', 'noisy', 50), 'no answer within 0.05 s');
+  assert.ok(pending.has('tarpit-1.example'), 'the first lookup started, and still runs');
+  // The noisy organisation's next lookup waits for its place, and never starts.
+  await rejectsWith('unresolvable', resolve('tarpit-2.example', 'noisy', 50));
+  assert.equal(pending.has('tarpit-2.example'), false);
+
+  // Another organisation takes the second place; a third waits for one.
+  const other = resolve('other.example', 'other');
+  await waitFor(() => pending.has('other.example'), "the other organisation's lookup to start");
+  const third = resolve('third.example', 'third');
+  assert.equal(pending.has('third.example'), false, 'both places are held');
+  pending.get('tarpit-1.example')!();
+  await waitFor(() => pending.has('third.example'), 'the place the finished lookup gave back');
+  pending.get('other.example')!();
+  pending.get('third.example')!();
+  assert.equal((await other).address, '93.184.215.14');
+  assert.equal((await third).address, '93.184.215.14');
+  // With its lookup ended, the noisy organisation has its place back.
+  const again = resolve('tarpit-2.example', 'noisy');
+  await waitFor(() => pending.has('tarpit-2.example'), 'the noisy organisation to look up again');
+  pending.get('tarpit-2.example')!();
+  assert.equal((await again).address, '93.184.215.14');
+});
+
+test('lookups of one name at once share one lookup, and one place', async () => {
+  const slots = new LookupSlots(2, 1);
+  let started = 0;
+  let answer: () => void = () => {};
+  const lookup = () => {
+    started++;
+    return new Promise<ResolvedAddress[]>((resolve) => (answer = () => resolve([{ address: '93.184.215.14', family: 4 }])));
+  };
+  const burst = Array.from({ length: 16 }, () =>
+    resolveWebhookTarget('https://Hooks.Example.com./x', { allowPrivate: false, lookup, slots, tenantId: 'busy' }),
+  );
+  await waitFor(() => started === 1, 'the lookup to start');
+  answer();
+  for (const target of await Promise.all(burst)) assert.equal(target.address, '93.184.215.14');
+  assert.equal(started, 1);
 });

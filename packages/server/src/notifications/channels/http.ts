@@ -5,6 +5,8 @@ export interface HttpPolicy {
   allowPrivate: boolean;
   lookup?: WebhookLookup | undefined;
   timeoutMs: number;
+  /** The organisation the URL is posted for (its DNS lookups share its places). */
+  tenantId: string;
 }
 
 /**
@@ -15,6 +17,7 @@ export async function guardedPost(url: string, body: string | Buffer, headers: R
   try {
     const target = await resolveWebhookTarget(url, {
       allowPrivate: policy.allowPrivate,
+      tenantId: policy.tenantId,
       ...(policy.lookup ? { lookup: policy.lookup } : {}),
     });
     return await postWebhook(target, body, headers, { timeoutMs: policy.timeoutMs });
