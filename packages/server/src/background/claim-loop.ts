@@ -2,29 +2,30 @@ import type { FastifyBaseLogger } from 'fastify';
 import { RECONNECTED_CHANNEL, type Database } from '../storage/database.js';
 
 /**
- * What one claim may take: up to `want` items, at most `perTenant` in flight per organisation on
- * this instance, counting the ones it already has (`busyTenants[i]` has `busyCounts[i]`).
+ * What one claim may take: up to `want` items, at most `perOrganisation` in flight per
+ * organisation on this instance, counting the ones it already has (`busyOrganisations[i]` has
+ * `busyCounts[i]`).
  */
 export interface ClaimShare {
   want: number;
-  perTenant: number;
-  busyTenants: string[];
+  perOrganisation: number;
+  busyOrganisations: string[];
   busyCounts: number[];
 }
 
 /**
- * One organisation's share of an instance's slots: half of them, so that an organisation whose
- * targets never answer leaves the other half to everyone else.
+ * One organisation's share of an instance's slots (its test mode included): half of them, so that
+ * an organisation whose targets never answer leaves the other half to everyone else.
  */
-export const tenantShare = (concurrency: number): number => Math.max(1, Math.ceil(concurrency / 2));
+export const organisationShare = (concurrency: number): number => Math.max(1, Math.ceil(concurrency / 2));
 
 export interface ClaimLoopOptions<T> {
   /** Items handled at once on this instance. */
   concurrency: number;
   /** Claims due items (under a lease) within the share: see fairlyDueSql. */
   claim: (share: ClaimShare) => Promise<T[]>;
-  /** The organisation an item belongs to. */
-  tenantOf: (item: T) => string;
+  /** The organisation an item belongs to (a test-mode twin's is its live organisation). */
+  organisationOf: (item: T) => string;
   /** Handles one claimed item; a failure is logged and the item's lease is left to run out. */
   handle: (item: T) => Promise<void>;
   /** Runs before each scan (e.g. queueing work that fell due). */
@@ -39,7 +40,7 @@ export interface ClaimLoopOptions<T> {
  * The scan loop of the outbox workers (webhook deliveries, notifications): claims due items up
  * to the concurrency, handles each outside the claim, and scans again whenever woken or an
  * item finishes. Never two scans at once; a wake-up during a scan makes it go round again.
- * No organisation holds more than its share of the slots (tenantShare), whatever is due.
+ * No organisation holds more than its share of the slots (organisationShare), whatever is due.
  */
 export function claimLoop<T>(o: ClaimLoopOptions<T>) {
   let stopped = false;
@@ -47,11 +48,11 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
   let again = false;
   const inflight = new Set<Promise<void>>();
   const busy = new Map<string, number>();
-  const perTenant = tenantShare(o.concurrency);
-  const hold = (tenant: string, delta: number) => {
-    const n = (busy.get(tenant) ?? 0) + delta;
-    if (n > 0) busy.set(tenant, n);
-    else busy.delete(tenant);
+  const perOrganisation = organisationShare(o.concurrency);
+  const hold = (organisation: string, delta: number) => {
+    const n = (busy.get(organisation) ?? 0) + delta;
+    if (n > 0) busy.set(organisation, n);
+    else busy.delete(organisation);
   };
 
   const scan = async () => {
@@ -60,10 +61,10 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
       await o.beforeScan?.();
       while (!stopped && inflight.size < o.concurrency) {
         const want = o.concurrency - inflight.size;
-        const claimed = await o.claim({ want, perTenant, busyTenants: [...busy.keys()], busyCounts: [...busy.values()] });
+        const claimed = await o.claim({ want, perOrganisation, busyOrganisations: [...busy.keys()], busyCounts: [...busy.values()] });
         for (const item of claimed) {
-          const tenant = o.tenantOf(item);
-          hold(tenant, 1);
+          const organisation = o.organisationOf(item);
+          hold(organisation, 1);
           const p: Promise<void> = o
             .handle(item)
             .catch((err: Error) =>
@@ -74,7 +75,7 @@ export function claimLoop<T>(o: ClaimLoopOptions<T>) {
             )
             .finally(() => {
               inflight.delete(p);
-              hold(tenant, -1);
+              hold(organisation, -1);
               wake();
             });
           inflight.add(p);
@@ -142,33 +143,37 @@ export async function startOutboxWorker<T>(o: OutboxWorkerOptions<T>) {
 }
 
 /**
- * SQL for the CTEs `queued` and `due` of a claim from an outbox table (alias `d`; columns
- * tenant_id, status, next_attempt_at, seq, locked_until): `due` holds the ids to claim, locked.
- * Organisations take turns, each its oldest due item first; the organisation with the fewest
- * items in flight goes first, and none goes past its share. Parameters: $1 want, $3 the clock (or
- * null: now()), $4 and $5 the busy organisations and their counts, $6 the share (ClaimShare).
- * `ready` is a further SQL condition on `d`, `join` joins what it needs.
+ * SQL for the CTEs `locked` and `due` of a claim from an outbox table (alias `d`; columns
+ * tenant_id, status, next_attempt_at, seq, locked_until): `due` holds the ids to claim, locked,
+ * with their `organisation_id` (a test-mode twin shares its organisation's share). Organisations
+ * take turns, each its oldest due item first; the one with the fewest items in flight goes first,
+ * and none goes past its share. Rows another claim holds are passed over before any is counted.
+ * Parameters: $1 want, $3 the clock (or null: now()), $4 and $5 the busy organisations and their
+ * counts, $6 the share (ClaimShare). `ready` is a further SQL condition on `d`, `join` joins what
+ * it needs.
  */
 export function fairlyDueSql(o: { table: string; waiting: string; join?: string; ready?: string }): string {
   const now = 'coalesce($3::timestamptz, now())';
-  const claimable = `d.status = '${o.waiting}' AND (d.locked_until IS NULL OR d.locked_until <= ${now})`;
   return `
-queued AS (
-  SELECT q.id, q.next_attempt_at, q.seq, coalesce(b.n, 0) + row_number() OVER (PARTITION BY t.id ORDER BY q.next_attempt_at, q.seq) AS turn
+locked AS (
+  SELECT q.id, q.next_attempt_at, q.seq, coalesce(t.live_tenant_id, t.id) AS organisation_id, coalesce(b.n, 0) AS busy
     FROM tenants t
-    LEFT JOIN unnest($4::uuid[], $5::int[]) AS b (tenant_id, n) ON b.tenant_id = t.id
+    LEFT JOIN unnest($4::uuid[], $5::int[]) AS b (organisation_id, n) ON b.organisation_id = coalesce(t.live_tenant_id, t.id)
    CROSS JOIN LATERAL (
      SELECT d.id, d.next_attempt_at, d.seq FROM ${o.table} d ${o.join ?? ''}
-      WHERE d.tenant_id = t.id AND ${claimable} AND d.next_attempt_at <= ${now}${o.ready ? ` AND ${o.ready}` : ''}
+      WHERE d.tenant_id = t.id AND d.status = '${o.waiting}' AND d.next_attempt_at <= ${now}
+        AND (d.locked_until IS NULL OR d.locked_until <= ${now})${o.ready ? ` AND ${o.ready}` : ''}
       ORDER BY d.next_attempt_at, d.seq
-      LIMIT greatest($6::int - coalesce(b.n, 0), 0)
+      LIMIT least(greatest($6::int - coalesce(b.n, 0), 0), $1::int)
+      FOR UPDATE OF d SKIP LOCKED
    ) q
 ),
 due AS (
-  SELECT d.id FROM ${o.table} d JOIN queued q ON q.id = d.id
-   WHERE ${claimable}
-   ORDER BY q.turn, q.next_attempt_at, q.seq
+  SELECT id, organisation_id FROM (
+    SELECT l.*, l.busy + row_number() OVER (PARTITION BY l.organisation_id ORDER BY l.next_attempt_at, l.seq) AS turn FROM locked l
+  ) ranked
+   WHERE turn <= $6
+   ORDER BY turn, next_attempt_at, seq
    LIMIT $1
-   FOR UPDATE OF d SKIP LOCKED
 )`;
 }

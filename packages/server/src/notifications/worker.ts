@@ -31,6 +31,8 @@ export interface NotificationWorkerOptions {
 interface Claimed {
   id: string;
   tenant_id: string;
+  /** The tenant's organisation: itself, or the live one of a test-mode twin (its share of the slots). */
+  organisation_id: string;
   request_id: string;
   kind: NotificationKind;
   fingerprint: string;
@@ -51,7 +53,7 @@ UPDATE notifications w
    SET attempts = w.attempts + 1, locked_until = coalesce($3::timestamptz, now()) + make_interval(secs => $2::float8 / 1000)
   FROM due, mpa_requests r, tenants t
  WHERE w.id = due.id AND r.id = w.request_id AND t.id = w.tenant_id
-RETURNING w.id, w.tenant_id, w.request_id, w.kind, w.fingerprint, w.channel, w.target, w.attempts,
+RETURNING w.id, w.tenant_id, due.organisation_id, w.request_id, w.kind, w.fingerprint, w.channel, w.target, w.attempts,
           t.name AS org_name, r.action->>'description' AS description, r.expires_at,
           (SELECT s.content FROM notification_settings s WHERE s.tenant_id = w.tenant_id) AS content,
           (SELECT c.push_p256dh FROM device_contacts c WHERE c.tenant_id = w.tenant_id AND c.fingerprint = w.fingerprint AND c.push_endpoint = w.target) AS push_p256dh,
@@ -154,8 +156,9 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
     beforeScan: async () => {
       if (config.reminderAt > 0) await db.transaction((tx) => enqueueDueReminders(tx, config.reminderAt, clockTime() ?? new Date()));
     },
-    claim: (share) => db.query<Claimed>(CLAIM_SQL, [share.want, lease, clockTime(), share.busyTenants, share.busyCounts, share.perTenant]),
-    tenantOf: (n) => n.tenant_id,
+    claim: (share) =>
+      db.query<Claimed>(CLAIM_SQL, [share.want, lease, clockTime(), share.busyOrganisations, share.busyCounts, share.perOrganisation]),
+    organisationOf: (n) => n.organisation_id,
     handle: (n) => deliver(n),
     log,
     describe: (n) => ({ notification: n.id }),

@@ -41,6 +41,8 @@ interface Claimed {
   id: string;
   endpoint_id: string;
   tenant_id: string;
+  /** The tenant's organisation: itself, or the live one of a test-mode twin (its share of the slots). */
+  organisation_id: string;
   event_id: string;
   event_type: string;
   request_id: string | null;
@@ -87,7 +89,7 @@ UPDATE webhook_deliveries w
        last_attempt_at = coalesce($3::timestamptz, now())
   FROM due, events ev, webhook_endpoints e
  WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id
-RETURNING w.id, w.endpoint_id, w.tenant_id, w.event_id, w.event_type, w.request_id, w.attempts, w.manual, ev.payload,
+RETURNING w.id, w.endpoint_id, w.tenant_id, due.organisation_id, w.event_id, w.event_type, w.request_id, w.attempts, w.manual, ev.payload,
           e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`;
 
 export interface WebhookWorker {
@@ -207,8 +209,9 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     channel: DELIVERY_CHANNEL,
     pollIntervalMs: config.pollIntervalMs,
     concurrency: config.concurrency,
-    claim: (share) => db.query<Claimed>(CLAIM_SQL, [share.want, lease, clockTime(), share.busyTenants, share.busyCounts, share.perTenant]),
-    tenantOf: (delivery) => delivery.tenant_id,
+    claim: (share) =>
+      db.query<Claimed>(CLAIM_SQL, [share.want, lease, clockTime(), share.busyOrganisations, share.busyCounts, share.perOrganisation]),
+    organisationOf: (delivery) => delivery.organisation_id,
     handle: (delivery) => deliver(delivery),
     log,
     describe: (delivery) => ({ delivery: delivery.id }),
