@@ -276,7 +276,16 @@ program
       throw e;
     }
     // The decision's HTTP answer is not signed: what is printed comes from the signed view.
-    const result = await fetchRequestView(server, key, id);
+    let result: DeviceRequestView;
+    try {
+      result = await fetchRequestView(server, key, id);
+    } catch (e) {
+      const why = e instanceof SessionRejectedError ? `${e.message} (${e.code})` : (e as Error).message;
+      process.stderr.write(
+        `sigil-device: the server accepted the decision, but its signed view of the request could not be read (${sanitizeText(why)}): the outcome is unknown; check with sigil-device inbox\n`,
+      );
+      return;
+    }
     if (result.my_decision !== decision) {
       throw new CliError(
         `the server accepted the decision, but its signed view of request ${id} does not show it; check with sigil-device inbox`,

@@ -25,6 +25,8 @@ export interface VerifyOptions {
    * so that a signed message recorded on another connection (a revocation, an old view) is refused.
    */
   nonce?: string;
+  /** The nonce this device put in the socket's URL: a challenge must repeat it (one recorded earlier cannot). */
+  deviceNonce?: string;
 }
 
 /**
@@ -64,6 +66,9 @@ export function verifyServerMessage(
   switch (payload.type) {
     case 'challenge':
       if (typeof payload.nonce !== 'string' || payload.nonce === '') throw new ServerMessageError('a challenge has no nonce');
+      if (options.deviceNonce !== undefined && payload.device_nonce !== options.deviceNonce) {
+        throw new ServerMessageError('a challenge answers another connection');
+      }
       break;
     case 'ready':
       if (!fingerprintOk) throw new ServerMessageError('a server message is addressed to another device');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { backoffDelay as sharedBackoff, DomainTag, signPayload, STATUS_REQUEST_MAX_IDS } from '@sigilauth/protocol';
 import type {
@@ -35,9 +36,11 @@ export function authMessage(
   };
 }
 
-export function webSocketUrl(serverUrl: string): string {
+/** The socket's URL; `deviceNonce`, when given, is the nonce the server's challenge must repeat. */
+export function webSocketUrl(serverUrl: string, deviceNonce?: string): string {
   const url = new URL(`${normalizeServerUrl(serverUrl)}/v1/device/ws`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (deviceNonce !== undefined) url.searchParams.set('nonce', deviceNonce);
   return url.toString();
 }
 
@@ -184,11 +187,14 @@ export class DeviceSession {
     if (this.closed) return;
     const { server, key } = this.options;
     let phase: Phase = 'challenge';
-    /** The challenge's nonce: until it comes, only a challenge is accepted. */
+    /** Ours, which the challenge must repeat; then the challenge's, which every later message must. */
+    const deviceNonce = randomBytes(32).toString('base64url');
     let nonce: string | null = null;
+    /** The signature of our proof: a refusal names it when it refuses this device's own proof. */
+    let proofSignature: string | null = null;
     let failure: string | null = null;
     let sync: SyncInProgress | null = null;
-    const ws = new WebSocket(webSocketUrl(server.url), {
+    const ws = new WebSocket(webSocketUrl(server.url, deviceNonce), {
       handshakeTimeout: this.options.handshakeTimeoutMs ?? 10_000,
       maxPayload: MAX_SERVER_MESSAGE_BYTES,
       followRedirects: false,
@@ -216,7 +222,7 @@ export class DeviceSession {
         message = verifyServerMessage(
           Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]),
           server,
-          { fingerprint: key.fingerprint, now: this.now(), nonce: nonce ?? '' },
+          { fingerprint: key.fingerprint, now: this.now(), nonce: nonce ?? '', deviceNonce },
         );
       } catch (err) {
         const error = err instanceof ServerMessageError ? err : new ServerMessageError((err as Error).message);
@@ -225,6 +231,14 @@ export class DeviceSession {
         return;
       }
       if (message.type === 'error') {
+        // An error ends the session only when it names this device's own proof, or this device:
+        // an attacker in the path can have any other proof or device refused on this connection.
+        const mine = (proofSignature !== null && message.proof_signature === proofSignature) || message.fingerprint === key.fingerprint;
+        if (!mine) {
+          const error = new ServerMessageError('a server error names neither this device nor its proof');
+          this.options.onInvalidMessage?.(error);
+          return abort(error.message);
+        }
         const rejected = new SessionRejectedError(sanitizeText(message.code), sanitizeText(message.message));
         failure = `the server refused this device: ${rejected.message}`;
         this.closed = true;
@@ -235,7 +249,9 @@ export class DeviceSession {
       if (phase === 'challenge') {
         if (message.type !== 'challenge') return abort(`expected a challenge, got ${message.type}`);
         nonce = message.nonce;
-        ws.send(JSON.stringify(authMessage(server, key, message.nonce, this.now())));
+        const auth = authMessage(server, key, message.nonce, this.now());
+        proofSignature = auth.signature;
+        ws.send(JSON.stringify(auth));
         phase = 'ready';
       } else if (phase === 'ready') {
         if (message.type !== 'ready') return abort(`expected ready, got ${message.type}`);

@@ -480,6 +480,67 @@ describe('device session against a fake server', () => {
     }
   });
 
+  test('a challenge recorded on another connection is refused, so no refusal recorded with it can follow', async () => {
+    // An attacker takes a challenge on its own connection (then sends a bad proof there, to have
+    // a signed refusal with the same nonce) and plays the challenge to the device.
+    const recordedChallenge = fake.sign({
+      purpose: 'server-message',
+      type: 'challenge',
+      server_id: fake.serverId,
+      nonce: randomBytes(32).toString('base64'),
+      issued_at: Date.now(),
+    });
+    let replays = 0;
+    fake.transform = (m) => (m.payload.type === 'challenge' && replays++ === 0 ? recordedChallenge : m);
+    const fatal: Error[] = [];
+    const invalid: string[] = [];
+    let syncs = 0;
+    const session = open({ onFatal: (e) => fatal.push(e), onInvalidMessage: (e) => invalid.push(e.message), onSync: () => syncs++ });
+    try {
+      await waitFor(() => syncs === 1, 'a sync on the next connection');
+      assert.deepEqual(invalid, ['a challenge answers another connection']);
+      assert.deepEqual(fatal, [], 'the session did not stop');
+    } finally {
+      fake.transform = null;
+      await session.close();
+    }
+  });
+
+  test("a refusal of another proof or another device on this connection is not this device's", async () => {
+    // On-path: the challenge is relayed, but the server is sent another proof (and refuses it), or
+    // another device's proof (and that device is then revoked).
+    const refusals = [
+      { code: 'unauthorized', message: 'the proof signature does not verify', proof_signature: 'A'.repeat(86) + '==' },
+      { code: 'device_revoked', message: 'this device has been revoked', fingerprint: 'e'.repeat(64) },
+    ];
+    for (const refusal of refusals) {
+      let replaced = 0;
+      fake.transform = (m) =>
+        m.payload.type !== 'ready' || replaced++ > 0
+          ? m
+          : fake.sign({
+              purpose: 'server-message',
+              type: 'error',
+              server_id: fake.serverId,
+              nonce: m.payload.nonce,
+              ...refusal,
+              issued_at: Date.now(),
+            });
+      const fatal: Error[] = [];
+      const invalid: string[] = [];
+      let syncs = 0;
+      const session = open({ onFatal: (e) => fatal.push(e), onInvalidMessage: (e) => invalid.push(e.message), onSync: () => syncs++ });
+      try {
+        await waitFor(() => syncs === 1, `a sync on the next connection (${refusal.code})`);
+        assert.deepEqual(invalid, ['a server error names neither this device nor its proof']);
+        assert.deepEqual(fatal, []);
+      } finally {
+        fake.transform = null;
+        await session.close();
+      }
+    }
+  });
+
   test('reads a sync page by page, and counts a request pushed meanwhile as pending', async () => {
     const id = (i: number) => `${String(i).padStart(8, '0')}-3d0e-4a55-8f0a-6b1f6e2c9d01`;
     fake.views = Array.from({ length: 45 }, (_, i) => makeView({ request_id: id(i) }));

@@ -60,7 +60,7 @@ export class FakeSigil {
     this.serverId = fingerprintOf(this.publicKey);
     this.http = createServer((req, res) => void this.onHttp(req, res));
     this.wss = new WebSocketServer({ server: this.http, path: '/v1/device/ws' });
-    this.wss.on('connection', (ws) => this.onConnection(ws));
+    this.wss.on('connection', (ws, req) => this.onConnection(ws, new URL(req.url ?? '/', 'http://fake').searchParams.get('nonce')));
   }
 
   async start(): Promise<this> {
@@ -119,7 +119,7 @@ export class FakeSigil {
     return this.sockets.size;
   }
 
-  private onConnection(ws: WebSocket): void {
+  private onConnection(ws: WebSocket, deviceNonce: string | null): void {
     if (this.offline) {
       ws.terminate();
       return;
@@ -129,7 +129,7 @@ export class FakeSigil {
     const nonce = randomBytes(32).toString('base64');
     this.nonces.set(ws, nonce);
     this.challengesSent++;
-    this.send(ws, { type: 'challenge', nonce });
+    this.send(ws, { type: 'challenge', nonce, ...(deviceNonce === null ? {} : { device_nonce: deviceNonce }) });
     ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as {
         type: string;
@@ -161,7 +161,12 @@ export class FakeSigil {
         p.fingerprint === fingerprintOf(msg.device_public_key) &&
         verifyPayload(DomainTag.deviceSession, p, msg.signature, msg.device_public_key);
       if (!ok || this.refuseDevices) {
-        this.send(ws, { type: 'error', code: 'unauthorized', message: 'this device is not paired, or has been revoked' });
+        this.send(ws, {
+          type: 'error',
+          code: 'unauthorized',
+          message: 'this device is not paired, or has been revoked',
+          ...(typeof msg.signature === 'string' ? { proof_signature: msg.signature } : {}),
+        });
         ws.close(4003, 'unauthorized');
         return;
       }

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { FingerprintSchema, PublicKeySchema, SignatureSchema, UuidSchema } from './common.js';
+import { Base64UrlSchema, FingerprintSchema, PublicKeySchema, SignatureSchema, UuidSchema } from './common.js';
 import { DeviceRequestViewSchema } from './device-view.js';
 import { ErrorCodeSchema } from './error.js';
 import { STATUS_REQUEST_MAX_IDS } from '../messages.js';
@@ -14,8 +14,18 @@ const server = { purpose: Type.Literal('server-message'), server_id: Fingerprint
 /** Every message after the challenge repeats its nonce: a message recorded on one connection is refused on any other. */
 const session = { ...server, nonce: Type.String({ description: "the nonce of this connection's challenge" }) };
 
+/** The device's own nonce, in the socket's URL (`?nonce=`): a challenge recorded earlier cannot answer it. */
+export const DeviceNonceSchema = Base64UrlSchema(86, 'at least 16 random bytes, base64url');
+export const DeviceSocketQuerySchema = Type.Object({ nonce: Type.Optional(DeviceNonceSchema) }, { additionalProperties: false });
+export type DeviceSocketQuery = Static<typeof DeviceSocketQuerySchema>;
+
 export const ChallengeMessageSchema = Type.Object(
-  { ...server, type: Type.Literal('challenge'), nonce: Type.String({ description: 'base64 of 32 random bytes' }) },
+  {
+    ...server,
+    type: Type.Literal('challenge'),
+    nonce: Type.String({ description: 'base64 of 32 random bytes' }),
+    device_nonce: Type.Optional(Type.String({ description: "the nonce in the socket's URL, when it had one" })),
+  },
   { additionalProperties: false },
 );
 export const ReadyMessageSchema = Type.Object(
@@ -38,7 +48,16 @@ export const RequestMessageSchema = Type.Object(
   { additionalProperties: false },
 );
 export const ErrorMessageSchema = Type.Object(
-  { ...session, type: Type.Literal('error'), code: ErrorCodeSchema, message: Type.String() },
+  {
+    ...session,
+    type: Type.Literal('error'),
+    code: ErrorCodeSchema,
+    message: Type.String(),
+    fingerprint: Type.Optional(FingerprintSchema),
+    proof_signature: Type.Optional(
+      Type.String({ description: 'unauthorized: the signature of the auth message refused, so a device knows it was its own' }),
+    ),
+  },
   { additionalProperties: false },
 );
 

@@ -45,7 +45,9 @@ export {
 export {
   ChallengeMessageSchema,
   DeviceAuthMessageSchema,
+  DeviceNonceSchema,
   DeviceSessionProofSchema,
+  DeviceSocketQuerySchema,
   DeviceStatusRequestSchema,
   DeviceSyncRequestSchema,
   ErrorMessageSchema,
@@ -56,6 +58,7 @@ export {
   SyncMessageSchema,
   type DeviceAuthMessage,
   type DeviceSessionProof,
+  type DeviceSocketQuery,
   type DeviceStatusRequest,
   type DeviceSyncRequest,
   type ServerMessage,

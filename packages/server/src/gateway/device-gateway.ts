@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { DomainTag, fingerprintOf, isFresh, STATUS_REQUEST_MAX_IDS, verifyPayload } from '@sigilauth/protocol';
-import type { DeviceRequestView, DeviceAuthMessage, ServerMessage } from '@sigilauth/protocol/wire';
+import {
+  DeviceSocketQuerySchema,
+  type DeviceRequestView,
+  type DeviceAuthMessage,
+  type DeviceSocketQuery,
+  type ServerMessage,
+} from '@sigilauth/protocol/wire';
 import { pairedDeviceTenant } from '../devices/devices.js';
 import { channelKey, RequestFanout, type Channel } from '../fanout/request-fanout.js';
 import type { ServerIdentity } from '../identity/server-identity.js';
@@ -52,7 +58,11 @@ export class DeviceGateway {
     app.addHook('onReady', () => this.fanout.start());
     this.heartbeat = setInterval(() => this.checkAlive(app), HEARTBEAT_MS);
     this.heartbeat.unref();
-    app.get('/v1/device/ws', { websocket: true, schema: { hide: true } }, (socket) => this.accept(socket));
+    app.get<{ Querystring: DeviceSocketQuery }>(
+      '/v1/device/ws',
+      { websocket: true, schema: { hide: true, querystring: DeviceSocketQuerySchema } },
+      (socket, request) => this.accept(socket, request.query.nonce),
+    );
   }
 
   async stop(): Promise<void> {
@@ -70,7 +80,8 @@ export class DeviceGateway {
     socket.send(JSON.stringify(this.deps.identity.signMessage(message)));
   }
 
-  private accept(socket: WebSocket): void {
+  /** `deviceNonce`: the device's own, from the socket's URL, which the challenge repeats. */
+  private accept(socket: WebSocket, deviceNonce: string | undefined): void {
     const { identity, clock } = this.deps;
     const nonce = randomBytes(32).toString('base64');
     let channel: Channel | null = null;
@@ -78,7 +89,14 @@ export class DeviceGateway {
     alive.sigilAlive = true;
     socket.on('pong', () => (alive.sigilAlive = true));
     const authTimer = setTimeout(() => socket.close(4001, 'authentication timed out'), AUTH_TIMEOUT_MS);
-    this.send(socket, { purpose: 'server-message', type: 'challenge', server_id: identity.serverId, nonce, issued_at: clock() });
+    this.send(socket, {
+      purpose: 'server-message',
+      type: 'challenge',
+      server_id: identity.serverId,
+      nonce,
+      ...(deviceNonce === undefined ? {} : { device_nonce: deviceNonce }),
+      issued_at: clock(),
+    });
 
     let authenticating = false;
     socket.on('message', (data, isBinary) => {
@@ -115,6 +133,7 @@ export class DeviceGateway {
             nonce,
             code: 'unauthorized',
             message: err.message,
+            ...refusedProof(data),
             issued_at: clock(),
           });
           socket.close(4003, 'unauthorized');
@@ -173,6 +192,7 @@ export class DeviceGateway {
           type: 'error',
           server_id: identity.serverId,
           nonce,
+          fingerprint: device.fingerprint,
           code: 'device_revoked',
           message: 'this device has been revoked',
           issued_at: clock(),
@@ -253,5 +273,18 @@ export class DeviceGateway {
       s.sigilAlive = false;
       socket.ping();
     }
+  }
+}
+
+/**
+ * What a refusal of an auth message names of it: its signature, so that a device can tell its own
+ * proof was refused from a refusal of one an attacker sent in its place.
+ */
+function refusedProof(data: unknown): { proof_signature?: string } {
+  try {
+    const signature: unknown = JSON.parse(String(data))?.signature;
+    return typeof signature === 'string' && signature.length <= 200 ? { proof_signature: signature } : {};
+  } catch {
+    return {};
   }
 }
