@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-
 /**
  * A URL that may be a capability (a token in its path or query: Slack and push endpoints, many
- * webhook receivers), as it is shown back or recorded: its origin only.
+ * webhook receivers), as it is shown back or recorded in the audit log: its origin only. (No
+ * digest of the rest either: a short token could be found from it by trying them all.)
  */
 export function shownUrl(url: string): string {
   try {
@@ -10,9 +9,4 @@ export function shownUrl(url: string): string {
   } catch {
     return '…';
   }
-}
-
-/** Such a URL as the audit log records it: its origin, and a digest that whoever holds the URL can match. */
-export function auditedUrl(url: string): { url: string; url_sha256: string } {
-  return { url: shownUrl(url), url_sha256: createHash('sha256').update(url).digest('hex') };
 }

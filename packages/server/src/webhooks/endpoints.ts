@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { generateWebhookSecret } from '@sigilauth/protocol';
 import { appendAudit } from '../audit/log.js';
 import type { EventType } from '../events/outbox.js';
-import { auditedUrl } from '../http/capability-urls.js';
+import { shownUrl } from '../http/capability-urls.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { uncountDeliveries } from './deliveries.js';
@@ -168,7 +168,7 @@ export async function createEndpoint(
     );
     await appendAudit(tx, tenantId, 'webhook.created', {
       webhook_id: row!.id,
-      ...auditedUrl(url),
+      url: shownUrl(url),
       events,
       description: input.description ?? null,
       ...actor,
@@ -221,7 +221,7 @@ export async function updateEndpoint(
   return db.transaction(async (tx) => {
     const row = await lockEndpoint(tx, tenantId, id);
     const changes: Record<string, unknown> = {};
-    if (url !== undefined && url !== row.url) changes.url = { from: auditedUrl(row.url), to: auditedUrl(url) };
+    if (url !== undefined && url !== row.url) changes.url = { from: shownUrl(row.url), to: shownUrl(url) };
     if (events !== undefined && JSON.stringify(events) !== JSON.stringify(row.events)) changes.events = { from: row.events, to: events };
     if (patch.description !== undefined && patch.description !== row.description)
       changes.description = { from: row.description, to: patch.description };
@@ -288,7 +288,7 @@ export async function deleteEndpoint(db: Database, tenantId: string, id: string,
     const row = await lockEndpoint(tx, tenantId, id);
     await uncountDeliveries(tx, { endpointId: id });
     await tx.query('DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-    await appendAudit(tx, tenantId, 'webhook.deleted', { webhook_id: id, ...auditedUrl(row.url), ...actor });
+    await appendAudit(tx, tenantId, 'webhook.deleted', { webhook_id: id, url: shownUrl(row.url), ...actor });
   });
 }
 

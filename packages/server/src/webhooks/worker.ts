@@ -8,7 +8,7 @@
 import { canonicalize, webhookHeaders } from '@sigilauth/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { appendAudit } from '../audit/log.js';
-import { auditedUrl } from '../http/capability-urls.js';
+import { shownUrl } from '../http/capability-urls.js';
 import { fairlyDueSql, startOutboxWorker } from '../background/claim-loop.js';
 import type { Database } from '../storage/database.js';
 import type { WebhookConfig } from './config.js';
@@ -185,7 +185,7 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
           WHERE id = $1`,
         [d.endpoint_id, reason, recordedAt],
       );
-      await appendAudit(tx, d.tenant_id, 'webhook.disabled', { webhook_id: d.endpoint_id, reason, ...auditedUrl(d.url) });
+      await appendAudit(tx, d.tenant_id, 'webhook.disabled', { webhook_id: d.endpoint_id, reason, url: shownUrl(d.url) });
       log.warn({ webhook: d.endpoint_id, reason }, 'webhook endpoint disabled');
     });
     o.onAttempt?.({
