@@ -6,8 +6,10 @@
  * of them: a name server that never answers delays its own organisation's lookups, not others'.
  */
 export class LookupSlots {
-  /** Lookups waiting for a place or running in one, by name: a burst of deliveries to one host makes one lookup. */
+  /** Lookups running in a place, by name: a burst of deliveries to one host makes one lookup. */
   readonly #running = new Map<string, Promise<unknown>>();
+  /** Lookups waiting for a place, by organisation and name: joined by that organisation only. */
+  readonly #queued = new Map<string, Promise<unknown>>();
   #inUse = 0;
   readonly #byTenant = new Map<string, number>();
   readonly #waiting: Array<{ tenant: string; grant: () => void }> = [];
@@ -19,22 +21,33 @@ export class LookupSlots {
 
   /**
    * Runs `lookup` of `name` in one of the organisation's places once one is free (failing when
-   * `signal` aborts first), or joins the lookup of the same name already waiting or running. The
-   * place is held until the lookup ends, not until its caller stops waiting.
+   * `signal` aborts first), or joins the lookup of the same name already running, or already
+   * waiting for this organisation (never another's wait: that would put one organisation's lookup
+   * behind another's share). The place is held until the lookup ends, not until its caller stops
+   * waiting.
    */
   run<T>(name: string, tenant: string, signal: AbortSignal, lookup: () => Promise<T>): Promise<T> {
-    const joined = this.#running.get(name);
+    const key = `${tenant}\u0000${name}`;
+    const joined = this.#running.get(name) ?? this.#queued.get(key);
     if (joined) return joined as Promise<T>;
-    const pending = this.acquire(tenant, signal).then(async (release) => {
-      try {
-        return await lookup();
-      } finally {
+    const pending = this.acquire(tenant, signal).then((release) => {
+      const started = this.#running.get(name);
+      if (started) {
         release();
+        return started as Promise<T>;
       }
+      const running = (async () => lookup())();
+      this.#running.set(name, running);
+      const done = () => {
+        this.#running.delete(name);
+        release();
+      };
+      running.then(done, done);
+      return running;
     });
-    this.#running.set(name, pending);
-    const done = () => this.#running.delete(name);
-    pending.then(done, done);
+    this.#queued.set(key, pending);
+    const dequeue = () => this.#queued.delete(key);
+    pending.then(dequeue, dequeue);
     return pending;
   }
 

@@ -322,3 +322,26 @@ test('lookups of one name at once share one lookup, and one place', async () => 
   for (const target of await Promise.all(burst)) assert.equal(target.address, '93.184.215.14');
   assert.equal(started, 1);
 });
+
+test("a lookup waiting behind one organisation's share is not joined by another organisation", { timeout: 10_000 }, async () => {
+  const slots = new LookupSlots(2, 1);
+  const pending = new Map<string, Array<() => void>>();
+  const lookup = (hostname: string) =>
+    new Promise<ResolvedAddress[]>((resolve) =>
+      pending.set(hostname, [...(pending.get(hostname) ?? []), () => resolve([{ address: '93.184.215.14', family: 4 }])]),
+    );
+  const resolve = (host: string, tenantId: string) =>
+    resolveWebhookTarget(`https://${host}/`, { allowPrivate: false, lookup, slots, tenantId });
+  void resolve('tarpit.example', 'noisy').catch(() => {});
+  await waitFor(() => pending.has('tarpit.example'), 'the noisy lookup to hold its place');
+  // The noisy organisation asks for a name another organisation uses: it waits for its place.
+  const noisy = resolve('shared.example', 'noisy');
+  const other = resolve('shared.example', 'other');
+  await waitFor(() => pending.get('shared.example')?.length === 1, "the other organisation's own lookup");
+  pending.get('shared.example')![0]!();
+  assert.equal((await other).address, '93.184.215.14');
+  pending.get('tarpit.example')![0]!();
+  await waitFor(() => pending.get('shared.example')?.length === 2, 'the noisy lookup to run, in its own place');
+  pending.get('shared.example')![1]!();
+  assert.equal((await noisy).address, '93.184.215.14');
+});
