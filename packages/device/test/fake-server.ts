@@ -165,7 +165,8 @@ export class FakeSigil {
           type: 'error',
           code: 'unauthorized',
           message: 'this device is not paired, or has been revoked',
-          ...(typeof msg.signature === 'string' ? { proof_signature: msg.signature } : {}),
+          // Only a proof that verified is named, as the server does.
+          ...(ok ? { proof_signature: msg.signature } : {}),
         });
         ws.close(4003, 'unauthorized');
         return;

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Base64UrlSchema, FingerprintSchema, PublicKeySchema, SignatureSchema, UuidSchema } from './common.js';
+import { FingerprintSchema, PatternString, PublicKeySchema, SignatureSchema, UuidSchema } from './common.js';
 import { DeviceRequestViewSchema } from './device-view.js';
 import { ErrorCodeSchema } from './error.js';
 import { STATUS_REQUEST_MAX_IDS } from '../messages.js';
@@ -15,7 +15,9 @@ const server = { purpose: Type.Literal('server-message'), server_id: Fingerprint
 const session = { ...server, nonce: Type.String({ description: "the nonce of this connection's challenge" }) };
 
 /** The device's own nonce, in the socket's URL (`?nonce=`): a challenge recorded earlier cannot answer it. */
-export const DeviceNonceSchema = Base64UrlSchema(86, 'at least 16 random bytes, base64url');
+export const DeviceNonceSchema = PatternString('^[A-Za-z0-9_-]{22,86}$', 'must be 22 to 86 base64url characters (16 to 64 random bytes)', {
+  description: 'at least 16 random bytes, base64url',
+});
 export const DeviceSocketQuerySchema = Type.Object({ nonce: Type.Optional(DeviceNonceSchema) }, { additionalProperties: false });
 export type DeviceSocketQuery = Static<typeof DeviceSocketQuerySchema>;
 

@@ -133,7 +133,7 @@ export class DeviceGateway {
             nonce,
             code: 'unauthorized',
             message: err.message,
-            ...refusedProof(data),
+            ...(err instanceof RefusedProof ? { proof_signature: err.signature } : {}),
             issued_at: clock(),
           });
           socket.close(4003, 'unauthorized');
@@ -160,7 +160,6 @@ export class DeviceGateway {
     if (p.purpose !== 'device-session' || p.server_id !== this.deps.identity.serverId || p.nonce !== nonce) {
       throw new Error('the proof is not for this session');
     }
-    if (!isFresh(p.issued_at, this.deps.clock())) throw new Error('the proof is not fresh');
     let fingerprint: string;
     try {
       fingerprint = fingerprintOf(message.device_public_key);
@@ -171,9 +170,11 @@ export class DeviceGateway {
     if (typeof message.signature !== 'string' || !verifyPayload(DomainTag.deviceSession, p, message.signature, message.device_public_key)) {
       throw new Error('the proof signature does not verify');
     }
+    // From here the proof is the device's own, as it signed it: a refusal names it.
+    if (!isFresh(p.issued_at, this.deps.clock())) throw new RefusedProof('the proof is not fresh', message.signature);
     // A key belongs to one organisation (devices_one_organisation): that is the socket's.
     const tenantId = await pairedDeviceTenant(this.deps.db, fingerprint, message.device_public_key);
-    if (tenantId === null) throw new Error('this device is not paired, or has been revoked');
+    if (tenantId === null) throw new RefusedProof('this device is not paired, or has been revoked', message.signature);
     return { tenantId, fingerprint };
   }
 
@@ -277,14 +278,14 @@ export class DeviceGateway {
 }
 
 /**
- * What a refusal of an auth message names of it: its signature, so that a device can tell its own
- * proof was refused from a refusal of one an attacker sent in its place.
+ * A refusal of a proof whose signature verified: the device's own, so the refusal names it (its
+ * signature), and the device can tell it from a refusal of a proof someone else sent in its place.
  */
-function refusedProof(data: unknown): { proof_signature?: string } {
-  try {
-    const signature: unknown = JSON.parse(String(data))?.signature;
-    return typeof signature === 'string' && signature.length <= 200 ? { proof_signature: signature } : {};
-  } catch {
-    return {};
+class RefusedProof extends Error {
+  constructor(
+    message: string,
+    readonly signature: string,
+  ) {
+    super(message);
   }
 }

@@ -50,11 +50,12 @@ const b64urlBytes = (value: string) => (/^[A-Za-z0-9_-]+={0,2}$/.test(value) ? B
 
 /** A subscription as PushSubscription.toJSON() gives it: the endpoint under the SSRF rules, a P-256 key and a 16-byte secret. */
 async function checkSubscription(
+  db: Queryable,
   sub: PushSubscriptionInput,
   policy: UrlPolicy,
   tenantId: string,
 ): Promise<{ endpoint: string; p256dh: string; auth: string }> {
-  const endpoint = await checkWebhookUrl(sub.endpoint, policy, tenantId);
+  const endpoint = await checkWebhookUrl(db, sub.endpoint, policy, tenantId);
   if (!policy.allowPrivate && !endpoint.startsWith('https:')) throw new ApiError('invalid_url', 'a push endpoint must be an https: URL');
   const p256dh = b64urlBytes(sub.keys.p256dh);
   if (!p256dh || p256dh.length !== 65 || p256dh[0] !== 4)
@@ -77,11 +78,11 @@ export async function updateContacts(
   const slack =
     input.slack_webhook_url === undefined || input.slack_webhook_url === null
       ? input.slack_webhook_url
-      : await checkWebhookUrl(input.slack_webhook_url, policy, tenantId);
+      : await checkWebhookUrl(db, input.slack_webhook_url, policy, tenantId);
   const push =
     input.push_subscription === undefined || input.push_subscription === null
       ? input.push_subscription
-      : await checkSubscription(input.push_subscription, policy, tenantId);
+      : await checkSubscription(db, input.push_subscription, policy, tenantId);
   const [device] = await db.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM devices WHERE tenant_id = $1 AND fingerprint = $2', [
     tenantId,
     fingerprint,
@@ -149,7 +150,7 @@ export async function updateSettings(db: Queryable, tenantId: string, input: Set
   const slack =
     input.slack_webhook_url === undefined || input.slack_webhook_url === null
       ? input.slack_webhook_url
-      : await checkWebhookUrl(input.slack_webhook_url, policy, tenantId);
+      : await checkWebhookUrl(db, input.slack_webhook_url, policy, tenantId);
   await db.query(
     `INSERT INTO notification_settings AS s (tenant_id, content, slack_webhook_url, updated_at) VALUES ($1, coalesce($2, 'full'), $4, $5)
      ON CONFLICT (tenant_id) DO UPDATE SET content = coalesce($2, s.content),

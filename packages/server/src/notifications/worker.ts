@@ -94,7 +94,7 @@ export async function startNotificationWorker(o: NotificationWorkerOptions): Pro
     const ttl = n.kind === 'created' || n.kind === 'reminder' ? (n.expires_at.getTime() - now) / 1000 : 86_400;
     if (ttl <= 0) return { outcome: 'failed', error: 'the request expired before the notification could be sent' };
     if (n.channel === 'email') return email.send(n.target, content, n.id);
-    const policy = { ...http, tenantId: n.tenant_id };
+    const policy = { ...http, organisationId: n.organisation_id };
     if (n.channel === 'slack') return sendSlack(n.target, content, policy);
     if (!n.push_p256dh || !n.push_auth) return { outcome: 'failed', error: 'the device is no longer subscribed to push' };
     return sendPush(

@@ -6,6 +6,7 @@ import type { EventType } from '../events/outbox.js';
 import { shownUrl } from '../http/capability-urls.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { Database, Queryable } from '../storage/database.js';
+import { liveTenantId } from '../tenants/tenants.js';
 import { uncountDeliveries } from './deliveries.js';
 import { resolveWebhookTarget, WebhookTargetError, type WebhookLookup } from './ssrf.js';
 
@@ -102,13 +103,16 @@ export interface UrlPolicy {
   lookup?: WebhookLookup | undefined;
 }
 
-/** Refuses a URL the SSRF guard would refuse to deliver to (resolving its host once, for the organisation). */
-export async function checkWebhookUrl(url: string, policy: UrlPolicy, tenantId: string): Promise<string> {
+/**
+ * Refuses a URL the SSRF guard would refuse to deliver to, resolving its host once for the
+ * tenant's organisation (a test-mode twin's lookups share its organisation's place).
+ */
+export async function checkWebhookUrl(db: Queryable, url: string, policy: UrlPolicy, tenantId: string): Promise<string> {
   if (url.length > MAX_URL_LENGTH) throw new ApiError('invalid_url', `webhook URL must be at most ${MAX_URL_LENGTH} characters`);
   try {
     const target = await resolveWebhookTarget(url, {
       allowPrivate: policy.allowPrivate,
-      tenantId,
+      organisationId: (await liveTenantId(db, tenantId)) ?? tenantId,
       ...(policy.lookup ? { lookup: policy.lookup } : {}),
     });
     target.url.hash = '';
@@ -151,7 +155,7 @@ export async function createEndpoint(
   actor: Actor,
   now: number,
 ): Promise<{ endpoint: EndpointView; secret: string }> {
-  const url = await checkWebhookUrl(input.url, policy, tenantId);
+  const url = await checkWebhookUrl(db, input.url, policy, tenantId);
   const events = normaliseEvents(input.events);
   const secret = generateWebhookSecret();
   return db.transaction(async (tx) => {
@@ -216,7 +220,7 @@ export async function updateEndpoint(
   actor: Actor,
   now: number,
 ): Promise<EndpointView> {
-  const url = patch.url === undefined ? undefined : await checkWebhookUrl(patch.url, policy, tenantId);
+  const url = patch.url === undefined ? undefined : await checkWebhookUrl(db, patch.url, policy, tenantId);
   const events = patch.events === undefined ? undefined : normaliseEvents(patch.events);
   return db.transaction(async (tx) => {
     const row = await lockEndpoint(tx, tenantId, id);

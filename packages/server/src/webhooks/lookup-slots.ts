@@ -2,21 +2,22 @@
  * Places for DNS lookups of names that integrators and devices choose. A system lookup holds one
  * of Node's four resolver threads until the system gives up, even after we stopped waiting for
  * it, and those threads also serve every other lookup (the database's host, the mail relay).
- * So such lookups hold at most `total` threads at once, and an organisation at most `perTenant`
- * of them: a name server that never answers delays its own organisation's lookups, not others'.
+ * So such lookups hold at most `total` threads at once, and an organisation (its test mode
+ * included) at most `perOrganisation` of them: a name server that never answers delays its own
+ * organisation's lookups, not others'. (Two organisations doing that together hold both places.)
  */
 export class LookupSlots {
   /** Lookups running in a place, by name: a burst of deliveries to one host makes one lookup. */
   readonly #running = new Map<string, Promise<unknown>>();
   /** Lookups waiting for a place, by organisation and name: joined by that organisation only. */
-  readonly #queued = new Map<string, Promise<unknown>>();
+  readonly #queued = new Map<string, { lookup: Promise<unknown>; waiters: number; gaveUp: AbortController }>();
   #inUse = 0;
-  readonly #byTenant = new Map<string, number>();
-  readonly #waiting: Array<{ tenant: string; grant: () => void }> = [];
+  readonly #byOrganisation = new Map<string, number>();
+  readonly #waiting: Array<{ organisation: string; grant: () => void }> = [];
 
   constructor(
     readonly total = 2,
-    readonly perTenant = 1,
+    readonly perOrganisation = 1,
   ) {}
 
   /**
@@ -26,44 +27,61 @@ export class LookupSlots {
    * behind another's share). The place is held until the lookup ends, not until its caller stops
    * waiting.
    */
-  run<T>(name: string, tenant: string, signal: AbortSignal, lookup: () => Promise<T>): Promise<T> {
-    const key = `${tenant}\u0000${name}`;
-    const joined = this.#running.get(name) ?? this.#queued.get(key);
-    if (joined) return joined as Promise<T>;
-    const pending = this.acquire(tenant, signal).then((release) => {
-      const started = this.#running.get(name);
-      if (started) {
-        release();
-        return started as Promise<T>;
-      }
-      const running = (async () => lookup())();
-      this.#running.set(name, running);
-      const done = () => {
-        this.#running.delete(name);
-        release();
-      };
-      running.then(done, done);
-      return running;
-    });
-    this.#queued.set(key, pending);
-    const dequeue = () => this.#queued.delete(key);
-    pending.then(dequeue, dequeue);
-    return pending;
+  run<T>(name: string, organisation: string, signal: AbortSignal, lookup: () => Promise<T>): Promise<T> {
+    const running = this.#running.get(name);
+    if (running) return running as Promise<T>;
+    const key = `${organisation}\u0000${name}`;
+    let queued = this.#queued.get(key);
+    if (!queued) {
+      const gaveUp = new AbortController();
+      const pending = this.acquire(organisation, gaveUp.signal).then((release) => {
+        // Another organisation's lookup of the name may have started meanwhile.
+        const meanwhile = this.#running.get(name);
+        if (meanwhile) {
+          release();
+          return meanwhile;
+        }
+        const started = (async () => lookup())();
+        this.#running.set(name, started);
+        const done = () => {
+          this.#running.delete(name);
+          release();
+        };
+        started.then(done, done);
+        return started;
+      });
+      const entry = { lookup: pending, waiters: 0, gaveUp };
+      this.#queued.set(key, entry);
+      const dequeue = () => this.#queued.get(key) === entry && this.#queued.delete(key);
+      pending.then(dequeue, dequeue);
+      queued = entry;
+    }
+    // The wait for a place is given up only when every caller waiting on it has given up.
+    const entry = queued;
+    entry.waiters++;
+    const leave = () => --entry.waiters === 0 && entry.gaveUp.abort(signal.reason);
+    if (signal.aborted) leave();
+    else {
+      signal.addEventListener('abort', leave, { once: true });
+      const stay = () => signal.removeEventListener('abort', leave);
+      entry.lookup.then(stay, stay);
+    }
+    return entry.lookup as Promise<T>;
   }
 
   /** Waits for a place (or until `signal` aborts); the returned function gives it back. */
-  acquire(tenant: string, signal: AbortSignal): Promise<() => void> {
+  acquire(organisation: string, signal: AbortSignal): Promise<() => void> {
     return new Promise((resolve, reject) => {
       const entry = {
-        tenant,
+        organisation,
         grant: () => {
           signal.removeEventListener('abort', abandon);
-          this.#take(tenant);
+          this.#take(organisation);
           let released = false;
           resolve(() => {
             if (released) return;
             released = true;
-            this.#give(tenant);
+            this.#give(organisation);
           });
         },
       };
@@ -79,20 +97,20 @@ export class LookupSlots {
     });
   }
 
-  #free(tenant: string): boolean {
-    return this.#inUse < this.total && (this.#byTenant.get(tenant) ?? 0) < this.perTenant;
+  #free(organisation: string): boolean {
+    return this.#inUse < this.total && (this.#byOrganisation.get(organisation) ?? 0) < this.perOrganisation;
   }
 
-  #take(tenant: string): void {
+  #take(organisation: string): void {
     this.#inUse++;
-    this.#byTenant.set(tenant, (this.#byTenant.get(tenant) ?? 0) + 1);
+    this.#byOrganisation.set(organisation, (this.#byOrganisation.get(organisation) ?? 0) + 1);
   }
 
-  #give(tenant: string): void {
+  #give(organisation: string): void {
     this.#inUse--;
-    const n = (this.#byTenant.get(tenant) ?? 1) - 1;
-    if (n > 0) this.#byTenant.set(tenant, n);
-    else this.#byTenant.delete(tenant);
+    const n = (this.#byOrganisation.get(organisation) ?? 1) - 1;
+    if (n > 0) this.#byOrganisation.set(organisation, n);
+    else this.#byOrganisation.delete(organisation);
     this.#grantWaiting();
   }
 
@@ -100,7 +118,7 @@ export class LookupSlots {
   #grantWaiting(): void {
     for (let i = 0; i < this.#waiting.length && this.#inUse < this.total;) {
       const entry = this.#waiting[i]!;
-      if (!this.#free(entry.tenant)) {
+      if (!this.#free(entry.organisation)) {
         i++;
         continue;
       }

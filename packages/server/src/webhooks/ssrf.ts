@@ -36,8 +36,8 @@ export interface ResolveWebhookTargetOptions {
   lookup?: WebhookLookup;
   /** How long a lookup may take (default LOOKUP_TIMEOUT_MS); a host whose DNS answers slower is unresolvable. */
   lookupTimeoutMs?: number;
-  /** The organisation the name is looked up for: its lookups share its places (LookupSlots). */
-  tenantId?: string;
+  /** The organisation the name is looked up for (a test-mode twin's is its live one): its lookups share its place (LookupSlots). */
+  organisationId?: string;
   /** The places a lookup waits for; the system resolver's own when `lookup` is not given. */
   slots?: LookupSlots;
 }
@@ -194,7 +194,7 @@ export async function resolveWebhookTarget(url: string, options: ResolveWebhookT
     const gaveUp = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const looked = () =>
-      slots ? slots.run(normalizedName, options.tenantId ?? '', gaveUp.signal, () => lookup(hostname)) : lookup(hostname);
+      slots ? slots.run(hostname.toLowerCase(), options.organisationId ?? '', gaveUp.signal, () => lookup(hostname)) : lookup(hostname);
     try {
       addresses = await Promise.race([
         looked(),

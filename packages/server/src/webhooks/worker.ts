@@ -112,7 +112,7 @@ export async function startWebhookWorker(o: WebhookWorkerOptions): Promise<Webho
     try {
       const target = await resolveWebhookTarget(d.url, {
         allowPrivate: config.allowPrivate,
-        tenantId: d.tenant_id,
+        organisationId: d.organisation_id,
         ...(config.lookup ? { lookup: config.lookup } : {}),
       });
       result = await postWebhook(target, body, headers, { timeoutMs: config.timeoutMs });

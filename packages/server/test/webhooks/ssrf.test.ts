@@ -280,7 +280,7 @@ test("a lookup that never ends holds its organisation's place, and no other orga
   const lookup = (hostname: string) =>
     new Promise<ResolvedAddress[]>((resolve) => pending.set(hostname, () => resolve([{ address: '93.184.215.14', family: 4 }])));
   const resolve = (host: string, tenantId: string, lookupTimeoutMs = 5_000) =>
-    resolveWebhookTarget(`https://${host}/`, { allowPrivate: false, lookup, slots, tenantId, lookupTimeoutMs });
+    resolveWebhookTarget(`https://${host}/`, { allowPrivate: false, lookup, slots, organisationId: tenantId, lookupTimeoutMs });
 
   await rejectsWith('unresolvable', resolve('tarpit-1.example', 'noisy', 50), 'no answer within 0.05 s');
   assert.ok(pending.has('tarpit-1.example'), 'the first lookup started, and still runs');
@@ -315,7 +315,7 @@ test('lookups of one name at once share one lookup, and one place', async () => 
     return new Promise<ResolvedAddress[]>((resolve) => (answer = () => resolve([{ address: '93.184.215.14', family: 4 }])));
   };
   const burst = Array.from({ length: 16 }, () =>
-    resolveWebhookTarget('https://Hooks.Example.com./x', { allowPrivate: false, lookup, slots, tenantId: 'busy' }),
+    resolveWebhookTarget('https://Hooks.Example.com./x', { allowPrivate: false, lookup, slots, organisationId: 'busy' }),
   );
   await waitFor(() => started === 1, 'the lookup to start');
   answer();
@@ -331,7 +331,7 @@ test("a lookup waiting behind one organisation's share is not joined by another 
       pending.set(hostname, [...(pending.get(hostname) ?? []), () => resolve([{ address: '93.184.215.14', family: 4 }])]),
     );
   const resolve = (host: string, tenantId: string) =>
-    resolveWebhookTarget(`https://${host}/`, { allowPrivate: false, lookup, slots, tenantId });
+    resolveWebhookTarget(`https://${host}/`, { allowPrivate: false, lookup, slots, organisationId: tenantId });
   void resolve('tarpit.example', 'noisy').catch(() => {});
   await waitFor(() => pending.has('tarpit.example'), 'the noisy lookup to hold its place');
   // The noisy organisation asks for a name another organisation uses: it waits for its place.
@@ -344,4 +344,22 @@ test("a lookup waiting behind one organisation's share is not joined by another 
   await waitFor(() => pending.get('shared.example')?.length === 2, 'the noisy lookup to run, in its own place');
   pending.get('shared.example')![1]!();
   assert.equal((await noisy).address, '93.184.215.14');
+});
+
+test('a caller joining a wait for a place is not given up with the first caller', { timeout: 10_000 }, async () => {
+  const slots = new LookupSlots(2, 1);
+  const pending = new Map<string, () => void>();
+  const lookup = (hostname: string) =>
+    new Promise<ResolvedAddress[]>((resolve) => pending.set(hostname, () => resolve([{ address: '93.184.215.14', family: 4 }])));
+  const resolve = (host: string, lookupTimeoutMs = 5_000) =>
+    resolveWebhookTarget(`https://${host}/`, { allowPrivate: false, lookup, slots, organisationId: 'busy', lookupTimeoutMs });
+  void resolve('held.example').catch(() => {});
+  await waitFor(() => pending.has('held.example'), 'the place to be held');
+  const first = resolve('wanted.example', 50);
+  const second = resolve('wanted.example');
+  await rejectsWith('unresolvable', first, 'no answer within 0.05 s');
+  pending.get('held.example')!();
+  await waitFor(() => pending.has('wanted.example'), 'the joined wait to get the place');
+  pending.get('wanted.example')!();
+  assert.equal((await second).address, '93.184.215.14');
 });

@@ -5,8 +5,8 @@ export interface HttpPolicy {
   allowPrivate: boolean;
   lookup?: WebhookLookup | undefined;
   timeoutMs: number;
-  /** The organisation the URL is posted for (its DNS lookups share its places). */
-  tenantId: string;
+  /** The organisation the URL is posted for (its DNS lookups share its place). */
+  organisationId: string;
 }
 
 /**
@@ -17,7 +17,7 @@ export async function guardedPost(url: string, body: string | Buffer, headers: R
   try {
     const target = await resolveWebhookTarget(url, {
       allowPrivate: policy.allowPrivate,
-      tenantId: policy.tenantId,
+      organisationId: policy.organisationId,
       ...(policy.lookup ? { lookup: policy.lookup } : {}),
     });
     return await postWebhook(target, body, headers, { timeoutMs: policy.timeoutMs });
