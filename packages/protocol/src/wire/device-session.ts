@@ -57,7 +57,7 @@ export const ErrorMessageSchema = Type.Object(
     message: Type.String(),
     fingerprint: Type.Optional(FingerprintSchema),
     proof_signature: Type.Optional(
-      Type.String({ description: 'unauthorized: the signature of the auth message refused, so a device knows it was its own' }),
+      Type.String({ description: "unauthorized: the refused proof's signature, given only when it verified over the payload sent" }),
     ),
   },
   { additionalProperties: false },
