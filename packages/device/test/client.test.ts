@@ -452,6 +452,30 @@ describe('device session against a fake server', () => {
     }
   });
 
+  /**
+   * Opens a session with the first frame of `type` replaced by `forged(frame)` (an on-path
+   * attacker's), waits for the sync of the connection after, and tells what the session reported.
+   */
+  async function afterForgedFrame(type: string, forged: (frame: { payload: Record<string, unknown> }) => unknown) {
+    let forgedOnce = false;
+    fake.transform = (m) => {
+      if (m.payload.type !== type || forgedOnce) return m;
+      forgedOnce = true;
+      return forged(m);
+    };
+    const fatal: Error[] = [];
+    const invalid: string[] = [];
+    let syncs = 0;
+    const session = open({ onFatal: (e) => fatal.push(e), onInvalidMessage: (e) => invalid.push(e.message), onSync: () => syncs++ });
+    try {
+      await waitFor(() => syncs === 1, 'a sync on the connection after the forged one');
+      return { fatal, invalid };
+    } finally {
+      fake.transform = null;
+      await session.close();
+    }
+  }
+
   test('a signed revocation recorded on another connection is refused, and the device reconnects', async () => {
     // Genuinely signed by the server, for a connection long gone: an on-path attacker's replay.
     const replayed = fake.sign({
@@ -463,21 +487,9 @@ describe('device session against a fake server', () => {
       message: 'this device has been revoked',
       issued_at: Date.now(),
     });
-    let replays = 0;
-    fake.transform = (m) => (m.payload.type === 'ready' && replays++ === 0 ? replayed : m);
-    const fatal: Error[] = [];
-    const invalid: string[] = [];
-    let syncs = 0;
-    const session = open({ onFatal: (e) => fatal.push(e), onInvalidMessage: (e) => invalid.push(e.message), onSync: () => syncs++ });
-    try {
-      await waitFor(() => syncs === 1, 'a sync on the next connection');
-      assert.equal(replays, 2, 'the replay took the place of the first ready');
-      assert.deepEqual(invalid, ['a server message belongs to another connection']);
-      assert.deepEqual(fatal, [], 'the session did not stop');
-    } finally {
-      fake.transform = null;
-      await session.close();
-    }
+    const { fatal, invalid } = await afterForgedFrame('ready', () => replayed);
+    assert.deepEqual(invalid, ['a server message belongs to another connection']);
+    assert.deepEqual(fatal, [], 'the session did not stop');
   });
 
   test('a challenge recorded on another connection is refused, so no refusal recorded with it can follow', async () => {
@@ -490,54 +502,30 @@ describe('device session against a fake server', () => {
       nonce: randomBytes(32).toString('base64'),
       issued_at: Date.now(),
     });
-    let replays = 0;
-    fake.transform = (m) => (m.payload.type === 'challenge' && replays++ === 0 ? recordedChallenge : m);
-    const fatal: Error[] = [];
-    const invalid: string[] = [];
-    let syncs = 0;
-    const session = open({ onFatal: (e) => fatal.push(e), onInvalidMessage: (e) => invalid.push(e.message), onSync: () => syncs++ });
-    try {
-      await waitFor(() => syncs === 1, 'a sync on the next connection');
-      assert.deepEqual(invalid, ['a challenge answers another connection']);
-      assert.deepEqual(fatal, [], 'the session did not stop');
-    } finally {
-      fake.transform = null;
-      await session.close();
-    }
+    const { fatal, invalid } = await afterForgedFrame('challenge', () => recordedChallenge);
+    assert.deepEqual(invalid, ['a challenge answers another connection']);
+    assert.deepEqual(fatal, [], 'the session did not stop');
   });
 
   test("a refusal of another proof or another device on this connection is not this device's", async () => {
     // On-path: the challenge is relayed, but the server is sent another proof (and refuses it), or
     // another device's proof (and that device is then revoked).
-    const refusals = [
+    for (const refusal of [
       { code: 'unauthorized', message: 'the proof signature does not verify', proof_signature: 'A'.repeat(86) + '==' },
       { code: 'device_revoked', message: 'this device has been revoked', fingerprint: 'e'.repeat(64) },
-    ];
-    for (const refusal of refusals) {
-      let replaced = 0;
-      fake.transform = (m) =>
-        m.payload.type !== 'ready' || replaced++ > 0
-          ? m
-          : fake.sign({
-              purpose: 'server-message',
-              type: 'error',
-              server_id: fake.serverId,
-              nonce: m.payload.nonce,
-              ...refusal,
-              issued_at: Date.now(),
-            });
-      const fatal: Error[] = [];
-      const invalid: string[] = [];
-      let syncs = 0;
-      const session = open({ onFatal: (e) => fatal.push(e), onInvalidMessage: (e) => invalid.push(e.message), onSync: () => syncs++ });
-      try {
-        await waitFor(() => syncs === 1, `a sync on the next connection (${refusal.code})`);
-        assert.deepEqual(invalid, ['a server error names neither this device nor its proof']);
-        assert.deepEqual(fatal, []);
-      } finally {
-        fake.transform = null;
-        await session.close();
-      }
+    ]) {
+      const { fatal, invalid } = await afterForgedFrame('ready', (ready) =>
+        fake.sign({
+          purpose: 'server-message',
+          type: 'error',
+          server_id: fake.serverId,
+          nonce: ready.payload.nonce,
+          ...refusal,
+          issued_at: Date.now(),
+        }),
+      );
+      assert.deepEqual(invalid, ['a server error names neither this device nor its proof'], refusal.code);
+      assert.deepEqual(fatal, [], refusal.code);
     }
   });
 
