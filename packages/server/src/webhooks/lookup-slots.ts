@@ -34,7 +34,7 @@ export class LookupSlots {
     let queued = this.#queued.get(key);
     if (!queued) {
       const gaveUp = new AbortController();
-      const pending = this.acquire(organisation, gaveUp.signal).then((release) => {
+      const pending = this.#acquire(organisation, gaveUp.signal).then((release) => {
         // Another organisation's lookup of the name may have started meanwhile.
         const meanwhile = this.#running.get(name);
         if (meanwhile) {
@@ -70,7 +70,7 @@ export class LookupSlots {
   }
 
   /** Waits for a place (or until `signal` aborts); the returned function gives it back. */
-  acquire(organisation: string, signal: AbortSignal): Promise<() => void> {
+  #acquire(organisation: string, signal: AbortSignal): Promise<() => void> {
     return new Promise((resolve, reject) => {
       const entry = {
         organisation,
